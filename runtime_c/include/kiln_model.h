@@ -1,0 +1,41 @@
+/* The descriptor every generated model exports: what a runner or an RPC server needs to drive
+ * a model without knowing it at compile time. */
+#ifndef KILN_MODEL_H
+#define KILN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KILN_MAX_DIMS 6
+
+typedef enum { KILN_FLOAT32 = 0, KILN_INT8 = 1 } kiln_dtype_t;
+
+enum { KILN_OK = 0, KILN_ERR_ARENA_TOO_SMALL = -1, KILN_ERR_ARENA_MISALIGNED = -2 };
+
+typedef struct {
+    const char *name;
+    uint8_t dtype; /* kiln_dtype_t */
+    uint8_t rank;
+    int32_t dims[KILN_MAX_DIMS];
+    uint32_t bytes;
+    float scale; /* 0 when not quantized */
+    int32_t zero_point;
+} kiln_tensor_info_t;
+
+typedef struct {
+    const char *name;
+    const uint8_t *model_sha256; /* 32 bytes: hash of the .tflite it was compiled from */
+    uint32_t arena_bytes;
+    uint32_t op_count;
+    uint32_t input_count;
+    uint32_t output_count;
+    const kiln_tensor_info_t *inputs;
+    const kiln_tensor_info_t *outputs;
+    const char *const *op_names;
+    /* Runs one inference. op_ticks (op_count entries) receives per-operator timer ticks when
+     * built with KILN_PROFILE, and may be NULL. The arena must be 8-byte aligned. */
+    int (*run)(const void *const *inputs, void *const *outputs, void *arena, size_t arena_bytes,
+               uint32_t *op_ticks);
+} kiln_model_t;
+
+#endif

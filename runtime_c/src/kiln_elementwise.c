@@ -1,0 +1,127 @@
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+/* Walks the collapsed broadcast shape and hands each innermost row to a row function. */
+typedef void (*row_fn)(const void *a, const void *b, void *out, int32_t n, int32_t sa, int32_t sb,
+                       const void *params);
+
+static void walk(const kiln_bcast_t *s, const char *a, size_t asz, const char *b, size_t bsz, char *out,
+                 size_t osz, row_fn row, const void *params)
+{
+    int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+    const int32_t last = s->ndim - 1;
+    const int32_t n = s->dims[last];
+    int32_t rows = 1, r, d;
+    for (d = 0; d < last; ++d) {
+        rows *= s->dims[d];
+    }
+    for (r = 0; r < rows; ++r) {
+        int32_t ao = 0, bo = 0;
+        for (d = 0; d < last; ++d) {
+            ao += idx[d] * s->a_stride[d];
+            bo += idx[d] * s->b_stride[d];
+        }
+        row(a + (size_t)ao * asz, b + (size_t)bo * bsz, out + (size_t)r * (size_t)n * osz, n,
+            s->a_stride[last], s->b_stride[last], params);
+        for (d = last - 1; d >= 0; --d) { /* odometer step */
+            if (++idx[d] < s->dims[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                       const void *p_)
+{
+    const int8_t *a = (const int8_t *)a_;
+    const int8_t *b = (const int8_t *)b_;
+    int8_t *o = (int8_t *)o_;
+    const kiln_add_s8_params_t *p = (const kiln_add_s8_params_t *)p_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t x = (p->a_offset + a[i * sa]) * (INT32_C(1) << p->left_shift);
+        const int32_t y = (p->b_offset + b[i * sb]) * (INT32_C(1) << p->left_shift);
+        const int32_t sum = kiln_mul_by_qm(x, p->a_mult, p->a_shift) + kiln_mul_by_qm(y, p->b_mult, p->b_shift);
+        const int32_t r = kiln_mul_by_qm(sum, p->out_mult, p->out_shift) + p->out_offset;
+        o[i] = (int8_t)kiln_clamp_i32(r, p->act_min, p->act_max);
+    }
+}
+
+static void mul_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                       const void *p_)
+{
+    const int8_t *a = (const int8_t *)a_;
+    const int8_t *b = (const int8_t *)b_;
+    int8_t *o = (int8_t *)o_;
+    const kiln_mul_s8_params_t *p = (const kiln_mul_s8_params_t *)p_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t prod = (p->a_offset + a[i * sa]) * (p->b_offset + b[i * sb]);
+        const int32_t r = kiln_mul_by_qm(prod, p->mult, p->shift) + p->out_offset;
+        o[i] = (int8_t)kiln_clamp_i32(r, p->act_min, p->act_max);
+    }
+}
+
+typedef struct {
+    float lo, hi;
+} clamp_t;
+
+static float clampf(float v, const clamp_t *c)
+{
+    v = v < c->lo ? c->lo : v;
+    return c->hi < v ? c->hi : v;
+}
+
+static void add_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                        const void *p_)
+{
+    const float *a = (const float *)a_;
+    const float *b = (const float *)b_;
+    float *o = (float *)o_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        o[i] = clampf(a[i * sa] + b[i * sb], (const clamp_t *)p_);
+    }
+}
+
+static void mul_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                        const void *p_)
+{
+    const float *a = (const float *)a_;
+    const float *b = (const float *)b_;
+    float *o = (float *)o_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        o[i] = clampf(a[i * sa] * b[i * sb], (const clamp_t *)p_);
+    }
+}
+
+void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_add_s8_params_t *p)
+{
+    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row, p);
+}
+
+void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_mul_s8_params_t *p)
+{
+    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, mul_s8_row, p);
+}
+
+void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
+                  float act_max)
+{
+    clamp_t c;
+    c.lo = act_min;
+    c.hi = act_max;
+    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, add_f32_row, &c);
+}
+
+void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
+                  float act_max)
+{
+    clamp_t c;
+    c.lo = act_min;
+    c.hi = act_max;
+    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, mul_f32_row, &c);
+}

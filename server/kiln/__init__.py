@@ -1,0 +1,3 @@
+"""Kiln: compile TensorFlow Lite models into readable, dependency-free C."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,234 @@
+"""The walker: turns a planned graph into C source files.
+
+Files (all carry Kiln's header with a hash of their contents, see kiln.workspace):
+  <name>.h          the entry points and typed input/output structs
+  <name>.c          one function per operator, the entry points, the model descriptor
+  <name>_weights.h  constant tensors and per-operator tables as static const arrays (flash)
+  kiln_*.h, kiln_*.c  the runtime kernels the generated code calls (copied from runtime_c/)
+  <name>.kiln.json  the source map: operator -> function and line range, for the editor
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..ir import DTYPES, Graph, Tensor
+from ..ops import REGISTRY
+from ..paths import RUNTIME as RUNTIME_DIR
+from . import literals
+
+
+class Emitter:
+    """What an operator's emit step may ask for: tensor pointers, constant arrays, literals."""
+
+    def __init__(self, g: Graph):
+        self.g = g
+        self.arrays: list[tuple[str, str, np.ndarray, str]] = []  # (name, ctype, data, comment)
+        self._names: set[str] = set()
+        self._const_names: dict[int, str] = {}
+
+    def array(self, name: str, data, ctype: str, comment: str) -> str:
+        name = literals.identifier(name, self._names, "table")
+        self.arrays.append((name, ctype, np.asarray(data), comment))
+        return name
+
+    def const(self, t: Tensor) -> str:
+        if t.index not in self._const_names:
+            comment = f"tensor {t.index} '{literals.comment(t.name)}': {t.describe()}"
+            self._const_names[t.index] = self.array(f"tensor{t.index}", t.data, DTYPES[t.dtype][1], comment)
+        return self._const_names[t.index]
+
+    def ptr(self, t: Tensor) -> str:
+        if t.is_const:
+            return self.const(t)
+        return f"({DTYPES[t.dtype][1]} *)(arena + {t.offset})"
+
+    @staticmethod
+    def f32(x: float) -> str:
+        return literals.f32(x)
+
+
+def _op_comment(g: Graph, op) -> list[str]:
+    act = op.params.get("act")
+    head = f"Operator {op.index}: {op.kind}" + (f" (fused {act})" if act and act != "NONE" else "")
+    lines = [f"/* {head}"]
+    roles = {"FULLY_CONNECTED": ["input", "weights", "bias"]}.get(op.kind, [])
+    for k, t in enumerate(g.op_inputs(op)):
+        if t is None:
+            continue
+        role = roles[k] if k < len(roles) else f"input {k}"
+        where = "const" if t.is_const else f"arena+{t.offset}"
+        lines.append(f" *   {role:<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
+    for t in g.op_outputs(op):
+        lines.append(f" *   {'output':<8} {t.describe()}  [arena+{t.offset}]  '{literals.comment(t.name)}'")
+    lines.append(f" *   MACs: {op.macs:,}")
+    lines.append(" */")
+    return lines
+
+
+def function_name(op) -> str:
+    return f"op{op.index:03d}_{op.kind.lower()}"
+
+
+def _io_struct(g: Graph, ids: list[int], kind: str, prefix: str) -> tuple[str, list[str]]:
+    taken: set[str] = set()
+    fields, names = [], []
+    for k, i in enumerate(ids):
+        t = g.tensor(i)
+        nm = literals.identifier(t.name, taken, f"{kind}{k}")
+        names.append(nm)
+        fields.append(f"    {DTYPES[t.dtype][1]} {nm}[{max(t.size, 1)}]; /* {t.describe()} */")
+    return f"typedef struct {{\n" + "\n".join(fields) + f"\n}} {prefix}_{kind}_t;", names
+
+
+def _tensor_info(t: Tensor) -> str:
+    dims = list(t.shape)[:6] + [0] * (6 - min(len(t.shape), 6))
+    dtype = "KILN_FLOAT32" if t.dtype == "float32" else "KILN_INT8"
+    scale = literals.f32(t.scale) if (t.quant and t.dtype == "int8") else "0.0f"
+    zp = t.zero_point if (t.quant and t.dtype == "int8") else 0
+    return (f'{{{literals.c_string(t.name)}, {dtype}, {len(t.shape)}, {{{", ".join(map(str, dims))}}}, {t.nbytes}u, {scale}, {zp}}}')
+
+
+def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, str], int]:
+    """All generated files, name -> text (without the Kiln header, which the writer adds), and
+    the bytes of constant data they put in flash."""
+    n = g.name
+    N = n.upper()
+    em = Emitter(g)
+    bodies = []
+    for op in g.operators:
+        body = REGISTRY[op.kind].emit(op, g, em)
+        bodies.append((op, body))
+
+    in_struct, in_names = _io_struct(g, g.inputs, "input", n)
+    out_struct, out_names = _io_struct(g, g.outputs, "output", n)
+    macs = sum(op.macs for op in g.operators)
+
+    header = f"""/* {n}: compiled by Kiln from {literals.comment(source_name)}.
+ * {len(g.operators)} operators, {macs:,} MACs, {g.arena_bytes:,} bytes of arena.
+ * Call {n}_invoke() (static arena) or {n}_invoke_with_arena() (your own 8-byte aligned buffer
+ * of at least {N}_ARENA_BYTES). Both return KILN_OK (0) or a negative KILN_ERR_* code. */
+#ifndef KILN_{N}_H
+#define KILN_{N}_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiln_model.h"
+
+#define {N}_ARENA_BYTES {g.arena_bytes}u
+#define {N}_OP_COUNT {len(g.operators)}u
+
+{in_struct}
+
+{out_struct}
+
+int {n}_invoke(const {n}_input_t *input, {n}_output_t *output);
+int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes);
+
+/* The generic descriptor (for runners and the RPC server). */
+extern const kiln_model_t {n}_model;
+
+#endif
+"""
+
+    weights = [f"/* Constant data of {n}: weights, biases and per-operator tables, kept in flash. */",
+               f"#ifndef KILN_{N}_WEIGHTS_H", f"#define KILN_{N}_WEIGHTS_H", "", "#include <stdint.h>", ""]
+    for name, ctype, data, comment in em.arrays:
+        weights.append(f"/* {comment} */")
+        weights.append(f"static const {ctype} {name}[{max(data.size, 1)}] = {{")
+        weights.append(literals.array_body(data, ctype) if data.size else "    0")
+        weights.append("};")
+        weights.append("")
+    weights.append("#endif")
+
+    c = [f'#include "{n}.h"', "", "#include <string.h>", "", '#include "kiln_runtime.h"']
+    if any("INFINITY" in ln or "NAN" in ln for _, b in bodies for ln in b):
+        c.insert(3, "#include <math.h>")
+    c += [f'#include "{n}_weights.h"', ""]
+    lines_map = []
+    for op, body in bodies:
+        c += _op_comment(g, op)
+        start = len(c) + 1
+        c.append(f"static void {function_name(op)}(uint8_t *arena)")
+        c.append("{")
+        if not any("arena" in ln for ln in body):
+            c.append("    (void)arena;")
+        c += ["    " + ln for ln in body]
+        c.append("}")
+        lines_map.append((op, start, len(c)))
+        c.append("")
+
+    def infos(ids):
+        return ",\n".join("    " + _tensor_info(g.tensor(i)) for i in ids)
+
+    copy_in = "\n".join(f"    memcpy(arena + {g.tensor(i).offset}, inputs[{k}], {g.tensor(i).nbytes}u);"
+                        for k, i in enumerate(g.inputs))
+    copy_out = "\n".join(f"    memcpy(outputs[{k}], arena + {g.tensor(i).offset}, {g.tensor(i).nbytes}u);"
+                         for k, i in enumerate(g.outputs))
+    calls = "\n".join(f"    KILN_PROFILE_OP(op_ticks, {op.index}, {function_name(op)}(arena));" for op in g.operators)
+    sha = bytes.fromhex(g.source_sha256) if g.source_sha256 else bytes(32)
+    sha_c = ", ".join(f"0x{b:02x}" for b in sha)
+    op_names = ", ".join(f'"{function_name(op)}"' for op in g.operators)
+    c.append(f"""/* Runs every operator in order. Inputs are copied into the arena first and outputs out of it
+ * last, so the caller's buffers may live anywhere. */
+static int run(const void *const *inputs, void *const *outputs, void *arena_ptr, size_t arena_bytes,
+               uint32_t *op_ticks)
+{{
+    uint8_t *arena = (uint8_t *)arena_ptr;
+    if (arena_bytes < {N}_ARENA_BYTES) return KILN_ERR_ARENA_TOO_SMALL;
+    if (((size_t)arena & 7u) != 0u) return KILN_ERR_ARENA_MISALIGNED;
+    (void)op_ticks;
+{copy_in}
+{calls}
+{copy_out}
+    return KILN_OK;
+}}
+
+static union {{
+    uint8_t bytes[{N}_ARENA_BYTES > 0u ? {N}_ARENA_BYTES : 1u];
+    uint64_t align;
+}} static_arena;
+
+int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes)
+{{
+    const void *inputs[{len(g.inputs)}];
+    void *outputs[{len(g.outputs)}];
+{chr(10).join(f"    inputs[{k}] = input->{nm};" for k, nm in enumerate(in_names))}
+{chr(10).join(f"    outputs[{k}] = output->{nm};" for k, nm in enumerate(out_names))}
+    return run(inputs, outputs, arena, arena_bytes, NULL);
+}}
+
+int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
+{{
+    return {n}_invoke_with_arena(input, output, static_arena.bytes, sizeof static_arena.bytes);
+}}
+
+static const kiln_tensor_info_t input_info[] = {{
+{infos(g.inputs)}
+}};
+
+static const kiln_tensor_info_t output_info[] = {{
+{infos(g.outputs)}
+}};
+
+static const char *const op_names[] = {{{op_names}}};
+
+static const uint8_t model_sha256[32] = {{{sha_c}}};
+
+const kiln_model_t {n}_model = {{
+    "{n}", model_sha256, {N}_ARENA_BYTES, {N}_OP_COUNT, {len(g.inputs)}u, {len(g.outputs)}u,
+    input_info, output_info, op_names, run
+}};""")
+
+    source_map = {
+        "model": n, "source": source_name, "source_sha256": g.source_sha256, "file": f"{n}.c",
+        "operators": [{"index": op.index, "kind": op.kind, "function": function_name(op),
+                       "line_start": s + line_offset, "line_end": e + line_offset, "macs": op.macs} for op, s, e in lines_map],
+    }
+    files = {f"{n}.h": header, f"{n}.c": "\n".join(c) + "\n", f"{n}_weights.h": "\n".join(weights) + "\n"}
+    for src in sorted(RUNTIME_DIR.glob("include/*.h")) + sorted(RUNTIME_DIR.glob("src/*.c")):
+        files[src.name] = src.read_text()
+    files[f"{n}.kiln.json"] = json.dumps(source_map, indent=1) + "\n"
+    return files, sum(data.nbytes for _, _, data, _ in em.arrays)

@@ -1,0 +1,66 @@
+"""C literals and identifiers: exact for float32, compact for large arrays."""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+
+def f32(x: float) -> str:
+    """A float literal that converts back to exactly the same float32."""
+    v = float(np.float32(x))
+    if math.isnan(v):
+        return "NAN"
+    if math.isinf(v):
+        return "INFINITY" if v > 0 else "(-INFINITY)"
+    s = "%.9g" % v
+    if not any(ch in s for ch in ".e"):
+        s += ".0"
+    return s + "f"
+
+
+def identifier(name: str, taken: set[str], fallback: str) -> str:
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_").lower()
+    ident = re.sub(r"_+", "_", ident)[:48].strip("_") or fallback
+    if ident[0].isdigit():
+        ident = "t_" + ident
+    base, n = ident, 1
+    while ident in taken:
+        n += 1
+        ident = f"{base}_{n}"
+    taken.add(ident)
+    return ident
+
+
+def array_body(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
+    flat = np.asarray(data).reshape(-1)
+    if ctype == "float":
+        items = [f32(v) for v in flat.tolist()]
+        per_line = 8
+    else:
+        items = [str(int(v)) for v in flat.tolist()]
+        if ctype == "int32_t":  # INT32_MIN cannot be written as a literal
+            items = ["(-2147483647 - 1)" if v == "-2147483648" else v for v in items]
+        per_line = 20 if ctype in ("int8_t", "uint8_t") else 10
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "    " + ",\n    ".join(lines)
+
+
+def comment(text: str) -> str:
+    """Text safe inside a C block comment."""
+    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text).replace("*/", "* /")
+
+
+def c_string(text: str) -> str:
+    """A C string literal for arbitrary text (non-ASCII bytes as octal escapes)."""
+    out = []
+    for b in text.encode():
+        ch = chr(b)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= b < 127 and ch != "?":  # '?' escaped to avoid trigraphs
+            out.append(ch)
+        else:
+            out.append("\\%03o" % b)
+    return '"' + "".join(out) + '"'

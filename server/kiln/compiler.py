@@ -1,0 +1,69 @@
+"""The compiler pipeline: import -> validate -> constants -> prepare -> plan -> render.
+
+Everything happens in memory; files are written only by kiln.workspace, and only when the whole
+model compiled, so a failed compile leaves the output folder untouched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import importer
+from .codegen import cwriter
+from .ir import Graph
+from .ops import REGISTRY
+from .passes import constants, plan, validate
+from .workspace import HEADER_LINES, WriteResult, write_files
+
+
+@dataclass
+class Compiled:
+    graph: Graph
+    files: dict[str, str]
+    buffers: list[plan.Buffer]
+    source: Path
+    const_bytes: int  # constant data in flash: weights, folded biases, tables
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def macs(self) -> int:
+        return sum(op.macs for op in self.graph.operators)
+
+    @property
+    def lower_bound(self) -> int:
+        return plan.lower_bound(self.buffers, len(self.graph.operators))
+
+    def summary(self) -> dict:
+        g = self.graph
+        return {
+            "model": g.name,
+            "source": str(self.source),
+            "operators": [{"index": op.index, "kind": op.kind, "macs": op.macs} for op in g.operators],
+            "arena_bytes": g.arena_bytes,
+            "arena_lower_bound": self.lower_bound,
+            "weight_bytes": self.const_bytes,
+            "macs": self.macs,
+        }
+
+
+def prepare_graph(g: Graph) -> list[plan.Buffer]:
+    validate.run(g)
+    constants.run(g)
+    for op in g.operators:
+        REGISTRY[op.kind].prepare(op, g)
+    return plan.run(g)
+
+
+def compile_model(path: str | Path) -> Compiled:
+    path = Path(path)
+    g = importer.load(path)
+    bufs = prepare_graph(g)
+    files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
+    return Compiled(g, files, bufs, path, const_bytes)
+
+
+def write(compiled: Compiled, out_dir: str | Path) -> WriteResult:
+    return write_files(out_dir, compiled.files, compiled.source.name)

@@ -1,0 +1,199 @@
+"""Reads a .tflite flatbuffer into the graph IR.
+
+This is the only module that touches the `tflite` package, so its quirks stay here: absent
+vectors read as 0 instead of an empty array, builtin options need a union step, large models may
+keep buffers outside the flatbuffer. Anything malformed becomes a KilnError naming the file and
+what was wrong, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from .errors import KilnError
+from .ir import Graph, Operator, Quant, Tensor
+
+@functools.lru_cache(maxsize=None)
+def _enum_names(module: str, cls: str) -> dict[int, str]:
+    enum = getattr(importlib.import_module(f"tflite.{module}"), cls)
+    return {v: k for k, v in vars(enum).items() if not k.startswith("_") and isinstance(v, int)}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def c_identifier(stem: str) -> str:
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", stem).strip("_").lower() or "model"
+    return ident if not ident[0].isdigit() else "m_" + ident
+
+
+def _vector(value) -> list:
+    """tflite returns 0 for an absent vector; make that an empty list."""
+    if isinstance(value, int) or value is None:
+        return []
+    return list(np.asarray(value).tolist())
+
+
+def _options(op, op_name: str) -> dict:
+    """The union step: turn the builtin options table into a plain dict of snake_case fields."""
+    kind = op.BuiltinOptionsType()
+    if kind == 0:
+        return {}
+    names = _enum_names("BuiltinOptions", "BuiltinOptions")
+    cls_name = names.get(kind)
+    if cls_name is None:
+        raise KilnError(f"unknown builtin options type {kind} on {op_name}")
+    cls = getattr(importlib.import_module(f"tflite.{cls_name}"), cls_name)
+    table = op.BuiltinOptions()
+    obj = cls()
+    obj.Init(table.Bytes, table.Pos)
+    out = {}
+    for attr in dir(cls):
+        if attr.startswith("_") or attr in ("Init",) or attr.startswith("GetRootAs") or "BufferHasIdentifier" in attr:
+            continue
+        if attr.endswith(("AsNumpy", "Length", "IsNone")):
+            continue
+        fn = getattr(obj, attr)
+        if not callable(fn):
+            continue
+        try:
+            value = fn()
+        except TypeError:  # vector accessors take an index
+            value = _vector(getattr(obj, attr + "AsNumpy")()) if hasattr(obj, attr + "AsNumpy") else None
+        out[_snake(attr)] = value
+    return out
+
+
+def load(path: str | Path) -> Graph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KilnError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise KilnError(f"{path}: is a directory, expected a .tflite file") from None
+    except OSError as e:
+        raise KilnError(f"{path}: cannot read ({e.strerror})") from None
+    return parse(data, name=c_identifier(path.stem), where=str(path))
+
+
+def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
+    if len(data) < 8:
+        raise KilnError(f"{where}: file is {len(data)} bytes, too short to be a TensorFlow Lite model (truncated?)")
+    ident = data[4:8]
+    if ident != b"TFL3":
+        raise KilnError(
+            f"{where}: not a TensorFlow Lite model (bytes 4-7 are {ident!r}, expected b'TFL3')")
+    (root,) = struct.unpack_from("<I", data, 0)
+    if root + 4 > len(data):
+        raise KilnError(f"{where}: truncated or corrupt (root table at byte {root}, file is {len(data)} bytes)")
+    import tflite  # noqa: F401  (heavy import kept out of the CLI's start-up)
+    from tflite.Model import Model
+
+    step = "the model header"
+    try:
+        model = Model.GetRootAs(data, 0)
+        step = "the subgraph list"
+        n_sub = model.SubgraphsLength()
+        if n_sub == 0:
+            raise KilnError(f"{where}: the model has no subgraph")
+        if n_sub > 1:
+            raise KilnError(
+                f"{where}: the model has {n_sub} subgraphs; Kiln compiles single-subgraph models "
+                "(control flow such as WHILE, IF or CALL_ONCE is not supported)")
+        sg = model.Subgraphs(0)
+        step = "the operator codes"
+        opcodes = []
+        op_names = _enum_names("BuiltinOperator", "BuiltinOperator")
+        for i in range(model.OperatorCodesLength()):
+            oc = model.OperatorCodes(i)
+            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+            nm = op_names.get(code, f"BUILTIN_{code}")
+            if nm == "CUSTOM":
+                cc = oc.CustomCode()
+                nm = f"CUSTOM({cc.decode(errors='replace') if cc else '?'})"
+            opcodes.append(nm)
+        type_names = _enum_names("TensorType", "TensorType")
+        tensors = []
+        n_buffers = model.BuffersLength()
+        for ti in range(sg.TensorsLength()):
+            step = f"tensor {ti}"
+            t = sg.Tensors(ti)
+            tname = (t.Name() or b"").decode(errors="replace") or f"tensor_{ti}"
+            dtype = type_names.get(t.Type(), f"type{t.Type()}").lower()
+            shape = [int(d) for d in _vector(t.ShapeAsNumpy())]
+            if any(d < 0 for d in shape):
+                raise KilnError(f"{where}: tensor {ti} ({tname}) has a dynamic shape {shape}; Kiln needs static shapes")
+            quant = None
+            q = t.Quantization()
+            if q is not None:
+                scales = [float(s) for s in _vector(q.ScaleAsNumpy())]
+                zps = [int(z) for z in _vector(q.ZeroPointAsNumpy())]
+                if scales:
+                    if len(zps) < len(scales):
+                        zps = zps + [0] * (len(scales) - len(zps))
+                    quant = Quant(scales, zps, int(q.QuantizedDimension()))
+            tensor = Tensor(ti, tname, shape, dtype, quant)
+            b = t.Buffer()
+            if b >= n_buffers:
+                raise KilnError(f"{where}: tensor {ti} ({tname}) refers to buffer {b}, but the model has {n_buffers}")
+            if b > 0:
+                tensor.data = _buffer(model, data, b, tensor, where)
+            tensors.append(tensor)
+        ops = []
+        for oi in range(sg.OperatorsLength()):
+            step = f"operator {oi}"
+            o = sg.Operators(oi)
+            ci = o.OpcodeIndex()
+            if ci >= len(opcodes):
+                raise KilnError(f"{where}: operator {oi} uses opcode {ci}, but the model defines {len(opcodes)}")
+            kind = opcodes[ci]
+            ins = [int(i) for i in _vector(o.InputsAsNumpy())]
+            outs = [int(i) for i in _vector(o.OutputsAsNumpy())]
+            for i in ins + outs:
+                if i >= len(tensors) or i < -1:
+                    raise KilnError(f"{where}: operator {oi} ({kind}) refers to tensor {i}, but there are {len(tensors)}")
+            ops.append(Operator(oi, kind, ins, outs, _options(o, f"operator {oi} ({kind})")))
+        step = "the graph inputs and outputs"
+        g_in = [int(i) for i in _vector(sg.InputsAsNumpy())]
+        g_out = [int(i) for i in _vector(sg.OutputsAsNumpy())]
+        for i in g_in + g_out:
+            if not 0 <= i < len(tensors):
+                raise KilnError(f"{where}: graph input/output refers to tensor {i}, but there are {len(tensors)}")
+    except KilnError:
+        raise
+    except Exception as e:  # the flatbuffer library reads past the end or through bad offsets
+        raise KilnError(f"{where}: truncated or corrupt flatbuffer (while reading {step}: {type(e).__name__})") from None
+    graph = Graph(name, tensors, ops, g_in, g_out, hashlib.sha256(data).hexdigest())
+    return graph
+
+
+def _buffer(model, data: bytes, b: int, tensor: Tensor, where: str) -> np.ndarray | None:
+    from .ir import DTYPES
+
+    buf = model.Buffers(b)
+    if buf.Offset() > 1:  # large models keep buffers after the flatbuffer
+        off, size = int(buf.Offset()), int(buf.Size())
+        if off + size > len(data):
+            raise KilnError(f"{where}: buffer {b} of tensor {tensor.index} ({tensor.name}) runs past the end of the file "
+                            f"(bytes {off}..{off + size}, file is {len(data)}): truncated?")
+        raw = data[off:off + size]
+    else:
+        if buf.DataLength() == 0:
+            return None
+        raw = buf.DataAsNumpy().tobytes()
+    if tensor.dtype not in DTYPES:
+        return np.frombuffer(raw, dtype=np.uint8).copy()
+    npdt = DTYPES[tensor.dtype][0]
+    expected = tensor.size * np.dtype(npdt).itemsize
+    if len(raw) != expected:
+        raise KilnError(f"{where}: tensor {tensor.index} ({tensor.name}) {tensor.describe()} needs {expected} bytes "
+                        f"of data, its buffer {b} holds {len(raw)}")
+    return np.frombuffer(raw, dtype=npdt).reshape(tensor.shape).copy()

@@ -1,0 +1,129 @@
+"""The graph IR: what the importer produces and every later stage reads.
+
+Tensors and operators are plain dataclasses; passes add facts to them (constant data, lifetimes,
+arena offsets, per-operator parameters) rather than building new graphs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# dtype name -> (numpy dtype, C type, bytes per element)
+DTYPES: dict[str, tuple[Any, str, int]] = {
+    "float32": (np.float32, "float", 4),
+    "int8": (np.int8, "int8_t", 1),
+    "int32": (np.int32, "int32_t", 4),
+    "int64": (np.int64, "int64_t", 8),
+    "uint8": (np.uint8, "uint8_t", 1),
+    "int16": (np.int16, "int16_t", 2),
+    "bool": (np.bool_, "bool", 1),
+}
+
+
+@dataclass
+class Quant:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or per channel along axis."""
+
+    scale: list[float]
+    zero_point: list[int]
+    axis: int = 0
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scale) > 1
+
+
+@dataclass
+class Tensor:
+    index: int
+    name: str
+    shape: list[int]
+    dtype: str
+    quant: Quant | None = None
+    data: np.ndarray | None = None  # constant contents, shaped, for weights and biases
+    # Filled by the planner:
+    first_use: int = -1
+    last_use: int = -1
+    offset: int = -1  # byte offset in the arena
+    alias_of: int | None = None  # tensor index whose memory this one shares (e.g. RESHAPE)
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * DTYPES[self.dtype][2] if self.dtype in DTYPES else 0
+
+    @property
+    def scale(self) -> float:
+        assert self.quant is not None
+        return self.quant.scale[0]
+
+    @property
+    def zero_point(self) -> int:
+        assert self.quant is not None
+        return self.quant.zero_point[0]
+
+    def describe(self) -> str:
+        """Shape, type and quantization, as the comments and the report show them."""
+        s = f"{self.dtype}[{'x'.join(str(d) for d in self.shape) or 'scalar'}]"
+        if self.quant is not None and self.dtype != "float32":
+            if self.quant.per_channel:
+                s += f" per-channel(axis {self.quant.axis}, {len(self.quant.scale)} scales)"
+            else:
+                s += f" scale={self.quant.scale[0]:.9g} zp={self.quant.zero_point[0]}"
+        return s
+
+
+@dataclass
+class Operator:
+    index: int
+    kind: str  # TFLite builtin name, e.g. "FULLY_CONNECTED"
+    inputs: list[int]  # tensor indices; -1 for an absent optional input
+    outputs: list[int]
+    options: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # filled by the op's prepare step
+    macs: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"operator {self.index} ({self.kind})"
+
+
+@dataclass
+class Graph:
+    name: str
+    tensors: list[Tensor]
+    operators: list[Operator]
+    inputs: list[int]
+    outputs: list[int]
+    source_sha256: str = ""
+    arena_bytes: int = 0
+
+    def tensor(self, i: int) -> Tensor:
+        return self.tensors[i]
+
+    def op_inputs(self, op: Operator) -> list[Tensor | None]:
+        return [self.tensors[i] if i >= 0 else None for i in op.inputs]
+
+    def op_outputs(self, op: Operator) -> list[Tensor]:
+        return [self.tensors[i] for i in op.outputs]
+
+    @property
+    def activations(self) -> list[Tensor]:
+        """Tensors that live in the arena: everything that is not constant."""
+        used = set(self.inputs) | set(self.outputs)
+        for op in self.operators:
+            used.update(i for i in op.inputs if i >= 0)
+            used.update(op.outputs)
+        return [t for t in self.tensors if t.index in used and not t.is_const]

@@ -1,0 +1,122 @@
+"""ADD and MUL, int8 and float32, same shape or broadcast (up to 6 dimensions)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, fused_activation, quantized, register, require
+
+MAX_DIMS = 6
+
+
+def broadcast_plan(a_shape, b_shape, out_shape):
+    """Collapse the broadcast into as few dimensions as possible.
+
+    Returns (dims, a_strides, b_strides) in elements, outermost first; a stride of 0 repeats.
+    Adjacent dimensions merge when both inputs broadcast the same way across them.
+    """
+    n = len(out_shape)
+    a = [1] * (n - len(a_shape)) + list(a_shape)
+    b = [1] * (n - len(b_shape)) + list(b_shape)
+    dims, pat = [], []
+    for d in range(n):
+        if out_shape[d] == 1:
+            continue
+        key = (a[d] != 1, b[d] != 1)
+        if dims and pat[-1] == key:
+            dims[-1] *= out_shape[d]
+        else:
+            dims.append(out_shape[d])
+            pat.append(key)
+    if not dims:
+        dims, pat = [1], [(True, True)]
+
+    def strides(which):
+        out, acc = [], 1
+        for size, key in zip(reversed(dims), reversed(pat)):
+            out.append(acc if key[which] else 0)
+            acc *= size if key[which] else 1
+        return list(reversed(out))
+
+    return dims, strides(0), strides(1)
+
+
+def check(op, g):
+    arity(op, 2)
+    a, b = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, a, "first input", ("int8", "float32"))
+    dtype_in(op, b, "second input", (a.dtype,))
+    dtype_in(op, y, "output", (a.dtype,))
+    fused_activation(op)
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        require(op, False, f"input shapes {a.shape} and {b.shape} do not broadcast")
+    require(op, list(shape) == list(y.shape), f"output shape {y.shape} is not the broadcast shape {list(shape)}")
+    require(op, len(broadcast_plan(a.shape, b.shape, y.shape)[0]) <= MAX_DIMS,
+            f"broadcast needs more than {MAX_DIMS} dimensions")
+    if a.dtype == "int8":
+        for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
+            quantized(op, t, role)
+
+
+def prepare(op, g):
+    a, b = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    act = fused_activation(op)
+    dims, sa, sb = broadcast_plan(a.shape, b.shape, y.shape)
+    p = dict(dims=dims, sa=sa, sb=sb, act=act)
+    if a.dtype == "float32":
+        p["act_min"], p["act_max"] = qm.activation_range_f(act)
+    elif op.kind == "ADD":  # TFLite's CalculateOpDataAdd for int8: inputs brought to a common scale
+        left_shift = 20
+        twice_max = 2 * max(a.scale, b.scale)
+        p.update(left_shift=left_shift, a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
+        for key, real in (("a", a.scale / twice_max), ("b", b.scale / twice_max),
+                          ("out", twice_max / ((1 << left_shift) * y.scale))):
+            p[key + "_mult"], p[key + "_shift"] = qm.quantize_multiplier(real)
+    else:  # MUL
+        p["mult"], p["shift"] = qm.quantize_multiplier(a.scale * b.scale / y.scale)
+        p.update(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
+    if a.dtype == "int8":
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+    op.params = p
+
+
+def _shape_struct(p):
+    def arr(v):
+        return "{" + ", ".join(str(x) for x in v) + "}"
+
+    return f"static const kiln_bcast_t shape = {{{len(p['dims'])}, {arr(p['dims'])}, {arr(p['sa'])}, {arr(p['sb'])}}};"
+
+
+def emit(op, g, c):
+    a, b = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    p = op.params
+    fn = op.kind.lower()
+    lines = [_shape_struct(p)]
+    if a.dtype == "float32":
+        lines.append(f"kiln_{fn}_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, "
+                     f"{c.f32(p['act_min'])}, {c.f32(p['act_max'])});")
+        return lines
+    if op.kind == "ADD":
+        lines += [
+            "static const kiln_add_s8_params_t params = {",
+            f"    {p['a_offset']}, {p['a_mult']}, {p['a_shift']}, {p['b_offset']}, {p['b_mult']}, {p['b_shift']},",
+            f"    {p['left_shift']}, {p['out_offset']}, {p['out_mult']}, {p['out_shift']}, {p['act_min']}, {p['act_max']}",
+            "};",
+        ]
+    else:
+        lines += [
+            "static const kiln_mul_s8_params_t params = {",
+            f"    {p['a_offset']}, {p['b_offset']}, {p['out_offset']}, {p['mult']}, {p['shift']}, {p['act_min']}, {p['act_max']}",
+            "};",
+        ]
+    lines.append(f"kiln_{fn}_s8({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params);")
+    return lines
+
+
+register("ADD", check, prepare, emit)
+register("MUL", check, prepare, emit)

@@ -1,0 +1,94 @@
+"""FULLY_CONNECTED: int8 (per-tensor or per-channel weights) and float32."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, fused_activation, quantized, register, require
+
+
+def check(op, g):
+    arity(op, (2, 3))
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", ("int8", "float32"))
+    require(op, w is not None and w.is_const, "weights must be a constant tensor")
+    require(op, len(w.shape) == 2, f"weights must be 2-D [units, depth], got {w.shape}")
+    require(op, op.options.get("weights_format", 0) == 0, "shuffled weights format is not supported")
+    depth = w.shape[1]
+    require(op, depth > 0 and x.size % depth == 0, f"input size {x.size} is not a multiple of the weights depth {depth}")
+    dtype_in(op, y, "output", (x.dtype,))
+    fused_activation(op)
+    if x.dtype == "float32":
+        dtype_in(op, w, "weights", ("float32",))  # float input with int8 weights is the hybrid path
+        if b is not None:
+            dtype_in(op, b, "bias", ("float32",))
+    else:
+        dtype_in(op, w, "weights", ("int8",))
+        quantized(op, x, "input")
+        quantized(op, y, "output")
+        quantized(op, w, "weights", per_tensor=False)
+        require(op, all(z == 0 for z in w.quant.zero_point), "weights must be symmetric (zero point 0)")
+        if w.quant.per_channel:
+            require(op, len(w.quant.scale) == w.shape[0] and w.quant.axis == 0,
+                    f"per-channel weights need one scale per output unit along axis 0 "
+                    f"(have {len(w.quant.scale)} scales on axis {w.quant.axis})")
+        if b is not None:
+            dtype_in(op, b, "bias", ("int32",))
+    if b is not None:
+        require(op, b.is_const and b.size == w.shape[0], f"bias must be a constant of {w.shape[0]} values")
+
+
+def prepare(op, g):
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    units, depth = w.shape
+    batches = x.size // depth
+    act = fused_activation(op)
+    p = dict(units=units, depth=depth, batches=batches, act=act)
+    op.macs = batches * units * depth
+    if x.dtype == "float32":
+        p["act_min"], p["act_max"] = qm.activation_range_f(act)
+    else:
+        in_s, out_s = x.scale, y.scale
+        if w.quant.per_channel:
+            mults = [qm.quantize_multiplier(in_s * ws / out_s) for ws in w.quant.scale]
+        else:  # TFLite multiplies the two scales in float32 first, then divides in double
+            mults = [qm.quantize_multiplier(qm.f32(qm.f32(in_s) * qm.f32(w.scale)) / out_s)]
+        p["mult"] = [m for m, _ in mults]
+        p["shift"] = [s for _, s in mults]
+        # The input offset is folded into the bias: sum((x - zp) * w) = sum(x * w) - zp * sum(w).
+        bias = b.data.astype(np.int64) if b is not None else np.zeros(units, np.int64)
+        folded = bias - x.zero_point * w.data.astype(np.int64).sum(axis=1)
+        p["bias"] = folded.astype(np.int32)
+        p["out_zp"] = y.zero_point
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+    op.params = p
+
+
+def emit(op, g, c):
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    p = op.params
+    if x.dtype == "float32":
+        bias = c.const(b) if b is not None else "NULL"
+        return [
+            f"kiln_fully_connected_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)},",
+            f"                         {p['batches']}, {p['depth']}, {p['units']}, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
+        ]
+    bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
+    mult = c.array(f"op{op.index}_mult", np.array(p["mult"], np.int32), "int32_t", "output multipliers")
+    shift = c.array(f"op{op.index}_shift", np.array(p["shift"], np.int32), "int32_t", "output shifts")
+    return [
+        "static const kiln_fc_s8_params_t params = {",
+        f"    {p['batches']}, {p['depth']}, {p['units']}, {mult}, {shift}, {int(len(p['mult']) > 1)},",
+        f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
+        "};",
+        f"kiln_fully_connected_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params);",
+    ]
+
+
+register("FULLY_CONNECTED", check, prepare, emit)

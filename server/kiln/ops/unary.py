@@ -1,0 +1,145 @@
+"""RELU, RELU6, LOGISTIC, TANH; QUANTIZE and DEQUANTIZE.
+
+Every int8 -> int8 operator here is a function of one byte, so Kiln evaluates TFLite Micro's
+integer arithmetic for all 256 inputs at compile time and emits a 256-byte lookup table: bit-exact
+by construction and one load per element on the device. Float operators call math.h directly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, quantized, register, require, same_size
+
+
+def _clamp8(v: int) -> int:
+    return max(-128, min(127, v))
+
+
+def lut_relu(x, y, six: bool):
+    if six:  # TFLite Micro's Relu6 clamps in the input's quantization, without rescaling
+        zero = x.zero_point
+        six_q = _clamp8(qm.round_half_away(6.0 / x.scale) + x.zero_point)
+        return [max(zero, min(six_q, v)) for v in range(-128, 128)]
+    mult, shift = qm.quantize_multiplier(x.scale / y.scale)
+    lo = max(-128, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
+    return [max(lo, min(127, y.zero_point + qm.mul_by_quantized_multiplier(v - x.zero_point, mult, shift)))
+            for v in range(-128, 128)]
+
+
+def _sigmoid_like(x, fixed_fn, out_bits: int, out_zp: int):
+    """TFLite Micro's int8 LOGISTIC / TANH: input rescaled to Q4.27, gemmlowp function, output rescaled."""
+    real = x.scale * (1 << (31 - 4))
+    q, left_shift = math.frexp(real)
+    mult = qm.round_half_away(q * (1 << 31))
+    radius = qm.calculate_input_radius(4, left_shift, 31)
+    table = []
+    for v in range(-128, 128):
+        d = v - x.zero_point
+        if d <= -radius:
+            table.append(-128)
+        elif d >= radius:
+            table.append(127)
+        else:
+            raw = fixed_fn(qm.mul_by_quantized_multiplier(d, mult, left_shift), 4)
+            table.append(_clamp8(qm.rdbpot(raw, 31 - out_bits) + out_zp))
+    return table
+
+
+def lut_logistic(x, y):
+    return _sigmoid_like(x, qm.logistic_fixed, 8, -128)
+
+
+def lut_tanh(x, y):
+    return _sigmoid_like(x, qm.tanh_fixed, 7, 0)
+
+
+def lut_requantize(x, y):
+    mult, shift = qm.quantize_multiplier(x.scale / y.scale)
+    return [_clamp8(qm.mul_by_quantized_multiplier(v - x.zero_point, mult, shift) + y.zero_point)
+            for v in range(-128, 128)]
+
+
+LUTS = {
+    "RELU": lambda x, y: lut_relu(x, y, six=False),
+    "RELU6": lambda x, y: lut_relu(x, y, six=True),
+    "LOGISTIC": lut_logistic,
+    "TANH": lut_tanh,
+    "QUANTIZE": lut_requantize,
+}
+
+FLOAT_CALLS = {  # kind -> C call with in, out, n
+    "RELU": "kiln_clamp_f32({x}, {y}, {n}, 0.0f, FLT_MAX)",
+    "RELU6": "kiln_clamp_f32({x}, {y}, {n}, 0.0f, 6.0f)",
+    "LOGISTIC": "kiln_logistic_f32({x}, {y}, {n})",
+    "TANH": "kiln_tanh_f32({x}, {y}, {n})",
+}
+
+
+def check_activation(op, g):
+    arity(op, 1)
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, y, "output", (x.dtype,))
+    same_size(op, x, y)
+    if x.dtype == "int8":
+        quantized(op, x, "input")
+        quantized(op, y, "output")
+        if op.kind == "LOGISTIC":
+            require(op, y.zero_point == -128, f"int8 output must have zero point -128, has {y.zero_point}")
+        if op.kind == "TANH":
+            require(op, y.zero_point == 0, f"int8 output must have zero point 0, has {y.zero_point}")
+
+
+def check_quantize(op, g):
+    arity(op, 1)
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", ("float32", "int8"))
+    dtype_in(op, y, "output", ("int8",))
+    same_size(op, x, y)
+    quantized(op, y, "output")
+    if x.dtype == "int8":
+        quantized(op, x, "input")
+
+
+def check_dequantize(op, g):
+    arity(op, 1)
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", ("int8",))
+    dtype_in(op, y, "output", ("float32",))
+    same_size(op, x, y)
+    quantized(op, x, "input")
+
+
+def prepare(op, g):
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    op.params = {"n": y.size}
+    if x.dtype == "int8" and y.dtype == "int8":
+        op.params["lut"] = np.array(LUTS[op.kind](x, y), dtype=np.int8)
+
+
+def emit(op, g, c):
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    n = op.params["n"]
+    if "lut" in op.params:
+        lut = c.array(f"op{op.index}_lut", op.params["lut"], "int8_t",
+                      f"{op.kind} for every int8 input -128..127, computed at compile time")
+        return [f"kiln_lut_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {lut});"]
+    if op.kind == "QUANTIZE":
+        return [f"kiln_quantize_f32_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {c.f32(y.scale)}, {y.zero_point});"]
+    if op.kind == "DEQUANTIZE":
+        return [f"kiln_dequantize_s8_f32({c.ptr(x)}, {c.ptr(y)}, {n}, {x.scale!r}, {x.zero_point});"]
+    return [FLOAT_CALLS[op.kind].format(x=c.ptr(x), y=c.ptr(y), n=n) + ";"]
+
+
+for _kind in ("RELU", "RELU6", "LOGISTIC", "TANH"):
+    register(_kind, check_activation, prepare, emit)
+register("QUANTIZE", check_quantize, prepare, emit)
+register("DEQUANTIZE", check_dequantize, prepare, emit)

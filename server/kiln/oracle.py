@@ -1,0 +1,41 @@
+"""TFLite Micro (PyPI tflite-micro) as the numerical reference."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .errors import KilnError
+
+
+def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outputs: int = 1) -> list[list[np.ndarray]]:
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError:
+        raise KilnError("TFLite Micro is not installed: pip install tflite-micro") from None
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20))
+    results = []
+    for inputs in records:
+        for k, arr in enumerate(inputs):
+            det = interp.get_input_details(k)
+            interp.set_input(np.asarray(arr).astype(det["dtype"]).reshape(det["shape"]), k)
+        interp.invoke()
+        results.append([np.array(interp.get_output(k)) for k in range(n_outputs)])
+    return results
+
+
+def random_inputs(g, seed: int = 0, count: int = 1) -> list[list[np.ndarray]]:
+    """Deterministic random inputs: full int8 range, or floats from the input's plausible range."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(count):
+        row = []
+        for i in g.inputs:
+            t = g.tensor(i)
+            if t.dtype == "int8":
+                row.append(rng.integers(-128, 128, size=t.shape, dtype=np.int8))
+            else:
+                row.append(rng.uniform(-1.0, 1.0, size=t.shape).astype(np.float32))
+        records.append(row)
+    return records

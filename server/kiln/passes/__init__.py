@@ -1,0 +1,1 @@
+"""Graph passes, run in order by kiln.compiler: validate, constants, prepare, plan."""
