@@ -1,0 +1,213 @@
+"""The `kiln` command line: compile, run, inspect.
+
+Every user-facing failure is a KilnError: one line on stderr, exit status 2, no traceback
+(set KILN_DEBUG=1 to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from .errors import KilnError
+
+BOARDS = ("host",)
+
+
+def _progress(msg: str) -> None:
+    print(f"kiln: {msg}", file=sys.stderr, flush=True)
+
+
+def cmd_compile(args) -> int:
+    from . import compiler
+
+    c = compiler.compile_model(args.model)
+    res = compiler.write(c, args.out)
+    s = c.summary()
+    files = [str(p) for p in res.written + res.unchanged] + [str(new) for _, new in res.kept]
+    if args.json:
+        s["files"] = files
+        s["notes"] = res.notes
+        print(json.dumps(s, indent=1))
+    else:
+        print(f"{c.name}: {len(s['operators'])} operators, {s['macs']:,} MACs")
+        print(f"  arena    {s['arena_bytes']:>10,} B   (lower bound {s['arena_lower_bound']:,} B)")
+        print(f"  weights  {s['weight_bytes']:>10,} B   (flash)")
+        print(f"  wrote {len(res.written)} file(s), {len(res.unchanged)} unchanged, in {args.out}")
+    for note in res.notes:
+        print(f"kiln: note: {note}", file=sys.stderr)
+    return 0
+
+
+def _load_inputs(paths: list[str], g) -> list[np.ndarray]:
+    arrays = []
+    for k, p in enumerate(paths):
+        try:
+            a = np.load(p, allow_pickle=False)
+        except FileNotFoundError:
+            raise KilnError(f"{p}: no such file") from None
+        except Exception as e:
+            raise KilnError(f"{p}: not a readable .npy file ({type(e).__name__})") from None
+        if k < len(g.inputs):
+            t = g.tensor(g.inputs[k])
+            if t.dtype == "int8" and np.issubdtype(a.dtype, np.floating) and t.quant is not None:
+                _progress(f"{p}: float values quantized to int8 with the input's scale {t.scale:.6g}, zero point {t.zero_point}")
+                a = np.clip(np.round(a / t.scale) + t.zero_point, -128, 127).astype(np.int8)
+        arrays.append(a)
+    return arrays
+
+
+def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
+    flat = a.reshape(-1)
+    vals = ", ".join((f"{v:.6g}" if a.dtype.kind == "f" else str(int(v))) for v in flat[:limit])
+    more = f", ... ({flat.size} values)" if flat.size > limit else ""
+    return f"{a.dtype}{list(a.shape)} [{vals}{more}]"
+
+
+def cmd_run(args) -> int:
+    from . import compiler, hostboard, oracle
+
+    if args.board not in BOARDS:
+        raise KilnError(f"unknown board '{args.board}' (available: {', '.join(BOARDS)})")
+    _progress(f"compiling {args.model}")
+    c = compiler.compile_model(args.model)
+    g = c.graph
+    if args.input:
+        if len(args.input) != len(g.inputs):
+            raise KilnError(f"{args.model}: the model has {len(g.inputs)} input(s), {len(args.input)} --input given")
+        records = [_load_inputs(args.input, g)]
+    else:
+        records = oracle.random_inputs(g, seed=args.seed, count=1)
+        _progress(f"no --input given: using a deterministic random input (seed {args.seed})")
+    if args.output and len(args.output) != len(g.outputs):
+        raise KilnError(f"{args.model}: the model has {len(g.outputs)} output(s), {len(args.output)} --output given")
+    with tempfile.TemporaryDirectory(prefix="kiln-run-") as tmp:
+        src = Path(args.out) if args.out else Path(tmp) / "src"
+        res = compiler.write(c, src)
+        for note in res.notes:
+            _progress(f"note: {note}")
+        _progress(f"building for {args.board} with {hostboard.find_cc()}")
+        exe = hostboard.build(src, c.name, Path(tmp) / "build", profile=args.profile)
+        _progress(f"running {c.name} on {args.board}")
+        result = hostboard.run(exe, g, records, profile=args.profile)
+    outputs = result.outputs[0]
+    report: dict = {"model": c.name, "board": args.board, "outputs": []}
+    for k, (i, a) in enumerate(zip(g.outputs, outputs)):
+        entry = {"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype), "values": a.reshape(-1).tolist()}
+        report["outputs"].append(entry)
+    if args.output:
+        for p, a in zip(args.output, outputs):
+            np.save(p, a)
+    if args.compare:
+        _progress("running TFLite Micro for comparison")
+        ref = oracle.run_tflm(args.model, records, len(g.outputs))[0]
+        for entry, a, r in zip(report["outputs"], outputs, ref):
+            r = np.asarray(r).reshape(a.shape)
+            diff = np.abs(a.astype(np.float64) - r.astype(np.float64))
+            entry["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
+            if a.dtype.kind == "f":
+                entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
+    if args.profile:
+        nanos = result.op_nanos[0]
+        total = max(sum(nanos), 1)
+        report["timings"] = {"unit": "ns", "operators": [
+            {"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}", "ns": ns,
+             "share": ns / total, "macs": op.macs} for op, ns in zip(g.operators, nanos)], "total_ns": sum(nanos)}
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    for entry, a in zip(report["outputs"], outputs):
+        line = f"output {entry['index']} '{entry['name']}': {_fmt_array(a)}"
+        print(line)
+        if "max_abs_diff" in entry:
+            if a.dtype.kind != "f":
+                verdict = "bit-exact with TFLite Micro" if entry["max_abs_diff"] == 0 else f"differs from TFLite Micro by up to {entry['max_abs_diff']:.0f}"
+            else:
+                verdict = f"largest difference from TFLite Micro {entry['max_abs_diff']:.3g} (relative {entry['max_rel_diff']:.3g})"
+            print(f"  {verdict}")
+    if args.profile:
+        t = report["timings"]
+        print(f"\nper-operator time on {args.board} (one inference, wall clock):")
+        for o in t["operators"]:
+            print(f"  {o['function']:<28} {o['ns'] / 1000:>10.2f} us  {100 * o['share']:5.1f}%  {o['macs']:>12,} MACs")
+        print(f"  {'total':<28} {t['total_ns'] / 1000:>10.2f} us")
+    if args.output:
+        print(f"wrote {', '.join(args.output)}")
+    if args.compare and any(e["dtype"] == "int8" and e["max_abs_diff"] != 0 for e in report["outputs"]):
+        return 1
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from . import compiler, importer, report
+    from .passes import validate
+
+    g = importer.load(args.model)
+    problems = validate.problems(g)
+    if problems:
+        for p in problems:
+            print(f"kiln: error: {args.model}: {p}", file=sys.stderr)
+        return 2
+    bufs = compiler.prepare_graph(g)
+    r = report.build(g, bufs)
+    print(json.dumps(r, indent=1) if args.json else report.text(r))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="kiln", description="Compile TensorFlow Lite models into readable C and run them.")
+    from . import __version__
+    ap.add_argument("--version", action="version", version=f"kiln {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("compile", help="compile a .tflite model into C sources")
+    p.add_argument("model")
+    p.add_argument("--out", "-o", required=True, help="output folder for the generated C")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(fn=cmd_compile)
+
+    p = sub.add_parser("run", help="compile, build and run a model on a board")
+    p.add_argument("model")
+    p.add_argument("--board", default="host", help="board to run on (default: host)")
+    p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
+    p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
+    p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
+    p.add_argument("--profile", action="store_true", help="measure and print per-operator time")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input used without --input")
+    p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
+    p.add_argument("--json", action="store_true", help="print outputs (and comparison, timings) as JSON")
+    p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("inspect", help="print the model report")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_inspect)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KilnError as e:
+        print(f"kiln: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("kiln: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in Kiln: still one line, with a way to get the details
+        if os.environ.get("KILN_DEBUG"):
+            traceback.print_exc()
+        print(f"kiln: internal error: {type(e).__name__}: {e} (set KILN_DEBUG=1 for a traceback, and please report it)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The model report: per operator its shapes, types, quantization, MACs, weights and live memory."""
+from __future__ import annotations
+
+from .ir import Graph
+from .passes import plan
+
+
+def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
+    ops = []
+    for op in g.operators:
+        ins = [t for t in g.op_inputs(op) if t is not None]
+        ops.append({
+            "index": op.index,
+            "kind": op.kind,
+            "inputs": [t.describe() for t in ins if not t.is_const],
+            "outputs": [t.describe() for t in g.op_outputs(op)],
+            "constants": [t.describe() for t in ins if t.is_const],
+            "macs": op.macs,
+            "weight_bytes": sum(t.nbytes for t in ins if t.is_const),
+            "live_bytes": plan.live_bytes(bufs, op.index),
+        })
+    return {
+        "model": g.name,
+        "operators": ops,
+        "inputs": [g.tensor(i).describe() for i in g.inputs],
+        "outputs": [g.tensor(i).describe() for i in g.outputs],
+        "totals": {
+            "operators": len(ops),
+            "macs": sum(o["macs"] for o in ops),
+            "weight_bytes": sum(o["weight_bytes"] for o in ops),
+            "arena_bytes": g.arena_bytes,
+            "arena_lower_bound": plan.lower_bound(bufs, len(g.operators)),
+        },
+    }
+
+
+def text(r: dict) -> str:
+    rows = [("#", "operator", "inputs -> outputs", "MACs", "weights B", "live B")]
+    for o in r["operators"]:
+        io = ", ".join(o["inputs"]) + " -> " + ", ".join(o["outputs"])
+        rows.append((str(o["index"]), o["kind"], io, f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(6)]
+    lines = [f"{r['model']}: inputs {', '.join(r['inputs'])}; outputs {', '.join(r['outputs'])}", ""]
+    for k, row in enumerate(rows):
+        lines.append("  ".join(c.rjust(w) if i in (0, 3, 4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    t = r["totals"]
+    lines += ["", f"total: {t['operators']} operators, {t['macs']:,} MACs, {t['weight_bytes']:,} B of weights, "
+              f"arena {t['arena_bytes']:,} B (lower bound {t['arena_lower_bound']:,} B)"]
+    return "\n".join(lines)
