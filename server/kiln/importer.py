@@ -31,7 +31,8 @@ def _snake(name: str) -> str:
 
 def c_identifier(stem: str) -> str:
     ident = re.sub(r"[^0-9A-Za-z_]", "_", stem).strip("_").lower() or "model"
-    return ident if not ident[0].isdigit() else "m_" + ident
+    # keep clear of C's rules and of the runtime's own file and symbol names (kiln_*)
+    return "m_" + ident if ident[0].isdigit() or ident.startswith("kiln") else ident
 
 
 def _vector(value) -> list:

@@ -109,8 +109,8 @@ def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, 
  * {len(g.operators)} operators, {macs:,} MACs, {g.arena_bytes:,} bytes of arena.
  * Call {n}_invoke() (static arena) or {n}_invoke_with_arena() (your own 8-byte aligned buffer
  * of at least {N}_ARENA_BYTES). Both return KILN_OK (0) or a negative KILN_ERR_* code. */
-#ifndef KILN_{N}_H
-#define KILN_{N}_H
+#ifndef {N}_KILN_H
+#define {N}_KILN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -134,7 +134,7 @@ extern const kiln_model_t {n}_model;
 """
 
     weights = [f"/* Constant data of {n}: weights, biases and per-operator tables, kept in flash. */",
-               f"#ifndef KILN_{N}_WEIGHTS_H", f"#define KILN_{N}_WEIGHTS_H", "", "#include <stdint.h>", ""]
+               f"#ifndef {N}_WEIGHTS_KILN_H", f"#define {N}_WEIGHTS_KILN_H", "", "#include <stdint.h>", ""]
     for name, ctype, data, comment in em.arrays:
         weights.append(f"/* {comment} */")
         weights.append(f"static const {ctype} {name}[{max(data.size, 1)}] = {{")

@@ -1,14 +1,14 @@
 """RESHAPE: the output aliases the input's memory, so no data moves at run time."""
 from __future__ import annotations
 
-from .base import arity, register, require, same_size
+from .base import arity, dtype_in, register, require, same_size
 
 
 def check(op, g):
     arity(op, (1, 2))
     x = g.op_inputs(op)[0]
     (y,) = g.op_outputs(op)
-    require(op, x is not None, "input is missing")
+    dtype_in(op, x, "input", ("int8", "float32", "int32"))
     require(op, x.dtype == y.dtype, f"input type {x.dtype} differs from output type {y.dtype}")
     same_size(op, x, y)
 

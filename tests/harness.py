@@ -1,0 +1,71 @@
+"""Shared test plumbing: compile a model, build it for the host, run it beside TFLite Micro."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiln import compiler, hostboard, oracle
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
+MODELS = SHARED / "models"
+
+# Float outputs must agree with TFLite Micro within this relative tolerance (plus a tiny absolute
+# floor for values near zero). The kernels sum in TFLite's order without contraction, so on the
+# host they are usually bit-exact; the slack covers other libm implementations of expf/tanhf
+# (1-2 ulp, about 1.2e-7 relative each) accumulated over a few layers.
+FLOAT_RTOL = 1e-5
+FLOAT_ATOL = 1e-6
+
+
+def shared_model(name: str) -> Path:
+    path = MODELS / name
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared model folder is absent, so this conformance test cannot run")
+    return path
+
+
+@dataclass
+class Pair:
+    ours: list[list[np.ndarray]]
+    ref: list[list[np.ndarray]]
+    compiled: compiler.Compiled
+
+
+def compile_and_run(model: Path | bytes, records, tmp_path: Path, *, extra_flags=None, cc=None,
+                    opt="-O2") -> Pair:
+    if isinstance(model, (bytes, bytearray)):
+        path = tmp_path / "model.tflite"
+        path.write_bytes(model)
+    else:
+        path = Path(model)
+    c = compiler.compile_model(path)
+    src = tmp_path / "src"
+    compiler.write(c, src)
+    exe = hostboard.build(src, c.name, tmp_path / "build", extra=extra_flags, cc=cc, opt=opt)
+    ours = hostboard.run(exe, c.graph, records).outputs
+    ref = oracle.run_tflm(path, records, len(c.graph.outputs))
+    return Pair(ours, ref, c)
+
+
+def assert_match(pair: Pair, what: str = "") -> None:
+    for r, (ours, ref) in enumerate(zip(pair.ours, pair.ref)):
+        for k, (a, b) in enumerate(zip(ours, ref)):
+            b = np.asarray(b).reshape(a.shape)
+            where = f"{what} record {r} output {k}"
+            if a.dtype.kind == "f":
+                np.testing.assert_allclose(a, b, rtol=FLOAT_RTOL, atol=FLOAT_ATOL, err_msg=where)
+            else:
+                assert a.dtype == b.dtype, where
+                if not np.array_equal(a, b):
+                    bad = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
+                    raise AssertionError(f"{where}: {bad.size} of {a.size} values differ from TFLite Micro, "
+                                         f"first at {bad[0]}: kiln {a.reshape(-1)[bad[0]]} vs tflm {b.reshape(-1)[bad[0]]}")
+
+
+def random_records(compiled: compiler.Compiled, count: int, seed: int):
+    return oracle.random_inputs(compiled.graph, seed=seed, count=count)
