@@ -46,22 +46,10 @@ static void print_info(const kiln_model_t *m)
     printf("]}\n");
 }
 
-int main(int argc, char **argv)
+/* Buffers are allocated at their exact sizes so that AddressSanitizer catches any overrun. */
+static int serve(const kiln_model_t *m, int profile, void *arena, void **ins, void **outs, uint32_t *ticks)
 {
-    const kiln_model_t *m = &KILN_MODEL;
-    int profile = argc > 1 && strcmp(argv[1], "--profile") == 0;
-    void *arena = malloc(m->arena_bytes + 8u); /* the runner, not the model, allocates */
-    void **ins = (void **)calloc(m->input_count, sizeof(void *));
-    void **outs = (void **)calloc(m->output_count, sizeof(void *));
-    uint32_t *ticks = (uint32_t *)calloc(m->op_count + 1u, sizeof(uint32_t));
     uint32_t i;
-    if (argc > 1 && strcmp(argv[1], "--info") == 0) {
-        print_info(m);
-        return 0;
-    }
-    if (!arena || !ins || !outs || !ticks) return 5;
-    for (i = 0; i < m->input_count; ++i) ins[i] = malloc(m->inputs[i].bytes + 1u);
-    for (i = 0; i < m->output_count; ++i) outs[i] = malloc(m->outputs[i].bytes + 1u);
     for (;;) {
         int rc;
         for (i = 0; i < m->input_count; ++i) {
@@ -91,4 +79,35 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     }
+}
+
+int main(int argc, char **argv)
+{
+    const kiln_model_t *m = &KILN_MODEL;
+    const int profile = argc > 1 && strcmp(argv[1], "--profile") == 0;
+    void *arena;
+    void **ins, **outs;
+    uint32_t *ticks, i;
+    int rc = 5;
+    if (argc > 1 && strcmp(argv[1], "--info") == 0) {
+        print_info(m);
+        return 0;
+    }
+    arena = malloc(m->arena_bytes > 0u ? m->arena_bytes : 1u); /* the runner allocates, not the model */
+    ins = (void **)calloc(m->input_count, sizeof(void *));
+    outs = (void **)calloc(m->output_count, sizeof(void *));
+    ticks = (uint32_t *)calloc(m->op_count, sizeof(uint32_t));
+    if (arena && ins && outs && ticks) {
+        int ok = 1;
+        for (i = 0; i < m->input_count; ++i) ok &= (ins[i] = malloc(m->inputs[i].bytes)) != NULL;
+        for (i = 0; i < m->output_count; ++i) ok &= (outs[i] = malloc(m->outputs[i].bytes)) != NULL;
+        if (ok) rc = serve(m, profile, arena, ins, outs, ticks);
+        for (i = 0; i < m->input_count; ++i) free(ins[i]);
+        for (i = 0; i < m->output_count; ++i) free(outs[i]);
+    }
+    free(arena);
+    free((void *)ins);
+    free((void *)outs);
+    free(ticks);
+    return rc;
 }

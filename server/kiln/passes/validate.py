@@ -6,6 +6,9 @@ from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
 
 
+MAX_TENSOR_BYTES = 1 << 30
+
+
 def problems(g: Graph) -> list[str]:
     """Every reason the graph cannot be compiled, one line each (empty when it can)."""
     found = []
@@ -25,6 +28,10 @@ def problems(g: Graph) -> list[str]:
                 found.append(f"graph {role} {i} ('{t.name}') has type {t.dtype.upper()}; supported: INT8, FLOAT32")
             elif t.is_const:
                 found.append(f"graph {role} {i} ('{t.name}') is a constant")
+    for t in g.activations:
+        if t.nbytes > MAX_TENSOR_BYTES:
+            found.append(f"tensor {t.index} ('{t.name}') {t.describe()} needs {t.nbytes:,} bytes, more than any "
+                         f"microcontroller has (limit {MAX_TENSOR_BYTES:,})")
     if not g.operators:
         found.append("the model has no operators")
     return found

@@ -1,0 +1,131 @@
+"""Bad input: one clear line naming the problem, exit status 2, no traceback, nothing written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import modelgen as mg
+from kiln import compiler
+from kiln.errors import KilnError
+
+
+def kiln(*args, cwd=None):
+    env = dict(os.environ)
+    env.pop("KILN_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=120)
+
+
+def assert_clean_failure(proc, out_dir, *needles):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got: {proc.stderr!r}"
+    for n in needles:
+        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
+    assert not out_dir.exists() or not any(out_dir.iterdir()), "something was written to the output folder"
+
+
+@pytest.fixture
+def good_model():
+    return mg.fully_connected(1, in_features=8, out_features=4).data
+
+
+@pytest.mark.parametrize("keep", [0, 7, 20, 100, "half", -16])
+def test_truncated_file(keep, good_model, tmp_path):
+    n = len(good_model) // 2 if keep == "half" else (keep if keep >= 0 else len(good_model) + keep)
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(good_model[:n])
+    out = tmp_path / "out"
+    proc = kiln("compile", path, "--out", out)
+    assert_clean_failure(proc, out, "cut.tflite")
+    assert any(w in proc.stderr for w in ("truncated", "too short", "not a TensorFlow Lite")), proc.stderr
+
+
+@pytest.mark.parametrize("content", [b"hello, this is a text file\n" * 4, b"\x89PNG\r\n\x1a\n" + bytes(200),
+                                     bytes(range(256))])
+def test_not_tflite(content, tmp_path):
+    path = tmp_path / "notes.tflite"
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    proc = kiln("compile", path, "--out", out)
+    assert_clean_failure(proc, out, "notes.tflite", "not a TensorFlow Lite model", "TFL3")
+
+
+def test_unsupported_operator(tmp_path):
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(mg.unsupported_operator("UNIDIRECTIONAL_SEQUENCE_LSTM"))
+    out = tmp_path / "out"
+    proc = kiln("compile", path, "--out", out)
+    assert_clean_failure(proc, out, "operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM)", "not supported")
+
+
+def test_unsupported_operator_after_supported_ones(tmp_path):
+    b = mg.ModelBuilder()
+    x = b.input("x", [1, 4], "float32")
+    y = b.tensor("y", [1, 4], "float32")
+    z = b.tensor("z", [1, 4], "float32")
+    b.op("RELU", [x], [y])
+    b.op("LSTM", [y], [z])
+    b.output(z)
+    path = tmp_path / "mixed.tflite"
+    path.write_bytes(b.build())
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, "operator 1 (LSTM)")
+
+
+def test_several_subgraphs(tmp_path):
+    path = tmp_path / "multi.tflite"
+    path.write_bytes(mg.several_subgraphs(3))
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, "3 subgraphs")
+
+
+@pytest.mark.parametrize("dtype", ["int16", "string", "complex64", "uint8", "int64"])
+def test_unsupported_tensor_type(dtype, tmp_path):
+    path = tmp_path / f"{dtype}.tflite"
+    path.write_bytes(mg.unsupported_dtype(dtype))
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, dtype.upper(), "operator 0 (RESHAPE)")
+
+
+def test_unsupported_option(tmp_path):
+    """A fused activation TFLite Micro's FULLY_CONNECTED kernels do not implement."""
+    b = mg.ModelBuilder()
+    x = b.input("x", [1, 4], "float32")
+    w = b.const("w", np.ones((2, 4), np.float32))
+    y = b.tensor("y", [1, 2], "float32")
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], fused_activation="TANH")
+    b.output(y)
+    path = tmp_path / "fc_tanh.tflite"
+    path.write_bytes(b.build())
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, "operator 0 (FULLY_CONNECTED)", "TANH")
+
+
+def test_missing_file(tmp_path):
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", tmp_path / "nope.tflite", "--out", out), out, "nope.tflite", "no such file")
+
+
+def test_corrupted_bytes_never_crash(good_model, tmp_path):
+    """Random byte flips anywhere in a model: a clean compile or a KilnError, never anything else."""
+    rng = np.random.default_rng(0)
+    outcomes = {"ok": 0, "error": 0}
+    for trial in range(150):
+        data = bytearray(good_model)
+        for pos in rng.integers(0, len(data), size=rng.integers(1, 6)):
+            data[pos] = rng.integers(0, 256)
+        path = tmp_path / f"m{trial}.tflite"
+        path.write_bytes(bytes(data))
+        try:
+            compiler.compile_model(path)
+            outcomes["ok"] += 1
+        except KilnError as e:
+            assert str(e) and "\n" not in str(e)
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0 and outcomes["ok"] > 0, outcomes
