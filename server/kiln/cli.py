@@ -18,6 +18,7 @@ import numpy as np
 from .errors import KilnError
 
 BOARDS = ("host",)
+PROFILE_REPEATS = 200
 
 
 def _progress(msg: str) -> None:
@@ -94,12 +95,16 @@ def cmd_run(args) -> int:
             _progress(f"note: {note}")
         _progress(f"building for {args.board} with {hostboard.find_cc()}")
         exe = hostboard.build(src, c.name, Path(tmp) / "build", profile=args.profile)
-        _progress(f"running {c.name} on {args.board}")
-        result = hostboard.run(exe, g, records, profile=args.profile)
+        _progress(f"running {c.name} on {args.board}" + (f" ({PROFILE_REPEATS} times, median per operator)" if args.profile else ""))
+        # Wall-clock time on a host varies from run to run: profile many runs, keep the median.
+        result = hostboard.run(exe, g, records * (PROFILE_REPEATS if args.profile else 1), profile=args.profile)
     outputs = result.outputs[0]
     report: dict = {"model": c.name, "board": args.board, "outputs": []}
     for k, (i, a) in enumerate(zip(g.outputs, outputs)):
-        entry = {"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype), "values": a.reshape(-1).tolist()}
+        t = g.tensor(i)
+        entry = {"index": k, "name": t.name, "shape": list(a.shape), "dtype": str(a.dtype), "values": a.reshape(-1).tolist()}
+        if a.dtype.kind != "f" and t.quant is not None:
+            entry["real_values"] = ((a.astype(np.float64) - t.zero_point) * t.scale).reshape(-1).tolist()
         report["outputs"].append(entry)
     if args.output:
         for p, a in zip(args.output, outputs):
@@ -114,7 +119,7 @@ def cmd_run(args) -> int:
             if a.dtype.kind == "f":
                 entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
     if args.profile:
-        nanos = result.op_nanos[0]
+        nanos = [int(v) for v in np.median(np.array(result.op_nanos), axis=0)]
         total = max(sum(nanos), 1)
         report["timings"] = {"unit": "ns", "operators": [
             {"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}", "ns": ns,
@@ -123,8 +128,9 @@ def cmd_run(args) -> int:
         print(json.dumps(report, indent=1))
         return 0
     for entry, a in zip(report["outputs"], outputs):
-        line = f"output {entry['index']} '{entry['name']}': {_fmt_array(a)}"
-        print(line)
+        print(f"output {entry['index']} '{entry['name']}': {_fmt_array(a)}")
+        if "real_values" in entry:
+            print(f"  dequantized: {_fmt_array(np.array(entry['real_values'], np.float32).reshape(a.shape))}")
         if "max_abs_diff" in entry:
             if a.dtype.kind != "f":
                 verdict = "bit-exact with TFLite Micro" if entry["max_abs_diff"] == 0 else f"differs from TFLite Micro by up to {entry['max_abs_diff']:.0f}"
@@ -133,7 +139,7 @@ def cmd_run(args) -> int:
             print(f"  {verdict}")
     if args.profile:
         t = report["timings"]
-        print(f"\nper-operator time on {args.board} (one inference, wall clock):")
+        print(f"\nper-operator time on {args.board} (wall clock, median of {PROFILE_REPEATS} inferences):")
         for o in t["operators"]:
             print(f"  {o['function']:<28} {o['ns'] / 1000:>10.2f} us  {100 * o['share']:5.1f}%  {o['macs']:>12,} MACs")
         print(f"  {'total':<28} {t['total_ns'] / 1000:>10.2f} us")

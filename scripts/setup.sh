@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything Kiln needs on a fresh Debian 12 machine, then the Python package in .venv.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip)
+
+say() { printf '\033[1mkiln setup:\033[0m %s\n' "$*" >&2; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
+    SUDO=sudo
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating the Python environment in .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.kiln-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Kiln and its Python dependencies (numpy, tflite, tflite-micro, pytest)"
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    say "pip install failed (log above, also in $log): check the network access to PyPI"
+    exit 1
+  fi
+  touch "$stamp"
+fi
+say "ready: $(.venv/bin/kiln --version), $(gcc --version | head -1), $(clang --version | head -1)"
