@@ -3,8 +3,9 @@
 Each activation tensor lives from the operator that writes it to the last one that reads it
 (graph inputs from the start, graph outputs to the end). Aliasing operators (RESHAPE) make their
 output share the input's buffer. Buffers are placed largest first at the lowest offset that
-overlaps no buffer alive at the same time (the greedy-by-size strategy), which reaches the
-lower bound on chains and most branching graphs.
+overlaps no buffer alive at the same time (greedy by size); a second strategy places buffers in
+order of first use alternately from the bottom and the top of an arena of the lower-bound size,
+which is optimal for chains. The smaller result wins.
 """
 from __future__ import annotations
 
@@ -81,20 +82,61 @@ def live_bytes(bufs: list[Buffer], step: int) -> int:
     return sum(b.size for b in bufs if b.first <= step <= b.last)
 
 
-def run(g: Graph) -> list[Buffer]:
-    bufs = buffers(g)
+def _lowest(b: Buffer, placed: list[Buffer]) -> int:
+    """The lowest aligned offset where b overlaps no placed buffer alive at the same time."""
+    offset = 0
+    for p in sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: p.offset):
+        if _align(offset, b.align) + b.size <= p.offset:
+            break
+        offset = max(offset, p.offset + p.size)
+    return _align(offset, b.align)
+
+
+def _highest(b: Buffer, placed: list[Buffer], limit: int) -> int | None:
+    """The highest aligned offset below limit where b fits, or None."""
+    top = limit
+    for p in sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: -(p.offset + p.size)):
+        cand = (top - b.size) // b.align * b.align
+        if cand >= p.offset + p.size:
+            return cand
+        top = min(top, p.offset)
+    cand = (top - b.size) // b.align * b.align
+    return cand if cand >= 0 else None
+
+
+def _greedy_by_size(bufs: list[Buffer]) -> dict[int, int]:
     placed: list[Buffer] = []
     for b in sorted(bufs, key=lambda b: (-b.size, b.first, b.root)):
-        clashes = sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: p.offset)
-        offset = 0
-        for p in clashes:
-            if _align(offset, b.align) + b.size <= p.offset:
-                break
-            offset = max(offset, p.offset + p.size)
-        b.offset = _align(offset, b.align)
+        b.offset = _lowest(b, placed)
         placed.append(b)
+    return {b.root: b.offset for b in bufs}
+
+
+def _two_ended(bufs: list[Buffer], limit: int) -> dict[int, int] | None:
+    """In order of first use, alternately from the bottom and the top of [0, limit): optimal for
+    chains, where each tensor only meets its neighbours. None when something does not fit."""
+    placed: list[Buffer] = []
+    for k, b in enumerate(sorted(bufs, key=lambda b: (b.first, b.last, b.root))):
+        off = _lowest(b, placed) if k % 2 == 0 else _highest(b, placed, limit)
+        if off is None or off + b.size > limit:
+            return None
+        b.offset = off
+        placed.append(b)
+    return {b.root: b.offset for b in bufs}
+
+
+def run(g: Graph) -> list[Buffer]:
+    bufs = buffers(g)
+    bound = lower_bound(bufs, len(g.operators))
+    candidates = [c for c in (_two_ended(bufs, bound), _greedy_by_size(bufs)) if c is not None]
+
+    def size(c):
+        return max((c[b.root] + b.size for b in bufs), default=0)
+
+    best = min(candidates, key=size)
     for b in bufs:
+        b.offset = best[b.root]
         for m in b.members:
             g.tensor(m).offset = b.offset
-    g.arena_bytes = max((b.offset + b.size for b in bufs), default=0)
+    g.arena_bytes = size(best)
     return bufs
