@@ -79,4 +79,53 @@ void kiln_dequantize_s8_f32(const int8_t *in, float *out, int32_t n, double scal
 void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth, const int32_t *exp_table);
 void kiln_softmax_f32(const float *in, float *out, int32_t outer, int32_t depth, float beta);
 
+/* ---- convolution, NHWC; filters [out_c, k_h, k_w, in_c] or depthwise [1, k_h, k_w, out_c] ---- */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+    int32_t depth_multiplier;
+} kiln_conv_geometry_t;
+
+typedef struct {
+    kiln_conv_geometry_t g;
+    int32_t in_zp; /* taps outside the image read as this (the input offset is folded into bias) */
+    const int32_t *mult, *shift; /* per output channel */
+    int32_t out_zp, act_min, act_max;
+} kiln_conv_s8_params_t;
+
+/* Taps read in place (scratch NULL; zp_vector: in_c copies of the input zero point, for taps
+ * outside the image; at most KILN_CONV_MAX_TAPS taps), or im2col into scratch
+ * (2 * k_h * k_w * in_c bytes, zp_vector unused). */
+#define KILN_CONV_MAX_TAPS 64
+void kiln_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                  const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
+void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                            const kiln_conv_s8_params_t *p, int8_t *scratch);
+void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
+                   const kiln_conv_geometry_t *g, float act_min, float act_max);
+void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *bias, float *out,
+                             const kiln_conv_geometry_t *g, float act_min, float act_max);
+
+/* ---- pooling, NHWC ---- */
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_top, pad_left;
+} kiln_pool_geometry_t;
+
+void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max);
+void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max);
+void kiln_avg_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max);
+void kiln_max_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max);
+
+/* ---- data movement: a strided N-d copy (strides in bytes, may be negative) and fills ---- */
+typedef struct {
+    int32_t ndim, elem;
+    int32_t dims[6];
+    int32_t dst_stride[6];
+    int32_t src_stride[6];
+} kiln_copy_t;
+
+void kiln_copy_nd(void *dst, const void *src, const kiln_copy_t *c);
+void kiln_fill_s8(int8_t *dst, int32_t n, int32_t value);
+void kiln_fill_f32(float *dst, int32_t n, float value);
+
 #endif

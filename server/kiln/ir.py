@@ -94,6 +94,8 @@ class Operator:
     options: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)  # filled by the op's prepare step
     macs: int = 0
+    scratch_bytes: int = 0  # arena space the kernel needs during this operator only
+    scratch_offset: int = -1
 
     @property
     def label(self) -> str:

@@ -45,6 +45,10 @@ class Emitter:
         return f"({DTYPES[t.dtype][1]} *)(arena + {t.offset})"
 
     @staticmethod
+    def scratch(op) -> str:
+        return f"(int8_t *)(arena + {op.scratch_offset})"
+
+    @staticmethod
     def f32(x: float) -> str:
         return literals.f32(x)
 

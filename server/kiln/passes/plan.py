@@ -60,6 +60,9 @@ def buffers(g: Graph) -> list[Buffer]:
         touch(i, end)
 
     out: dict[int, Buffer] = {}
+    for op in g.operators:  # scratch lives during its operator only; keyed below tensor indices
+        if op.scratch_bytes:
+            out[-1 - op.index] = Buffer(-1 - op.index, op.scratch_bytes, 4, op.index, op.index, [])
     for t in g.activations:
         r = find(t.index)
         b = out.setdefault(r, Buffer(r, 0, 1, first.get(t.index, 0), last.get(t.index, 0)))
@@ -138,5 +141,7 @@ def run(g: Graph) -> list[Buffer]:
         b.offset = best[b.root]
         for m in b.members:
             g.tensor(m).offset = b.offset
+        if b.root < 0:
+            g.operators[-1 - b.root].scratch_offset = b.offset
     g.arena_bytes = size(best)
     return bufs

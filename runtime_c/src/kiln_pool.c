@@ -1,0 +1,110 @@
+/* AVERAGE_POOL_2D and MAX_POOL_2D, as TFLite: windows clipped to the image, int8 averages
+ * rounded half away from zero, in the input's quantization. */
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+typedef struct {
+    int32_t y0, x0;         /* window origin in the image (may be negative) */
+    int32_t ys, ye, xs, xe; /* the part inside the image, relative to the origin */
+} window_t;
+
+static window_t window(const kiln_pool_geometry_t *g, int32_t oy, int32_t ox)
+{
+    window_t w;
+    w.y0 = oy * g->stride_h - g->pad_top;
+    w.x0 = ox * g->stride_w - g->pad_left;
+    w.ys = w.y0 < 0 ? -w.y0 : 0;
+    w.ye = g->in_h - w.y0 < g->k_h ? g->in_h - w.y0 : g->k_h;
+    w.xs = w.x0 < 0 ? -w.x0 : 0;
+    w.xe = g->in_w - w.x0 < g->k_w ? g->in_w - w.x0 : g->k_w;
+    return w;
+}
+
+/* Offset of tap (ky, kx) of window w, channel 0, in batch b. */
+static int32_t at(const kiln_pool_geometry_t *g, int32_t b, const window_t *w, int32_t ky, int32_t kx)
+{
+    return ((b * g->in_h + w->y0 + ky) * g->in_w + w->x0 + kx) * g->channels;
+}
+
+void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
+{
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
+                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
+                for (c = 0; c < g->channels; ++c) {
+                    int32_t acc = 0;
+                    for (ky = w.ys; ky < w.ye; ++ky)
+                        for (kx = w.xs; kx < w.xe; ++kx) acc += in[at(g, b, &w, ky, kx) + c];
+                    if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    dst[c] = (int8_t)kiln_clamp_i32(acc, act_min, act_max);
+                }
+            }
+}
+
+void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
+{
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
+                for (c = 0; c < g->channels; ++c) {
+                    int32_t best = -128;
+                    for (ky = w.ys; ky < w.ye; ++ky)
+                        for (kx = w.xs; kx < w.xe; ++kx) {
+                            const int32_t v = in[at(g, b, &w, ky, kx) + c];
+                            best = v > best ? v : best;
+                        }
+                    dst[c] = (int8_t)kiln_clamp_i32(best, act_min, act_max);
+                }
+            }
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    v = v < lo ? lo : v;
+    return hi < v ? hi : v;
+}
+
+void kiln_avg_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max)
+{
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
+                float *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
+                for (c = 0; c < g->channels; ++c) {
+                    float total = 0.0f;
+                    for (ky = w.ys; ky < w.ye; ++ky)
+                        for (kx = w.xs; kx < w.xe; ++kx) total += in[at(g, b, &w, ky, kx) + c];
+                    dst[c] = clampf(count > 0 ? total / (float)count : 0.0f, act_min, act_max);
+                }
+            }
+}
+
+void kiln_max_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max)
+{
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                float *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
+                for (c = 0; c < g->channels; ++c) {
+                    float best = -FLT_MAX;
+                    for (ky = w.ys; ky < w.ye; ++ky)
+                        for (kx = w.xs; kx < w.xe; ++kx) {
+                            const float v = in[at(g, b, &w, ky, kx) + c];
+                            best = best < v ? v : best;
+                        }
+                    dst[c] = clampf(best, act_min, act_max);
+                }
+            }
+}

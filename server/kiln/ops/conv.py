@@ -1,0 +1,174 @@
+"""CONV_2D and DEPTHWISE_CONV_2D: int8 (per-channel or per-tensor weights) and float32, NHWC.
+
+Strides, dilation, SAME/VALID padding, depth multiplier and fused activations as TFLite. For int8
+CONV_2D the input zero point is folded into the bias (bias - zp * sum(w)) and taps outside the
+image read as the zero point, which is exactly TFLite's "skip the tap"; DEPTHWISE_CONV_2D keeps
+the bias and skips those taps.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, fused_activation, quantized, register, require
+
+SAME, VALID = 0, 1
+
+
+def out_size(padding: int, size: int, k: int, stride: int, dilation: int) -> int:
+    eff = (k - 1) * dilation + 1
+    return (size + stride - 1) // stride if padding == SAME else (size - eff + stride) // stride
+
+
+def pad_before(stride: int, dilation: int, size: int, k: int, out: int) -> int:
+    """TFLite's ComputePaddingWithOffset: the odd pixel of padding goes after, not before."""
+    eff = (k - 1) * dilation + 1
+    return max((out - 1) * stride + eff - size, 0) // 2
+
+
+def _geometry(op, x, y, kh, kw):
+    o = op.options
+    sh, sw = o.get("stride_h", 1), o.get("stride_w", 1)
+    dh, dw = o.get("dilation_h_factor", 1), o.get("dilation_w_factor", 1)
+    padding = o.get("padding", SAME)
+    _, ih, iw, _ = x.shape
+    oh, ow = out_size(padding, ih, kh, sh, dh), out_size(padding, iw, kw, sw, dw)
+    return dict(batches=x.shape[0], in_h=ih, in_w=iw, in_c=x.shape[3], out_h=oh, out_w=ow, out_c=y.shape[3],
+                k_h=kh, k_w=kw, stride_h=sh, stride_w=sw, dil_h=dh, dil_w=dw,
+                pad_top=pad_before(sh, dh, ih, kh, oh), pad_left=pad_before(sw, dw, iw, kw, ow), padding=padding)
+
+
+def check(op, g):
+    depthwise = op.kind == "DEPTHWISE_CONV_2D"
+    arity(op, (2, 3))
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, y, "output", (x.dtype,))
+    dtype_in(op, w, "filter", (x.dtype,))
+    require(op, w.is_const, "the filter must be a constant tensor")
+    require(op, len(x.shape) == 4 and len(y.shape) == 4 and len(w.shape) == 4,
+            f"needs 4-D NHWC input, filter and output (got {x.shape}, {w.shape}, {y.shape})")
+    fused_activation(op)
+    o = op.options
+    for key in ("stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor"):
+        require(op, o.get(key, 1) >= 1, f"{key} must be at least 1, is {o.get(key)}")
+    require(op, o.get("padding", SAME) in (SAME, VALID), f"unknown padding {o.get('padding')}")
+    if depthwise:
+        require(op, w.shape[0] == 1, f"depthwise filter must be [1, h, w, channels], got {w.shape}")
+        mult = o.get("depth_multiplier", 1) or y.shape[3] // max(x.shape[3], 1)
+        require(op, w.shape[3] == y.shape[3] and y.shape[3] == x.shape[3] * (y.shape[3] // max(x.shape[3], 1))
+                and y.shape[3] % x.shape[3] == 0,
+                f"channels do not match a depth multiplier: input {x.shape[3]}, filter {w.shape[3]}, output {y.shape[3]}")
+        del mult
+        kh, kw = w.shape[1], w.shape[2]
+    else:
+        require(op, w.shape[3] == x.shape[3],
+                f"grouped convolution (filter depth {w.shape[3]}, input depth {x.shape[3]}) is not supported")
+        require(op, w.shape[0] == y.shape[3], f"filter has {w.shape[0]} output channels, output has {y.shape[3]}")
+        kh, kw = w.shape[1], w.shape[2]
+    geo = _geometry(op, x, y, kh, kw)
+    require(op, [geo["out_h"], geo["out_w"]] == y.shape[1:3] and y.shape[0] == x.shape[0],
+            f"output shape {y.shape} does not follow from input {x.shape}, filter {w.shape} and the options "
+            f"(expected [{x.shape[0]}, {geo['out_h']}, {geo['out_w']}, {y.shape[3]}])")
+    if b is not None:
+        dtype_in(op, b, "bias", ("int32",) if x.dtype == "int8" else ("float32",))
+        require(op, b.is_const and b.size == y.shape[3], f"bias must be a constant of {y.shape[3]} values")
+    if x.dtype == "int8":
+        quantized(op, x, "input")
+        quantized(op, y, "output")
+        quantized(op, w, "filter", per_tensor=False)
+        require(op, all(z == 0 for z in w.quant.zero_point), "the filter must be symmetric (zero point 0)")
+        axis = 3 if depthwise else 0
+        if w.quant.per_channel:
+            require(op, len(w.quant.scale) == y.shape[3] and w.quant.axis == axis,
+                    f"per-channel filter needs {y.shape[3]} scales on axis {axis} "
+                    f"(has {len(w.quant.scale)} on axis {w.quant.axis})")
+
+
+def prepare(op, g):
+    depthwise = op.kind == "DEPTHWISE_CONV_2D"
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    kh, kw = w.shape[1], w.shape[2]
+    p = _geometry(op, x, y, kh, kw)
+    p["act"] = act = fused_activation(op)
+    p["depth_multiplier"] = y.shape[3] // x.shape[3] if depthwise else 1
+    taps = kh * kw * (1 if depthwise else x.shape[3])
+    op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
+    if x.dtype == "float32":
+        p["act_min"], p["act_max"] = qm.activation_range_f(act)
+        op.params = p
+        return
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
+    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in scales]
+    p["mult"] = np.array([m for m, _ in mults], np.int32)
+    p["shift"] = np.array([s for _, s in mults], np.int32)
+    bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
+    if not depthwise:  # depthwise skips taps outside the image instead, so its bias stays as is
+        bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
+    p["bias"] = bias.astype(np.int32)
+    p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
+    p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+    if not depthwise:
+        p["scratch"] = conv_scratch_bytes(p)
+    op.params = p
+    op.scratch_bytes = p.get("scratch", 0)
+
+
+MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
+
+
+def conv_scratch_bytes(p) -> int:
+    """Taps are read in place (no scratch) unless the input is narrow (channels not a multiple of
+    4, e.g. a first layer on a 1-channel image) or the kernel is huge: then im2col two pixels."""
+    taps = p["k_h"] * p["k_w"]
+    in_place = taps <= MAX_TAPS and (p["in_c"] % 4 == 0 or taps == 1)
+    return 0 if in_place else 2 * taps * p["in_c"]
+
+
+GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",
+            "stride_h", "stride_w", "dil_h", "dil_w", "pad_top", "pad_left"]
+
+
+def emit(op, g, c):
+    depthwise = op.kind == "DEPTHWISE_CONV_2D"
+    x, w, *rest = g.op_inputs(op)
+    b = rest[0] if rest else None
+    (y,) = g.op_outputs(op)
+    p = op.params
+    geo = ", ".join(str(p[k]) for k in GEOMETRY)
+    fn = "depthwise_conv" if depthwise else "conv"
+    if x.dtype == "float32":
+        bias = c.const(b) if b is not None else "NULL"
+        return [
+            "static const kiln_conv_geometry_t geo = {",
+            f"    {geo}, {p['depth_multiplier']}",
+            "};",
+            f"kiln_{fn}_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &geo, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
+        ]
+    bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t",
+                   "bias" if depthwise else "bias with the input zero point folded in")
+    mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per-channel output multipliers")
+    shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per-channel output shifts")
+    scratch = c.scratch(op) if op.scratch_bytes else "NULL"
+    extra = ""
+    if not depthwise:
+        zp = "NULL"
+        if not op.scratch_bytes and (p["k_h"] > 1 or p["k_w"] > 1):
+            zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
+                         "what taps outside the image read: the input zero point")
+        extra = f", {zp}"
+    return [
+        "static const kiln_conv_s8_params_t params = {",
+        f"    {{{geo}, {p['depth_multiplier']}}},",
+        f"    {p['in_zp']}, {mult}, {shift}, {p['out_zp']}, {p['act_min']}, {p['act_max']}",
+        "};",
+        f"kiln_{fn}_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params, {scratch}{extra});",
+    ]
+
+
+register("CONV_2D", check, prepare, emit)
+register("DEPTHWISE_CONV_2D", check, prepare, emit)
