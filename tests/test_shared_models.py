@@ -1,4 +1,5 @@
-"""Acceptance: the shared reference models run on the host board bit-exact with TFLite Micro."""
+"""Acceptance: the shared reference models run on the host board bit-exact with TFLite Micro
+(float models within harness.FLOAT_RTOL), and the planner meets the arena figures."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,10 +11,17 @@ from kiln import compiler, oracle
 FIVE = ["hello_world_int8", "hello_world_float", "ad01_int8", "ad01_fp32", "simple_add_model"]
 
 
+CNN = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "vww_96_float"]
+WITH_GOLDEN = ["ad01_int8", "kws_ref_model", "pretrainedResnet_quant", "vww_96_int8"]
+# Acceptance bounds for the arena: the activation lower bound, or a stated figure.
+ARENA_LIMIT = {"kws_ref_model": 16000, "pretrainedResnet_quant": 49152, "vww_96_int8": 55296}
+
+
 def golden(name: str):
+    """Golden vectors: <name>_in<k>.npy is record k (single-input models), <name>_out<k>.npy its output."""
     ins = sorted((MODELS / "golden").glob(f"{name}_in*.npy"))
     outs = sorted((MODELS / "golden").glob(f"{name}_out*.npy"))
-    return [np.load(p) for p in ins], [np.load(p) for p in outs]
+    return [[np.load(p)] for p in ins], [np.load(p) for p in outs]
 
 
 @pytest.mark.parametrize("name", FIVE)
@@ -31,15 +39,30 @@ def test_fifty_random_inputs_match_tflm(name, tmp_path):
     assert_match(pair, name)
 
 
-@pytest.mark.parametrize("name", ["ad01_int8"])  # the only one of the five with golden vectors
+@pytest.mark.parametrize("name", WITH_GOLDEN)
 def test_golden_vectors(name, tmp_path):
     path = shared_model(f"{name}.tflite")
-    ins, outs = golden(name)
-    assert ins and outs, f"golden vectors for {name} missing from {MODELS / 'golden'}"
-    pair = compile_and_run(path, [ins], tmp_path)
+    records, outs = golden(name)
+    assert records and len(records) == len(outs), f"golden vectors for {name} missing from {MODELS / 'golden'}"
+    pair = compile_and_run(path, records, tmp_path)
     assert_match(pair, name)
-    for a, want in zip(pair.ours[0], outs):
-        assert np.array_equal(a, want.reshape(a.shape)), f"{name}: differs from the golden output"
+    for got, want in zip(pair.ours, outs):
+        assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name}: differs from the golden output"
+
+
+@pytest.mark.parametrize("name", CNN)
+def test_cnn_twenty_random_inputs_match_tflm(name, tmp_path):
+    path = shared_model(f"{name}.tflite")
+    g = compiler.compile_model(path).graph
+    pair = compile_and_run(path, oracle.random_inputs(g, seed=11, count=20), tmp_path)
+    assert len(pair.ours) == 20
+    assert_match(pair, name)
+
+
+@pytest.mark.parametrize("name", list(ARENA_LIMIT))
+def test_cnn_arena_within_limit(name):
+    c = compiler.compile_model(shared_model(f"{name}.tflite"))
+    assert c.graph.arena_bytes <= ARENA_LIMIT[name]
 
 
 @pytest.mark.parametrize("name", FIVE)

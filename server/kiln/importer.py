@@ -26,7 +26,8 @@ def _enum_names(module: str, cls: str) -> dict[int, str]:
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    """FusedActivationFunction -> fused_activation_function, DilationHFactor -> dilation_h_factor."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def c_identifier(stem: str) -> str:

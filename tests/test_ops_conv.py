@@ -1,0 +1,120 @@
+"""Convolutional operators on small generated models, against TFLite Micro, including awkward
+shapes: 1x1 images, channel counts that are not a multiple of 4, stride 2 with SAME padding,
+dilation 2, depth multiplier 2."""
+from __future__ import annotations
+
+import pytest
+
+import modelgen as mg
+from test_ops import check
+
+CONV_CASES = [
+    dict(input_shape=(1, 8, 8, 3), out_channels=4, kernel=(3, 3)),                        # narrow input: im2col
+    dict(input_shape=(1, 8, 8, 8), out_channels=6, kernel=(3, 3)),                        # taps in place
+    dict(input_shape=(1, 9, 7, 8), out_channels=5, kernel=(3, 3), strides=(2, 2)),        # stride 2, SAME, odd sizes
+    dict(input_shape=(1, 9, 9, 4), out_channels=3, kernel=(3, 3), strides=(2, 2), padding="VALID"),
+    dict(input_shape=(1, 10, 10, 4), out_channels=4, kernel=(3, 3), dilation=(2, 2)),     # dilation 2
+    dict(input_shape=(1, 10, 8, 5), out_channels=7, kernel=(3, 2), dilation=(2, 1), strides=(1, 2)),
+    dict(input_shape=(1, 1, 1, 8), out_channels=4, kernel=(1, 1)),                        # 1x1 image
+    dict(input_shape=(1, 1, 1, 6), out_channels=3, kernel=(3, 3)),                        # 1x1 image, 3x3 SAME
+    dict(input_shape=(1, 6, 6, 16), out_channels=8, kernel=(1, 1)),                       # pointwise
+    dict(input_shape=(1, 6, 6, 13), out_channels=9, kernel=(1, 1), strides=(2, 2)),       # pointwise stride 2, odd C
+    dict(input_shape=(2, 5, 5, 4), out_channels=4, kernel=(3, 3)),                        # batch 2
+    dict(input_shape=(1, 12, 6, 1), out_channels=8, kernel=(5, 3), strides=(2, 2)),       # first-layer shape
+    dict(input_shape=(1, 4, 4, 4), out_channels=3, kernel=(9, 9)),                        # kernel above the tap limit
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_conv2d(case, dtype, tmp_path):
+    check(mg.conv2d(21, dtype=dtype, **case), tmp_path)
+
+
+@pytest.mark.parametrize("activation", ["RELU", "RELU6"])
+@pytest.mark.parametrize("per_channel,bias", [(True, False), (False, True)])
+def test_conv2d_options(activation, per_channel, bias, tmp_path):
+    check(mg.conv2d(22, input_shape=(1, 6, 6, 8), out_channels=5, activation=activation,
+                    per_channel=per_channel, bias=bias), tmp_path)
+
+
+DW_CASES = [
+    dict(input_shape=(1, 8, 8, 3)),
+    dict(input_shape=(1, 8, 8, 8), depth_multiplier=2),
+    dict(input_shape=(1, 9, 7, 5), strides=(2, 2)),
+    dict(input_shape=(1, 9, 9, 4), strides=(2, 2), padding="VALID"),
+    dict(input_shape=(1, 10, 10, 6), dilation=(2, 2)),
+    dict(input_shape=(1, 1, 1, 7), depth_multiplier=2),
+    dict(input_shape=(2, 5, 6, 3), kernel=(5, 3), strides=(1, 2)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("case", DW_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_depthwise_conv2d(case, dtype, tmp_path):
+    check(mg.depthwise_conv2d(23, dtype=dtype, **case), tmp_path)
+
+
+@pytest.mark.parametrize("activation", ["RELU", "RELU6"])
+def test_depthwise_options(activation, tmp_path):
+    check(mg.depthwise_conv2d(24, input_shape=(1, 6, 6, 8), activation=activation, per_channel=False), tmp_path)
+
+
+POOL_CASES = [
+    dict(input_shape=(1, 8, 8, 3), filter_size=(2, 2), strides=(2, 2), padding="VALID"),
+    dict(input_shape=(1, 9, 7, 5), filter_size=(3, 3), strides=(2, 2), padding="SAME"),
+    dict(input_shape=(1, 5, 5, 4), filter_size=(5, 5), strides=(1, 1), padding="VALID"),
+    dict(input_shape=(2, 6, 6, 3), filter_size=(3, 2), strides=(1, 2), padding="SAME"),
+    dict(input_shape=(1, 1, 1, 6), filter_size=(1, 1), strides=(1, 1), padding="VALID"),
+]
+
+
+@pytest.mark.parametrize("kind", ["AVERAGE", "MAX"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_pool2d(kind, dtype, case, tmp_path):
+    check(mg.pool2d(25, kind=kind, dtype=dtype, **case), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["AVERAGE", "MAX"])
+def test_pool2d_fused_relu6(kind, tmp_path):
+    check(mg.pool2d(26, kind=kind, input_shape=(1, 6, 6, 4), activation="RELU6"), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("paddings", [((0, 0), (1, 2), (2, 1), (0, 0)), ((0, 0), (0, 0), (0, 0), (1, 3)),
+                                      ((1, 0), (0, 1), (1, 1), (0, 0))])
+def test_pad(dtype, paddings, tmp_path):
+    check(mg.pad(27, dtype=dtype, paddings=paddings), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("shapes,axis", [(((1, 4, 4, 3), (1, 4, 4, 5)), -1), (((1, 2, 4, 3), (1, 3, 4, 3), (1, 1, 4, 3)), 1),
+                                         (((2, 3), (2, 1)), 1), (((1, 3), (2, 3)), 0)])
+def test_concatenation(dtype, shapes, axis, tmp_path):
+    check(mg.concatenation(28, dtype=dtype, shapes=shapes, axis=axis), tmp_path)
+
+
+SLICES = [
+    dict(begin=(0, 1, 0, 0), end=(1, 7, 8, 3), strides=(1, 2, 1, 1)),
+    dict(begin=(0, -3, 1, 0), end=(1, 8, -1, 2), strides=(1, 1, 3, 1)),
+    dict(begin=(0, 7, 0, 2), end=(1, 0, 8, 0), strides=(1, -2, 1, -1)),
+    dict(begin=(0, 2, 0, 0), end=(1, 3, 8, 3), strides=(1, 1, 1, 1), shrink_axis_mask=0b0010),
+    dict(begin=(0, 5, 3, 1), end=(0, 0, 0, 0), strides=(1, 1, 1, 1), begin_mask=0b0101, end_mask=0b1111),
+]
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("case", SLICES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_strided_slice(dtype, case, tmp_path):
+    check(mg.strided_slice(29, dtype=dtype, **case), tmp_path)
+
+
+def test_residual_add(tmp_path):
+    """ResNet's pattern: ADD of two int8 tensors of the same shape with different quantization."""
+    check(mg.elementwise(30, kind="ADD", shape_a=(1, 8, 8, 16), shape_b=(1, 8, 8, 16), activation="RELU"), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_conv_pool_chain(dtype, tmp_path):
+    check(mg.conv_pool(31, dtype=dtype), tmp_path)
