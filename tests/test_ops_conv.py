@@ -118,3 +118,10 @@ def test_residual_add(tmp_path):
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
 def test_conv_pool_chain(dtype, tmp_path):
     check(mg.conv_pool(31, dtype=dtype), tmp_path)
+
+
+@pytest.mark.parametrize("dtype,same_qparams", [("int8", True), ("int8", False), ("float32", False)])
+@pytest.mark.parametrize("keep_dims", [True, False])
+@pytest.mark.parametrize("shape", [(1, 4, 4, 8), (2, 5, 3, 3), (1, 7, 7, 5)])
+def test_mean_height_width(dtype, keep_dims, same_qparams, shape, tmp_path):
+    check(mg.mean(32, dtype=dtype, input_shape=shape, keep_dims=keep_dims, same_qparams=same_qparams), tmp_path)

@@ -128,4 +128,13 @@ void kiln_copy_nd(void *dst, const void *src, const kiln_copy_t *c);
 void kiln_fill_s8(int8_t *dst, int32_t n, int32_t value);
 void kiln_fill_f32(float *dst, int32_t n, float value);
 
+/* ---- MEAN over height and width (NHWC); 1/(h*w) is folded into the multiplier ---- */
+typedef struct {
+    int32_t mult, shift, in_zp, out_zp;
+} kiln_mean_s8_params_t;
+
+void kiln_mean_hw_s8(const int8_t *in, int8_t *out, int32_t batches, int32_t h, int32_t w, int32_t c,
+                     const kiln_mean_s8_params_t *p);
+void kiln_mean_hw_f32(const float *in, float *out, int32_t batches, int32_t h, int32_t w, int32_t c);
+
 #endif
