@@ -24,8 +24,19 @@ GENERATED = {
     "quantize_fc_dequantize": lambda: mg.quantized_fc_float_io(10),
     "requantize": lambda: mg.quantize(11, "int8", "int8", (1, 64)),
     "reshape_tensor_form": lambda: mg.reshape(12, "int8", (1, 4, 4, 3), (1, 48), form="tensor"),
+    "conv_in_place_taps": lambda: mg.conv2d(13, input_shape=(1, 7, 6, 8), out_channels=5, strides=(2, 2)),
+    "conv_im2col": lambda: mg.conv2d(14, input_shape=(1, 6, 6, 3), out_channels=4, dilation=(2, 2)),
+    "conv_float": lambda: mg.conv2d(15, dtype="float32", input_shape=(1, 5, 5, 3), out_channels=2),
+    "depthwise_multiplier": lambda: mg.depthwise_conv2d(16, input_shape=(1, 6, 6, 3), depth_multiplier=2, strides=(2, 2)),
+    "depthwise_float": lambda: mg.depthwise_conv2d(17, dtype="float32", input_shape=(1, 5, 5, 4)),
+    "avg_pool_same": lambda: mg.pool2d(18, kind="AVERAGE", input_shape=(1, 7, 7, 3), filter_size=(3, 3), padding="SAME"),
+    "max_pool_float": lambda: mg.pool2d(19, kind="MAX", dtype="float32"),
+    "pad": lambda: mg.pad(20),
+    "concatenation": lambda: mg.concatenation(21, shapes=((1, 2, 4, 3), (1, 3, 4, 3)), axis=1),
+    "strided_slice_negative": lambda: mg.strided_slice(22, begin=(0, 7, 0, 2), end=(1, 0, 8, 0), strides=(1, -2, 1, -1)),
+    "mean": lambda: mg.mean(23, input_shape=(1, 5, 5, 6), keep_dims=False),
 }
-SHARED = ["hello_world_int8", "hello_world_float", "ad01_int8", "simple_add_model"]
+SHARED = ["hello_world_int8", "hello_world_float", "ad01_int8", "simple_add_model", "kws_ref_model"]
 
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 TOOLCHAINS = {
