@@ -99,8 +99,10 @@ typedef struct {
 #define KILN_CONV_MAX_TAPS 64
 void kiln_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
+/* bias_folded: for depth multiplier 1, bias - in_zp * (sum of the channel's taps), used for
+ * pixels whose taps are all inside the image; NULL otherwise. */
 void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
-                            const kiln_conv_s8_params_t *p, int8_t *scratch);
+                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);
 void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *bias, float *out,

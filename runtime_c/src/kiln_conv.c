@@ -165,34 +165,94 @@ void kiln_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, i
     }
 }
 
-void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
-                            const kiln_conv_s8_params_t *p, int8_t *scratch)
+/* One depthwise output pixel on the border: taps outside the image are skipped (TFLite's rule). */
+static void depthwise_border_pixel(const int8_t *image, const int8_t *filter, const int32_t *bias, int8_t *dst,
+                                   int32_t oy, int32_t ox, const kiln_conv_s8_params_t *p)
 {
     const kiln_conv_geometry_t *g = &p->g;
     const int32_t dm = g->depth_multiplier;
-    int32_t b, oy, ox, ic, m, ky, kx;
-    (void)scratch;
+    int32_t ic, m, ky, kx;
+    for (ic = 0; ic < g->in_c; ++ic) {
+        for (m = 0; m < dm; ++m) {
+            const int32_t oc = ic * dm + m;
+            int32_t acc = bias[oc];
+            for (ky = 0; ky < g->k_h; ++ky) {
+                const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+                if (iy < 0 || iy >= g->in_h) continue;
+                for (kx = 0; kx < g->k_w; ++kx) {
+                    const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
+                    if (ix < 0 || ix >= g->in_w) continue;
+                    acc += (image[(iy * g->in_w + ix) * g->in_c + ic] - p->in_zp) *
+                           filter[(ky * g->k_w + kx) * g->out_c + oc];
+                }
+            }
+            dst[oc] = requantize(acc, p, oc);
+        }
+    }
+}
+
+/* An interior pixel with depth multiplier 1: every tap is inside, so the zero point is folded
+ * into bias_folded and channels are contiguous in both the input and the filter. On Cortex-M
+ * four channels go through each pair of word loads (SXTB16 + SMLABB/SMLATT). */
+static void depthwise_interior_pixel(const int8_t *origin, const int8_t *filter, const int32_t *bias_folded,
+                                     int8_t *dst, const kiln_conv_s8_params_t *p)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t c_n = g->in_c;
+    const int32_t row = g->dil_h * g->in_w * c_n, col = g->dil_w * c_n;
+    int32_t c = 0, ky, kx;
+#if KILN_DSP
+    for (; c + 4 <= c_n; c += 4) {
+        int32_t a0 = bias_folded[c], a1 = bias_folded[c + 1], a2 = bias_folded[c + 2], a3 = bias_folded[c + 3];
+        const int8_t *w = filter + c;
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int8_t *x = origin + ky * row + c;
+            for (kx = 0; kx < g->k_w; ++kx, x += col, w += c_n) {
+                const uint32_t xv = load32(x), wv = load32(w);
+                const int32_t xe = __sxtb16(xv), xo = __sxtb16(__ror(xv, 8));
+                const int32_t we = __sxtb16(wv), wo = __sxtb16(__ror(wv, 8));
+                a0 = __smlabb(xe, we, a0);
+                a2 = __smlatt(xe, we, a2);
+                a1 = __smlabb(xo, wo, a1);
+                a3 = __smlatt(xo, wo, a3);
+            }
+        }
+        dst[c] = requantize(a0, p, c);
+        dst[c + 1] = requantize(a1, p, c + 1);
+        dst[c + 2] = requantize(a2, p, c + 2);
+        dst[c + 3] = requantize(a3, p, c + 3);
+    }
+#endif
+    for (; c < c_n; ++c) {
+        int32_t acc = bias_folded[c];
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int8_t *x = origin + ky * row + c;
+            const int8_t *w = filter + ky * g->k_w * c_n + c;
+            for (kx = 0; kx < g->k_w; ++kx) acc += x[kx * col] * w[kx * c_n];
+        }
+        dst[c] = requantize(acc, p, c);
+    }
+}
+
+/* bias_folded (depth multiplier 1 only, else unused): bias - in_zp * sum of the channel's taps. */
+void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t span_h = (g->k_h - 1) * g->dil_h, span_w = (g->k_w - 1) * g->dil_w;
+    int32_t b, oy, ox;
     for (b = 0; b < g->batches; ++b) {
         const int8_t *image = in + b * g->in_h * g->in_w * g->in_c;
         for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy = oy * g->stride_h - g->pad_top;
+            const int inside_y = iy >= 0 && iy + span_h < g->in_h;
             for (ox = 0; ox < g->out_w; ++ox) {
+                const int32_t ix = ox * g->stride_w - g->pad_left;
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
-                for (ic = 0; ic < g->in_c; ++ic) {
-                    for (m = 0; m < dm; ++m) {
-                        const int32_t oc = ic * dm + m;
-                        int32_t acc = bias[oc];
-                        for (ky = 0; ky < g->k_h; ++ky) {
-                            const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-                            if (iy < 0 || iy >= g->in_h) continue;
-                            for (kx = 0; kx < g->k_w; ++kx) {
-                                const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-                                if (ix < 0 || ix >= g->in_w) continue;
-                                acc += (image[(iy * g->in_w + ix) * g->in_c + ic] - p->in_zp) *
-                                       filter[(ky * g->k_w + kx) * g->out_c + oc];
-                            }
-                        }
-                        dst[oc] = requantize(acc, p, oc);
-                    }
+                if (inside_y && ix >= 0 && ix + span_w < g->in_w && bias_folded != NULL) {
+                    depthwise_interior_pixel(image + (iy * g->in_w + ix) * g->in_c, filter, bias_folded, dst, p);
+                } else {
+                    depthwise_border_pixel(image, filter, bias, dst, oy, ox, p);
                 }
             }
         }

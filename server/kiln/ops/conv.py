@@ -107,7 +107,10 @@ def prepare(op, g):
     p["mult"] = np.array([m for m, _ in mults], np.int32)
     p["shift"] = np.array([s for _, s in mults], np.int32)
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
-    if not depthwise:  # depthwise skips taps outside the image instead, so its bias stays as is
+    if depthwise:  # border pixels skip outside taps with the plain bias; interior ones fold zp in
+        if p["depth_multiplier"] == 1:
+            p["bias_folded"] = (bias - x.zero_point * w.data.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+    else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
     p["bias"] = bias.astype(np.int32)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
@@ -153,20 +156,23 @@ def emit(op, g, c):
                    "bias" if depthwise else "bias with the input zero point folded in")
     mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per-channel output multipliers")
     shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per-channel output shifts")
-    scratch = c.scratch(op) if op.scratch_bytes else "NULL"
-    extra = ""
-    if not depthwise:
+    if depthwise:
+        tail = "NULL"
+        if "bias_folded" in p:
+            tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
+                           "bias with the input zero point folded in, for pixels away from the border")
+    else:
         zp = "NULL"
         if not op.scratch_bytes and (p["k_h"] > 1 or p["k_w"] > 1):
             zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                          "what taps outside the image read: the input zero point")
-        extra = f", {zp}"
+        tail = f"{c.scratch(op) if op.scratch_bytes else 'NULL'}, {zp}"
     return [
         "static const kiln_conv_s8_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {p['in_zp']}, {mult}, {shift}, {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
-        f"kiln_{fn}_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params, {scratch}{extra});",
+        f"kiln_{fn}_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params, {tail});",
     ]
 
 
