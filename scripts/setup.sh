@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip)
+APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip
+              gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)  # qemu-m4 board
 
 say() { printf '\033[1mkiln setup:\033[0m %s\n' "$*" >&2; }
 

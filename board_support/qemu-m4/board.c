@@ -5,18 +5,17 @@
  *   - vector table and reset handler in C: enable the FPU, copy .data, zero .bss, call main;
  *   - UART0 at 0x40004000: transmit only, polled (TX must be enabled in CTRL or QEMU stalls);
  *   - SysTick: RELOAD = 2^KILN_SYSTICK_BITS - 1, clocked by the processor clock
- *     (CLKSOURCE = 1). Under `qemu-system-arm -icount shift=0` that is one tick per executed
- *     instruction; the external reference clock (CLKSOURCE = 0) runs at 25 MHz of virtual
- *     time, i.e. one tick per 40 instructions. Wraps are counted in the SysTick interrupt;
+ *     (CLKSOURCE = 1), which QEMU's mps2 machines run at 25 MHz. Under
+ *     `qemu-system-arm -icount shift=0` one instruction is one nanosecond of virtual time, so
+ *     one tick is 40 executed instructions. (The reference clock, CLKSOURCE = 0, is 1 MHz in
+ *     QEMU, SYST_CALIB.TENMS = 9999: one tick per 1000 instructions.) Wraps are counted in the
+ *     SysTick interrupt and combined with the counter, see board_ticks64();
  *   - exit through semihosting SYS_EXIT_EXTENDED (needs -semihosting-config enable=on).
  */
 #include "board.h"
 
 #include <stddef.h>
 
-#ifndef KILN_SYSTICK_BITS
-#define KILN_SYSTICK_BITS 24 /* the counter's width; a smaller value (tests) wraps more often */
-#endif
 #if KILN_SYSTICK_BITS < 8 || KILN_SYSTICK_BITS > 24
 #error "KILN_SYSTICK_BITS must be 8..24"
 #endif
@@ -163,6 +162,16 @@ uint32_t kiln_timer_read(void)
     return (uint32_t)board_ticks64();
 }
 
+uint32_t board_ticks_to_wrap(void)
+{
+    return SYST_CVR;
+}
+
+uint32_t board_wraps(void)
+{
+    return systick_wraps;
+}
+
 /* ---- exit and faults ---- */
 
 void board_exit(int code)
@@ -207,6 +216,6 @@ void board_init(void)
         systick_wraps = 0u;
         SYST_RVR = SYSTICK_RELOAD;
         SYST_CVR = 0u; /* any write clears the counter; it reloads on the next tick */
-        SYST_CSR = KILN_CLK | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+        SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
     }
 }

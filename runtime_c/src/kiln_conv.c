@@ -31,6 +31,12 @@ static uint32_t load32(const int8_t *p)
     memcpy(&v, p, 4); /* a single (unaligned) LDR on Cortex-M4/M7 */
     return v;
 }
+
+/* Rotate right by 8 (gcc's arm_acle.h has no __ror); gcc folds it into SXTB16's ROR operand. */
+static uint32_t ror8(uint32_t x)
+{
+    return (x >> 8) | (x << 24);
+}
 #endif
 
 /* Two output pixels, all output channels: out{0,1}[oc] = requantize(bias[oc] + sum over taps t of
@@ -56,10 +62,10 @@ static void dot_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1,
             for (i = 0; i + 4 <= len; i += 4) {
                 const uint32_t x0 = load32(x0p + i), x1 = load32(x1p + i);
                 const uint32_t v0 = load32(w0 + i), v1 = load32(w1 + i);
-                const int32_t x0e = __sxtb16(x0), x0o = __sxtb16(__ror(x0, 8));
-                const int32_t x1e = __sxtb16(x1), x1o = __sxtb16(__ror(x1, 8));
-                const int32_t v0e = __sxtb16(v0), v0o = __sxtb16(__ror(v0, 8));
-                const int32_t v1e = __sxtb16(v1), v1o = __sxtb16(__ror(v1, 8));
+                const int32_t x0e = __sxtb16(x0), x0o = __sxtb16(ror8(x0));
+                const int32_t x1e = __sxtb16(x1), x1o = __sxtb16(ror8(x1));
+                const int32_t v0e = __sxtb16(v0), v0o = __sxtb16(ror8(v0));
+                const int32_t v1e = __sxtb16(v1), v1o = __sxtb16(ror8(v1));
                 a00 = __smlad(x0e, v0e, a00);
                 a00 = __smlad(x0o, v0o, a00);
                 a01 = __smlad(x1e, v0e, a01);
@@ -209,8 +215,8 @@ static void depthwise_interior_pixel(const int8_t *origin, const int8_t *filter,
             const int8_t *x = origin + ky * row + c;
             for (kx = 0; kx < g->k_w; ++kx, x += col, w += c_n) {
                 const uint32_t xv = load32(x), wv = load32(w);
-                const int32_t xe = __sxtb16(xv), xo = __sxtb16(__ror(xv, 8));
-                const int32_t we = __sxtb16(wv), wo = __sxtb16(__ror(wv, 8));
+                const int32_t xe = __sxtb16(xv), xo = __sxtb16(ror8(xv));
+                const int32_t we = __sxtb16(wv), wo = __sxtb16(ror8(wv));
                 a0 = __smlabb(xe, we, a0);
                 a2 = __smlatt(xe, we, a2);
                 a1 = __smlabb(xo, wo, a1);

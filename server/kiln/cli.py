@@ -1,4 +1,4 @@
-"""The `kiln` command line: compile, run, inspect.
+"""The `kiln` command line: compile, run, bench, inspect.
 
 Every user-facing failure is a KilnError: one line on stderr, exit status 2, no traceback
 (set KILN_DEBUG=1 to see one).
@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import KilnError
 
-BOARDS = ("host",)
+BOARDS = ("host", "qemu-m4")
 PROFILE_REPEATS = 200
 
 
@@ -93,11 +93,19 @@ def cmd_run(args) -> int:
         res = compiler.write(c, src)
         for note in res.notes:
             _progress(f"note: {note}")
-        _progress(f"building for {args.board} with {hostboard.find_cc()}")
-        exe = hostboard.build(src, c.name, Path(tmp) / "build", profile=args.profile)
-        _progress(f"running {c.name} on {args.board}" + (f" ({PROFILE_REPEATS} times, median per operator)" if args.profile else ""))
-        # Wall-clock time on a host varies from run to run: profile many runs, keep the median.
-        result = hostboard.run(exe, g, records * (PROFILE_REPEATS if args.profile else 1), profile=args.profile)
+        if args.board == "qemu-m4":
+            from . import qemuboard
+            _progress(f"building for {args.board} with {qemuboard.GCC}")
+            elf = qemuboard.build(src, c.name, Path(tmp) / "build", records, profile=args.profile,
+                                  exact=args.profile, graph=g)
+            _progress(f"running {c.name} on {args.board} (QEMU {qemuboard.MACHINE})")
+            result = qemuboard.run(elf, g)
+        else:
+            _progress(f"building for {args.board} with {hostboard.find_cc()}")
+            exe = hostboard.build(src, c.name, Path(tmp) / "build", profile=args.profile)
+            _progress(f"running {c.name} on {args.board}" + (f" ({PROFILE_REPEATS} times, median per operator)" if args.profile else ""))
+            # Wall-clock time on a host varies from run to run: profile many runs, keep the median.
+            result = hostboard.run(exe, g, records * (PROFILE_REPEATS if args.profile else 1), profile=args.profile)
     outputs = result.outputs[0]
     report: dict = {"model": c.name, "board": args.board, "outputs": []}
     for k, (i, a) in enumerate(zip(g.outputs, outputs)):
@@ -118,7 +126,10 @@ def cmd_run(args) -> int:
             entry["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
             if a.dtype.kind == "f":
                 entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
-    if args.profile:
+    if args.profile and args.board == "qemu-m4":
+        from . import bench
+        report["timings"] = bench.profile_report(g, result)
+    elif args.profile:
         nanos = [int(v) for v in np.median(np.array(result.op_nanos), axis=0)]
         total = max(sum(nanos), 1)
         report["timings"] = {"unit": "ns", "operators": [
@@ -137,7 +148,10 @@ def cmd_run(args) -> int:
             else:
                 verdict = f"largest difference from TFLite Micro {entry['max_abs_diff']:.3g} (relative {entry['max_rel_diff']:.3g})"
             print(f"  {verdict}")
-    if args.profile:
+    if args.profile and args.board == "qemu-m4":
+        print()
+        print("\n".join(bench.format_profile(report["timings"])))
+    elif args.profile:
         t = report["timings"]
         print(f"\nper-operator time on {args.board} (wall clock, median of {PROFILE_REPEATS} inferences):")
         for o in t["operators"]:
@@ -147,6 +161,14 @@ def cmd_run(args) -> int:
         print(f"wrote {', '.join(args.output)}")
     if args.compare and any(e["dtype"] == "int8" and e["max_abs_diff"] != 0 for e in report["outputs"]):
         return 1
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress)
+    print(json.dumps(r, indent=1) if args.json else "\n".join(bench.format_text(r)))
     return 0
 
 
@@ -180,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compile, build and run a model on a board")
     p.add_argument("model")
-    p.add_argument("--board", default="host", help="board to run on (default: host)")
+    p.add_argument("--board", default="host", help="board to run on: host or qemu-m4 (default: host)")
     p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
     p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
     p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
@@ -189,6 +211,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
     p.add_argument("--json", action="store_true", help="print outputs (and comparison, timings) as JSON")
     p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("bench", help="measure instructions, arena and flash on a simulated microcontroller")
+    p.add_argument("model")
+    p.add_argument("--board", default="qemu-m4", choices=["qemu-m4"], help="board to measure on (default: qemu-m4)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
+    p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("inspect", help="print the model report")
     p.add_argument("model")

@@ -2,14 +2,19 @@
 
 The firmware (board_support/qemu-m4/) carries its input records in flash, runs each once plain and,
 when built with profiling, once more with per-operator ticks, and reports over UART0 in a line
-protocol (see main.c) that run() parses. QEMU runs with `-icount shift=0`, so every figure is a
-count of executed instructions and repeats exactly from run to run.
+protocol (see main.c) that run() parses. QEMU runs with `-icount shift=0`: one executed
+instruction is one nanosecond of virtual time, so every figure counts instructions and repeats
+exactly from run to run.
 
-Timer: SysTick clocked by the processor clock (CLKSOURCE = 1). Under -icount shift=0 one tick is
-one executed instruction (TICKS_PER_INSTRUCTION). The alternative, the 25 MHz reference clock
-(CLKSOURCE = 0), gives one tick per 40 instructions. The 24-bit counter's wraps are counted in its
-interrupt, and the firmware fails with "ERROR timer overflow" rather than report a wrapped figure
-when one inference takes 2^32 ticks or more.
+Timer: SysTick on the processor clock (CLKSOURCE = 1), 25 MHz in QEMU's mps2 machines, so one
+tick is 40 instructions (the 1 MHz reference clock, CLKSOURCE = 0, would be 1000). Builds with
+exact=True sum each figure over 40 phase-shifted repeats, which makes it the exact instruction
+count (phases = 40); otherwise a figure is one reading, good to 40 instructions (phases = 1). The
+24-bit counter's wraps are counted in its interrupt, and the firmware fails with
+"ERROR timer overflow" rather than report a wrapped figure when an inference takes 2^32 ticks.
+
+Input records are built into flash 8-byte aligned, so that memcpy in run() takes the same path
+whatever the layout (instruction counts then do not depend on where the linker put them).
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,15 +40,20 @@ GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
 MACHINE = "mps2-an386"
 CPU = "cortex-m4"
-TICKS_PER_INSTRUCTION = 1  # SysTick on the processor clock under -icount shift=0 (see board.c)
+# SysTick on the processor clock: 25 MHz in QEMU's mps2 machines; -icount shift=0 makes one
+# instruction one nanosecond, so a tick is 40 instructions. Exact builds sum 40 phase-shifted
+# measurements (main.c), which makes the sum the instruction count.
+INSTRUCTIONS_PER_TICK = 40
+PHASES = 40
 
-CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-O2",
-          "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments"]
+TARGET_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
+CFLAGS = [*TARGET_FLAGS, "-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 BOARD_SOURCES = ["board.c", "main.c"]
+BOARD_PREFIX = "qemu-m4_"  # object names of the board's own sources
 
 _EXIT_MEANINGS = {1: "the model returned an error", 2: "profiled and plain outputs differ",
-                  3: "the records do not match the model", 4: "timer overflow", 5: "a fault"}
+                  3: "the records do not match the model", 4: "timer overflow or a failed measurement", 5: "a fault"}
 SETUP_HINT = "run scripts/setup.sh (it installs gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm)"
 
 
@@ -55,19 +66,39 @@ def _tool(name: str) -> str:
 
 @dataclass
 class RunResult:
+    """What the firmware reported. Tick figures are as measured: with phases 40 (exact builds) a
+    figure is the sum of 40 phase-shifted measurements and equals the instruction count; with
+    phases 1 it is a single measurement, good to one tick (40 instructions)."""
     outputs: list[list[np.ndarray]]  # per record, per output
-    op_ticks: list[list[int]]  # per record, per operator (profiled builds); 1 tick = 1 instruction
+    op_ticks: list[list[int]]  # per record, per operator (profiled builds)
     total_ticks: list[int]  # per record: around the whole plain run() call
+    op_phases: list[int] = field(default_factory=list)  # per record
+    total_phases: list[int] = field(default_factory=list)  # per record
     timer_ticks: int = 0  # two back-to-back timer reads: the cost of one measurement
+    timer_phases: int = 1
+    calibration: dict[int, int] = field(default_factory=dict)  # self-test builds: NOPs -> instructions
     log: str = field(default="", repr=False)  # the firmware's UART output
 
     @property
     def op_instructions(self) -> list[list[int]]:
-        return [[t // TICKS_PER_INSTRUCTION for t in row] for row in self.op_ticks]
+        return [[instructions(t, p) for t in row] for row, p in zip(self.op_ticks, self.op_phases)]
 
     @property
     def total_instructions(self) -> list[int]:
-        return [t // TICKS_PER_INSTRUCTION for t in self.total_ticks]
+        return [instructions(t, p) for t, p in zip(self.total_ticks, self.total_phases)]
+
+    @property
+    def timer_instructions(self) -> int:
+        return instructions(self.timer_ticks, self.timer_phases)
+
+    @property
+    def exact(self) -> bool:
+        return all(p == PHASES for p in self.total_phases + self.op_phases)
+
+
+def instructions(ticks: int, phases: int) -> int:
+    """Instructions from a tick figure summed over `phases` phase-shifted measurements."""
+    return ticks * INSTRUCTIONS_PER_TICK // phases
 
 
 def _c_bytes(data: bytes, per_line: int = 20) -> str:
@@ -90,7 +121,9 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
         blobs = [b"".join(np.ascontiguousarray(a).tobytes() for a in r) for r in records]
     if len(set(map(len, blobs))) != 1:
         raise KilnError("qemu-m4: the input records differ in size")
-    data = b"".join(blobs)
+    size = len(blobs[0])
+    stride = max(8, (size + 7) // 8 * 8)  # every record 8-byte aligned, as an input buffer would be
+    data = b"".join(b + bytes(stride - size) for b in blobs)
     upper = model_name.upper()
     return "\n".join([
         "/* Generated by kiln.qemuboard: the input records the qemu-m4 firmware (main.c) runs. */",
@@ -105,11 +138,15 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
         f"#define KILN_OP_COUNT {upper}_OP_COUNT",
         f"typedef {model_name}_output_t kiln_outputs_t;",
         f"#define KILN_RECORD_COUNT {len(blobs)}u",
-        f"#define KILN_RECORD_BYTES {len(blobs[0])}u",
+        f"#define KILN_RECORD_BYTES {size}u",
+        f"#define KILN_RECORD_STRIDE {stride}u /* records start 8-byte aligned */",
         "",
-        f"static const uint8_t kiln_records[{max(len(data), 1)}] = {{",
+        "static const union {",
+        f"    uint8_t bytes[{len(data)}];",
+        "    uint64_t align;",
+        "} kiln_records = {{",
         _c_bytes(data),
-        "};",
+        "}};",
         "",
         "#endif",
         "",
@@ -117,7 +154,8 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
 
 
 def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: list[list[np.ndarray]],
-          *, profile: bool = True, graph: Graph | None = None, extra: list[str] | None = None) -> Path:
+          *, profile: bool = True, exact: bool = True, graph: Graph | None = None,
+          extra: list[str] | None = None) -> Path:
     """Builds the firmware ELF from the generated C in src_dir with the records built in; returns
     the ELF's path. With graph, the records are checked and converted to the inputs' types as on
     the host board; without, each array is taken as it is (the firmware checks the sizes)."""
@@ -127,23 +165,44 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
         raise KilnError(f"{src_dir}: no {model_name}.c (compile the model there first)")
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "kiln_records.h").write_text(records_header(model_name, records, graph))
-    elf = build_dir / (model_name + ("_profile" if profile else "") + ".elf")
-    sources = sorted(str(p) for p in src_dir.glob("*.c")) + [str(BOARD_DIR / s) for s in BOARD_SOURCES]
-    cmd = [gcc, *CFLAGS, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
-           "-I", str(src_dir), "-I", str(build_dir), "-I", str(BOARD_DIR), *(extra or []), *sources,
-           "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS, "-o", str(elf), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise KilnError(f"qemu-m4 build failed ({GCC} ...):\n{proc.stderr.strip()}")
+    elf = build_dir / (model_name + ("_profile" if profile else "") + ("_exact" if exact else "") + ".elf")
+    obj_dir = elf.with_suffix(".obj")
+    obj_dir.mkdir(exist_ok=True)
+    flags = [*CFLAGS, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
+             f"-DKILN_EXACT={int(exact)}", "-I", str(src_dir), "-I", str(build_dir), "-I", str(BOARD_DIR),
+             *(extra or [])]
+    # one object per source (the link map then tells what each file costs in flash), in parallel
+    jobs = [(p, obj_dir / (p.stem + ".o")) for p in sorted(src_dir.glob("*.c"))]
+    jobs += [(BOARD_DIR / s, obj_dir / (BOARD_PREFIX + Path(s).stem + ".o")) for s in BOARD_SOURCES]
+
+    def compile_one(job):
+        source, obj = job
+        return subprocess.run([gcc, *flags, "-c", str(source), "-o", str(obj)], capture_output=True, text=True)
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(compile_one, jobs))
+    failed = [r for r in results if r.returncode != 0]
+    if not failed:
+        link = [gcc, *TARGET_FLAGS, *[str(o) for _, o in jobs], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS,
+                f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf), "-lm"]
+        proc = subprocess.run(link, capture_output=True, text=True)
+        failed = [proc] if proc.returncode != 0 else []
+    if failed:
+        lines = "\n".join(r.stderr.strip() for r in failed).splitlines()
+        more = f"\n... ({len(lines) - 25} more lines)" if len(lines) > 25 else ""
+        raise KilnError(f"qemu-m4 build failed ({GCC} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n" + "\n".join(lines[:25]) + more)
     return elf
 
 
 def qemu_command(elf: Path, serial_path: Path) -> list[str]:
+    # -serial file: rather than -nographic, which swallows byte 0x01; -no-reboot: a reset request
+    # ends QEMU instead of running the firmware again
     return [_tool(QEMU), "-M", MACHINE, "-cpu", CPU, "-icount", "shift=0", "-display", "none",
-            "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+            "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot",
+            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
 
 
-_LINE = re.compile(r"^(KILN|TIMER|OUT|TOTAL|TICKS|DONE|ERROR)\b ?(.*)$")
+_LINE = re.compile(r"^(KILN|TIMER|CAL|OUT|TOTAL|TICKS|DONE|ERROR)\b ?(.*)$")
 
 
 def run(elf: str | Path, g: Graph, *, timeout: float = 60.0) -> RunResult:
@@ -159,50 +218,56 @@ def run(elf: str | Path, g: Graph, *, timeout: float = 60.0) -> RunResult:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             log = serial.read_text(errors="replace") if serial.exists() else ""
-            last = log.strip().splitlines()[-1:] if log.strip() else ["(no output)"]
-            raise KilnError(f"qemu-m4: {elf.name} did not finish within {timeout:.0f} s; last output: {last[0][:200]}") from None
+            last = log.strip().splitlines()[-1:] or ["(no output)"]
+            raise KilnError(f"qemu-m4: {elf.name} did not finish within {timeout:.0f} s; "
+                            f"last output: {last[0][:200]}") from None
         log = serial.read_text(errors="replace") if serial.exists() else ""
     errors = [ln[6:] for ln in log.splitlines() if ln.startswith("ERROR")]
     if proc.returncode != 0 or errors:
-        what = errors[0] if errors else (err.decode(errors="replace").strip() or _EXIT_MEANINGS.get(proc.returncode, "no output"))
+        what = errors[0] if errors else (err.decode(errors="replace").strip()
+                                         or _EXIT_MEANINGS.get(proc.returncode, "no output"))
         raise KilnError(f"qemu-m4: {elf.name} failed (exit {proc.returncode}): {what}")
     return parse(log, g)
 
 
 def parse(log: str, g: Graph) -> RunResult:
+    """Parses the firmware's UART report (protocol in board_support/qemu-m4/main.c)."""
     outs = [g.tensor(i) for i in g.outputs]
     n_ops = len(g.operators)
     header = None
-    timer = 0
+    result = RunResult([], [], [], log=log)
     hexes: dict[tuple[int, int], str] = {}
-    totals: dict[int, int] = {}
-    ticks: dict[tuple[int, int], int] = {}
+    totals: dict[int, tuple[int, int]] = {}
+    ticks: dict[tuple[int, int], tuple[int, int]] = {}
     done = False
-    for ln in log.splitlines():
-        m = _LINE.match(ln.strip())
-        if not m:
-            continue
-        tag, rest = m.group(1), m.group(2).split()
-        if tag == "KILN":
-            header = rest
-        elif tag == "TIMER":
-            timer = int(rest[0])
-        elif tag == "OUT":
-            hexes[(int(rest[0]), int(rest[1]))] = rest[2] if len(rest) > 2 else ""
-        elif tag == "TOTAL":
-            totals[int(rest[0])] = int(rest[1])
-        elif tag == "TICKS":
-            ticks[(int(rest[0]), int(rest[1]))] = int(rest[2])
-        elif tag == "DONE":
-            done = True
+    try:
+        for ln in log.splitlines():
+            m = _LINE.match(ln.strip())
+            if not m:
+                continue
+            tag, f = m.group(1), m.group(2).split()
+            if tag == "KILN":
+                header = f
+            elif tag == "TIMER":
+                result.timer_ticks, result.timer_phases = int(f[0]), int(f[1])
+            elif tag == "CAL":
+                result.calibration[int(f[0])] = instructions(int(f[1]), int(f[2]))
+            elif tag == "OUT":
+                hexes[(int(f[0]), int(f[1]))] = f[2] if len(f) > 2 else ""
+            elif tag == "TOTAL":
+                totals[int(f[0])] = (int(f[1]), int(f[2]))
+            elif tag == "TICKS":
+                ticks[(int(f[0]), int(f[1]))] = (int(f[2]), int(f[3]))
+            elif tag == "DONE":
+                done = True
+    except (IndexError, ValueError):
+        raise KilnError(f"qemu-m4: unreadable line in the firmware's report: {ln[:200]}") from None
     if header is None or not done:
         tail = log.strip().splitlines()[-1:] or ["(no output)"]
         raise KilnError(f"qemu-m4: the firmware's report is incomplete; last line: {tail[0][:200]}")
     if int(header[2]) != n_ops:
         raise KilnError(f"qemu-m4: the firmware runs {header[2]} operators, the model has {n_ops}")
-    count = int(header[4])
-    result = RunResult([], [], [], timer, log)
-    for r in range(count):
+    for r in range(int(header[4])):
         row = []
         for k, t in enumerate(outs):
             raw = bytes.fromhex(hexes.get((r, k), ""))
@@ -210,20 +275,24 @@ def parse(log: str, g: Graph) -> RunResult:
                 raise KilnError(f"qemu-m4: record {r} output {k}: {len(raw)} bytes reported, {t.nbytes} expected")
             row.append(np.frombuffer(raw, DTYPES[t.dtype][0]).reshape(t.shape).copy())
         result.outputs.append(row)
-        result.total_ticks.append(totals[r])
+        result.total_ticks.append(totals[r][0])
+        result.total_phases.append(totals[r][1])
         if ticks:
-            result.op_ticks.append([ticks[(r, i)] for i in range(n_ops)])
+            result.op_ticks.append([ticks[(r, i)][0] for i in range(n_ops)])
+            result.op_phases.append(ticks[(r, 0)][1] if n_ops else PHASES)
     return result
 
 
 def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | None = None) -> dict:
-    """Flash use of the firmware: weights (the model's constant arrays) and code (the rest of
-    flash: instructions, the vector table, small constant parameter blocks and strings, the
-    .data image), with the built-in input records (a test fixture, not part of a deployment)
-    counted apart.
-
-    With weights_header (<name>_weights.h), the weights are the sizes the linker gave the arrays
-    it declares (nm); otherwise they are const_bytes, the compiler's own figure."""
+    """Flash use of a firmware, in bytes:
+      weights  the model's constant arrays (weights, folded biases, per-operator tables)
+      code     everything else in flash: instructions of the generated code, the runtime kernels,
+               the libc/libm/libgcc parts they pull in and the board support; small constant
+               parameter blocks and strings; the .data image
+      board    the part of code that is the board support and test runner (board.c, main.c)
+      records  the built-in input records (a test fixture, counted in neither)
+    With weights_header (<name>_weights.h), weights are the sizes the linker gave the arrays it
+    declares (nm); otherwise const_bytes, the compiler's own figure."""
     elf = Path(elf)
     size = subprocess.run([_tool("arm-none-eabi-size"), "-A", str(elf)], capture_output=True, text=True)
     nm = subprocess.run([_tool("arm-none-eabi-nm"), "-S", str(elf)], capture_output=True, text=True)
@@ -245,4 +314,36 @@ def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | 
     if weights_header is not None:
         names = re.findall(r"^static const \w+ (\w+)\[", Path(weights_header).read_text(), re.M)
         weights = sum(symbols.get(n, 0) for n in names)
-    return {"code": flash - weights - records, "weights": weights, "records": records, "total": flash}
+    board = _board_bytes(elf.with_suffix(".map")) - records
+    return {"code": flash - weights - records, "weights": weights, "board": board, "records": records,
+            "total": flash}
+
+
+_MAP_ONE_LINE = re.compile(r"^ (\.\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+_MAP_NAME_ONLY = re.compile(r"^ (\.\S+)$")
+_MAP_CONTINUED = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+_FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".data", ".ARM.exidx")
+
+
+def _board_bytes(map_path: Path) -> int:
+    """Flash bytes that come from the board's own objects, from the linker map (GNU ld format:
+    an input section's name, address, size and object on one line, or the name alone on one line
+    and the rest on the next)."""
+    if not map_path.exists():
+        return 0
+    text = map_path.read_text(errors="replace")
+    total, pending = 0, None
+    for ln in text[text.find("Linker script and memory map"):].splitlines():
+        m = _MAP_ONE_LINE.match(ln)
+        if m:
+            entry, pending = m.groups(), None
+        elif pending and (c := _MAP_CONTINUED.match(ln)):
+            entry, pending = (pending, *c.groups()), None
+        else:
+            n = _MAP_NAME_ONLY.match(ln)
+            pending = n.group(1) if n else None
+            continue
+        section, addr, size, obj = entry
+        if Path(obj).name.startswith(BOARD_PREFIX) and section.startswith(_FLASH_SECTIONS):
+            total += int(size, 16)
+    return total

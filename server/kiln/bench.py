@@ -1,0 +1,111 @@
+"""kiln bench: instructions per inference, per MAC and per operator, arena and flash, on qemu-m4.
+
+Three firmware builds of the same generated C: the plainest (one run, no profiling: flash sizes),
+a plain one that counts instructions exactly (instructions per inference, as deployed) and a
+profiled one (per-operator instructions). Counts are exact (board_support/qemu-m4/main.c), so
+every figure repeats exactly.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from . import compiler, oracle, qemuboard
+from .errors import KilnError
+
+BOARDS = ("qemu-m4",)
+
+
+def profile_report(g, result: qemuboard.RunResult, record: int = 0) -> dict:
+    """Per-operator instructions of one record from a profiled qemu-m4 run, less the cost of the
+    measurement itself (the two timer reads around each operator)."""
+    overhead = result.timer_instructions
+    raw = result.op_instructions[record]
+    own = [max(v - overhead, 0) for v in raw]
+    total = max(sum(own), 1)
+    ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}",
+            "instructions": n, "macs": op.macs, "share": n / total} for op, n in zip(g.operators, own)]
+    return {"unit": "instructions", "exact": result.op_phases[record] == qemuboard.PHASES,
+            "measurement_overhead": overhead, "operators": ops, "total_instructions": sum(own),
+            "run_instructions": result.total_instructions[record]}
+
+
+def format_profile(t: dict) -> list[str]:
+    how = "exact" if t["exact"] else f"to {qemuboard.INSTRUCTIONS_PER_TICK} instructions"
+    lines = [f"per-operator instructions on qemu-m4 ({how}; less {t['measurement_overhead']} for the timer reads):"]
+    for o in t["operators"]:
+        lines.append(f"  {o['function']:<28} {o['instructions']:>12,}  {100 * o['share']:5.1f}%  {o['macs']:>12,} MACs")
+    lines.append(f"  {'operators':<28} {t['total_instructions']:>12,}")
+    lines.append(f"  {'run() with profiling':<28} {t['run_instructions']:>12,}")
+    return lines
+
+
+def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str | Path | None = None,
+          progress=lambda msg: None) -> dict:
+    if board not in BOARDS:
+        raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
+    progress(f"compiling {model}")
+    c = compiler.compile_model(model)
+    g = c.graph
+    records = oracle.random_inputs(g, seed=seed, count=1)
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-") as tmp:
+        src = Path(keep) if keep else Path(tmp) / "src"
+        compiler.write(c, src)
+        build = Path(tmp) / "build"
+        progress(f"building for {board} with {qemuboard.GCC} (plain, exact-count and profiled firmware)")
+        # flash from the plainest firmware: one run per record, no profiling, no repeat loops
+        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g)
+        flash = qemuboard.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
+        plain_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g)
+        prof_elf = qemuboard.build(src, c.name, build, records, profile=True, exact=True, graph=g)
+        progress(f"running {c.name} on {board} (QEMU {qemuboard.MACHINE}, -icount shift=0)")
+        plain = qemuboard.run(plain_elf, g)
+        prof = qemuboard.run(prof_elf, g)
+    for a, b in zip(plain.outputs[0], prof.outputs[0]):
+        if a.tobytes() != b.tobytes():
+            raise KilnError("qemu-m4: the plain and the profiled firmware gave different outputs")
+    instructions = plain.total_instructions[0]
+    timings = profile_report(g, prof)
+    ops = [{k: o[k] for k in ("index", "kind", "instructions", "macs", "share")} for o in timings["operators"]]
+    return {
+        "model": c.name,
+        "board": board,
+        "seed": seed,
+        "instructions": instructions,
+        "exact": plain.exact and prof.exact,
+        "macs": c.macs,
+        "instructions_per_mac": instructions / c.macs if c.macs else None,
+        "arena_bytes": g.arena_bytes,
+        "flash_code_bytes": flash["code"],
+        "flash_weight_bytes": flash["weights"],
+        "flash_board_bytes": flash["board"],
+        "flash_test_record_bytes": flash["records"],
+        "weight_bytes_compiler": c.const_bytes,
+        "profiled_run_instructions": timings["run_instructions"],
+        "measurement_overhead_instructions": timings["measurement_overhead"],
+        "operators": ops,
+    }
+
+
+def format_text(r: dict) -> list[str]:
+    per_mac = f"{r['instructions_per_mac']:.2f}" if r["instructions_per_mac"] is not None else "-"
+    lines = [
+        f"{r['model']} on {r['board']} (Cortex-M4F, QEMU mps2-an386; instruction counts, "
+        f"{'exact' if r['exact'] else 'to 40 instructions'}; random input, seed {r['seed']})",
+        f"  instructions / inference {r['instructions']:>12,}",
+        f"  MACs                     {r['macs']:>12,}",
+        f"  instructions / MAC       {per_mac:>12}",
+        f"  arena                    {r['arena_bytes']:>12,} B",
+        f"  flash: code              {r['flash_code_bytes']:>12,} B   (of which board support and runner "
+        f"{r['flash_board_bytes']:,} B)",
+        f"  flash: weights           {r['flash_weight_bytes']:>12,} B",
+        "",
+        f"  {'op':>3}  {'kind':<18} {'instructions':>12} {'share':>6} {'MACs':>10} {'instr/MAC':>9}",
+    ]
+    for o in r["operators"]:
+        ipm = f"{o['instructions'] / o['macs']:.2f}" if o["macs"] else "-"
+        lines.append(f"  {o['index']:>3}  {o['kind']:<18} {o['instructions']:>12,} {100 * o['share']:5.1f}% "
+                     f"{o['macs']:>10,} {ipm:>9}")
+    lines.append(f"  (per operator: from a profiled build, less {r['measurement_overhead_instructions']} instructions "
+                 f"for the two timer reads around each)")
+    return lines
