@@ -28,12 +28,15 @@ static inline int32_t kiln_rdbpot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift - 31). */
+/* MultiplyByQuantizedMultiplier: x * multiplier * 2^(shift - 31), double rounding as TFLite.
+ * Multipliers are never negative, so SRDHM's saturating case cannot occur, and its
+ * sign-dependent nudge equals one floor shift of (x*m + 2^30): one SMLAL on Cortex-M. */
 static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int left = shift > 0 ? shift : 0;
     const int right = shift > 0 ? 0 : -shift;
-    return kiln_rdbpot(kiln_srdhm(x * (int32_t)(INT32_C(1) << left), multiplier), right);
+    const int64_t prod = (int64_t)(x * (int32_t)(INT32_C(1) << left)) * multiplier + (INT64_C(1) << 30);
+    return kiln_rdbpot((int32_t)(prod >> 31), right);
 }
 
 static inline int32_t kiln_clamp_i32(int32_t x, int32_t lo, int32_t hi)

@@ -91,18 +91,20 @@ typedef struct {
     int32_t in_zp; /* taps outside the image read as this (the input offset is folded into bias) */
     const int32_t *mult, *shift; /* per output channel */
     int32_t out_zp, act_min, act_max;
+    int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
 } kiln_conv_s8_params_t;
 
-/* Taps read in place (scratch NULL; zp_vector: in_c copies of the input zero point, for taps
- * outside the image; at most KILN_CONV_MAX_TAPS taps), or im2col into scratch
- * (2 * k_h * k_w * in_c bytes, zp_vector unused). */
+/* The filter is packed by the compiler (output channels in pairs, 4-byte chunks interleaved).
+ * Taps are read in place (scratch NULL; in_c a multiple of 4; zp_vector: in_c copies of the
+ * input zero point, for taps outside the image; at most KILN_CONV_MAX_TAPS taps), or im2col'd
+ * into scratch (2 * tap_len bytes, zp_vector unused). */
 #define KILN_CONV_MAX_TAPS 64
-void kiln_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
-/* bias_folded: for depth multiplier 1, bias - in_zp * (sum of the channel's taps), used for
- * pixels whose taps are all inside the image; NULL otherwise. */
+/* For depth multiplier 1: bias_folded = bias - in_zp * (sum of the channel's taps) and
+ * zp_vector = in_c copies of in_zp (at most KILN_CONV_MAX_TAPS taps); NULL otherwise. */
 void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
-                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded);
+                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);
 void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *bias, float *out,

@@ -1,184 +1,251 @@
 /* CONV_2D and DEPTHWISE_CONV_2D kernels.
  *
- * int8 convolution works on two output pixels at a time: each pixel is a list of taps (pointers
- * to its input pixels, read in place, or to a vector of zero points outside the image; or one
- * im2col column for narrow inputs), and every output channel is a dot product over them. On Cortex-M
- * with the DSP extension the dot product takes four bytes per load and two MACs per SMLAD;
- * elsewhere it is plain C. Both give exactly TFLite Micro's results: the integer sums are the
- * same, only their order differs. */
+ * int8 convolution works on two output pixels at a time. Each pixel is a list of taps: pointers
+ * to its input pixels, read in place (or to a vector of zero points outside the image), or one
+ * im2col column for inputs whose channel count is not a multiple of 4. Every tap is a multiple
+ * of 4 bytes long, and the compiler packed the filter for this loop: output channels in pairs,
+ * their 4-byte chunks interleaved, so one pointer walks it. On Cortex-M with the DSP extension
+ * each 4-byte step is 16 MACs through SMLAD; elsewhere the same loop is plain C. The integer
+ * sums equal TFLite Micro's, only their order differs. */
 #include <string.h>
 
+#include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-#include <arm_acle.h>
-#define KILN_DSP 1
-#else
-#define KILN_DSP 0
-#endif
+typedef struct { /* per-call constants kept in locals: int8 stores may alias anything */
+    const int32_t *mult, *shift;
+    int32_t out_zp, act_min, act_max;
+} requant_t;
 
-static int8_t requantize(int32_t acc, const kiln_conv_s8_params_t *p, int32_t oc)
+static requant_t requant_of(const kiln_conv_s8_params_t *p)
 {
-    acc = kiln_mul_by_qm(acc, p->mult[oc], p->shift[oc]) + p->out_zp;
-    return (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
+    requant_t r;
+    r.mult = p->mult;
+    r.shift = p->shift;
+    r.out_zp = p->out_zp;
+    r.act_min = p->act_min;
+    r.act_max = p->act_max;
+    return r;
+}
+
+static inline int8_t requantize(int32_t acc, const requant_t *r, int32_t oc)
+{
+    acc = kiln_mul_by_qm(acc, r->mult[oc], r->shift[oc]) + r->out_zp;
+    return (int8_t)kiln_clamp_i32(acc, r->act_min, r->act_max);
 }
 
 #if KILN_DSP
-static uint32_t load32(const int8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4); /* a single (unaligned) LDR on Cortex-M4/M7 */
-    return v;
-}
+#define MAC_2X2_STEP                                                                              \
+    "ldr    %[t], [%[x0]], #4\n\t"                                           \
+    "sxtb16 %[x0o], %[t], ror #8\n\t"                                        \
+    "sxtb16 %[x0e], %[t]\n\t"                                                \
+    "ldr    %[t], [%[x1]], #4\n\t"                                           \
+    "sxtb16 %[x1o], %[t], ror #8\n\t"                                        \
+    "sxtb16 %[x1e], %[t]\n\t"                                                \
+    "ldr    %[t], [%[w]], #4\n\t"                                            \
+    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
+    "sxtb16 %[t], %[t]\n\t"                                                  \
+    "smlad  %[a00], %[x0e], %[t], %[a00]\n\t"                                \
+    "smlad  %[a00], %[x0o], %[vo], %[a00]\n\t"                               \
+    "smlad  %[a01], %[x1e], %[t], %[a01]\n\t"                                \
+    "smlad  %[a01], %[x1o], %[vo], %[a01]\n\t"                               \
+    "ldr    %[t], [%[w]], #4\n\t"                                            \
+    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
+    "sxtb16 %[t], %[t]\n\t"                                                  \
+    "smlad  %[a10], %[x0e], %[t], %[a10]\n\t"                                \
+    "smlad  %[a10], %[x0o], %[vo], %[a10]\n\t"                               \
+    "smlad  %[a11], %[x1e], %[t], %[a11]\n\t"                                \
+    "smlad  %[a11], %[x1o], %[vo], %[a11]\n\t"                               \
 
-/* Rotate right by 8 (gcc's arm_acle.h has no __ror); gcc folds it into SXTB16's ROR operand. */
-static uint32_t ror8(uint32_t x)
-{
-    return (x >> 8) | (x << 24);
-}
+/* steps x 16 MACs: pixels x0/x1 (4 bytes per step each) by two output channels whose 4-byte
+ * filter chunks alternate at w. Written in assembly because gcc spills this loop's 14 live
+ * registers to the stack; here it is 21-22 instructions per 16 MACs. Advances w. */
+#define MAC_2X2_LOOP(x0_start, x1_start, w, steps) MAC_2X2_ASM(x0_start, x1_start, w, steps, MAC_2X2_STEP)
+/* Two steps per loop trip, for an even number of steps. */
+#define MAC_2X2_LOOP_EVEN(x0_start, x1_start, w, steps) \
+    MAC_2X2_ASM(x0_start, x1_start, w, (steps) / 2, MAC_2X2_STEP MAC_2X2_STEP)
+#define MAC_2X2_ASM(x0_start, x1_start, w, steps, BODY)                                           \
+    do {                                                                                          \
+        const int8_t *x0_ = (x0_start), *x1_ = (x1_start);                                        \
+        int32_t n_ = (steps), t_, vo_, x0e_, x0o_, x1e_, x1o_;                                    \
+        __asm__ volatile("1:\n\t"                                                                  \
+                         BODY                                                             \
+                         "subs   %[n], %[n], #1\n\t"                                              \
+                         "bne    1b\n\t"                                                          \
+                         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),   \
+                           [x0] "+r"(x0_), [x1] "+r"(x1_), [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), \
+                           [vo] "=&r"(vo_), [x0e] "=&r"(x0e_), [x0o] "=&r"(x0o_), [x1e] "=&r"(x1e_),  \
+                           [x1o] "=&r"(x1o_)                                                      \
+                         :                                                                        \
+                         : "cc", "memory");                                                       \
+    } while (0)
 #endif
 
-/* Two output pixels, all output channels: out{0,1}[oc] = requantize(bias[oc] + sum over taps t of
- * seg{0,1}[t] . filter[oc][t]). A tap is `len` contiguous input bytes (one pixel's channels, or a
- * whole im2col column); taps outside the image point at a vector of input zero points. out1 may
- * be NULL for an odd last pixel. */
+/* Two pixels, all output channels. seg{0,1}[t] point at tap t (len bytes, len % 4 == 0);
+ * out1 may be NULL for an odd last pixel. */
 static void dot_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
-                           const int8_t *filter, const int32_t *bias, int8_t *out0, int8_t *out1,
-                           const kiln_conv_s8_params_t *p)
+                           const int8_t *packed, const int32_t *bias, int8_t *out0, int8_t *out1,
+                           int32_t n_out, const requant_t *r)
 {
-    const int32_t n_out = p->g.out_c;
-    const int32_t k = taps * len;
-    int32_t oc = 0, t, i;
+    int32_t oc, t, i;
+    const int8_t *w = packed;
     if (out1 == NULL) seg1 = seg0;
-#if KILN_DSP
-    /* Two filter rows by two pixels: four accumulators, 16 MACs per 4-byte step. */
-    for (; oc + 2 <= n_out; oc += 2) {
+    for (oc = 0; oc + 2 <= n_out; oc += 2) {
         int32_t a00 = bias[oc], a01 = bias[oc], a10 = bias[oc + 1], a11 = bias[oc + 1];
         for (t = 0; t < taps; ++t) {
+#if KILN_DSP
+            if ((len & 7) == 0) {
+                MAC_2X2_LOOP_EVEN(seg0[t], seg1[t], w, len / 4);
+            } else {
+                MAC_2X2_LOOP(seg0[t], seg1[t], w, len / 4);
+            }
+#else
             const int8_t *x0p = seg0[t], *x1p = seg1[t];
-            const int8_t *w0 = filter + oc * k + t * len;
-            const int8_t *w1 = w0 + k;
-            for (i = 0; i + 4 <= len; i += 4) {
-                const uint32_t x0 = load32(x0p + i), x1 = load32(x1p + i);
-                const uint32_t v0 = load32(w0 + i), v1 = load32(w1 + i);
-                const int32_t x0e = __sxtb16(x0), x0o = __sxtb16(ror8(x0));
-                const int32_t x1e = __sxtb16(x1), x1o = __sxtb16(ror8(x1));
-                const int32_t v0e = __sxtb16(v0), v0o = __sxtb16(ror8(v0));
-                const int32_t v1e = __sxtb16(v1), v1o = __sxtb16(ror8(v1));
-                a00 = __smlad(x0e, v0e, a00);
-                a00 = __smlad(x0o, v0o, a00);
-                a01 = __smlad(x1e, v0e, a01);
-                a01 = __smlad(x1o, v0o, a01);
-                a10 = __smlad(x0e, v1e, a10);
-                a10 = __smlad(x0o, v1o, a10);
-                a11 = __smlad(x1e, v1e, a11);
-                a11 = __smlad(x1o, v1o, a11);
+            for (i = 0; i < len; i += 4, w += 8) {
+                int32_t j;
+                for (j = 0; j < 4; ++j) {
+                    a00 += x0p[i + j] * w[j];
+                    a01 += x1p[i + j] * w[j];
+                    a10 += x0p[i + j] * w[4 + j];
+                    a11 += x1p[i + j] * w[4 + j];
+                }
             }
-            for (; i < len; ++i) {
-                a00 += x0p[i] * w0[i];
-                a01 += x1p[i] * w0[i];
-                a10 += x0p[i] * w1[i];
-                a11 += x1p[i] * w1[i];
-            }
+#endif
         }
-        out0[oc] = requantize(a00, p, oc);
-        out0[oc + 1] = requantize(a10, p, oc + 1);
+        out0[oc] = requantize(a00, r, oc);
+        out0[oc + 1] = requantize(a10, r, oc + 1);
         if (out1 != NULL) {
-            out1[oc] = requantize(a01, p, oc);
-            out1[oc + 1] = requantize(a11, p, oc + 1);
+            out1[oc] = requantize(a01, r, oc);
+            out1[oc + 1] = requantize(a11, r, oc + 1);
         }
     }
-#endif
-    for (; oc < n_out; ++oc) {
+    if (oc < n_out) { /* an odd last channel: its filter row is stored plainly */
         int32_t a0 = bias[oc], a1 = bias[oc];
         for (t = 0; t < taps; ++t) {
-            const int8_t *w = filter + oc * k + t * len;
-            for (i = 0; i < len; ++i) {
-                a0 += seg0[t][i] * w[i];
-                a1 += seg1[t][i] * w[i];
+            for (i = 0; i < len; ++i, ++w) {
+                a0 += seg0[t][i] * *w;
+                a1 += seg1[t][i] * *w;
             }
         }
-        out0[oc] = requantize(a0, p, oc);
-        if (out1 != NULL) out1[oc] = requantize(a1, p, oc);
+        out0[oc] = requantize(a0, r, oc);
+        if (out1 != NULL) out1[oc] = requantize(a1, r, oc);
     }
 }
 
 /* Where each tap of output pixel (oy, ox) reads: in the image, or the zero-point vector. */
-static void tap_pointers(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_s8_params_t *p,
+static void tap_pointers(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
                          const int8_t *zp_vector, const int8_t **seg)
 {
-    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    const int32_t dh = g->dil_h, dw = g->dil_w;
     int32_t ky, kx;
-    for (ky = 0; ky < g->k_h; ++ky) {
-        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-        for (kx = 0; kx < g->k_w; ++kx) {
-            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-            const int inside = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
-            *seg++ = inside ? image + (iy * g->in_w + ix) * g->in_c : zp_vector;
+    for (ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = y0 + ky * dh;
+        for (kx = 0; kx < k_w; ++kx) {
+            const int32_t ix = x0 + kx * dw;
+            const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
+            *seg++ = inside ? image + (iy * in_w + ix) * in_c : zp_vector;
         }
     }
 }
 
-/* One output pixel's receptive field, row-major (k_h, k_w, in_c); outside taps read zp. */
-static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_s8_params_t *p, int8_t *col)
+/* One output pixel's receptive field as a column of k_h * k_w * in_c bytes (outside taps read
+ * the zero point), then zeros up to len, the multiple of 4 the packed filter was padded to. */
+static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
+                         int32_t in_zp, int32_t len, int8_t *col)
 {
-    const kiln_conv_geometry_t *g = &p->g;
-    int32_t ky, kx;
-    for (ky = 0; ky < g->k_h; ++ky) {
-        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-        for (kx = 0; kx < g->k_w; ++kx) {
-            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                memcpy(col, image + (iy * g->in_w + ix) * g->in_c, (size_t)g->in_c);
+    const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    int8_t *const end = col + len;
+    int32_t ky, kx, c;
+    for (ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = y0 + ky * g->dil_h;
+        for (kx = 0; kx < k_w; ++kx) {
+            const int32_t ix = x0 + kx * g->dil_w;
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                const int8_t *src = image + (iy * in_w + ix) * in_c;
+                for (c = 0; c < in_c; ++c) *col++ = src[c];
             } else {
-                memset(col, (int)(int8_t)p->in_zp, (size_t)g->in_c);
+                for (c = 0; c < in_c; ++c) *col++ = (int8_t)in_zp;
             }
-            col += g->in_c;
         }
     }
+    while (col < end) *col++ = 0;
 }
 
-/* scratch != NULL: im2col two pixels into it (2 * k_h * k_w * in_c bytes), for narrow inputs.
- * scratch == NULL: read taps in place; zp_vector holds in_c copies of the input zero point. */
-void kiln_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector)
 {
-    const kiln_conv_geometry_t *g = &p->g;
-    const int32_t taps = g->k_h * g->k_w;
-    const int32_t pixels = g->out_h * g->out_w;
+    const kiln_conv_geometry_t g = p->g;
+    const requant_t r = requant_of(p);
+    const int32_t taps = g.k_h * g.k_w;
+    const int32_t pixels = g.out_h * g.out_w;
+    const int32_t col_len = p->tap_len; /* im2col: the padded column length */
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
     int32_t b, px;
-    for (b = 0; b < g->batches; ++b) {
-        const int8_t *image = in + b * g->in_h * g->in_w * g->in_c;
-        int8_t *dst = out + b * pixels * g->out_c;
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        int8_t *dst = out + b * pixels * g.out_c;
         for (px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
-            int8_t *o1 = two ? dst + (px + 1) * g->out_c : NULL;
+            int8_t *o0 = dst + px * g.out_c;
+            int8_t *o1 = two ? o0 + g.out_c : NULL;
             if (scratch != NULL) {
-                const int32_t k = taps * g->in_c;
-                im2col_pixel(image, px / g->out_w, px % g->out_w, p, scratch);
-                if (two) im2col_pixel(image, (px + 1) / g->out_w, (px + 1) % g->out_w, p, scratch + k);
+                im2col_pixel(image, px / g.out_w, px % g.out_w, &g, p->in_zp, col_len, scratch);
+                if (two) im2col_pixel(image, (px + 1) / g.out_w, (px + 1) % g.out_w, &g, p->in_zp, col_len, scratch + col_len);
                 seg0[0] = scratch;
-                seg1[0] = scratch + k;
-                dot_two_pixels(seg0, seg1, 1, k, filter, bias, dst + px * g->out_c, o1, p);
+                seg1[0] = scratch + col_len;
+                dot_two_pixels(seg0, seg1, 1, col_len, packed, bias, o0, o1, g.out_c, &r);
             } else {
-                tap_pointers(image, px / g->out_w, px % g->out_w, p, zp_vector, seg0);
-                if (two) tap_pointers(image, (px + 1) / g->out_w, (px + 1) % g->out_w, p, zp_vector, seg1);
-                dot_two_pixels(seg0, seg1, taps, g->in_c, filter, bias, dst + px * g->out_c, o1, p);
+                tap_pointers(image, px / g.out_w, px % g.out_w, &g, zp_vector, seg0);
+                if (two) tap_pointers(image, (px + 1) / g.out_w, (px + 1) % g.out_w, &g, zp_vector, seg1);
+                dot_two_pixels(seg0, seg1, taps, g.in_c, packed, bias, o0, o1, g.out_c, &r);
             }
         }
     }
 }
 
-/* One depthwise output pixel on the border: taps outside the image are skipped (TFLite's rule). */
-static void depthwise_border_pixel(const int8_t *image, const int8_t *filter, const int32_t *bias, int8_t *dst,
-                                   int32_t oy, int32_t ox, const kiln_conv_s8_params_t *p)
+/* Depth multiplier 1: every tap of a pixel (zero-point vector outside the image) against the
+ * filter [k_h * k_w, channels], four channels per word on Cortex-M (SMLABB/SMLATT). */
+static void depthwise_pixel(const int8_t *const *seg, int32_t taps, int32_t channels, const int8_t *filter,
+                            const int32_t *bias_folded, int8_t *dst, const requant_t *r)
 {
-    const kiln_conv_geometry_t *g = &p->g;
-    const int32_t dm = g->depth_multiplier;
+    int32_t c = 0, t;
+#if KILN_DSP
+    for (; c + 4 <= channels; c += 4) {
+        int32_t a0 = bias_folded[c], a1 = bias_folded[c + 1], a2 = bias_folded[c + 2], a3 = bias_folded[c + 3];
+        const int8_t *w = filter + c;
+        for (t = 0; t < taps; ++t, w += channels) {
+            const uint32_t xv = kiln_load32(seg[t] + c), wv = kiln_load32(w);
+            const int32_t xe = kiln_even(xv), xo = kiln_odd(xv), we = kiln_even(wv), wo = kiln_odd(wv);
+            a0 = __smlabb(xe, we, a0);
+            a2 = __smlatt(xe, we, a2);
+            a1 = __smlabb(xo, wo, a1);
+            a3 = __smlatt(xo, wo, a3);
+        }
+        dst[c] = requantize(a0, r, c);
+        dst[c + 1] = requantize(a1, r, c + 1);
+        dst[c + 2] = requantize(a2, r, c + 2);
+        dst[c + 3] = requantize(a3, r, c + 3);
+    }
+#endif
+    for (; c < channels; ++c) {
+        int32_t acc = bias_folded[c];
+        for (t = 0; t < taps; ++t) acc += seg[t][c] * filter[t * channels + c];
+        dst[c] = requantize(acc, r, c);
+    }
+}
+
+/* Any depth multiplier: taps outside the image are skipped, as TFLite does. */
+static void depthwise_pixel_general(const int8_t *image, const int8_t *filter, const int32_t *bias, int8_t *dst,
+                                    int32_t oy, int32_t ox, const kiln_conv_geometry_t *g, int32_t in_zp,
+                                    const requant_t *r)
+{
+    const int32_t dm = g->depth_multiplier, in_c = g->in_c, out_c = g->out_c, in_w = g->in_w;
     int32_t ic, m, ky, kx;
-    for (ic = 0; ic < g->in_c; ++ic) {
+    for (ic = 0; ic < in_c; ++ic) {
         for (m = 0; m < dm; ++m) {
             const int32_t oc = ic * dm + m;
             int32_t acc = bias[oc];
@@ -187,78 +254,35 @@ static void depthwise_border_pixel(const int8_t *image, const int8_t *filter, co
                 if (iy < 0 || iy >= g->in_h) continue;
                 for (kx = 0; kx < g->k_w; ++kx) {
                     const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-                    if (ix < 0 || ix >= g->in_w) continue;
-                    acc += (image[(iy * g->in_w + ix) * g->in_c + ic] - p->in_zp) *
-                           filter[(ky * g->k_w + kx) * g->out_c + oc];
+                    if (ix < 0 || ix >= in_w) continue;
+                    acc += (image[(iy * in_w + ix) * in_c + ic] - in_zp) * filter[(ky * g->k_w + kx) * out_c + oc];
                 }
             }
-            dst[oc] = requantize(acc, p, oc);
+            dst[oc] = requantize(acc, r, oc);
         }
     }
 }
 
-/* An interior pixel with depth multiplier 1: every tap is inside, so the zero point is folded
- * into bias_folded and channels are contiguous in both the input and the filter. On Cortex-M
- * four channels go through each pair of word loads (SXTB16 + SMLABB/SMLATT). */
-static void depthwise_interior_pixel(const int8_t *origin, const int8_t *filter, const int32_t *bias_folded,
-                                     int8_t *dst, const kiln_conv_s8_params_t *p)
-{
-    const kiln_conv_geometry_t *g = &p->g;
-    const int32_t c_n = g->in_c;
-    const int32_t row = g->dil_h * g->in_w * c_n, col = g->dil_w * c_n;
-    int32_t c = 0, ky, kx;
-#if KILN_DSP
-    for (; c + 4 <= c_n; c += 4) {
-        int32_t a0 = bias_folded[c], a1 = bias_folded[c + 1], a2 = bias_folded[c + 2], a3 = bias_folded[c + 3];
-        const int8_t *w = filter + c;
-        for (ky = 0; ky < g->k_h; ++ky) {
-            const int8_t *x = origin + ky * row + c;
-            for (kx = 0; kx < g->k_w; ++kx, x += col, w += c_n) {
-                const uint32_t xv = load32(x), wv = load32(w);
-                const int32_t xe = __sxtb16(xv), xo = __sxtb16(ror8(xv));
-                const int32_t we = __sxtb16(wv), wo = __sxtb16(ror8(wv));
-                a0 = __smlabb(xe, we, a0);
-                a2 = __smlatt(xe, we, a2);
-                a1 = __smlabb(xo, wo, a1);
-                a3 = __smlatt(xo, wo, a3);
-            }
-        }
-        dst[c] = requantize(a0, p, c);
-        dst[c + 1] = requantize(a1, p, c + 1);
-        dst[c + 2] = requantize(a2, p, c + 2);
-        dst[c + 3] = requantize(a3, p, c + 3);
-    }
-#endif
-    for (; c < c_n; ++c) {
-        int32_t acc = bias_folded[c];
-        for (ky = 0; ky < g->k_h; ++ky) {
-            const int8_t *x = origin + ky * row + c;
-            const int8_t *w = filter + ky * g->k_w * c_n + c;
-            for (kx = 0; kx < g->k_w; ++kx) acc += x[kx * col] * w[kx * c_n];
-        }
-        dst[c] = requantize(acc, p, c);
-    }
-}
-
-/* bias_folded (depth multiplier 1 only, else unused): bias - in_zp * sum of the channel's taps. */
+/* bias_folded and zp_vector are given for depth multiplier 1 (bias - in_zp * sum of the
+ * channel's taps; in_c copies of in_zp), NULL otherwise. */
 void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
-                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded)
+                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector)
 {
-    const kiln_conv_geometry_t *g = &p->g;
-    const int32_t span_h = (g->k_h - 1) * g->dil_h, span_w = (g->k_w - 1) * g->dil_w;
+    const kiln_conv_geometry_t g = p->g;
+    const requant_t r = requant_of(p);
+    const int32_t taps = g.k_h * g.k_w;
+    const int8_t *seg[KILN_CONV_MAX_TAPS];
     int32_t b, oy, ox;
-    for (b = 0; b < g->batches; ++b) {
-        const int8_t *image = in + b * g->in_h * g->in_w * g->in_c;
-        for (oy = 0; oy < g->out_h; ++oy) {
-            const int32_t iy = oy * g->stride_h - g->pad_top;
-            const int inside_y = iy >= 0 && iy + span_h < g->in_h;
-            for (ox = 0; ox < g->out_w; ++ox) {
-                const int32_t ix = ox * g->stride_w - g->pad_left;
-                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
-                if (inside_y && ix >= 0 && ix + span_w < g->in_w && bias_folded != NULL) {
-                    depthwise_interior_pixel(image + (iy * g->in_w + ix) * g->in_c, filter, bias_folded, dst, p);
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        for (oy = 0; oy < g.out_h; ++oy) {
+            for (ox = 0; ox < g.out_w; ++ox) {
+                int8_t *dst = out + ((b * g.out_h + oy) * g.out_w + ox) * g.out_c;
+                if (bias_folded != NULL) {
+                    tap_pointers(image, oy, ox, &g, zp_vector, seg);
+                    depthwise_pixel(seg, taps, g.out_c, filter, bias_folded, dst, &r);
                 } else {
-                    depthwise_border_pixel(image, filter, bias, dst, oy, ox, p);
+                    depthwise_pixel_general(image, filter, bias, dst, oy, ox, &g, p->in_zp, &r);
                 }
             }
         }

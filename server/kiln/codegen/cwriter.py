@@ -140,7 +140,7 @@ extern const kiln_model_t {n}_model;
     weights = [f"/* Constant data of {n}: weights, biases and per-operator tables, kept in flash. */",
                f"#ifndef {N}_WEIGHTS_KILN_H", f"#define {N}_WEIGHTS_KILN_H", "", "#include <stdint.h>", ""]
     for name, ctype, data, comment in em.arrays:
-        weights.append(f"/* {comment} */")
+        weights.append(f"/* {literals.comment(comment)} */")
         weights.append(f"static const {ctype} {name}[{max(data.size, 1)}] = {{")
         weights.append(literals.array_body(data, ctype) if data.size else "    0")
         weights.append("};")

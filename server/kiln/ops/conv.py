@@ -107,29 +107,37 @@ def prepare(op, g):
     p["mult"] = np.array([m for m, _ in mults], np.int32)
     p["shift"] = np.array([s for _, s in mults], np.int32)
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
-    if depthwise:  # border pixels skip outside taps with the plain bias; interior ones fold zp in
-        if p["depth_multiplier"] == 1:
+    if depthwise:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
+        if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
             p["bias_folded"] = (bias - x.zero_point * w.data.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
     else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
+        in_place = kh * kw <= MAX_TAPS and x.shape[3] % 4 == 0
+        p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
+        p["packed"] = pack_filter(w.data, 1 if not in_place else kh * kw, p["tap_len"])
+        op.scratch_bytes = 0 if in_place else 2 * p["tap_len"]
     p["bias"] = bias.astype(np.int32)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
-    if not depthwise:
-        p["scratch"] = conv_scratch_bytes(p)
     op.params = p
-    op.scratch_bytes = p.get("scratch", 0)
 
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 
 
-def conv_scratch_bytes(p) -> int:
-    """Taps are read in place (no scratch) unless the input is narrow (channels not a multiple of
-    4, e.g. a first layer on a 1-channel image) or the kernel is huge: then im2col two pixels."""
-    taps = p["k_h"] * p["k_w"]
-    in_place = taps <= MAX_TAPS and (p["in_c"] % 4 == 0 or taps == 1)
-    return 0 if in_place else 2 * taps * p["in_c"]
+def pack_filter(w: np.ndarray, taps: int, tap_len: int) -> np.ndarray:
+    """The layout kiln_conv_s8's inner loop walks with one pointer: output channels in pairs,
+    and for each tap the two channels' 4-byte chunks alternating; an odd last channel plainly.
+    Taps are padded with zero weights to tap_len (im2col columns are padded with zeros too).
+
+    Reading taps in place needs in_c % 4 == 0; otherwise (narrow inputs, e.g. a first layer on a
+    1-channel image) the kernel im2col's two pixels into a scratch buffer of 2 * tap_len bytes."""
+    out_c = w.shape[0]
+    rows = w.reshape(out_c, taps, -1)
+    rows = np.pad(rows, ((0, 0), (0, 0), (0, tap_len - rows.shape[2])))
+    pairs = out_c // 2 * 2
+    body = rows[:pairs].reshape(pairs // 2, 2, taps, tap_len // 4, 4).transpose(0, 2, 3, 1, 4)
+    return np.concatenate([body.reshape(-1), rows[pairs:].reshape(-1)]).astype(np.int8)
 
 
 GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",
@@ -156,23 +164,28 @@ def emit(op, g, c):
                    "bias" if depthwise else "bias with the input zero point folded in")
     mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per-channel output multipliers")
     shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per-channel output shifts")
+    zp = "NULL"
+    if (depthwise and "bias_folded" in p) or (not depthwise and not op.scratch_bytes):
+        if p["k_h"] > 1 or p["k_w"] > 1:
+            zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
+                         "what taps outside the image read: the input zero point")
     if depthwise:
+        filt = c.const(w)
         tail = "NULL"
         if "bias_folded" in p:
             tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
-                           "bias with the input zero point folded in, for pixels away from the border")
+                           "bias with the input zero point folded in")
+        tail += f", {zp}"
     else:
-        zp = "NULL"
-        if not op.scratch_bytes and (p["k_h"] > 1 or p["k_w"] > 1):
-            zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
-                         "what taps outside the image read: the input zero point")
+        filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
+                       f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_filter)")
         tail = f"{c.scratch(op) if op.scratch_bytes else 'NULL'}, {zp}"
     return [
         "static const kiln_conv_s8_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
-        f"    {p['in_zp']}, {mult}, {shift}, {p['out_zp']}, {p['act_min']}, {p['act_max']}",
+        f"    {p['in_zp']}, {mult}, {shift}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, {p.get('tap_len', 0)}",
         "};",
-        f"kiln_{fn}_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params, {tail});",
+        f"kiln_{fn}_s8({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {tail});",
     ]
 
 

@@ -1,0 +1,39 @@
+/* Cortex-M DSP-extension helpers shared by the int8 kernels (only under __ARM_FEATURE_DSP).
+ * A 4-byte word of int8 values is split into its even and odd bytes as 16-bit pairs, which
+ * SMLAD multiplies and adds two at a time. */
+#ifndef KILN_DSP_H
+#define KILN_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define KILN_DSP 1
+
+/* A word from any address (Cortex-M4/M7 LDR allows unaligned addresses). */
+static inline uint32_t kiln_load32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Bytes 0 and 2, sign-extended to two halfwords. */
+static inline int32_t kiln_even(uint32_t x)
+{
+    return __sxtb16(x);
+}
+
+/* Bytes 1 and 3: SXTB16 with its ROR #8 operand, which gcc's arm_acle.h cannot express. */
+static inline int32_t kiln_odd(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+#else
+#define KILN_DSP 0
+#endif
+
+#endif
