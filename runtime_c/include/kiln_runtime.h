@@ -38,7 +38,8 @@ typedef struct {
     int32_t out_zp, act_min, act_max;
 } kiln_fc_s8_params_t;
 
-void kiln_fully_connected_s8(const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out,
+/* weights packed by the compiler: rows in groups of four, 4-byte chunks interleaved */
+void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_f32(const float *in, const float *weights, const float *bias, float *out,
                               int32_t batches, int32_t depth, int32_t units, float act_min, float act_max);

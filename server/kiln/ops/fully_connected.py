@@ -64,7 +64,22 @@ def prepare(op, g):
         p["bias"] = folded.astype(np.int32)
         p["out_zp"] = y.zero_point
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+        p["packed"] = pack_weights(w.data)
     op.params = p
+
+
+def pack_weights(w: np.ndarray) -> np.ndarray:
+    """The layout kiln_fully_connected_s8 walks with one pointer: rows in groups of four, their
+    4-byte chunks alternating, then each row's depth % 4 tail bytes; leftover rows plainly."""
+    units, depth = w.shape
+    chunks, groups = depth // 4, units // 4
+    parts = []
+    for g in range(groups):
+        rows = w[4 * g:4 * g + 4]
+        parts.append(rows[:, :chunks * 4].reshape(4, chunks, 4).transpose(1, 0, 2).reshape(-1))
+        parts.append(rows[:, chunks * 4:].reshape(-1))
+    parts.append(w[groups * 4:].reshape(-1))
+    return np.concatenate(parts).astype(np.int8)
 
 
 def emit(op, g, c):
@@ -79,6 +94,8 @@ def emit(op, g, c):
             f"                         {p['batches']}, {p['depth']}, {p['units']}, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
+    packed = c.array(f"op{op.index}_weights", p["packed"], "int8_t",
+                     f"weights '{w.name}' {w.describe()}, packed for the kernel (see pack_weights)")
     mult = c.array(f"op{op.index}_mult", np.array(p["mult"], np.int32), "int32_t", "output multipliers")
     shift = c.array(f"op{op.index}_shift", np.array(p["shift"], np.int32), "int32_t", "output shifts")
     return [
@@ -86,7 +103,7 @@ def emit(op, g, c):
         f"    {p['batches']}, {p['depth']}, {p['units']}, {mult}, {shift}, {int(len(p['mult']) > 1)},",
         f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
-        f"kiln_fully_connected_s8({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params);",
+        f"kiln_fully_connected_s8({c.ptr(x)}, {packed}, {bias}, {c.ptr(y)}, &params);",
     ]
 
 
