@@ -102,8 +102,9 @@ typedef struct {
 #define KILN_CONV_MAX_TAPS 64
 void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
-/* For depth multiplier 1: bias_folded = bias - in_zp * (sum of the channel's taps) and
- * zp_vector = in_c copies of in_zp (at most KILN_CONV_MAX_TAPS taps); NULL otherwise. */
+/* For depth multiplier 1: the filter is packed by the compiler (blocks of four channels),
+ * bias_folded = bias - in_zp * (sum of the channel's taps) and zp_vector = in_c copies of in_zp
+ * (at most KILN_CONV_MAX_TAPS taps); otherwise the filter is TFLite's and both are NULL. */
 void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
                             const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,

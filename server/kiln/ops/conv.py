@@ -110,6 +110,7 @@ def prepare(op, g):
     if depthwise:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
         if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
             p["bias_folded"] = (bias - x.zero_point * w.data.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+            p["packed"] = pack_depthwise(w.data)
     else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
         in_place = kh * kw <= MAX_TAPS and x.shape[3] % 4 == 0
@@ -123,6 +124,15 @@ def prepare(op, g):
 
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
+
+
+def pack_depthwise(w: np.ndarray) -> np.ndarray:
+    """Depth multiplier 1, [1, k_h, k_w, C] -> for each block of four channels the taps' 4-byte
+    words in order, then for each remaining channel its taps (kiln_depthwise_conv_s8's walk)."""
+    taps = w.reshape(-1, w.shape[3])  # [taps, C]
+    c4 = w.shape[3] // 4 * 4
+    blocks = taps[:, :c4].reshape(taps.shape[0], c4 // 4, 4).transpose(1, 0, 2).reshape(-1)
+    return np.concatenate([blocks, taps[:, c4:].T.reshape(-1)]).astype(np.int8)
 
 
 def pack_filter(w: np.ndarray, taps: int, tap_len: int) -> np.ndarray:
@@ -171,6 +181,9 @@ def emit(op, g, c):
                          "what taps outside the image read: the input zero point")
     if depthwise:
         filt = c.const(w)
+        if "packed" in p:
+            filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
+                           f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_depthwise)")
         tail = "NULL"
         if "bias_folded" in p:
             tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
