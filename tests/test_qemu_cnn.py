@@ -50,3 +50,17 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
     rng = np.random.default_rng(0)
     records = [model.random_inputs(rng) for _ in range(4)]
     check_against_tflm(model.data, records, tmp_path, case)
+
+
+def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
+    """Every constant array the compiler counts is used and kept (none emitted for nothing)."""
+    from kiln import qemuboard
+
+    model = mg.conv_pool(55)
+    dw = mg.depthwise_conv2d(56, input_shape=(1, 6, 6, 8))
+    for k, m in enumerate((model, dw)):
+        rng = np.random.default_rng(0)
+        (tmp_path / str(k)).mkdir()
+        c, elf, _ = build_and_run(m.data, [m.random_inputs(rng)], tmp_path / str(k))
+        sizes = qemuboard.flash_sizes(elf, c.const_bytes, tmp_path / str(k) / "src" / f"{c.name}_weights.h")
+        assert sizes["weights"] == c.const_bytes

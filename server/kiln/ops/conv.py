@@ -180,10 +180,11 @@ def emit(op, g, c):
             zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                          "what taps outside the image read: the input zero point")
     if depthwise:
-        filt = c.const(w)
         if "packed" in p:
             filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
                            f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_depthwise)")
+        else:
+            filt = c.const(w)
         tail = "NULL"
         if "bias_folded" in p:
             tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
