@@ -73,12 +73,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    hdr = f"{"model":<24} {'arena B':>9} {'bound B':>9} {'TFLM total/head B':>19} {'weights B':>11} {'compile s':>10}"
+    hdr = f"{'model':<24} {'arena B':>9} {'bound B':>9} {'TFLM total/head B':>19} {'weights B':>11} {'compile s':>10}"
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         tf = f"{r['tflm_arena_total']}/{r['tflm_arena_head']}" if r["tflm_arena_total"] else "n/a"
-        print(f"{r["model"]:<24} {r['arena_bytes']:>9,} {r['lower_bound']:>9,} {tf:>19} {r['weight_bytes']:>11,} {r['compile_seconds']:>10.2f}")
+        print(f"{r['model']:<24} {r['arena_bytes']:>9,} {r['lower_bound']:>9,} {tf:>19} {r['weight_bytes']:>11,} {r['compile_seconds']:>10.2f}")
 
 
 if __name__ == "__main__":

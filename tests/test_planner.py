@@ -61,5 +61,30 @@ def test_reshape_output_shares_the_input_buffer():
     g = Graph("g", t, ops, [0], [2])
     bufs = plan.run(g)
     assert t[1].offset == t[0].offset and t[1].alias_of == 0
-    assert g.arena_bytes == 24  # x/r share 12 bytes, y takes 12 more
+    assert g.arena_bytes == 12  # x/r share 12 bytes, and the RELU writes over them in place
     assert_no_overlap(bufs)
+    assert plan.lower_bound(plan.buffers(g, in_place=False), 2) == 24  # the naive bound
+
+
+def _chain(kinds_and_inputs, outputs):
+    t = [Tensor(i, f"t{i}", [16], "int8") for i in range(len(kinds_and_inputs) + 1)]
+    ops = [Operator(k, kind, ins, [k + 1]) for k, (kind, ins) in enumerate(kinds_and_inputs)]
+    return Graph("g", t, ops, [0], outputs)
+
+
+def test_in_place_only_when_the_input_dies_there():
+    # t1 = relu(t0); t2 = relu(t1); t3 = add(t1, t2): t2 may not overwrite t1 (read again later),
+    # but t3 may overwrite t1 or t2, both last read there.
+    g = _chain([("RELU", [0]), ("RELU", [1]), ("ADD", [1, 2])], [3])
+    plan.run(g)
+    t = g.tensors
+    assert t[2].offset != t[1].offset
+    assert t[3].offset in (t[1].offset, t[2].offset)
+    assert t[1].offset == t[0].offset  # t0 dies at the first RELU
+    assert g.arena_bytes == 32
+
+
+def test_no_in_place_over_a_graph_output():
+    g = _chain([("RELU", [0]), ("RELU", [1])], [1, 2])  # t1 is an output and an input of op 1
+    plan.run(g)
+    assert g.tensors[2].offset != g.tensors[1].offset

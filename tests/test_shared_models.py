@@ -68,7 +68,7 @@ def test_cnn_arena_within_limit(name):
 @pytest.mark.parametrize("name", FIVE)
 def test_planner_reaches_lower_bound(name):
     c = compiler.compile_model(shared_model(f"{name}.tflite"))
-    assert c.graph.arena_bytes == c.lower_bound
+    assert c.graph.arena_bytes <= c.lower_bound  # below it where an operator runs in place
     # no two buffers alive at the same time overlap in the arena
     for a in c.buffers:
         for b in c.buffers:

@@ -34,7 +34,8 @@ class Compiled:
 
     @property
     def lower_bound(self) -> int:
-        return plan.lower_bound(self.buffers, len(self.graph.operators))
+        """The activation lower bound without in-place tricks (what MANIFEST.md calls the bound)."""
+        return plan.lower_bound(plan.buffers(self.graph, in_place=False), len(self.graph.operators))
 
     def summary(self) -> dict:
         g = self.graph

@@ -44,8 +44,6 @@ class Tensor:
     quant: Quant | None = None
     data: np.ndarray | None = None  # constant contents, shaped, for weights and biases
     # Filled by the planner:
-    first_use: int = -1
-    last_use: int = -1
     offset: int = -1  # byte offset in the arena
     alias_of: int | None = None  # tensor index whose memory this one shares (e.g. RESHAPE)
 

@@ -29,7 +29,7 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
             "macs": sum(o["macs"] for o in ops),
             "weight_bytes": sum(o["weight_bytes"] for o in ops),
             "arena_bytes": g.arena_bytes,
-            "arena_lower_bound": plan.lower_bound(bufs, len(g.operators)),
+            "arena_lower_bound": plan.lower_bound(plan.buffers(g, in_place=False), len(g.operators)),
         },
     }
 

@@ -25,13 +25,26 @@ class OpDef:
     prepare: Callable[[Operator, Graph], None]
     emit: Callable[..., list[str]]
     alias_output: bool = False  # the output shares the input's memory (no data movement)
+    # Element-wise operators: which input (position) the output may overwrite, or None. The
+    # kernel must read element i of that input before writing element i of the output.
+    in_place: Callable[[Operator, Graph], int | None] | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}
 
 
-def register(kind: str, check, prepare, emit, alias_output: bool = False) -> None:
-    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output)
+def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None) -> None:
+    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place)
+
+
+def same_shape_input(op: Operator, g: Graph) -> int | None:
+    """in_place for element-wise operators: the first input of the output's shape and type."""
+    y = g.tensor(op.outputs[0])
+    for k, i in enumerate(op.inputs):
+        t = g.tensor(i) if i >= 0 else None
+        if t is not None and not t.is_const and t.shape == y.shape and t.dtype == y.dtype:
+            return k
+    return None
 
 
 def require(op: Operator, cond: bool, what: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, fused_activation, quantized, register, require
+from .base import arity, dtype_in, fused_activation, quantized, register, require, same_shape_input
 
 MAX_DIMS = 6
 
@@ -118,5 +118,5 @@ def emit(op, g, c):
     return lines
 
 
-register("ADD", check, prepare, emit)
-register("MUL", check, prepare, emit)
+register("ADD", check, prepare, emit, in_place=same_shape_input)
+register("MUL", check, prepare, emit, in_place=same_shape_input)

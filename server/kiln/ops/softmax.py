@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, quantized, register, require
+from .base import arity, dtype_in, quantized, register, require, same_shape_input
 
 SCALED_DIFF_INTEGER_BITS = 5
 
@@ -63,4 +63,4 @@ def emit(op, g, c):
     return [f"kiln_softmax_s8({c.ptr(x)}, {c.ptr(y)}, {p['outer']}, {p['depth']}, {table});"]
 
 
-register("SOFTMAX", check, prepare, emit)
+register("SOFTMAX", check, prepare, emit, in_place=same_shape_input)  # reads x[c] before writing y[c]

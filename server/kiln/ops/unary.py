@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, quantized, register, require, same_size
+from .base import arity, dtype_in, quantized, register, require, same_shape_input, same_size
 
 
 def _clamp8(v: int) -> int:
@@ -140,6 +140,6 @@ def emit(op, g, c):
 
 
 for _kind in ("RELU", "RELU6", "LOGISTIC", "TANH"):
-    register(_kind, check_activation, prepare, emit)
-register("QUANTIZE", check_quantize, prepare, emit)
+    register(_kind, check_activation, prepare, emit, in_place=same_shape_input)
+register("QUANTIZE", check_quantize, prepare, emit, in_place=same_shape_input)  # int8 -> int8 only: types must match
 register("DEQUANTIZE", check_dequantize, prepare, emit)

@@ -30,7 +30,12 @@ def _align(x: int, a: int) -> int:
     return (x + a - 1) // a * a
 
 
-def buffers(g: Graph) -> list[Buffer]:
+def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
+    """The arena buffers: tensors sharing memory (aliases; in-place outputs) merged, with lifetimes.
+
+    An element-wise operator may write its output over an input that dies there (same size, not a
+    graph output): its OpDef.in_place names that input. in_place=False gives the naive plan, whose
+    lower bound is the figure the reports compare against."""
     end = len(g.operators)
     root = {t.index: t.index for t in g.activations}
 
@@ -38,10 +43,6 @@ def buffers(g: Graph) -> list[Buffer]:
         while root[i] != i:
             i = root[i]
         return i
-
-    for op in g.operators:
-        if REGISTRY[op.kind].alias_output and op.inputs[0] in root and op.outputs[0] in root:
-            root[find(op.outputs[0])] = find(op.inputs[0])
 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -59,25 +60,39 @@ def buffers(g: Graph) -> list[Buffer]:
     for i in g.outputs:
         touch(i, end)
 
-    out: dict[int, Buffer] = {}
+    group_last = dict(last)  # per root, the last step any member is used
+    for op in g.operators:
+        opdef = REGISTRY[op.kind]
+        src = op.inputs[0] if opdef.alias_output else None
+        if src is None and in_place and opdef.in_place is not None:
+            k = opdef.in_place(op, g)
+            src = op.inputs[k] if k is not None else None
+            if src is not None and (src not in root or group_last[find(src)] != op.index or src in g.outputs
+                                    or g.tensor(src).nbytes != g.tensor(op.outputs[0]).nbytes):
+                src = None
+        out = op.outputs[0]
+        if src is not None and src in root and out in root and find(src) != find(out):
+            a, b = find(src), find(out)
+            root[b] = a
+            group_last[a] = max(group_last[a], group_last[b])
+
+    result: dict[int, Buffer] = {}
     for op in g.operators:  # scratch lives during its operator only; keyed below tensor indices
         if op.scratch_bytes:
-            out[-1 - op.index] = Buffer(-1 - op.index, op.scratch_bytes, 4, op.index, op.index, [])
+            result[-1 - op.index] = Buffer(-1 - op.index, op.scratch_bytes, 4, op.index, op.index, [])
     for t in g.activations:
         r = find(t.index)
-        b = out.setdefault(r, Buffer(r, 0, 1, first.get(t.index, 0), last.get(t.index, 0)))
+        b = result.setdefault(r, Buffer(r, 0, 1, first.get(t.index, 0), last.get(t.index, 0)))
         b.size = max(b.size, t.nbytes)
         b.align = max(b.align, DTYPES[t.dtype][2] if t.dtype in DTYPES else 1)
         b.first = min(b.first, first.get(t.index, 0))
         b.last = max(b.last, last.get(t.index, 0))
         b.members.append(t.index)
-        t.first_use, t.last_use = first.get(t.index, 0), last.get(t.index, 0)
-        t.alias_of = r if r != t.index else None
-    return list(out.values())
+    return list(result.values())
 
 
 def lower_bound(bufs: list[Buffer], steps: int) -> int:
-    """The largest total size of buffers alive at one step: no planner without in-place tricks does better."""
+    """The largest total size of buffers alive at one step: no placement of these buffers does better."""
     return max((sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps + 1)), default=0)
 
 
@@ -130,6 +145,10 @@ def _two_ended(bufs: list[Buffer], limit: int) -> dict[int, int] | None:
 
 def run(g: Graph) -> list[Buffer]:
     bufs = buffers(g)
+    for b in bufs:
+        for m in b.members:
+            t = g.tensor(m)
+            t.alias_of = b.root if b.root != m else None
     bound = lower_bound(bufs, len(g.operators))
     candidates = [c for c in (_two_ended(bufs, bound), _greedy_by_size(bufs)) if c is not None]
 
