@@ -1,4 +1,4 @@
-"""kiln bench: instructions per inference, per MAC and per operator, arena and flash, on qemu-m4.
+"""kiln bench: instructions per inference, per MAC and per operator, arena and flash, on qemu-m4/m7.
 
 Three firmware builds of the same generated C: the plainest (one run, no profiling: flash sizes),
 a plain one that counts instructions exactly (instructions per inference, as deployed) and a
@@ -13,11 +13,11 @@ from pathlib import Path
 from . import compiler, oracle, qemuboard
 from .errors import KilnError
 
-BOARDS = ("qemu-m4",)
+BOARDS = tuple(qemuboard.TARGETS)
 
 
 def profile_report(g, result: qemuboard.RunResult, record: int = 0) -> dict:
-    """Per-operator instructions of one record from a profiled qemu-m4 run, less the cost of the
+    """Per-operator instructions of one record from a profiled QEMU run, less the cost of the
     measurement itself (the two timer reads around each operator)."""
     overhead = result.timer_instructions
     raw = result.op_instructions[record]
@@ -30,9 +30,9 @@ def profile_report(g, result: qemuboard.RunResult, record: int = 0) -> dict:
             "run_instructions": result.total_instructions[record]}
 
 
-def format_profile(t: dict) -> list[str]:
+def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
     how = "exact" if t["exact"] else f"to {qemuboard.INSTRUCTIONS_PER_TICK} instructions"
-    lines = [f"per-operator instructions on qemu-m4 ({how}; less {t['measurement_overhead']} for the timer reads):"]
+    lines = [f"per-operator instructions on {board} ({how}; less {t['measurement_overhead']} for the timer reads):"]
     for o in t["operators"]:
         lines.append(f"  {o['function']:<28} {o['instructions']:>12,}  {100 * o['share']:5.1f}%  {o['macs']:>12,} MACs")
     lines.append(f"  {'operators':<28} {t['total_instructions']:>12,}")
@@ -54,16 +54,16 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
         build = Path(tmp) / "build"
         progress(f"building for {board} with {qemuboard.GCC} (plain, exact-count and profiled firmware)")
         # flash from the plainest firmware: one run per record, no profiling, no repeat loops
-        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g)
+        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board)
         flash = qemuboard.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
-        plain_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g)
-        prof_elf = qemuboard.build(src, c.name, build, records, profile=True, exact=True, graph=g)
-        progress(f"running {c.name} on {board} (QEMU {qemuboard.MACHINE}, -icount shift=0)")
-        plain = qemuboard.run(plain_elf, g)
-        prof = qemuboard.run(prof_elf, g)
+        plain_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board)
+        prof_elf = qemuboard.build(src, c.name, build, records, profile=True, exact=True, graph=g, board=board)
+        progress(f"running {c.name} on {board} (QEMU {qemuboard.target(board).machine}, -icount shift=0)")
+        plain = qemuboard.run(plain_elf, g, board=board)
+        prof = qemuboard.run(prof_elf, g, board=board)
     for a, b in zip(plain.outputs[0], prof.outputs[0]):
         if a.tobytes() != b.tobytes():
-            raise KilnError("qemu-m4: the plain and the profiled firmware gave different outputs")
+            raise KilnError(f"{board}: the plain and the profiled firmware gave different outputs")
     instructions = plain.total_instructions[0]
     timings = profile_report(g, prof)
     ops = [{k: o[k] for k in ("index", "kind", "instructions", "macs", "share")} for o in timings["operators"]]
@@ -90,7 +90,7 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
 def format_text(r: dict) -> list[str]:
     per_mac = f"{r['instructions_per_mac']:.2f}" if r["instructions_per_mac"] is not None else "-"
     lines = [
-        f"{r['model']} on {r['board']} (Cortex-M4F, QEMU mps2-an386; instruction counts, "
+        f"{r['model']} on {r['board']} ({qemuboard.target(r['board']).cpu}, QEMU {qemuboard.target(r['board']).machine}; instruction counts, "
         f"{'exact' if r['exact'] else 'to 40 instructions'}; random input, seed {r['seed']})",
         f"  instructions / inference {r['instructions']:>12,}",
         f"  MACs                     {r['macs']:>12,}",

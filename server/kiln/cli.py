@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import KilnError
 
-BOARDS = ("host", "qemu-m4")
+BOARDS = ("host", "qemu-m4", "qemu-m7")
 PROFILE_REPEATS = 200
 
 
@@ -93,13 +93,13 @@ def cmd_run(args) -> int:
         res = compiler.write(c, src)
         for note in res.notes:
             _progress(f"note: {note}")
-        if args.board == "qemu-m4":
+        if args.board.startswith("qemu-"):
             from . import qemuboard
             _progress(f"building for {args.board} with {qemuboard.GCC}")
             elf = qemuboard.build(src, c.name, Path(tmp) / "build", records, profile=args.profile,
-                                  exact=args.profile, graph=g)
-            _progress(f"running {c.name} on {args.board} (QEMU {qemuboard.MACHINE})")
-            result = qemuboard.run(elf, g)
+                                  exact=args.profile, graph=g, board=args.board)
+            _progress(f"running {c.name} on {args.board} (QEMU {qemuboard.target(args.board).machine})")
+            result = qemuboard.run(elf, g, board=args.board)
         else:
             _progress(f"building for {args.board} with {hostboard.find_cc()}")
             exe = hostboard.build(src, c.name, Path(tmp) / "build", profile=args.profile)
@@ -126,7 +126,7 @@ def cmd_run(args) -> int:
             entry["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
             if a.dtype.kind == "f":
                 entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
-    if args.profile and args.board == "qemu-m4":
+    if args.profile and args.board.startswith("qemu-"):
         from . import bench
         report["timings"] = bench.profile_report(g, result)
     elif args.profile:
@@ -148,9 +148,9 @@ def cmd_run(args) -> int:
             else:
                 verdict = f"largest difference from TFLite Micro {entry['max_abs_diff']:.3g} (relative {entry['max_rel_diff']:.3g})"
             print(f"  {verdict}")
-    if args.profile and args.board == "qemu-m4":
+    if args.profile and args.board.startswith("qemu-"):
         print()
-        print("\n".join(bench.format_profile(report["timings"])))
+        print("\n".join(bench.format_profile(report["timings"], args.board)))
     elif args.profile:
         t = report["timings"]
         print(f"\nper-operator time on {args.board} (wall clock, median of {PROFILE_REPEATS} inferences):")
@@ -202,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compile, build and run a model on a board")
     p.add_argument("model")
-    p.add_argument("--board", default="host", help="board to run on: host or qemu-m4 (default: host)")
+    p.add_argument("--board", default="host", help="board to run on: host, qemu-m4 or qemu-m7 (default: host)")
     p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
     p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
     p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
@@ -214,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="measure instructions, arena and flash on a simulated microcontroller")
     p.add_argument("model")
-    p.add_argument("--board", default="qemu-m4", choices=["qemu-m4"], help="board to measure on (default: qemu-m4)")
+    p.add_argument("--board", default="qemu-m4", choices=["qemu-m4", "qemu-m7"], help="board to measure on (default: qemu-m4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

@@ -18,6 +18,7 @@ whatever the layout (instruction counts then do not depend on where the linker p
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -35,19 +36,47 @@ from .hostboard import _record
 from .ir import DTYPES, Graph
 from .paths import BOARDS
 
-BOARD_DIR = BOARDS / "qemu-m4"
+BOARD_DIR = BOARDS / "qemu-m4"  # the template project (startup, UART, timer, runner) both boards share
 GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
-MACHINE = "mps2-an386"
-CPU = "cortex-m4"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A QEMU board, as data: board_support/<name>/board.json."""
+
+    name: str
+    machine: str
+    cpu: str
+    flags: tuple[str, ...]
+    description: str
+
+
+def _load_targets() -> dict[str, Target]:
+    targets = {}
+    for cfg in sorted(BOARDS.glob("qemu-*/board.json")):
+        d = json.loads(cfg.read_text())
+        targets[cfg.parent.name] = Target(cfg.parent.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"])
+    return targets
+
+
+TARGETS = _load_targets()
+MACHINE = TARGETS["qemu-m4"].machine  # the default board's, for messages
 # SysTick on the processor clock: 25 MHz in QEMU's mps2 machines; -icount shift=0 makes one
 # instruction one nanosecond, so a tick is 40 instructions. Exact builds sum 40 phase-shifted
 # measurements (main.c), which makes the sum the instruction count.
 INSTRUCTIONS_PER_TICK = 40
 PHASES = 40
 
-TARGET_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
-CFLAGS = [*TARGET_FLAGS, "-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+TARGET_FLAGS = list(TARGETS["qemu-m4"].flags)
+COMMON_CFLAGS = ["-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+CFLAGS = [*TARGET_FLAGS, *COMMON_CFLAGS]
+
+
+def target(name: str) -> Target:
+    if name not in TARGETS:
+        raise KilnError(f"unknown QEMU board '{name}' (available: {', '.join(TARGETS)})")
+    return TARGETS[name]
 LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
 BOARD_SOURCES = ["board.c", "main.c"]
 BOARD_PREFIX = "qemu-m4_"  # object names of the board's own sources
@@ -155,20 +184,21 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
 
 def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: list[list[np.ndarray]],
           *, profile: bool = True, exact: bool = True, graph: Graph | None = None,
-          extra: list[str] | None = None) -> Path:
+          extra: list[str] | None = None, board: str = "qemu-m4") -> Path:
     """Builds the firmware ELF from the generated C in src_dir with the records built in; returns
     the ELF's path. With graph, the records are checked and converted to the inputs' types as on
     the host board; without, each array is taken as it is (the firmware checks the sizes)."""
     src_dir, build_dir = Path(src_dir), Path(build_dir)
+    tgt = target(board)
     gcc = _tool(GCC)
     if not (src_dir / f"{model_name}.c").exists():
         raise KilnError(f"{src_dir}: no {model_name}.c (compile the model there first)")
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "kiln_records.h").write_text(records_header(model_name, records, graph))
-    elf = build_dir / (model_name + ("_profile" if profile else "") + ("_exact" if exact else "") + ".elf")
+    elf = build_dir / (model_name + f"_{tgt.name}" + ("_profile" if profile else "") + ("_exact" if exact else "") + ".elf")
     obj_dir = elf.with_suffix(".obj")
     obj_dir.mkdir(exist_ok=True)
-    flags = [*CFLAGS, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
+    flags = [*tgt.flags, *COMMON_CFLAGS, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
              f"-DKILN_EXACT={int(exact)}", "-I", str(src_dir), "-I", str(build_dir), "-I", str(BOARD_DIR),
              *(extra or [])]
     # one object per source (the link map then tells what each file costs in flash), in parallel
@@ -183,21 +213,22 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
         results = list(pool.map(compile_one, jobs))
     failed = [r for r in results if r.returncode != 0]
     if not failed:
-        link = [gcc, *TARGET_FLAGS, *[str(o) for _, o in jobs], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS,
+        link = [gcc, *tgt.flags, *[str(o) for _, o in jobs], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS,
                 f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf), "-lm"]
         proc = subprocess.run(link, capture_output=True, text=True)
         failed = [proc] if proc.returncode != 0 else []
     if failed:
         lines = "\n".join(r.stderr.strip() for r in failed).splitlines()
         more = f"\n... ({len(lines) - 25} more lines)" if len(lines) > 25 else ""
-        raise KilnError(f"qemu-m4 build failed ({GCC} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n" + "\n".join(lines[:25]) + more)
+        raise KilnError(f"{tgt.name} build failed ({GCC} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n" + "\n".join(lines[:25]) + more)
     return elf
 
 
-def qemu_command(elf: Path, serial_path: Path) -> list[str]:
+def qemu_command(elf: Path, serial_path: Path, board: str = "qemu-m4") -> list[str]:
     # -serial file: rather than -nographic, which swallows byte 0x01; -no-reboot: a reset request
     # ends QEMU instead of running the firmware again
-    return [_tool(QEMU), "-M", MACHINE, "-cpu", CPU, "-icount", "shift=0", "-display", "none",
+    tgt = target(board)
+    return [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.cpu, "-icount", "shift=0", "-display", "none",
             "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot",
             "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
 
@@ -205,12 +236,12 @@ def qemu_command(elf: Path, serial_path: Path) -> list[str]:
 _LINE = re.compile(r"^(KILN|TIMER|CAL|OUT|TOTAL|TICKS|DONE|ERROR)\b ?(.*)$")
 
 
-def run(elf: str | Path, g: Graph, *, timeout: float = 60.0) -> RunResult:
+def run(elf: str | Path, g: Graph, *, timeout: float = 60.0, board: str = "qemu-m4") -> RunResult:
     """Runs the firmware in QEMU and parses its report; outputs are shaped and typed as g's."""
     elf = Path(elf)
     with tempfile.TemporaryDirectory(prefix="kiln-qemu-") as tmp:
         serial = Path(tmp) / "uart0.txt"
-        cmd = qemu_command(elf, serial)
+        cmd = qemu_command(elf, serial, board)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         try:
             _, err = proc.communicate(timeout=timeout)
@@ -219,14 +250,14 @@ def run(elf: str | Path, g: Graph, *, timeout: float = 60.0) -> RunResult:
             proc.communicate()
             log = serial.read_text(errors="replace") if serial.exists() else ""
             last = log.strip().splitlines()[-1:] or ["(no output)"]
-            raise KilnError(f"qemu-m4: {elf.name} did not finish within {timeout:.0f} s; "
+            raise KilnError(f"{board}: {elf.name} did not finish within {timeout:.0f} s; "
                             f"last output: {last[0][:200]}") from None
         log = serial.read_text(errors="replace") if serial.exists() else ""
     errors = [ln[6:] for ln in log.splitlines() if ln.startswith("ERROR")]
     if proc.returncode != 0 or errors:
         what = errors[0] if errors else (err.decode(errors="replace").strip()
                                          or _EXIT_MEANINGS.get(proc.returncode, "no output"))
-        raise KilnError(f"qemu-m4: {elf.name} failed (exit {proc.returncode}): {what}")
+        raise KilnError(f"{board}: {elf.name} failed (exit {proc.returncode}): {what}")
     return parse(log, g)
 
 
