@@ -96,8 +96,7 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
     (root,) = struct.unpack_from("<I", data, 0)
     if root + 4 > len(data):
         raise KilnError(f"{where}: truncated or corrupt (root table at byte {root}, file is {len(data)} bytes)")
-    import tflite  # noqa: F401  (heavy import kept out of the CLI's start-up)
-    from tflite.Model import Model
+    from tflite.Model import Model  # imported here: heavy, and not needed by every CLI command
 
     step = "the model header"
     try:

@@ -83,7 +83,7 @@ def _io_struct(g: Graph, ids: list[int], kind: str, prefix: str) -> tuple[str, l
         nm = literals.identifier(t.name, taken, f"{kind}{k}")
         names.append(nm)
         fields.append(f"    {DTYPES[t.dtype][1]} {nm}[{max(t.size, 1)}]; /* {t.describe()} */")
-    return f"typedef struct {{\n" + "\n".join(fields) + f"\n}} {prefix}_{kind}_t;", names
+    return "typedef struct {\n" + "\n".join(fields) + f"\n}} {prefix}_{kind}_t;", names
 
 
 def _tensor_info(t: Tensor) -> str:

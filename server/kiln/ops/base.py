@@ -70,6 +70,16 @@ def dtype_in(op: Operator, t: Tensor | None, role: str, allowed: tuple[str, ...]
             f"{role} '{t.name}' has type {t.dtype.upper()}, supported: {', '.join(a.upper() for a in allowed)}")
 
 
+def one_in_one_out(op: Operator, g: Graph, dtypes: tuple[str, ...] = ("int8", "float32")) -> tuple[Tensor, Tensor]:
+    """The common check of single-input operators whose output has the input's type."""
+    arity(op, 1)
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, x, "input", dtypes)
+    dtype_in(op, y, "output", (x.dtype,))
+    return x, y
+
+
 def quantized(op: Operator, t: Tensor, role: str, per_tensor: bool = True) -> None:
     require(op, t.quant is not None, f"{role} '{t.name}' is {t.dtype} without quantization parameters")
     if per_tensor:

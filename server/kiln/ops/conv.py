@@ -57,11 +57,9 @@ def check(op, g):
     require(op, o.get("padding", SAME) in (SAME, VALID), f"unknown padding {o.get('padding')}")
     if depthwise:
         require(op, w.shape[0] == 1, f"depthwise filter must be [1, h, w, channels], got {w.shape}")
-        mult = o.get("depth_multiplier", 1) or y.shape[3] // max(x.shape[3], 1)
         require(op, w.shape[3] == y.shape[3] and y.shape[3] == x.shape[3] * (y.shape[3] // max(x.shape[3], 1))
                 and y.shape[3] % x.shape[3] == 0,
                 f"channels do not match a depth multiplier: input {x.shape[3]}, filter {w.shape[3]}, output {y.shape[3]}")
-        del mult
         kh, kw = w.shape[1], w.shape[2]
     else:
         require(op, w.shape[3] == x.shape[3],

@@ -6,16 +6,12 @@ quantization); the average rounds half away from zero over the taps inside the i
 from __future__ import annotations
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, fused_activation, quantized, register, require
+from .base import fused_activation, one_in_one_out, quantized, register, require
 from .conv import SAME, VALID, out_size, pad_before
 
 
 def check(op, g):
-    arity(op, 1)
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
-    dtype_in(op, y, "output", (x.dtype,))
+    x, y = one_in_one_out(op, g)
     require(op, len(x.shape) == 4 and len(y.shape) == 4, f"needs 4-D NHWC tensors, got {x.shape} -> {y.shape}")
     fused_activation(op)
     o = op.options

@@ -9,17 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, quantized, register, require, same_shape_input
+from .base import one_in_one_out, quantized, register, require, same_shape_input
 
 SCALED_DIFF_INTEGER_BITS = 5
 
 
 def check(op, g):
-    arity(op, 1)
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
-    dtype_in(op, y, "output", (x.dtype,))
+    x, y = one_in_one_out(op, g)
     require(op, x.shape == y.shape and len(x.shape) >= 1, f"input {x.shape} and output {y.shape} must match")
     if x.dtype == "int8":
         quantized(op, x, "input")

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, quantized, register, require, same_shape_input, same_size
+from .base import arity, dtype_in, one_in_one_out, quantized, register, require, same_shape_input, same_size
 
 
 def _clamp8(v: int) -> int:
@@ -79,11 +79,7 @@ FLOAT_CALLS = {  # kind -> C call with in, out, n
 
 
 def check_activation(op, g):
-    arity(op, 1)
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
-    dtype_in(op, y, "output", (x.dtype,))
+    x, y = one_in_one_out(op, g)
     same_size(op, x, y)
     if x.dtype == "int8":
         quantized(op, x, "input")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UnsupportedError
-from ..ir import DTYPES, Graph
+from ..ir import Graph
 from ..ops import REGISTRY
 
 
