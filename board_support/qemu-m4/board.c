@@ -3,7 +3,7 @@
  * Written from the ARMv7-M Architecture Reference Manual (vector table, SCB, SysTick, CPACR),
  * the CMSDK APB UART description and the ARM semihosting specification:
  *   - vector table and reset handler in C: enable the FPU, copy .data, zero .bss, call main;
- *   - UART0 at 0x40004000: transmit only, polled (TX must be enabled in CTRL or QEMU stalls);
+ *   - UART0 at 0x40004000: polled transmit and receive (TX must be enabled in CTRL or QEMU stalls);
  *   - SysTick: RELOAD = 2^KILN_SYSTICK_BITS - 1, clocked by the processor clock
  *     (CLKSOURCE = 1), which QEMU's mps2 machines run at 25 MHz. Under
  *     `qemu-system-arm -icount shift=0` one instruction is one nanosecond of virtual time, so
@@ -43,7 +43,9 @@
 #define UART_CTRL REG32(UART0_BASE + 0x008UL)
 #define UART_BAUDDIV REG32(UART0_BASE + 0x010UL)
 #define UART_STATE_TXFULL (1UL << 0)
+#define UART_STATE_RXFULL (1UL << 1)
 #define UART_CTRL_TXEN (1UL << 0)
+#define UART_CTRL_RXEN (1UL << 1)
 
 /* Symbols from mps2_an386.ld */
 extern uint32_t kiln_data_load[], kiln_data_start[], kiln_data_end[];
@@ -97,6 +99,12 @@ void kiln_reset_handler(void)
 }
 
 /* ---- UART0 ---- */
+
+int board_getc(void)
+{
+    if ((UART_STATE & UART_STATE_RXFULL) == 0u) return -1;
+    return (int)(UART_DATA & 0xFFu);
+}
 
 void board_putc(char c)
 {
@@ -211,7 +219,7 @@ void kiln_fault_handler(void)
 void board_init(void)
 {
     UART_BAUDDIV = 16u;
-    UART_CTRL = UART_CTRL_TXEN;
+    UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN;
     if ((SYST_CSR & SYST_CSR_ENABLE) == 0u) {
         systick_wraps = 0u;
         SYST_RVR = SYSTICK_RELOAD;

@@ -23,6 +23,7 @@ void board_init(void);
 
 /* UART0 (CMSDK APB UART at 0x40004000), polled. */
 void board_putc(char c);
+int board_getc(void); /* a received byte, or -1 when none is waiting (polled, no FIFO) */
 void board_puts(const char *s);
 void board_put_u32(uint32_t v);                   /* decimal */
 void board_put_hex(const uint8_t *p, uint32_t n); /* two lowercase hex digits per byte */
