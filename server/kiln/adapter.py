@@ -20,6 +20,7 @@ adding a board.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import shutil
 import sys
@@ -122,7 +123,13 @@ def serve(adapter: BoardAdapter, stdin=None, stdout=None) -> None:
         from jsonrpcserver import Error, Success, dispatch
 
     def wrap(fn):
+        signature = inspect.signature(fn)
+
         def call(*args, **kwargs):
+            try:
+                signature.bind(*args, **kwargs)
+            except TypeError as e:
+                return Error(-32602, "Invalid params", str(e))
             try:
                 return Success(fn(*args, **kwargs))
             except AdapterError as e:

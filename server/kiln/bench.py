@@ -41,13 +41,18 @@ def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
 
 
 def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str | Path | None = None,
-          progress=lambda msg: None) -> dict:
+          progress=lambda msg: None, input_paths: list[str] | None = None) -> dict:
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
     progress(f"compiling {model}")
     c = compiler.compile_model(model)
     g = c.graph
-    records = oracle.random_inputs(g, seed=seed, count=1)
+    if input_paths:
+        from .inputs import load_inputs
+
+        records = [load_inputs(input_paths, g)]
+    else:
+        records = oracle.random_inputs(g, seed=seed, count=1)
     with tempfile.TemporaryDirectory(prefix="kiln-bench-") as tmp:
         src = Path(keep) if keep else Path(tmp) / "src"
         compiler.write(c, src)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KilnError
+from .inputs import load_inputs
 
 BOARDS = ("host", "qemu-m4", "qemu-m7")
 PROFILE_REPEATS = 200
@@ -46,24 +47,6 @@ def cmd_compile(args) -> int:
     return 0
 
 
-def _load_inputs(paths: list[str], g) -> list[np.ndarray]:
-    arrays = []
-    for k, p in enumerate(paths):
-        try:
-            a = np.load(p, allow_pickle=False)
-        except FileNotFoundError:
-            raise KilnError(f"{p}: no such file") from None
-        except Exception as e:
-            raise KilnError(f"{p}: not a readable .npy file ({type(e).__name__})") from None
-        if k < len(g.inputs):
-            t = g.tensor(g.inputs[k])
-            if t.dtype == "int8" and np.issubdtype(a.dtype, np.floating) and t.quant is not None:
-                _progress(f"{p}: float values quantized to int8 with the input's scale {t.scale:.6g}, zero point {t.zero_point}")
-                a = np.clip(np.round(a / t.scale) + t.zero_point, -128, 127).astype(np.int8)
-        arrays.append(a)
-    return arrays
-
-
 def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
     flat = a.reshape(-1)
     vals = ", ".join((f"{v:.6g}" if a.dtype.kind == "f" else str(int(v))) for v in flat[:limit])
@@ -82,7 +65,7 @@ def cmd_run(args) -> int:
     if args.input:
         if len(args.input) != len(g.inputs):
             raise KilnError(f"{args.model}: the model has {len(g.inputs)} input(s), {len(args.input)} --input given")
-        records = [_load_inputs(args.input, g)]
+        records = [load_inputs(args.input, g)]
     else:
         records = oracle.random_inputs(g, seed=args.seed, count=1)
         _progress(f"no --input given: using a deterministic random input (seed {args.seed})")
@@ -172,6 +155,90 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_boards(args) -> int:
+    from . import boards
+
+    rows = [b.summary() for b in boards.available()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        ram = f"{r['ram_bytes']:,} B RAM" if r["ram_bytes"] else "RAM ?"
+        flash = f"{r['flash_bytes']:,} B flash" if r["flash_bytes"] else "flash ?"
+        print(f"{r['name']:<16} {r['cpu'] or '':<12} {ram:>20}  {flash:>22}  {r['description']}")
+    return 0
+
+
+def _deployment(args, flash: bool):
+    from .deploy import Deployment
+
+    return Deployment(args.model, args.board, adapter=args.adapter, out_dir=args.out, port=args.port,
+                      flash=flash, progress=_progress)
+
+
+def cmd_build(args) -> int:
+    with _deployment(args, flash=False) as d:
+        print(f"built {d.artifact}")
+    return 0
+
+
+def cmd_flash(args) -> int:
+    with _deployment(args, flash=True) as d:
+        info = d.session.info()
+        print(f"{args.board}: running {info.name} (model sha256 {info.sha256[:16]}...), {info.op_count} operators, "
+              f"arena {info.arena_bytes:,} B, at {d.url}")
+        if args.board.startswith(("host", "qemu-")) and not args.exit:
+            print("the emulated device runs while this command does: press Ctrl-C to stop it")
+            import time
+
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+def _exact_qemu_profile(args) -> dict:
+    """QEMU boards: the exact-count firmware (40 phase-shifted repeats, board_support/qemu-m4),
+    so per-operator figures repeat to the instruction; over RPC they are good to one 40-cycle tick."""
+    from . import bench
+
+    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress,
+                    input_paths=args.input)
+    ns_per_cycle = 1e9 / 1e9  # -icount shift=0: one instruction per nanosecond
+    total = sum(o["instructions"] for o in r["operators"])
+    return {"model": r["model"], "board": args.board, "exact": r["exact"],
+            "operators": [{"index": o["index"], "kind": o["kind"], "function": f"op{o['index']:03d}_{o['kind'].lower()}",
+                           "cycles": o["instructions"], "micros": o["instructions"] * ns_per_cycle / 1000,
+                           "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
+            "total": {"cycles": total, "micros": total * ns_per_cycle / 1000},
+            "run": {"cycles": r["instructions"], "micros": r["instructions"] * ns_per_cycle / 1000}}
+
+
+def cmd_profile(args) -> int:
+    from . import oracle, qemuboard
+
+    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
+        r = _exact_qemu_profile(args)
+    else:
+        with _deployment(args, flash=True) as d:
+            g = d.compiled.graph
+            records = [load_inputs(args.input, g)] if args.input else oracle.random_inputs(g, seed=args.seed, count=1)
+            _progress(f"profiling {d.compiled.name} on {args.board}")
+            r = d.profile(records[0])
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return 0
+    print(f"{r['model']} on {r['board']}, one profiled inference:")
+    for o in r["operators"]:
+        print(f"  {o['function']:<28} {o['cycles']:>12,} cycles {o['micros']:>11.1f} us  {100 * o['share']:5.1f}%")
+    print(f"  {'total':<28} {r['total']['cycles']:>12,} cycles {r['total']['micros']:>11.1f} us")
+    if r["run"]:
+        print(f"  {'whole run() (timer around it)':<28} {r['run']['cycles']:>12,} cycles")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     from . import compiler, importer, report
     from .passes import validate
@@ -202,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compile, build and run a model on a board")
     p.add_argument("model")
-    p.add_argument("--board", default="host", help="board to run on: host, qemu-m4 or qemu-m7 (default: host)")
+    p.add_argument("--board", default=None, help="board to run on: host, qemu-m4 or qemu-m7 (default: kiln.toml's, else host)")
     p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
     p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
     p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
@@ -220,6 +287,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(fn=cmd_bench)
 
+    p = sub.add_parser("boards", help="list the boards (board_support/*)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_boards)
+
+    for name, fn, text in (("build", cmd_build, "compile a model and build its firmware for a board"),
+                           ("flash", cmd_flash, "build and flash a model's firmware, and check it answers"),
+                           ("profile", cmd_profile, "per-operator cycles and time of one inference on a board")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("model")
+        p.add_argument("--board", default=None, help="a board from `kiln boards` (default: kiln.toml's, else host)")
+        p.add_argument("--adapter", help="your own board adapter script instead of board_support/<board>/adapter.py")
+        p.add_argument("--port", help="the device's serial port or pyserial URL (default: what the adapter finds)")
+        p.add_argument("--out", help="keep the generated C in this folder")
+        if name == "profile":
+            p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input")
+            p.add_argument("--rpc", action="store_true",
+                           help="QEMU boards: profile over the RPC link (to one 40-cycle tick) instead of the exact-count firmware")
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--json", action="store_true")
+        if name == "flash":
+            p.add_argument("--exit", action="store_true", help="emulated boards: stop the device at once after the check")
+        p.set_defaults(fn=fn)
+
     p = sub.add_parser("inspect", help="print the model report")
     p.add_argument("model")
     p.add_argument("--json", action="store_true")
@@ -227,9 +317,33 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def apply_config(args) -> None:
+    """Defaults from kiln.toml (in this folder or a parent): board, port, out. Flags win."""
+    import tomllib
+
+    here = Path.cwd()
+    for folder in [here, *here.parents]:
+        cfg = folder / "kiln.toml"
+        if cfg.is_file():
+            try:
+                data = tomllib.loads(cfg.read_text())
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                raise KilnError(f"{cfg}: not valid TOML ({e})") from None
+            unknown = set(data) - {"board", "port", "out"}
+            if unknown:
+                raise KilnError(f"{cfg}: unknown key(s) {', '.join(sorted(unknown))} (known: board, port, out)")
+            for key in ("board", "port", "out"):
+                if key in data and hasattr(args, key) and getattr(args, key) is None:
+                    setattr(args, key, str(data[key]))
+            break
+    if getattr(args, "board", "unset") is None:
+        args.board = "host"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        apply_config(args)
         return args.fn(args)
     except KilnError as e:
         print(f"kiln: error: {e}", file=sys.stderr)

@@ -1,0 +1,111 @@
+"""Compile -> generate_project -> build -> flash -> RPC session, for any board with an adapter.
+
+The one place the CLI (kiln build / flash / profile, run on boards) and the language server go
+through to reach a device:
+
+    with Deployment("model.tflite", "qemu-m4", progress=print) as d:
+        outputs = d.session.infer([x])
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import boards, compiler
+from .errors import KilnError
+
+
+class Deployment:
+    def __init__(self, model: str | Path, board: str, *, adapter: str | Path | None = None,
+                 out_dir: str | Path | None = None, port: str | None = None, flash: bool = True,
+                 progress=lambda msg: None, trace=None):
+        self.model = Path(model)
+        self.board = board
+        self.progress = progress
+        self._tmp = tempfile.TemporaryDirectory(prefix="kiln-deploy-")
+        work = Path(self._tmp.name)
+        self.info = boards.find(board) if adapter is None else None
+        adapter_path = Path(adapter) if adapter else self.info.folder / "adapter.py"
+        self.session = None
+        self.client = None
+        try:
+            progress(f"compiling {self.model}")
+            self.compiled = compiler.compile_model(self.model)
+            self.gen_dir = Path(out_dir) if out_dir else work / "generated"
+            compiler.write(self.compiled, self.gen_dir)
+            self.project = work / "project"
+            self.client = boards.AdapterClient(adapter_path)
+            self.server_info = self.client.call("server_info")
+            self.check_fits()
+            progress(f"generating the {board} project")
+            self.client.call("generate_project", model_dir=str(self.gen_dir), project_dir=str(self.project), options={})
+            progress(f"building for {board}")
+            self.artifact = self.client.call("build", project_dir=str(self.project), options={"model": str(self.model)},
+                                             timeout=600)["artifact"]
+            if flash:
+                progress(f"flashing {board}")
+                self.client.call("flash", project_dir=str(self.project), options={"port": port} if port else {},
+                                 timeout=300)
+                self.url = port or self.client.call("open_transport", options={})["url"]
+                from .device.session import Session
+
+                progress(f"connecting to {board} at {self.url}")
+                self.session = Session(self.url, timeout=5.0, run_timeout=120.0,
+                                       expect_sha256=self.compiled.graph.source_sha256, trace=trace)
+        except BaseException:
+            self.close()
+            raise
+
+    def check_fits(self) -> None:
+        """A model too big for the board is an error before anything is built."""
+        g, info = self.compiled.graph, self.server_info
+        ram, flash = info.get("ram_bytes"), info.get("flash_bytes")
+        if ram and g.arena_bytes > ram:
+            raise KilnError(f"{self.model.name} needs {g.arena_bytes:,} B of arena; {self.board} has {ram:,} B of RAM for it")
+        if flash and self.compiled.const_bytes > flash:
+            raise KilnError(f"{self.model.name} needs {self.compiled.const_bytes:,} B of flash for its weights; "
+                            f"{self.board} has {flash:,} B")
+
+    def cycles_per_tick(self) -> float:
+        """Ticks of the device timer in CPU cycles (QEMU: instructions at -icount shift=0)."""
+        timer_hz = self.session.info().timer_hz or 1
+        cpu_hz = (self.info.config if self.info else {}).get("cpu_hz", timer_hz)
+        return cpu_hz / timer_hz
+
+    def profile(self, inputs: list[np.ndarray]) -> dict:
+        """One profiled inference: per operator cycles, microseconds and share of the total."""
+        self.session.infer(inputs, profile=True)
+        ticks = self.session.get_timings()
+        timer_hz = self.session.info().timer_hz or 1
+        k = self.cycles_per_tick()
+        total = max(sum(ticks), 1)
+        ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}",
+                "cycles": round(t * k), "micros": t * 1e6 / timer_hz, "share": t / total, "macs": op.macs}
+               for op, t in zip(self.compiled.graph.operators, ticks)]
+        run = self.session.last_run
+        whole = getattr(run, "ticks", None) if run is not None else None
+        return {"model": self.compiled.name, "board": self.board, "operators": ops,
+                "total": {"cycles": round(sum(ticks) * k), "micros": sum(ticks) * 1e6 / timer_hz},
+                "run": {"cycles": round(whole * k), "micros": whole * 1e6 / timer_hz} if whole else None}
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        self._tmp.cleanup()
+
+    def __enter__(self) -> "Deployment":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def source_map(gen_dir: Path) -> dict:
+    return json.loads(next(Path(gen_dir).glob("*.kiln.json")).read_text())

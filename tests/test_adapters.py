@@ -1,0 +1,174 @@
+"""The board-adapter protocol: every method, malformed and unknown requests, a failing build whose
+compiler errors reach the caller intact; and the device path through it (compile, generate,
+build, flash, RPC) on host, qemu-m4 and qemu-m7."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import modelgen as mg
+from harness import MODELS, shared_model
+from kiln import boards, compiler, oracle
+from kiln.deploy import Deployment
+from kiln.errors import KilnError
+
+ROOT = boards.BOARDS.parent
+
+
+def raw_adapter(board):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "server"))
+    return subprocess.Popen([sys.executable, str(boards.find(board).folder / "adapter.py")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def ask(proc, line):
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+@pytest.fixture
+def generated(tmp_path):
+    model = tmp_path / "net.tflite"
+    model.write_bytes(mg.fc_softmax(2).data)
+    c = compiler.compile_model(model)
+    compiler.write(c, tmp_path / "gen")
+    return model, c, tmp_path / "gen"
+
+
+def test_boards_are_listed_with_their_facts():
+    names = [b.name for b in boards.available()]
+    assert {"host", "qemu-m4", "qemu-m7"} <= set(names)
+    for b in boards.available():
+        s = b.summary()
+        assert s["cpu"] and s["ram_bytes"] > 0 and s["flash_bytes"] > 0, s
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4"])
+def test_malformed_and_unknown_requests_get_errors_and_the_adapter_lives_on(board):
+    proc = raw_adapter(board)
+    try:
+        assert ask(proc, "{not json")["error"]["code"] == -32700
+        assert ask(proc, json.dumps({"jsonrpc": "2.0", "method": "nosuch", "id": 1}))["error"]["code"] == -32601
+        missing = ask(proc, json.dumps({"jsonrpc": "2.0", "method": "build", "params": {}, "id": 2}))
+        assert missing["error"]["code"] == -32602
+        early = ask(proc, json.dumps({"jsonrpc": "2.0", "method": "open_transport", "params": {}, "id": 3}))
+        assert "flash first" in early["error"]["message"]
+        info = ask(proc, json.dumps({"jsonrpc": "2.0", "method": "server_info", "id": 4}))
+        assert info["result"]["name"] == board and info["id"] == 4
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 0
+
+
+def test_generate_project_rejects_a_folder_that_is_not_kiln_output(tmp_path):
+    (tmp_path / "junk").mkdir()
+    with boards.AdapterClient(boards.find("host").folder / "adapter.py") as a:
+        with pytest.raises(KilnError, match="not a Kiln output folder"):
+            a.call("generate_project", model_dir=str(tmp_path / "junk"), project_dir=str(tmp_path / "p"))
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4"])
+def test_a_failing_build_returns_the_compiler_errors_intact(board, generated, tmp_path):
+    model, c, gen = generated
+    with boards.AdapterClient(boards.find(board).folder / "adapter.py") as a:
+        files = a.call("generate_project", model_dir=str(gen), project_dir=str(tmp_path / "p"))["files"]
+        broken = next(f for f in files if f.endswith("net.c"))
+        with open(broken, "a") as f:
+            f.write("\nint kiln_broken_on_purpose(void) { return undeclared_name; }\n")
+        with pytest.raises(KilnError) as err:
+            a.call("build", project_dir=str(tmp_path / "p"), options={"model": str(model)})
+    text = str(err.value)
+    assert "undeclared_name" in text and "net.c" in text and "error" in text
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4", "qemu-m7"])
+def test_every_method_and_an_inference_through_the_adapter(board, generated, tmp_path):
+    model, c, gen = generated
+    rng = np.random.default_rng(0)
+    records = [mg.fc_softmax(2).random_inputs(rng) for _ in range(3)]
+    with Deployment(model, board) as d:
+        info = d.session.info()
+        assert info.sha256 == c.graph.source_sha256 and info.op_count == 2
+        got = [d.session.infer(r) for r in records]
+        # the adapter relays the transport too: after the session, the same device answers through it
+    ref = oracle.run_tflm(model, records, 1)
+    for a, b in zip(got, ref):
+        assert np.array_equal(a[0], b[0].reshape(a[0].shape))
+
+
+def test_golden_vectors_over_rpc_on_qemu(tmp_path):
+    path = shared_model("kws_ref_model.tflite")
+    x = np.load(MODELS / "golden" / "kws_ref_model_in0.npy")
+    want = np.load(MODELS / "golden" / "kws_ref_model_out0.npy")
+    for board in ("qemu-m4", "qemu-m7"):
+        with Deployment(path, board) as d:
+            out = d.session.infer([x])[0]
+        assert np.array_equal(out.reshape(-1), want.reshape(-1)), board
+
+
+def kiln_json(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-m", "kiln", *map(str, args), "--json"], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("board", ["qemu-m4", "qemu-m7"])
+def test_kiln_profile_on_qemu_repeats_exactly_and_sums_to_the_whole_run(board):
+    path = shared_model("ad01_int8.tflite")
+    first, second = (kiln_json("profile", path, "--board", board) for _ in range(2))
+    assert first["exact"]
+    assert [o["cycles"] for o in first["operators"]] == [o["cycles"] for o in second["operators"]]
+    assert first["total"] == second["total"] and first["total"]["cycles"] > 0
+    assert abs(first["total"]["cycles"] - first["run"]["cycles"]) <= 0.02 * first["run"]["cycles"]
+    assert abs(sum(o["share"] for o in first["operators"]) - 1) < 1e-9
+
+
+def test_rpc_profile_on_qemu_is_good_to_one_tick():
+    path = shared_model("ad01_int8.tflite")
+    g = compiler.compile_model(path).graph
+    x = oracle.random_inputs(g, seed=3, count=1)[0]
+    with Deployment(path, "qemu-m4") as d:
+        first, second = d.profile(x), d.profile(x)
+    for a, b in zip(first["operators"], second["operators"]):
+        assert abs(a["cycles"] - b["cycles"]) <= 40  # one SysTick tick: 40 instructions
+    assert abs(first["total"]["cycles"] - first["run"]["cycles"]) <= 0.02 * first["run"]["cycles"]
+
+
+def test_a_model_too_big_for_the_board_is_refused_before_building(tmp_path):
+    """Through a user's own adapter (--adapter): a board folder anywhere, with 1 KB of RAM."""
+    big = mg.fully_connected(3, in_features=64, out_features=64, batch=64)
+    model = tmp_path / "big.tflite"
+    model.write_bytes(big.data)
+    board = tmp_path / "tiny-board"
+    board.mkdir()
+    (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
+                                                  "ram_bytes": 1024, "flash_bytes": 65536}))
+    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
+                                      "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
+    with pytest.raises(KilnError, match="needs .* B of arena; tiny has 1,024 B"):
+        Deployment(model, "tiny", adapter=board / "adapter.py")
+    assert not (tmp_path / "project").exists()
+
+
+def test_cli_profile_json_and_kiln_toml(tmp_path):
+    model = tmp_path / "net.tflite"
+    model.write_bytes(mg.fc_softmax(2).data)
+    (tmp_path / "kiln.toml").write_text('board = "qemu-m4"\n')
+    proc = subprocess.run([sys.executable, "-m", "kiln", "profile", str(model), "--json"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["board"] == "qemu-m4"
+    assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert {"cycles", "micros"} <= set(r["total"])
+    (tmp_path / "kiln.toml").write_text('bord = "x"\n')
+    bad = subprocess.run([sys.executable, "-m", "kiln", "profile", str(model)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown key(s) bord" in bad.stderr
