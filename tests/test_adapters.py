@@ -172,3 +172,15 @@ def test_cli_profile_json_and_kiln_toml(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "kiln", "profile", str(model)], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown key(s) bord" in bad.stderr
+
+
+@pytest.mark.parametrize("board", ["nucleo-f746zg", "nrf5340dk"])
+def test_real_boards_build_their_rpc_firmware_and_say_what_is_missing(board, generated, tmp_path, monkeypatch):
+    model, c, gen = generated
+    with boards.AdapterClient(boards.find(board).folder / "adapter.py") as a:
+        a.call("generate_project", model_dir=str(gen), project_dir=str(tmp_path / "p"))
+        built = a.call("build", project_dir=str(tmp_path / "p"), options={"model": str(model)})
+        assert built["artifact"].endswith(".hex") and 0 < built["flash_bytes"] <= boards.find(board).config["flash_bytes"] + 65536
+        for method, params in (("flash", {"project_dir": str(tmp_path / "p")}), ("open_transport", {})):
+            with pytest.raises(KilnError, match="no (ST-LINK|J-Link OB) found .*connect"):
+                a.call(method, **params)

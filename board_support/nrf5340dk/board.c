@@ -65,6 +65,26 @@ static void uart_flush(void)
     tx_len = 0u;
 }
 
+/* Non-blocking receive for the RPC server: one byte per EasyDMA transfer, re-armed after each.
+ * A byte arriving between ENDRX and the next call is lost; the RPC framing retries. */
+static volatile uint8_t rx_next;
+static int rx_armed;
+
+int board_getc(void)
+{
+    if (!rx_armed) {
+        UARTE_EVENTS_ENDRX = 0u;
+        UARTE_RXD_PTR = (uint32_t)(uintptr_t)&rx_next;
+        UARTE_RXD_MAXCNT = 1u;
+        UARTE_TASKS_STARTRX = 1u;
+        rx_armed = 1;
+    }
+    if (UARTE_EVENTS_ENDRX == 0u) return -1;
+    UARTE_EVENTS_ENDRX = 0u;
+    rx_armed = 0;
+    return (int)rx_next;
+}
+
 void board_putc(char c)
 {
     tx_buf[tx_len++] = (uint8_t)c;

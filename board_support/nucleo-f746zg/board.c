@@ -50,6 +50,13 @@ void board_uart_init(void)
     uart_ready = 1;
 }
 
+int board_getc(void)
+{
+    if (USART3_ISR & USART_ISR_ORE) USART3_ICR = USART_ICR_ORECF; /* an overrun blocks reception */
+    if ((USART3_ISR & USART_ISR_RXNE) == 0u) return -1;
+    return (int)(USART3_RDR & 0xFFu);
+}
+
 void board_putc(char c)
 {
     while ((USART3_ISR & USART_ISR_TXE) == 0u) {

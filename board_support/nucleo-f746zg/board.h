@@ -27,6 +27,7 @@ void board_init(void); /* UART and cycle counter; the clock is set up before mai
 
 /* USART3 (PD8/PD9, the ST-LINK virtual COM port), polled. */
 void board_putc(char c);
+int board_getc(void); /* a received byte, or -1 when none is waiting (for the RPC firmware) */
 void board_puts(const char *s);
 void board_put_u32(uint32_t v);                   /* decimal */
 void board_put_hex(const uint8_t *p, uint32_t n); /* two lowercase hex digits per byte */

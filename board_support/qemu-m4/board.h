@@ -35,6 +35,7 @@ uint32_t kiln_timer_read(void); /* the low 32 bits, the hook KILN_PROFILE code c
 uint32_t board_ticks_to_wrap(void); /* ticks left before the counter's next wrap */
 uint32_t board_wraps(void);
 #define BOARD_TICK_PERIOD_BITS KILN_SYSTICK_BITS
+#define BOARD_TIMER_HZ 25000000u /* SysTick on the processor clock in QEMU's mps2 machines */
 
 void board_exit(int code);
 void board_fail(int code, const char *what); /* prints "ERROR <what>" and exits with code */

@@ -1,6 +1,8 @@
 /* RPC firmware for the QEMU boards: serves the Kiln device protocol (docs/protocol.md) for one
  * compiled model over UART0, which QEMU connects to a TCP socket (-serial tcp:...,server=on).
  *
+ * The real boards (nucleo-f746zg, nrf5340dk) build this same file against their own board.h.
+ *
  * Build: the generated sources, the .c files of runtime_c/rpc, board.c and this file, with
  * -DKILN_MODEL=<name>_model -DKILN_PROFILE -DKILN_RPC_POOL_BYTES=<bytes> (kiln.qemuboard.build_rpc
  * works the pool out from the model: arena, inputs, outputs and per-operator ticks, each 8-byte
@@ -17,7 +19,9 @@
 #error "build with -DKILN_RPC_POOL_BYTES=<bytes> (kiln.qemuboard.build_rpc does)"
 #endif
 
-#define TICK_HZ 25000000u /* SysTick on the processor clock in QEMU's mps2 machines */
+#ifndef BOARD_TIMER_HZ
+#define BOARD_TIMER_HZ board_cpu_hz() /* real boards: the DWT cycle counter runs at the CPU clock */
+#endif
 
 extern const kiln_model_t KILN_MODEL;
 
@@ -40,7 +44,7 @@ void kiln_platform_write(const uint8_t *data, size_t n)
 int kiln_platform_read_byte(uint32_t timeout_ms)
 {
     const uint64_t start = board_ticks64();
-    const uint64_t limit = (uint64_t)timeout_ms * (TICK_HZ / 1000u);
+    const uint64_t limit = (uint64_t)timeout_ms * (BOARD_TIMER_HZ / 1000u);
     for (;;) {
         const int c = board_getc();
         if (c >= 0) return c;
@@ -50,7 +54,7 @@ int kiln_platform_read_byte(uint32_t timeout_ms)
 
 uint32_t kiln_timer_hz(void)
 {
-    return TICK_HZ;
+    return BOARD_TIMER_HZ;
 }
 
 void kiln_timer_start(void)

@@ -30,6 +30,7 @@ from .ir import Graph
 from .paths import BOARDS
 
 RUNNER = BOARDS / "qemu-m4" / "main.c"  # the standalone runner, shared with the QEMU boards
+RPC_RUNNER = BOARDS / "qemu-m4" / "rpc_main.c"  # the RPC firmware's main, likewise
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Firmware:
 
 def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: list[list[np.ndarray]], *,
           board: str, profile: bool = True, exact: bool = False, graph: Graph | None = None,
-          extra: list[str] | None = None) -> Firmware:
+          extra: list[str] | None = None, rpc: bool = False) -> Firmware:
     """Builds the firmware for a real board from the generated C in src_dir, with the input
     records built in (as qemuboard.build does): ELF, Intel hex and raw binary in build_dir.
     exact=True is refused: the phase-shifted exact mode exists for QEMU's instruction counter;
@@ -148,11 +149,15 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
     (build_dir / "kiln_records.h").write_text(qemuboard.records_header(model_name, records, graph))
     # main.c includes "board.h", which a compiler looks for beside main.c first: build a copy of
     # it (byte for byte) from a folder of its own, so that the board's board.h is the one found
-    runner = build_dir / "runner" / "main.c"
+    runner = build_dir / "runner" / ("rpc_main.c" if rpc else "main.c")
     runner.parent.mkdir(exist_ok=True)
-    shutil.copyfile(RUNNER, runner)
+    shutil.copyfile(RPC_RUNNER if rpc else RUNNER, runner)
+    if rpc:  # the RPC firmware: serves the device protocol over the UART (qemu-m4/rpc_main.c)
+        if graph is None:
+            raise KilnError(f"{b.name}: the RPC firmware needs the planned graph (its buffer pool)")
+        extra = [*(extra or []), f"-DKILN_RPC_POOL_BYTES={qemuboard.rpc_pool_bytes(graph)}", "-I", str(qemuboard.RPC_DIR)]
 
-    stem = f"{model_name}_{b.name}" + ("_profile" if profile else "")
+    stem = f"{model_name}_{b.name}" + ("_rpc" if rpc else "") + ("_profile" if profile else "")
     elf = build_dir / f"{stem}.elf"
     obj_dir = build_dir / f"{stem}.obj"
     cflags = [*b.flags, *qemuboard.COMMON_CFLAGS, f"-DKILN_MODEL={model_name}_model",
@@ -161,6 +166,8 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
     jobs = [(p, obj_dir / (p.stem + ".o")) for p in sorted(src_dir.glob("*.c"))]
     jobs += [(b.dir / s, obj_dir / f"board_{Path(s).stem}.o") for s in b.sources]
     jobs.append((runner, obj_dir / "board_main.o"))
+    if rpc:
+        jobs += [(p, obj_dir / f"rpc_{p.stem}.o") for p in sorted(qemuboard.RPC_DIR.glob("*.c"))]
     ldflags = [*b.flags, "-T", str(b.dir / b.linker_script), *qemuboard.LDFLAGS,
                f"-Wl,-Map={elf.with_suffix('.map')}", "-lm"]
     firmware.compile_and_link(jobs, cflags, ldflags, elf, b.name, gcc=gcc,
