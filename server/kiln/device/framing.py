@@ -89,10 +89,19 @@ class Decoder:
 
     def __init__(self, max_payload: int = DEFAULT_MAX_PAYLOAD):
         self.max_payload = max_payload
+        self.reset()
+
+    def reset(self) -> None:
+        """Forgets any partial frame and hunts for the next START."""
         self.in_frame = False
         self.escaped = False
         self.buf = bytearray()
         self.need = 0
+
+    @property
+    def mid_frame(self) -> bool:
+        """True while part of a frame has been received."""
+        return self.in_frame and (len(self.buf) > 0 or self.escaped)
 
     def _drop(self, kind: int) -> int:
         self.in_frame = False

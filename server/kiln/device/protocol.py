@@ -18,6 +18,7 @@ COMMAND_NAMES = {INFO: "INFO", TENSOR_INFO: "TENSOR_INFO", SET_INPUT: "SET_INPUT
                  RESET: "RESET"}
 
 RESPONSE = 0x80  # an answer's type: the command | RESPONSE
+ACCEPTED = 0xFD  # RUN arrived, the inference is starting (same seq)
 NAK = 0xFE  # the device dropped a corrupted or malformed frame
 BOOT = 0xFF  # the device (re)started
 

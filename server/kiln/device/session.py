@@ -8,9 +8,14 @@ Reliability rules (docs/protocol.md, "Retries"):
 
 * every request carries a sequence number; an answer counts only if it carries the same one and
   answers the same command, so a late or repeated answer is never taken for another's;
-* each attempt waits `timeout` seconds (`run_timeout` for RUN) for the answer, and a request is
-  sent at most `retries + 1` times, sooner when the device NAKs it or a corrupted answer arrives;
-  so a call returns or raises within (retries + 1) x timeout (plus a few milliseconds);
+* each attempt waits `timeout` seconds for the answer, and a request is sent at most
+  `retries + 1` times, sooner when the device NAKs it or a corrupted answer arrives; the device
+  acknowledges RUN at once (ACCEPTED), and from then on the host waits up to `run_timeout` for the
+  inference (asking again after timeout, 2 x timeout, 4 x timeout ... in case the answer was
+  lost whole); so a call returns or raises within (retries + 1) x timeout, plus run_timeout for RUN
+  (plus a few milliseconds); a frame
+  that stops arriving halfway (no byte for `frame_gap` seconds: bytes were lost) is treated as
+  corrupted at once instead of waiting out the timeout;
 * resending is safe for every command, RUN included: the device recognises a repeated request
   (same sequence number, command and CRC) and answers it again from its cache without running it
   again; on top of that the host checks that the device's run count went up by exactly one;
@@ -61,16 +66,18 @@ class Session:
     an object that behaves like an open serial.Serial (read, write, in_waiting, timeout,
     reset_input_buffer, close), such as kiln.device.faults.FaultyLink.
     timeout: seconds to wait for each answer; run_timeout: the same for RUN (inference time
-    included); retries: resends after the first attempt. expect_sha256: the SHA-256 of the
+    included); retries: resends after the first attempt; frame_gap: seconds of silence inside a
+    frame after which it is taken as cut short. expect_sha256: the SHA-256 of the
     .tflite the firmware must have been built from (HashMismatchError otherwise).
     trace: called with ("tx" | "rx", seq, type, payload) for every frame (an RPC log)."""
 
     def __init__(self, port, *, timeout: float = 1.0, retries: int = 3, run_timeout: float = 10.0,
-                 expect_sha256: str | bytes | None = None, baudrate: int = 115200,
+                 frame_gap: float = 0.05, expect_sha256: str | bytes | None = None, baudrate: int = 115200,
                  trace: Callable[[str, int, int, bytes], None] | None = None):
         if timeout <= 0 or run_timeout <= 0 or retries < 0:
             raise KilnError("timeouts must be positive and retries not negative")
         self.timeout, self.run_timeout, self.retries = float(timeout), float(run_timeout), int(retries)
+        self.frame_gap = float(frame_gap)
         self.trace = trace
         self.expect_sha256 = None if expect_sha256 is None else _hex_sha(expect_sha256)
         if isinstance(port, (str, os.PathLike)):
@@ -88,7 +95,7 @@ class Session:
         self._seq = int.from_bytes(os.urandom(1), "little")
         self.token = 0
         self.opened = False
-        self.stats = {"requests": 0, "resends": 0, "naks": 0, "corrupt": 0, "stale": 0}
+        self.stats = {"requests": 0, "resends": 0, "pokes": 0, "naks": 0, "corrupt": 0, "stale": 0}
         self.info_: P.DeviceInfo | None = None
         self.inputs: list[P.TensorInfo] = []
         self.outputs: list[P.TensorInfo] = []
@@ -168,11 +175,12 @@ class Session:
         except (serial.SerialException, OSError) as e:
             raise DeviceGoneError(f"writing to the device link {self.url} failed: {e}") from None
 
-    def _read_events(self) -> list:
+    def _read_events(self) -> tuple[list, bool]:
+        """Frames and frame errors received (waiting up to POLL), and whether any byte came."""
         if self._pending:
             events = list(self._pending)
             self._pending.clear()
-            return events
+            return events, True
         try:
             data = self.link.read(1)
             if data:
@@ -181,10 +189,12 @@ class Session:
                     data += self.link.read(waiting)
         except (serial.SerialException, OSError) as e:
             raise DeviceGoneError(f"the device link {self.url} closed: {e}") from None
-        return self.decoder.feed_bytes(data) if data else []
+        return (self.decoder.feed_bytes(data), True) if data else ([], False)
 
-    def request(self, command: int, payload: bytes = b"", *, timeout: float | None = None) -> tuple[int, bytes]:
-        """Sends one request (resending as the rules allow) and returns (status, data) of its answer."""
+    def request(self, command: int, payload: bytes = b"", *, timeout: float | None = None,
+                busy_timeout: float | None = None) -> tuple[int, bytes]:
+        """Sends one request (resending as the rules allow) and returns (status, data) of its answer.
+        busy_timeout: once (per request) the device says ACCEPTED, wait this long for the answer."""
         timeout = self.timeout if timeout is None else timeout
         seq = self._next_seq()
         frame = framing.encode(seq, command, payload)
@@ -192,6 +202,8 @@ class Session:
         name = P.COMMAND_NAMES.get(command, f"command 0x{command:02x}")
         attempts = self.retries + 1
         naks = corrupt = 0
+        extended = False
+        busy_until = poke_every = next_poke = 0.0
         self.stats["requests"] += 1
         for attempt in range(attempts):
             if attempt:
@@ -199,10 +211,25 @@ class Session:
             if self.trace:
                 self.trace("tx", seq, command, payload)
             self._write(frame)
-            deadline = time.monotonic() + timeout
+            last_byte = time.monotonic()
+            deadline = max(last_byte + timeout, busy_until)  # an accepted RUN keeps its longer wait
             resend = False
             while not resend and time.monotonic() < deadline:
-                events = self._read_events()
+                events, got = self._read_events()
+                if got:
+                    last_byte = time.monotonic()
+                elif extended and time.monotonic() >= next_poke:
+                    # the answer to an accepted request may have been lost whole: ask again, less
+                    # and less often (a device still busy answers every copy from its cache later)
+                    self.stats["pokes"] += 1
+                    self._write(frame)
+                    poke_every *= 2
+                    next_poke = time.monotonic() + poke_every
+                elif self.decoder.mid_frame and time.monotonic() - last_byte > self.frame_gap:
+                    self.decoder.reset()  # bytes were lost: the rest of that frame is not coming
+                    corrupt += 1
+                    self.stats["corrupt"] += 1
+                    resend = True
                 for k, ev in enumerate(events):
                     if isinstance(ev, framing.FrameError):
                         corrupt += 1
@@ -214,6 +241,13 @@ class Session:
                             raise DeviceResetError(
                                 f"the device on {self.url} restarted during the session (it announced a boot "
                                 f"while {name} was pending): its inputs and outputs are lost, open a new session")
+                    elif ev.type == P.ACCEPTED:
+                        if ev.seq == seq and busy_timeout is not None and not extended:
+                            extended = True
+                            busy_until = time.monotonic() + busy_timeout
+                            deadline = max(deadline, busy_until)
+                            poke_every = timeout
+                            next_poke = time.monotonic() + poke_every
                     elif ev.type == P.NAK:
                         naks += 1
                         self.stats["naks"] += 1
@@ -227,7 +261,7 @@ class Session:
                         return ev.payload[0], ev.payload[1:]
                     else:
                         self.stats["stale"] += 1
-        tries = f"{attempts} attempt{'s' if attempts > 1 else ''} of {timeout:g} s"
+        tries = f"{attempts} attempt{'s' if attempts > 1 else ''} (waiting up to {timeout:g} s each)"
         if naks or corrupt:
             raise CorruptFrameError(
                 f"no intact answer to {name} from {self.url} after {tries}: the device rejected {naks} "
@@ -235,8 +269,9 @@ class Session:
         raise NoAnswerError(f"no answer to {name} from {self.url} after {tries}: "
                             f"is the device running this firmware and connected?")
 
-    def _call(self, command: int, payload: bytes = b"", *, timeout: float | None = None) -> bytes:
-        status, data = self.request(command, payload, timeout=timeout)
+    def _call(self, command: int, payload: bytes = b"", *, timeout: float | None = None,
+              busy_timeout: float | None = None) -> bytes:
+        status, data = self.request(command, payload, timeout=timeout, busy_timeout=busy_timeout)
         if status == P.OK:
             return data
         name = P.COMMAND_NAMES.get(command, f"command 0x{command:02x}")
@@ -312,7 +347,8 @@ class Session:
 
     def run(self, profile: bool = False, *, timeout: float | None = None) -> P.RunResult:
         """Runs one inference on the inputs set; returns the device's run record (total ticks,
-        CRCs). Raises CorruptFrameError if an input did not arrive intact."""
+        CRCs). Raises CorruptFrameError if an input did not arrive intact. timeout: how long the
+        inference may take (default run_timeout)."""
         token = self._token()
         if profile and not self.info_.profiling:
             raise RemoteError(f"RUN: the firmware on {self.url} was not built with profiling (-DKILN_PROFILE)",
@@ -321,7 +357,7 @@ class Session:
         self.last_timings = None
         try:
             data = self._call(P.RUN, token + bytes([P.RUN_PROFILE if profile else 0]),
-                              timeout=self.run_timeout if timeout is None else timeout)
+                              busy_timeout=self.run_timeout if timeout is None else timeout)
         except (NoAnswerError, CorruptFrameError):
             self._runs_exact = False  # it may or may not have run: the next count is only a lower bound
             raise
@@ -348,9 +384,10 @@ class Session:
         """Reads output `index` of the last run, checked against the run's CRC-32."""
         if not 0 <= index < len(self.outputs):
             raise KilnError(f"the model on {self.url} has {len(self.outputs)} output(s), no output {index}")
+        token = self._token()
         if self.last_run is None:
             raise KilnError("no inference has run since the inputs were set: call run() first")
-        t, token = self.outputs[index], self._token()
+        t = self.outputs[index]
         chunk = self.info_.max_payload - 1
         for _ in range(self.retries + 1):
             parts = []
@@ -368,11 +405,12 @@ class Session:
 
     def get_timings(self) -> list[int]:
         """Per-operator timer ticks of the last run, which must have been profiled."""
+        token = self._token()
         if self.last_run is None or not self.last_run.profiled:
             raise KilnError("no profiled inference has run: call run(profile=True) first")
         if self.last_run.timer_overflow:
-            raise TimerOverflowError(f"the last inference overflowed the device's timer: no timing is trusted")
-        token, ops = self._token(), self.info_.op_count
+            raise TimerOverflowError("the last inference overflowed the device's timer: no timing is trusted")
+        ops = self.info_.op_count
         per = (self.info_.max_payload - 1) // 4
         for _ in range(self.retries + 1):
             ticks: list[int] = []
