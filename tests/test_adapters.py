@@ -184,3 +184,49 @@ def test_real_boards_build_their_rpc_firmware_and_say_what_is_missing(board, gen
         for method, params in (("flash", {"project_dir": str(tmp_path / "p")}), ("open_transport", {})):
             with pytest.raises(KilnError, match="no (ST-LINK|J-Link OB) found .*connect"):
                 a.call(method, **params)
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4", "qemu-m7"])
+def test_shared_models_over_rpc_equal_tflm(board):
+    """The issue's acceptance: hello_world_int8 and ad01_int8 through compile, build, flash, run."""
+    for name in ("hello_world_int8", "ad01_int8", "kws_ref_model"):
+        path = shared_model(f"{name}.tflite")
+        g = compiler.compile_model(path).graph
+        records = oracle.random_inputs(g, seed=5, count=3)
+        golden = sorted((MODELS / "golden").glob(f"{name}_in*.npy"))
+        records += [[np.load(p)] for p in golden]
+        with Deployment(path, board) as d:
+            got = [d.session.infer(r) for r in records]
+        for a, b in zip(got, oracle.run_tflm(path, records, 1)):
+            assert np.array_equal(a[0], b[0].reshape(a[0].shape)), (board, name)
+
+
+def test_cli_run_on_a_real_board_without_a_probe_is_one_clear_line(tmp_path):
+    model = tmp_path / "net.tflite"
+    model.write_bytes(mg.fc_softmax(2).data)
+    proc = subprocess.run([sys.executable, "-m", "kiln", "run", str(model), "--board", "nrf5340dk"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no J-Link OB found" in proc.stderr.strip().splitlines()[-1]
+
+
+def test_transport_relayed_through_the_adapter(generated, tmp_path):
+    """read_transport / write_transport / close_transport: an INFO request and its answer carried
+    by the adapter itself, for clients that cannot open the device's URL."""
+    from kiln.device import framing, protocol
+
+    model, c, gen = generated
+    with boards.AdapterClient(boards.find("host").folder / "adapter.py") as a:
+        a.call("generate_project", model_dir=str(gen), project_dir=str(tmp_path / "p"))
+        a.call("build", project_dir=str(tmp_path / "p"))
+        a.call("flash", project_dir=str(tmp_path / "p"))
+        assert a.write(framing.encode(7, protocol.INFO, b"")) > 0
+        decoder, frames = framing.Decoder(), []
+        for _ in range(40):
+            frames += [f for f in decoder.feed_bytes(a.read(256, timeout=0.25)) if isinstance(f, framing.Frame)]
+            if any(f.type == (protocol.INFO | 0x80) for f in frames):
+                break
+        assert a.call("close_transport") == {}
+    answer = next(f for f in frames if f.type == (protocol.INFO | 0x80))
+    assert answer.seq == 7 and answer.payload[0] == 0  # status OK
+    assert protocol.parse_info(answer.payload[1:]).sha256 == c.graph.source_sha256

@@ -57,8 +57,11 @@ def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
 def cmd_run(args) -> int:
     from . import compiler, hostboard, oracle
 
-    if args.board not in BOARDS:
-        raise KilnError(f"unknown board '{args.board}' (available: {', '.join(BOARDS)})")
+    rpc_board = args.board not in BOARDS  # other boards: through their adapter and the RPC link
+    if rpc_board:
+        from . import boards
+
+        boards.find(args.board)
     _progress(f"compiling {args.model}")
     c = compiler.compile_model(args.model)
     g = c.graph
@@ -76,7 +79,16 @@ def cmd_run(args) -> int:
         res = compiler.write(c, src)
         for note in res.notes:
             _progress(f"note: {note}")
-        if args.board.startswith("qemu-"):
+        if rpc_board:
+            from types import SimpleNamespace
+
+            from .deploy import Deployment
+
+            with Deployment(args.model, args.board, out_dir=src, port=getattr(args, "port", None),
+                            progress=_progress) as d:
+                result = SimpleNamespace(outputs=[d.session.infer(records[0])])
+                rpc_profile = d.profile(records[0]) if args.profile else None
+        elif args.board.startswith("qemu-"):
             from . import qemuboard
             _progress(f"building for {args.board} with {qemuboard.GCC}")
             elf = qemuboard.build(src, c.name, Path(tmp) / "build", records, profile=args.profile,
@@ -109,7 +121,9 @@ def cmd_run(args) -> int:
             entry["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
             if a.dtype.kind == "f":
                 entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
-    if args.profile and args.board.startswith("qemu-"):
+    if args.profile and rpc_board:
+        report["timings"] = rpc_profile
+    elif args.profile and args.board.startswith("qemu-"):
         from . import bench
         report["timings"] = bench.profile_report(g, result)
     elif args.profile:
@@ -131,7 +145,11 @@ def cmd_run(args) -> int:
             else:
                 verdict = f"largest difference from TFLite Micro {entry['max_abs_diff']:.3g} (relative {entry['max_rel_diff']:.3g})"
             print(f"  {verdict}")
-    if args.profile and args.board.startswith("qemu-"):
+    if args.profile and rpc_board:
+        print(f"\nper-operator time on {args.board} (one profiled inference over the RPC link):")
+        for o in rpc_profile["operators"]:
+            print(f"  {o['function']:<28} {o['cycles']:>12,} cycles {o['micros']:>11.1f} us  {100 * o['share']:5.1f}%")
+    elif args.profile and args.board.startswith("qemu-"):
         print()
         print("\n".join(bench.format_profile(report["timings"], args.board)))
     elif args.profile:
@@ -269,7 +287,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compile, build and run a model on a board")
     p.add_argument("model")
-    p.add_argument("--board", default=None, help="board to run on: host, qemu-m4 or qemu-m7 (default: kiln.toml's, else host)")
+    p.add_argument("--board", default=None, help="board to run on: host, qemu-m4, qemu-m7 (built-in runners), or any "
+                   "board of `kiln boards` through its adapter (default: kiln.toml's, else host)")
+    p.add_argument("--port", help="the device's serial port (boards reached through their adapter)")
     p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
     p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
     p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
