@@ -437,7 +437,6 @@ class QemuDevice:
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 10.0) -> None:
-        import socket
         import time
 
         deadline = time.monotonic() + timeout
