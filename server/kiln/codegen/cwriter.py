@@ -10,6 +10,7 @@ Files (all carry Kiln's header with a hash of their contents, see kiln.workspace
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 
@@ -92,6 +93,19 @@ def _tensor_info(t: Tensor) -> str:
     scale = literals.f32(t.scale) if (t.quant and t.dtype == "int8") else "0.0f"
     zp = t.zero_point if (t.quant and t.dtype == "int8") else 0
     return (f'{{{literals.c_string(t.name)}, {dtype}, {len(t.shape)}, {{{", ".join(map(str, dims))}}}, {t.nbytes}u, {scale}, {zp}}}')
+
+
+_DEFINES = re.compile(r"^(?:static\s+)?\w[\w\s\*]*?\b(kiln_\w+)\s*\(", re.M)
+
+
+def runtime_sources(model_c: str) -> list:
+    """The runtime .c files whose public kernels the generated code calls: only those are copied."""
+    wanted = []
+    for src in sorted(RUNTIME_DIR.glob("src/*.c")):
+        names = {m for m in _DEFINES.findall(src.read_text()) if not m.startswith("kiln_load")}
+        if any(re.search(rf"\b{name}\(", model_c) for name in names):
+            wanted.append(src)
+    return wanted
 
 
 def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, str], int]:
@@ -232,7 +246,7 @@ const kiln_model_t {n}_model = {{
                        "line_start": s + line_offset, "line_end": e + line_offset, "macs": op.macs} for op, s, e in lines_map],
     }
     files = {f"{n}.h": header, f"{n}.c": "\n".join(c) + "\n", f"{n}_weights.h": "\n".join(weights) + "\n"}
-    for src in sorted(RUNTIME_DIR.glob("include/*.h")) + sorted(RUNTIME_DIR.glob("src/*.c")):
+    for src in sorted(RUNTIME_DIR.glob("include/*.h")) + runtime_sources(files[f"{n}.c"]):
         files[src.name] = src.read_text()
     files[f"{n}.kiln.json"] = json.dumps(source_map, indent=1) + "\n"
     return files, sum(data.nbytes for _, _, data, _ in em.arrays)
