@@ -273,6 +273,13 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_lsp(args) -> int:
+    from .lsp.server import main as lsp_main
+
+    lsp_main()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="kiln", description="Compile TensorFlow Lite models into readable C and run them.")
     from . import __version__
@@ -334,6 +341,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_inspect)
+
+    p = sub.add_parser("lsp", help="start the Kiln language server on stdio (for editors)")
+    p.set_defaults(fn=cmd_lsp)
     return ap
 
 

@@ -1,0 +1,107 @@
+"""The custom requests and notifications of the Kiln language server, written down in one place.
+
+Params and results travel as plain JSON objects (camelCase keys in params, as LSP does); the
+TypedDicts below say what each carries. Errors are LSP error responses (code REQUEST_FAILED)
+carrying the one-line KilnError message, and the same message goes out as window/showMessage.
+"""
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+try:
+    from typing import NotRequired
+except ImportError:  # Python 3.10
+    from typing_extensions import NotRequired
+
+COMPILE = "kiln/compile"
+BOARDS = "kiln/boards"
+PROFILE = "kiln/profile"
+RUN = "kiln/run"
+DEVICE_EVENT = "kiln/deviceEvent"  # notification, server -> client
+
+REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+DEFAULT_BOARD = "host"
+OUT_FOLDER = "kiln_out"  # default output: <model folder>/kiln_out/<model name>/
+
+
+class CompileParams(TypedDict):
+    uri: str  # the .tflite file
+    outDir: NotRequired[str]  # a path or file:// uri; default kiln_out/<model name> beside the model
+
+
+class Summary(TypedDict):
+    operators: list[dict[str, Any]]  # [{index, kind, macs}]
+    arena_bytes: int
+    flash_bytes: int  # constant data (weights, tables) in flash
+    macs: int
+
+
+class CompileResult(TypedDict):
+    files: list[str]  # uris of the files in the output folder (written, unchanged, or kept beside edits)
+    outDir: str  # uri
+    summary: Summary
+    problems: list[str]  # notes from the writer (e.g. an edited file kept, the new one written beside it)
+
+
+class BoardsResult(TypedDict):
+    boards: list[dict[str, Any]]  # BoardInfo.summary(): name, cpu, ram_bytes, flash_bytes, clock_hz, description
+
+
+class DeviceParams(TypedDict):
+    """kiln/profile and kiln/run."""
+    uri: str
+    board: NotRequired[str]  # default "host"
+    outDir: NotRequired[str]
+    seed: NotRequired[int]  # of the deterministic random input, default 0
+
+
+class OperatorTiming(TypedDict):
+    index: int
+    kind: str
+    function: str
+    cycles: int
+    micros: float
+    share: float  # of the total, 0..1
+    macs: int
+
+
+class ProfileResult(TypedDict):
+    model: str
+    board: str
+    operators: list[OperatorTiming]
+    total: dict[str, float]  # {cycles, micros}
+    run: dict[str, float] | None  # the timer around the whole run(), when the board measures it
+
+
+class RunOutput(TypedDict):
+    index: int
+    name: str
+    shape: list[int]
+    dtype: str
+    values: list[float]
+    max_abs_diff: float  # against TFLite Micro on the same input
+
+
+class RunResult(TypedDict):
+    model: str
+    board: str
+    outputs: list[RunOutput]
+
+
+class DeviceEvent(TypedDict):
+    """kiln/deviceEvent: one progress message of a long request."""
+    request: str  # "kiln/profile", ...
+    uri: str
+    board: str
+    message: str
+
+
+def plain(obj: Any) -> Any:
+    """pygls hands custom params and results over as nested namedtuples: back to dicts and lists."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return {k: plain(v) for k, v in obj._asdict().items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items()}
+    return obj
