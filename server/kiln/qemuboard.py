@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import firmware
 from .errors import KilnError
 from .hostboard import _record
 from .ir import DTYPES, Graph
@@ -345,39 +346,11 @@ def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | 
     if weights_header is not None:
         names = re.findall(r"^static const \w+ (\w+)\[", Path(weights_header).read_text(), re.M)
         weights = sum(symbols.get(n, 0) for n in names)
-    board = _board_bytes(elf.with_suffix(".map")) - records
+    board = firmware.object_bytes(elf.with_suffix(".map"), BOARD_PREFIX) - records
     return {"code": flash - weights - records, "weights": weights, "board": board, "records": records,
             "total": flash}
 
 
-_MAP_ONE_LINE = re.compile(r"^ (\.\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
-_MAP_NAME_ONLY = re.compile(r"^ (\.\S+)$")
-_MAP_CONTINUED = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
-_FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".data", ".ARM.exidx")
-
-
-def _board_bytes(map_path: Path) -> int:
-    """Flash bytes that come from the board's own objects, from the linker map (GNU ld format:
-    an input section's name, address, size and object on one line, or the name alone on one line
-    and the rest on the next)."""
-    if not map_path.exists():
-        return 0
-    text = map_path.read_text(errors="replace")
-    total, pending = 0, None
-    for ln in text[text.find("Linker script and memory map"):].splitlines():
-        m = _MAP_ONE_LINE.match(ln)
-        if m:
-            entry, pending = m.groups(), None
-        elif pending and (c := _MAP_CONTINUED.match(ln)):
-            entry, pending = (pending, *c.groups()), None
-        else:
-            n = _MAP_NAME_ONLY.match(ln)
-            pending = n.group(1) if n else None
-            continue
-        section, addr, size, obj = entry
-        if Path(obj).name.startswith(BOARD_PREFIX) and section.startswith(_FLASH_SECTIONS):
-            total += int(size, 16)
-    return total
 
 
 # ---- RPC mode: the firmware serves the device protocol over UART0 = a TCP socket ----
