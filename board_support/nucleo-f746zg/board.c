@@ -64,31 +64,6 @@ void board_putc(char c)
     USART3_TDR = (uint32_t)(unsigned char)c;
 }
 
-void board_puts(const char *s)
-{
-    while (*s) board_putc(*s++);
-}
-
-void board_put_u32(uint32_t v)
-{
-    char buf[10];
-    int n = 0;
-    do {
-        buf[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0u);
-    while (n > 0) board_putc(buf[--n]);
-}
-
-void board_put_hex(const uint8_t *p, uint32_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    uint32_t i;
-    for (i = 0; i < n; ++i) {
-        board_putc(digits[p[i] >> 4]);
-        board_putc(digits[p[i] & 0xFu]);
-    }
-}
 
 #if KILN_WAIT_FOR_HOST
 static void wait_for_host(void)

@@ -79,7 +79,7 @@ def target(name: str) -> Target:
         raise KilnError(f"unknown QEMU board '{name}' (available: {', '.join(TARGETS)})")
     return TARGETS[name]
 LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
-BOARD_SOURCES = ["board.c", "main.c"]
+BOARD_SOURCES = ["board.c", "../common/board_print.c", "main.c"]
 BOARD_PREFIX = "qemu-m4_"  # object names of the board's own sources
 
 _EXIT_MEANINGS = {1: "the model returned an error", 2: "profiled and plain outputs differ",
@@ -375,7 +375,7 @@ def build_rpc(src_dir: str | Path, model_name: str, build_dir: str | Path, g: Gr
     build_dir.mkdir(parents=True, exist_ok=True)
     elf = build_dir / f"{model_name}_{tgt.name}_rpc.elf"
     sources = (sorted(src_dir.glob("*.c")) + sorted(RPC_DIR.glob("*.c"))
-               + [BOARD_DIR / "board.c", BOARD_DIR / "rpc_main.c"])
+               + [BOARD_DIR / "board.c", BOARD_DIR / "../common/board_print.c", BOARD_DIR / "rpc_main.c"])
     cmd = [gcc, *tgt.flags, *COMMON_CFLAGS, f"-DKILN_MODEL={model_name}_model", "-DKILN_PROFILE",
            f"-DKILN_RPC_POOL_BYTES={rpc_pool_bytes(g)}", "-I", str(src_dir), "-I", str(RPC_DIR), "-I", str(BOARD_DIR),
            *[str(s) for s in sources], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS, "-o", str(elf), "-lm"]
