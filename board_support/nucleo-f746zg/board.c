@@ -76,50 +76,9 @@ static void wait_for_host(void)
 }
 #endif
 
-/* ---- DWT cycle counter, wraps counted through SysTick ---- */
+/* ---- DWT cycle counter: board_support/common/dwt_timer.c; turned on here ---- */
 
-static volatile uint32_t cyc_wraps, cyc_last;
-
-/* With interrupts masked (or from the SysTick handler, which nothing here preempts). */
-static uint64_t cycles_locked(void)
-{
-    const uint32_t now = DWT_CYCCNT;
-    if (now < cyc_last) cyc_wraps++;
-    cyc_last = now;
-    return ((uint64_t)cyc_wraps << 32) | now;
-}
-
-void kiln_systick_handler(void)
-{
-    (void)cycles_locked();
-}
-
-uint64_t board_ticks64(void)
-{
-    uint32_t primask;
-    uint64_t t;
-    __asm__ volatile("mrs %0, primask" : "=r"(primask));
-    __asm__ volatile("cpsid i" ::: "memory");
-    t = cycles_locked();
-    if ((primask & 1u) == 0u) __asm__ volatile("cpsie i" ::: "memory");
-    return t;
-}
-
-uint32_t kiln_timer_read(void)
-{
-    return DWT_CYCCNT;
-}
-
-uint32_t board_ticks_to_wrap(void)
-{
-    const uint32_t left = 0u - DWT_CYCCNT;
-    return left != 0u ? left : 0xFFFFFFFFu;
-}
-
-uint32_t board_wraps(void)
-{
-    return (uint32_t)(board_ticks64() >> 32);
-}
+void board_dwt_restart(void); /* common/dwt_timer.c: restarts the wrap count */
 
 static void timer_init(void)
 {
@@ -128,8 +87,7 @@ static void timer_init(void)
     DWT_LAR = DWT_LAR_UNLOCK;
     DWT_CYCCNT = KILN_CYCCNT_START;
     DWT_CTRL |= DWT_CTRL_CYCCNTENA;
-    cyc_wraps = 0u;
-    cyc_last = DWT_CYCCNT;
+    board_dwt_restart();
     SYST_RVR = 0xFFFFFFUL; /* an interrupt every 2^24 cycles, well inside one CYCCNT period */
     SYST_CVR = 0u;
     SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
