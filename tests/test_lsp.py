@@ -198,3 +198,159 @@ def test_hints_pure():
     assert (h.line, h.character) == (1, 27) and h.label == " ⏱ 1,062 µs · 14.1%"
     assert hints.inlay_hints(smap, None, "x\n") == []
     assert hints.operator_at(smap, 3)["kind"] == "ADD" and hints.operator_at(smap, 0) is None
+
+
+def _sha(p: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@aio
+async def test_build_and_flash_keep_the_deployment(client, work):
+    model = work / "clf.tflite"
+    EVENTS.clear()
+    b = await request(client, "kiln/build", {"uri": uri(model), "board": "host"})
+    art = Path(b["artifact"].removeprefix("file://"))
+    assert art.is_file() and art.stat().st_size > 0 and b["board"] == "host"
+    assert any(e["request"] == "kiln/build" and "building" in e["message"] for e in EVENTS), EVENTS
+
+    f = await request(client, "kiln/flash", {"uri": uri(model), "board": "host"})
+    assert f["board"] == "host" and f["url"] and f["model_sha256"] == _sha(model)
+    EVENTS.clear()
+    r = await request(client, "kiln/run", {"uri": uri(model), "board": "host"})
+    assert r["outputs"][0]["max_abs_diff"] == 0
+    assert any("using the firmware flashed" in e["message"] for e in EVENTS), EVENTS
+    assert not any("building" in e["message"] for e in EVENTS), EVENTS
+    EVENTS.clear()
+    pr = await request(client, "kiln/profile", {"uri": uri(model), "board": "host"})
+    assert [o["kind"] for o in pr["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert any("using the firmware flashed" in e["message"] for e in EVENTS), EVENTS
+    # another flash replaces it (the old one is closed), and still serves runs
+    f2 = await request(client, "kiln/flash", {"uri": uri(model), "board": "host"})
+    assert f2["model_sha256"] == f["model_sha256"]
+    r2 = await request(client, "kiln/run", {"uri": uri(model), "board": "host"})
+    assert r2["outputs"][0]["values"] == r["outputs"][0]["values"]
+    assert _devices("clf_rpc_device", want=1) == 1, "the replaced deployment should be closed"
+
+
+def _devices(exe_name: str, want: int | None = None) -> int:
+    """How many host-board device processes of this name run (waiting up to 5 s for ``want``)."""
+    for _ in range(50):
+        n = 0
+        for d in Path("/proc").iterdir():
+            try:
+                if d.name.isdigit() and exe_name in (d / "cmdline").read_bytes().decode(errors="replace"):
+                    n += 1
+            except OSError:
+                pass
+        if want is None or n == want:
+            return n
+        time.sleep(0.1)
+    return n
+
+
+@aio
+async def test_cancel_a_long_request(client, work, tmp_path):
+    import asyncio
+
+    import harness
+
+    try:
+        model = harness.shared_model("vww_96_int8.tflite")
+    except pytest.skip.Exception:
+        model = tmp_path / "conv.tflite"
+        model.write_bytes(mg.conv2d(1, input_shape=(1, 48, 48, 16), out_channels=32).data)
+    EVENTS.clear()
+    fut = asyncio.ensure_future(client.protocol.send_request_async("kiln/profile", {"uri": uri(model), "board": "qemu-m4",
+                                                             "outDir": str(tmp_path / "out")}, msg_id="cancel-me"))
+    for _ in range(200):  # until it has started
+        if any(e["request"] == "kiln/profile" for e in EVENTS):
+            break
+        await asyncio.sleep(0.05)
+    assert EVENTS, "the profile never started"
+    t0 = time.perf_counter()
+    client.protocol.notify("$/cancelRequest", types.CancelParams(id="cancel-me"))
+    with pytest.raises(JsonRpcException) as e:
+        await asyncio.wait_for(fut, 10)
+    assert time.perf_counter() - t0 < 5
+    assert e.value.code == -32800, e.value
+    assert "host" in [b["name"] for b in (await request(client, "kiln/boards", {}))["boards"]]
+
+
+@aio
+async def test_qemu_profile_is_exact_and_gives_hints(client, work, tmp_path):
+    model = tmp_path / "small.tflite"
+    model.write_bytes(mg.fc_softmax(3).data)
+    out = tmp_path / "gen"
+    params = {"uri": uri(model), "board": "qemu-m4", "outDir": str(out)}
+    a = await request(client, "kiln/profile", params)
+    b = await request(client, "kiln/profile", params)
+    assert a["board"] == "qemu-m4" and a.get("exact")
+    assert [o["kind"] for o in a["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert all(o["cycles"] > 0 for o in a["operators"])
+    assert [o["cycles"] for o in a["operators"]] == [o["cycles"] for o in b["operators"]]
+    got = await _hints(client, out / "small.c")
+    assert len(got) == 2
+    for h, t in zip(got, b["operators"]):
+        assert h.label == " " + hints.label(t) and "on qemu-m4" in h.tooltip and f"{t['cycles']:,} cycles" in h.tooltip
+
+
+@aio
+async def test_a_model_too_big_for_the_board(client, tmp_path):
+    big = tmp_path / "big.tflite"
+    big.write_bytes(mg.fully_connected(3, in_features=64, out_features=64, batch=64).data)
+    board = tmp_path / "tiny-board"
+    board.mkdir()
+    (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
+                                                  "ram_bytes": 1024, "flash_bytes": 65536}))
+    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
+                                      "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
+    client.messages.clear()
+    with pytest.raises(JsonRpcException) as e:
+        await request(client, "kiln/build", {"uri": uri(big), "board": "tiny", "adapter": str(board / "adapter.py")})
+    assert "B of arena; tiny has 1,024 B" in str(e.value)
+    (d,) = client.diagnostics[uri(big)]
+    assert "big.tflite needs" in d.message and "1,024 B" in d.message
+    assert any(m.type == types.MessageType.Error and "1,024 B" in m.message for m in client.messages)
+    assert not list(tmp_path.glob("**/build"))
+
+
+@aio
+async def test_configuration_from_kiln_toml_and_settings(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(mg.fc_softmax(4).data)
+    (tmp_path / "kiln.toml").write_text('board = "nope"\nout = "gen"\n')
+    other = await SERVER.start()
+    try:
+        await other.initialize_session(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), root_uri=uri(tmp_path),
+            workspace_folders=[types.WorkspaceFolder(uri=uri(tmp_path), name="w")]))
+        r = await request(other, "kiln/compile", {"uri": uri(model)})
+        assert r["outDir"] == uri(tmp_path / "gen" / "m")
+        with pytest.raises(JsonRpcException, match="nope"):  # kiln.toml's board
+            await request(other, "kiln/run", {"uri": uri(model)})
+        r = await request(other, "kiln/run", {"uri": uri(model), "board": "host"})  # params win
+        assert r["board"] == "host"
+
+        # client settings win over kiln.toml
+        other.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+            settings={"kiln": {"board": "host", "outDir": str(tmp_path / "elsewhere")}}))
+        r = await request(other, "kiln/run", {"uri": uri(model)})
+        assert r["board"] == "host"
+        r = await request(other, "kiln/compile", {"uri": uri(model)})
+        assert r["outDir"] == uri(tmp_path / "elsewhere" / "m")
+        r = await request(other, "kiln/compile", {"uri": uri(model), "outDir": str(tmp_path / "mine")})
+        assert r["outDir"] == uri(tmp_path / "mine")
+
+        # settings cleared, kiln.toml edited: read again
+        other.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"kiln": {}}))
+        (tmp_path / "kiln.toml").write_text('board = "host"\nout = "gen2"\n')
+        r = await request(other, "kiln/compile", {"uri": uri(model)})
+        assert r["outDir"] == uri(tmp_path / "gen2" / "m")
+        assert (await request(other, "kiln/run", {"uri": uri(model)}))["board"] == "host"
+        f = await request(other, "kiln/flash", {"uri": uri(model)})
+        assert f["board"] == "host" and _devices("m_rpc_device") == 1
+    finally:
+        await other.shutdown_session()
+    assert _devices("m_rpc_device", want=0) == 0, "shutdown should close the flashed deployment"

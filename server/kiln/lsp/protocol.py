@@ -17,9 +17,12 @@ COMPILE = "kiln/compile"
 BOARDS = "kiln/boards"
 PROFILE = "kiln/profile"
 RUN = "kiln/run"
+BUILD = "kiln/build"
+FLASH = "kiln/flash"
 DEVICE_EVENT = "kiln/deviceEvent"  # notification, server -> client
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
+REQUEST_CANCELLED = -32800  # LSP ErrorCodes.RequestCancelled: the answer to $/cancelRequest of a long request
 DEFAULT_BOARD = "host"
 OUT_FOLDER = "kiln_out"  # default output: <model folder>/kiln_out/<model name>/
 
@@ -48,11 +51,33 @@ class BoardsResult(TypedDict):
 
 
 class DeviceParams(TypedDict):
-    """kiln/profile and kiln/run."""
+    """kiln/profile, kiln/run, kiln/build and kiln/flash.
+
+    board and outDir default to the client's settings ({"kiln": {"board", "outDir"}} through
+    workspace/didChangeConfiguration), then to kiln.toml in the workspace root (board, out;
+    read at every request), then to "host" and kiln_out/<model name> beside the model. A
+    configured out folder (relative to the workspace root) gets one <model name> subfolder per model.
+    kiln/run and kiln/profile use the firmware kiln/flash left on the board when it holds the
+    same model (same bytes). On the QEMU boards kiln/profile uses the exact-count firmware
+    (figures repeat to the instruction) unless an adapter is given.
+    """
     uri: str
-    board: NotRequired[str]  # default "host"
+    board: NotRequired[str]
     outDir: NotRequired[str]
     seed: NotRequired[int]  # of the deterministic random input, default 0
+    adapter: NotRequired[str]  # a user's own adapter script (path or uri), as `kiln ... --adapter`
+
+
+class BuildResult(TypedDict):
+    artifact: str  # uri of the firmware, copied to <outDir>/build/<board>/
+    board: str
+
+
+class FlashResult(TypedDict):
+    """The Deployment stays open in the server until shutdown or another flash of the same board."""
+    board: str
+    url: str  # pyserial URL of the firmware's RPC link
+    model_sha256: str
 
 
 class OperatorTiming(TypedDict):
@@ -90,7 +115,7 @@ class RunResult(TypedDict):
 
 class DeviceEvent(TypedDict):
     """kiln/deviceEvent: one progress message of a long request."""
-    request: str  # "kiln/profile", ...
+    request: str  # "kiln/profile", "kiln/run", "kiln/build", "kiln/flash", "kiln/compile"
     uri: str
     board: str
     message: str

@@ -1,13 +1,23 @@
 """The Kiln language server on pygls 2.x (stdio).
 
-Long requests (kiln/compile, kiln/profile, kiln/run) run in the server's thread pool so it keeps
-answering; they report window/workDoneProgress and send kiln/deviceEvent notifications. A
-KilnError becomes a window/showMessage (error) and an LSP error response; the server stays up.
+Long requests (kiln/compile, kiln/profile, kiln/run, kiln/build, kiln/flash) run in the server's
+thread pool so it keeps answering; they report window/workDoneProgress and send kiln/deviceEvent
+notifications. A KilnError becomes a window/showMessage (error) and an LSP error response; the
+server stays up. $/cancelRequest of a long request answers RequestCancelled (-32800) at once; the
+worker stops at its next progress step (a build or emulator run under way finishes unseen).
+
+kiln/flash keeps its Deployment open (one per board) for later kiln/run and kiln/profile of the
+same model there; it is closed on shutdown or when another flash of that board replaces it. On
+the QEMU boards kiln/profile uses the exact-count firmware (kiln.bench), as `kiln profile` does.
+Board and output folder: params, else the client's "kiln" settings, else kiln.toml in the
+workspace root (read at every request), else host and kiln_out/<model> beside the model.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +45,34 @@ class ProfileRecord:
     c_text: str  # the generated .c when profiled
 
 
+@dataclass
+class Flashed:
+    """A Deployment kept open after kiln/flash: later kiln/run and kiln/profile of that model on that board use it."""
+    model: str  # resolved .tflite path
+    sha256: str  # of the model when flashed
+    deployment: object  # kiln.deploy.Deployment
+    lock: threading.Lock
+
+
 class KilnLanguageServer(LanguageServer):
     def __init__(self):
         super().__init__("kiln", __version__)
         self.profiles: dict[str, ProfileRecord] = {}  # resolved <name>.c path -> last profile
+        self.flashed: dict[str, Flashed] = {}  # board -> the deployment flashed on it
+        self.flash_lock = threading.Lock()
+        self.settings: dict = {}  # the client's "kiln" settings (workspace/didChangeConfiguration)
+        self.closing = False  # shutdown received: a flash finishing now is closed, not kept
+
+    def close_flashed(self, board: str | None = None) -> None:
+        with self.flash_lock:
+            gone = [b for b in self.flashed if board is None or b == board]
+            items = [self.flashed.pop(b) for b in gone]
+        for f in items:
+            with f.lock:
+                try:
+                    f.deployment.close()
+                except Exception:  # closing must not take the server down
+                    log.exception("closing the deployment on %s", f.deployment.board)
 
 
 def to_path(uri_or_path: str) -> Path:
@@ -67,8 +101,57 @@ def _model(p: dict) -> Path:
     return to_path(p["uri"])
 
 
-def _out_dir(p: dict, model: Path) -> Path:
-    return to_path(p["outDir"]) if p.get("outDir") else default_out_dir(model)
+def _root(ls: KilnLanguageServer) -> Path | None:
+    try:
+        root = ls.workspace.root_path
+    except Exception:
+        root = None
+    return Path(root) if root else None
+
+
+def _toml(ls: KilnLanguageServer) -> dict:
+    """kiln.toml in the workspace root (read at every request, so edits apply at once): board, out."""
+    import tomllib
+
+    root = _root(ls)
+    cfg = root / "kiln.toml" if root else None
+    if cfg is None or not cfg.is_file():
+        return {}
+    try:
+        data = tomllib.loads(cfg.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
+        log.warning("%s: not valid TOML (%s); ignored", cfg, e)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _config(ls: KilnLanguageServer) -> dict:
+    """board and out: client settings win over kiln.toml (params win over both, at the call sites)."""
+    t = _toml(ls)
+    cfg = {"board": t.get("board"), "out": t.get("out")}
+    s = ls.settings or {}
+    if s.get("board"):
+        cfg["board"] = s["board"]
+    if s.get("outDir"):
+        cfg["out"] = s["outDir"]
+    return cfg
+
+
+def _board(ls: KilnLanguageServer, p: dict) -> str:
+    return str(p.get("board") or _config(ls).get("board") or protocol.DEFAULT_BOARD)
+
+
+def _out_dir(p: dict, model: Path, ls: KilnLanguageServer | None = None) -> Path:
+    """params' outDir, else <configured out>/<model name> (relative to the workspace root), else the default."""
+    if p.get("outDir"):
+        return to_path(p["outDir"])
+    out = _config(ls).get("out") if ls is not None else None
+    if out:
+        base = to_path(str(out))
+        if not base.is_absolute():
+            base = (_root(ls) or model.parent) / base
+        return base / model.stem
+    return default_out_dir(model)
 
 
 server = KilnLanguageServer()
@@ -81,6 +164,7 @@ class _Progress:
         self.ls, self.request, self.uri, self.board = ls, request, uri, board
         self.loop = asyncio.get_running_loop()
         self.token: str | None = None
+        self.cancelled = False  # set on $/cancelRequest: the worker stops at its next progress step
 
     async def begin(self, title: str) -> None:
         caps = self.ls.client_capabilities
@@ -100,6 +184,8 @@ class _Progress:
                                                         "board": self.board, "message": message})
 
     def __call__(self, message: str) -> None:  # from the worker thread
+        if self.cancelled:
+            raise KilnError("cancelled")
         self.loop.call_soon_threadsafe(self._send, message)
 
     def end(self, message: str) -> None:
@@ -130,6 +216,12 @@ async def _long(ls: KilnLanguageServer, request: str, title: str, p: dict, work)
     await prog.begin(f"{title} {model.name}")
     try:
         result = await prog.loop.run_in_executor(ls.thread_pool, work, model, prog)
+    except asyncio.CancelledError:
+        # $/cancelRequest (or shutdown): pygls answers RequestCancelled (-32800); the worker thread
+        # stops at its next step (a build or emulator run under way finishes first, unseen)
+        prog.cancelled = True
+        prog.end("cancelled")
+        raise
     except KilnError as e:
         prog.end(f"failed: {e}")
         if _is_model_problem(e, model):
@@ -163,7 +255,7 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
 
         progress(f"compiling {model.name}")
         c = compiler.compile_model(model)
-        out = _out_dir(p, model)
+        out = _out_dir(p, model, ls)
         progress(f"writing {out}")
         res = compiler.write(c, out)
         files = [*res.written, *res.unchanged, *(new for _, new in res.kept)]
@@ -193,21 +285,88 @@ def _can_refresh(ls: KilnLanguageServer) -> bool:
     return bool(ws and ws.inlay_hint and ws.inlay_hint.refresh_support)
 
 
+def _adapter(p: dict) -> Path | None:
+    return to_path(p["adapter"]) if p.get("adapter") else None
+
+
+def _flashed_for(ls: KilnLanguageServer, model: Path, board: str, p: dict) -> Flashed | None:
+    """The deployment kiln/flash left on ``board``, when it holds this very model (same bytes)."""
+    if p.get("adapter"):
+        return None
+    with ls.flash_lock:
+        f = ls.flashed.get(board)
+    if f is None or f.model != str(model.resolve()):
+        return None
+    try:
+        if hashlib.sha256(model.read_bytes()).hexdigest() != f.sha256:
+            return None  # the model changed since it was flashed: build afresh
+    except OSError:
+        return None
+    return f
+
+
+class _Using:
+    """A context giving a Deployment: the flashed one (kept open, used under its lock) or a fresh one (closed after)."""
+
+    def __init__(self, ls, model: Path, board: str, p: dict, progress):
+        self.ls, self.model, self.board, self.p, self.progress = ls, model, board, p, progress
+        self.flashed = _flashed_for(ls, model, board, p)
+        self.fresh = None
+
+    def __enter__(self):
+        from ..deploy import Deployment
+
+        if self.flashed is not None:
+            self.flashed.lock.acquire()
+            self.progress(f"using the firmware flashed on {self.board}")
+            return self.flashed.deployment
+        self.fresh = Deployment(self.model, self.board, adapter=_adapter(self.p),
+                                out_dir=_out_dir(self.p, self.model, self.ls), progress=self.progress)
+        return self.fresh
+
+    def __exit__(self, *exc):
+        if self.flashed is not None:
+            self.flashed.lock.release()
+        if self.fresh is not None:
+            self.fresh.close()
+
+
+def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress) -> dict:
+    """QEMU boards: the exact-count firmware, as `kiln profile` does (cli._exact_qemu_profile):
+    per-operator figures repeat to the instruction (-icount shift=0: one instruction per ns)."""
+    from .. import bench
+
+    r = bench.bench(model, board, seed=seed, keep=out, progress=progress)
+    total = sum(o["instructions"] for o in r["operators"])
+    return {"model": r["model"], "board": board, "exact": r["exact"],
+            "operators": [{"index": o["index"], "kind": o["kind"], "function": f"op{o['index']:03d}_{o['kind'].lower()}",
+                           "cycles": o["instructions"], "micros": o["instructions"] / 1000,
+                           "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
+            "total": {"cycles": total, "micros": total / 1000},
+            "run": {"cycles": r["instructions"], "micros": r["instructions"] / 1000}}
+
+
 @server.feature(protocol.PROFILE)
 async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult:
     p = _params(params)
-    board = p.get("board") or protocol.DEFAULT_BOARD
+    board = _board(ls, p)
+    p["board"] = board
 
     def work(model: Path, progress) -> tuple[dict, dict | None]:
-        from .. import oracle
-        from ..deploy import Deployment
+        from .. import oracle, qemuboard
 
-        out = _out_dir(p, model)
-        with Deployment(model, board, out_dir=out, progress=progress) as d:
-            records = oracle.random_inputs(d.compiled.graph, seed=int(p.get("seed", 0)), count=1)
-            progress(f"profiling {d.compiled.name} on {board}")
-            r = d.profile(records[0])
-        c_path = out / f"{d.compiled.name}.c"
+        seed = int(p.get("seed", 0))
+        if board in qemuboard.TARGETS and not p.get("adapter"):
+            out = _out_dir(p, model, ls)
+            r = _exact_qemu_profile(model, board, seed, out, progress)
+            name = r["model"]
+        else:
+            with _Using(ls, model, board, p, progress) as d:
+                records = oracle.random_inputs(d.compiled.graph, seed=seed, count=1)
+                progress(f"profiling {d.compiled.name} on {board}")
+                r = d.profile(records[0])
+                out, name = Path(d.gen_dir), d.compiled.name
+        c_path = out / f"{name}.c"
         smap = hints.source_map_for(c_path)
         rec = None
         if smap is not None:
@@ -225,15 +384,15 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
 @server.feature(protocol.RUN)
 async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
     p = _params(params)
-    board = p.get("board") or protocol.DEFAULT_BOARD
+    board = _board(ls, p)
+    p["board"] = board
 
     def work(model: Path, progress) -> dict:
         import numpy as np
 
         from .. import oracle
-        from ..deploy import Deployment
 
-        with Deployment(model, board, out_dir=_out_dir(p, model), progress=progress) as d:
+        with _Using(ls, model, board, p, progress) as d:
             g = d.compiled.graph
             records = oracle.random_inputs(g, seed=int(p.get("seed", 0)), count=1)
             progress(f"running {d.compiled.name} on {board}")
@@ -250,6 +409,70 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
         return {"model": g.name, "board": board, "outputs": out}
 
     return await _long(ls, protocol.RUN, f"Running on {board}:", p, work)
+
+
+@server.feature(protocol.BUILD)
+async def kiln_build(ls: KilnLanguageServer, params) -> protocol.BuildResult:
+    p = _params(params)
+    board = _board(ls, p)
+    p["board"] = board
+
+    def work(model: Path, progress) -> dict:
+        from ..deploy import Deployment
+
+        out = _out_dir(p, model, ls)
+        with Deployment(model, board, adapter=_adapter(p), out_dir=out, flash=False, progress=progress) as d:
+            artifact = Path(d.artifact)
+            # the artifact lives in the deployment's temporary project: keep a copy beside the generated C
+            keep = out / "build" / board
+            keep.mkdir(parents=True, exist_ok=True)
+            import shutil
+
+            kept = keep / artifact.name
+            shutil.copy2(artifact, kept)
+        return {"artifact": to_uri(kept), "board": board}
+
+    return await _long(ls, protocol.BUILD, f"Building for {board}:", p, work)
+
+
+@server.feature(protocol.FLASH)
+async def kiln_flash(ls: KilnLanguageServer, params) -> protocol.FlashResult:
+    p = _params(params)
+    board = _board(ls, p)
+    p["board"] = board
+
+    def work(model: Path, progress) -> dict:
+        from ..deploy import Deployment
+
+        ls.close_flashed(board)  # one firmware per board: the old session goes before the new flash
+        d = Deployment(model, board, adapter=_adapter(p), out_dir=_out_dir(p, model, ls), flash=True,
+                       progress=progress)
+        sha = d.compiled.graph.source_sha256
+        with ls.flash_lock:
+            if progress.cancelled or ls.closing:
+                d.close()
+                raise KilnError("cancelled")
+            old = ls.flashed.pop(board, None)
+            ls.flashed[board] = Flashed(str(model.resolve()), sha, d, threading.Lock())
+        if old is not None:
+            old.deployment.close()
+        return {"board": board, "url": d.url, "model_sha256": sha}
+
+    return await _long(ls, protocol.FLASH, f"Flashing {board}:", p, work)
+
+
+@server.feature(types.SHUTDOWN)
+def on_shutdown(ls: KilnLanguageServer, params) -> None:
+    ls.closing = True
+    ls.close_flashed()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+def on_configuration(ls: KilnLanguageServer, params: types.DidChangeConfigurationParams) -> None:
+    settings = protocol.plain(params.settings) if params else None
+    if isinstance(settings, dict) and isinstance(settings.get("kiln"), dict):
+        settings = settings["kiln"]
+    ls.settings = settings if isinstance(settings, dict) else {}
 
 
 def _current(ls: KilnLanguageServer, uri: str) -> tuple[dict, str, ProfileRecord | None] | None:
