@@ -354,3 +354,24 @@ async def test_configuration_from_kiln_toml_and_settings(tmp_path):
     finally:
         await other.shutdown_session()
     assert _devices("m_rpc_device", want=0) == 0, "shutdown should close the flashed deployment"
+
+
+@aio
+async def test_compile_a_shared_model_into_a_workspace(client, tmp_path):
+    from harness import shared_model
+
+    model = tmp_path / "kws.tflite"
+    model.write_bytes(shared_model("kws_ref_model.tflite").read_bytes())  # into a temporary workspace
+    r = await request(client, "kiln/compile", {"uri": uri(model)})
+    assert len(r["summary"]["operators"]) == 13 and r["summary"]["arena_bytes"] == 16000
+    assert any(Path(f).name == "kws.c" for f in r["files"])
+
+
+@aio
+async def test_a_device_error_is_a_clear_message_and_the_server_stays_up(client, work):
+    client.messages.clear()
+    with pytest.raises(JsonRpcException) as e:
+        await request(client, "kiln/run", {"uri": uri(work / "clf.tflite"), "board": "nucleo-f746zg"})
+    assert "no ST-LINK found" in str(e.value)
+    assert any(m.type == types.MessageType.Error and "no ST-LINK found" in m.message for m in client.messages)
+    assert "host" in [b["name"] for b in (await request(client, "kiln/boards", {}))["boards"]]
