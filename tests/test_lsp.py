@@ -375,3 +375,21 @@ async def test_a_device_error_is_a_clear_message_and_the_server_stays_up(client,
     assert "no ST-LINK found" in str(e.value)
     assert any(m.type == types.MessageType.Error and "no ST-LINK found" in m.message for m in client.messages)
     assert "host" in [b["name"] for b in (await request(client, "kiln/boards", {}))["boards"]]
+
+
+@aio
+async def test_compile_for_a_board_too_small_is_a_diagnostic(client, tmp_path):
+    """kiln/compile with a board: 8192 x 64 int8 activations in and out (1 MiB) do not fit the
+    Nucleo's RAM; the same model compiles for qemu-m4 (4 MiB) and the diagnostic clears."""
+    big = tmp_path / "wide.tflite"
+    big.write_bytes(mg.fully_connected(3, in_features=64, out_features=64, batch=8192).data)
+    client.messages.clear()
+    with pytest.raises(JsonRpcException) as e:
+        await request(client, "kiln/compile", {"uri": uri(big), "board": "nucleo-f746zg"})
+    assert "B of arena; nucleo-f746zg has" in str(e.value)
+    (d,) = client.diagnostics[uri(big)]
+    assert "wide.tflite needs" in d.message and d.severity == types.DiagnosticSeverity.Error
+    assert not (tmp_path / "kiln_out").exists()  # nothing written
+    ok = await request(client, "kiln/compile", {"uri": uri(big), "board": "qemu-m4"})
+    assert ok["summary"]["arena_bytes"] >= 1 << 20
+    assert not client.diagnostics.get(uri(big))  # cleared

@@ -61,13 +61,7 @@ class Deployment:
 
     def check_fits(self) -> None:
         """A model too big for the board is an error before anything is built."""
-        g, info = self.compiled.graph, self.server_info
-        ram, flash = info.get("ram_bytes"), info.get("flash_bytes")
-        if ram and g.arena_bytes > ram:
-            raise KilnError(f"{self.model.name} needs {g.arena_bytes:,} B of arena; {self.board} has {ram:,} B of RAM for it")
-        if flash and self.compiled.const_bytes > flash:
-            raise KilnError(f"{self.model.name} needs {self.compiled.const_bytes:,} B of flash for its weights; "
-                            f"{self.board} has {flash:,} B")
+        check_fits(self.compiled, self.board, self.server_info)
 
     def cycles_per_tick(self) -> float:
         """Ticks of the device timer in CPU cycles (QEMU: instructions at -icount shift=0)."""
@@ -105,6 +99,17 @@ class Deployment:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def check_fits(compiled, board: str, facts: dict) -> None:
+    """Raises when the model's arena or weights exceed what the board (its board.json or
+    server_info: ram_bytes, flash_bytes) has for a model."""
+    ram, flash = facts.get("ram_bytes"), facts.get("flash_bytes")
+    name = compiled.source.name
+    if ram and compiled.graph.arena_bytes > ram:
+        raise KilnError(f"{name} needs {compiled.graph.arena_bytes:,} B of arena; {board} has {ram:,} B of RAM for it")
+    if flash and compiled.const_bytes > flash:
+        raise KilnError(f"{name} needs {compiled.const_bytes:,} B of flash for its weights; {board} has {flash:,} B")
 
 
 def source_map(gen_dir: Path) -> dict:

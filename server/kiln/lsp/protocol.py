@@ -30,6 +30,7 @@ OUT_FOLDER = "kiln_out"  # default output: <model folder>/kiln_out/<model name>/
 class CompileParams(TypedDict):
     uri: str  # the .tflite file
     outDir: NotRequired[str]  # a path or file:// uri; default kiln_out/<model name> beside the model
+    board: NotRequired[str]  # check the model fits this board (RAM, flash): else a diagnostic, nothing written
 
 
 class Summary(TypedDict):

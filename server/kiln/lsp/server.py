@@ -255,6 +255,10 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
 
         progress(f"compiling {model.name}")
         c = compiler.compile_model(model)
+        if p.get("board"):  # compiling for a board: a model that does not fit is a diagnostic
+            from .. import boards, deploy
+
+            deploy.check_fits(c, p["board"], boards.find(p["board"]).config)
         out = _out_dir(p, model, ls)
         progress(f"writing {out}")
         res = compiler.write(c, out)
