@@ -116,11 +116,7 @@ def cmd_run(args) -> int:
         _progress("running TFLite Micro for comparison")
         ref = oracle.run_tflm(args.model, records, len(g.outputs))[0]
         for entry, a, r in zip(report["outputs"], outputs, ref):
-            r = np.asarray(r).reshape(a.shape)
-            diff = np.abs(a.astype(np.float64) - r.astype(np.float64))
-            entry["max_abs_diff"] = float(diff.max()) if diff.size else 0.0
-            if a.dtype.kind == "f":
-                entry["max_rel_diff"] = float((diff / np.maximum(np.abs(r), 1e-30)).max()) if diff.size else 0.0
+            entry.update(oracle.differences(a, r))
     if args.profile and rpc_board:
         report["timings"] = rpc_profile
     elif args.profile and args.board.startswith("qemu-"):

@@ -25,6 +25,17 @@ def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outpu
     return results
 
 
+def differences(ours: np.ndarray, ref) -> dict:
+    """The largest absolute difference from the reference (and the relative one, for floats)."""
+    ours = np.asarray(ours)
+    ref = np.asarray(ref).reshape(ours.shape)
+    diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
+    out = {"max_abs_diff": float(diff.max()) if diff.size else 0.0}
+    if ours.dtype.kind == "f":
+        out["max_rel_diff"] = float((diff / np.maximum(np.abs(ref), 1e-30)).max()) if diff.size else 0.0
+    return out
+
+
 def random_inputs(g, seed: int = 0, count: int = 1) -> list[list[np.ndarray]]:
     """Deterministic random inputs: full int8 range, or floats from the input's plausible range."""
     rng = np.random.default_rng(seed)

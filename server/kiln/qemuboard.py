@@ -62,16 +62,13 @@ def _load_targets() -> dict[str, Target]:
 
 
 TARGETS = _load_targets()
-MACHINE = TARGETS["qemu-m4"].machine  # the default board's, for messages
 # SysTick on the processor clock: 25 MHz in QEMU's mps2 machines; -icount shift=0 makes one
 # instruction one nanosecond, so a tick is 40 instructions. Exact builds sum 40 phase-shifted
 # measurements (main.c), which makes the sum the instruction count.
 INSTRUCTIONS_PER_TICK = 40
 PHASES = 40
 
-TARGET_FLAGS = list(TARGETS["qemu-m4"].flags)
 COMMON_CFLAGS = ["-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
-CFLAGS = [*TARGET_FLAGS, *COMMON_CFLAGS]
 
 
 def target(name: str) -> Target:

@@ -406,10 +406,8 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
         out = []
         for k, (i, a, r) in enumerate(zip(g.outputs, outputs, ref)):
             a = np.asarray(a)
-            r = np.asarray(r).reshape(a.shape)
-            diff = np.abs(a.astype(np.float64) - r.astype(np.float64))
             out.append({"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
-                        "values": a.reshape(-1).tolist(), "max_abs_diff": float(diff.max()) if diff.size else 0.0})
+                        "values": a.reshape(-1).tolist(), **oracle.differences(a, r)})
         return {"model": g.name, "board": board, "outputs": out}
 
     return await _long(ls, protocol.RUN, f"Running on {board}:", p, work)
