@@ -137,6 +137,33 @@ async def test_run_compares_with_tflm(client, work):
     r = await request(client, "kiln/run", {"uri": uri(work / "clf.tflite")})
     (o,) = r["outputs"]
     assert o["shape"] == [1, 10] and o["dtype"] == "int8" and o["max_abs_diff"] == 0
+    assert o["reference"] == o["values"] and len(o["values"]) == 10
+
+
+@aio
+async def test_report_lists_operators_and_the_memory_timeline(client, work):
+    r = await request(client, "kiln/report", {"uri": uri(work / "clf.tflite")})
+    assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert r["problems"] == [] and r["totals"]["macs"] == sum(o["macs"] for o in r["operators"]) > 0
+    assert all(o["live_bytes"] > 0 for o in r["operators"])
+    # every buffer lies inside the arena, and buffers alive at the same step do not overlap
+    arena = r["totals"]["arena_bytes"]
+    bufs = r["buffers"]
+    assert bufs and all(0 <= b["offset"] and b["offset"] + b["size"] <= arena for b in bufs)
+    for a in bufs:
+        for b in bufs:
+            if a is not b and a["first"] <= b["last"] and b["first"] <= a["last"]:
+                assert a["offset"] + a["size"] <= b["offset"] or b["offset"] + b["size"] <= a["offset"]
+
+
+@aio
+async def test_report_of_a_model_kiln_cannot_compile_names_the_problem(client, work):
+    r = await request(client, "kiln/report", {"uri": uri(work / "lstm.tflite")})
+    assert [o["kind"] for o in r["operators"]] == ["LSTM"] and r["operators"][0]["macs"] is None
+    assert len(r["problems"]) == 1 and "LSTM" in r["problems"][0]
+    with pytest.raises(JsonRpcException) as e:
+        await request(client, "kiln/report", {"uri": uri(work / "missing.tflite")})
+    assert "missing.tflite" in str(e.value)
 
 
 @aio

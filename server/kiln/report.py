@@ -31,7 +31,40 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
             "arena_bytes": g.arena_bytes,
             "arena_lower_bound": plan.lower_bound(plan.buffers(g, in_place=False), len(g.operators)),
         },
+        # the memory timeline: each arena buffer, where it sits and from which operator to which it lives
+        "buffers": [{"name": _buffer_name(g, b), "offset": b.offset, "size": b.size, "first": b.first, "last": b.last}
+                    for b in sorted(bufs, key=lambda b: (b.first, b.offset))],
+        "problems": [],
     }
+
+
+def _buffer_name(g: Graph, b: plan.Buffer) -> str:
+    if b.root < 0:
+        return f"scratch of operator {-1 - b.root}"
+    return " = ".join(g.tensor(m).name for m in (b.members or [b.root]))
+
+
+def for_model(path) -> dict:
+    """The report of a .tflite file. A model Kiln cannot compile still gets its operator list, with
+    the problems that stop it (the MACs and memory columns then stay empty)."""
+    from . import compiler, importer
+    from .passes import validate
+
+    g = importer.load(path)
+    problems = validate.problems(g)
+    if not problems:
+        return build(g, compiler.prepare_graph(g))
+    ops = [{"index": op.index, "kind": op.kind,
+            "inputs": [t.describe() for t in g.op_inputs(op) if t is not None and not t.is_const],
+            "outputs": [t.describe() for t in g.op_outputs(op)],
+            "constants": [t.describe() for t in g.op_inputs(op) if t is not None and t.is_const],
+            "macs": None, "weight_bytes": sum(t.nbytes for t in g.op_inputs(op) if t is not None and t.is_const),
+            "live_bytes": None} for op in g.operators]
+    return {"model": g.name, "operators": ops,
+            "inputs": [g.tensor(i).describe() for i in g.inputs], "outputs": [g.tensor(i).describe() for i in g.outputs],
+            "totals": {"operators": len(ops), "macs": None, "weight_bytes": sum(o["weight_bytes"] for o in ops),
+                       "arena_bytes": None, "arena_lower_bound": None},
+            "buffers": [], "problems": problems}
 
 
 def text(r: dict) -> str:

@@ -19,6 +19,7 @@ PROFILE = "kiln/profile"
 RUN = "kiln/run"
 BUILD = "kiln/build"
 FLASH = "kiln/flash"
+REPORT = "kiln/report"
 DEVICE_EVENT = "kiln/deviceEvent"  # notification, server -> client
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
@@ -105,6 +106,7 @@ class RunOutput(TypedDict):
     shape: list[int]
     dtype: str
     values: list[float]
+    reference: list[float]  # TFLite Micro's output for the same input
     max_abs_diff: float  # against TFLite Micro on the same input
 
 
@@ -112,6 +114,23 @@ class RunResult(TypedDict):
     model: str
     board: str
     outputs: list[RunOutput]
+
+
+class ReportParams(TypedDict):
+    uri: str  # the .tflite file
+
+
+class ReportResult(TypedDict):
+    """kiln.report.for_model: the model report of `kiln inspect --json`, plus the memory timeline.
+    A model Kiln cannot compile still lists its operators; `problems` says why (one line each) and
+    the MACs, live bytes and arena figures are null."""
+    model: str
+    operators: list[dict[str, Any]]  # {index, kind, inputs, outputs, constants, macs, weight_bytes, live_bytes}
+    inputs: list[str]
+    outputs: list[str]
+    totals: dict[str, Any]  # operators, macs, weight_bytes, arena_bytes, arena_lower_bound
+    buffers: list[dict[str, Any]]  # {name, offset, size, first, last}: arena offset and lifetime (operator steps)
+    problems: list[str]
 
 
 class DeviceEvent(TypedDict):

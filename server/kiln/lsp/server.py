@@ -276,6 +276,23 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
     return result
 
 
+@server.feature(protocol.REPORT)
+async def kiln_report(ls: KilnLanguageServer, params) -> protocol.ReportResult:
+    """The model report (the extension's .tflite viewer). Read only: no diagnostics, no files."""
+    p = _params(params)
+
+    def work(model: Path) -> dict:
+        from .. import report
+
+        return report.for_model(model)
+
+    try:
+        model = _model(p)
+        return await asyncio.get_running_loop().run_in_executor(ls.thread_pool, work, model)
+    except KilnError as e:
+        raise JsonRpcException(str(e), code=protocol.REQUEST_FAILED) from None
+
+
 @server.feature(protocol.BOARDS)
 def kiln_boards(ls: KilnLanguageServer, params) -> protocol.BoardsResult:
     from .. import boards
@@ -407,7 +424,8 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
         for k, (i, a, r) in enumerate(zip(g.outputs, outputs, ref)):
             a = np.asarray(a)
             out.append({"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
-                        "values": a.reshape(-1).tolist(), **oracle.differences(a, r)})
+                        "values": a.reshape(-1).tolist(), "reference": np.asarray(r).reshape(-1).tolist(),
+                        **oracle.differences(a, r)})
         return {"model": g.name, "board": board, "outputs": out}
 
     return await _long(ls, protocol.RUN, f"Running on {board}:", p, work)
