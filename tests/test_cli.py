@@ -90,3 +90,20 @@ def test_inspect_unsupported_model_names_the_operator(tmp_path):
     model.write_bytes(mg.unsupported_operator("LSTM"))
     p = kiln("inspect", model)
     assert p.returncode == 2 and "operator 0 (LSTM)" in p.stderr
+
+
+def test_build_error_in_edited_c_names_the_users_file(tmp_path):
+    """A compile error in generated C the user edited points at their file and line (for $gcc matchers)."""
+    model = tmp_path / "net.tflite"
+    model.write_bytes(mg.fc_softmax(1).data)
+    out = tmp_path / "out"
+    assert kiln("compile", model, "--out", out).returncode == 0
+    c = out / "net.c"
+    lines = c.read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if line.startswith("static void op000_")) + 1  # the line of '{'
+    lines[k] = lines[k] + " this_is_not_c;"
+    c.write_text("\n".join(lines) + "\n")
+    proc = kiln("build", model, "--board", "host", "--out", out)
+    assert proc.returncode != 0
+    assert f"{c.resolve()}:{k + 1}:" in proc.stderr and "kiln-deploy-" not in proc.stderr
+    assert "this_is_not_c" in c.read_text()  # the user's edit is kept

@@ -43,8 +43,11 @@ class Deployment:
             progress(f"generating the {board} project")
             self.client.call("generate_project", model_dir=str(self.gen_dir), project_dir=str(self.project), options={})
             progress(f"building for {board}")
-            self.artifact = self.client.call("build", project_dir=str(self.project), options={"model": str(self.model)},
-                                             timeout=600)["artifact"]
+            try:
+                self.artifact = self.client.call("build", project_dir=str(self.project),
+                                                 options={"model": str(self.model)}, timeout=600)["artifact"]
+            except KilnError as e:
+                raise KilnError(in_sources(str(e), self.project / "model", self.gen_dir)) from None
             if flash:
                 progress(f"flashing {board}")
                 self.client.call("flash", project_dir=str(self.project), options={"port": port} if port else {},
@@ -110,6 +113,12 @@ def check_fits(compiled, board: str, facts: dict) -> None:
         raise KilnError(f"{name} needs {compiled.graph.arena_bytes:,} B of arena; {board} has {ram:,} B of RAM for it")
     if flash and compiled.const_bytes > flash:
         raise KilnError(f"{name} needs {compiled.const_bytes:,} B of flash for its weights; {board} has {flash:,} B")
+
+
+def in_sources(message: str, copy: Path, sources: Path) -> str:
+    """Compiler messages name the adapter's copy of the generated C (<project>/model/...): point them
+    at the files the user has open, so an editor's problem matcher lands on the right line."""
+    return message.replace(str(copy) + "/", str(Path(sources).resolve()) + "/")
 
 
 def source_map(gen_dir: Path) -> dict:
