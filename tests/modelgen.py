@@ -1223,3 +1223,65 @@ def unsupported_dtype(dtype="int16", shape=(1, 4)) -> bytes:
     b.op("RESHAPE", [x], [y], new_shape=[math.prod(shape)])
     b.output(y)
     return b.build()
+
+
+@_seeded
+def separable_block(rng, dtype="int8", input_shape=(1, 10, 10, 8), expand=16, out_channels=8,
+                    strides=(1, 1)) -> GeneratedModel:
+    """CONV_2D 1x1 (expand, RELU6) -> DEPTHWISE_CONV_2D 3x3 (RELU6) -> CONV_2D 1x1 (project): a
+    MobileNet block, a chain whose activations the planner may overlap."""
+    net = _Net(dtype, rng)
+    c = input_shape[3]
+    x = net.input("input", input_shape, *_random_range(rng))
+    w1_idx, w1, s1 = net.weights("expand_filters", rng.normal(0, 1 / math.sqrt(c), (expand, 1, 1, c)), 0, True)
+    b1_idx, b1 = net.bias("expand_bias", rng.normal(0, 0.2, expand), x, s1)
+
+    def expanded(x):
+        return apply_activation(conv2d_ref(x, w1, b1, (1, 1), (1, 1), "SAME"), "RELU6")
+
+    t1 = net.result("expanded", expanded)
+    w2_idx, w2, s2 = net.weights("depthwise_filters", rng.normal(0, 1 / 3, (1, 3, 3, expand)), 3, True)
+    b2_idx, b2 = net.bias("depthwise_bias", rng.normal(0, 0.2, expand), t1, s2)
+
+    def filtered(x):
+        return apply_activation(depthwise_conv2d_ref(expanded(x), w2, b2, strides, (1, 1), "SAME"), "RELU6")
+
+    t2 = net.result("filtered", filtered)
+    w3_idx, w3, s3 = net.weights("project_filters", rng.normal(0, 1 / math.sqrt(expand), (out_channels, 1, 1, expand)),
+                                 0, True)
+    b3_idx, b3 = net.bias("project_bias", rng.normal(0, 0.2, out_channels), t2, s3)
+
+    def reference(x):
+        return conv2d_ref(filtered(x), w3, b3, (1, 1), (1, 1), "SAME")
+
+    y = net.result("output", reference)
+    net.b.op("CONV_2D", [x, w1_idx, b1_idx], [t1], padding="SAME", fused_activation="RELU6")
+    net.b.op("DEPTHWISE_CONV_2D", [t1, w2_idx, b2_idx], [t2], padding="SAME", stride_h=strides[0],
+             stride_w=strides[1], depth_multiplier=1, fused_activation="RELU6")
+    net.b.op("CONV_2D", [t2, w3_idx, b3_idx], [y], padding="SAME")
+    return net.finish(y, "CONV_2D+DEPTHWISE_CONV_2D+CONV_2D " + _tag(
+        dtype=dtype, inp=list(input_shape), expand=expand, out_ch=out_channels, s=list(strides)),
+        reference, atol_steps=3.0)
+
+
+@_seeded
+def conv_residual(rng, dtype="int8", input_shape=(1, 6, 6, 8)) -> GeneratedModel:
+    """CONV_2D 3x3 (C -> C) -> ADD with the block's input: the input is read again after the
+    convolution, so the convolution may not write over it."""
+    net = _Net(dtype, rng)
+    c = input_shape[3]
+    x = net.input("input", input_shape, *_random_range(rng))
+    w_idx, w, s = net.weights("filters", rng.normal(0, 1 / math.sqrt(9 * c), (c, 3, 3, c)), 0, True)
+    b_idx, b = net.bias("bias", rng.normal(0, 0.2, c), x, s)
+
+    def features(x):
+        return conv2d_ref(x, w, b, (1, 1), (1, 1), "SAME")
+
+    def reference(x):
+        return features(x) + x
+
+    h = net.result("features", features)
+    y = net.result("output", reference)
+    net.b.op("CONV_2D", [x, w_idx, b_idx], [h], padding="SAME")
+    net.b.op("ADD", [x, h], [y])
+    return net.finish(y, "CONV_2D+ADD " + _tag(dtype=dtype, inp=list(input_shape)), reference, atol_steps=3.0)

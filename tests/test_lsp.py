@@ -390,7 +390,7 @@ async def test_compile_a_shared_model_into_a_workspace(client, tmp_path):
     model = tmp_path / "kws.tflite"
     model.write_bytes(shared_model("kws_ref_model.tflite").read_bytes())  # into a temporary workspace
     r = await request(client, "kiln/compile", {"uri": uri(model)})
-    assert len(r["summary"]["operators"]) == 13 and r["summary"]["arena_bytes"] == 16000
+    assert len(r["summary"]["operators"]) == 13 and r["summary"]["arena_bytes"] <= 16000  # at or below the naive bound
     assert any(Path(f).name == "kws.c" for f in r["files"])
 
 

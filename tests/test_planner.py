@@ -1,10 +1,15 @@
-"""The memory planner: no two live tensors overlap; chains reach the lower bound; RESHAPE aliases."""
+"""The memory planner: no two live tensors overlap (but as an operator allows); chains reach the lower
+bound; RESHAPE aliases; convolutions overlap their output with a dying input only where safe."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from kiln.ir import Graph, Operator, Tensor
+import modelgen as mg
+from harness import assert_match, compile_and_run
+from kiln import compiler
+from kiln.ir import DTYPES, Graph, Operator, Tensor
+from kiln.ops import REGISTRY
 from kiln.passes import plan
 
 
@@ -88,3 +93,163 @@ def test_no_in_place_over_a_graph_output():
     g = _chain([("RELU", [0]), ("RELU", [1])], [1, 2])  # t1 is an output and an input of op 1
     plan.run(g)
     assert g.tensors[2].offset != g.tensors[1].offset
+
+
+# ---- overlapped placement (OpDef.overlap): a convolution's output over its dying input ----
+
+def _compile(model, tmp_path):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(model.data)
+    return compiler.compile_model(path)
+
+
+def kernel_order(op, g):
+    """Replays, byte by byte, the order in which kiln_conv.c's kernel for op reads its input and
+    writes its output (written independently of OpDef.overlap, from the C loops): returns the
+    time each input byte is last read (0: never) and the time each output byte is written."""
+    p = op.params
+    x, y = g.tensor(op.inputs[0]), g.tensor(op.outputs[0])
+    es = DTYPES[x.dtype][2]
+    last_read, written = np.zeros(x.nbytes, np.int64), np.zeros(y.nbytes, np.int64)
+    clock = iter(range(1, 1 << 40))
+    pixels = p["out_h"] * p["out_w"]
+
+    def nbytes(elements):
+        return (np.asarray(elements, np.int64)[:, None] * es + np.arange(es)).reshape(-1)
+
+    def taps(b, q, channels):  # elements of pixel q's taps inside the image, at these channels
+        oy, ox = divmod(q, p["out_w"])
+        out = []
+        for ky in range(p["k_h"]):
+            iy = oy * p["stride_h"] - p["pad_top"] + ky * p["dil_h"]
+            for kx in range(p["k_w"]):
+                ix = ox * p["stride_w"] - p["pad_left"] + kx * p["dil_w"]
+                if 0 <= iy < p["in_h"] and 0 <= ix < p["in_w"]:
+                    out += [((b * p["in_h"] + iy) * p["in_w"] + ix) * p["in_c"] + c for c in channels]
+        return out
+
+    def read(elements):
+        if elements:
+            last_read[nbytes(elements)] = next(clock)
+
+    def write(b, q, channels):
+        written[nbytes([(b * pixels + q) * p["out_c"] + c for c in channels])] = next(clock)
+
+    for b in range(p["batches"]):
+        if op.kind == "CONV_2D" and x.dtype == "int8":  # kiln_conv_s8: two pixels, channel pairs
+            for px in range(0, pixels, 2):
+                pix = [q for q in (px, px + 1) if q < pixels]
+                everything = [e for q in pix for e in taps(b, q, range(p["in_c"]))]
+                if op.scratch_bytes:  # im2col: both columns copied before any write
+                    read(everything)
+                for oc in range(0, p["out_c"], 2):
+                    chans = [c for c in (oc, oc + 1) if c < p["out_c"]]
+                    if not op.scratch_bytes:
+                        read(everything)
+                    for q in pix:
+                        write(b, q, chans)
+        elif op.kind == "DEPTHWISE_CONV_2D" and "bias_folded" in p:  # four channels at a time
+            for q in range(pixels):
+                groups = [range(c, c + 4) for c in range(0, p["out_c"] // 4 * 4, 4)]
+                groups += [[c] for c in range(p["out_c"] // 4 * 4, p["out_c"])]
+                for chans in groups:
+                    read(taps(b, q, chans))
+                    write(b, q, chans)
+        else:  # the general depthwise and the float kernels: one output value at a time
+            dm = p["depth_multiplier"]
+            for q in range(pixels):
+                for oc in range(p["out_c"]):
+                    read(taps(b, q, [oc // dm] if op.kind == "DEPTHWISE_CONV_2D" else range(p["in_c"])))
+                    write(b, q, [oc])
+    return last_read, written
+
+
+def overwrites_unread(last_read, written, d) -> bool:
+    """Whether, with the output starting d bytes below the input, some output byte lands on an
+    input byte that is read after it was written."""
+    r = np.arange(written.size) - d
+    inside = (r >= 0) & (r < last_read.size)
+    return bool(np.any(last_read[r[inside]] > written[inside]))
+
+
+OVERLAP_CASES = {
+    "conv_1x1_expand": lambda: mg.conv2d(61, input_shape=(1, 5, 6, 8), out_channels=16, kernel=(1, 1)),
+    "conv_1x1_project_odd": lambda: mg.conv2d(62, input_shape=(1, 5, 5, 12), out_channels=7, kernel=(1, 1)),
+    "conv_3x3_taps_in_place": lambda: mg.conv2d(63, input_shape=(1, 6, 5, 8), out_channels=8),
+    "conv_3x3_stride2_valid": lambda: mg.conv2d(64, input_shape=(1, 9, 9, 4), out_channels=6, strides=(2, 2),
+                                                padding="VALID"),
+    "conv_im2col_first_layer": lambda: mg.conv2d(65, input_shape=(1, 12, 6, 1), out_channels=8, kernel=(5, 3),
+                                                 strides=(2, 2)),
+    "conv_im2col_dilation": lambda: mg.conv2d(66, input_shape=(1, 10, 10, 3), out_channels=6, dilation=(2, 2)),
+    "conv_batch2": lambda: mg.conv2d(67, input_shape=(2, 5, 5, 4), out_channels=4),
+    "conv_above_tap_limit": lambda: mg.conv2d(68, input_shape=(1, 4, 4, 4), out_channels=3, kernel=(9, 9)),
+    "depthwise_3x3": lambda: mg.depthwise_conv2d(69, input_shape=(1, 7, 6, 12)),
+    "depthwise_stride2_odd_channels": lambda: mg.depthwise_conv2d(70, input_shape=(1, 9, 7, 7), strides=(2, 2)),
+    "depthwise_multiplier2": lambda: mg.depthwise_conv2d(71, input_shape=(1, 6, 6, 4), depth_multiplier=2),
+    "depthwise_above_tap_limit": lambda: mg.depthwise_conv2d(76, input_shape=(1, 5, 6, 4), kernel=(9, 9)),
+    "conv_float": lambda: mg.conv2d(72, dtype="float32", input_shape=(1, 6, 6, 3), out_channels=5),
+    "depthwise_float": lambda: mg.depthwise_conv2d(73, dtype="float32", input_shape=(1, 6, 6, 5)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OVERLAP_CASES))
+def test_overlap_never_writes_over_an_input_byte_still_to_be_read(case, tmp_path):
+    """For every offset the rule allows (d and above), replaying the kernel's reads and writes
+    finds no output byte written over an input byte read later; and the rule gives away at most
+    one step of the kernel's writes against the exact least offset."""
+    c = _compile(OVERLAP_CASES[case](), tmp_path)
+    g = c.graph
+    op = g.operators[0]
+    d = REGISTRY[op.kind].overlap(op, g)
+    last_read, written = kernel_order(op, g)
+    unsafe = [k for k in range(-last_read.size, written.size + 1) if overwrites_unread(last_read, written, k)]
+    assert unsafe, f"{case}: the replay finds no unsafe offset, so it tests nothing"
+    assert max(unsafe) < d, f"{case}: the rule allows offset {d}, but the kernel overwrites unread input at {max(unsafe)}"
+    step = (2 if op.kind == "CONV_2D" and g.tensor(op.inputs[0]).dtype == "int8" else 1) * written.size // (
+        op.params["batches"] * op.params["out_h"] * op.params["out_w"])
+    assert d <= max(unsafe) + 1 + step, f"{case}: the rule asks for {d} bytes, {max(unsafe) + 1} would do"
+
+
+def test_overlapped_chain_is_smaller_and_bit_exact(tmp_path):
+    """A MobileNet block (1x1 expand, 3x3 depthwise, 1x1 project): each output overlaps the
+    input it replaces, the arena ends well below the naive bound, and results stay TFLite
+    Micro's bit for bit."""
+    model = mg.separable_block(74, input_shape=(1, 10, 10, 8), expand=16, out_channels=8)
+    c = _compile(model, tmp_path)
+    g = c.graph
+    bufs = {b.root: b for b in c.buffers}
+    ins = [bufs[g.tensor(op.inputs[0]).alias_of or op.inputs[0]] for op in g.operators]
+    outs = [bufs[op.outputs[0]] for op in g.operators]
+    assert all(y.below.get(x.root) is not None for x, y in zip(ins, outs))
+    overlapped = [(x, y) for x, y in zip(ins, outs) if y.offset < x.offset + x.size and x.offset < y.offset + y.size]
+    assert overlapped, "no output overlaps its input: the test proves nothing"
+    for x, y in overlapped:
+        assert x.offset - y.offset >= y.below[x.root]
+    assert not plan.clashes(c.buffers)
+    assert c.lower_bound == 3200  # naive: 1600-byte expanded and filtered tensors side by side
+    assert g.arena_bytes <= 1900, g.arena_bytes
+    rng = np.random.default_rng(0)
+    assert_match(compile_and_run(model.data, [model.random_inputs(rng) for _ in range(5)], tmp_path), "block")
+
+
+def test_no_overlap_with_an_input_read_later(tmp_path):
+    """conv then ADD(input, conv): the input lives on past the convolution, so no overlap."""
+    model = mg.conv_residual(75, input_shape=(1, 6, 6, 8))
+    c = _compile(model, tmp_path)
+    assert not any(b.below for b in c.buffers)
+    assert not plan.clashes(c.buffers)
+    rng = np.random.default_rng(1)
+    assert_match(compile_and_run(model.data, [model.random_inputs(rng) for _ in range(3)], tmp_path), "residual")
+
+
+def test_clashes_finds_an_overlap_closer_than_declared():
+    x = plan.Buffer(0, 100, 1, 0, 0, [0], offset=60)
+    y = plan.Buffer(1, 150, 1, 0, 1, [1], offset=0, below={0: 60})
+    assert not plan.clashes([x, y]) and not plan.clashes([y, x])
+    x.offset = 59
+    assert plan.clashes([x, y]) and plan.clashes([y, x])
+    y.below = {}
+    x.offset = 150
+    assert not plan.clashes([x, y])
+    x.offset = 149
+    assert plan.clashes([x, y])

@@ -7,6 +7,7 @@ import pytest
 
 from harness import MODELS, assert_match, compile_and_run, shared_model
 from kiln import compiler, oracle
+from kiln.passes import plan
 
 FIVE = ["hello_world_int8", "hello_world_float", "ad01_int8", "ad01_fp32", "simple_add_model"]
 
@@ -14,7 +15,7 @@ FIVE = ["hello_world_int8", "hello_world_float", "ad01_int8", "ad01_fp32", "simp
 CNN = ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "vww_96_float"]
 WITH_GOLDEN = ["ad01_int8", "kws_ref_model", "pretrainedResnet_quant", "vww_96_int8"]
 # Acceptance bounds for the arena: the activation lower bound, or a stated figure.
-ARENA_LIMIT = {"kws_ref_model": 16000, "pretrainedResnet_quant": 49152, "vww_96_int8": 55296}
+ARENA_LIMIT = {"kws_ref_model": 16000, "pretrainedResnet_quant": 49152, "vww_96_int8": 44000}  # vww: issue 7
 
 
 def golden(name: str):
@@ -69,8 +70,5 @@ def test_cnn_arena_within_limit(name):
 def test_planner_reaches_lower_bound(name):
     c = compiler.compile_model(shared_model(f"{name}.tflite"))
     assert c.graph.arena_bytes <= c.lower_bound  # below it where an operator runs in place
-    # no two buffers alive at the same time overlap in the arena
-    for a in c.buffers:
-        for b in c.buffers:
-            if a is not b and a.first <= b.last and b.first <= a.last:
-                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset
+    # no two buffers alive at the same time overlap in the arena (but as an operator allows)
+    assert not plan.clashes(c.buffers)

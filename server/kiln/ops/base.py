@@ -28,13 +28,18 @@ class OpDef:
     # Element-wise operators: which input (position) the output may overwrite, or None. The
     # kernel must read element i of that input before writing element i of the output.
     in_place: Callable[[Operator, Graph], int | None] | None = None
+    # Windowed operators whose kernel writes its output in ascending order: the least number of
+    # bytes by which the output's start must lie below its first input's start for no output byte
+    # to land on an input byte still to be read (after prepare; see passes/plan.py). The planner
+    # may then overlap the two when the input dies there.
+    overlap: Callable[[Operator, Graph], int] | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}
 
 
-def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None) -> None:
-    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place)
+def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None, overlap=None) -> None:
+    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place, overlap)
 
 
 def same_shape_input(op: Operator, g: Graph) -> int | None:

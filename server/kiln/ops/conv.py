@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
+from ..ir import DTYPES
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 SAME, VALID = 0, 1
@@ -201,5 +202,46 @@ def emit(op, g, c):
     ]
 
 
-register("CONV_2D", check, prepare, emit)
-register("DEPTHWISE_CONV_2D", check, prepare, emit)
+def overlap(op, g) -> int:
+    """OpDef.overlap, from the order the kernels in kiln_conv.c write. kiln_conv_s8 computes two
+    output pixels at a time and reads both pixels' taps again for each pair of output channels,
+    between its writes; with im2col it copies both pixels' taps to scratch before writing any.
+    The depthwise and float kernels do one pixel at a time, reads and writes interleaved."""
+    x = g.tensor(op.inputs[0])
+    pair = op.kind == "CONV_2D" and x.dtype == "int8"
+    return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.scratch_bytes > 0)
+
+
+def window_overlap(p: dict, esize: int, unit: int, reads_first: bool) -> int:
+    """The least in_start - out_start, in bytes, for which a windowed kernel never writes over an
+    input byte it has yet to read. The kernel walks each batch's output pixels in row-major order,
+    `unit` pixels at a time, and writes only the unit's own out_c channels; reads_first: it reads
+    all of a unit's taps before its first write (otherwise they may interleave). A unit's writes
+    then end below the lowest input byte that unit (reads_first: the next units) or any later one
+    reads. Negative: the output may even start above the input."""
+    def first_inside(out_n, stride, pad, k, dil, size):
+        taps = np.arange(out_n)[:, None] * stride - pad + np.arange(k)[None, :] * dil
+        inside = (taps >= 0) & (taps < size)
+        return np.where(inside.any(axis=1), np.where(inside, taps, size).min(axis=1), -1)
+
+    never = np.iinfo(np.int64).max // 4  # a pixel whose taps all fall outside reads no input
+    rows = first_inside(p["out_h"], p["stride_h"], p["pad_top"], p["k_h"], p["dil_h"], p["in_h"])
+    cols = first_inside(p["out_w"], p["stride_w"], p["pad_left"], p["k_w"], p["dil_w"], p["in_w"])
+    lowest = (rows[:, None] * p["in_w"] + cols[None, :]) * p["in_c"]
+    lowest = np.where((rows[:, None] >= 0) & (cols[None, :] >= 0), lowest, never).reshape(-1)
+    pixels = lowest.size
+    units = -(-pixels // unit)
+    lowest = np.concatenate([lowest, np.full(units * unit - pixels, never)]).reshape(units, unit).min(axis=1)
+    image_in, image_out = p["in_h"] * p["in_w"] * p["in_c"], pixels * p["out_c"]
+    batch = np.arange(p["batches"])[:, None]
+    reads = np.where(lowest < never, batch * image_in + lowest, never).reshape(-1) * esize
+    ends = (batch * image_out + np.minimum((np.arange(units) + 1) * unit, pixels) * p["out_c"]).reshape(-1) * esize
+    later = np.minimum.accumulate(reads[::-1])[::-1]  # the lowest byte read from each unit on
+    if reads_first:
+        later = np.concatenate([later[1:], [never * esize]])
+    gap = ends - later
+    return int(max(gap.max(), -p["batches"] * image_in * esize))
+
+
+register("CONV_2D", check, prepare, emit, overlap=overlap)
+register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap)

@@ -6,10 +6,18 @@ output share the input's buffer. Buffers are placed largest first at the lowest 
 overlaps no buffer alive at the same time (greedy by size); a second strategy places buffers in
 order of first use alternately from the bottom and the top of an arena of the lower-bound size,
 which is optimal for chains. The smaller result wins.
+
+Overlapped placement (MCUNet's trick): a windowed operator that writes its output in ascending
+order (OpDef.overlap: convolutions) may write over the part of its input it has finished reading,
+when that input dies there. Its output then may start `d` bytes or more below the input's start
+and overlap it, d being the operator's declared least offset. A third strategy places buffers
+from the last used back to the first, each at the lowest offset, which stacks each input just
+above the output that overlaps it. The plain strategies are still tried too, so a model whose
+operators declare no overlap, or gain nothing from it, keeps the plain plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
@@ -24,6 +32,10 @@ class Buffer:
     last: int
     members: list[int] = field(default_factory=list)
     offset: int = -1
+    # input buffer root -> the least number of bytes this buffer's start must lie below that
+    # input's start when the two overlap (the operator writing this buffer reads that input for
+    # the last time, in an order that allows it: OpDef.overlap)
+    below: dict[int, int] = field(default_factory=dict)
 
 
 def _align(x: int, a: int) -> int:
@@ -34,8 +46,9 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
     """The arena buffers: tensors sharing memory (aliases; in-place outputs) merged, with lifetimes.
 
     An element-wise operator may write its output over an input that dies there (same size, not a
-    graph output): its OpDef.in_place names that input. in_place=False gives the naive plan, whose
-    lower bound is the figure the reports compare against."""
+    graph output): its OpDef.in_place names that input; a windowed one may overlap its output with
+    such an input (OpDef.overlap, recorded in Buffer.below). in_place=False gives the naive plan,
+    whose lower bound is the figure the reports compare against."""
     end = len(g.operators)
     root = {t.index: t.index for t in g.activations}
 
@@ -88,43 +101,102 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
         b.first = min(b.first, first.get(t.index, 0))
         b.last = max(b.last, last.get(t.index, 0))
         b.members.append(t.index)
+    if in_place:
+        for op in g.operators:
+            overlap = REGISTRY[op.kind].overlap
+            src, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
+            if overlap is None or src not in root or out not in root:
+                continue
+            x, y = result[find(src)], result[find(out)]
+            if x is not y and x.last == op.index and y.first == op.index:  # the input dies here
+                y.below[x.root] = overlap(op, g)
     return list(result.values())
 
 
+def _footprint(x: Buffer, y: Buffer) -> int:
+    """The least room x and y take together, y being allowed to overlap x from y.below[x.root] below."""
+    d = y.below[x.root]
+    return min(x.size + y.size, max(x.size + max(d, 0), y.size + max(-d, 0)))
+
+
 def lower_bound(bufs: list[Buffer], steps: int) -> int:
-    """The largest total size of buffers alive at one step: no placement of these buffers does better."""
-    return max((sum(b.size for b in bufs if b.first <= s <= b.last) for s in range(steps + 1)), default=0)
+    """The largest total size of buffers alive at one step, less what an overlap saves there: no
+    placement of these buffers does better."""
+    best = 0
+    for s in range(steps + 1):
+        live = [b for b in bufs if b.first <= s <= b.last]
+        room = sum(b.size for b in live)
+        for y in live:
+            for x in live:
+                if x.root in y.below:
+                    room -= x.size + y.size - _footprint(x, y)
+        best = max(best, room)
+    return best
 
 
 def live_bytes(bufs: list[Buffer], step: int) -> int:
     return sum(b.size for b in bufs if b.first <= step <= b.last)
 
 
+def _gaps(b: Buffer, p: Buffer) -> tuple[int, int]:
+    """(below, above): b must start at least `below` bytes below p's start, or at least `above`
+    bytes above it. Without overlap, b must end by p's start or start at p's end."""
+    below = min(b.below[p.root], b.size) if p.root in b.below else b.size
+    above = min(p.below[b.root], p.size) if b.root in p.below else p.size
+    return below, above
+
+
+def _forbidden(b: Buffer, placed: list[Buffer]) -> list[tuple[int, int]]:
+    """Open intervals of offsets at which b would clash with a placed buffer alive at the same time."""
+    spans = []
+    for p in placed:
+        if p.first <= b.last and b.first <= p.last:
+            below, above = _gaps(b, p)
+            spans.append((p.offset - below, p.offset + above))
+    return spans
+
+
 def _lowest(b: Buffer, placed: list[Buffer]) -> int:
-    """The lowest aligned offset where b overlaps no placed buffer alive at the same time."""
+    """The lowest aligned offset where b clashes with no placed buffer alive at the same time."""
+    spans = _forbidden(b, placed)
     offset = 0
-    for p in sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: p.offset):
-        if _align(offset, b.align) + b.size <= p.offset:
-            break
-        offset = max(offset, p.offset + p.size)
-    return _align(offset, b.align)
+    while True:
+        hit = [hi for lo, hi in spans if lo < offset < hi]
+        if not hit:
+            return offset
+        offset = _align(max(hit), b.align)
 
 
 def _highest(b: Buffer, placed: list[Buffer], limit: int) -> int | None:
     """The highest aligned offset below limit where b fits, or None."""
-    top = limit
-    for p in sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: -(p.offset + p.size)):
-        cand = (top - b.size) // b.align * b.align
-        if cand >= p.offset + p.size:
-            return cand
-        top = min(top, p.offset)
-    cand = (top - b.size) // b.align * b.align
-    return cand if cand >= 0 else None
+    spans = _forbidden(b, placed)
+    offset = (limit - b.size) // b.align * b.align
+    while offset >= 0:
+        hit = [lo for lo, hi in spans if lo < offset < hi]
+        if not hit:
+            return offset
+        offset = min(hit) // b.align * b.align
+    return None
 
 
-def _greedy_by_size(bufs: list[Buffer]) -> dict[int, int]:
+def clashes(bufs: list[Buffer]) -> list[tuple[Buffer, Buffer]]:
+    """Pairs of placed buffers alive at the same time whose bytes overlap other than as allowed."""
+    bad = []
+    for k, a in enumerate(bufs):
+        for b in bufs[k + 1:]:
+            if a.first <= b.last and b.first <= a.last:
+                below, above = _gaps(a, b)
+                if b.offset - below < a.offset < b.offset + above:
+                    bad.append((a, b))
+    return bad
+
+
+def _greedy_by_size(bufs: list[Buffer], latest_first: bool = False) -> dict[int, int]:
+    """Largest first, each at the lowest offset. latest_first: of equal sizes, the one used last
+    goes first, so that an input placed after its overlapping output can sit just above it."""
     placed: list[Buffer] = []
-    for b in sorted(bufs, key=lambda b: (-b.size, b.first, b.root)):
+    order = (lambda b: (-b.size, -b.last, -b.first, b.root)) if latest_first else (lambda b: (-b.size, b.first, b.root))
+    for b in sorted(bufs, key=order):
         b.offset = _lowest(b, placed)
         placed.append(b)
     return {b.root: b.offset for b in bufs}
@@ -143,14 +215,31 @@ def _two_ended(bufs: list[Buffer], limit: int) -> dict[int, int] | None:
     return {b.root: b.offset for b in bufs}
 
 
+def _last_first(bufs: list[Buffer]) -> dict[int, int]:
+    """From the last used back to the first, each at the lowest offset: an input then sits just
+    above the output that overlaps it, and the output lower down was placed first."""
+    placed: list[Buffer] = []
+    for b in sorted(bufs, key=lambda b: (-b.last, -b.first, -b.size, b.root)):
+        b.offset = _lowest(b, placed)
+        placed.append(b)
+    return {b.root: b.offset for b in bufs}
+
+
 def run(g: Graph) -> list[Buffer]:
     bufs = buffers(g)
     for b in bufs:
         for m in b.members:
             t = g.tensor(m)
             t.alias_of = b.root if b.root != m else None
-    bound = lower_bound(bufs, len(g.operators))
-    candidates = [c for c in (_two_ended(bufs, bound), _greedy_by_size(bufs)) if c is not None]
+    steps = len(g.operators)
+    plain = [replace(b, below={}) for b in bufs]  # the plans without overlaps come first: ties keep them
+    candidates = [_two_ended(plain, lower_bound(plain, steps)), _greedy_by_size(plain)]
+    if any(b.below for b in bufs):
+        # offsets there are sums of declared overlaps as well as sizes: keep every buffer word
+        # aligned, as the DSP kernels load four int8 values at a time
+        words = [replace(b, align=max(b.align, 4)) for b in bufs]
+        candidates += [_last_first(words), _greedy_by_size(words, latest_first=True)]
+    candidates = [c for c in candidates if c is not None]
 
     def size(c):
         return max((c[b.root] + b.size for b in bufs), default=0)
@@ -162,5 +251,8 @@ def run(g: Graph) -> list[Buffer]:
             g.tensor(m).offset = b.offset
         if b.root < 0:
             g.operators[-1 - b.root].scratch_offset = b.offset
+    bad = clashes(bufs)
+    if bad:  # a planner bug, never the model's fault: stop before emitting code that corrupts data
+        raise RuntimeError(f"memory planner: buffers {bad[0][0].root} and {bad[0][1].root} overlap")
     g.arena_bytes = size(best)
     return bufs
