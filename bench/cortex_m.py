@@ -1,10 +1,16 @@
 """Benchmark (prints figures, asserts nothing): Kiln on the emulated Cortex-M4 beside TFLite Micro.
 
-    .venv/bin/python bench/cortex_m.py [--board qemu-m7] [--json]
+    .venv/bin/python bench/cortex_m.py [--board qemu-m7] [--opt Os] [--json]
+    .venv/bin/python bench/cortex_m.py --update-budget
 
 Runs `kiln bench MODEL --board qemu-m4 --json` for the four MLPerf Tiny int8 models and prints
 instructions per inference and per MAC next to TFLite Micro + CMSIS-NN's, measured on the same
-QEMU machine (../shared/anchors/TFLM_QEMU_M4.md), plus arena and flash.
+QEMU machine (../shared/anchors/TFLM_QEMU_M4.md), plus arena and flash. --opt builds the whole
+firmware at another optimization level (Os: the flash figure of issue 7).
+
+--update-budget re-records bench/instruction_budget.json, the instructions per inference that
+tests/test_instruction_budget.py holds every build to: run it when a change adds instructions on
+purpose (or the compiler changes), and commit the file with the change.
 """
 from __future__ import annotations
 
@@ -18,6 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
 MODELS = {"kws_ref_model": "KWS", "vww_96_int8": "VWW", "pretrainedResnet_quant": "IC ResNet-8", "ad01_int8": "AD"}
+BUDGET = ROOT / "bench" / "instruction_budget.json"
+# The models the budget holds: the bundled one (always there) and a convolutional one (a few seconds).
+BUDGET_MODELS = {"sine_int8": ROOT / "examples" / "models" / "sine_int8.tflite",
+                 "kws_ref_model": SHARED / "models" / "kws_ref_model.tflite"}
+BUDGET_SETUP = dict(board="qemu-m4", opt="-O2", seed=0)
 
 
 def tflm_figures() -> dict[str, tuple[int, float]]:
@@ -32,16 +43,47 @@ def tflm_figures() -> dict[str, tuple[int, float]]:
     return out
 
 
+def update_budget() -> None:
+    """Measures every budget model (one absent from ../shared keeps its old entry) and rewrites BUDGET."""
+    from kiln import bench
+
+    old = json.loads(BUDGET.read_text()).get("models", {}) if BUDGET.exists() else {}
+    models, compiler = {}, None
+    for name, path in BUDGET_MODELS.items():
+        if not path.exists():
+            print(f"skipping {name}: {path} not found; its entry is kept as it was", file=sys.stderr)
+            if name in old:
+                models[name] = old[name]
+            continue
+        r = bench.count(path, **BUDGET_SETUP)
+        compiler = r["compiler"]
+        rel = os.path.relpath(path, ROOT)
+        models[name] = {"path": rel, "instructions": r["instructions"]}
+        was = old.get(name, {}).get("instructions")
+        print(f"{name}: {r['instructions']:,} instructions per inference" + (f" (was {was:,})" if was else ""))
+    doc = {"about": "Instructions per inference that tests/test_instruction_budget.py holds each build to (exact "
+                    "counts under QEMU -icount shift=0, exact-count firmware without profiling, random input). "
+                    "Re-record on purpose with: .venv/bin/python bench/cortex_m.py --update-budget",
+           **BUDGET_SETUP, "compiler": compiler or json.loads(BUDGET.read_text())["compiler"], "models": models}
+    BUDGET.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {os.path.relpath(BUDGET, ROOT)}")
+
+
 def main() -> None:
+    if "--update-budget" in sys.argv:
+        update_budget()
+        return
     board = sys.argv[sys.argv.index("--board") + 1] if "--board" in sys.argv else "qemu-m4"
-    tflm = tflm_figures() if board == "qemu-m4" else {}  # TFLite Micro was measured on the M4 only
+    opt = sys.argv[sys.argv.index("--opt") + 1] if "--opt" in sys.argv else "O2"
+    # TFLite Micro was measured on the M4 only, at -O2
+    tflm = tflm_figures() if board == "qemu-m4" and opt == "O2" else {}
     rows = []
     for model, anchor in MODELS.items():
         path = SHARED / "models" / f"{model}.tflite"
         if not path.exists():
             print(f"skipping {model}: {path} not found", file=sys.stderr)
             continue
-        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "kiln"), "bench", str(path), "--board", board, "--json"],
+        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "kiln"), "bench", str(path), "--board", board, "--opt", opt, "--json"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             print(f"{model}: {proc.stderr.strip()}", file=sys.stderr)

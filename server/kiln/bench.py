@@ -41,7 +41,7 @@ def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
 
 
 def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str | Path | None = None,
-          progress=lambda msg: None, input_paths: list[str] | None = None) -> dict:
+          progress=lambda msg: None, input_paths: list[str] | None = None, opt: str = "-O2") -> dict:
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
     progress(f"compiling {model}")
@@ -57,12 +57,15 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
         src = Path(keep) if keep else Path(tmp) / "src"
         compiler.write(c, src)
         build = Path(tmp) / "build"
-        progress(f"building for {board} with {qemuboard.GCC} (plain, exact-count and profiled firmware)")
+        progress(f"building for {board} with {qemuboard.GCC} {opt} (plain, exact-count and profiled firmware)")
         # flash from the plainest firmware: one run per record, no profiling, no repeat loops
-        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board)
+        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board,
+                                    opt=opt)
         flash = qemuboard.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
-        plain_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board)
-        prof_elf = qemuboard.build(src, c.name, build, records, profile=True, exact=True, graph=g, board=board)
+        plain_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board,
+                                    opt=opt)
+        prof_elf = qemuboard.build(src, c.name, build, records, profile=True, exact=True, graph=g, board=board,
+                                   opt=opt)
         progress(f"running {c.name} on {board} (QEMU {qemuboard.target(board).machine}, -icount shift=0)")
         plain = qemuboard.run(plain_elf, g, board=board)
         prof = qemuboard.run(prof_elf, g, board=board)
@@ -75,6 +78,7 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
     return {
         "model": c.name,
         "board": board,
+        "opt": opt,
         "seed": seed,
         "instructions": instructions,
         "exact": plain.exact and prof.exact,
@@ -92,10 +96,34 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
     }
 
 
+def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str = "-O2") -> dict:
+    """The two figures the regression checks keep (bench/instruction_budget.json, the flash limit):
+    instructions per inference from the exact-count firmware without profiling, and flash beside
+    the weights from the plainest firmware. Two builds and one QEMU run: quicker than bench()."""
+    if board not in BOARDS:
+        raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
+    c = compiler.compile_model(model)
+    g = c.graph
+    records = oracle.random_inputs(g, seed=seed, count=1)
+    with tempfile.TemporaryDirectory(prefix="kiln-count-") as tmp:
+        src, build = Path(tmp) / "src", Path(tmp) / "build"
+        compiler.write(c, src)
+        flash_elf = qemuboard.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board,
+                                    opt=opt)
+        flash = qemuboard.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
+        elf = qemuboard.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board, opt=opt)
+        result = qemuboard.run(elf, g, board=board)
+    return {"model": c.name, "board": board, "opt": opt, "seed": seed, "compiler": qemuboard.compiler_version(),
+            "instructions": result.total_instructions[0], "exact": result.exact, "arena_bytes": g.arena_bytes,
+            "flash_code_bytes": flash["code"], "flash_board_bytes": flash["board"],
+            "flash_weight_bytes": flash["weights"]}
+
+
 def format_text(r: dict) -> list[str]:
     per_mac = f"{r['instructions_per_mac']:.2f}" if r["instructions_per_mac"] is not None else "-"
     lines = [
-        f"{r['model']} on {r['board']} ({qemuboard.target(r['board']).cpu}, QEMU {qemuboard.target(r['board']).machine}; instruction counts, "
+        f"{r['model']} on {r['board']} ({qemuboard.target(r['board']).cpu}, QEMU {qemuboard.target(r['board']).machine}, "
+        f"{r['opt']}; instruction counts, "
         f"{'exact' if r['exact'] else 'to 40 instructions'}; random input, seed {r['seed']})",
         f"  instructions / inference {r['instructions']:>12,}",
         f"  MACs                     {r['macs']:>12,}",

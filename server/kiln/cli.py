@@ -164,7 +164,7 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress)
+    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress, opt=f"-{args.opt}")
     print(json.dumps(r, indent=1) if args.json else "\n".join(bench.format_text(r)))
     return 0
 
@@ -307,6 +307,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default="qemu-m4", choices=["qemu-m4", "qemu-m7"], help="board to measure on (default: qemu-m4)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random input (default 0)")
     p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
+    p.add_argument("--opt", default="O2", choices=["O2", "Os", "O3"],
+                   help="optimization level of the whole firmware (default: O2, as the published figures)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(fn=cmd_bench)
 

@@ -69,6 +69,20 @@ INSTRUCTIONS_PER_TICK = 40
 PHASES = 40
 
 COMMON_CFLAGS = ["-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+OPT_LEVELS = ("-O2", "-Os", "-O3")  # what build(opt=...) takes: -O2 is what the figures use, -Os for flash
+
+
+def cflags(opt: str = "-O2") -> list[str]:
+    """COMMON_CFLAGS with another optimization level in place of -O2."""
+    if opt not in OPT_LEVELS:
+        raise KilnError(f"optimization level {opt} is not one of {', '.join(OPT_LEVELS)}")
+    return [opt if f == "-O2" else f for f in COMMON_CFLAGS]
+
+
+def compiler_version() -> str:
+    """'arm-none-eabi-gcc 12.2.1': instruction counts hold for one compiler version only."""
+    proc = subprocess.run([_tool(GCC), "-dumpversion"], capture_output=True, text=True)
+    return f"{GCC} {proc.stdout.strip()}"
 
 
 def target(name: str) -> Target:
@@ -182,10 +196,11 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
 
 def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: list[list[np.ndarray]],
           *, profile: bool = True, exact: bool = True, graph: Graph | None = None,
-          extra: list[str] | None = None, board: str = "qemu-m4") -> Path:
+          extra: list[str] | None = None, board: str = "qemu-m4", opt: str = "-O2") -> Path:
     """Builds the firmware ELF from the generated C in src_dir with the records built in; returns
     the ELF's path. With graph, the records are checked and converted to the inputs' types as on
-    the host board; without, each array is taken as it is (the firmware checks the sizes)."""
+    the host board; without, each array is taken as it is (the firmware checks the sizes). opt is
+    the optimization level of every source, the board's included (one of OPT_LEVELS)."""
     src_dir, build_dir = Path(src_dir), Path(build_dir)
     tgt = target(board)
     gcc = _tool(GCC)
@@ -193,10 +208,12 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
         raise KilnError(f"{src_dir}: no {model_name}.c (compile the model there first)")
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "kiln_records.h").write_text(records_header(model_name, records, graph))
-    elf = build_dir / (model_name + f"_{tgt.name}" + ("_profile" if profile else "") + ("_exact" if exact else "") + ".elf")
+    opt_flags = cflags(opt)
+    elf = build_dir / (model_name + f"_{tgt.name}" + ("_profile" if profile else "") + ("_exact" if exact else "")
+                       + ("" if opt == "-O2" else f"_{opt[1:]}") + ".elf")
     obj_dir = elf.with_suffix(".obj")
     obj_dir.mkdir(exist_ok=True)
-    flags = [*tgt.flags, *COMMON_CFLAGS, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
+    flags = [*tgt.flags, *opt_flags, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
              f"-DKILN_EXACT={int(exact)}", "-I", str(src_dir), "-I", str(build_dir), "-I", str(BOARD_DIR),
              *(extra or [])]
     # one object per source (the link map then tells what each file costs in flash), in parallel
