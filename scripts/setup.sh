@@ -7,22 +7,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip
               gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)  # qemu-m4 board
 
-say() { printf '\033[1mkiln setup:\033[0m %s\n' "$*" >&2; }
-
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { say "need root (or sudo) to install: ${missing[*]}"; exit 1; }
-    SUDO=sudo
-  fi
-  say "installing Debian packages: ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/lib.sh
+apt_install "${APT_PACKAGES[@]}"
 
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -1,0 +1,25 @@
+// The device panel's script: shows the sections the extension sends and keeps them in the
+// webview state, so a reload (or a hidden tab) does not lose them.
+(function () {
+  const vscode = acquireVsCodeApi();
+  let state = vscode.getState() || { log: [] };
+
+  function render() {
+    if (state.outputs) document.getElementById('outputs').innerHTML = state.outputs;
+    if (state.chart) document.getElementById('chart').innerHTML = state.chart;
+    document.getElementById('log').textContent = (state.log || []).join('\n');
+  }
+
+  window.addEventListener('message', (event) => {
+    const m = event.data;
+    if (m.type === 'state') state = Object.assign({ log: [] }, state, m.state, { log: m.state.log.length ? m.state.log : state.log });
+    else if (m.type === 'outputs') state.outputs = m.html;
+    else if (m.type === 'chart') state.chart = m.html;
+    else if (m.type === 'log') state.log = (state.log || []).concat([m.line]).slice(-500);
+    vscode.setState(state);
+    render();
+  });
+
+  render();
+  vscode.postMessage({ type: 'ready' });
+})();

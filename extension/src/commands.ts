@@ -1,0 +1,144 @@
+// The commands: compile, choose a board, build, flash, run and profile. Each long one shows its
+// progress (a notification or the status bar), can be cancelled where the server allows it, and
+// on failure says what failed with the way to the output.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { Cancelled, KilnClient, ServerError } from './client';
+import { currentBoard, setBoard } from './config';
+import type { DevicePanel } from './devicePanel';
+import type { HeatDecorations } from './heatDecorations';
+import type { Models } from './models';
+import type { StatusBar } from './statusBar';
+
+export interface Parts { kiln: KilnClient; status: StatusBar; panel: DevicePanel; heat: HeatDecorations; models: Models }
+
+function trusted(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage('Kiln: this workspace is not trusted, so Kiln only shows model reports. Trust the workspace to compile, build, flash and run.', 'Manage Workspace Trust')
+    .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+  return false;
+}
+
+async function failed(p: Parts, what: string, e: unknown): Promise<void> {
+  if (e instanceof Cancelled) {
+    p.status.idle();
+    void vscode.window.setStatusBarMessage(`Kiln: ${what} cancelled`, 4000);
+    return;
+  }
+  const message = (e as Error).message ?? String(e);
+  p.kiln.output.appendLine(`[error] ${what}: ${message}`);
+  p.panel.log(`${what} failed: ${message}`);
+  p.status.failed(what, message);
+  // the server has already shown its own message for the errors it answered; this one is for the rest
+  if (!(e instanceof ServerError)) {
+    const a = await vscode.window.showErrorMessage(`Kiln: ${what} failed: ${message}`, 'Show Output');
+    if (a) p.kiln.output.show(true);
+  }
+}
+
+export async function compile(p: Parts, arg?: unknown): Promise<void> {
+  if (!trusted()) return;
+  const model = await p.models.pick(arg);
+  if (!model) return;
+  const name = path.basename(model.fsPath);
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kiln: compiling ${name}`, cancellable: true },
+    async (progress, token) => {
+      const sub = p.kiln.events.event((e) => e.request === 'kiln/compile' && progress.report({ message: e.message }));
+      try {
+        const r = await p.kiln.request('kiln/compile', { uri: model.toString() }, token);
+        const stem = name.replace(/\.tflite$/, '');
+        const c = r.files.map((f) => vscode.Uri.parse(f)).find((u) => path.basename(u.fsPath) === `${stem}.c`);
+        p.heat.clearFolder(vscode.Uri.parse(r.outDir).fsPath);
+        p.models.remember(model, c?.fsPath);
+        for (const note of r.problems) void vscode.window.showWarningMessage(`Kiln: ${note}`);
+        const s = r.summary;
+        vscode.window.setStatusBarMessage(`Kiln: ${name}: ${s.operators.length} operators, ${s.macs.toLocaleString('en-US')} MACs, arena ${s.arena_bytes.toLocaleString('en-US')} B`, 8000);
+        if (c) await vscode.window.showTextDocument(c, { preview: false });
+      } catch (e) {
+        await failed(p, `compiling ${name}`, e);
+      } finally {
+        sub.dispose();
+      }
+    });
+}
+
+export async function pickBoard(p: Parts): Promise<void> {
+  let boards;
+  try {
+    boards = (await p.kiln.request('kiln/boards', {})).boards;
+  } catch (e) {
+    await failed(p, 'listing the boards', e);
+    return;
+  }
+  const now = currentBoard();
+  const kb = (n?: number) => (n ? `${Math.round(n / 1024).toLocaleString('en-US')} KB` : '?');
+  const item = await vscode.window.showQuickPick(boards.map((b) => ({
+    label: b.name, description: `${b.cpu ?? ''} · ${kb(b.ram_bytes)} RAM · ${kb(b.flash_bytes)} flash${b.name === now ? ' · current' : ''}`,
+    detail: b.description, picked: b.name === now,
+  })), { title: 'Kiln: choose the board', placeHolder: `now: ${now}`, matchOnDescription: true });
+  if (!item) return;
+  await setBoard(item.label);
+  p.status.showBoard(item.label, vscode.workspace.isTrusted);
+}
+
+/** A device request with the status bar spinning and the device events in the panel log. */
+async function onDevice<T>(p: Parts, what: string, busy: string, work: (model: vscode.Uri, board: string) => Promise<T>, arg?: unknown): Promise<T | undefined> {
+  if (!trusted()) return undefined;
+  const model = await p.models.pick(arg);
+  if (!model) return undefined;
+  const board = currentBoard();
+  p.status.busy(busy);
+  p.panel.log(`${what} ${path.basename(model.fsPath)} on ${board}`);
+  const sub = p.kiln.events.event((e) => {
+    p.panel.log(`[${e.board ?? board}] ${e.message}`);
+    p.status.busy(`${busy} ${e.message.slice(0, 40)}`);
+  });
+  try {
+    const r = await work(model, board);
+    p.status.idle();
+    return r;
+  } catch (e) {
+    await failed(p, `${what} ${path.basename(model.fsPath)} on ${board}`, e);
+    return undefined;
+  } finally {
+    sub.dispose();
+  }
+}
+
+export async function build(p: Parts, arg?: unknown): Promise<void> {
+  const r = await onDevice(p, 'building', 'Building…', (m, board) => p.kiln.request('kiln/build', { uri: m.toString(), board }), arg);
+  if (r) void vscode.window.showInformationMessage(`Kiln: built ${vscode.workspace.asRelativePath(vscode.Uri.parse(r.artifact))} for ${r.board}`);
+}
+
+export async function flash(p: Parts, arg?: unknown): Promise<void> {
+  const r = await onDevice(p, 'flashing', 'Flashing…', async (m, board) => {
+    const res = await p.kiln.request('kiln/flash', { uri: m.toString(), board });
+    p.models.remember(m);
+    return res;
+  }, arg);
+  if (!r) return;
+  p.panel.log(`flashed ${r.board}: RPC at ${r.url}`);
+  const a = await vscode.window.showInformationMessage(`Kiln: flashed ${r.board}; the model runs there now.`, 'Profile', 'Run');
+  if (a === 'Profile') await profile(p);
+  else if (a === 'Run') await run(p);
+}
+
+export async function run(p: Parts, arg?: unknown): Promise<void> {
+  const r = await onDevice(p, 'running', 'Running…', (m, board) => p.kiln.request('kiln/run', { uri: m.toString(), board }), arg);
+  if (r) p.panel.showRun(r);
+}
+
+/** Run once (outputs against TFLite Micro), then profile: the panel gets both, the C its shading. */
+export async function profile(p: Parts, arg?: unknown): Promise<void> {
+  const r = await onDevice(p, 'profiling', 'Profiling…', async (m, board) => {
+    const out = await p.kiln.request('kiln/run', { uri: m.toString(), board });
+    p.panel.showRun(out);
+    const prof = await p.kiln.request('kiln/profile', { uri: m.toString(), board });
+    return { model: m, prof };
+  }, arg);
+  if (!r) return;
+  p.panel.showProfile(r.prof);
+  const c = p.models.cOfModel(r.model);
+  if (c) p.heat.set(c, r.prof);
+  vscode.window.setStatusBarMessage(`Kiln: ${r.prof.model} on ${r.prof.board}: ${r.prof.total.cycles.toLocaleString('en-US')} cycles`, 8000);
+}

@@ -1,0 +1,67 @@
+// The device panel's sections as HTML fragments: outputs beside the reference, the per-operator
+// latency chart (SVG, with the previous profile as "before" when there is one). Pure (unit-tested);
+// devicePanel.ts posts them to the webview, which keeps them across reloads.
+import { esc, num } from './html';
+import type { OperatorTiming, ProfileResult, RunResult } from './protocol';
+
+export const MAX_VALUES = 64;
+
+export function outputsHtml(run: RunResult): string {
+  const parts = [`<p class="meta">${esc(run.model)} on <b>${esc(run.board)}</b>, compared with TensorFlow Lite Micro on the same input</p>`];
+  for (const o of run.outputs) {
+    const exact = o.max_abs_diff === 0;
+    parts.push(`<h3>${esc(o.name)} <span class="meta">${esc(o.dtype)}[${o.shape.map(esc).join('×')}]</span> `
+      + `<span class="${exact ? 'ok' : 'bad'}" data-testid="match">${exact ? 'bit-exact' : `max |diff| ${esc(o.max_abs_diff)}`}</span></h3>`);
+    const rows = o.values.slice(0, MAX_VALUES).map((v, i) => {
+      const r = o.reference[i];
+      const d = r === undefined ? '' : Math.abs(v - r);
+      return `<tr${d ? ' class="bad"' : ''}><td>${i}</td><td>${esc(v)}</td><td>${esc(r ?? '–')}</td><td>${esc(d)}</td></tr>`;
+    });
+    const more = o.values.length > MAX_VALUES ? `<p class="meta">… ${o.values.length - MAX_VALUES} more values</p>` : '';
+    parts.push(`<table class="outputs"><thead><tr><th>#</th><th>Kiln</th><th>TFLite Micro</th><th>|diff|</th></tr></thead>`
+      + `<tbody>${rows.join('')}</tbody></table>${more}`);
+  }
+  return parts.join('\n');
+}
+
+const ROW = 22;
+const LABEL = 190;
+const WIDTH = 640;
+const VALUE = 150;
+
+/** Horizontal bars, one per operator, in cycles; `before` (an earlier profile of the same model) as thin bars. */
+export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
+  const prev = new Map((before?.operators ?? []).map((o) => [o.function, o]));
+  const max = Math.max(1, ...p.operators.map((o) => o.cycles), ...[...prev.values()].map((o) => o.cycles));
+  const span = WIDTH - LABEL - VALUE;
+  const bars = p.operators.map((o: OperatorTiming, i) => {
+    const y = i * ROW;
+    const w = Math.max(1, (o.cycles / max) * span);
+    const b = prev.get(o.function);
+    const old = b ? `<rect class="before" x="${LABEL}" y="${y + ROW - 7}" width="${Math.max(1, (b.cycles / max) * span).toFixed(1)}" height="4"><title>before: ${num(b.cycles)} cycles</title></rect>` : '';
+    return `<g class="op" data-function="${esc(o.function)}">`
+      + `<text class="label" x="${LABEL - 6}" y="${y + 14}" text-anchor="end">${esc(o.function)}</text>`
+      + `<rect class="bar" x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${b ? 12 : 15}"><title>${esc(o.function)}: ${num(o.cycles)} cycles, ${num(o.micros, 1)} µs, ${(100 * o.share).toFixed(1)}%</title></rect>${old}`
+      + `<text class="value" x="${LABEL + w + 6}" y="${y + 14}">${num(o.cycles)} · ${(100 * o.share).toFixed(1)}%</text></g>`;
+  });
+  const h = Math.max(ROW, p.operators.length * ROW);
+  const legend = before ? `<p class="meta"><span class="swatch bar"></span> now <span class="swatch before"></span> before (${num(before.total.cycles)} cycles in all)</p>` : '';
+  const exact = p.exact ? ' (exact instruction counts)' : '';
+  return `<p class="meta">${esc(p.model)} on <b>${esc(p.board)}</b>: ${num(p.total.cycles)} cycles, ${num(p.total.micros, 1)} µs in all${exact}</p>${legend}`
+    + `<svg class="chart" viewBox="0 0 ${WIDTH} ${h}" width="100%" role="img" aria-label="latency per operator">${bars.join('')}</svg>`;
+}
+
+export function shellHtml(cspValue: string, nonce: string, scriptUri: string, styleUri: string): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${esc(cspValue)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${esc(styleUri)}">
+<title>Kiln Device</title></head>
+<body id="kiln-device">
+<section><h2>Outputs</h2><div id="outputs"><p class="meta">Run or profile a model to see its outputs here.</p></div></section>
+<section><h2>Latency per operator</h2><div id="chart"><p class="meta">Profile a model to see where the time goes.</p></div></section>
+<section><h2>Device log</h2><pre id="log"></pre></section>
+<script nonce="${esc(nonce)}" src="${esc(scriptUri)}"></script>
+</body></html>`;
+}

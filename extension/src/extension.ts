@@ -1,0 +1,62 @@
+// Kiln's VS Code extension: wires the parts together. Each file does one job:
+// client (the language server), bootstrap/interpreter (which Python), commands, statusBar,
+// tasks, devicePanel, modelReport, heatDecorations; the *View/heat/taskArgs modules are pure.
+import * as vscode from 'vscode';
+import { KilnClient } from './client';
+import * as commands from './commands';
+import { currentBoard } from './config';
+import { DevicePanel } from './devicePanel';
+import { HeatDecorations } from './heatDecorations';
+import { ModelReportProvider, VIEW_TYPE as REPORT } from './modelReport';
+import { Models } from './models';
+import { StatusBar } from './statusBar';
+import { KilnTaskProvider, TASK_TYPE } from './tasks';
+
+let kiln: KilnClient | undefined;
+
+export async function activate(ctx: vscode.ExtensionContext) {
+  const output = vscode.window.createOutputChannel('Kiln');
+  const trace = vscode.window.createOutputChannel('Kiln Trace');
+  kiln = new KilnClient(ctx, output, trace);
+  const status = new StatusBar();
+  const panel = new DevicePanel(ctx);
+  const heat = new HeatDecorations();
+  const reports = new ModelReportProvider(ctx, kiln);
+  const models = new Models(ctx.workspaceState, () => reports.active);
+  const parts: commands.Parts = { kiln, status, panel, heat, models };
+  const refresh = () => status.showBoard(currentBoard(), vscode.workspace.isTrusted);
+
+  ctx.subscriptions.push(output, trace, status, panel, heat, kiln,
+    vscode.window.registerCustomEditorProvider(REPORT, reports, { supportsMultipleEditorsPerDocument: true }),
+    vscode.tasks.registerTaskProvider(TASK_TYPE, new KilnTaskProvider(ctx, kiln)),
+    vscode.commands.registerCommand('kiln.compileModel', (arg) => commands.compile(parts, arg ?? reports.active)),
+    vscode.commands.registerCommand('kiln.openModelReport', async (arg) => {
+      const m = await models.pick(arg);
+      if (m) await vscode.commands.executeCommand('vscode.openWith', m, REPORT);
+    }),
+    vscode.commands.registerCommand('kiln.pickBoard', () => commands.pickBoard(parts)),
+    vscode.commands.registerCommand('kiln.build', (arg) => commands.build(parts, arg)),
+    vscode.commands.registerCommand('kiln.flash', (arg) => commands.flash(parts, arg)),
+    vscode.commands.registerCommand('kiln.run', (arg) => commands.run(parts, arg)),
+    vscode.commands.registerCommand('kiln.profile', (arg) => commands.profile(parts, arg)),
+    vscode.commands.registerCommand('kiln.showDevicePanel', () => panel.show(false)),
+    vscode.commands.registerCommand('kiln.showOutput', () => output.show(true)),
+    vscode.commands.registerCommand('kiln.restartServer', async () => {
+      if (await kiln!.restart()) void vscode.window.setStatusBarMessage('Kiln: language server restarted', 4000);
+    }),
+    vscode.commands.registerCommand('kiln.installServer', () => kiln!.install()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('kiln.board')) refresh();
+      if (e.affectsConfiguration('kiln.pythonPath')) void kiln!.restart();
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(refresh),
+  );
+  const toml = vscode.workspace.createFileSystemWatcher('**/kiln.toml');
+  ctx.subscriptions.push(toml, toml.onDidChange(refresh), toml.onDidCreate(refresh), toml.onDidDelete(refresh));
+  refresh();
+  void kiln.ensureStarted();
+}
+
+export async function deactivate() {
+  await kiln?.dispose();
+}

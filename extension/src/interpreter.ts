@@ -1,0 +1,113 @@
+// Which Python runs the language server: pure logic, no VS Code here (unit-tested).
+//
+// Order: the kiln.pythonPath setting; else the Python extension's active interpreter; else the
+// private environment `Kiln: Install the Language Server's Python Packages` made; else python3.
+// The first that has Python >= 3.11 and the packages pyproject.toml names is used. A pythonPath
+// the user set is never skipped silently: when it does not work, that is the error.
+
+export type Source = 'setting' | 'python-extension' | 'kiln-environment' | 'python3';
+
+export interface Candidate { source: Source; path: string }
+
+export interface Probe {
+  ok: boolean; // it ran and printed a probe answer
+  version?: string; // "3.11.2"
+  missing?: string[]; // distributions not installed
+  error?: string; // why it did not run
+}
+
+export const MIN_PYTHON: [number, number] = [3, 11];
+
+export function candidates(setting: string | undefined, pythonExtension: string | undefined,
+  kilnEnvironment: string | undefined): Candidate[] {
+  const out: Candidate[] = [];
+  const add = (source: Source, path: string | undefined) => {
+    if (path && path.trim() && !out.some((c) => c.path === path.trim())) out.push({ source, path: path.trim() });
+  };
+  add('setting', setting);
+  add('python-extension', pythonExtension);
+  add('kiln-environment', kilnEnvironment);
+  add('python3', 'python3');
+  return out;
+}
+
+/** The requirement strings of pyproject.toml's [project] dependencies, e.g. "pygls>=2.1,<3". */
+export function requirementSpecs(pyproject: string): string[] {
+  const project = pyproject.split(/^\[/m).find((s) => s.startsWith('project]'));
+  const m = project?.match(/^dependencies\s*=\s*\[([\s\S]*?)\]/m);
+  if (!m) throw new Error('pyproject.toml: no [project] dependencies list');
+  return [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
+}
+
+/** Their distribution names ("pygls>=2.1,<3" -> "pygls"). */
+export function requirements(pyproject: string): string[] {
+  return requirementSpecs(pyproject).map((r) => r.split(/[\s<>=!~;[(]/)[0]).filter(Boolean);
+}
+
+/** A Python one-liner that prints {"version": ..., "missing": [...]} for the given distributions. */
+export function probeScript(dists: string[]): string {
+  return [
+    'import json, platform',
+    'from importlib import metadata',
+    'missing = []',
+    `for d in ${JSON.stringify(dists)}:`,
+    '    try: metadata.version(d)',
+    '    except metadata.PackageNotFoundError: missing.append(d)',
+    'print(json.dumps({"version": platform.python_version(), "missing": missing}))',
+  ].join('\n');
+}
+
+export function parseProbe(stdout: string): Probe {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  try {
+    const d = JSON.parse(line);
+    if (typeof d.version === 'string' && Array.isArray(d.missing)) return { ok: true, version: d.version, missing: d.missing };
+  } catch { /* fall through */ }
+  return { ok: false, error: `unexpected answer: ${line.slice(0, 120) || '(nothing)'}` };
+}
+
+export function versionOk(version: string): boolean {
+  const [a, b] = version.split('.').map(Number);
+  return a > MIN_PYTHON[0] || (a === MIN_PYTHON[0] && b >= MIN_PYTHON[1]);
+}
+
+export function usable(p: Probe): boolean {
+  return p.ok && !!p.version && versionOk(p.version) && (p.missing ?? []).length === 0;
+}
+
+export function describe(c: Candidate, p: Probe): string {
+  const where = { 'setting': 'kiln.pythonPath', 'python-extension': "the Python extension's interpreter",
+    'kiln-environment': "Kiln's environment", 'python3': 'python3' }[c.source];
+  if (!p.ok) return `${where} (${c.path}) does not run: ${p.error}`;
+  if (!versionOk(p.version!)) return `${where} (${c.path}) is Python ${p.version}; Kiln needs ${MIN_PYTHON.join('.')} or newer`;
+  if (p.missing!.length) return `${where} (${c.path}) lacks ${p.missing!.join(', ')}`;
+  return `${where} (${c.path}): Python ${p.version}`;
+}
+
+export type Decision =
+  | { use: Candidate; note: string }
+  | { problem: string; installWith?: Candidate; offers: Offer[] };
+export type Offer = 'install' | 'choose' | 'settings' | 'output';
+
+/** Pick the interpreter from the probed candidates, in order. */
+export function decide(probed: [Candidate, Probe][]): Decision {
+  const first = probed[0];
+  if (first && first[0].source === 'setting' && !usable(first[1])) {
+    return { problem: describe(first[0], first[1]), offers: ['choose', 'settings', 'output'],
+      installWith: installer(probed) };
+  }
+  const ok = probed.find(([, p]) => usable(p));
+  if (ok) return { use: ok[0], note: describe(ok[0], ok[1]) };
+  const inst = installer(probed);
+  const reasons = probed.map(([c, p]) => describe(c, p)).join('; ');
+  return {
+    problem: `no Python can run Kiln's language server: ${reasons}`,
+    installWith: inst,
+    offers: inst ? ['install', 'choose', 'output'] : ['choose', 'settings', 'output'],
+  };
+}
+
+/** An interpreter recent enough to create Kiln's own environment from. */
+function installer(probed: [Candidate, Probe][]): Candidate | undefined {
+  return probed.find(([c, p]) => c.source !== 'kiln-environment' && p.ok && versionOk(p.version!))?.[0];
+}

@@ -1,0 +1,46 @@
+// The model report: a read-only custom editor for .tflite files, filled from kiln/report (the
+// operators table and the memory timeline). It refreshes when the file changes on disk.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { KilnClient } from './client';
+import { csp, esc } from './html';
+import { errorHtml, reportHtml } from './reportView';
+
+export const VIEW_TYPE = 'kiln.modelReport';
+
+export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider {
+  /** The .tflite of the report in front, for the title bar's Compile button. */
+  active: vscode.Uri | undefined;
+
+  constructor(private readonly ctx: vscode.ExtensionContext, private readonly kiln: KilnClient) {}
+
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => undefined };
+  }
+
+  async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const mediaRoot = vscode.Uri.joinPath(this.ctx.extensionUri, 'extension', 'media');
+    panel.webview.options = { enableScripts: false, localResourceRoots: [mediaRoot] };
+    const style = panel.webview.asWebviewUri(vscode.Uri.joinPath(mediaRoot, 'kiln.css')).toString();
+    const policy = csp(panel.webview.cspSource, '', false);
+    const name = path.basename(document.uri.fsPath);
+    const load = async () => {
+      try {
+        const r = await this.kiln.request('kiln/report', { uri: document.uri.toString() });
+        panel.webview.html = reportHtml(r, policy, style, name);
+      } catch (e) {
+        panel.webview.html = errorHtml(`${name}: ${(e as Error).message}`, policy, style);
+      }
+    };
+    panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${esc(policy)}"><link rel="stylesheet" href="${esc(style)}"></head><body><p class="meta">Reading ${esc(name)}…</p></body></html>`;
+    if (panel.active) this.active = document.uri;
+    panel.onDidChangeViewState(() => { if (panel.active) this.active = document.uri; });
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), name));
+    watcher.onDidChange(load);
+    panel.onDidDispose(() => {
+      watcher.dispose();
+      if (this.active?.toString() === document.uri.toString()) this.active = undefined;
+    });
+    await load();
+  }
+}

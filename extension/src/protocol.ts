@@ -1,0 +1,100 @@
+// Kiln's language-server protocol extensions, typed in one place. The server side is
+// server/kiln/lsp/protocol.py; keep the two in step.
+
+export interface CompileParams { uri: string; outDir?: string; board?: string }
+export interface OperatorSummary { index: number; kind: string; macs: number }
+export interface CompileResult {
+  files: string[];
+  outDir: string;
+  summary: { operators: OperatorSummary[]; arena_bytes: number; flash_bytes: number; macs: number };
+  problems: string[];
+}
+
+export interface BoardInfo {
+  name: string;
+  cpu?: string;
+  ram_bytes?: number;
+  flash_bytes?: number;
+  clock_hz?: number;
+  description?: string;
+}
+export interface BoardsResult { boards: BoardInfo[] }
+
+export interface DeviceParams { uri: string; board?: string; outDir?: string; seed?: number; adapter?: string }
+export interface BuildResult { artifact: string; board: string }
+export interface FlashResult { board: string; url: string; model_sha256: string }
+
+export interface OperatorTiming {
+  index: number;
+  kind: string;
+  function: string;
+  cycles: number;
+  micros: number;
+  share: number;
+  macs: number;
+}
+export interface ProfileResult {
+  model: string;
+  board: string;
+  operators: OperatorTiming[];
+  total: { cycles: number; micros: number };
+  run: { cycles: number; micros: number } | null;
+  exact?: boolean;
+}
+
+export interface RunOutput {
+  index: number;
+  name: string;
+  shape: number[];
+  dtype: string;
+  values: number[];
+  reference: number[];
+  max_abs_diff: number;
+  max_rel_diff?: number;
+}
+export interface RunResult { model: string; board: string; outputs: RunOutput[] }
+
+export interface ReportOperator {
+  index: number;
+  kind: string;
+  inputs: string[];
+  outputs: string[];
+  constants: string[];
+  macs: number | null;
+  weight_bytes: number;
+  live_bytes: number | null;
+}
+export interface ReportBuffer { name: string; offset: number; size: number; first: number; last: number }
+export interface ReportResult {
+  model: string;
+  operators: ReportOperator[];
+  inputs: string[];
+  outputs: string[];
+  totals: {
+    operators: number;
+    macs: number | null;
+    weight_bytes: number;
+    arena_bytes: number | null;
+    arena_lower_bound: number | null;
+  };
+  buffers: ReportBuffer[];
+  problems: string[];
+}
+
+export interface DeviceEvent { request: string; uri: string; board: string | null; message: string }
+
+/** Request name -> params and result: the client's request() is typed by this map. */
+export interface Requests {
+  'kiln/compile': { params: CompileParams; result: CompileResult };
+  'kiln/boards': { params: Record<string, never>; result: BoardsResult };
+  'kiln/report': { params: { uri: string }; result: ReportResult };
+  'kiln/build': { params: DeviceParams; result: BuildResult };
+  'kiln/flash': { params: DeviceParams; result: FlashResult };
+  'kiln/run': { params: DeviceParams; result: RunResult };
+  'kiln/profile': { params: DeviceParams; result: ProfileResult };
+}
+export type RequestName = keyof Requests;
+
+export const DEVICE_EVENT = 'kiln/deviceEvent';
+export const REQUEST_CANCELLED = -32800;
+export const DEFAULT_BOARD = 'host';

@@ -1,0 +1,64 @@
+// The model report (the .tflite custom editor): the operators table and the memory timeline.
+// Pure (unit-tested): HTML and SVG from kiln/report's answer; no script runs in this webview.
+import { bytes, esc, num } from './html';
+import type { ReportResult } from './protocol';
+
+const W = 640;
+const H = 220;
+
+/** Arena offset (up) against operator step (across): one rectangle per buffer, alive from first to last. */
+export function timelineSvg(r: ReportResult): string {
+  const steps = Math.max(1, r.operators.length);
+  const arena = Math.max(1, r.totals.arena_bytes ?? 0, ...r.buffers.map((b) => b.offset + b.size));
+  const x = (s: number) => (s / steps) * W;
+  const y = (o: number) => H - (o / arena) * H;
+  const rects = r.buffers.map((b, i) => {
+    const x0 = x(b.first), x1 = x(Math.min(b.last, steps - 1) + 1);
+    const top = y(b.offset + b.size), h = Math.max(1, y(b.offset) - top);
+    return `<rect class="buf c${i % 6}" x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${h.toFixed(1)}">`
+      + `<title>${esc(b.name)}: ${num(b.size)} B at offset ${num(b.offset)}, operators ${b.first}–${b.last}</title></rect>`;
+  });
+  return `<svg class="timeline" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="memory timeline">`
+    + `<rect class="frame" x="0" y="0" width="${W}" height="${H}"></rect>${rects.join('')}</svg>`
+    + `<p class="meta">Across: operators 0–${steps - 1}. Up: arena offset, 0–${num(arena)} B. Hover a block for its tensor.</p>`;
+}
+
+export function liveBarsSvg(r: ReportResult): string {
+  const max = Math.max(1, ...r.operators.map((o) => o.live_bytes ?? 0));
+  const bw = W / Math.max(1, r.operators.length);
+  const bars = r.operators.map((o, i) => {
+    const h = ((o.live_bytes ?? 0) / max) * 80;
+    return `<rect class="live" x="${(i * bw + 0.5).toFixed(1)}" y="${(80 - h).toFixed(1)}" width="${Math.max(1, bw - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${o.index} ${esc(o.kind)}: ${bytes(o.live_bytes)} live</title></rect>`;
+  });
+  return `<svg class="live-bars" viewBox="0 0 ${W} 80" preserveAspectRatio="none" role="img" aria-label="live bytes per operator">${bars.join('')}</svg>`;
+}
+
+export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, fileName: string): string {
+  const t = r.totals;
+  const problems = r.problems.length
+    ? `<div class="problems" data-testid="problems"><b>Kiln cannot compile this model:</b><ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : '';
+  const rows = r.operators.map((o) => `<tr><td>${o.index}</td><td>${esc(o.kind)}</td>`
+    + `<td>${o.inputs.map(esc).join('<br>')}</td><td>${o.outputs.map(esc).join('<br>')}</td>`
+    + `<td class="n">${num(o.macs)}</td><td class="n">${num(o.weight_bytes)}</td><td class="n">${num(o.live_bytes)}</td></tr>`);
+  const memory = r.buffers.length ? `<h2>Memory timeline</h2>${timelineSvg(r)}<h2>Live activation bytes per operator</h2>${liveBarsSvg(r)}` : '';
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${esc(cspValue)}">
+<link rel="stylesheet" href="${esc(styleUri)}"><title>${esc(fileName)}</title></head>
+<body id="kiln-report">
+<h1>${esc(r.model)} <span class="meta">${esc(fileName)}</span></h1>
+${problems}
+<p class="totals">${num(t.operators)} operators · ${num(t.macs)} MACs · ${bytes(t.weight_bytes)} of weights · arena ${bytes(t.arena_bytes)} (lower bound ${bytes(t.arena_lower_bound)})</p>
+<p class="meta">inputs: ${r.inputs.map(esc).join(', ')}<br>outputs: ${r.outputs.map(esc).join(', ')}</p>
+<table class="ops"><thead><tr><th>#</th><th>operator</th><th>inputs</th><th>outputs</th><th>MACs</th><th>weight B</th><th>live B</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>
+${memory}
+</body></html>`;
+}
+
+export function errorHtml(message: string, cspValue: string, styleUri: string): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${esc(cspValue)}">
+<link rel="stylesheet" href="${esc(styleUri)}"></head>
+<body id="kiln-report"><div class="problems" data-testid="problems"><b>Kiln cannot read this model.</b><p>${esc(message)}</p></div></body></html>`;
+}

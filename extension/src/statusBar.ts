@@ -1,0 +1,49 @@
+// The status bar: the current board (click to choose one) and the Flash button, which spins
+// while Kiln builds or flashes and turns red when that failed (its tooltip points to the output).
+import * as vscode from 'vscode';
+
+export class StatusBar implements vscode.Disposable {
+  readonly board = vscode.window.createStatusBarItem('kiln.board', vscode.StatusBarAlignment.Left, 50);
+  readonly flash = vscode.window.createStatusBarItem('kiln.flash', vscode.StatusBarAlignment.Left, 49);
+
+  constructor() {
+    this.board.name = 'Kiln Board';
+    this.board.command = 'kiln.pickBoard';
+    this.flash.name = 'Kiln Flash';
+    this.idle();
+  }
+
+  showBoard(board: string, trusted: boolean): void {
+    this.board.text = `$(circuit-board) ${board}`;
+    this.board.tooltip = `Kiln board: ${board}. Click to choose another.`;
+    this.board.show();
+    if (trusted) this.flash.show();
+    else this.flash.hide(); // untrusted workspace: report only
+  }
+
+  busy(what: string): void {
+    this.flash.text = `$(sync~spin) ${what}`;
+    this.flash.tooltip = `Kiln: ${what}`;
+    this.flash.command = 'kiln.showOutput';
+    this.flash.backgroundColor = undefined;
+  }
+
+  idle(): void {
+    this.flash.text = '$(zap) Flash';
+    this.flash.tooltip = 'Kiln: build the firmware for the board and flash it';
+    this.flash.command = 'kiln.flash';
+    this.flash.backgroundColor = undefined;
+  }
+
+  failed(what: string, message: string): void {
+    this.flash.text = `$(error) ${what} failed`;
+    this.flash.tooltip = `${message}\nClick to try again; the details are in the Kiln output.`;
+    this.flash.command = 'kiln.flash';
+    this.flash.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+  }
+
+  dispose(): void {
+    this.board.dispose();
+    this.flash.dispose();
+  }
+}

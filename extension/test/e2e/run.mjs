@@ -1,0 +1,213 @@
+// End-to-end tests of the extension in a real VS Code: code-server with the packaged VSIX,
+// driven in Debian's chromium by playwright-core, through the flows a user takes. Each step saves
+// a screenshot in test-artifacts/e2e/; the run ends with "N passed, N failed" (exit 1 on failure).
+//
+//   node extension/test/e2e/run.mjs            (after `npm run package`; scripts/test.sh does both)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import {
+  commandPalette, editorText, explorerRow, installExtension, makeWorkspace, notification, pickQuick, ROOT,
+  startCodeServer, statusItem, webviewFrame,
+} from './vscode.mjs';
+
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e');
+const VSIX = join(ROOT, 'build', 'kiln.vsix');
+const PYTHON = process.env.KILN_PYTHON || join(ROOT, '.venv', 'bin', 'python');
+const CHROMIUM = process.env.KILN_CHROMIUM || '/usr/bin/chromium';
+
+function expect(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// Two sessions, each a fresh VS Code profile and workspace:
+//   main:      a trusted workspace whose kiln.pythonPath is the project's .venv: the whole flow;
+//   new user:  an untrusted workspace, no settings, and a python3 with none of Kiln's packages.
+const sessions = [
+  { name: 'main', options: { python: PYTHON, board: 'qemu-m4', trust: false }, steps: [] },
+  { name: 'new user', options: { python: '', board: 'host', trust: true, barePython: true }, steps: [] },
+];
+let current = sessions[0];
+const step = (name, fn) => current.steps.push({ name, fn });
+
+// ---------------------------------------------------------------- main session, in a user's order
+
+step('the workbench opens and Kiln shows the board from the settings', async ({ page }) => {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+  await statusItem(page, 'qemu-m4').waitFor({ timeout: 90000 });
+  await statusItem(page, 'Flash').waitFor();
+});
+
+step('right-click a .tflite, Kiln: Compile Model, the generated C opens', async ({ page, dirs }) => {
+  await explorerRow(page, 'models').click();
+  const model = explorerRow(page, 'sine_int8.tflite');
+  await model.click({ button: 'right' });
+  const item = page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Compile Model' }).first();
+  await item.hover();
+  await page.keyboard.press('Enter'); // monaco menus take the key reliably; a synthetic click can land during their fade-in
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().waitFor({ timeout: 120000 });
+  await page.waitForFunction(() => document.querySelector('.editor-group-container.active .view-lines')?.textContent?.includes('op000_fully_connected'), null, { timeout: 30000 });
+  expect(existsSync(join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c')), 'the generated C is not in models/kiln_out/sine_int8/');
+});
+
+step('a .tflite opens in the model report, with operators and the memory timeline', async ({ page }) => {
+  await explorerRow(page, 'sine_int8.tflite').dblclick();
+  const report = await webviewFrame(page, 'kiln-report');
+  await report.locator('table.ops tbody tr').nth(2).waitFor({ timeout: 30000 });
+  const kinds = await report.locator('table.ops tbody tr td:nth-child(2)').allInnerTexts();
+  expect(kinds.join(',') === 'FULLY_CONNECTED,FULLY_CONNECTED,FULLY_CONNECTED', `operators: ${kinds}`);
+  expect(await report.locator('svg.timeline rect.buf').count() >= 2, 'the memory timeline has no buffers');
+  expect((await report.locator('.totals').innerText()).includes('288 MACs'), 'the totals do not say 288 MACs');
+  // the report's title bar offers Compile
+  await page.locator('.editor-actions .action-label[aria-label*="Compile Model"]').first().waitFor({ timeout: 10000 });
+});
+
+step('choose board host from the status bar', async ({ page, dirs }) => {
+  await statusItem(page, 'qemu-m4').click();
+  await pickQuick(page, 'host', 'now: qemu-m4');
+  await statusItem(page, 'host').waitFor({ timeout: 15000 });
+  const settings = JSON.parse(readFileSync(join(dirs.ws, '.vscode', 'settings.json'), 'utf8'));
+  expect(settings['kiln.board'] === 'host', `kiln.board is ${settings['kiln.board']}`);
+});
+
+step('Flash from the status bar, then Profile from its notification', async ({ page }) => {
+  await statusItem(page, 'Flash').click();
+  const done = notification(page, 'flashed host');
+  await done.waitFor({ timeout: 180000 });
+  await done.locator('.monaco-button', { hasText: 'Profile' }).click();
+  await statusItem(page, 'Flash').waitFor({ timeout: 180000 });
+});
+
+step('the device panel shows the outputs beside TFLite Micro, the latency chart and the log', async ({ page }) => {
+  const panel = await webviewFrame(page, 'kiln-device');
+  await panel.locator('#chart svg rect.bar').nth(2).waitFor({ timeout: 120000 });
+  expect(await panel.locator('#chart svg rect.bar').count() === 3, 'the chart should have one bar per operator');
+  const labels = await panel.locator('#chart svg text.label').allTextContents();
+  expect(labels.join(',') === 'op000_fully_connected,op001_fully_connected,op002_fully_connected', `chart labels: ${labels}`);
+  expect((await panel.locator('#outputs [data-testid=match]').innerText()) === 'bit-exact', 'the outputs do not match TFLite Micro');
+  expect(await panel.locator('#outputs table.outputs tbody tr').count() === 1, 'one output value expected');
+  expect((await panel.locator('#log').innerText()).includes('flashed host'), 'the log does not show the flash');
+});
+
+step('the generated C shows each operator\'s latency inline, and heat shading', async ({ page }) => {
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('µs'), null, { timeout: 30000 });
+  const text = (await editorText(page)).replace(/\u00a0/g, ' ');
+  const functions = text.split('\n').filter((l) => l.startsWith('static void op00'));
+  expect(functions.length >= 2 && functions.every((l) => /\) ⏱ [\d.,]+ µs · [\d.]+%/.test(l)), `operator lines: ${JSON.stringify(functions)}`);
+  const shaded = await page.$$eval('.editor-group-container.active .view-overlays > div > div',
+    (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
+  expect(shaded > 0, 'no line is heat-shaded');
+});
+
+step('a kiln task from tasks.json runs from the task list', async ({ page }) => {
+  await commandPalette(page, 'Tasks: Run Task');
+  await pickQuick(page, 'kiln: build sine_int8 for host', 'Select the task to run');
+  await page.waitForFunction(() => /built .*sine_int8/.test(document.querySelector('.terminal-wrapper.active .xterm-rows')?.textContent ?? ''), null, { timeout: 120000 });
+});
+
+step('a compiler error in edited C lands in the Problems view', async ({ page, dirs }) => {
+  const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
+  const lines = readFileSync(c, 'utf8').split('\n');
+  const k = lines.findIndex((l) => l.startsWith('static void op001_')) + 1;
+  lines[k] += ' kiln_e2e_not_c;';
+  writeFileSync(c, lines.join('\n'));
+  await commandPalette(page, 'Tasks: Run Task');
+  await pickQuick(page, 'kiln: build sine_int8 for host', 'Select the task to run');
+  await commandPalette(page, 'View: Focus Problems');
+  const marker = page.locator('.markers-panel .monaco-list-row', { hasText: 'kiln_e2e_not_c' }).first();
+  await marker.waitFor({ timeout: 120000 });
+  expect((await page.locator('.markers-panel').innerText()).includes('sine_int8.c'), 'the problem does not name sine_int8.c');
+});
+
+// ---------------------------------------------------------------- new user, untrusted workspace
+current = sessions[1];
+
+step('a new user with only Python: Kiln offers to install its packages, then the report works', async ({ page }) => {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+  const offer = notification(page, "no Python can run Kiln's language server");
+  await offer.waitFor({ timeout: 90000 });
+  expect((await offer.innerText()).includes('lacks'), 'the message does not say what is missing');
+  await offer.locator('.monaco-button', { hasText: 'Install Python Packages' }).click();
+  await notification(page, "installing the language server's Python packages").waitFor({ timeout: 30000 });
+  await explorerRow(page, 'models').click();
+  await explorerRow(page, 'sine_int8.tflite').dblclick();
+  const report = await webviewFrame(page, 'kiln-report');
+  await report.locator('table.ops tbody tr').nth(2).waitFor({ timeout: 600000 }); // pip, from PyPI or its cache
+});
+
+step('an untrusted workspace: reports only, no Compile or Flash', async ({ page }) => {
+  await statusItem(page, 'Restricted Mode').waitFor();
+  await statusItem(page, 'host').waitFor();
+  expect(await page.locator('.statusbar-item', { hasText: 'Flash' }).count() === 0, 'Flash is offered in an untrusted workspace');
+  await explorerRow(page, 'sine_int8.tflite').click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Open Model Report' }).first().waitFor();
+  expect(await page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Compile Model' }).count() === 0, 'Compile is offered in an untrusted workspace');
+  await page.keyboard.press('Escape');
+});
+
+// ---------------------------------------------------------------- the runner
+
+async function runSession(session, browser, counts) {
+  const dirs = makeWorkspace(session.options);
+  if (session.options.barePython) {
+    // a python3 first on PATH with none of Kiln's packages, as on a machine that never ran Kiln
+    const bare = join(dirs.tmp, 'bare-python');
+    const r = spawnSync('python3', ['-m', 'venv', bare], { encoding: 'utf8' });
+    expect(r.status === 0, `python3 -m venv failed: ${r.stderr}`);
+    dirs.pathPrefix = `${join(bare, 'bin')}:`;
+  }
+  console.log(`e2e: session "${session.name}": ${installExtension(dirs, VSIX).split('\n').pop()}`);
+  const server = await startCodeServer(dirs);
+  const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    for (const s of session.steps) {
+      counts.n++;
+      const shot = join(ARTIFACTS, `${String(counts.n).padStart(2, '0')}-${s.name.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '').toLowerCase().slice(0, 60)}`);
+      const t0 = Date.now();
+      try {
+        await s.fn({ page, dirs });
+        await page.waitForTimeout(400); // let the last frame settle for the screenshot
+        await page.screenshot({ path: `${shot}.png` });
+        counts.passed++;
+        console.log(`  ok    ${s.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      } catch (e) {
+        counts.failed++;
+        await page.screenshot({ path: `${shot}-FAILED.png` }).catch(() => undefined);
+        console.log(`  FAIL  ${s.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n        ${String(e.message ?? e).split('\n').slice(0, 6).join('\n        ')}`);
+        await page.keyboard.press('Escape').catch(() => undefined);
+      }
+    }
+  } finally {
+    await context.close().catch(() => undefined);
+    server.stop();
+    if (counts.failed) writeFileSync(join(ARTIFACTS, `code-server-${session.name.replace(/ /g, '-')}.log`), server.log());
+    rmSync(dirs.tmp, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  expect(existsSync(VSIX), `${VSIX} is missing: run \`npm run package\` first`);
+  expect(existsSync(PYTHON), `${PYTHON} is missing: run scripts/setup.sh first`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'] });
+  const counts = { n: 0, passed: 0, failed: 0 };
+  try {
+    for (const session of sessions) await runSession(session, browser, counts);
+  } finally {
+    await browser.close().catch(() => undefined);
+  }
+  console.log(`e2e: screenshots in ${ARTIFACTS}`);
+  console.log(`${counts.passed} passed, ${counts.failed} failed`);
+  process.exitCode = counts.failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(`e2e: ${e.message ?? e}`);
+  console.log(`0 passed, ${sessions.reduce((n, s) => n + s.steps.length, 0)} failed`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LEVELS, levelColor, parseSourceMap, shades } from '../../src/heat';
+import { cliArgs, outDirFor, problem, taskName, tomlKey } from '../../src/taskArgs';
+
+test('a kiln task definition -> the kiln command line', () => {
+  const def = { type: 'kiln' as const, command: 'build' as const, model: 'models/net.tflite' };
+  assert.deepEqual(cliArgs(def, 'qemu-m4', '/w/out/net'), ['-m', 'kiln', 'build', 'models/net.tflite', '--board', 'qemu-m4', '--out', '/w/out/net']);
+  assert.deepEqual(cliArgs({ ...def, command: 'flash' }, 'host', 'o').slice(-1), ['--exit']);
+  assert.deepEqual(cliArgs({ ...def, command: 'run' }, 'host', 'o').slice(-1), ['--compare']);
+  assert.equal(taskName(def, 'host'), 'build models/net.tflite (host)');
+});
+
+test('bad task definitions name the field', () => {
+  assert.match(problem({ command: 'erase' as never, model: 'a.tflite' })!, /"command": one of build, flash, run, profile \(got "erase"\)/);
+  assert.match(problem({ command: 'run', model: 'a.onnx' })!, /"model": a \.tflite file/);
+  assert.equal(problem({ command: 'run', model: 'a.tflite' }), undefined);
+});
+
+test('the out folder is the one the language server picks', () => {
+  assert.equal(outDirFor('models/net.tflite', '/w', '', undefined), '/w/models/kiln_out/net');
+  assert.equal(outDirFor('/abs/net.tflite', '/w', '', undefined), '/abs/kiln_out/net');
+  assert.equal(outDirFor('models/net.tflite', '/w', 'gen', 'ignored'), '/w/gen/net');
+  assert.equal(outDirFor('models/net.tflite', '/w', '', '/tmp/o'), '/tmp/o/net');
+  assert.equal(tomlKey('# c\nboard = "qemu-m4"\nout="gen"\n', 'out'), 'gen');
+  assert.equal(tomlKey('board = "qemu-m4"', 'out'), undefined);
+});
+
+const map = {
+  model: 'net', source: 'net.tflite', file: 'net.c',
+  operators: [
+    { index: 0, kind: 'CONV_2D', function: 'op000_conv_2d', line_start: 10, line_end: 20 },
+    { index: 1, kind: 'RELU', function: 'op001_relu', line_start: 22, line_end: 25 },
+    { index: 2, kind: 'SOFTMAX', function: 'op002_softmax', line_start: 27, line_end: 30 },
+  ],
+};
+const timing = (f: string, share: number) => ({ index: 0, kind: '', function: f, cycles: 1, micros: 1, share, macs: 0 });
+
+test('heat: levels relative to the hottest function, 0-based lines, unprofiled functions left alone', () => {
+  const s = shades(map, [timing('op000_conv_2d', 0.9), timing('op001_relu', 0.1)]);
+  assert.deepEqual(s.map((x) => [x.function, x.startLine, x.endLine, x.level]), [['op000_conv_2d', 9, 19, LEVELS], ['op001_relu', 21, 24, 1]]);
+  assert.deepEqual(shades(map, []), []);
+  assert.ok(levelColor(1) !== levelColor(LEVELS));
+});
+
+test('heat: the source map must be the one of this file', () => {
+  assert.ok(parseSourceMap(JSON.stringify(map), 'net.c'));
+  assert.equal(parseSourceMap(JSON.stringify(map), 'other.c'), undefined);
+  assert.equal(parseSourceMap('{not json', 'net.c'), undefined);
+});

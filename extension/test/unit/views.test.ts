@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chartHtml, outputsHtml, shellHtml } from '../../src/deviceView';
+import { csp } from '../../src/html';
+import type { ProfileResult, ReportResult, RunResult } from '../../src/protocol';
+import { reportHtml, timelineSvg } from '../../src/reportView';
+
+const profile = (cycles: number[]): ProfileResult => {
+  const total = cycles.reduce((a, b) => a + b, 0);
+  return {
+    model: 'net', board: 'host', total: { cycles: total, micros: total / 100 }, run: null,
+    operators: cycles.map((c, i) => ({ index: i, kind: 'ADD', function: `op00${i}_add`, cycles: c, micros: c / 100, share: c / total, macs: 0 })),
+  };
+};
+
+test('the chart has one bar per operator, scaled to the slowest', () => {
+  const html = chartHtml(profile([100, 300]));
+  const widths = [...html.matchAll(/class="bar" x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+  assert.equal(widths.length, 2);
+  assert.ok(Math.abs(widths[1] / widths[0] - 3) < 0.05, `widths ${widths}`);
+  assert.ok(!html.includes('class="before"'));
+  assert.match(html, /400 cycles/);
+});
+
+test('a second profile of the same model shows the first as "before"', () => {
+  const html = chartHtml(profile([50, 300]), profile([100, 300]));
+  assert.equal([...html.matchAll(/class="before"/g)].length, 2);
+  assert.match(html, /before \(400 cycles in all\)/);
+});
+
+test('outputs beside the reference; a mismatch is flagged; names are escaped', () => {
+  const run: RunResult = { model: 'm', board: 'host', outputs: [
+    { index: 0, name: '<script>', shape: [1, 2], dtype: 'int8', values: [1, 2], reference: [1, 3], max_abs_diff: 1 },
+  ] };
+  const html = outputsHtml(run);
+  assert.ok(!html.includes('<script>'));
+  assert.match(html, /&lt;script&gt;/);
+  assert.match(html, /max \|diff\| 1/);
+  assert.equal([...html.matchAll(/<tr class="bad">/g)].length, 1);
+  assert.match(outputsHtml({ ...run, outputs: [{ ...run.outputs[0], reference: [1, 2], max_abs_diff: 0 }] }), /bit-exact/);
+});
+
+test('webviews: nothing remote, scripts only by nonce', () => {
+  const policy = csp('https://file+.vscode-resource.x', 'abc', true);
+  assert.match(policy, /default-src 'none'/);
+  assert.match(policy, /script-src 'nonce-abc'/);
+  assert.ok(!/https?:\/\/(?!file\+)/.test(policy));
+  assert.match(csp('s', '', false), /script-src 'none'/);
+  const shell = shellHtml(policy, 'abc', 'https://file+.vscode-resource.x/p.js', 's.css');
+  assert.match(shell, /<script nonce="abc" src=/);
+  assert.match(shell, /Content-Security-Policy/);
+});
+
+const report: ReportResult = {
+  model: 'net',
+  operators: [
+    { index: 0, kind: 'CONV_2D', inputs: ['int8[1x8x8x3]'], outputs: ['int8[1x8x8x4]'], constants: [], macs: 6912, weight_bytes: 124, live_bytes: 448 },
+    { index: 1, kind: 'SOFTMAX', inputs: ['int8[1x256]'], outputs: ['int8[1x256]'], constants: [], macs: 0, weight_bytes: 0, live_bytes: 512 },
+  ],
+  inputs: ['int8[1x8x8x3]'], outputs: ['int8[1x256]'],
+  totals: { operators: 2, macs: 6912, weight_bytes: 124, arena_bytes: 512, arena_lower_bound: 512 },
+  buffers: [
+    { name: 'input', offset: 0, size: 192, first: 0, last: 0 },
+    { name: 'conv', offset: 256, size: 256, first: 0, last: 1 },
+    { name: 'out', offset: 0, size: 256, first: 1, last: 2 },
+  ],
+  problems: [],
+};
+
+test('the report: a row per operator, a block per buffer, totals', () => {
+  const html = reportHtml(report, csp('s', '', false), 's.css', 'net.tflite');
+  assert.equal([...html.matchAll(/<tr><td>\d+<\/td>/g)].length, 2);
+  assert.equal([...html.matchAll(/class="buf c\d"/g)].length, 3);
+  assert.match(html, /6,912 MACs/);
+  assert.match(html, /arena 512 B \(lower bound 512 B\)/);
+  assert.ok(!html.includes('data-testid="problems"'));
+});
+
+test('the timeline puts offset 0 at the bottom and spans each buffer\'s lifetime', () => {
+  const svg = timelineSvg(report);
+  const rects = [...svg.matchAll(/class="buf c\d" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => m.slice(1).map(Number));
+  const [input, conv] = rects;
+  assert.equal(input[0], 0); // from operator 0
+  assert.equal(input[1] + input[3], 220); // offset 0 sits on the bottom edge
+  assert.ok(conv[1] < input[1]); // higher offset, higher up
+  assert.equal(conv[2], 640); // operators 0..1 of 2: the whole width
+});
+
+test('a model Kiln cannot compile: its problems, then what is known', () => {
+  const bad: ReportResult = { ...report, buffers: [], problems: ['operator 0 (LSTM) is not supported'],
+    operators: [{ ...report.operators[0], kind: 'LSTM', macs: null, live_bytes: null }],
+    totals: { ...report.totals, macs: null, arena_bytes: null, arena_lower_bound: null } };
+  const html = reportHtml(bad, csp('s', '', false), 's.css', 'lstm.tflite');
+  assert.match(html, /data-testid="problems"/);
+  assert.match(html, /LSTM\) is not supported/);
+  assert.ok(!html.includes('Memory timeline'));
+  assert.match(html, /arena – \(lower bound –\)/);
+});
