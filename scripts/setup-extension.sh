@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 CODE_SERVER_VERSION=4.139.1  # VS Code 1.139; needs Node 24
 NODE_MAJOR=24
-APT_PACKAGES=(chromium libkrb5-dev g++ make nodejs npm fonts-dejavu-core)
+APT_PACKAGES=(chromium libkrb5-dev g++ make nodejs npm fonts-dejavu-core fonts-noto-color-emoji)
 
 source scripts/lib.sh
 # nodejs and npm from elsewhere (nvm, NodeSource) will do

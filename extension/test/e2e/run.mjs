@@ -39,12 +39,13 @@ step('the workbench opens and Kiln shows the board from the settings', async ({ 
   await statusItem(page, 'Flash').waitFor();
 });
 
-step('right-click a .tflite, Kiln: Compile Model, the generated C opens', async ({ page, dirs }) => {
+step('right-click a .tflite, Kiln: Compile Model, the generated C opens', async ({ page, dirs, shot }) => {
   await explorerRow(page, 'models').click();
   const model = explorerRow(page, 'sine_int8.tflite');
   await model.click({ button: 'right' });
   const item = page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Compile Model' }).first();
   await item.hover();
+  await shot('context-menu');
   await page.keyboard.press('Enter'); // monaco menus take the key reliably; a synthetic click can land during their fade-in
   await page.locator('.tab', { hasText: 'sine_int8.c' }).first().waitFor({ timeout: 120000 });
   await page.waitForFunction(() => document.querySelector('.editor-group-container.active .view-lines')?.textContent?.includes('op000_fully_connected'), null, { timeout: 30000 });
@@ -121,6 +122,16 @@ step('a compiler error in edited C lands in the Problems view', async ({ page, d
   expect((await page.locator('.markers-panel').innerText()).includes('sine_int8.c'), 'the problem does not name sine_int8.c');
 });
 
+step('the device panel keeps its outputs and chart across a window reload', async ({ page }) => {
+  await commandPalette(page, 'Developer: Reload Window');
+  await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+  await statusItem(page, 'Flash').waitFor({ timeout: 90000 });
+  await page.locator('.tab', { hasText: 'Kiln Device' }).first().click();
+  const panel = await webviewFrame(page, 'kiln-device');
+  await panel.locator('#chart svg rect.bar').nth(2).waitFor({ timeout: 30000 });
+  expect((await panel.locator('#outputs [data-testid=match]').innerText()) === 'bit-exact', 'the outputs are gone after the reload');
+});
+
 // ---------------------------------------------------------------- new user, untrusted workspace
 current = sessions[1];
 
@@ -169,7 +180,8 @@ async function runSession(session, browser, counts) {
       const shot = join(ARTIFACTS, `${String(counts.n).padStart(2, '0')}-${s.name.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '').toLowerCase().slice(0, 60)}`);
       const t0 = Date.now();
       try {
-        await s.fn({ page, dirs });
+        const extra = (label) => page.screenshot({ path: `${shot}-${label}.png` });
+        await s.fn({ page, dirs, shot: extra });
         await page.waitForTimeout(400); // let the last frame settle for the screenshot
         await page.screenshot({ path: `${shot}.png` });
         counts.passed++;
