@@ -2,12 +2,13 @@
 // (test/unit/*.test.ts -> out/unit/*.test.js, run by `node --test`). The unit tests import only
 // the pure modules, so they run without VS Code.
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const production = process.argv.includes('--production');
+mkdirSync(join(here, '..', 'build'), { recursive: true }); // where `npm run package` puts the VSIX
 const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node18', logLevel: 'warning' };
 
 await esbuild.build({

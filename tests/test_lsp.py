@@ -167,6 +167,21 @@ async def test_report_of_a_model_kiln_cannot_compile_names_the_problem(client, w
 
 
 @aio
+async def test_tune_reports_variants_and_writes_the_log(client, tmp_path):
+    import numpy as np
+
+    model = tmp_path / "conv.tflite"
+    model.write_bytes(mg.conv2d(np.random.default_rng(3), input_shape=(1, 10, 10, 8), out_channels=8).data)
+    EVENTS.clear()
+    r = await request(client, "kiln/tune", {"uri": uri(model), "board": "host"})
+    (op,) = r["operators"]
+    assert set(op["variants"]) == {"direct", "im2col"} and op["chosen"] in op["variants"]
+    assert r["before"]["operators"][0]["function"] == "op000_conv_2d" and r["after"]["total"]["cycles"] > 0
+    assert (tmp_path / "kiln-tuning.json").is_file() and r["log"] == str(tmp_path / "kiln-tuning.json")
+    assert any(e["request"] == "kiln/tune" and "round 2/2" in e["message"] for e in EVENTS)
+
+
+@aio
 async def test_stays_responsive_during_a_long_request(client, work):
     import asyncio
 

@@ -142,3 +142,21 @@ export async function profile(p: Parts, arg?: unknown): Promise<void> {
   if (c) p.heat.set(c, r.prof);
   vscode.window.setStatusBarMessage(`Kiln: ${r.prof.model} on ${r.prof.board}: ${r.prof.total.cycles.toLocaleString('en-US')} cycles`, 8000);
 }
+
+/** Measure each operator's kernel variants on the board; the chart shows untuned (before) and tuned. */
+export async function tune(p: Parts, arg?: unknown): Promise<void> {
+  const r = await onDevice(p, 'tuning', 'Tuning…', (m, board) => p.kiln.request('kiln/tune', { uri: m.toString(), board }), arg);
+  if (!r) return;
+  p.panel.showProfile(r.before);
+  p.panel.showProfile(r.after);
+  for (const o of r.operators.filter((x) => Object.keys(x.variants).length)) {
+    const tried = Object.entries(o.variants).map(([v, c]) => `${v} ${c.toLocaleString('en-US')}`).join(', ');
+    p.panel.log(`tuned op ${o.index} ${o.kind}: ${o.chosen} (${tried})`);
+  }
+  const [b, a] = [r.before.total.cycles, r.after.total.cycles];
+  const change = b ? ((100 * (a - b)) / b).toFixed(1) : '0';
+  const pick = await vscode.window.showInformationMessage(
+    `Kiln: tuned ${r.model} on ${r.board} in ${Math.round(r.seconds)} s: ${b.toLocaleString('en-US')} → ${a.toLocaleString('en-US')} cycles (${change}%). `
+    + `The choices are in ${path.basename(r.log)}; compile again to use them.`, 'Compile Model');
+  if (pick) await compile(p);
+}

@@ -39,6 +39,7 @@ export async function activate(ctx: vscode.ExtensionContext) {
     vscode.commands.registerCommand('kiln.flash', (arg) => commands.flash(parts, arg)),
     vscode.commands.registerCommand('kiln.run', (arg) => commands.run(parts, arg)),
     vscode.commands.registerCommand('kiln.profile', (arg) => commands.profile(parts, arg)),
+    vscode.commands.registerCommand('kiln.tune', (arg) => commands.tune(parts, arg)),
     vscode.commands.registerCommand('kiln.showDevicePanel', () => panel.show(false)),
     vscode.commands.registerCommand('kiln.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('kiln.restartServer', async () => {

@@ -81,6 +81,28 @@ export interface ReportResult {
   problems: string[];
 }
 
+export interface TuneOperator {
+  index: number;
+  kind: string;
+  signature: string;
+  variants: Record<string, number>; // cycles of each variant tried
+  chosen: string | null;
+  before: number;
+  after: number;
+}
+export interface TuneResult {
+  model: string;
+  board: string;
+  cpu: string;
+  log: string;
+  seconds: number;
+  rounds: number;
+  operators: TuneOperator[];
+  before: ProfileResult;
+  after: ProfileResult;
+  arena_bytes: { before: number; after: number };
+}
+
 export interface DeviceEvent { request: string; uri: string; board: string | null; message: string }
 
 /** Request name -> params and result: the client's request() is typed by this map. */
@@ -92,6 +114,7 @@ export interface Requests {
   'kiln/flash': { params: DeviceParams; result: FlashResult };
   'kiln/run': { params: DeviceParams; result: RunResult };
   'kiln/profile': { params: DeviceParams; result: ProfileResult };
+  'kiln/tune': { params: { uri: string; board?: string; log?: string }; result: TuneResult };
 }
 export type RequestName = keyof Requests;
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from . import compiler, oracle, qemuboard
+from . import boards, compiler, oracle, qemuboard
 from .errors import KilnError
 
 BOARDS = tuple(qemuboard.TARGETS)
@@ -45,7 +45,7 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
     progress(f"compiling {model}")
-    c = compiler.compile_model(model)
+    c = compiler.compile_model(model, cpu=boards.cpu(board))  # with the tuning log beside the model, if any
     g = c.graph
     if input_paths:
         from .inputs import load_inputs
@@ -102,7 +102,7 @@ def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str 
     the weights from the plainest firmware. Two builds and one QEMU run: quicker than bench()."""
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
-    c = compiler.compile_model(model)
+    c = compiler.compile_model(model, cpu=boards.cpu(board))  # with the tuning log beside the model, if any
     g = c.graph
     records = oracle.random_inputs(g, seed=seed, count=1)
     with tempfile.TemporaryDirectory(prefix="kiln-count-") as tmp:

@@ -41,6 +41,11 @@ def available() -> list[BoardInfo]:
     return out
 
 
+def cpu(board: str | None) -> str | None:
+    """The board's CPU ("cortex-m4", "host"...): whose entries of a tuning log apply to it."""
+    return find(board).config.get("cpu") if board else None
+
+
 def find(name: str) -> BoardInfo:
     for b in available():
         if b.name == name:

@@ -27,9 +27,9 @@ def _progress(msg: str) -> None:
 
 
 def cmd_compile(args) -> int:
-    from . import compiler
+    from . import boards, compiler
 
-    c = compiler.compile_model(args.model)
+    c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board))
     res = compiler.write(c, args.out)
     s = c.summary()
     files = [str(p) for p in res.written + res.unchanged] + [str(new) for _, new in res.kept]
@@ -55,15 +55,13 @@ def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
 
 
 def cmd_run(args) -> int:
-    from . import compiler, hostboard, oracle
+    from . import boards, compiler, hostboard, oracle
 
     rpc_board = args.board not in BOARDS  # other boards: through their adapter and the RPC link
     if rpc_board:
-        from . import boards
-
-        boards.find(args.board)
+        boards.find(args.board)  # an unknown board: the error before anything else
     _progress(f"compiling {args.model}")
-    c = compiler.compile_model(args.model)
+    c = compiler.compile_model(args.model, cpu=boards.cpu(args.board))
     g = c.graph
     if args.input:
         if len(args.input) != len(g.inputs):
@@ -253,6 +251,26 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from . import tune
+
+    r = tune.tune(args.model, args.board, log_path=args.log, seed=args.seed, progress=_progress,
+                  adapter=args.adapter, port=args.port)
+    if args.json:
+        print(json.dumps({k: v for k, v in r.items() if k not in ("before", "after")} |
+                         {"before": r["before"]["total"], "after": r["after"]["total"]}, indent=1))
+        return 0
+    print(f"{r['model']} on {r['board']} ({r['cpu']}): {r['rounds']} build(s) in {r['seconds']:.0f} s; log: {r['log']}")
+    print(f"  {'operator':<28} {'untuned':>12} {'tuned':>12}  variant (cycles of each)")
+    for o in r["operators"]:
+        tried = ", ".join(f"{v} {c:,}" for v, c in o["variants"].items())
+        name = f"{o['index']:>3} {o['kind']}"
+        print(f"  {name:<28} {o['before']:>12,} {o['after']:>12,}  {o['chosen'] or '-'}{f' ({tried})' if tried else ''}")
+    b, a = r["before"]["total"]["cycles"], r["after"]["total"]["cycles"]
+    print(f"  {'total':<28} {b:>12,} {a:>12,}  {100 * (a - b) / max(b, 1):+.1f}%")
+    return 0
+
+
 def cmd_inspect(args) -> int:
     from . import compiler, importer, report
     from .passes import validate
@@ -286,7 +304,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--out", "-o", required=True, help="output folder for the generated C")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--tuning-log", help="the tuning log to take kernel variants from (default: kiln-tuning.json "
+                   "beside the model, when there is one)")
+    p.add_argument("--board", default=None, help="the board whose CPU's tuning applies (default: kiln.toml's, else host)")
     p.set_defaults(fn=cmd_compile)
+
+    p = sub.add_parser("tune", help="measure each operator's kernel variants on a board; keep the fastest bit-exact ones")
+    p.add_argument("model")
+    p.add_argument("--board", default=None, help="a board from `kiln boards` (default: kiln.toml's, else host)")
+    p.add_argument("--log", help="the tuning log to write or update (default: kiln-tuning.json beside the model)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs of the bit-exact checks (default 0)")
+    p.add_argument("--adapter", help="your own board adapter script instead of board_support/<board>/adapter.py")
+    p.add_argument("--port", help="the device's serial port or pyserial URL (default: what the adapter finds)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(fn=cmd_tune)
 
     p = sub.add_parser("run", help="compile, build and run a model on a board")
     p.add_argument("model")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import importer
+from . import importer, tuning
 from .codegen import cwriter
 from .ir import Graph
 from .ops import REGISTRY
@@ -50,18 +50,28 @@ class Compiled:
         }
 
 
-def prepare_graph(g: Graph) -> list[plan.Buffer]:
+def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan.Buffer]:
     validate.run(g)
+    tuning.apply(g, variants or {})
     constants.run(g)
     for op in g.operators:
         REGISTRY[op.kind].prepare(op, g)
     return plan.run(g)
 
 
-def compile_model(path: str | Path) -> Compiled:
+def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, tuning_log: str | Path | None = "auto",
+                  cpu: str | None = None) -> Compiled:
+    """variants: operator index -> kernel variant, as given (kiln tune's trials); else those the
+    tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
+    there is one; None: no log, every operator's default)."""
     path = Path(path)
     g = importer.load(path)
-    bufs = prepare_graph(g)
+    if variants is None:
+        log_path = tuning.find_log(path) if tuning_log == "auto" else tuning_log
+        if log_path is not None:
+            validate.run(g)  # the signatures need a graph Kiln can compile
+            variants = tuning.choose(g, tuning.Log.load(log_path), cpu)
+    bufs = prepare_graph(g, variants)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
     return Compiled(g, files, bufs, path, const_bytes)
 

@@ -21,7 +21,7 @@ from .errors import KilnError
 class Deployment:
     def __init__(self, model: str | Path, board: str, *, adapter: str | Path | None = None,
                  out_dir: str | Path | None = None, port: str | None = None, flash: bool = True,
-                 progress=lambda msg: None, trace=None):
+                 progress=lambda msg: None, trace=None, variants: dict[int, str] | None = None):
         self.model = Path(model)
         self.board = board
         self.progress = progress
@@ -33,7 +33,9 @@ class Deployment:
         self.client = None
         try:
             progress(f"compiling {self.model}")
-            self.compiled = compiler.compile_model(self.model)
+            # kernel variants: as given (kiln tune's trials), else the tuning log's for this board's CPU
+            cpu = self.info.config.get("cpu") if self.info else None
+            self.compiled = compiler.compile_model(self.model, variants=variants, cpu=cpu)
             self.gen_dir = Path(out_dir) if out_dir else work / "generated"
             compiler.write(self.compiled, self.gen_dir)
             self.project = work / "project"

@@ -94,6 +94,7 @@ class Operator:
     macs: int = 0
     scratch_bytes: int = 0  # arena space the kernel needs during this operator only
     scratch_offset: int = -1
+    variant: str | None = None  # the kernel variant (ops' OpDef.variants, chosen by kiln tune); None: the default
 
     @property
     def label(self) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import compiler, importer, mcuboard, oracle
+from . import compiler, importer, mcuboard, oracle, tuning
 from .adapter import E_BUILD, E_FLASH, E_NO_PROBE, E_STATE, AdapterError, BoardAdapter
 from .errors import KilnError
 
@@ -26,7 +26,8 @@ class McuAdapter(BoardAdapter):
         if not tflite.is_file():
             raise AdapterError(E_BUILD, "build needs options.model: the .tflite the sources came from")
         g = importer.load(tflite)
-        compiler.prepare_graph(g)
+        source = json.loads(next(model_dir.glob("*.kiln.json")).read_text())
+        compiler.prepare_graph(g, tuning.from_source_map(source))  # the kernel variants the sources were generated with
         try:
             records = oracle.random_inputs(g, count=1)  # the build wants a record; the RPC main ignores it
             fw = mcuboard.build(model_dir, name, project / "build", records, board=self.board_dir.name, graph=g,

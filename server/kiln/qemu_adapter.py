@@ -24,7 +24,7 @@ class QemuAdapter(BoardAdapter):
         self.device = None
 
     def build(self, project_dir, options=None):
-        from . import compiler, importer
+        from . import compiler, importer, tuning
 
         project = Path(project_dir)
         name, model_dir = _model(project)
@@ -36,7 +36,7 @@ class QemuAdapter(BoardAdapter):
         g = importer.load(tflite)
         if g.source_sha256 != source["source_sha256"]:
             raise AdapterError(E_BUILD, f"{tflite} is not the model the sources in {model_dir} came from")
-        compiler.prepare_graph(g)
+        compiler.prepare_graph(g, tuning.from_source_map(source))  # the kernel variants the sources were generated with
         try:
             elf = qemuboard.build_rpc(model_dir, name, project / "build", g, board=self.board_dir.name)
         except KilnError as e:

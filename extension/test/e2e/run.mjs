@@ -116,10 +116,22 @@ step('a compiler error in edited C lands in the Problems view', async ({ page, d
   writeFileSync(c, lines.join('\n'));
   await commandPalette(page, 'Tasks: Run Task');
   await pickQuick(page, 'kiln: build sine_int8 for host', 'Select the task to run');
-  await commandPalette(page, 'View: Focus Problems');
+  // the task's terminal comes to the front while it runs: look at Problems once it has ended
+  await page.waitForFunction(() => /exit code: 2/.test(document.querySelector('.terminal-wrapper.active .xterm-rows')?.textContent ?? ''), null, { timeout: 120000 });
+  await page.getByRole('tab', { name: /^Problems/ }).first().click();
   const marker = page.locator('.markers-panel .monaco-list-row', { hasText: 'kiln_e2e_not_c' }).first();
   await marker.waitFor({ timeout: 120000 });
   expect((await page.locator('.markers-panel').innerText()).includes('sine_int8.c'), 'the problem does not name sine_int8.c');
+});
+
+step('Kiln: Tune on the Board shows the untuned and tuned latency side by side', async ({ page, dirs }) => {
+  await commandPalette(page, 'Kiln: Tune on the Board');
+  await notification(page, 'tuned sine_int8 on host').waitFor({ timeout: 180000 });
+  const panel = await webviewFrame(page, 'kiln-device');
+  expect(await panel.locator('#chart svg rect.before').count() === 3, 'the chart shows no "before" bars');
+  expect((await panel.locator('#log').innerText()).includes('tuning sine_int8.tflite on host'), 'the log does not show the tuning');
+  expect(existsSync(join(dirs.ws, 'models', 'kiln-tuning.json')), 'no tuning log beside the model');
+  await page.keyboard.press('Escape');
 });
 
 step('the device panel keeps its outputs and chart across a window reload', async ({ page }) => {

@@ -243,7 +243,8 @@ const kiln_model_t {n}_model = {{
     source_map = {
         "model": n, "source": source_name, "source_sha256": g.source_sha256, "file": f"{n}.c",
         "operators": [{"index": op.index, "kind": op.kind, "function": function_name(op),
-                       "line_start": s + line_offset, "line_end": e + line_offset, "macs": op.macs} for op, s, e in lines_map],
+                       "line_start": s + line_offset, "line_end": e + line_offset, "macs": op.macs,
+                       **({"variant": op.variant} if op.variant else {})} for op, s, e in lines_map],
     }
     files = {f"{n}.h": header, f"{n}.c": "\n".join(c) + "\n", f"{n}_weights.h": "\n".join(weights) + "\n"}
     for src in sorted(RUNTIME_DIR.glob("include/*.h")) + runtime_sources(files[f"{n}.c"]):

@@ -20,6 +20,7 @@ RUN = "kiln/run"
 BUILD = "kiln/build"
 FLASH = "kiln/flash"
 REPORT = "kiln/report"
+TUNE = "kiln/tune"
 DEVICE_EVENT = "kiln/deviceEvent"  # notification, server -> client
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
@@ -131,6 +132,28 @@ class ReportResult(TypedDict):
     totals: dict[str, Any]  # operators, macs, weight_bytes, arena_bytes, arena_lower_bound
     buffers: list[dict[str, Any]]  # {name, offset, size, first, last}: arena offset and lifetime (operator steps)
     problems: list[str]
+
+
+class TuneParams(TypedDict):
+    uri: str
+    board: NotRequired[str]
+    log: NotRequired[str]  # the tuning log to write or update; default kiln-tuning.json beside the model
+    adapter: NotRequired[str]
+
+
+class TuneResult(TypedDict):
+    """kiln.tune.tune: per operator the cycles of each variant tried, the one chosen, and the
+    untuned and tuned cycles (never more); the untuned and tuned profiles for the latency chart."""
+    model: str
+    board: str
+    cpu: str
+    log: str  # path of the tuning log written
+    seconds: float
+    rounds: int
+    operators: list[dict[str, Any]]  # {index, kind, signature, variants: {name: cycles}, chosen, before, after}
+    before: ProfileResult
+    after: ProfileResult
+    arena_bytes: dict[str, int]  # {before, after}
 
 
 class DeviceEvent(TypedDict):

@@ -137,6 +137,13 @@ def _config(ls: KilnLanguageServer) -> dict:
     return cfg
 
 
+def _with_board(ls: KilnLanguageServer, params) -> tuple[dict, str]:
+    """A device request's params, with the board filled in (params, settings, kiln.toml, host)."""
+    p = _params(params)
+    p["board"] = _board(ls, p)
+    return p, p["board"]
+
+
 def _board(ls: KilnLanguageServer, p: dict) -> str:
     return str(p.get("board") or _config(ls).get("board") or protocol.DEFAULT_BOARD)
 
@@ -254,7 +261,15 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
         from .. import compiler
 
         progress(f"compiling {model.name}")
-        c = compiler.compile_model(model)
+        from .. import boards
+
+        try:  # the board's CPU picks the tuning log's entries; a board named wrongly in kiln.toml is
+            cpu = boards.cpu(p.get("board") or _config(ls).get("board"))  # an error for device requests only
+        except KilnError:
+            if p.get("board"):
+                raise
+            cpu = None
+        c = compiler.compile_model(model, cpu=cpu)  # with the tuning log beside the model, if any
         if p.get("board"):  # compiling for a board: a model that does not fit is a diagnostic
             from .. import boards, deploy
 
@@ -369,9 +384,7 @@ def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress)
 
 @server.feature(protocol.PROFILE)
 async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult:
-    p = _params(params)
-    board = _board(ls, p)
-    p["board"] = board
+    p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> tuple[dict, dict | None]:
         from .. import oracle, qemuboard
@@ -404,9 +417,7 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
 
 @server.feature(protocol.RUN)
 async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
-    p = _params(params)
-    board = _board(ls, p)
-    p["board"] = board
+    p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
         import numpy as np
@@ -433,9 +444,7 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
 
 @server.feature(protocol.BUILD)
 async def kiln_build(ls: KilnLanguageServer, params) -> protocol.BuildResult:
-    p = _params(params)
-    board = _board(ls, p)
-    p["board"] = board
+    p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
         from ..deploy import Deployment
@@ -457,9 +466,7 @@ async def kiln_build(ls: KilnLanguageServer, params) -> protocol.BuildResult:
 
 @server.feature(protocol.FLASH)
 async def kiln_flash(ls: KilnLanguageServer, params) -> protocol.FlashResult:
-    p = _params(params)
-    board = _board(ls, p)
-    p["board"] = board
+    p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
         from ..deploy import Deployment
@@ -479,6 +486,20 @@ async def kiln_flash(ls: KilnLanguageServer, params) -> protocol.FlashResult:
         return {"board": board, "url": d.url, "model_sha256": sha}
 
     return await _long(ls, protocol.FLASH, f"Flashing {board}:", p, work)
+
+
+@server.feature(protocol.TUNE)
+async def kiln_tune(ls: KilnLanguageServer, params) -> protocol.TuneResult:
+    p, board = _with_board(ls, params)
+
+    def work(model: Path, progress) -> dict:
+        from .. import tune
+
+        ls.close_flashed(board)  # tuning flashes the board many times: a kept session would be stale
+        return tune.tune(model, board, log_path=to_path(p["log"]) if p.get("log") else None, progress=progress,
+                         adapter=_adapter(p))
+
+    return await _long(ls, protocol.TUNE, f"Tuning on {board}:", p, work)
 
 
 @server.feature(types.SHUTDOWN)

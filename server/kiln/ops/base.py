@@ -33,13 +33,18 @@ class OpDef:
     # to land on an input byte still to be read (after prepare; see passes/plan.py). The planner
     # may then overlap the two when the input dies there.
     overlap: Callable[[Operator, Graph], int] | None = None
+    # The ways the kernel can run (blocking, im2col or direct...), the default first; prepare and
+    # emit honour op.variant. Variants differ in speed and scratch only, never in results: kiln
+    # tune measures them on a device and records the fastest in the tuning log (kiln/tuning.py).
+    variants: Callable[[Operator, Graph], list[str]] | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}
 
 
-def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None, overlap=None) -> None:
-    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place, overlap)
+def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None, overlap=None,
+             variants=None) -> None:
+    REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place, overlap, variants)
 
 
 def same_shape_input(op: Operator, g: Graph) -> int | None:

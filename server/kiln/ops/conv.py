@@ -112,7 +112,7 @@ def prepare(op, g):
             p["packed"] = pack_depthwise(w.data)
     else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
-        in_place = kh * kw <= MAX_TAPS and x.shape[3] % 4 == 0
+        in_place = direct_possible(x.shape[3], kh, kw) and op.variant != "im2col"
         p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
         p["packed"] = pack_filter(w.data, 1 if not in_place else kh * kw, p["tap_len"])
         op.scratch_bytes = 0 if in_place else 2 * p["tap_len"]
@@ -243,5 +243,20 @@ def window_overlap(p: dict, esize: int, unit: int, reads_first: bool) -> int:
     return int(max(gap.max(), -p["batches"] * image_in * esize))
 
 
-register("CONV_2D", check, prepare, emit, overlap=overlap)
+def direct_possible(in_c: int, kh: int, kw: int) -> bool:
+    """The int8 kernel reads taps in place when each pixel's channels are whole words and the
+    taps fit its table; otherwise it copies them to a two-column im2col scratch."""
+    return kh * kw <= MAX_TAPS and in_c % 4 == 0
+
+
+def variants(op, g) -> list[str]:
+    """OpDef.variants: an int8 CONV_2D that can read its taps in place may also take the im2col
+    path (one contiguous column per pixel: a longer inner loop, for a copy and 2 x taps of scratch)."""
+    x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
+    if op.kind != "CONV_2D" or x.dtype != "int8" or not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
+        return []
+    return ["direct", "im2col"]
+
+
+register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants)
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap)

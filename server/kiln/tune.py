@@ -1,0 +1,113 @@
+"""kiln tune: measure each operator's kernel variants on a device and keep the fastest bit-exact one.
+
+Round k builds the firmware with every tunable operator on its k-th variant (its default in round
+0, the untuned build), flashes it through the board's adapter, checks the outputs against TFLite
+Micro bit for bit on a few inputs, and profiles one inference over the RPC link. Operators time
+independently (one function each, run in turn), so one build per round measures them all: a model
+whose operators have at most n variants needs n builds. Each operator then takes its fastest
+variant, and only one strictly faster than its default; a last build checks the chosen set is
+bit-exact and no operator slower than untuned (an operator that is gets its default back). The
+choices go to the tuning log (kiln/tuning.py, docs/tuning.md), keyed by CPU and operator
+signature, which every later compile of a model with such operators uses.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import boards, compiler, importer, oracle, tuning
+from .errors import KilnError
+
+
+def _trial(model: Path, board: str, variants: dict[int, str], records, refs, repeats: int, progress, **deploy) -> dict:
+    """One build with these variants: bit-exact on every record? cycles per operator (the median of
+    `repeats` profiled inferences; one on an emulator, where they repeat exactly)."""
+    from .deploy import Deployment
+
+    with Deployment(model, board, variants=variants, progress=progress, **deploy) as d:
+        exact = all(np.array_equal(np.asarray(a), np.asarray(r).reshape(np.asarray(a).shape))
+                    for rec, ref in zip(records, refs) for a, r in zip(d.session.infer(rec), ref))
+        profiles = [d.profile(records[0]) for _ in range(repeats)]
+        cycles = [int(np.median(col)) for col in zip(*[[o["cycles"] for o in p["operators"]] for p in profiles])]
+        return {"exact": exact, "cycles": cycles, "arena_bytes": d.compiled.graph.arena_bytes, "profile": profiles[0]}
+
+
+def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, seed: int = 0, checks: int = 3,
+         progress=lambda msg: None, **deploy) -> dict:
+    """Tune `model` on `board`; write (or update) the tuning log. Returns the per-operator figures."""
+    model = Path(model)
+    t0 = time.monotonic()
+    info = boards.find(board) if not deploy.get("adapter") else None
+    cpu = (info.config.get("cpu") if info else None) or board
+    repeats = 1 if board.startswith("qemu-") else 3  # emulated: exact and repeatable; silicon: a median
+    g = importer.load(model)
+    compiler.prepare_graph(g, {})
+    choices = {op.index: tuning.variants(op, g) for op in g.operators}
+    choices = {i: v for i, v in choices.items() if v}
+    sigs = {op.index: tuning.signature(op, g) for op in g.operators}
+    records = oracle.random_inputs(g, seed=seed, count=checks)
+    progress(f"running TFLite Micro on {checks} inputs for the reference")
+    refs = oracle.run_tflm(model, records, len(g.outputs))
+    rounds = max((len(v) for v in choices.values()), default=1)
+    progress(f"{len(choices)} of {len(g.operators)} operators have variants: {rounds} build(s) on {board}")
+
+    trials: list[dict] = []
+    for k in range(rounds):
+        variants = {i: v[k] for i, v in choices.items() if k < len(v)}
+        names = sorted({v for v in variants.values()}) or ["default"]
+        progress(f"round {k + 1}/{rounds}: {', '.join(names)}")
+        t = _trial(model, board, {i: v for i, v in variants.items()}, records, refs, repeats,
+                   lambda m: progress(f"  {m}"), **deploy)
+        t["variants"] = variants
+        if not t["exact"]:
+            progress(f"  round {k + 1} is not bit-exact with TFLite Micro: its variants are left out")
+        trials.append(t)
+    before = trials[0]
+    if not before["exact"]:
+        raise KilnError(f"{model.name}: the untuned build on {board} does not match TFLite Micro bit for bit; "
+                        "nothing to tune against (check the board and the model with `kiln run --compare`)")
+
+    measured: dict[int, dict[str, int]] = {i: {} for i in choices}
+    for t in trials:
+        if t["exact"]:
+            for i, v in t["variants"].items():
+                measured[i][v] = t["cycles"][i]
+    chosen = {}
+    for i, m in measured.items():
+        default = choices[i][0]
+        best = min(m, key=lambda v: (m[v], v != default))
+        if best != default and m[best] < m[default]:
+            chosen[i] = best
+
+    after = before
+    if chosen:
+        progress(f"checking the chosen set ({len(chosen)} operator(s) off their default)")
+        after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+        slower = [i for i in chosen if after["cycles"][i] > before["cycles"][i]]
+        if not after["exact"] or slower:
+            for i in (list(chosen) if not after["exact"] else slower):
+                chosen.pop(i)
+            progress("  some choices did not hold up together; checking again with those on their defaults")
+            after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
+                if chosen else before
+
+    path = Path(log_path) if log_path else model.with_name(tuning.DEFAULT_NAME)
+    log = tuning.Log.load(path) if path.is_file() else tuning.Log()  # other CPUs' and models' entries stay
+    for i in choices:
+        log.record(cpu, sigs[i], chosen.get(i, choices[i][0]), measured[i], board, model.name)
+    try:
+        log.save(path)
+    except OSError as e:
+        raise KilnError(f"{path}: cannot write the tuning log ({e.strerror}); give another place with --log") from None
+
+    ops = []
+    for op in g.operators:
+        ops.append({"index": op.index, "kind": op.kind, "signature": sigs[op.index],
+                    "variants": measured.get(op.index, {}), "chosen": chosen.get(op.index, (choices.get(op.index) or [None])[0]),
+                    "before": before["cycles"][op.index], "after": after["cycles"][op.index]})
+    return {"model": g.name, "board": board, "cpu": cpu, "log": str(path), "seconds": time.monotonic() - t0,
+            "rounds": rounds, "operators": ops,
+            "before": before["profile"], "after": after["profile"],
+            "arena_bytes": {"before": before["arena_bytes"], "after": after["arena_bytes"]}}

@@ -1,0 +1,121 @@
+"""Kernel variants, the tuning log and `kiln tune` (docs/tuning.md)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import modelgen as mg
+from harness import assert_match, compile_and_run
+from kiln import compiler, importer, tuning
+from kiln.errors import KilnError
+
+needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                                reason="needs qemu-system-arm and arm-none-eabi-gcc (scripts/setup.sh installs them)")
+
+
+def conv_model(tmp_path, in_c=8, name="net.tflite"):
+    m = mg.conv2d(np.random.default_rng(3), input_shape=(1, 10, 10, in_c), out_channels=8, kernel=(3, 3))
+    p = tmp_path / name
+    p.write_bytes(m.data)
+    return p
+
+
+def test_variants_only_where_both_paths_are_possible(tmp_path):
+    g = importer.load(conv_model(tmp_path, in_c=8))
+    assert tuning.variants(g.operators[0], g) == ["direct", "im2col"]
+    g = importer.load(conv_model(tmp_path, in_c=3, name="odd.tflite"))  # 3 channels: im2col only, no choice
+    assert tuning.variants(g.operators[0], g) == []
+
+
+def test_signature_names_what_decides_speed(tmp_path):
+    g = importer.load(conv_model(tmp_path, in_c=8))
+    sig = tuning.signature(g.operators[0], g)
+    assert sig.startswith("CONV_2D int8[1x10x10x8] int8w[8x3x3x8] int32w[8] -> int8[1x10x10x8]")
+    assert "stride_h=1" in sig and "padding=" in sig
+    g2 = importer.load(conv_model(tmp_path, in_c=4, name="other.tflite"))
+    assert tuning.signature(g2.operators[0], g2) != sig
+
+
+def test_every_variant_is_bit_exact_and_im2col_takes_scratch(tmp_path):
+    model = conv_model(tmp_path)
+    direct = compiler.compile_model(model)
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {
+        tuning.signature(direct.graph.operators[0], direct.graph): {"variant": "im2col"}}}}))
+    from harness import random_records
+
+    tuned = compiler.compile_model(model, cpu="host")
+    assert tuned.graph.operators[0].scratch_bytes > direct.graph.operators[0].scratch_bytes  # the im2col columns
+    smap = json.loads(tuned.files["net.kiln.json"])
+    assert smap["operators"][0]["variant"] == "im2col"
+    pair = compile_and_run(model, random_records(tuned, 8, seed=5), tmp_path)  # takes the log beside the model
+    assert pair.compiled.graph.operators[0].variant == "im2col"
+    assert_match(pair, "im2col variant")
+    assert compiler.compile_model(model, tuning_log=None).graph.operators[0].variant is None
+    assert compiler.compile_model(model, cpu="cortex-m4").graph.operators[0].variant is None  # another CPU's log
+
+
+def test_log_errors_name_the_file(tmp_path):
+    model = conv_model(tmp_path)
+    log = tmp_path / "kiln-tuning.json"
+    for text, expect in [("{", "not JSON"), ('{"format": "x"}', '"format" must be'),
+                         (json.dumps({"format": tuning.FORMAT, "cpus": {"m4": {"sig": {}}}}), '"cpus" must map')]:
+        log.write_text(text)
+        with pytest.raises(KilnError, match=expect) as e:
+            compiler.compile_model(model)
+        assert str(log) in str(e.value)
+    log.write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {}}}))
+    g = importer.load(model)
+    with pytest.raises(KilnError, match=r"operator 0 \(CONV_2D\): no kernel variant 'unrolled' \(it has: direct, im2col\)"):
+        compiler.prepare_graph(g, {0: "unrolled"})
+
+
+def test_log_lookup_by_cpu():
+    log = tuning.Log()
+    log.record("cortex-m4", "S", "im2col", {"direct": 2, "im2col": 1}, "qemu-m4", "a.tflite")
+    assert log.lookup("S", "cortex-m4") == "im2col" and log.lookup("S", "cortex-m7") is None
+    assert log.lookup("S", None) == "im2col"  # no CPU given: the one answer every CPU agrees on
+    log.record("cortex-m7", "S", "direct", {"direct": 1, "im2col": 2}, "qemu-m7", "a.tflite")
+    assert log.lookup("S", None) is None
+
+
+@needs_qemu
+def test_kiln_tune_on_qemu_m4(tmp_path):
+    """Measures every variant over the RPC link, keeps only strictly faster bit-exact ones, writes the log."""
+    model = conv_model(tmp_path, in_c=4)
+    proc = subprocess.run([sys.executable, "-m", "kiln", "tune", str(model), "--board", "qemu-m4", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    (op,) = r["operators"]
+    assert set(op["variants"]) == {"direct", "im2col"} and all(c > 0 for c in op["variants"].values())
+    assert op["after"] <= op["before"]  # never slower than the untuned build
+    best = min(op["variants"], key=op["variants"].get)
+    assert op["chosen"] == (best if op["variants"][best] < op["variants"]["direct"] else "direct")
+    log = json.loads((tmp_path / "kiln-tuning.json").read_text())
+    entry = log["cpus"]["cortex-m4"][op["signature"]]
+    assert log["format"] == tuning.FORMAT and entry["variant"] == op["chosen"] and entry["cycles"] == op["variants"]
+    # the next compile for that CPU takes the choice
+    assert compiler.compile_model(model, cpu="cortex-m4").graph.operators[0].variant == op["chosen"]
+    # tuning again updates the entry in place; other CPUs' entries stay
+    log["cpus"]["cortex-m7"] = {"X": {"variant": "direct"}}
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps(log))
+    proc = subprocess.run([sys.executable, "-m", "kiln", "tune", str(model), "--board", "qemu-m4"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "total" in proc.stdout and "build(s)" in proc.stdout
+    assert set(json.loads((tmp_path / "kiln-tuning.json").read_text())["cpus"]) == {"cortex-m4", "cortex-m7"}
+
+
+def test_tune_a_read_only_folder_says_where_to_write(tmp_path):
+    from kiln import tune
+
+    model = conv_model(tmp_path)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    with pytest.raises(KilnError, match="--log"):
+        tune.tune(model, "host", log_path=ro / "missing-dir" / "log.json", checks=1)
