@@ -140,11 +140,11 @@ def kernel_order(op, g):
             for px in range(0, pixels, 2):
                 pix = [q for q in (px, px + 1) if q < pixels]
                 everything = [e for q in pix for e in taps(b, q, range(p["in_c"]))]
-                if op.scratch_bytes:  # im2col: both columns copied before any write
+                if p.get("im2col"):  # im2col: both columns copied before any write
                     read(everything)
                 for oc in range(0, p["out_c"], 2):
                     chans = [c for c in (oc, oc + 1) if c < p["out_c"]]
-                    if not op.scratch_bytes:
+                    if not p.get("im2col"):  # in place: the odd last channel reads the taps again
                         read(everything)
                     for q in pix:
                         write(b, q, chans)

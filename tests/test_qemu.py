@@ -111,7 +111,9 @@ def test_profile_is_exact_and_repeats(name, tmp_path):
     ops = first.op_instructions[0]
     total = first.total_instructions[0]
     assert len(ops) == len(g.operators) and all(v > 0 for v in ops)
-    assert sum(ops) <= total and total - sum(ops) <= 0.02 * total, (ops, total)
+    # outside the operators: copying the input in and the output out, the calls: a fixed few dozen
+    # instructions, more than 2% of hello_world's 1,800 or so
+    assert sum(ops) <= total and total - sum(ops) <= max(0.02 * total, 100), (ops, total)
     # the exact figures agree with a single coarse measurement (one tick = 40 instructions)
     _, _, coarse = build_and_run(path, records, tmp_path / "coarse", profile=True, exact=False)
     assert coarse.total_phases == [1] and coarse.op_phases == [1]

@@ -36,4 +36,20 @@ static inline int32_t kiln_odd(uint32_t x)
 #define KILN_DSP 0
 #endif
 
+/* Two int16 in a word, low half first (the portable form of SXTB16's result), and back. */
+static inline uint32_t kiln_pair16(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+static inline int32_t kiln_lo16(uint32_t x)
+{
+    return (int32_t)(x & 0xFFFFu) - (int32_t)((x & 0x8000u) << 1);
+}
+
+static inline int32_t kiln_hi16(uint32_t x)
+{
+    return (int32_t)(x >> 16) - (int32_t)((x >> 15) & 0x10000u);
+}
+
 #endif

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kiln_dsp.h"
+
 /* SaturatingRoundingDoublingHighMul: (a * b * 2) >> 32, rounded half away from zero.
  * The division by 2^31 truncates toward zero, written with shifts so that Cortex-M
  * needs no 64-bit division routine. */
@@ -37,6 +39,40 @@ static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shif
     const int right = shift > 0 ? 0 : -shift;
     const int64_t prod = (int64_t)(x * (int32_t)(INT32_C(1) << left)) * multiplier + (INT64_C(1) << 30);
     return kiln_rdbpot((int32_t)(prod >> 31), right);
+}
+
+/* (c * 2^32 + a * b + 2^31) >> 32: the rounded high word of a * b, plus c (one SMMLAR on Cortex-M,
+ * which gcc does not emit by itself). */
+static inline int32_t kiln_smmlar(int32_t a, int32_t b, int32_t c)
+{
+#if KILN_DSP
+    int32_t y;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(a), "r"(b), "r"(c));
+    return y;
+#else
+    return (int32_t)(((int64_t)a * b + (INT64_C(1) << 31)) >> 32) + c;
+#endif
+}
+
+/* MultiplyByQuantizedMultiplier(acc, m, -e) + zp in a few instructions, for the constants
+ * q = {m, e, c} that the compiler chose per channel (kiln.quantmath.requant_constants) after
+ * proving |2 * acc| < 2^31 for the channel and e >= 1. Then SRDHM(acc, m) is the rounded high
+ * word of (2 * acc) * m, one SMMLAR; RDBPOT's rounding (ties away from zero) is adding
+ * 2^(e-1) - [acc < 0] before the arithmetic shift by e; the zero point is added as zp * 2^e.
+ * c = 2^(e-1) + zp * 2^e holds all three constants. */
+static inline int32_t kiln_rq(int32_t acc, const int32_t *q)
+{
+    return kiln_smmlar(acc * 2, q[0], q[2] + (acc >> 31)) >> q[1];
+}
+
+/* Saturate to int8 (one SSAT on Cortex-M). */
+static inline int32_t kiln_sat8(int32_t x)
+{
+#if KILN_DSP
+    return __ssat(x, 8);
+#else
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
 }
 
 static inline int32_t kiln_clamp_i32(int32_t x, int32_t lo, int32_t hi)

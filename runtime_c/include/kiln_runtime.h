@@ -33,8 +33,9 @@ typedef struct {
 /* ---- fully connected ---- */
 typedef struct {
     int32_t batches, depth, units;
-    const int32_t *mult, *shift; /* one per unit when per_channel, else one */
-    int32_t per_channel;
+    const int32_t *rq; /* requantization, 3 words per unit when per_channel, else 3: {m, e, c} for
+                        * kiln_rq when rq_fast, else {multiplier, shift, 0} (TFLite's exact path) */
+    int32_t per_channel, rq_fast;
     int32_t out_zp, act_min, act_max;
 } kiln_fc_s8_params_t;
 
@@ -51,6 +52,9 @@ typedef struct {
     int32_t left_shift;
     int32_t out_offset, out_mult, out_shift;
     int32_t act_min, act_max;
+    int32_t fast; /* the compiler proved the constants below exact for every pair of inputs */
+    int32_t a_q[4], b_q[4]; /* {m, e, c, sign mask}: (input + offset) << left_shift rescaled, see add_s8_row */
+    int32_t out_q[3];       /* {m, e, c} for kiln_rq */
 } kiln_add_s8_params_t;
 
 typedef struct {
@@ -90,7 +94,9 @@ typedef struct {
 typedef struct {
     kiln_conv_geometry_t g;
     int32_t in_zp; /* taps outside the image read as this (the input offset is folded into bias) */
-    const int32_t *mult, *shift; /* per output channel */
+    const int32_t *rq; /* per output channel, 3 words: {m, e, c} for kiln_rq when rq_fast,
+                        * else {multiplier, shift, 0} for TFLite's exact path */
+    int32_t rq_fast;
     int32_t out_zp, act_min, act_max;
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
 } kiln_conv_s8_params_t;
@@ -102,10 +108,11 @@ typedef struct {
 #define KILN_CONV_MAX_TAPS 64
 void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
-/* For depth multiplier 1: the filter is packed by the compiler (blocks of four channels),
+/* For depth multiplier 1: the filter is packed by the compiler (int32_t words: blocks of four
+ * channels, pairs of taps as int16),
  * bias_folded = bias - in_zp * (sum of the channel's taps) and zp_vector = in_c copies of in_zp
  * (at most KILN_CONV_MAX_TAPS taps); otherwise the filter is TFLite's and both are NULL. */
-void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+void kiln_depthwise_conv_s8(const int8_t *in, const void *filter, const int32_t *bias, int8_t *out,
                             const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);

@@ -4,9 +4,11 @@
  * to its input pixels, read in place (or to a vector of zero points outside the image), or one
  * im2col column for inputs whose channel count is not a multiple of 4. Every tap is a multiple
  * of 4 bytes long, and the compiler packed the filter for this loop: output channels in pairs,
- * their 4-byte chunks interleaved, so one pointer walks it. On Cortex-M with the DSP extension
- * each 4-byte step is 16 MACs through SMLAD; elsewhere the same loop is plain C. The integer
- * sums equal TFLite Micro's, only their order differs. */
+ * their 4-byte chunks interleaved, so one pointer walks it. Both pixels' taps are first widened
+ * to int16 into scratch, once for all output channels. On Cortex-M with the DSP extension each
+ * 4-byte step is 16 MACs through SMLAD; elsewhere the same loop is plain C. The integer sums
+ * equal TFLite Micro's, only their order differs; requantization is kiln_rq where the compiler
+ * proved it exact (kiln_fixedpoint.h), TFLite's exact path otherwise. */
 #include <string.h>
 
 #include "kiln_dsp.h"
@@ -14,112 +16,149 @@
 #include "kiln_runtime.h"
 
 typedef struct { /* per-call constants kept in locals: int8 stores may alias anything */
-    const int32_t *mult, *shift;
-    int32_t out_zp, act_min, act_max;
+    const int32_t *rq;
+    int32_t simple; /* kiln_rq for every channel and no clamp narrower than int8's range */
+    int32_t fast, out_zp, act_min, act_max;
 } requant_t;
 
 static requant_t requant_of(const kiln_conv_s8_params_t *p)
 {
     requant_t r;
-    r.mult = p->mult;
-    r.shift = p->shift;
+    r.rq = p->rq;
+    r.fast = p->rq_fast;
+    r.simple = p->rq_fast && p->act_min == -128 && p->act_max == 127;
     r.out_zp = p->out_zp;
     r.act_min = p->act_min;
     r.act_max = p->act_max;
     return r;
 }
 
+/* Any layer: TFLite's exact rescaling unless the compiler proved kiln_rq exact, then the clamp. */
+static int8_t requantize_general(int32_t acc, const requant_t *r, int32_t oc)
+{
+    const int32_t *q = r->rq + 3 * oc;
+    const int32_t v = r->fast ? kiln_rq(acc, q) : kiln_mul_by_qm(acc, q[0], q[1]) + r->out_zp;
+    return (int8_t)kiln_clamp_i32(v, r->act_min, r->act_max);
+}
+
+/* One output: a few instructions for a layer with r->simple, requantize_general otherwise. */
 static inline int8_t requantize(int32_t acc, const requant_t *r, int32_t oc)
 {
-    acc = kiln_mul_by_qm(acc, r->mult[oc], r->shift[oc]) + r->out_zp;
-    return (int8_t)kiln_clamp_i32(acc, r->act_min, r->act_max);
+    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, r->rq + 3 * oc)) : requantize_general(acc, r, oc);
+}
+
+/* Both pixels' taps (seg0[t], seg1[t], len bytes each, len % 4 == 0) widened to 16 bits once, so
+ * that every pair of output channels reads them without unpacking again: for each 4 bytes of
+ * depth, four words of two int16 each: pixel 0's bytes 0 and 2, its bytes 1 and 3, then pixel
+ * 1's (SXTB16's even and odd halves, the operands of SMLAD). */
+static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                             uint32_t *xw)
+{
+    int32_t t, i;
+    if ((taps * len / 4) & 1) { /* an odd number of steps: one more of zeros (pack_filter adds zero weights) */
+        uint32_t *pad = xw + taps * len;
+        pad[0] = pad[1] = pad[2] = pad[3] = 0;
+    }
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p0 = seg0[t], *p1 = seg1[t];
+        for (i = 0; i < len; i += 4, xw += 4) {
+#if KILN_DSP
+            const uint32_t v0 = kiln_load32(p0 + i), v1 = kiln_load32(p1 + i);
+            xw[0] = (uint32_t)kiln_even(v0);
+            xw[1] = (uint32_t)kiln_odd(v0);
+            xw[2] = (uint32_t)kiln_even(v1);
+            xw[3] = (uint32_t)kiln_odd(v1);
+#else
+            xw[0] = kiln_pair16(p0[i], p0[i + 2]);
+            xw[1] = kiln_pair16(p0[i + 1], p0[i + 3]);
+            xw[2] = kiln_pair16(p1[i], p1[i + 2]);
+            xw[3] = kiln_pair16(p1[i + 1], p1[i + 3]);
+#endif
+        }
+    }
 }
 
 #if KILN_DSP
 #define MAC_2X2_STEP                                                                              \
-    "ldr    %[t], [%[x0]], #4\n\t"                                           \
-    "sxtb16 %[x0o], %[t], ror #8\n\t"                                        \
-    "sxtb16 %[x0e], %[t]\n\t"                                                \
-    "ldr    %[t], [%[x1]], #4\n\t"                                           \
-    "sxtb16 %[x1o], %[t], ror #8\n\t"                                        \
-    "sxtb16 %[x1e], %[t]\n\t"                                                \
-    "ldr    %[t], [%[w]], #4\n\t"                                            \
+    "ldmia  %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t"                    \
+    "ldrd   %[t], %[u], [%[w]], #8\n\t"                                     \
     "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
     "sxtb16 %[t], %[t]\n\t"                                                  \
     "smlad  %[a00], %[x0e], %[t], %[a00]\n\t"                                \
     "smlad  %[a00], %[x0o], %[vo], %[a00]\n\t"                               \
     "smlad  %[a01], %[x1e], %[t], %[a01]\n\t"                                \
     "smlad  %[a01], %[x1o], %[vo], %[a01]\n\t"                               \
-    "ldr    %[t], [%[w]], #4\n\t"                                            \
-    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-    "sxtb16 %[t], %[t]\n\t"                                                  \
-    "smlad  %[a10], %[x0e], %[t], %[a10]\n\t"                                \
+    "sxtb16 %[vo], %[u], ror #8\n\t"                                         \
+    "sxtb16 %[u], %[u]\n\t"                                                  \
+    "smlad  %[a10], %[x0e], %[u], %[a10]\n\t"                                \
     "smlad  %[a10], %[x0o], %[vo], %[a10]\n\t"                               \
-    "smlad  %[a11], %[x1e], %[t], %[a11]\n\t"                                \
-    "smlad  %[a11], %[x1o], %[vo], %[a11]\n\t"                               \
+    "smlad  %[a11], %[x1e], %[u], %[a11]\n\t"                                \
+    "smlad  %[a11], %[x1o], %[vo], %[a11]\n\t"
 
-/* steps x 16 MACs: pixels x0/x1 (4 bytes per step each) by two output channels whose 4-byte
- * filter chunks alternate at w. Written in assembly because gcc spills this loop's 14 live
- * registers to the stack; here it is 21-22 instructions per 16 MACs. Advances w. */
-#define MAC_2X2_LOOP(x0_start, x1_start, w, steps) MAC_2X2_ASM(x0_start, x1_start, w, steps, MAC_2X2_STEP)
-/* Two steps per loop trip, for an even number of steps. */
-#define MAC_2X2_LOOP_EVEN(x0_start, x1_start, w, steps) \
-    MAC_2X2_ASM(x0_start, x1_start, w, (steps) / 2, MAC_2X2_STEP MAC_2X2_STEP)
-#define MAC_2X2_ASM(x0_start, x1_start, w, steps, BODY)                                           \
+/* steps x 16 MACs (steps even): the widened pixels at x (16 bytes per step) by two output channels
+ * whose 4-byte filter chunks alternate at w, two steps per trip. Written in assembly because gcc
+ * spills this loop's 14 live registers to the stack; here it is 14 instructions per 16 MACs and
+ * 2 per trip. Advances w. */
+#define MAC_2X2_LOOP(x_start, w, steps)                                                           \
     do {                                                                                          \
-        const int8_t *x0_ = (x0_start), *x1_ = (x1_start);                                        \
-        int32_t n_ = (steps), t_, vo_, x0e_, x0o_, x1e_, x1o_;                                    \
-        __asm__ volatile("1:\n\t"                                                                  \
-                         BODY                                                             \
+        const uint32_t *x_ = (x_start);                                                           \
+        int32_t n_ = (steps) / 2, t_, u_, vo_;                                                    \
+        /* LDM fills registers in ascending order: the four pixel words get fixed ones */         \
+        register int32_t x0e_ __asm__("r8"), x0o_ __asm__("r9"), x1e_ __asm__("r10"), x1o_ __asm__("r11"); \
+        __asm__ volatile("1:\n\t" MAC_2X2_STEP MAC_2X2_STEP                                       \
                          "subs   %[n], %[n], #1\n\t"                                              \
                          "bne    1b\n\t"                                                          \
-                         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),   \
-                           [x0] "+r"(x0_), [x1] "+r"(x1_), [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), \
-                           [vo] "=&r"(vo_), [x0e] "=&r"(x0e_), [x0o] "=&r"(x0o_), [x1e] "=&r"(x1e_),  \
+                         : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),     \
+                           [x] "+r"(x_), [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [u] "=&r"(u_),  \
+                           [vo] "=&r"(vo_), [x0e] "=&r"(x0e_), [x0o] "=&r"(x0o_), [x1e] "=&r"(x1e_),   \
                            [x1o] "=&r"(x1o_)                                                      \
                          :                                                                        \
                          : "cc", "memory");                                                       \
     } while (0)
 #endif
 
-/* Two pixels, all output channels. seg{0,1}[t] point at tap t (len bytes, len % 4 == 0);
- * out1 may be NULL for an odd last pixel. */
-static void dot_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
-                           const int8_t *packed, const int32_t *bias, int8_t *out0, int8_t *out1,
-                           int32_t n_out, const requant_t *r)
+/* Two pixels, all output channels: the pixels widened at xw (steps of 4 bytes of depth, see
+ * widen_two_pixels, padded to an even count); seg{0,1}[t] point at their taps (len bytes, for an
+ * odd last channel); out1 may be NULL for an odd last pixel. */
+static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *const *seg0, const int8_t *const *seg1,
+                           int32_t taps, int32_t len, const int8_t *packed, const int32_t *bias, int8_t *out0,
+                           int8_t *out1, int32_t n_out, const requant_t *r)
 {
     int32_t oc, t, i;
     const int8_t *w = packed;
-    if (out1 == NULL) seg1 = seg0;
-    for (oc = 0; oc + 2 <= n_out; oc += 2) {
-        int32_t a00 = bias[oc], a01 = bias[oc], a10 = bias[oc + 1], a11 = bias[oc + 1];
-        for (t = 0; t < taps; ++t) {
+    const int32_t *q = r->rq, *b = bias, *const b_end = bias + n_out / 2 * 2;
+    const int32_t simple = r->simple;
+    int8_t *o0 = out0, *o1 = out1 != NULL ? out1 : out0; /* an odd last pixel: seg1 is seg0, same values */
+    steps += steps & 1;
+    for (; b != b_end; b += 2, q += 6, o0 += 2, o1 += 2) {
+        int32_t a00 = b[0], a01 = b[0], a10 = b[1], a11 = b[1];
 #if KILN_DSP
-            if ((len & 7) == 0) {
-                MAC_2X2_LOOP_EVEN(seg0[t], seg1[t], w, len / 4);
-            } else {
-                MAC_2X2_LOOP(seg0[t], seg1[t], w, len / 4);
-            }
+        MAC_2X2_LOOP(xw, w, steps);
 #else
-            const int8_t *x0p = seg0[t], *x1p = seg1[t];
-            for (i = 0; i < len; i += 4, w += 8) {
-                int32_t j;
-                for (j = 0; j < 4; ++j) {
-                    a00 += x0p[i + j] * w[j];
-                    a01 += x1p[i + j] * w[j];
-                    a10 += x0p[i + j] * w[4 + j];
-                    a11 += x1p[i + j] * w[4 + j];
-                }
-            }
-#endif
+        const uint32_t *x = xw;
+        for (i = 0; i < steps; ++i, x += 4, w += 8) { /* the SMLAD pairs: bytes 0 and 2, 1 and 3 */
+            a00 += kiln_lo16(x[0]) * w[0] + kiln_hi16(x[0]) * w[2] + kiln_lo16(x[1]) * w[1] + kiln_hi16(x[1]) * w[3];
+            a01 += kiln_lo16(x[2]) * w[0] + kiln_hi16(x[2]) * w[2] + kiln_lo16(x[3]) * w[1] + kiln_hi16(x[3]) * w[3];
+            a10 += kiln_lo16(x[0]) * w[4] + kiln_hi16(x[0]) * w[6] + kiln_lo16(x[1]) * w[5] + kiln_hi16(x[1]) * w[7];
+            a11 += kiln_lo16(x[2]) * w[4] + kiln_hi16(x[2]) * w[6] + kiln_lo16(x[3]) * w[5] + kiln_hi16(x[3]) * w[7];
         }
-        out0[oc] = requantize(a00, r, oc);
-        out0[oc + 1] = requantize(a10, r, oc + 1);
-        if (out1 != NULL) {
-            out1[oc] = requantize(a01, r, oc);
-            out1[oc + 1] = requantize(a11, r, oc + 1);
+#endif
+        if (simple) { /* all four before the first store, which may alias q for all gcc knows */
+            const int32_t y00 = kiln_sat8(kiln_rq(a00, q)), y01 = kiln_sat8(kiln_rq(a01, q));
+            const int32_t y10 = kiln_sat8(kiln_rq(a10, q + 3)), y11 = kiln_sat8(kiln_rq(a11, q + 3));
+            o0[0] = (int8_t)y00;
+            o0[1] = (int8_t)y10;
+            o1[0] = (int8_t)y01;
+            o1[1] = (int8_t)y11;
+        } else {
+            oc = (int32_t)(b - bias);
+            o0[0] = requantize_general(a00, r, oc);
+            o0[1] = requantize_general(a10, r, oc + 1);
+            o1[0] = requantize_general(a01, r, oc);
+            o1[1] = requantize_general(a11, r, oc + 1);
         }
     }
+    oc = (int32_t)(b - bias);
     if (oc < n_out) { /* an odd last channel: its filter row is stored plainly */
         int32_t a0 = bias[oc], a1 = bias[oc];
         for (t = 0; t < taps; ++t) {
@@ -151,6 +190,17 @@ static void tap_pointers(const int8_t *image, int32_t oy, int32_t ox, const kiln
     }
 }
 
+/* n bytes from src to dst, a word at a time (Cortex-M4/M7 LDR/STR allow unaligned addresses). */
+static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, src += 4, dst += 4) {
+        uint32_t v;
+        memcpy(&v, src, 4);
+        memcpy(dst, &v, 4);
+    }
+    for (; n > 0; --n) *dst++ = *src++;
+}
+
 /* One output pixel's receptive field as a column of k_h * k_w * in_c bytes (outside taps read
  * the zero point), then zeros up to len, the multiple of 4 the packed filter was padded to. */
 static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
@@ -158,113 +208,153 @@ static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln
 {
     const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
-    int8_t *const end = col + len;
+    const uint32_t zero = 0;
     int32_t ky, kx, c;
+    memcpy(col + len - 4, &zero, 4); /* the padding (under 4 bytes), before the taps overwrite the rest */
+    if (g->dil_w == 1 && y0 >= 0 && y0 + (k_h - 1) * g->dil_h < in_h && x0 >= 0 && x0 + k_w <= in_w) {
+        for (ky = 0; ky < k_h; ++ky, col += k_w * in_c) { /* inside the image: a row of taps is contiguous */
+            copy_bytes(col, image + ((y0 + ky * g->dil_h) * in_w + x0) * in_c, k_w * in_c);
+        }
+        return;
+    }
     for (ky = 0; ky < k_h; ++ky) {
         const int32_t iy = y0 + ky * g->dil_h;
         for (kx = 0; kx < k_w; ++kx) {
             const int32_t ix = x0 + kx * g->dil_w;
             if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                const int8_t *src = image + (iy * in_w + ix) * in_c;
-                for (c = 0; c < in_c; ++c) *col++ = src[c];
+                copy_bytes(col, image + (iy * in_w + ix) * in_c, in_c);
+                col += in_c;
             } else {
                 for (c = 0; c < in_c; ++c) *col++ = (int8_t)in_zp;
             }
         }
     }
-    while (col < end) *col++ = 0;
 }
 
+/* scratch: with im2col (p->tap_len > 0) the two pixels' columns (2 * tap_len bytes), then the
+ * two pixels widened to 16 bits (4 * taps * len bytes, 4-byte aligned; see widen_two_pixels). */
 void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                   const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector)
 {
     const kiln_conv_geometry_t g = p->g;
     const requant_t r = requant_of(p);
-    const int32_t taps = g.k_h * g.k_w;
+    const int32_t col_len = p->tap_len; /* im2col: the padded column length; 0: taps in place */
+    const int32_t taps = col_len > 0 ? 1 : g.k_h * g.k_w;
+    const int32_t len = col_len > 0 ? col_len : g.in_c;
     const int32_t pixels = g.out_h * g.out_w;
-    const int32_t col_len = p->tap_len; /* im2col: the padded column length */
+    uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
+    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0; /* taps always inside */
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
     int32_t b, px;
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         int8_t *dst = out + b * pixels * g.out_c;
+        int32_t oy0 = 0, ox0 = 0; /* pixel px */
         for (px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
+            /* pixel px + 1, or px again for an odd last pixel: computed twice, stored once */
+            const int32_t oy1 = !two ? oy0 : (ox0 + 1 < g.out_w ? oy0 : oy0 + 1);
+            const int32_t ox1 = !two ? ox0 : (ox0 + 1 < g.out_w ? ox0 + 1 : 0);
             int8_t *o0 = dst + px * g.out_c;
             int8_t *o1 = two ? o0 + g.out_c : NULL;
-            if (scratch != NULL) {
-                im2col_pixel(image, px / g.out_w, px % g.out_w, &g, p->in_zp, col_len, scratch);
-                if (two) im2col_pixel(image, (px + 1) / g.out_w, (px + 1) % g.out_w, &g, p->in_zp, col_len, scratch + col_len);
+            if (col_len > 0) {
+                im2col_pixel(image, oy0, ox0, &g, p->in_zp, col_len, scratch);
+                im2col_pixel(image, oy1, ox1, &g, p->in_zp, col_len, scratch + col_len);
                 seg0[0] = scratch;
                 seg1[0] = scratch + col_len;
-                dot_two_pixels(seg0, seg1, 1, col_len, packed, bias, o0, o1, g.out_c, &r);
+            } else if (pointwise) {
+                seg0[0] = image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c;
+                seg1[0] = image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c;
             } else {
-                tap_pointers(image, px / g.out_w, px % g.out_w, &g, zp_vector, seg0);
-                if (two) tap_pointers(image, (px + 1) / g.out_w, (px + 1) % g.out_w, &g, zp_vector, seg1);
-                dot_two_pixels(seg0, seg1, taps, g.in_c, packed, bias, o0, o1, g.out_c, &r);
+                tap_pointers(image, oy0, ox0, &g, zp_vector, seg0);
+                tap_pointers(image, oy1, ox1, &g, zp_vector, seg1);
             }
+            oy0 = ox1 + 1 < g.out_w ? oy1 : oy1 + 1; /* the next pair's first pixel */
+            ox0 = ox1 + 1 < g.out_w ? ox1 + 1 : 0;
+            widen_two_pixels(seg0, seg1, taps, len, xw);
+            dot_two_pixels(xw, taps * len / 4, seg0, seg1, taps, len, packed, bias, o0, o1, g.out_c, &r);
         }
     }
 }
 
 #if KILN_DSP
-/* taps x 4 MACs: four channels at byte offset c of every tap (seg: pointers to the taps) by the
- * packed filter words at w, into a0..a3. 13 instructions per tap. Advances w. */
-#define DW_4CH_LOOP(seg_start, c, w, taps)                                                        \
+/* pairs x 8 MACs: four channels at byte offset c of two taps at a time (seg: pointers to the taps)
+ * by the packed filter words at w (per pair and channel, the two taps' weights as int16, first
+ * tap low), into a0..a3. The two taps' words are interleaved by halves (PKHBT/PKHTB) so that
+ * SXTB16 yields each channel's pair of taps, the operands of one SMLAD. 19 instructions per
+ * pair. Advances w. */
+#define DW_4CH_PAIR_LOOP(seg_start, offset, w, pairs)                                                  \
     do {                                                                                          \
         const int8_t *const *s_ = (seg_start);                                                    \
-        int32_t n_ = (taps), t_, xe_, xo_, wo_;                                                   \
+        int32_t n_ = (pairs), x_, y_, l_, w0_, w1_;                                               \
         __asm__ volatile("1:\n\t"                                                                  \
-                         "ldr    %[t], [%[s]], #4\n\t"                                            \
-                         "ldr    %[t], [%[t], %[c]]\n\t"                                          \
-                         "sxtb16 %[xo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[xe], %[t]\n\t"                                                 \
-                         "ldr    %[t], [%[w]], #4\n\t"                                            \
-                         "sxtb16 %[wo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[t], %[t]\n\t"                                                  \
-                         "smlabb %[a0], %[xe], %[t], %[a0]\n\t"                                   \
-                         "smlatt %[a2], %[xe], %[t], %[a2]\n\t"                                   \
-                         "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"                                  \
-                         "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"                                  \
+                         "ldr    %[x], [%[s]], #4\n\t"                                            \
+                         "ldr    %[y], [%[s]], #4\n\t"                                            \
+                         "ldr    %[x], [%[x], %[c]]\n\t"                                          \
+                         "ldr    %[y], [%[y], %[c]]\n\t"                                          \
+                         "pkhbt  %[l], %[x], %[y], lsl #16\n\t" /* bytes t0 t1 u0 u1 */          \
+                         "pkhtb  %[y], %[y], %[x], asr #16\n\t" /* bytes t2 t3 u2 u3 */          \
+                         "sxtb16 %[x], %[l]\n\t"                                                  \
+                         "sxtb16 %[l], %[l], ror #8\n\t"                                          \
+                         "ldrd   %[w0], %[w1], [%[w]], #8\n\t"                                    \
+                         "smlad  %[a0], %[x], %[w0], %[a0]\n\t"                                   \
+                         "smlad  %[a1], %[l], %[w1], %[a1]\n\t"                                   \
+                         "sxtb16 %[x], %[y]\n\t"                                                  \
+                         "sxtb16 %[y], %[y], ror #8\n\t"                                          \
+                         "ldrd   %[w0], %[w1], [%[w]], #8\n\t"                                    \
+                         "smlad  %[a2], %[x], %[w0], %[a2]\n\t"                                   \
+                         "smlad  %[a3], %[y], %[w1], %[a3]\n\t"                                   \
                          "subs   %[n], %[n], #1\n\t"                                              \
                          "bne    1b\n\t"                                                          \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [s] "+r"(s_), \
-                           [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [xe] "=&r"(xe_), [xo] "=&r"(xo_), \
-                           [wo] "=&r"(wo_)                                                        \
-                         : [c] "r"(c)                                                             \
+                           [w] "+r"(w), [n] "+r"(n_), [x] "=&r"(x_), [y] "=&r"(y_), [l] "=&r"(l_), \
+                           [w0] "=&r"(w0_), [w1] "=&r"(w1_)                                       \
+                         : [c] "r"(offset)                                                        \
                          : "cc", "memory");                                                       \
     } while (0)
 #endif
 
-/* Depth multiplier 1: every tap of a pixel (the zero-point vector outside the image) against
- * the filter packed by the compiler: for each block of four channels, the taps' 4-byte words in
- * order; then, for each remaining channel, its taps. */
-static void depthwise_pixel(const int8_t *const *seg, int32_t taps, int32_t channels, const int8_t *packed,
-                            const int32_t *bias_folded, int8_t *dst, const requant_t *r)
+/* Depth multiplier 1: every tap of a pixel (seg[t] + moved; the zero-point vector outside the
+ * image; seg[taps] is one more, with zero weights, when taps is odd) against the filter packed by the compiler
+ * (pack_depthwise): for each block of four channels and each pair of taps, four words holding
+ * each channel's two weights as int16; then, for each remaining channel, its taps' weights. */
+static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t taps, int32_t channels,
+                            const int32_t *packed, const int32_t *bias_folded, int8_t *dst, const requant_t *r)
 {
-    const int8_t *w = packed;
+    const int32_t *w = packed;
+    const int32_t pairs = (taps + 1) / 2;
     int32_t c, t;
     for (c = 0; c + 4 <= channels; c += 4) {
         int32_t a0 = bias_folded[c], a1 = bias_folded[c + 1], a2 = bias_folded[c + 2], a3 = bias_folded[c + 3];
 #if KILN_DSP
-        DW_4CH_LOOP(seg, c, w, taps);
+        DW_4CH_PAIR_LOOP(seg, c + moved, w, pairs);
 #else
-        for (t = 0; t < taps; ++t, w += 4) {
-            const int8_t *x = seg[t] + c;
-            a0 += x[0] * w[0];
-            a1 += x[1] * w[1];
-            a2 += x[2] * w[2];
-            a3 += x[3] * w[3];
+        for (t = 0; t < 2 * pairs; t += 2, w += 4) {
+            const int8_t *x = seg[t] + moved + c, *y = seg[t + 1] + moved + c;
+            a0 += x[0] * kiln_lo16((uint32_t)w[0]) + y[0] * kiln_hi16((uint32_t)w[0]);
+            a1 += x[1] * kiln_lo16((uint32_t)w[1]) + y[1] * kiln_hi16((uint32_t)w[1]);
+            a2 += x[2] * kiln_lo16((uint32_t)w[2]) + y[2] * kiln_hi16((uint32_t)w[2]);
+            a3 += x[3] * kiln_lo16((uint32_t)w[3]) + y[3] * kiln_hi16((uint32_t)w[3]);
         }
 #endif
-        dst[c] = requantize(a0, r, c);
-        dst[c + 1] = requantize(a1, r, c + 1);
-        dst[c + 2] = requantize(a2, r, c + 2);
-        dst[c + 3] = requantize(a3, r, c + 3);
+        if (r->simple) {
+            const int32_t *q = r->rq + 3 * c;
+            const int32_t y0 = kiln_sat8(kiln_rq(a0, q)), y1 = kiln_sat8(kiln_rq(a1, q + 3));
+            const int32_t y2 = kiln_sat8(kiln_rq(a2, q + 6)), y3 = kiln_sat8(kiln_rq(a3, q + 9));
+            dst[c] = (int8_t)y0;
+            dst[c + 1] = (int8_t)y1;
+            dst[c + 2] = (int8_t)y2;
+            dst[c + 3] = (int8_t)y3;
+        } else {
+            dst[c] = requantize_general(a0, r, c);
+            dst[c + 1] = requantize_general(a1, r, c + 1);
+            dst[c + 2] = requantize_general(a2, r, c + 2);
+            dst[c + 3] = requantize_general(a3, r, c + 3);
+        }
     }
     for (; c < channels; ++c) {
         int32_t acc = bias_folded[c];
-        for (t = 0; t < taps; ++t) acc += seg[t][c] * *w++;
+        for (t = 0; t < taps; ++t) acc += seg[t][moved + c] * *w++;
         dst[c] = requantize(acc, r, c);
     }
 }
@@ -296,7 +386,7 @@ static void depthwise_pixel_general(const int8_t *image, const int8_t *filter, c
 
 /* bias_folded and zp_vector are given for depth multiplier 1 (bias - in_zp * sum of the
  * channel's taps; in_c copies of in_zp), NULL otherwise. */
-void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+void kiln_depthwise_conv_s8(const int8_t *in, const void *filter, const int32_t *bias, int8_t *out,
                             const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector)
 {
     const kiln_conv_geometry_t g = p->g;
@@ -304,29 +394,33 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int8_t *filter, const int32_
     const int32_t taps = g.k_h * g.k_w;
     const int32_t span_h = (g.k_h - 1) * g.dil_h, span_w = (g.k_w - 1) * g.dil_w;
     const int32_t step = g.stride_w * g.in_c;
-    const int8_t *seg[KILN_CONV_MAX_TAPS];
+    const int8_t *seg[KILN_CONV_MAX_TAPS + 1];
     int32_t b, oy, ox;
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        /* an odd number of taps: one more with zero weights, read at the same offsets as the others
+         * (moved by at most a row of the image), so within this image */
+        seg[taps] = image;
         for (oy = 0; oy < g.out_h; ++oy) {
             const int32_t iy = oy * g.stride_h - g.pad_top;
             const int inside_y = iy >= 0 && iy + span_h < g.in_h;
             int prev_interior = 0;
+            int32_t moved = 0; /* bytes every tap has moved right since tap_pointers */
             for (ox = 0; ox < g.out_w; ++ox) {
                 int8_t *dst = out + ((b * g.out_h + oy) * g.out_w + ox) * g.out_c;
                 if (bias_folded != NULL) {
                     const int interior = inside_y && ox * g.stride_w - g.pad_left >= 0 &&
                                          ox * g.stride_w - g.pad_left + span_w < g.in_w;
                     if (interior && prev_interior) { /* one pixel to the right: every tap moves alike */
-                        int32_t t;
-                        for (t = 0; t < taps; ++t) seg[t] += step;
+                        moved += step;
                     } else {
                         tap_pointers(image, oy, ox, &g, zp_vector, seg);
+                        moved = 0;
                     }
                     prev_interior = interior;
-                    depthwise_pixel(seg, taps, g.out_c, filter, bias_folded, dst, &r);
+                    depthwise_pixel(seg, moved, taps, g.out_c, (const int32_t *)filter, bias_folded, dst, &r);
                 } else {
-                    depthwise_pixel_general(image, filter, bias, dst, oy, ox, &g, p->in_zp, &r);
+                    depthwise_pixel_general(image, (const int8_t *)filter, bias, dst, oy, ox, &g, p->in_zp, &r);
                 }
             }
         }

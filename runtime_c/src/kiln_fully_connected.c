@@ -3,45 +3,73 @@
 #include "kiln_runtime.h"
 
 #if KILN_DSP
-/* steps x 16 MACs: one input vector (4 bytes per step) by four weight rows whose 4-byte chunks
- * alternate at w. Assembly for the same reason as in kiln_conv.c; 25 instructions per step. */
-#define MAC_1X4_LOOP(x_start, w, steps)                                                           \
+/* One step, 16 MACs: 4 bytes of the input by the same 4 bytes of four weight rows, whose 4-byte
+ * chunks alternate at w (two rows per LDRD). */
+#define MAC_1X4_STEP                                                                              \
+    "ldr    %[t], [%[x]], #4\n\t"                                            \
+    "sxtb16 %[xo], %[t], ror #8\n\t"                                         \
+    "sxtb16 %[xe], %[t]\n\t"                                                 \
+    "ldrd   %[t], %[u], [%[w]], #8\n\t"                                      \
+    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
+    "sxtb16 %[t], %[t]\n\t"                                                  \
+    "smlad  %[a0], %[xe], %[t], %[a0]\n\t"                                   \
+    "smlad  %[a0], %[xo], %[vo], %[a0]\n\t"                                  \
+    "sxtb16 %[vo], %[u], ror #8\n\t"                                         \
+    "sxtb16 %[u], %[u]\n\t"                                                  \
+    "smlad  %[a1], %[xe], %[u], %[a1]\n\t"                                   \
+    "smlad  %[a1], %[xo], %[vo], %[a1]\n\t"                                  \
+    "ldrd   %[t], %[u], [%[w]], #8\n\t"                                      \
+    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
+    "sxtb16 %[t], %[t]\n\t"                                                  \
+    "smlad  %[a2], %[xe], %[t], %[a2]\n\t"                                   \
+    "smlad  %[a2], %[xo], %[vo], %[a2]\n\t"                                  \
+    "sxtb16 %[vo], %[u], ror #8\n\t"                                         \
+    "sxtb16 %[u], %[u]\n\t"                                                  \
+    "smlad  %[a3], %[xe], %[u], %[a3]\n\t"                                   \
+    "smlad  %[a3], %[xo], %[vo], %[a3]\n\t"
+
+/* trips x BODY: steps of 16 MACs, advancing x_ and w. Assembly for the same reason as in
+ * kiln_conv.c; 21 instructions per step and 2 per trip. */
+#define MAC_1X4_ASM(trips, BODY)                                                                  \
     do {                                                                                          \
-        const int8_t *x_ = (x_start);                                                             \
-        int32_t n_ = (steps), t_, xe_, xo_, vo_;                                                  \
-        __asm__ volatile("1:\n\t"                                                                  \
-                         "ldr    %[t], [%[x]], #4\n\t"                                            \
-                         "sxtb16 %[xo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[xe], %[t]\n\t"                                                 \
-                         "ldr    %[t], [%[w]], #4\n\t"                                            \
-                         "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[t], %[t]\n\t"                                                  \
-                         "smlad  %[a0], %[xe], %[t], %[a0]\n\t"                                   \
-                         "smlad  %[a0], %[xo], %[vo], %[a0]\n\t"                                  \
-                         "ldr    %[t], [%[w]], #4\n\t"                                            \
-                         "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[t], %[t]\n\t"                                                  \
-                         "smlad  %[a1], %[xe], %[t], %[a1]\n\t"                                   \
-                         "smlad  %[a1], %[xo], %[vo], %[a1]\n\t"                                  \
-                         "ldr    %[t], [%[w]], #4\n\t"                                            \
-                         "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[t], %[t]\n\t"                                                  \
-                         "smlad  %[a2], %[xe], %[t], %[a2]\n\t"                                   \
-                         "smlad  %[a2], %[xo], %[vo], %[a2]\n\t"                                  \
-                         "ldr    %[t], [%[w]], #4\n\t"                                            \
-                         "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-                         "sxtb16 %[t], %[t]\n\t"                                                  \
-                         "smlad  %[a3], %[xe], %[t], %[a3]\n\t"                                   \
-                         "smlad  %[a3], %[xo], %[vo], %[a3]\n\t"                                  \
+        int32_t n_ = (trips), t_, u_, xe_, xo_, vo_;                                              \
+        __asm__ volatile("1:\n\t" BODY                                                            \
                          "subs   %[n], %[n], #1\n\t"                                              \
                          "bne    1b\n\t"                                                          \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x_), \
-                           [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [xe] "=&r"(xe_), [xo] "=&r"(xo_), \
-                           [vo] "=&r"(vo_)                                                        \
+                           [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [u] "=&r"(u_), [xe] "=&r"(xe_), \
+                           [xo] "=&r"(xo_), [vo] "=&r"(vo_)                                       \
                          :                                                                        \
                          : "cc", "memory");                                                       \
     } while (0)
+
+/* steps x 16 MACs: one input vector (4 bytes per step) by four weight rows; two steps per trip
+ * when their number is even (not at -Os: one loop body is smaller). Advances w. */
+#if defined(__OPTIMIZE_SIZE__)
+#define MAC_1X4_LOOP(x_start, w, steps)                                                           \
+    do {                                                                                          \
+        const int8_t *x_ = (x_start);                                                             \
+        MAC_1X4_ASM((steps), MAC_1X4_STEP);                                                       \
+    } while (0)
+#else
+#define MAC_1X4_LOOP(x_start, w, steps)                                                           \
+    do {                                                                                          \
+        const int8_t *x_ = (x_start);                                                             \
+        if (((steps) & 1) == 0) {                                                                 \
+            MAC_1X4_ASM((steps) / 2, MAC_1X4_STEP MAC_1X4_STEP);                                  \
+        } else {                                                                                  \
+            MAC_1X4_ASM((steps), MAC_1X4_STEP);                                                   \
+        }                                                                                         \
+    } while (0)
 #endif
+#endif
+
+/* TFLite's exact rescaling, or kiln_rq where the compiler proved it exact; then the clamp. */
+static int8_t requantize(int32_t acc, const int32_t *q, int32_t fast, int32_t out_zp, int32_t act_min, int32_t act_max)
+{
+    const int32_t v = fast ? kiln_rq(acc, q) : kiln_mul_by_qm(acc, q[0], q[1]) + out_zp;
+    return (int8_t)kiln_clamp_i32(v, act_min, act_max);
+}
 
 /* The weights are packed by the compiler (see pack_weights in ops/fully_connected.py): rows in
  * groups of four whose 4-byte chunks alternate, then each row's depth % 4 tail bytes; rows
@@ -52,8 +80,9 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
 {
     const int32_t depth = p->depth, units = p->units, chunks = depth / 4, tail = depth % 4;
     const int32_t out_zp = p->out_zp, act_min = p->act_min, act_max = p->act_max;
-    const int32_t *mult = p->mult, *shift = p->shift;
-    const int32_t per_channel = p->per_channel;
+    const int32_t *rq = p->rq;
+    const int32_t step = p->per_channel ? 3 : 0; /* words of rq per unit */
+    const int32_t simple = p->rq_fast && act_min == -128 && act_max == 127;
     int32_t b, u, d, k;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = in + b * depth;
@@ -86,18 +115,16 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
             acc[1] = a1;
             acc[2] = a2;
             acc[3] = a3;
-            for (k = 0; k < 4; ++k) {
-                const int32_t m = per_channel ? u + k : 0;
-                const int32_t v = kiln_mul_by_qm(acc[k], mult[m], shift[m]) + out_zp;
-                y[u + k] = (int8_t)kiln_clamp_i32(v, act_min, act_max);
+            if (simple) {
+                for (k = 0; k < 4; ++k) y[u + k] = (int8_t)kiln_sat8(kiln_rq(acc[k], rq + (u + k) * step));
+            } else {
+                for (k = 0; k < 4; ++k) y[u + k] = requantize(acc[k], rq + (u + k) * step, p->rq_fast, out_zp, act_min, act_max);
             }
         }
         for (; u < units; ++u, w += depth) {
-            const int32_t m = per_channel ? u : 0;
-            int32_t acc = bias[u], v;
+            int32_t acc = bias[u];
             for (d = 0; d < depth; ++d) acc += x[d] * w[d];
-            v = kiln_mul_by_qm(acc, mult[m], shift[m]) + out_zp;
-            y[u] = (int8_t)kiln_clamp_i32(v, act_min, act_max);
+            y[u] = requantize(acc, rq + u * step, p->rq_fast, out_zp, act_min, act_max);
         }
     }
 }

@@ -37,8 +37,10 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
                 for (c = 0; c < g->channels; ++c) {
                     int32_t acc = 0;
-                    for (ky = w.ys; ky < w.ye; ++ky)
-                        for (kx = w.xs; kx < w.xe; ++kx) acc += in[at(g, b, &w, ky, kx) + c];
+                    for (ky = w.ys; ky < w.ye; ++ky) {
+                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
+                        for (kx = w.xs; kx < w.xe; ++kx, p += g->channels) acc += *p;
+                    }
                     if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
                     dst[c] = (int8_t)kiln_clamp_i32(acc, act_min, act_max);
                 }

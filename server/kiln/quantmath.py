@@ -67,6 +67,60 @@ def mul_by_quantized_multiplier(x: int, m: int, shift: int) -> int:
     return rdbpot(srdhm(_wrap32(x * (1 << left)), m), right)
 
 
+def requant_constants(m: int, shift: int, out_zp: int, bound: int, constant: int | None = None) -> list[int] | None:
+    """[m, e, c] for kiln_rq (kiln_fixedpoint.h): requant_fast(acc, m, e, c) equals
+    mul_by_quantized_multiplier(acc, m, shift) + out_zp for every |acc| <= bound, or None when the
+    fast form cannot promise that (then the kernel takes TFLite's exact path).
+
+    The fast form needs shift = -e <= -1 (a multiplier below 0.5, so no left shift): then
+    y = ((2 * acc) * m + 2^31) >> 32 is SRDHM(acc, m) while 2 * acc fits in int32 (one SMMLAR on
+    Cortex-M), and RDBPOT by e, ties away from zero, is (y + 2^(e-1) - [acc < 0]) >> e (y is 0
+    or has acc's sign, as m >= 0). The output zero point rides along as zp * 2^e:
+    c = 2^(e-1) + zp * 2^e, the -[acc < 0] added at run time.
+
+    constant: the channel's output when its accumulator cannot vary (all its weights are zero, so
+    acc is the bias): then m = 0, e = 1 and c encodes that value, whatever the bound."""
+    if constant is not None:
+        value = max(-256, min(256, constant))
+        return [0, 1, 1 + 2 * value]
+    if shift > -1 or shift < -30 or m < 0:
+        return None
+    e = -shift
+    if 2 * bound >= 1 << 31:
+        return None
+    c = (1 << (e - 1)) + out_zp * (1 << e)
+    if bound + 2 + abs(c) >= 1 << 31:  # |y| <= bound (m < 2^31): y + c - [acc < 0] fits in int32
+        return None
+    return [m, e, c]
+
+
+def requant_fast(acc: int, m: int, e: int, c: int) -> int:
+    """kiln_rq in Python: the value before clamping, for the constants of requant_constants."""
+    y = (_wrap32(2 * acc) * m + (1 << 31)) >> 32
+    return _wrap32(y + c + (-1 if acc < 0 else 0)) >> e
+
+
+def requant_table(mults, shifts, out_zp: int, bounds, constants) -> tuple[np.ndarray, bool]:
+    """Per channel [m, e, c] for kiln_rq, and True, when every channel has fast constants;
+    otherwise [m, shift, 0] for TFLite's exact path (kiln_mul_by_qm), and False."""
+    rows = [requant_constants(int(m), int(s), out_zp, int(b), k)
+            for m, s, b, k in zip(mults, shifts, bounds, constants)]
+    if all(r is not None for r in rows):
+        return np.array(rows, np.int32).reshape(-1, 3), True
+    return np.array([[int(m), int(s), 0] for m, s in zip(mults, shifts)], np.int32).reshape(-1, 3), False
+
+
+def accumulator_bounds(bias, weights_abs_sum) -> np.ndarray:
+    """Largest |acc| per channel: bias (input zero point folded in) + 128 * sum |w| (int8 input)."""
+    return np.abs(np.asarray(bias, np.int64)) + 128 * np.asarray(weights_abs_sum, np.int64)
+
+
+def constant_outputs(bias, weights_abs_sum, mults, shifts, out_zp: int) -> list:
+    """Per channel: its output value when all its weights are zero (acc is the bias), else None."""
+    return [mul_by_quantized_multiplier(int(b), int(m), int(s)) + out_zp if int(w) == 0 else None
+            for b, w, m, s in zip(bias, weights_abs_sum, mults, shifts)]
+
+
 def calculate_input_radius(integer_bits: int, left_shift: int, total_bits: int = 31) -> int:
     v = 1.0 * ((1 << integer_bits) - 1) * (1 << (total_bits - integer_bits)) / (1 << left_shift)
     return int(math.floor(v))

@@ -115,10 +115,22 @@ def prepare(op, g):
         in_place = direct_possible(x.shape[3], kh, kw) and op.variant != "im2col"
         p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
         p["packed"] = pack_filter(w.data, 1 if not in_place else kh * kw, p["tap_len"])
-        op.scratch_bytes = 0 if in_place else 2 * p["tap_len"]
+        p["im2col"] = not in_place
+        depth = kh * kw * x.shape[3] if in_place else p["tap_len"]
+        # im2col columns of two pixels (int8), then both pixels widened to int16 (kiln_conv_s8)
+        op.scratch_bytes = (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)  # even steps
     p["bias"] = bias.astype(np.int32)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+    acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
+    if depthwise and "bias_folded" not in p:  # taps skipped, not read as zp: |x - zp| <= 255
+        acc_bias = p["bias"]
+    wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise else \
+        np.abs(w.data.astype(np.int64)).reshape(y.shape[3], -1).sum(axis=1)
+    in_range = 256 if depthwise and "bias_folded" not in p else 128
+    bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
+    p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
+                                            qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
     op.params = p
 
 
@@ -126,17 +138,24 @@ MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 
 
 def pack_depthwise(w: np.ndarray) -> np.ndarray:
-    """Depth multiplier 1, [1, k_h, k_w, C] -> for each block of four channels the taps' 4-byte
-    words in order, then for each remaining channel its taps (kiln_depthwise_conv_s8's walk)."""
-    taps = w.reshape(-1, w.shape[3])  # [taps, C]
+    """Depth multiplier 1, [1, k_h, k_w, C] -> int32 words in kiln_depthwise_conv_s8's walk: for
+    each block of four channels and each pair of taps (a zero tap added to an odd count), four
+    words, one per channel, holding the two taps' weights as int16 (first tap in the low half,
+    the operand of one SMLAD); then, for each remaining channel, its taps' weights, one a word."""
+    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
     c4 = w.shape[3] // 4 * 4
-    blocks = taps[:, :c4].reshape(taps.shape[0], c4 // 4, 4).transpose(1, 0, 2).reshape(-1)
-    return np.concatenate([blocks, taps[:, c4:].T.reshape(-1)]).astype(np.int8)
+    even = np.pad(taps, ((0, taps.shape[0] % 2), (0, 0)))
+    lo, hi = even[0::2, :c4], even[1::2, :c4]  # [pairs, c4]
+    words = (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
+    words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2).reshape(-1)
+    return np.concatenate([words, taps[:, c4:].T.reshape(-1)]).astype(np.uint32).view(np.int32)
 
 
 def pack_filter(w: np.ndarray, taps: int, tap_len: int) -> np.ndarray:
     """The layout kiln_conv_s8's inner loop walks with one pointer: output channels in pairs,
-    and for each tap the two channels' 4-byte chunks alternating; an odd last channel plainly.
+    and for each tap the two channels' 4-byte chunks alternating (8 zero bytes more for a pair
+    when the 4-byte steps are odd in number: the loop does two at a time); an odd last channel
+    plainly.
     Taps are padded with zero weights to tap_len (im2col columns are padded with zeros too).
 
     Reading taps in place needs in_c % 4 == 0; otherwise (narrow inputs, e.g. a first layer on a
@@ -146,6 +165,9 @@ def pack_filter(w: np.ndarray, taps: int, tap_len: int) -> np.ndarray:
     rows = np.pad(rows, ((0, 0), (0, 0), (0, tap_len - rows.shape[2])))
     pairs = out_c // 2 * 2
     body = rows[:pairs].reshape(pairs // 2, 2, taps, tap_len // 4, 4).transpose(0, 2, 3, 1, 4)
+    body = body.reshape(pairs // 2, -1)
+    if (taps * tap_len // 4) % 2:  # the kernel runs an even number of 4-byte steps: one more of zeros
+        body = np.pad(body, ((0, 0), (0, 8)))
     return np.concatenate([body.reshape(-1), rows[pairs:].reshape(-1)]).astype(np.int8)
 
 
@@ -171,17 +193,16 @@ def emit(op, g, c):
         ]
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t",
                    "bias" if depthwise else "bias with the input zero point folded in")
-    mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per-channel output multipliers")
-    shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per-channel output shifts")
+    rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
     zp = "NULL"
-    if (depthwise and "bias_folded" in p) or (not depthwise and not op.scratch_bytes):
+    if (depthwise and "bias_folded" in p) or (not depthwise and not p["im2col"]):
         if p["k_h"] > 1 or p["k_w"] > 1:
             zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                          "what taps outside the image read: the input zero point")
     if depthwise:
         if "packed" in p:
-            filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
-                           f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_depthwise)")
+            filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
+                           f"filter '{w.name}' {w.describe()}, packed for the kernel as int16 pairs (see pack_depthwise)")
         else:
             filt = c.const(w)
         tail = "NULL"
@@ -192,14 +213,21 @@ def emit(op, g, c):
     else:
         filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
                        f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_filter)")
-        tail = f"{c.scratch(op) if op.scratch_bytes else 'NULL'}, {zp}"
+        tail = f"{c.scratch(op)}, {zp}"
     return [
         "static const kiln_conv_s8_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
-        f"    {p['in_zp']}, {mult}, {shift}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, {p.get('tap_len', 0)}",
+        f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, {p['tap_len'] if p.get('im2col') else 0}",
         "};",
         f"kiln_{fn}_s8({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {tail});",
     ]
+
+
+def _rq_comment(fast: bool) -> str:
+    if fast:
+        return ("per-channel requantization {m, e, c} for kiln_rq: multiplier, right shift, "
+                "2^(e-1) + output zero point * 2^e (see quantmath.requant_constants)")
+    return "per-channel requantization {multiplier, shift, 0}: TFLite's exact path"
 
 
 def overlap(op, g) -> int:
@@ -209,7 +237,7 @@ def overlap(op, g) -> int:
     The depthwise and float kernels do one pixel at a time, reads and writes interleaved."""
     x = g.tensor(op.inputs[0])
     pair = op.kind == "CONV_2D" and x.dtype == "int8"
-    return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.scratch_bytes > 0)
+    return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.params.get("im2col", False))
 
 
 def window_overlap(p: dict, esize: int, unit: int, reads_first: bool) -> int:

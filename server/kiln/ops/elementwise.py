@@ -76,12 +76,43 @@ def prepare(op, g):
         for key, real in (("a", a.scale / twice_max), ("b", b.scale / twice_max),
                           ("out", twice_max / ((1 << left_shift) * y.scale))):
             p[key + "_mult"], p[key + "_shift"] = qm.quantize_multiplier(real)
+        p["fast"], p["a_q"], p["b_q"], p["out_q"] = _add_fast(p, y.zero_point)
     else:  # MUL
         p["mult"], p["shift"] = qm.quantize_multiplier(a.scale * b.scale / y.scale)
         p.update(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
     if a.dtype == "int8":
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
     op.params = p
+
+
+def _add_side(v: int, left_shift: int, q) -> int:
+    """add_side in kiln_elementwise.c."""
+    m, e, c, mask = q
+    y = ((v << (left_shift + 1)) * m + (1 << 31)) >> 32
+    return (y + c + ((-1 if v < 0 else 0) & mask)) >> e
+
+
+def _add_fast(p: dict, out_zp: int):
+    """Constants for kiln_add_s8's fast path, checked here against TFLite's double rounding for
+    every input value of each side; the output's through requant_constants over the whole range
+    the sum can take. (0, zeros...) when some value would not be exact."""
+    ls, sides, values = p["left_shift"], [], []
+    for key in ("a", "b"):
+        m, shift = p[key + "_mult"], p[key + "_shift"]
+        e = -shift
+        if shift > 0 or e > 30 or m < 0:
+            return 0, [0] * 4, [0] * 4, [0] * 3
+        q = [m, e, (1 << (e - 1)) if e >= 1 else 0, -1 if e >= 1 else 0]
+        vs = [p[key + "_offset"] + x for x in range(-128, 128)]
+        got = [_add_side(v, ls, q) for v in vs]
+        if got != [qm.mul_by_quantized_multiplier(v << ls, m, shift) for v in vs]:
+            return 0, [0] * 4, [0] * 4, [0] * 3
+        sides.append(q)
+        values.append(max(abs(g) for g in got))
+    out_q = qm.requant_constants(p["out_mult"], p["out_shift"], out_zp, values[0] + values[1])
+    if out_q is None:
+        return 0, [0] * 4, [0] * 4, [0] * 3
+    return 1, sides[0], sides[1], out_q
 
 
 def _shape_struct(p):
@@ -105,7 +136,9 @@ def emit(op, g, c):
         lines += [
             "static const kiln_add_s8_params_t params = {",
             f"    {p['a_offset']}, {p['a_mult']}, {p['a_shift']}, {p['b_offset']}, {p['b_mult']}, {p['b_shift']},",
-            f"    {p['left_shift']}, {p['out_offset']}, {p['out_mult']}, {p['out_shift']}, {p['act_min']}, {p['act_max']}",
+            f"    {p['left_shift']}, {p['out_offset']}, {p['out_mult']}, {p['out_shift']}, {p['act_min']}, {p['act_max']},",
+            f"    {p['fast']}, {{{', '.join(map(str, p['a_q']))}}}, {{{', '.join(map(str, p['b_q']))}}}, "
+            f"{{{', '.join(map(str, p['out_q']))}}}",
             "};",
         ]
     else:

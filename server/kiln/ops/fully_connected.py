@@ -65,6 +65,14 @@ def prepare(op, g):
         p["out_zp"] = y.zero_point
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
         p["packed"] = pack_weights(w.data)
+        wsum = np.abs(w.data.astype(np.int64)).sum(axis=1)
+        if len(mults) == 1:  # per-tensor: one row, good for every unit
+            bounds = [int(qm.accumulator_bounds(folded, wsum).max())]
+            consts = [None]
+        else:
+            bounds = qm.accumulator_bounds(folded, wsum)
+            consts = qm.constant_outputs(folded, wsum, p["mult"], p["shift"], y.zero_point)
+        p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds, consts)
     op.params = p
 
 
@@ -96,11 +104,12 @@ def emit(op, g, c):
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
     packed = c.array(f"op{op.index}_weights", p["packed"], "int8_t",
                      f"weights '{w.name}' {w.describe()}, packed for the kernel (see pack_weights)")
-    mult = c.array(f"op{op.index}_mult", np.array(p["mult"], np.int32), "int32_t", "output multipliers")
-    shift = c.array(f"op{op.index}_shift", np.array(p["shift"], np.int32), "int32_t", "output shifts")
+    rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t",
+                 "requantization {m, e, c} for kiln_rq (see quantmath.requant_constants)" if p["rq_fast"]
+                 else "requantization {multiplier, shift, 0}: TFLite's exact path")
     return [
         "static const kiln_fc_s8_params_t params = {",
-        f"    {p['batches']}, {p['depth']}, {p['units']}, {mult}, {shift}, {int(len(p['mult']) > 1)},",
+        f"    {p['batches']}, {p['depth']}, {p['units']}, {rq}, {int(len(p['mult']) > 1)}, {int(p['rq_fast'])},",
         f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
         f"kiln_fully_connected_s8({c.ptr(x)}, {packed}, {bias}, {c.ptr(y)}, &params);",

@@ -225,6 +225,18 @@ def _last_first(bufs: list[Buffer]) -> dict[int, int]:
     return {b.root: b.offset for b in bufs}
 
 
+def _scratch_last(bufs: list[Buffer], plan: dict[int, int]) -> dict[int, int]:
+    """plan's offsets for the tensors; each operator's scratch (alive during that operator only)
+    moved to the lowest offset where it meets none of them, so it cannot displace a tensor."""
+    placed = [replace(b, offset=plan[b.root]) for b in bufs if b.root >= 0]
+    out = dict(plan)
+    for b in sorted((b for b in bufs if b.root < 0), key=lambda b: (-b.size, b.root)):
+        s = replace(b, align=max(b.align, 4))
+        s.offset = out[b.root] = _lowest(s, placed)
+        placed.append(s)
+    return out
+
+
 def run(g: Graph) -> list[Buffer]:
     bufs = buffers(g)
     for b in bufs:
@@ -232,14 +244,21 @@ def run(g: Graph) -> list[Buffer]:
             t = g.tensor(m)
             t.alias_of = b.root if b.root != m else None
     steps = len(g.operators)
-    plain = [replace(b, below={}) for b in bufs]  # the plans without overlaps come first: ties keep them
-    candidates = [_two_ended(plain, lower_bound(plain, steps)), _greedy_by_size(plain)]
-    if any(b.below for b in bufs):
-        # offsets there are sums of declared overlaps as well as sizes: keep every buffer word
-        # aligned, as the DSP kernels load four int8 values at a time
-        words = [replace(b, align=max(b.align, 4)) for b in bufs]
-        candidates += [_last_first(words), _greedy_by_size(words, latest_first=True)]
-    candidates = [c for c in candidates if c is not None]
+
+    def plans(bufs):
+        plain = [replace(b, below={}) for b in bufs]  # the plans without overlaps come first: ties keep them
+        out = [_two_ended(plain, lower_bound(plain, steps)), _greedy_by_size(plain)]
+        if any(b.below for b in bufs):
+            # offsets there are sums of declared overlaps as well as sizes: keep every buffer word
+            # aligned, as the DSP kernels load four int8 values at a time
+            words = [replace(b, align=max(b.align, 4)) for b in bufs]
+            out += [_last_first(words), _greedy_by_size(words, latest_first=True)]
+        return [c for c in out if c is not None]
+
+    candidates = plans(bufs)
+    if any(b.root < 0 for b in bufs):  # the same plans for the tensors alone, then each scratch in a gap
+        tensors = [b for b in bufs if b.root >= 0]
+        candidates += [_scratch_last(bufs, c) for c in plans(tensors)]
 
     def size(c):
         return max((c[b.root] + b.size for b in bufs), default=0)
