@@ -51,7 +51,9 @@ export function probe(python: string, dists: string[]): Promise<Probe> {
 
 export async function choose(ctx: vscode.ExtensionContext, log: vscode.OutputChannel): Promise<Decision> {
   const dists = requirements(pyproject(ctx));
-  const list = candidates(settings().pythonPath, await pythonExtensionInterpreter(), environmentPython(ctx));
+  // untrusted: not the Python extension's interpreter either, which may live in the workspace (.venv)
+  const fromExtension = vscode.workspace.isTrusted ? await pythonExtensionInterpreter() : undefined;
+  const list = candidates(settings().pythonPath, fromExtension, environmentPython(ctx));
   const probed: [Candidate, Probe][] = [];
   for (const c of list) {
     const p = await probe(c.path, dists);

@@ -6,9 +6,8 @@ import {
   LanguageClient, LanguageClientOptions, RequestType, ResponseError, ServerOptions, ShowMessageNotification,
 } from 'vscode-languageclient/node';
 import { choose, installEnvironment } from './bootstrap';
-import { workspaceRoot } from './config';
 import { Offer } from './interpreter';
-import { DEVICE_EVENT, DeviceEvent, REQUEST_CANCELLED, RequestName, Requests } from './protocol';
+import { DEVICE_EVENT, DeviceEvent, REQUEST_CANCELLED, REQUEST_FAILED, RequestName, Requests } from './protocol';
 
 export class Cancelled extends Error {}
 /** An error the server answered; it has shown the message itself (window/showMessage). */
@@ -43,7 +42,9 @@ export class KilnClient implements vscode.Disposable {
     this.output.appendLine(`[python] using ${decision.note}`);
     const serverDir = path.join(this.ctx.extensionPath, 'server');
     const env = { ...process.env, PYTHONPATH: [serverDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-    const serverOptions: ServerOptions = { command: this.python, args: ['-m', 'kiln.lsp'], options: { env, cwd: workspaceRoot() } };
+    // -P and the server's own folder as cwd: nothing in the workspace can shadow Kiln's modules
+    // (an untrusted workspace must not run its code this way)
+    const serverOptions: ServerOptions = { command: this.python, args: ['-P', '-m', 'kiln.lsp'], options: { env, cwd: serverDir } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'c' }],
       synchronize: { configurationSection: 'kiln' },
@@ -121,7 +122,9 @@ export class KilnClient implements vscode.Disposable {
     } catch (e) {
       if (e instanceof ResponseError && e.code === REQUEST_CANCELLED) throw new Cancelled('cancelled');
       if (token?.isCancellationRequested) throw new Cancelled('cancelled');
-      throw e instanceof ResponseError ? new ServerError(e.message) : e;
+      // RequestFailed: a Kiln error the server has shown itself; anything else the commands show
+      if (e instanceof ResponseError && e.code === REQUEST_FAILED) throw new ServerError(e.message);
+      throw e instanceof ResponseError ? new Error(e.message) : e;
     }
   }
 

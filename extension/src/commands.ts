@@ -46,8 +46,10 @@ export async function compile(p: Parts, arg?: unknown): Promise<void> {
       const sub = p.kiln.events.event((e) => e.request === 'kiln/compile' && progress.report({ message: e.message }));
       try {
         const r = await p.kiln.request('kiln/compile', { uri: model.toString() }, token);
-        const stem = name.replace(/\.tflite$/, '');
-        const c = r.files.map((f) => vscode.Uri.parse(f)).find((u) => path.basename(u.fsPath) === `${stem}.c`);
+        // the generated C is the .c with a source map beside it (its name is the model's as a C identifier)
+        const uris = r.files.map((f) => vscode.Uri.parse(f));
+        const maps = new Set(uris.map((u) => u.fsPath).filter((f) => f.endsWith('.kiln.json')).map((f) => f.replace(/\.kiln\.json$/, '.c')));
+        const c = uris.find((u) => maps.has(u.fsPath));
         p.heat.clearFolder(vscode.Uri.parse(r.outDir).fsPath);
         p.models.remember(model, c?.fsPath);
         for (const note of r.problems) void vscode.window.showWarningMessage(`Kiln: ${note}`);

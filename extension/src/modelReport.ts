@@ -34,7 +34,10 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
     };
     panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${esc(policy)}"><link rel="stylesheet" href="${esc(style)}"></head><body><p class="meta">Reading ${esc(name)}…</p></body></html>`;
     if (panel.active) this.active = document.uri;
-    panel.onDidChangeViewState(() => { if (panel.active) this.active = document.uri; });
+    panel.onDidChangeViewState(() => {
+      if (panel.active) this.active = document.uri;
+      else if (this.active?.toString() === document.uri.toString()) this.active = undefined; // not in front any more
+    });
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), name));
     watcher.onDidChange(load);
     panel.onDidDispose(() => {

@@ -120,4 +120,5 @@ export type RequestName = keyof Requests;
 
 export const DEVICE_EVENT = 'kiln/deviceEvent';
 export const REQUEST_CANCELLED = -32800;
+export const REQUEST_FAILED = -32803; // a KilnError: the server has sent it as window/showMessage too
 export const DEFAULT_BOARD = 'host';

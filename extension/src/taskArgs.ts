@@ -16,7 +16,8 @@ export function problem(def: Partial<KilnTaskDefinition>): string | undefined {
 
 /** Arguments after the interpreter: `python -m kiln <command> MODEL --board B --out DIR ...`. */
 export function cliArgs(def: KilnTaskDefinition, board: string, outDir: string): string[] {
-  const args = ['-m', 'kiln', def.command, def.model, '--board', board, '--out', outDir];
+  // -P: the workspace folder (the task's cwd) must not shadow Kiln's modules
+  const args = ['-P', '-m', 'kiln', def.command, def.model, '--board', board, '--out', outDir];
   if (def.command === 'flash') args.push('--exit'); // an emulated board stops once flashed and checked
   if (def.command === 'run') args.push('--compare');
   return args;

@@ -92,6 +92,9 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
             progress("  some choices did not hold up together; checking again with those on their defaults")
             after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
                 if chosen else before
+            if not after["exact"] or any(a > b for a, b in zip(after["cycles"], before["cycles"])):
+                progress("  still not holding up: every operator keeps its default")
+                chosen, after = {}, before
 
     path = Path(log_path) if log_path else model.with_name(tuning.DEFAULT_NAME)
     log = tuning.Log.load(path) if path.is_file() else tuning.Log()  # other CPUs' and models' entries stay

@@ -5,7 +5,7 @@ import { cliArgs, outDirFor, problem, taskName, tomlKey } from '../../src/taskAr
 
 test('a kiln task definition -> the kiln command line', () => {
   const def = { type: 'kiln' as const, command: 'build' as const, model: 'models/net.tflite' };
-  assert.deepEqual(cliArgs(def, 'qemu-m4', '/w/out/net'), ['-m', 'kiln', 'build', 'models/net.tflite', '--board', 'qemu-m4', '--out', '/w/out/net']);
+  assert.deepEqual(cliArgs(def, 'qemu-m4', '/w/out/net'), ['-P', '-m', 'kiln', 'build', 'models/net.tflite', '--board', 'qemu-m4', '--out', '/w/out/net']);
   assert.deepEqual(cliArgs({ ...def, command: 'flash' }, 'host', 'o').slice(-1), ['--exit']);
   assert.deepEqual(cliArgs({ ...def, command: 'run' }, 'host', 'o').slice(-1), ['--compare']);
   assert.equal(taskName(def, 'host'), 'build models/net.tflite (host)');

@@ -17,17 +17,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..errors import KilnError, UnsupportedError
@@ -77,7 +76,7 @@ class KilnLanguageServer(LanguageServer):
 
 def to_path(uri_or_path: str) -> Path:
     if uri_or_path.startswith("file:"):
-        return Path(url2pathname(urlparse(uri_or_path).path))
+        return Path(to_fs_path(uri_or_path))  # drive letters (file:///c%3A/...) and UNC hosts too
     return Path(uri_or_path)
 
 
@@ -135,6 +134,17 @@ def _config(ls: KilnLanguageServer) -> dict:
     if s.get("outDir"):
         cfg["out"] = s["outDir"]
     return cfg
+
+
+def _finite(obj):
+    """NaN and infinities as null: JSON has no such numbers, and a client drops a reply holding them."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    return obj
 
 
 def _with_board(ls: KilnLanguageServer, params) -> tuple[dict, str]:
@@ -434,9 +444,9 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
         out = []
         for k, (i, a, r) in enumerate(zip(g.outputs, outputs, ref)):
             a = np.asarray(a)
-            out.append({"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
-                        "values": a.reshape(-1).tolist(), "reference": np.asarray(r).reshape(-1).tolist(),
-                        **oracle.differences(a, r)})
+            out.append(_finite({"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
+                                "values": a.reshape(-1).tolist(), "reference": np.asarray(r).reshape(-1).tolist(),
+                                **oracle.differences(a, r)}))
         return {"model": g.name, "board": board, "outputs": out}
 
     return await _long(ls, protocol.RUN, f"Running on {board}:", p, work)
