@@ -12,6 +12,7 @@ signature, which every later compile of a model with such operators uses.
 """
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     choices = {op.index: tuning.variants(op, g) for op in g.operators}
     choices = {i: v for i, v in choices.items() if v}
     sigs = {op.index: tuning.signature(op, g) for op in g.operators}
+    # the log first: an unreadable one or an unwritable place is an error before any build
+    path = Path(log_path) if log_path else model.with_name(tuning.DEFAULT_NAME)
+    log = tuning.Log.load(path) if path.is_file() else tuning.Log()  # other CPUs' and models' entries stay
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        raise KilnError(f"{path}: cannot write the tuning log there; give another place with --log")
     records = oracle.random_inputs(g, seed=seed, count=checks)
     progress(f"running TFLite Micro on {checks} inputs for the reference")
     refs = oracle.run_tflm(model, records, len(g.outputs))
@@ -58,8 +64,14 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
         variants = {i: v[k] for i, v in choices.items() if k < len(v)}
         names = sorted({v for v in variants.values()}) or ["default"]
         progress(f"round {k + 1}/{rounds}: {', '.join(names)}")
-        t = _trial(model, board, {i: v for i, v in variants.items()}, records, refs, repeats,
-                   lambda m: progress(f"  {m}"), **deploy)
+        try:
+            t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+        except KilnError as e:
+            if k == 0:
+                raise  # the untuned build itself fails: nothing to compare against
+            # a variant that does not fit or build leaves its round out; the others still count
+            progress(f"  round {k + 1} failed ({e}): its variants are left out")
+            t = {"exact": False, "cycles": [], "arena_bytes": 0, "profile": None}
         t["variants"] = variants
         if not t["exact"]:
             progress(f"  round {k + 1} is not bit-exact with TFLite Micro: its variants are left out")
@@ -96,8 +108,6 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
                 progress("  still not holding up: every operator keeps its default")
                 chosen, after = {}, before
 
-    path = Path(log_path) if log_path else model.with_name(tuning.DEFAULT_NAME)
-    log = tuning.Log.load(path) if path.is_file() else tuning.Log()  # other CPUs' and models' entries stay
     for i in choices:
         log.record(cpu, sigs[i], chosen.get(i, choices[i][0]), measured[i], board, model.name)
     try:
