@@ -1,6 +1,7 @@
 """Shared test plumbing: compile a model, build it for the host, run it beside TFLite Micro."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,17 @@ def assert_match(pair: Pair, what: str = "") -> None:
                     bad = np.flatnonzero(a.reshape(-1) != b.reshape(-1))
                     raise AssertionError(f"{where}: {bad.size} of {a.size} values differ from TFLite Micro, "
                                          f"first at {bad[0]}: kiln {a.reshape(-1)[bad[0]]} vs tflm {b.reshape(-1)[bad[0]]}")
+
+
+def tiny_board(folder: Path) -> Path:
+    """A user's own board folder with 1 KB of RAM and the stock adapter: its adapter.py."""
+    board = folder / "tiny-board"
+    board.mkdir()
+    (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
+                                                  "ram_bytes": 1024, "flash_bytes": 65536}))
+    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
+                                      "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
+    return board / "adapter.py"
 
 
 def random_records(compiled: compiler.Compiled, count: int, seed: int):

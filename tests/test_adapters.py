@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import modelgen as mg
-from harness import MODELS, shared_model
+from harness import MODELS, shared_model, tiny_board
 from kiln import boards, compiler, oracle
 from kiln.deploy import Deployment
 from kiln.errors import KilnError
@@ -146,14 +146,9 @@ def test_a_model_too_big_for_the_board_is_refused_before_building(tmp_path):
     big = mg.fully_connected(3, in_features=64, out_features=64, batch=64)
     model = tmp_path / "big.tflite"
     model.write_bytes(big.data)
-    board = tmp_path / "tiny-board"
-    board.mkdir()
-    (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
-                                                  "ram_bytes": 1024, "flash_bytes": 65536}))
-    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
-                                      "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
+    adapter = tiny_board(tmp_path)
     with pytest.raises(KilnError, match="needs .* B of arena; tiny has 1,024 B"):
-        Deployment(model, "tiny", adapter=board / "adapter.py")
+        Deployment(model, "tiny", adapter=adapter)
     assert not (tmp_path / "project").exists()
 
 

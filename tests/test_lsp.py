@@ -15,6 +15,7 @@ from pygls.uris import from_fs_path  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 
 import modelgen as mg  # noqa: E402
+from harness import tiny_board  # noqa: E402
 from kiln.lsp import hints  # noqa: E402
 from kiln.lsp.protocol import plain  # noqa: E402
 
@@ -342,15 +343,10 @@ async def test_qemu_profile_is_exact_and_gives_hints(client, work, tmp_path):
 async def test_a_model_too_big_for_the_board(client, tmp_path):
     big = tmp_path / "big.tflite"
     big.write_bytes(mg.fully_connected(3, in_features=64, out_features=64, batch=64).data)
-    board = tmp_path / "tiny-board"
-    board.mkdir()
-    (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
-                                                  "ram_bytes": 1024, "flash_bytes": 65536}))
-    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
-                                      "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
+    adapter = tiny_board(tmp_path)
     client.messages.clear()
     with pytest.raises(JsonRpcException) as e:
-        await request(client, "kiln/build", {"uri": uri(big), "board": "tiny", "adapter": str(board / "adapter.py")})
+        await request(client, "kiln/build", {"uri": uri(big), "board": "tiny", "adapter": str(adapter)})
     assert "B of arena; tiny has 1,024 B" in str(e.value)
     (d,) = client.diagnostics[uri(big)]
     assert "big.tflite needs" in d.message and "1,024 B" in d.message
