@@ -1,12 +1,14 @@
 """Benchmark (prints figures, asserts nothing): Kiln on the emulated Cortex-M4 beside TFLite Micro.
 
-    .venv/bin/python bench/cortex_m.py [--board qemu-m7] [--opt Os] [--json]
+    .venv/bin/python bench/cortex_m.py [--board qemu-m7] [--opt Os] [--tuned | --tune] [--json]
     .venv/bin/python bench/cortex_m.py --update-budget
 
 Runs `kiln bench MODEL --board qemu-m4 --json` for the four MLPerf Tiny int8 models and prints
 instructions per inference and per MAC next to TFLite Micro + CMSIS-NN's, measured on the same
 QEMU machine (../shared/anchors/TFLM_QEMU_M4.md), plus arena and flash. --opt builds the whole
-firmware at another optimization level (Os: the flash figure of issue 7).
+firmware at another optimization level (Os: the flash figure of issue 7). --tuned adds the figures
+with the kernel variants `kiln tune` chose, from the committed bench/kiln-tuning.json; --tune first
+re-records that log for the board (`kiln tune MODEL --board B --log bench/kiln-tuning.json`).
 
 --update-budget re-records bench/instruction_budget.json, the instructions per inference that
 tests/test_instruction_budget.py holds every build to: run it when a change adds instructions on
@@ -25,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
 MODELS = {"kws_ref_model": "KWS", "vww_96_int8": "VWW", "pretrainedResnet_quant": "IC ResNet-8", "ad01_int8": "AD"}
 BUDGET = ROOT / "bench" / "instruction_budget.json"
+# kiln tune's choices for the four models on qemu-m4 and qemu-m7 (--tune re-records them)
+TUNING_LOG = ROOT / "bench" / "kiln-tuning.json"
 # The models the budget holds: the bundled one (always there) and a convolutional one (a few seconds).
 BUDGET_MODELS = {"sine_int8": ROOT / "examples" / "models" / "sine_int8.tflite",
                  "kws_ref_model": SHARED / "models" / "kws_ref_model.tflite"}
@@ -69,12 +73,22 @@ def update_budget() -> None:
     print(f"wrote {os.path.relpath(BUDGET, ROOT)}")
 
 
+def kiln_bench(path: Path, board: str, opt: str, log: Path | None) -> dict | None:
+    cmd = [str(ROOT / ".venv" / "bin" / "kiln"), "bench", str(path), "--board", board, "--opt", opt, "--json"]
+    proc = subprocess.run(cmd + (["--tuning-log", str(log)] if log else []), capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"{path.stem}: {proc.stderr.strip()}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout)
+
+
 def main() -> None:
     if "--update-budget" in sys.argv:
         update_budget()
         return
     board = sys.argv[sys.argv.index("--board") + 1] if "--board" in sys.argv else "qemu-m4"
     opt = sys.argv[sys.argv.index("--opt") + 1] if "--opt" in sys.argv else "O2"
+    tuned = "--tuned" in sys.argv or "--tune" in sys.argv
     # TFLite Micro was measured on the M4 only, at -O2
     tflm = tflm_figures() if board == "qemu-m4" and opt == "O2" else {}
     rows = []
@@ -83,27 +97,39 @@ def main() -> None:
         if not path.exists():
             print(f"skipping {model}: {path} not found", file=sys.stderr)
             continue
-        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "kiln"), "bench", str(path), "--board", board, "--opt", opt, "--json"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f"{model}: {proc.stderr.strip()}", file=sys.stderr)
+        if "--tune" in sys.argv:  # re-record this board's choices in the committed log
+            print(f"tuning {model} on {board}", file=sys.stderr)
+            subprocess.run([str(ROOT / ".venv" / "bin" / "kiln"), "tune", str(path), "--board", board,
+                            "--log", str(TUNING_LOG)], check=True, stdout=subprocess.DEVNULL)
+        d = kiln_bench(path, board, opt, None)
+        t = kiln_bench(path, board, opt, TUNING_LOG) if tuned else None
+        if d is None or (tuned and t is None):
             continue
-        d = json.loads(proc.stdout)
         ref = tflm.get(anchor)
+        best = t or d
         rows.append(dict(model=model, instructions=d["instructions"], macs=d["macs"],
-                         per_mac=d["instructions_per_mac"], tflm_instructions=ref[0] if ref else None,
-                         tflm_per_mac=ref[1] if ref else None,
-                         ratio=(d["instructions"] / ref[0]) if ref else None, arena=d["arena_bytes"],
-                         flash_code=d["flash_code_bytes"], flash_weights=d["flash_weight_bytes"]))
+                         per_mac=d["instructions_per_mac"],
+                         tuned_instructions=t["instructions"] if t else None,
+                         tuned_per_mac=t["instructions_per_mac"] if t else None,
+                         tuned_variants=sorted({o["variant"] for o in t["operators"] if o["variant"]}) if t else None,
+                         tflm_instructions=ref[0] if ref else None, tflm_per_mac=ref[1] if ref else None,
+                         ratio=(best["instructions"] / ref[0]) if ref else None, arena=best["arena_bytes"],
+                         flash_code=best["flash_code_bytes"], flash_weights=best["flash_weight_bytes"]))
     if "--json" in sys.argv:
         print(json.dumps(rows, indent=1))
         return
-    print("| model | instructions | instr/MAC | TFLM+CMSIS-NN instr/MAC | Kiln / TFLM | arena B | flash code B | weights B |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    if tuned:
+        print("| model | instructions untuned | instr/MAC untuned | tuned | instr/MAC tuned | TFLM+CMSIS-NN instr/MAC "
+              "| tuned / TFLM | arena B | flash code B | weights B (tuned) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    else:
+        print("| model | instructions | instr/MAC | TFLM+CMSIS-NN instr/MAC | Kiln / TFLM | arena B | flash code B | weights B |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         ref = f"{r['tflm_per_mac']:.2f}" if r["tflm_per_mac"] else "n/a"
         ratio = f"{r['ratio']:.2f}" if r["ratio"] else "n/a"
-        print(f"| {r['model']} | {r['instructions']:,} | {r['per_mac']:.2f} | {ref} | {ratio} | {r['arena']:,} | "
+        tuned_cols = f"{r['tuned_instructions']:,} | {r['tuned_per_mac']:.2f} | " if tuned else ""
+        print(f"| {r['model']} | {r['instructions']:,} | {r['per_mac']:.2f} | {tuned_cols}{ref} | {ratio} | {r['arena']:,} | "
               f"{r['flash_code']:,} | {r['flash_weights']:,} |")
 
 

@@ -52,6 +52,31 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
     check_against_tflm(model.data, records, tmp_path, case)
 
 
+@pytest.mark.parametrize("case", ["conv_in_place_taps_stride2", "conv_odd_out_channels_relu6", "conv_im2col_dilation2",
+                                  "conv_pointwise_odd_channels", "conv_first_layer", "fc_tail_and_leftover_rows",
+                                  "fc_per_tensor_relu"])
+def test_every_kernel_variant_matches_tflm(case, tmp_path):
+    """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
+    through a tuning log beside the model, against TFLite Micro."""
+    import json
+
+    from kiln import importer, tuning
+
+    model = CASES[case]() if case in CASES else mg.fully_connected(57, in_features=64, out_features=24,
+                                                                  per_channel=False, activation="RELU")
+    path = tmp_path / f"{case}.tflite"
+    path.write_bytes(model.data)
+    g = importer.load(path)
+    (op,) = [o for o in g.operators if tuning.variants(o, g)]
+    rng = np.random.default_rng(1)
+    records = [model.random_inputs(rng) for _ in range(3)]
+    for variant in tuning.variants(op, g)[1:]:
+        (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"cortex-m4": {
+            tuning.signature(op, g): {"variant": variant}}}}))
+        c, _ = check_against_tflm(path, records, tmp_path / variant, f"{case} ({variant})")
+        assert c.graph.operators[op.index].variant == variant
+
+
 def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
     """Every constant array the compiler counts is used and kept (none emitted for nothing)."""
     from kiln import qemuboard

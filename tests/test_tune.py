@@ -25,11 +25,11 @@ def conv_model(tmp_path, in_c=8, name="net.tflite"):
     return p
 
 
-def test_variants_only_where_both_paths_are_possible(tmp_path):
+def test_variants_where_the_paths_are_possible(tmp_path):
     g = importer.load(conv_model(tmp_path, in_c=8))
-    assert tuning.variants(g.operators[0], g) == ["direct", "im2col"]
-    g = importer.load(conv_model(tmp_path, in_c=3, name="odd.tflite"))  # 3 channels: im2col only, no choice
-    assert tuning.variants(g.operators[0], g) == []
+    assert tuning.variants(g.operators[0], g) == ["direct", "im2col", "direct16"]
+    g = importer.load(conv_model(tmp_path, in_c=3, name="odd.tflite"))  # 3 channels: im2col only
+    assert tuning.variants(g.operators[0], g) == ["im2col", "im2col16"]
 
 
 def test_signature_names_what_decides_speed(tmp_path):
@@ -59,6 +59,28 @@ def test_every_variant_is_bit_exact_and_im2col_takes_scratch(tmp_path):
     assert compiler.compile_model(model, cpu="cortex-m4").graph.operators[0].variant is None  # another CPU's log
 
 
+@pytest.mark.parametrize("in_c, out_c, variant", [(8, 8, "direct16"), (8, 7, "direct16"), (3, 5, "im2col16"),
+                                                  (4, 3, "im2col"), (3, 6, "im2col")])
+def test_int16_filter_variants_are_bit_exact(tmp_path, in_c, out_c, variant):
+    """The "16" variants store the filter pre-widened (twice the words) and give TFLite Micro's bits,
+    odd output channel counts included (the last channel stays int8)."""
+    m = mg.conv2d(np.random.default_rng(in_c + out_c), input_shape=(1, 7, 9, in_c), out_channels=out_c,
+                  kernel=(3, 3), activation="RELU")
+    model = tmp_path / "net.tflite"
+    model.write_bytes(m.data)
+    plain = compiler.compile_model(model, tuning_log=None)
+    g = importer.load(model)
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {
+        tuning.signature(g.operators[0], g): {"variant": variant}}}}))
+    from harness import random_records
+
+    pair = compile_and_run(model, random_records(plain, 6, seed=in_c), tmp_path)
+    assert pair.compiled.graph.operators[0].variant == variant
+    assert_match(pair, f"{variant} variant")
+    if variant.endswith("16"):
+        assert pair.compiled.graph.operators[0].params["packed"].size > plain.graph.operators[0].params["packed"].size
+
+
 def test_log_errors_name_the_file(tmp_path):
     model = conv_model(tmp_path)
     log = tmp_path / "kiln-tuning.json"
@@ -70,7 +92,7 @@ def test_log_errors_name_the_file(tmp_path):
         assert str(log) in str(e.value)
     log.write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {}}}))
     g = importer.load(model)
-    with pytest.raises(KilnError, match=r"operator 0 \(CONV_2D\): no kernel variant 'unrolled' \(it has: direct, im2col\)"):
+    with pytest.raises(KilnError, match=r"operator 0 \(CONV_2D\): no kernel variant 'unrolled' \(it has: direct, im2col, direct16\)"):
         compiler.prepare_graph(g, {0: "unrolled"})
 
 
@@ -92,7 +114,7 @@ def test_kiln_tune_on_qemu_m4(tmp_path):
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)
     (op,) = r["operators"]
-    assert set(op["variants"]) == {"direct", "im2col"} and all(c > 0 for c in op["variants"].values())
+    assert set(op["variants"]) == {"direct", "im2col", "direct16"} and all(c > 0 for c in op["variants"].values())
     assert op["after"] <= op["before"]  # never slower than the untuned build
     best = min(op["variants"], key=op["variants"].get)
     assert op["chosen"] == (best if op["variants"][best] < op["variants"]["direct"] else "direct")

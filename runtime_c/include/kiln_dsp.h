@@ -36,6 +36,14 @@ static inline int32_t kiln_odd(uint32_t x)
 #define KILN_DSP 0
 #endif
 
+/* A body shared by the public entry points of several weight formats: copied into each (so the
+ * format's loops are called directly and inlined), except at -Os, where one copy serves all. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define KILN_SPECIALIZE __attribute__((always_inline)) inline
+#else
+#define KILN_SPECIALIZE
+#endif
+
 /* Two int16 in a word, low half first (the portable form of SXTB16's result), and back. */
 static inline uint32_t kiln_pair16(int32_t lo, int32_t hi)
 {

@@ -39,9 +39,12 @@ typedef struct {
     int32_t out_zp, act_min, act_max;
 } kiln_fc_s8_params_t;
 
-/* weights packed by the compiler: rows in groups of four, 4-byte chunks interleaved */
+/* weights packed by the compiler: rows in groups of four, 4-byte chunks interleaved; _w16: the
+ * same pre-widened to int16 pairs in int32 words (kiln tune's "weights16" variant) */
 void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                              const kiln_fc_s8_params_t *p);
+void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
+                                 const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_f32(const float *in, const float *weights, const float *bias, float *out,
                               int32_t batches, int32_t depth, int32_t units, float act_min, float act_max);
 
@@ -101,13 +104,17 @@ typedef struct {
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
 } kiln_conv_s8_params_t;
 
-/* The filter is packed by the compiler (output channels in pairs, 4-byte chunks interleaved).
- * Taps are read in place (scratch NULL; in_c a multiple of 4; zp_vector: in_c copies of the
+/* The filter is packed by the compiler into one stream of words with each output channel pair's
+ * biases (the input zero point folded in) and requantization beside its weights (see pack_conv;
+ * p->rq is unused). Taps are read in place (scratch NULL; in_c a multiple of 4; zp_vector: in_c copies of the
  * input zero point, for taps outside the image; at most KILN_CONV_MAX_TAPS taps), or im2col'd
  * into scratch (2 * tap_len bytes, zp_vector unused). */
 #define KILN_CONV_MAX_TAPS 64
-void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
-                  const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector);
+void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                  int8_t *scratch, const int8_t *zp_vector);
+/* The same with the filter stored pre-widened as int16 pairs (kiln tune's "16" variants). */
+void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                      int8_t *scratch, const int8_t *zp_vector);
 /* For depth multiplier 1: the filter is packed by the compiler (int32_t words: blocks of four
  * channels, pairs of taps as int16),
  * bias_folded = bias - in_zp * (sum of the channel's taps) and zp_vector = in_c copies of in_zp

@@ -33,18 +33,18 @@ static requant_t requant_of(const kiln_conv_s8_params_t *p)
     return r;
 }
 
-/* Any layer: TFLite's exact rescaling unless the compiler proved kiln_rq exact, then the clamp. */
-static int8_t requantize_general(int32_t acc, const requant_t *r, int32_t oc)
+/* Any layer, q = the channel's 3 words: TFLite's exact rescaling unless the compiler proved
+ * kiln_rq exact, then the clamp. */
+static int8_t requantize_general(int32_t acc, const int32_t *q, const requant_t *r)
 {
-    const int32_t *q = r->rq + 3 * oc;
     const int32_t v = r->fast ? kiln_rq(acc, q) : kiln_mul_by_qm(acc, q[0], q[1]) + r->out_zp;
     return (int8_t)kiln_clamp_i32(v, r->act_min, r->act_max);
 }
 
 /* One output: a few instructions for a layer with r->simple, requantize_general otherwise. */
-static inline int8_t requantize(int32_t acc, const requant_t *r, int32_t oc)
+static inline int8_t requantize(int32_t acc, const int32_t *q, const requant_t *r)
 {
-    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, r->rq + 3 * oc)) : requantize_general(acc, r, oc);
+    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, q)) : requantize_general(acc, q, r);
 }
 
 /* Both pixels' taps (seg0[t], seg1[t], len bytes each, len % 4 == 0) widened to 16 bits once, so
@@ -55,7 +55,7 @@ static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg
                              uint32_t *xw)
 {
     int32_t t, i;
-    if ((taps * len / 4) & 1) { /* an odd number of steps: one more of zeros (pack_filter adds zero weights) */
+    if ((taps * len / 4) & 1) { /* an odd number of steps: one more of zeros (the packed filter has zero weights) */
         uint32_t *pad = xw + taps * len;
         pad[0] = pad[1] = pad[2] = pad[3] = 0;
     }
@@ -79,96 +79,267 @@ static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg
 }
 
 #if KILN_DSP
-#define MAC_2X2_STEP                                                                              \
-    "ldmia  %[x]!, {%[x0e], %[x0o], %[x1e], %[x1o]}\n\t"                    \
-    "ldrd   %[t], %[u], [%[w]], #8\n\t"                                     \
-    "sxtb16 %[vo], %[t], ror #8\n\t"                                         \
-    "sxtb16 %[t], %[t]\n\t"                                                  \
-    "smlad  %[a00], %[x0e], %[t], %[a00]\n\t"                                \
-    "smlad  %[a00], %[x0o], %[vo], %[a00]\n\t"                               \
-    "smlad  %[a01], %[x1e], %[t], %[a01]\n\t"                                \
-    "smlad  %[a01], %[x1o], %[vo], %[a01]\n\t"                               \
-    "sxtb16 %[vo], %[u], ror #8\n\t"                                         \
-    "sxtb16 %[u], %[u]\n\t"                                                  \
-    "smlad  %[a10], %[x0e], %[u], %[a10]\n\t"                                \
-    "smlad  %[a10], %[x0o], %[vo], %[a10]\n\t"                               \
-    "smlad  %[a11], %[x1e], %[u], %[a11]\n\t"                                \
-    "smlad  %[a11], %[x1o], %[vo], %[a11]\n\t"
+/* One 4-byte step of depth, 16 MACs: the widened pixels' four words (ldmia into r8-r11) by two
+ * output channels. MAC_STEP8: the channels' int8 chunks (one LDRD, then SXTB16 into even and odd
+ * halves), 14 instructions; MAC_STEP16: chunks stored pre-widened as int16 pairs (two LDRDs), 11. */
+#define MAC_STEP8(A00, A01, A10, A11, X, W, T, U, VO)                                              \
+    "ldmia  " X "!, {r8, r9, r10, r11}\n\t"                                                       \
+    "ldrd   " T ", " U ", [" W "], #8\n\t"                                                        \
+    "sxtb16 " VO ", " T ", ror #8\n\t"                                                            \
+    "sxtb16 " T ", " T "\n\t"                                                                     \
+    "smlad  " A00 ", r8, " T ", " A00 "\n\t"                                                      \
+    "smlad  " A00 ", r9, " VO ", " A00 "\n\t"                                                     \
+    "smlad  " A01 ", r10, " T ", " A01 "\n\t"                                                     \
+    "smlad  " A01 ", r11, " VO ", " A01 "\n\t"                                                    \
+    "sxtb16 " VO ", " U ", ror #8\n\t"                                                            \
+    "sxtb16 " U ", " U "\n\t"                                                                     \
+    "smlad  " A10 ", r8, " U ", " A10 "\n\t"                                                      \
+    "smlad  " A10 ", r9, " VO ", " A10 "\n\t"                                                     \
+    "smlad  " A11 ", r10, " U ", " A11 "\n\t"                                                     \
+    "smlad  " A11 ", r11, " VO ", " A11 "\n\t"
+#define MAC_STEP16(A00, A01, A10, A11, X, W, T, U, VO)                                             \
+    "ldmia  " X "!, {r8, r9, r10, r11}\n\t"                                                       \
+    "ldrd   " T ", " U ", [" W "], #8\n\t"                                                        \
+    "smlad  " A00 ", r8, " T ", " A00 "\n\t"                                                      \
+    "smlad  " A00 ", r9, " U ", " A00 "\n\t"                                                      \
+    "smlad  " A01 ", r10, " T ", " A01 "\n\t"                                                     \
+    "smlad  " A01 ", r11, " U ", " A01 "\n\t"                                                     \
+    "ldrd   " T ", " U ", [" W "], #8\n\t"                                                        \
+    "smlad  " A10 ", r8, " T ", " A10 "\n\t"                                                      \
+    "smlad  " A10 ", r9, " U ", " A10 "\n\t"                                                      \
+    "smlad  " A11 ", r10, " T ", " A11 "\n\t"                                                     \
+    "smlad  " A11 ", r11, " U ", " A11 "\n\t"
 
-/* steps x 16 MACs (steps even): the widened pixels at x (16 bytes per step) by two output channels
- * whose 4-byte filter chunks alternate at w, two steps per trip. Written in assembly because gcc
- * spills this loop's 14 live registers to the stack; here it is 14 instructions per 16 MACs and
- * 2 per trip. Advances w. */
-#define MAC_2X2_LOOP(x_start, w, steps)                                                           \
+/* Steps are even: two per trip, or one at -Os (smaller code); -Os also leaves out the
+ * whole-layer loops pairs_simple8/16. */
+#if defined(__OPTIMIZE_SIZE__)
+#define STEPS_PER_TRIP 1
+#define TRIP(STEP, ...) STEP(__VA_ARGS__)
+#define KILN_CONV_PAIRS_ASM 0
+#else
+#define STEPS_PER_TRIP 2
+#define TRIP(STEP, ...) STEP(__VA_ARGS__) STEP(__VA_ARGS__)
+#define KILN_CONV_PAIRS_ASM 1
+#endif
+
+/* One channel pair's loop over all steps, in registers of gcc's choosing. */
+#define MAC_2X2_LOOP(STEP, x_start, w, trips)                                                     \
     do {                                                                                          \
         const uint32_t *x_ = (x_start);                                                           \
-        int32_t n_ = (steps) / 2, t_, u_, vo_;                                                    \
-        /* LDM fills registers in ascending order: the four pixel words get fixed ones */         \
+        int32_t n_ = (trips), t_, u_, vo_;                                                        \
         register int32_t x0e_ __asm__("r8"), x0o_ __asm__("r9"), x1e_ __asm__("r10"), x1o_ __asm__("r11"); \
-        __asm__ volatile("1:\n\t" MAC_2X2_STEP MAC_2X2_STEP                                       \
+        __asm__ volatile("1:\n\t"                                                                 \
+                         TRIP(STEP, "%[a00]", "%[a01]", "%[a10]", "%[a11]", "%[x]", "%[w]", "%[t]", "%[u]", "%[vo]") \
                          "subs   %[n], %[n], #1\n\t"                                              \
                          "bne    1b\n\t"                                                          \
                          : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11),     \
                            [x] "+r"(x_), [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [u] "=&r"(u_),  \
-                           [vo] "=&r"(vo_), [x0e] "=&r"(x0e_), [x0o] "=&r"(x0o_), [x1e] "=&r"(x1e_),   \
-                           [x1o] "=&r"(x1o_)                                                      \
+                           [vo] "=&r"(vo_), "=&r"(x0e_), "=&r"(x0o_), "=&r"(x1e_), "=&r"(x1o_)     \
                          :                                                                        \
                          : "cc", "memory");                                                       \
     } while (0)
+
+/* kiln_rq and SSAT of accumulator A with the channel's {m, e, c} in M, E, C, stored at *O++. */
+#define RQ_STORE(A, M, E, C, O)                                                                   \
+    "add    r7, " C ", " A ", asr #31\n\t"                                                        \
+    "lsl    " A ", " A ", #1\n\t"                                                                 \
+    "smmlar " A ", " A ", " M ", r7\n\t"                                                          \
+    "asr    " A ", " A ", " E "\n\t"                                                              \
+    "ssat   " A ", #8, " A "\n\t"                                                                 \
+    "strb   " A ", [" O "], #1\n\t"
+
+#if KILN_CONV_PAIRS_ASM
+/* What the whole-layer loops below read: the two pixels (widened), the steps / 2, where the two
+ * pixels' outputs go, and where the channel pairs of the filter stream end. */
+typedef struct {
+    const uint32_t *xw;
+    int32_t trips;
+    int8_t *o0, *o1;
+    const int32_t *end;
+} pairs_job_t;
+
+/* Every channel pair of a layer whose requantization is simple (kiln_rq, no narrower clamp), for
+ * two pixels: per pair, the stream holds its two biases, the weights, then both channels' {m, e,
+ * c}. All of it in assembly, because the 2x2 loop needs all 14 registers and gcc, around it,
+ * spills and reloads the pointers and constants: 34 instructions per pair besides the MACs,
+ * against about 64. The job's fields live on the stack ([sp] .. [sp, #16]).
+ * Registers: a00 r0, a01 r1, a10 r2, a11 r3; w r4, x r5, n r6; the pixels r8-r11; t r12, u lr,
+ * vo r7, which is also RQ_STORE's temporary. */
+#define PAIRS_SIMPLE_BODY(STEP)                                                                   \
+    __asm__ volatile(                                                                             \
+        "push   {r4-r11, lr}\n\t"                                                                 \
+        "mov    r4, r1\n\t"                                                                       \
+        "ldm    r0, {r5, r6, r7, r8, r9}\n\t"                                                     \
+        "push   {r5, r6, r7, r8, r9}\n\t" /* [sp] xw, trips, o0, o1, end */                       \
+        "1:\n\t"                                                                                  \
+        "ldrd   r5, r6, [sp]\n\t"                                                                 \
+        "ldrd   r0, r2, [r4], #8\n\t" /* the two biases */                                        \
+        "mov    r1, r0\n\t"                                                                       \
+        "mov    r3, r2\n\t"                                                                       \
+        "2:\n\t" STEP("r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                      \
+        STEP("r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                               \
+        "subs   r6, r6, #1\n\t"                                                                   \
+        "bne    2b\n\t"                                                                           \
+        "ldmia  r4!, {r8, r9, r10, r11, r12, lr}\n\t" /* m0 e0 c0 m1 e1 c1 */                    \
+        "ldrd   r5, r6, [sp, #8]\n\t"                                                             \
+        RQ_STORE("r0", "r8", "r9", "r10", "r5") RQ_STORE("r2", "r11", "r12", "lr", "r5")          \
+        RQ_STORE("r1", "r8", "r9", "r10", "r6") RQ_STORE("r3", "r11", "r12", "lr", "r6")          \
+        "strd   r5, r6, [sp, #8]\n\t"                                                             \
+        "ldr    r6, [sp, #16]\n\t"                                                                \
+        "cmp    r4, r6\n\t"                                                                       \
+        "bne    1b\n\t"                                                                           \
+        "add    sp, sp, #20\n\t"                                                                  \
+        "pop    {r4-r11, pc}\n\t")
+
+__attribute__((naked, noinline)) static void pairs_simple8(const pairs_job_t *job, const int32_t *stream)
+{
+    (void)job;
+    (void)stream;
+    PAIRS_SIMPLE_BODY(MAC_STEP8);
+}
+
+__attribute__((naked, noinline)) static void pairs_simple16(const pairs_job_t *job, const int32_t *stream)
+{
+    (void)job;
+    (void)stream;
+    PAIRS_SIMPLE_BODY(MAC_STEP16);
+}
+
+#endif
+
+/* One channel pair's MACs for the other layers (requantized in C): acc holds a00 a01 a10 a11;
+ * returns the stream after the weights. */
+static const int32_t *pair_macs8(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    MAC_2X2_LOOP(MAC_STEP8, xw, w, trips);
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+    return w;
+}
+
+static const int32_t *pair_macs16(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    MAC_2X2_LOOP(MAC_STEP16, xw, w, trips);
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+    return w;
+}
+#endif
+
+/* How a layer's filter is stored: int8, or pre-widened to int16 pairs. Each public entry point
+ * names one, so the linker keeps only the loops of the formats a model uses. */
+typedef struct {
+#if KILN_DSP
+#if KILN_CONV_PAIRS_ASM
+    void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream);
+#endif
+    const int32_t *(*pair_macs)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips);
+#endif
+    int32_t wide;
+} filter_format_t;
+
+#if KILN_DSP
+#if KILN_CONV_PAIRS_ASM
+static const filter_format_t FILTER_S8 = {pairs_simple8, pair_macs8, 0};
+static const filter_format_t FILTER_S16 = {pairs_simple16, pair_macs16, 1};
+#else
+static const filter_format_t FILTER_S8 = {pair_macs8, 0};
+static const filter_format_t FILTER_S16 = {pair_macs16, 1};
+#endif
+#else
+static const filter_format_t FILTER_S8 = {0};
+static const filter_format_t FILTER_S16 = {1};
 #endif
 
 /* Two pixels, all output channels: the pixels widened at xw (steps of 4 bytes of depth, see
  * widen_two_pixels, padded to an even count); seg{0,1}[t] point at their taps (len bytes, for an
- * odd last channel); out1 may be NULL for an odd last pixel. */
+ * odd last channel); out1 may be NULL for an odd last pixel. The stream (see pack_conv in
+ * ops/conv.py): for each pair of output channels, the two biases, the weights (per step, each
+ * channel's 4 bytes; or with wide, each channel's two words of int16 pairs), then each channel's
+ * requantization {m, e, c}; for an odd last channel, its bias, its taps' weights plainly (padded
+ * to a word) and its requantization. */
 static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *const *seg0, const int8_t *const *seg1,
-                           int32_t taps, int32_t len, const int8_t *packed, const int32_t *bias, int8_t *out0,
-                           int8_t *out1, int32_t n_out, const requant_t *r)
+                           int32_t taps, int32_t len, const int32_t *stream, int8_t *out0, int8_t *out1,
+                           int32_t n_out, const filter_format_t *f, const requant_t *r)
 {
-    int32_t oc, t, i;
-    const int8_t *w = packed;
-    const int32_t *q = r->rq, *b = bias, *const b_end = bias + n_out / 2 * 2;
-    const int32_t simple = r->simple;
+    int32_t k, t, i;
+    const int32_t pairs = n_out / 2;
     int8_t *o0 = out0, *o1 = out1 != NULL ? out1 : out0; /* an odd last pixel: seg1 is seg0, same values */
+    const int32_t *s = stream;
     steps += steps & 1;
-    for (; b != b_end; b += 2, q += 6, o0 += 2, o1 += 2) {
-        int32_t a00 = b[0], a01 = b[0], a10 = b[1], a11 = b[1];
+#if KILN_DSP && KILN_CONV_PAIRS_ASM
+    if (r->simple && pairs > 0) {
+        pairs_job_t job;
+        job.xw = xw;
+        job.trips = steps / 2;
+        job.o0 = o0;
+        job.o1 = o1;
+        job.end = s + pairs * (2 + steps * (f->wide ? 4 : 2) + 6);
+        f->pairs_simple(&job, s);
+        s = job.end;
+        o0 += 2 * pairs;
+        o1 += 2 * pairs;
+    } else
+#endif
+    for (k = 0; k < pairs; ++k, o0 += 2, o1 += 2) {
 #if KILN_DSP
-        MAC_2X2_LOOP(xw, w, steps);
+        int32_t acc[4];
+        int32_t a00, a01, a10, a11;
+        acc[0] = acc[1] = s[0];
+        acc[2] = acc[3] = s[1];
+        s = f->pair_macs(acc, xw, s + 2, steps / STEPS_PER_TRIP);
+        a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
 #else
+        int32_t a00 = s[0], a01 = s[0], a10 = s[1], a11 = s[1];
         const uint32_t *x = xw;
-        for (i = 0; i < steps; ++i, x += 4, w += 8) { /* the SMLAD pairs: bytes 0 and 2, 1 and 3 */
-            a00 += kiln_lo16(x[0]) * w[0] + kiln_hi16(x[0]) * w[2] + kiln_lo16(x[1]) * w[1] + kiln_hi16(x[1]) * w[3];
-            a01 += kiln_lo16(x[2]) * w[0] + kiln_hi16(x[2]) * w[2] + kiln_lo16(x[3]) * w[1] + kiln_hi16(x[3]) * w[3];
-            a10 += kiln_lo16(x[0]) * w[4] + kiln_hi16(x[0]) * w[6] + kiln_lo16(x[1]) * w[5] + kiln_hi16(x[1]) * w[7];
-            a11 += kiln_lo16(x[2]) * w[4] + kiln_hi16(x[2]) * w[6] + kiln_lo16(x[3]) * w[5] + kiln_hi16(x[3]) * w[7];
+        s += 2;
+        for (i = 0; i < steps; ++i, x += 4) { /* the SMLAD pairs: depth bytes 0 and 2, 1 and 3 */
+            int32_t w0[4], w1[4];
+            if (f->wide) {
+                w0[0] = kiln_lo16((uint32_t)s[0]), w0[2] = kiln_hi16((uint32_t)s[0]);
+                w0[1] = kiln_lo16((uint32_t)s[1]), w0[3] = kiln_hi16((uint32_t)s[1]);
+                w1[0] = kiln_lo16((uint32_t)s[2]), w1[2] = kiln_hi16((uint32_t)s[2]);
+                w1[1] = kiln_lo16((uint32_t)s[3]), w1[3] = kiln_hi16((uint32_t)s[3]);
+                s += 4;
+            } else {
+                const int8_t *b = (const int8_t *)s;
+                for (t = 0; t < 4; ++t) w0[t] = b[t], w1[t] = b[4 + t];
+                s += 2;
+            }
+            a00 += kiln_lo16(x[0]) * w0[0] + kiln_hi16(x[0]) * w0[2] + kiln_lo16(x[1]) * w0[1] + kiln_hi16(x[1]) * w0[3];
+            a01 += kiln_lo16(x[2]) * w0[0] + kiln_hi16(x[2]) * w0[2] + kiln_lo16(x[3]) * w0[1] + kiln_hi16(x[3]) * w0[3];
+            a10 += kiln_lo16(x[0]) * w1[0] + kiln_hi16(x[0]) * w1[2] + kiln_lo16(x[1]) * w1[1] + kiln_hi16(x[1]) * w1[3];
+            a11 += kiln_lo16(x[2]) * w1[0] + kiln_hi16(x[2]) * w1[2] + kiln_lo16(x[3]) * w1[1] + kiln_hi16(x[3]) * w1[3];
         }
 #endif
-        if (simple) { /* all four before the first store, which may alias q for all gcc knows */
-            const int32_t y00 = kiln_sat8(kiln_rq(a00, q)), y01 = kiln_sat8(kiln_rq(a01, q));
-            const int32_t y10 = kiln_sat8(kiln_rq(a10, q + 3)), y11 = kiln_sat8(kiln_rq(a11, q + 3));
+        if (r->simple) { /* all four before the first store, which may alias s for all gcc knows */
+            const int32_t y00 = kiln_sat8(kiln_rq(a00, s)), y01 = kiln_sat8(kiln_rq(a01, s));
+            const int32_t y10 = kiln_sat8(kiln_rq(a10, s + 3)), y11 = kiln_sat8(kiln_rq(a11, s + 3));
             o0[0] = (int8_t)y00;
             o0[1] = (int8_t)y10;
             o1[0] = (int8_t)y01;
             o1[1] = (int8_t)y11;
         } else {
-            oc = (int32_t)(b - bias);
-            o0[0] = requantize_general(a00, r, oc);
-            o0[1] = requantize_general(a10, r, oc + 1);
-            o1[0] = requantize_general(a01, r, oc);
-            o1[1] = requantize_general(a11, r, oc + 1);
+            o0[0] = requantize_general(a00, s, r);
+            o0[1] = requantize_general(a10, s + 3, r);
+            o1[0] = requantize_general(a01, s, r);
+            o1[1] = requantize_general(a11, s + 3, r);
         }
+        s += 6;
     }
-    oc = (int32_t)(b - bias);
-    if (oc < n_out) { /* an odd last channel: its filter row is stored plainly */
-        int32_t a0 = bias[oc], a1 = bias[oc];
+    if (2 * pairs < n_out) { /* an odd last channel: bias, weights plainly, requantization */
+        const int32_t oc = 2 * pairs;
+        const int8_t *w = (const int8_t *)(s + 1);
+        int32_t a0 = s[0], a1 = s[0];
         for (t = 0; t < taps; ++t) {
             for (i = 0; i < len; ++i, ++w) {
                 a0 += seg0[t][i] * *w;
                 a1 += seg1[t][i] * *w;
             }
         }
-        out0[oc] = requantize(a0, r, oc);
-        if (out1 != NULL) out1[oc] = requantize(a1, r, oc);
+        s += 1 + (taps * len + 3) / 4;
+        out0[oc] = requantize(a0, s, r);
+        if (out1 != NULL) out1[oc] = requantize(a1, s, r);
     }
 }
 
@@ -233,8 +404,8 @@ static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln
 
 /* scratch: with im2col (p->tap_len > 0) the two pixels' columns (2 * tap_len bytes), then the
  * two pixels widened to 16 bits (4 * taps * len bytes, 4-byte aligned; see widen_two_pixels). */
-void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
-                  const kiln_conv_s8_params_t *p, int8_t *scratch, const int8_t *zp_vector)
+static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                    int8_t *scratch, const int8_t *zp_vector, const filter_format_t *f)
 {
     const kiln_conv_geometry_t g = p->g;
     const requant_t r = requant_of(p);
@@ -272,9 +443,21 @@ void kiln_conv_s8(const int8_t *in, const int8_t *packed, const int32_t *bias, i
             oy0 = ox1 + 1 < g.out_w ? oy1 : oy1 + 1; /* the next pair's first pixel */
             ox0 = ox1 + 1 < g.out_w ? ox1 + 1 : 0;
             widen_two_pixels(seg0, seg1, taps, len, xw);
-            dot_two_pixels(xw, taps * len / 4, seg0, seg1, taps, len, packed, bias, o0, o1, g.out_c, &r);
+            dot_two_pixels(xw, taps * len / 4, seg0, seg1, taps, len, packed, o0, o1, g.out_c, f, &r);
         }
     }
+}
+
+void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                  int8_t *scratch, const int8_t *zp_vector)
+{
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S8);
+}
+
+void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                      int8_t *scratch, const int8_t *zp_vector)
+{
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S16);
 }
 
 #if KILN_DSP
@@ -346,16 +529,17 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
             dst[c + 2] = (int8_t)y2;
             dst[c + 3] = (int8_t)y3;
         } else {
-            dst[c] = requantize_general(a0, r, c);
-            dst[c + 1] = requantize_general(a1, r, c + 1);
-            dst[c + 2] = requantize_general(a2, r, c + 2);
-            dst[c + 3] = requantize_general(a3, r, c + 3);
+            const int32_t *q = r->rq + 3 * c;
+            dst[c] = requantize_general(a0, q, r);
+            dst[c + 1] = requantize_general(a1, q + 3, r);
+            dst[c + 2] = requantize_general(a2, q + 6, r);
+            dst[c + 3] = requantize_general(a3, q + 9, r);
         }
     }
     for (; c < channels; ++c) {
         int32_t acc = bias_folded[c];
         for (t = 0; t < taps; ++t) acc += seg[t][moved + c] * *w++;
-        dst[c] = requantize(acc, r, c);
+        dst[c] = requantize(acc, r->rq + 3 * c, r);
     }
 }
 
@@ -379,7 +563,7 @@ static void depthwise_pixel_general(const int8_t *image, const int8_t *filter, c
                     acc += (image[(iy * in_w + ix) * in_c + ic] - in_zp) * filter[(ky * g->k_w + kx) * out_c + oc];
                 }
             }
-            dst[oc] = requantize(acc, r, oc);
+            dst[oc] = requantize(acc, r->rq + 3 * oc, r);
         }
     }
 }

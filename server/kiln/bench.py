@@ -41,11 +41,13 @@ def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
 
 
 def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str | Path | None = None,
-          progress=lambda msg: None, input_paths: list[str] | None = None, opt: str = "-O2") -> dict:
+          progress=lambda msg: None, input_paths: list[str] | None = None, opt: str = "-O2",
+          tuning_log: str | Path | None = "auto") -> dict:
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
     progress(f"compiling {model}")
-    c = compiler.compile_model(model, cpu=boards.cpu(board))  # with the tuning log beside the model, if any
+    # with the tuning log beside the model ("auto"), if any, or the one given
+    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log)
     g = c.graph
     if input_paths:
         from .inputs import load_inputs
@@ -74,7 +76,8 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
             raise KilnError(f"{board}: the plain and the profiled firmware gave different outputs")
     instructions = plain.total_instructions[0]
     timings = profile_report(g, prof)
-    ops = [{k: o[k] for k in ("index", "kind", "instructions", "macs", "share")} for o in timings["operators"]]
+    ops = [{**{k: o[k] for k in ("index", "kind", "instructions", "macs", "share")},
+            "variant": g.operators[o["index"]].variant} for o in timings["operators"]]
     return {
         "model": c.name,
         "board": board,
@@ -96,13 +99,14 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
     }
 
 
-def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str = "-O2") -> dict:
+def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str = "-O2",
+          tuning_log: str | Path | None = "auto") -> dict:
     """The two figures the regression checks keep (bench/instruction_budget.json, the flash limit):
     instructions per inference from the exact-count firmware without profiling, and flash beside
     the weights from the plainest firmware. Two builds and one QEMU run: quicker than bench()."""
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
-    c = compiler.compile_model(model, cpu=boards.cpu(board))  # with the tuning log beside the model, if any
+    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log)
     g = c.graph
     records = oracle.random_inputs(g, seed=seed, count=1)
     with tempfile.TemporaryDirectory(prefix="kiln-count-") as tmp:

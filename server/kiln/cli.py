@@ -162,7 +162,8 @@ def cmd_run(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress, opt=f"-{args.opt}")
+    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress, opt=f"-{args.opt}",
+                    tuning_log=args.tuning_log or "auto")
     print(json.dumps(r, indent=1) if args.json else "\n".join(bench.format_text(r)))
     return 0
 
@@ -340,6 +341,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
     p.add_argument("--opt", default="O2", choices=["O2", "Os", "O3"],
                    help="optimization level of the whole firmware (default: O2, as the published figures)")
+    p.add_argument("--tuning-log", help="the tuning log to take kernel variants from (default: kiln-tuning.json "
+                   "beside the model, when there is one)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(fn=cmd_bench)
 

@@ -112,10 +112,10 @@ def prepare(op, g):
             p["packed"] = pack_depthwise(w.data)
     else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
-        in_place = direct_possible(x.shape[3], kh, kw) and op.variant != "im2col"
+        in_place = direct_possible(x.shape[3], kh, kw) and not (op.variant or "").startswith("im2col")
         p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
-        p["packed"] = pack_filter(w.data, 1 if not in_place else kh * kw, p["tap_len"])
         p["im2col"] = not in_place
+        p["wide"] = (op.variant or "").endswith("16")
         depth = kh * kw * x.shape[3] if in_place else p["tap_len"]
         # im2col columns of two pixels (int8), then both pixels widened to int16 (kiln_conv_s8)
         op.scratch_bytes = (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)  # even steps
@@ -131,6 +131,8 @@ def prepare(op, g):
     bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
     p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                             qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
+    if not depthwise:
+        p["packed"] = pack_conv(w.data, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
     op.params = p
 
 
@@ -151,24 +153,38 @@ def pack_depthwise(w: np.ndarray) -> np.ndarray:
     return np.concatenate([words, taps[:, c4:].T.reshape(-1)]).astype(np.uint32).view(np.int32)
 
 
-def pack_filter(w: np.ndarray, taps: int, tap_len: int) -> np.ndarray:
-    """The layout kiln_conv_s8's inner loop walks with one pointer: output channels in pairs,
-    and for each tap the two channels' 4-byte chunks alternating (8 zero bytes more for a pair
-    when the 4-byte steps are odd in number: the loop does two at a time); an odd last channel
-    plainly.
+def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> np.ndarray:
+    """The stream of int32 words kiln_conv_s8 walks with one pointer. For each pair of output
+    channels: their two biases; for every 4 bytes of depth of every tap (a "step"), each channel's
+    4 weights, as one word of int8 or (wide) two words of int16 pairs, depth bytes 0 and 2 then 1
+    and 3 (SMLAD's operands, so the loop needs no SXTB16), with one step more of zeros when the
+    count is odd (the loop does two at a time); then each channel's 3 requantization words. An
+    odd last channel: its bias, its weights plainly (int8, padded to a word), its 3 words.
     Taps are padded with zero weights to tap_len (im2col columns are padded with zeros too).
 
     Reading taps in place needs in_c % 4 == 0; otherwise (narrow inputs, e.g. a first layer on a
     1-channel image) the kernel im2col's two pixels into a scratch buffer of 2 * tap_len bytes."""
     out_c = w.shape[0]
-    rows = w.reshape(out_c, taps, -1)
-    rows = np.pad(rows, ((0, 0), (0, 0), (0, tap_len - rows.shape[2])))
-    pairs = out_c // 2 * 2
-    body = rows[:pairs].reshape(pairs // 2, 2, taps, tap_len // 4, 4).transpose(0, 2, 3, 1, 4)
-    body = body.reshape(pairs // 2, -1)
-    if (taps * tap_len // 4) % 2:  # the kernel runs an even number of 4-byte steps: one more of zeros
-        body = np.pad(body, ((0, 0), (0, 8)))
-    return np.concatenate([body.reshape(-1), rows[pairs:].reshape(-1)]).astype(np.int8)
+    rows = w.reshape(out_c, taps, -1).astype(np.int64)
+    rows = np.pad(rows, ((0, 0), (0, 0), (0, tap_len - rows.shape[2]))).reshape(out_c, -1, 4)  # [oc, steps, 4]
+    if rows.shape[1] % 2:
+        rows = np.pad(rows, ((0, 0), (0, 1), (0, 0)))
+    if wide:  # per step two words: (d0, d2) and (d1, d3) as int16, low half first
+        chunks = np.stack([(rows[..., 0] & 0xFFFF) | ((rows[..., 2] & 0xFFFF) << 16),
+                           (rows[..., 1] & 0xFFFF) | ((rows[..., 3] & 0xFFFF) << 16)], axis=-1)
+    else:  # per step one word, the four int8 little-endian
+        chunks = ((rows & 0xFF) << (8 * np.arange(4))).sum(axis=-1)[..., None]
+    rq = np.asarray(rq, np.int64).reshape(out_c, 3)
+    bias = np.asarray(bias, np.int64)
+    parts = []
+    for k in range(out_c // 2):
+        a, b = 2 * k, 2 * k + 1
+        parts += [bias[a:b + 1], np.stack([chunks[a], chunks[b]], axis=1).reshape(-1), rq[a], rq[b]]
+    if out_c % 2:
+        last = np.pad(w.reshape(out_c, taps, -1)[-1], ((0, 0), (0, tap_len - w.reshape(out_c, taps, -1).shape[2])))
+        plain = np.pad(last.reshape(-1).astype(np.int8), (0, -(taps * tap_len) % 4)).view(np.uint8).astype(np.int64)
+        parts += [bias[-1:], (plain.reshape(-1, 4) << (8 * np.arange(4))).sum(axis=1), rq[-1]]
+    return (np.concatenate(parts) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",
@@ -191,9 +207,11 @@ def emit(op, g, c):
             "};",
             f"kiln_{fn}_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &geo, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
-    bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t",
-                   "bias" if depthwise else "bias with the input zero point folded in")
-    rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
+    if depthwise:
+        bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias")
+        rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
+    else:  # both in the filter stream
+        rq = "NULL"
     zp = "NULL"
     if (depthwise and "bias_folded" in p) or (not depthwise and not p["im2col"]):
         if p["k_h"] > 1 or p["k_w"] > 1:
@@ -210,24 +228,29 @@ def emit(op, g, c):
             tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
                            "bias with the input zero point folded in")
         tail += f", {zp}"
+        args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {tail}"
     else:
-        filt = c.array(f"op{op.index}_filter", p["packed"], "int8_t",
-                       f"filter '{w.name}' {w.describe()}, packed for the kernel (see pack_filter)")
-        tail = f"{c.scratch(op)}, {zp}"
+        layout = "int16 pairs" if p["wide"] else "int8"
+        filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
+                       f"filter '{w.name}' {w.describe()} as {layout}, with each channel pair's bias (input zero "
+                       f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
+                       "kernel (see pack_conv)")
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {c.scratch(op)}, {zp}"
     return [
         "static const kiln_conv_s8_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
-        f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, {p['tap_len'] if p.get('im2col') else 0}",
+        f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, "
+        f"{p['tap_len'] if p.get('im2col') else 0}",
         "};",
-        f"kiln_{fn}_s8({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {tail});",
+        f"kiln_{fn}_s8{'_w16' if p.get('wide') else ''}({args});",
     ]
 
 
 def _rq_comment(fast: bool) -> str:
     if fast:
-        return ("per-channel requantization {m, e, c} for kiln_rq: multiplier, right shift, "
+        return ("per channel {m, e, c} for kiln_rq: multiplier, right shift, "
                 "2^(e-1) + output zero point * 2^e (see quantmath.requant_constants)")
-    return "per-channel requantization {multiplier, shift, 0}: TFLite's exact path"
+    return "per channel {multiplier, shift, 0}: TFLite's exact path"
 
 
 def overlap(op, g) -> int:
@@ -278,12 +301,16 @@ def direct_possible(in_c: int, kh: int, kw: int) -> bool:
 
 
 def variants(op, g) -> list[str]:
-    """OpDef.variants: an int8 CONV_2D that can read its taps in place may also take the im2col
-    path (one contiguous column per pixel: a longer inner loop, for a copy and 2 x taps of scratch)."""
+    """OpDef.variants of an int8 CONV_2D. "direct" reads taps in place (where its input's channels
+    are whole words), "im2col" copies each pixel's taps into one contiguous column (a longer inner
+    loop, for a copy and 2 x taps of scratch); with "16", the filter is stored pre-widened to int16
+    (no unpacking in the inner loop: 11 instructions per 16 MACs instead of 14, for twice its flash)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
-    if op.kind != "CONV_2D" or x.dtype != "int8" or not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
+    if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
-    return ["direct", "im2col"]
+    if not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
+        return ["im2col", "im2col16"]
+    return ["direct", "im2col", "direct16"]
 
 
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants)
