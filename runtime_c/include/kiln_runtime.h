@@ -115,12 +115,14 @@ void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const ki
 /* The same with the filter stored pre-widened as int16 pairs (kiln tune's "16" variants). */
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                       int8_t *scratch, const int8_t *zp_vector);
-/* For depth multiplier 1: the filter is packed by the compiler (int32_t words: blocks of four
- * channels, pairs of taps as int16),
- * bias_folded = bias - in_zp * (sum of the channel's taps) and zp_vector = in_c copies of in_zp
- * (at most KILN_CONV_MAX_TAPS taps); otherwise the filter is TFLite's and both are NULL. */
-void kiln_depthwise_conv_s8(const int8_t *in, const void *filter, const int32_t *bias, int8_t *out,
-                            const kiln_conv_s8_params_t *p, const int32_t *bias_folded, const int8_t *zp_vector);
+/* Depth multiplier 1: the filter is packed by the compiler into one stream of words (blocks of
+ * four channels, pairs of taps as int16) with each channel's bias (the input zero point folded
+ * in) and requantization (see pack_depthwise; p->rq is unused); zp_vector = in_c copies of in_zp
+ * (at most KILN_CONV_MAX_TAPS taps). _general: any depth multiplier, TFLite's filter, bias, p->rq. */
+void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                            const int8_t *zp_vector);
+void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                                    const kiln_conv_s8_params_t *p);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);
 void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *bias, float *out,

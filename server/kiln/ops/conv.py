@@ -109,7 +109,6 @@ def prepare(op, g):
     if depthwise:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
         if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
             p["bias_folded"] = (bias - x.zero_point * w.data.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
-            p["packed"] = pack_depthwise(w.data)
     else:
         bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
         in_place = direct_possible(x.shape[3], kh, kw) and not (op.variant or "").startswith("im2col")
@@ -131,6 +130,8 @@ def prepare(op, g):
     bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
     p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                             qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
+    if depthwise and "bias_folded" in p:
+        p["packed"] = pack_depthwise(w.data, p["bias_folded"], p["rq"])
     if not depthwise:
         p["packed"] = pack_conv(w.data, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
     op.params = p
@@ -139,18 +140,25 @@ def prepare(op, g):
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 
 
-def pack_depthwise(w: np.ndarray) -> np.ndarray:
-    """Depth multiplier 1, [1, k_h, k_w, C] -> int32 words in kiln_depthwise_conv_s8's walk: for
-    each block of four channels and each pair of taps (a zero tap added to an odd count), four
-    words, one per channel, holding the two taps' weights as int16 (first tap in the low half,
-    the operand of one SMLAD); then, for each remaining channel, its taps' weights, one a word."""
+def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> np.ndarray:
+    """Depth multiplier 1, [1, k_h, k_w, C] -> the stream of int32 words kiln_depthwise_conv_s8
+    walks: for each block of four channels, their four biases, then for each pair of taps (a zero
+    tap added to an odd count) four words, one per channel, holding the two taps' weights as
+    int16 (first tap in the low half, the operand of one SMLAD), then the four channels' 3
+    requantization words; for each remaining channel, its bias, its taps' weights one a word,
+    its 3 requantization words."""
     taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
+    bias, rq = np.asarray(bias, np.int64), np.asarray(rq, np.int64).reshape(-1, 3)
     c4 = w.shape[3] // 4 * 4
     even = np.pad(taps, ((0, taps.shape[0] % 2), (0, 0)))
     lo, hi = even[0::2, :c4], even[1::2, :c4]  # [pairs, c4]
-    words = (lo & 0xFFFF) | ((hi & 0xFFFF) << 16)
-    words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2).reshape(-1)
-    return np.concatenate([words, taps[:, c4:].T.reshape(-1)]).astype(np.uint32).view(np.int32)
+    words = ((lo & 0xFFFF) | ((hi & 0xFFFF) << 16)).reshape(lo.shape[0], c4 // 4, 4).transpose(1, 0, 2)
+    parts = []
+    for k in range(c4 // 4):
+        parts += [bias[4 * k:4 * k + 4], words[k].reshape(-1), rq[4 * k:4 * k + 4].reshape(-1)]
+    for c in range(c4, w.shape[3]):
+        parts += [bias[c:c + 1], taps[:, c], rq[c]]
+    return (np.concatenate(parts) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
 
 def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> np.ndarray:
@@ -207,28 +215,26 @@ def emit(op, g, c):
             "};",
             f"kiln_{fn}_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &geo, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
-    if depthwise:
+    if depthwise and "packed" not in p:
         bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
-    else:  # both in the filter stream
+    else:  # both in the packed filter stream
         rq = "NULL"
     zp = "NULL"
     if (depthwise and "bias_folded" in p) or (not depthwise and not p["im2col"]):
         if p["k_h"] > 1 or p["k_w"] > 1:
             zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                          "what taps outside the image read: the input zero point")
-    if depthwise:
-        if "packed" in p:
-            filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
-                           f"filter '{w.name}' {w.describe()}, packed for the kernel as int16 pairs (see pack_depthwise)")
-        else:
-            filt = c.const(w)
-        tail = "NULL"
-        if "bias_folded" in p:
-            tail = c.array(f"op{op.index}_bias_folded", p["bias_folded"], "int32_t",
-                           "bias with the input zero point folded in")
-        tail += f", {zp}"
-        args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {tail}"
+    suffix = ""
+    if depthwise and "packed" in p:
+        filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
+                       f"filter '{w.name}' {w.describe()} as int16 pairs of taps, with each channel's bias (input "
+                       f"zero point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
+                       "kernel (see pack_depthwise)")
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {zp}"
+    elif depthwise:
+        suffix = "_general"
+        args = f"{c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params"
     else:
         layout = "int16 pairs" if p["wide"] else "int8"
         filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
@@ -242,7 +248,7 @@ def emit(op, g, c):
         f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, "
         f"{p['tap_len'] if p.get('im2col') else 0}",
         "};",
-        f"kiln_{fn}_s8{'_w16' if p.get('wide') else ''}({args});",
+        f"kiln_{fn}_s8{'_w16' if p.get('wide') else suffix}({args});",
     ]
 
 
