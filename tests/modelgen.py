@@ -1061,6 +1061,34 @@ def concatenation(rng, dtype="int8", shapes=((1, 4, 4, 3), (1, 4, 4, 5)), axis=-
 
 
 @_seeded
+def pools_concat(rng, dtype="int8", input_shape=(1, 8, 8, 4), axis=1) -> GeneratedModel:
+    """MAX_POOL_2D and AVERAGE_POOL_2D (2x2, stride 2) of one input, then CONCATENATION of the
+    two along ``axis``. With every dimension before the axis 1, each pool's output is a
+    contiguous block of the result, which the planner may place in its block (no copy)."""
+    net = _Net(dtype, rng)
+    x = net.input("input", input_shape, *_random_range(rng))
+
+    def maxed(x):
+        return pool2d_ref(x, "MAX", (2, 2), (2, 2), "VALID")
+
+    def averaged(x):
+        return pool2d_ref(x, "AVERAGE", (2, 2), (2, 2), "VALID")
+
+    def reference(x):
+        return np.concatenate([maxed(x), averaged(x)], axis=axis)
+
+    a = net.result("max", maxed, qparams=_same_qparams(net, x))
+    b = net.result("avg", averaged, qparams=_same_qparams(net, x))
+    y = net.result("output", reference, qparams=_same_qparams(net, x))
+    pool = dict(padding="VALID", stride_w=2, stride_h=2, filter_width=2, filter_height=2)
+    net.b.op("MAX_POOL_2D", [x], [a], **pool)
+    net.b.op("AVERAGE_POOL_2D", [x], [b], **pool)
+    net.b.op("CONCATENATION", [a, b], [y], axis=axis, fused_activation="NONE")
+    return net.finish(y, "POOLS+CONCATENATION " + _tag(dtype=dtype, inp=list(input_shape), axis=axis),
+                      reference, atol_steps=1.5)
+
+
+@_seeded
 def mean(rng, dtype="int8", input_shape=(1, 4, 4, 8), axis=(1, 2), keep_dims=True,
          same_qparams=False) -> GeneratedModel:
     """MEAN over ``axis`` (int32 const input); int8 output quantization is

@@ -253,3 +253,30 @@ def test_clashes_finds_an_overlap_closer_than_declared():
     assert not plan.clashes([x, y])
     x.offset = 149
     assert plan.clashes([x, y])
+
+
+@pytest.mark.parametrize("axis, in_place", [(1, True), (2, False), (3, False)])
+def test_concatenation_in_place_where_its_inputs_are_contiguous_blocks(tmp_path, axis, in_place):
+    """Concatenating along an axis with only 1s before it: both pools write straight into their
+    block of the output and the copy goes away; along later axes the blocks are strided, so it
+    stays a copy. TFLite Micro's bits either way."""
+    model = mg.pools_concat(7, input_shape=(1, 8, 8, 4), axis=axis)
+    path = tmp_path / "cat.tflite"
+    path.write_bytes(model.data)
+    c = compiler.compile_model(path)
+    g = c.graph
+    (cat,) = [op for op in g.operators if op.kind == "CONCATENATION"]
+    a, b = (g.tensor(i) for i in cat.inputs)
+    y = g.tensor(cat.outputs[0])
+    placed = a.offset == y.offset and b.offset == y.offset + a.nbytes
+    assert placed == in_place, (axis, a.offset, b.offset, y.offset)
+    body = c.files[f"{c.name}.c"]
+    fn = body[body.index("op002_concatenation(") :]
+    fn = fn[: fn.index("\n}\n")]
+    assert ("kiln_copy_nd" not in fn and fn.count("nothing to copy") == 2) if in_place else "kiln_copy_nd" in fn
+    arena = g.arena_bytes
+    plan._plan(g, plan.buffers(g, concat=False))  # the plan with the copy is never smaller
+    assert arena <= g.arena_bytes
+    rng = np.random.default_rng(axis)
+    pair = compile_and_run(path, [model.random_inputs(rng) for _ in range(4)], tmp_path)
+    assert_match(pair, f"concatenation along axis {axis}")

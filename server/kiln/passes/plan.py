@@ -14,6 +14,14 @@ and overlap it, d being the operator's declared least offset. A third strategy p
 from the last used back to the first, each at the lowest offset, which stacks each input just
 above the output that overlaps it. The plain strategies are still tried too, so a model whose
 operators declare no overlap, or gain nothing from it, keeps the plain plan.
+
+Concatenation in place: when a CONCATENATION's inputs are contiguous blocks of its output (every
+dimension before the axis is 1), each input is placed inside the output's buffer at its block,
+so the operators producing the inputs write straight into the destination and the copy goes away
+(the emitter skips a copy whose source already is its destination). An input qualifies when it
+is an activation that is neither a graph input nor output, appears once in the operator, and is
+not already a block of another concatenation. Tensors then sit at an offset inside their
+buffer (Buffer.pos); both plans, with and without, are tried and the smaller arena wins.
 """
 from __future__ import annotations
 
@@ -32,6 +40,7 @@ class Buffer:
     last: int
     members: list[int] = field(default_factory=list)
     offset: int = -1
+    pos: dict[int, int] = field(default_factory=dict)  # member -> its bytes' offset in the buffer
     # input buffer root -> the least number of bytes this buffer's start must lie below that
     # input's start when the two overlap (the operator writing this buffer reads that input for
     # the last time, in an order that allows it: OpDef.overlap)
@@ -42,20 +51,28 @@ def _align(x: int, a: int) -> int:
     return (x + a - 1) // a * a
 
 
-def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
+def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer]:
     """The arena buffers: tensors sharing memory (aliases; in-place outputs) merged, with lifetimes.
 
     An element-wise operator may write its output over an input that dies there (same size, not a
     graph output): its OpDef.in_place names that input; a windowed one may overlap its output with
     such an input (OpDef.overlap, recorded in Buffer.below). in_place=False gives the naive plan,
-    whose lower bound is the figure the reports compare against."""
+    whose lower bound is the figure the reports compare against; concat=False keeps every
+    concatenation a copy."""
     end = len(g.operators)
     root = {t.index: t.index for t in g.activations}
+    delta = {t.index: 0 for t in g.activations}  # bytes from the parent's start to this one's
 
     def find(i):
         while root[i] != i:
             i = root[i]
         return i
+
+    def pos(i):  # bytes from the start of i's buffer to i's start
+        p = 0
+        while root[i] != i:
+            p, i = p + delta[i], root[i]
+        return p
 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -74,6 +91,12 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
         touch(i, end)
 
     group_last = dict(last)  # per root, the last step any member is used
+    sliced: set[int] = set()  # roots holding a concatenation's blocks
+
+    def extent(r):  # the bytes a group spans; only a plain one may become a block
+        if r in sliced:
+            return -1
+        return max(pos(t.index) + t.nbytes for t in g.activations if find(t.index) == r)
     for op in g.operators:
         opdef = REGISTRY[op.kind]
         src = op.inputs[0] if opdef.alias_output else None
@@ -86,8 +109,22 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
         out = op.outputs[0]
         if src is not None and src in root and out in root and find(src) != find(out):
             a, b = find(src), find(out)
-            root[b] = a
+            root[b], delta[b] = a, pos(src) - pos(out)  # out's bytes on src's
             group_last[a] = max(group_last[a], group_last[b])
+        if op.kind == "CONCATENATION" and in_place and concat and out in root:
+            y = g.tensor(out)
+            axis = op.params["axis"]
+            if all(d == 1 for d in y.shape[:axis]):  # each input a contiguous block of the output
+                at = 0
+                for i in op.inputs:
+                    t = g.tensor(i)
+                    if (i in root and i not in g.inputs and i not in g.outputs and op.inputs.count(i) == 1
+                            and extent(find(i)) == t.nbytes and pos(i) == 0 and find(i) != find(out)):
+                        a, b = find(out), find(i)
+                        root[b], delta[b] = a, pos(out) + at
+                        group_last[a] = max(group_last[a], group_last[b])
+                        sliced.add(a)
+                    at += t.nbytes
 
     result: dict[int, Buffer] = {}
     for op in g.operators:  # scratch lives during its operator only; keyed below tensor indices
@@ -96,7 +133,8 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
     for t in g.activations:
         r = find(t.index)
         b = result.setdefault(r, Buffer(r, 0, 1, first.get(t.index, 0), last.get(t.index, 0)))
-        b.size = max(b.size, t.nbytes)
+        b.pos[t.index] = pos(t.index)
+        b.size = max(b.size, b.pos[t.index] + t.nbytes)
         b.align = max(b.align, DTYPES[t.dtype][2] if t.dtype in DTYPES else 1)
         b.first = min(b.first, first.get(t.index, 0))
         b.last = max(b.last, last.get(t.index, 0))
@@ -108,7 +146,9 @@ def buffers(g: Graph, in_place: bool = True) -> list[Buffer]:
             if overlap is None or src not in root or out not in root:
                 continue
             x, y = result[find(src)], result[find(out)]
-            if x is not y and x.last == op.index and y.first == op.index:  # the input dies here
+            plain = (x.pos[src] == 0 and x.size == g.tensor(src).nbytes and y.pos[out] == 0
+                     and y.size == g.tensor(out).nbytes)  # neither is a block of a concatenation
+            if x is not y and plain and x.last == op.index and y.first == op.index:  # the input dies here
                 y.below[x.root] = overlap(op, g)
     return list(result.values())
 
@@ -238,11 +278,26 @@ def _scratch_last(bufs: list[Buffer], plan: dict[int, int]) -> dict[int, int]:
 
 
 def run(g: Graph) -> list[Buffer]:
-    bufs = buffers(g)
+    bufs = _plan(g, buffers(g))
+    if any(b.pos.get(m) for b in bufs for m in b.members):  # a concatenation in place: is it smaller?
+        copies = buffers(g, concat=False)
+        bufs_arena = g.arena_bytes
+        other = _plan(g, copies)
+        if g.arena_bytes < bufs_arena:
+            bufs = other
+        else:
+            bufs = _plan(g, buffers(g))
     for b in bufs:
         for m in b.members:
             t = g.tensor(m)
             t.alias_of = b.root if b.root != m else None
+            t.offset = b.offset + b.pos.get(m, 0)
+    return bufs
+
+
+def _plan(g: Graph, bufs: list[Buffer]) -> list[Buffer]:
+    """Offsets for bufs (the smallest of the strategies), set on the operators' scratch and in
+    g.arena_bytes; the tensors' own offsets are set by run."""
     steps = len(g.operators)
 
     def plans(bufs):
@@ -266,8 +321,6 @@ def run(g: Graph) -> list[Buffer]:
     best = min(candidates, key=size)
     for b in bufs:
         b.offset = best[b.root]
-        for m in b.members:
-            g.tensor(m).offset = b.offset
         if b.root < 0:
             g.operators[-1 - b.root].scratch_offset = b.offset
     bad = clashes(bufs)
