@@ -89,3 +89,22 @@ def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
         c, elf, _ = build_and_run(m.data, [m.random_inputs(rng)], tmp_path / str(k))
         sizes = qemuboard.flash_sizes(elf, c.const_bytes, tmp_path / str(k) / "src" / f"{c.name}_weights.h")
         assert sizes["weights"] == c.const_bytes
+
+
+@pytest.mark.parametrize("name", ["kws_ref_model", "vww_96_int8"])
+def test_size_optimized_build_matches_golden_vectors(name, tmp_path):
+    """At -Os the kernels take their smaller forms (one step per loop trip, no unrolled depthwise
+    loop): the same bits."""
+    from kiln import compiler, qemuboard
+
+    path = shared_model(f"{name}.tflite")
+    ins = sorted((MODELS / "golden").glob(f"{name}_in*.npy"))[:2]
+    outs = sorted((MODELS / "golden").glob(f"{name}_out*.npy"))[:2]
+    records = [[np.load(p)] for p in ins]
+    c = compiler.compile_model(path, tuning_log=None)
+    compiler.write(c, tmp_path / "src")
+    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, opt="-Os")
+    result = qemuboard.run(elf, c.graph)
+    for got, want in zip(result.outputs, outs):
+        want = np.load(want)
+        assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name} at -Os differs from the golden output"

@@ -141,3 +141,35 @@ def test_tune_a_read_only_folder_says_where_to_write(tmp_path):
     ro.mkdir()
     with pytest.raises(KilnError, match="--log"):
         tune.tune(model, "host", log_path=ro / "missing-dir" / "log.json", checks=1)
+
+
+def test_operators_of_one_signature_take_one_variant(tmp_path, monkeypatch):
+    """kws's four pointwise layers share a signature and so one log entry: the tuner decides for
+    them together, by their cycles summed, even when one of them alone would choose otherwise.
+    The device is replaced by a table of cycles: this checks the decision, not the measuring."""
+    from harness import shared_model
+    from kiln import tune
+
+    model = shared_model("kws_ref_model.tflite")
+    g = importer.load(model)
+    compiler.prepare_graph(g, {})
+    sigs = {op.index: tuning.signature(op, g) for op in g.operators}
+    pointwise = [i for i in sigs if list(sigs.values()).count(sigs[i]) == 4 and g.operators[i].kind == "CONV_2D"]
+    assert len(pointwise) == 4
+
+    def cycles(i, v):  # op pointwise[0] alone prefers im2col; summed, direct16 wins
+        if i == pointwise[0]:
+            return {"direct": 1000, "im2col": 700, "direct16": 800}.get(v, 1000)
+        return {"direct": 1000, "im2col": 1100, "direct16": 900}.get(v, 1000)
+
+    def fake_trial(model, board, variants, records, refs, repeats, progress, **deploy):
+        return {"exact": True, "arena_bytes": 1, "profile": {},
+                "cycles": [cycles(op.index, variants.get(op.index, "default")) for op in g.operators]}
+
+    monkeypatch.setattr(tune, "_trial", fake_trial)
+    log = tmp_path / "log.json"
+    r = tune.tune(model, "qemu-m4", log_path=log)
+    chosen = {op["index"]: op["chosen"] for op in r["operators"]}
+    assert {chosen[i] for i in pointwise} == {"direct16"}
+    entry = json.loads(log.read_text())["cpus"]["cortex-m4"][sigs[pointwise[0]]]
+    assert entry["variant"] == "direct16" and entry["cycles"] == {"direct": 4000, "im2col": 4000, "direct16": 3500}

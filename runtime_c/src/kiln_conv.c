@@ -110,16 +110,17 @@ static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg
     "smlad  " A11 ", r10, " T ", " A11 "\n\t"                                                     \
     "smlad  " A11 ", r11, " U ", " A11 "\n\t"
 
-/* Steps are even: two per trip, or one at -Os (smaller code); -Os also leaves out the
- * whole-layer loops pairs_simple8/16. */
+/* Steps are even: two per trip, or one at -Os (smaller code); -Os also leaves out the unrolled
+ * depthwise loop dw_blocks_3x3. */
+#define KILN_CONV_PAIRS_ASM 1
 #if defined(__OPTIMIZE_SIZE__)
 #define STEPS_PER_TRIP 1
 #define TRIP(STEP, ...) STEP(__VA_ARGS__)
-#define KILN_CONV_PAIRS_ASM 0
+#define KILN_DW_ASM 0
 #else
 #define STEPS_PER_TRIP 2
 #define TRIP(STEP, ...) STEP(__VA_ARGS__) STEP(__VA_ARGS__)
-#define KILN_CONV_PAIRS_ASM 1
+#define KILN_DW_ASM 1
 #endif
 
 /* One channel pair's loop over all steps, in registers of gcc's choosing. */
@@ -150,7 +151,7 @@ static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg
     "strb   " A ", [" O "], #1\n\t"
 
 #if KILN_CONV_PAIRS_ASM
-/* What the whole-layer loops below read: the two pixels (widened), the steps / 2, where the two
+/* What the whole-layer loops below read: the two pixels (widened), the trips, where the two
  * pixels' outputs go, and where the channel pairs of the filter stream end. */
 typedef struct {
     const uint32_t *xw;
@@ -177,8 +178,7 @@ typedef struct {
         "ldrd   r0, r2, [r4], #8\n\t" /* the two biases */                                        \
         "mov    r1, r0\n\t"                                                                       \
         "mov    r3, r2\n\t"                                                                       \
-        "2:\n\t" STEP("r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                      \
-        STEP("r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                               \
+        "2:\n\t" TRIP(STEP, "r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                \
         "subs   r6, r6, #1\n\t"                                                                   \
         "bne    2b\n\t"                                                                           \
         "ldmia  r4!, {r8, r9, r10, r11, r12, lr}\n\t" /* m0 e0 c0 m1 e1 c1 */                    \
@@ -272,7 +272,7 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     if (r->simple && pairs > 0) {
         pairs_job_t job;
         job.xw = xw;
-        job.trips = steps / 2;
+        job.trips = steps / STEPS_PER_TRIP;
         job.o0 = o0;
         job.o1 = o1;
         job.end = s + pairs * (2 + steps * (f->wide ? 4 : 2) + 6);
@@ -500,9 +500,10 @@ void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, cons
 
 #ifndef KILN_CONV_PAIRS_ASM /* no DSP extension */
 #define KILN_CONV_PAIRS_ASM 0
+#define KILN_DW_ASM 0
 #endif
 
-#if KILN_CONV_PAIRS_ASM
+#if KILN_DW_ASM
 /* What dw_blocks_3x3 reads: the stream at the pixel's first block, the taps' pointers, where the
  * outputs go, where the blocks of four channels end in the stream, the taps' offset. */
 typedef struct {
@@ -575,7 +576,7 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
     const int32_t *w = stream;
     const int32_t pairs = (taps + 1) / 2;
     int32_t c = 0, t;
-#if KILN_DSP && KILN_CONV_PAIRS_ASM
+#if KILN_DW_ASM
     if (taps == 9 && r->simple && channels >= 4) {
         dw_job_t job;
         job.stream = w;

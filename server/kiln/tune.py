@@ -5,7 +5,8 @@ Round k builds the firmware with every tunable operator on its k-th variant (its
 Micro bit for bit on a few inputs, and profiles one inference over the RPC link. Operators time
 independently (one function each, run in turn), so one build per round measures them all: a model
 whose operators have at most n variants needs n builds. Each operator then takes its fastest
-variant, and only one strictly faster than its default; a last build checks the chosen set is
+variant, and only one strictly faster than its default (operators of one signature, which share a
+log entry, together: their cycles summed); a last build checks the chosen set is
 bit-exact and no operator slower than untuned (an operator that is gets its default back). The
 choices go to the tuning log (kiln/tuning.py, docs/tuning.md), keyed by CPU and operator
 signature, which every later compile of a model with such operators uses.
@@ -86,21 +87,31 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
         if t["exact"]:
             for i, v in t["variants"].items():
                 measured[i][v] = t["cycles"][i]
+    # operators with one signature share one log entry, so they take one variant: the fastest
+    # over all of them together (their cycles summed), and only when strictly faster
+    groups: dict[str, list[int]] = {}
+    for i in choices:
+        groups.setdefault(sigs[i], []).append(i)
+    summed: dict[str, dict[str, int]] = {}
+    for sig, ops in groups.items():
+        common = set.intersection(*(set(measured[i]) for i in ops))
+        summed[sig] = {v: sum(measured[i][v] for i in ops) for v in choices[ops[0]] if v in common}
     chosen = {}
-    for i, m in measured.items():
-        default = choices[i][0]
-        best = min(m, key=lambda v: (m[v], v != default))
+    for sig, m in summed.items():
+        default = choices[groups[sig][0]][0]
+        best = min(m, key=lambda v: (m[v], v != default)) if m else default
         if best != default and m[best] < m[default]:
-            chosen[i] = best
+            chosen.update({i: best for i in groups[sig]})
 
     after = before
     if chosen:
         progress(f"checking the chosen set ({len(chosen)} operator(s) off their default)")
         after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
-        slower = [i for i in chosen if after["cycles"][i] > before["cycles"][i]]
+        slower = {sigs[i] for i in chosen if after["cycles"][i] > before["cycles"][i]}
         if not after["exact"] or slower:
-            for i in (list(chosen) if not after["exact"] else slower):
-                chosen.pop(i)
+            for i in list(chosen):  # a signature with a slower operator goes back to its default
+                if not after["exact"] or sigs[i] in slower:
+                    chosen.pop(i)
             progress("  some choices did not hold up together; checking again with those on their defaults")
             after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
                 if chosen else before
@@ -108,8 +119,8 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
                 progress("  still not holding up: every operator keeps its default")
                 chosen, after = {}, before
 
-    for i in choices:
-        log.record(cpu, sigs[i], chosen.get(i, choices[i][0]), measured[i], board, model.name)
+    for sig, ops in groups.items():
+        log.record(cpu, sig, chosen.get(ops[0], choices[ops[0]][0]), summed[sig], board, model.name)
     try:
         log.save(path)
     except OSError as e:
