@@ -173,3 +173,34 @@ def test_operators_of_one_signature_take_one_variant(tmp_path, monkeypatch):
     assert {chosen[i] for i in pointwise} == {"direct16"}
     entry = json.loads(log.read_text())["cpus"]["cortex-m4"][sigs[pointwise[0]]]
     assert entry["variant"] == "direct16" and entry["cycles"] == {"direct": 4000, "im2col": 4000, "direct16": 3500}
+
+
+def test_on_silicon_a_variant_must_win_by_more_than_noise(tmp_path, monkeypatch):
+    """Off an emulator the medians still wander by a tick or two: a variant 0.5% faster keeps the
+    default, one 5% faster is taken (the device replaced by a table of cycles)."""
+    from kiln import tune
+
+    model = conv_model(tmp_path, in_c=8)
+
+    def run(gain):
+        def fake_trial(model, board, variants, records, refs, repeats, progress, **deploy):
+            v = variants.get(0, "direct")
+            return {"exact": True, "arena_bytes": 1, "profile": {},
+                    "cycles": [1000 if v == "direct" else (int(1000 * (1 - gain)) if v == "direct16" else 2000)]}
+
+        monkeypatch.setattr(tune, "_trial", fake_trial)
+        return tune.tune(model, "host", log_path=tmp_path / f"log{gain}.json")["operators"][0]["chosen"]
+
+    assert run(0.005) == "direct"
+    assert run(0.05) == "direct16"
+
+
+def test_a_model_without_variants_is_refused_before_any_build(tmp_path):
+    from kiln import tune
+
+    m = mg.conv2d(np.random.default_rng(1), dtype="float32", input_shape=(1, 6, 6, 4), out_channels=4)
+    model = tmp_path / "float.tflite"
+    model.write_bytes(m.data)
+    with pytest.raises(KilnError, match="float.tflite: no operator has kernel variants"):
+        tune.tune(model, "qemu-m4", log_path=tmp_path / "log.json")
+    assert not (tmp_path / "log.json").exists()

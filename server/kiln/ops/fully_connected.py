@@ -99,6 +99,12 @@ def pack_weights(w: np.ndarray, wide: bool = False) -> np.ndarray:
     return (flat & 0xFFFFFFFF).astype(np.uint32).view(np.int32) if wide else flat.astype(np.int8)
 
 
+def as_words(b: np.ndarray) -> np.ndarray:
+    """int8 bytes as little-endian int32 words (zeros after the last), as the kernel reads them."""
+    b = np.pad(np.asarray(b, np.int8), (0, -len(b) % 4))
+    return b.view("<i4").astype(np.int32)
+
+
 def emit(op, g, c):
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
@@ -111,9 +117,12 @@ def emit(op, g, c):
             f"                         {p['batches']}, {p['depth']}, {p['units']}, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
-    packed = c.array(f"op{op.index}_weights", p["packed"], "int32_t" if p["wide"] else "int8_t",
-                     f"weights '{w.name}' {w.describe()}{' as int16 pairs' if p['wide'] else ''}, packed for "
-                     "the kernel (see pack_weights)")
+    words = p["packed"] if p["wide"] else as_words(p["packed"])  # int32: word-aligned for LDRD/LDM on any compiler
+    packed = c.array(f"op{op.index}_weights", words, "int32_t",
+                     f"weights '{w.name}' {w.describe()}{' as int16 pairs' if p['wide'] else ' as int8, four a word'}, "
+                     "packed for the kernel (see pack_weights)")
+    if not p["wide"]:
+        packed = f"(const int8_t *){packed}"
     rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t",
                  "requantization {m, e, c} for kiln_rq (see quantmath.requant_constants)" if p["rq_fast"]
                  else "requantization {multiplier, shift, 0}: TFLite's exact path")
