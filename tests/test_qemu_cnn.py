@@ -34,6 +34,7 @@ CASES = {
     "conv_1x1_image": lambda: mg.conv2d(45, input_shape=(1, 1, 1, 6), out_channels=3, kernel=(3, 3)),
     "conv_first_layer": lambda: mg.conv2d(46, input_shape=(1, 12, 6, 1), out_channels=8, kernel=(5, 3), strides=(2, 2)),
     "depthwise_3x3": lambda: mg.depthwise_conv2d(47, input_shape=(1, 8, 8, 12)),
+    "depthwise_3x3_relu6_clamped": lambda: mg.depthwise_conv2d(58, input_shape=(1, 7, 7, 13), activation="RELU6"),
     "depthwise_odd_channels_stride2": lambda: mg.depthwise_conv2d(48, input_shape=(1, 9, 7, 7), strides=(2, 2)),
     "depthwise_multiplier2": lambda: mg.depthwise_conv2d(49, input_shape=(1, 6, 6, 4), depth_multiplier=2),
     "depthwise_dilation2": lambda: mg.depthwise_conv2d(50, input_shape=(1, 10, 10, 8), dilation=(2, 2)),
