@@ -3,6 +3,8 @@ bit-exact with TFLite Micro, on the MLPerf Tiny int8 models' golden vectors and 
 models with awkward shapes, run on QEMU mps2-an386."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,28 @@ def test_golden_vectors_on_cortex_m4(name, tmp_path):
         want = np.load(want)
         assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name}: differs from the golden output on Cortex-M4"
     assert_match(Pair(result.outputs, oracle.run_tflm(path, records, 1), c), name)
+
+
+@pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8", "ad01_int8"])
+@pytest.mark.parametrize("board, cpu", [("qemu-m4", "cortex-m4"), ("qemu-m7", "cortex-m7")])
+def test_golden_vectors_with_the_tuned_variants(name, board, cpu, tmp_path):
+    """The builds the issue-7 figures come from: the variants kiln tune chose for each CPU
+    (bench/kiln-tuning.json), on every golden vector."""
+    from kiln import compiler, qemuboard
+
+    log = Path(__file__).resolve().parents[1] / "bench" / "kiln-tuning.json"
+    path = shared_model(f"{name}.tflite")
+    ins = sorted((MODELS / "golden").glob(f"{name}_in*.npy"))
+    outs = sorted((MODELS / "golden").glob(f"{name}_out*.npy"))
+    records = [[np.load(p)] for p in ins]
+    c = compiler.compile_model(path, tuning_log=log, cpu=cpu)
+    assert any(op.variant and op.variant.endswith("16") for op in c.graph.operators), "the log was not applied"
+    compiler.write(c, tmp_path / "src")
+    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, board=board)
+    result = qemuboard.run(elf, c.graph, board=board)
+    for got, want in zip(result.outputs, outs):
+        want = np.load(want)
+        assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name} tuned for {cpu}: differs from the golden output"
 
 
 CASES = {
