@@ -391,13 +391,25 @@ static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln
     }
     for (ky = 0; ky < k_h; ++ky) {
         const int32_t iy = y0 + ky * g->dil_h;
-        for (kx = 0; kx < k_w; ++kx) {
-            const int32_t ix = x0 + kx * g->dil_w;
-            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
-                copy_bytes(col, image + (iy * in_w + ix) * in_c, in_c);
-                col += in_c;
-            } else {
-                for (c = 0; c < in_c; ++c) *col++ = (int8_t)in_zp;
+        if (iy < 0 || iy >= in_h) { /* a row above or below the image: all zero points */
+            for (c = 0; c < k_w * in_c; ++c) *col++ = (int8_t)in_zp;
+        } else if (g->dil_w == 1) { /* zero points left of the image, the row's pixels, zero points right */
+            const int32_t left = x0 < 0 ? (-x0 < k_w ? -x0 : k_w) : 0; /* taps left of the image */
+            const int32_t over = x0 + k_w - in_w, right = over < 0 ? 0 : (over < k_w - left ? over : k_w - left);
+            const int32_t inside = k_w - left - right;
+            for (c = 0; c < left * in_c; ++c) *col++ = (int8_t)in_zp;
+            if (inside > 0) copy_bytes(col, image + (iy * in_w + x0 + left) * in_c, inside * in_c);
+            col += inside * in_c;
+            for (c = 0; c < right * in_c; ++c) *col++ = (int8_t)in_zp;
+        } else {
+            for (kx = 0; kx < k_w; ++kx) {
+                const int32_t ix = x0 + kx * g->dil_w;
+                if (ix >= 0 && ix < in_w) {
+                    copy_bytes(col, image + (iy * in_w + ix) * in_c, in_c);
+                    col += in_c;
+                } else {
+                    for (c = 0; c < in_c; ++c) *col++ = (int8_t)in_zp;
+                }
             }
         }
     }
