@@ -383,12 +383,14 @@ static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln
     const uint32_t zero = 0;
     int32_t ky, kx, c;
     memcpy(col + len - 4, &zero, 4); /* the padding (under 4 bytes), before the taps overwrite the rest */
+#if !defined(__OPTIMIZE_SIZE__) /* the loop below does this too, with more checks: at -Os, smaller code */
     if (g->dil_w == 1 && y0 >= 0 && y0 + (k_h - 1) * g->dil_h < in_h && x0 >= 0 && x0 + k_w <= in_w) {
         for (ky = 0; ky < k_h; ++ky, col += k_w * in_c) { /* inside the image: a row of taps is contiguous */
             copy_bytes(col, image + ((y0 + ky * g->dil_h) * in_w + x0) * in_c, k_w * in_c);
         }
         return;
     }
+#endif
     for (ky = 0; ky < k_h; ++ky) {
         const int32_t iy = y0 + ky * g->dil_h;
         if (iy < 0 || iy >= in_h) { /* a row above or below the image: all zero points */
