@@ -83,38 +83,57 @@ export async function pickBoard(p: Parts): Promise<void> {
   p.status.showBoard(item.label, vscode.workspace.isTrusted);
 }
 
-/** A device request with the status bar spinning and the device events in the panel log. */
-async function onDevice<T>(p: Parts, what: string, busy: string, work: (model: vscode.Uri, board: string) => Promise<T>, arg?: unknown): Promise<T | undefined> {
+// What a device command is doing, if one is: one at a time, as they share the board and its link.
+let deviceWork: string | undefined;
+
+/** A device request with the status bar spinning, a cancellable notification and the device events
+ * in the panel log. A second device command while one runs is refused, naming the first. */
+async function onDevice<T>(p: Parts, what: string, busy: string,
+  work: (model: vscode.Uri, board: string, token: vscode.CancellationToken) => Promise<T>, arg?: unknown): Promise<T | undefined> {
   if (!trusted()) return undefined;
+  if (deviceWork) {
+    void vscode.window.showWarningMessage(`Kiln: ${deviceWork} is under way; wait for it, or cancel it from its notification.`);
+    return undefined;
+  }
   const model = await p.models.pick(arg);
   if (!model) return undefined;
   const board = currentBoard();
+  const title = `${what} ${path.basename(model.fsPath)} on ${board}`;
+  deviceWork = title;
   p.status.busy(busy);
-  p.panel.log(`${what} ${path.basename(model.fsPath)} on ${board}`);
-  const sub = p.kiln.events.event((e) => {
-    p.panel.log(`[${e.board ?? board}] ${e.message}`);
-    p.status.busy(`${busy} ${e.message.slice(0, 40)}`);
-  });
+  p.panel.log(title);
   try {
-    const r = await work(model, board);
-    p.status.idle();
-    return r;
-  } catch (e) {
-    await failed(p, `${what} ${path.basename(model.fsPath)} on ${board}`, e);
-    return undefined;
+    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Kiln: ${title}`, cancellable: true },
+      async (progress, token) => {
+        const sub = p.kiln.events.event((e) => {
+          p.panel.log(`[${e.board ?? board}] ${e.message}`);
+          p.status.busy(`${busy} ${e.message.slice(0, 40)}`);
+          progress.report({ message: e.message });
+        });
+        try {
+          const r = await work(model, board, token);
+          p.status.idle();
+          return r;
+        } catch (e) {
+          await failed(p, title, e);
+          return undefined;
+        } finally {
+          sub.dispose();
+        }
+      });
   } finally {
-    sub.dispose();
+    deviceWork = undefined;
   }
 }
 
 export async function build(p: Parts, arg?: unknown): Promise<void> {
-  const r = await onDevice(p, 'building', 'Building…', (m, board) => p.kiln.request('kiln/build', { uri: m.toString(), board }), arg);
+  const r = await onDevice(p, 'building', 'Building…', (m, board, token) => p.kiln.request('kiln/build', { uri: m.toString(), board }, token), arg);
   if (r) void vscode.window.showInformationMessage(`Kiln: built ${vscode.workspace.asRelativePath(vscode.Uri.parse(r.artifact))} for ${r.board}`);
 }
 
 export async function flash(p: Parts, arg?: unknown): Promise<void> {
-  const r = await onDevice(p, 'flashing', 'Flashing…', async (m, board) => {
-    const res = await p.kiln.request('kiln/flash', { uri: m.toString(), board });
+  const r = await onDevice(p, 'flashing', 'Flashing…', async (m, board, token) => {
+    const res = await p.kiln.request('kiln/flash', { uri: m.toString(), board }, token);
     p.models.remember(m);
     return res;
   }, arg);
@@ -126,16 +145,16 @@ export async function flash(p: Parts, arg?: unknown): Promise<void> {
 }
 
 export async function run(p: Parts, arg?: unknown): Promise<void> {
-  const r = await onDevice(p, 'running', 'Running…', (m, board) => p.kiln.request('kiln/run', { uri: m.toString(), board }), arg);
+  const r = await onDevice(p, 'running', 'Running…', (m, board, token) => p.kiln.request('kiln/run', { uri: m.toString(), board }, token), arg);
   if (r) p.panel.showRun(r);
 }
 
 /** Run once (outputs against TFLite Micro), then profile: the panel gets both, the C its shading. */
 export async function profile(p: Parts, arg?: unknown): Promise<void> {
-  const r = await onDevice(p, 'profiling', 'Profiling…', async (m, board) => {
-    const out = await p.kiln.request('kiln/run', { uri: m.toString(), board });
+  const r = await onDevice(p, 'profiling', 'Profiling…', async (m, board, token) => {
+    const out = await p.kiln.request('kiln/run', { uri: m.toString(), board }, token);
     p.panel.showRun(out);
-    const prof = await p.kiln.request('kiln/profile', { uri: m.toString(), board });
+    const prof = await p.kiln.request('kiln/profile', { uri: m.toString(), board }, token);
     return { model: m, prof };
   }, arg);
   if (!r) return;
@@ -147,7 +166,7 @@ export async function profile(p: Parts, arg?: unknown): Promise<void> {
 
 /** Measure each operator's kernel variants on the board; the chart shows untuned (before) and tuned. */
 export async function tune(p: Parts, arg?: unknown): Promise<void> {
-  const r = await onDevice(p, 'tuning', 'Tuning…', (m, board) => p.kiln.request('kiln/tune', { uri: m.toString(), board }), arg);
+  const r = await onDevice(p, 'tuning', 'Tuning…', (m, board, token) => p.kiln.request('kiln/tune', { uri: m.toString(), board }, token), arg);
   if (!r) return;
   p.panel.showProfile(r.before);
   p.panel.showProfile(r.after);

@@ -126,6 +126,9 @@ step('a compiler error in edited C lands in the Problems view', async ({ page, d
 
 step('Kiln: Tune on the Board shows the untuned and tuned latency side by side', async ({ page, dirs }) => {
   await commandPalette(page, 'Kiln: Tune on the Board');
+  await notification(page, 'Kiln: tuning sine_int8.tflite on host').waitFor({ timeout: 30000 }); // cancellable progress
+  await commandPalette(page, 'Kiln: Run on the Board'); // one device command at a time
+  await notification(page, 'tuning sine_int8.tflite on host is under way').waitFor({ timeout: 30000 });
   await notification(page, 'tuned sine_int8 on host').waitFor({ timeout: 180000 });
   const panel = await webviewFrame(page, 'kiln-device');
   expect(await panel.locator('#chart svg rect.before').count() === 3, 'the chart shows no "before" bars');
