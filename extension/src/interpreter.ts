@@ -1,11 +1,12 @@
 // Which Python runs the language server: pure logic, no VS Code here (unit-tested).
 //
 // Order: the kiln.pythonPath setting; else the Python extension's active interpreter; else the
-// private environment `Kiln: Install the Language Server's Python Packages` made; else python3.
+// private environment `Kiln: Install the Language Server's Python Packages` made; else python3
+// (and on Windows, where python.org's installer gives no python3, python).
 // The first that has Python >= 3.11 and the packages pyproject.toml names is used. A pythonPath
 // the user set is never skipped silently: when it does not work, that is the error.
 
-export type Source = 'setting' | 'python-extension' | 'kiln-environment' | 'python3';
+export type Source = 'setting' | 'python-extension' | 'kiln-environment' | 'python3' | 'python';
 
 export interface Candidate { source: Source; path: string }
 
@@ -19,7 +20,7 @@ export interface Probe {
 export const MIN_PYTHON: [number, number] = [3, 11];
 
 export function candidates(setting: string | undefined, pythonExtension: string | undefined,
-  kilnEnvironment: string | undefined): Candidate[] {
+  kilnEnvironment: string | undefined, platform: string = process.platform): Candidate[] {
   const out: Candidate[] = [];
   const add = (source: Source, path: string | undefined) => {
     if (path && path.trim() && !out.some((c) => c.path === path.trim())) out.push({ source, path: path.trim() });
@@ -28,6 +29,7 @@ export function candidates(setting: string | undefined, pythonExtension: string 
   add('python-extension', pythonExtension);
   add('kiln-environment', kilnEnvironment);
   add('python3', 'python3');
+  if (platform === 'win32') add('python', 'python');
   return out;
 }
 
@@ -77,7 +79,7 @@ export function usable(p: Probe): boolean {
 
 export function describe(c: Candidate, p: Probe): string {
   const where = { 'setting': 'kiln.pythonPath', 'python-extension': "the Python extension's interpreter",
-    'kiln-environment': "Kiln's environment", 'python3': 'python3' }[c.source];
+    'kiln-environment': "Kiln's environment", 'python3': 'python3', 'python': 'python' }[c.source];
   if (!p.ok) return `${where} (${c.path}) does not run: ${p.error}`;
   if (!versionOk(p.version!)) return `${where} (${c.path}) is Python ${p.version}; Kiln needs ${MIN_PYTHON.join('.')} or newer`;
   if (p.missing!.length) return `${where} (${c.path}) lacks ${p.missing!.join(', ')}`;

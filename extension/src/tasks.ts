@@ -41,7 +41,9 @@ export class KilnTaskProvider implements vscode.TaskProvider {
       // still a task, so the user sees why it cannot run instead of a silent no-op
       const why = bad ?? "Kiln's language server has no Python (see the Kiln output)";
       return new vscode.Task(def, folder, original?.name ?? taskName(def, board), TASK_TYPE,
-        new vscode.ProcessExecution(process.execPath, ['-e', `console.error(${JSON.stringify(`kiln: ${why}`)}); process.exit(2)`]), []);
+        // the extension host's own runtime: Electron in desktop VS Code, which runs as Node with this variable
+        new vscode.ProcessExecution(process.execPath, ['-e', `console.error(${JSON.stringify(`kiln: ${why}`)}); process.exit(2)`],
+          { env: { ELECTRON_RUN_AS_NODE: '1' } }), []);
     }
     const root = folder.uri.fsPath;
     const out = outDirFor(def.model, root, settings().outDir, toml('out'));

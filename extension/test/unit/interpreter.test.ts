@@ -11,7 +11,9 @@ test('candidates: setting, then the Python extension, then Kiln\'s environment, 
   assert.deepEqual(candidates(' /opt/py ', '/usr/bin/python3.11', undefined).map((c) => [c.source, c.path]),
     [['setting', '/opt/py'], ['python-extension', '/usr/bin/python3.11'], ['python3', 'python3']]);
   assert.deepEqual(candidates('', undefined, '/env/bin/python').map((c) => c.source), ['kiln-environment', 'python3']);
-  assert.deepEqual(candidates('python3', undefined, undefined).map((c) => c.source), ['setting']);
+  assert.deepEqual(candidates('python3', undefined, undefined, 'linux').map((c) => c.source), ['setting']);
+  assert.deepEqual(candidates(undefined, undefined, undefined, 'win32').map((c) => c.path), ['python3', 'python']);
+  assert.deepEqual(candidates(undefined, undefined, undefined, 'linux').map((c) => c.path), ['python3']);
 });
 
 test('requirements come from the real pyproject.toml', () => {
