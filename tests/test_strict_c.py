@@ -35,6 +35,7 @@ GENERATED = {
     "concatenation": lambda: mg.concatenation(21, shapes=((1, 2, 4, 3), (1, 3, 4, 3)), axis=1),
     "strided_slice_negative": lambda: mg.strided_slice(22, begin=(0, 7, 0, 2), end=(1, 0, 8, 0), strides=(1, -2, 1, -1)),
     "mean": lambda: mg.mean(23, input_shape=(1, 5, 5, 6), keep_dims=False),
+    "concatenation_in_place": lambda: mg.pools_concat(24, input_shape=(1, 6, 6, 4), axis=1),
 }
 SHARED = ["hello_world_int8", "hello_world_float", "ad01_int8", "simple_add_model", "kws_ref_model"]
 
@@ -68,3 +69,20 @@ def test_strict_build_and_sanitized_run(name, toolchain, tmp_path):
         records = oracle.random_inputs(compiler.compile_model(model).graph, seed=3, count=5)
     pair = compile_and_run(model, records, tmp_path, cc=tc["cc"], extra_flags=tc["extra_flags"], opt=tc["opt"])
     assert_match(pair, f"{name} with {toolchain}")
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="needs arm-none-eabi-gcc (scripts/setup.sh)")
+@pytest.mark.parametrize("flags", [["-O0"], ["-O2", "-fno-omit-frame-pointer", "-DKILN_PORTABLE"], ["-Os"], ["-O2"]])
+def test_runtime_compiles_for_cortex_m4_at_every_level(flags, tmp_path):
+    """A debug build (-O0) takes the portable C path (the assembly needs 14 free registers, which a
+    frame pointer takes; KILN_PORTABLE forces that path); optimized builds the assembly one."""
+    import subprocess
+
+    from kiln.paths import RUNTIME
+
+    for src in sorted((RUNTIME / "src").glob("*.c")):
+        cmd = ["arm-none-eabi-gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-mcpu=cortex-m4", "-mthumb",
+               "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", *flags, "-I", str(RUNTIME / "include"), "-c", str(src),
+               "-o", str(tmp_path / (src.stem + ".o"))]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{src.name} {' '.join(flags)}: {proc.stderr}"

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* The Cortex-M path's inline assembly needs 14 free registers: an optimized build without a
+ * frame pointer (gcc's default from -O1 on). Unoptimized builds (-O0, debugging) take the portable
+ * C path, with the same results; with -fno-omit-frame-pointer, define KILN_PORTABLE. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__OPTIMIZE__) && !defined(KILN_PORTABLE)
 #include <arm_acle.h>
 #define KILN_DSP 1
 

@@ -114,7 +114,10 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     if chosen:
         progress(f"checking the chosen set ({len(chosen)} operator(s) off their default)")
         after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
-        slower = {sigs[i] for i in chosen if after["cycles"][i] > before["cycles"][i]}
+        def worse(i):  # slower than untuned, beyond the noise the margin allows
+            return after["cycles"][i] > before["cycles"][i] * (1 + margin)
+
+        slower = {sigs[i] for i in chosen if worse(i)}
         if not after["exact"] or slower:
             for i in list(chosen):  # a signature with a slower operator goes back to its default
                 if not after["exact"] or sigs[i] in slower:
@@ -122,7 +125,7 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
             progress("  some choices did not hold up together; checking again with those on their defaults")
             after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
                 if chosen else before
-            if not after["exact"] or any(a > b for a, b in zip(after["cycles"], before["cycles"])):
+            if not after["exact"] or any(worse(i) for i in chosen):
                 progress("  still not holding up: every operator keeps its default")
                 chosen, after = {}, before
 

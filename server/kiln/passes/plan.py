@@ -279,7 +279,10 @@ def _scratch_last(bufs: list[Buffer], plan: dict[int, int]) -> dict[int, int]:
 
 def run(g: Graph) -> list[Buffer]:
     bufs = _plan(g, buffers(g))
-    if any(b.pos.get(m) for b in bufs for m in b.members):  # a concatenation in place: is it smaller?
+    group = {m: b.root for b in bufs for m in b.members}
+    merged = any(op.kind == "CONCATENATION" and any(i in group and group[i] == group.get(op.outputs[0])
+                                                    for i in op.inputs) for op in g.operators)
+    if merged:  # a concatenation in place makes its output live from its first input on: is it smaller?
         copies = buffers(g, concat=False)
         bufs_arena = g.arena_bytes
         other = _plan(g, copies)
