@@ -163,6 +163,13 @@ def test_cli_profile_json_and_kiln_toml(tmp_path):
     assert r["board"] == "qemu-m4"
     assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
     assert {"cycles", "micros"} <= set(r["total"])
+    # out: <out>/<model name>, relative to kiln.toml, as the language server and the editor's tasks
+    (tmp_path / "kiln.toml").write_text('board = "host"\nout = "gen"\n')
+    (tmp_path / "sub").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "kiln", "run", str(model)], cwd=tmp_path / "sub",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "gen" / "net" / "net.c").is_file(), sorted(str(p) for p in tmp_path.rglob("*.c"))
     (tmp_path / "kiln.toml").write_text('bord = "x"\n')
     bad = subprocess.run([sys.executable, "-m", "kiln", "profile", str(model)], cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)

@@ -396,7 +396,12 @@ def apply_config(args) -> None:
                 raise KilnError(f"{cfg}: unknown key(s) {', '.join(sorted(unknown))} (known: board, port, out)")
             for key in ("board", "port", "out"):
                 if key in data and hasattr(args, key) and getattr(args, key) is None:
-                    setattr(args, key, str(data[key]))
+                    value = str(data[key])
+                    if key == "out" and getattr(args, "model", None):
+                        # as the language server and the extension's tasks: <out>/<model name>, out
+                        # taken relative to the folder of kiln.toml
+                        value = str(folder / value / Path(args.model).stem)
+                    setattr(args, key, value)
             break
     if getattr(args, "board", "unset") is None:
         args.board = "host"
