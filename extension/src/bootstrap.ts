@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { settings } from './config';
 import {
-  Candidate, candidates, decide, Decision, parseProbe, Probe, probeScript, requirements, requirementSpecs,
+  Candidate, candidates, decide, Decision, parseProbe, Probe, probeScript, requirementSpecs,
 } from './interpreter';
 
 function pyproject(ctx: vscode.ExtensionContext): string {
@@ -50,7 +50,7 @@ export function probe(python: string, dists: string[]): Promise<Probe> {
 }
 
 export async function choose(ctx: vscode.ExtensionContext, log: vscode.OutputChannel): Promise<Decision> {
-  const dists = requirements(pyproject(ctx));
+  const dists = requirementSpecs(pyproject(ctx)); // names with their version specifiers
   // untrusted: not the Python extension's interpreter either, which may live in the workspace (.venv)
   const fromExtension = vscode.workspace.isTrusted ? await pythonExtensionInterpreter() : undefined;
   const list = candidates(settings().pythonPath, fromExtension, environmentPython(ctx));

@@ -3,8 +3,9 @@
 // Order: the kiln.pythonPath setting; else the Python extension's active interpreter; else the
 // private environment `Kiln: Install the Language Server's Python Packages` made; else python3
 // (and on Windows, where python.org's installer gives no python3, python).
-// The first that has Python >= 3.11 and the packages pyproject.toml names is used. A pythonPath
-// the user set is never skipped silently: when it does not work, that is the error.
+// The first that has Python >= 3.11 and the packages pyproject.toml names, at versions its
+// specifiers allow, is used. A pythonPath the user set is never skipped silently: when it does
+// not work, that is the error.
 
 export type Source = 'setting' | 'python-extension' | 'kiln-environment' | 'python3' | 'python';
 
@@ -46,15 +47,28 @@ export function requirements(pyproject: string): string[] {
   return requirementSpecs(pyproject).map((r) => r.split(/[\s<>=!~;[(]/)[0]).filter(Boolean);
 }
 
-/** A Python one-liner that prints {"version": ..., "missing": [...]} for the given distributions. */
-export function probeScript(dists: string[]): string {
+/** A Python script that prints {"version": ..., "missing": [...]} for the given requirements
+ *  ("pygls>=2.1,<3" or a bare name): an entry of missing is the name of a distribution that is not
+ *  installed, or "name X.Y (needs >=2.1,<3)" for one whose version is outside the specifiers.
+ *  Versions compare by their leading numbers (pre-releases count as their release). */
+export function probeScript(specs: string[]): string {
   return [
-    'import json, platform',
+    'import json, platform, re',
     'from importlib import metadata',
+    'def nums(v):',
+    '    m = re.match(r"\\d+(?:\\.\\d+)*", v)  # the release numbers: 2.1rc1 -> (2, 1)',
+    '    return tuple(int(x) for x in m.group(0).split("."))[:4] if m else (0,)',
+    'OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b,',
+    '       "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "~=": lambda a, b: a >= b}',
     'missing = []',
-    `for d in ${JSON.stringify(dists)}:`,
-    '    try: metadata.version(d)',
-    '    except metadata.PackageNotFoundError: missing.append(d)',
+    `for spec in ${JSON.stringify(specs)}:`,
+    '    name = re.split(r"[\\s<>=!~;\\[(]", spec, 1)[0]',
+    '    clauses = re.findall(r"(>=|<=|==|!=|~=|<|>)\\s*([\\w.]+)", spec[len(name):])',
+    '    try: have = metadata.version(name)',
+    '    except metadata.PackageNotFoundError: missing.append(name); continue',
+    '    pad = lambda t: t + (0,) * (4 - len(t))',
+    '    if not all(OPS[op](pad(nums(have)), pad(nums(v))) for op, v in clauses):',
+    '        missing.append(f"{name} {have} (needs {spec[len(name):].strip()})")',
     'print(json.dumps({"version": platform.python_version(), "missing": missing}))',
   ].join('\n');
 }
@@ -82,7 +96,7 @@ export function describe(c: Candidate, p: Probe): string {
     'kiln-environment': "Kiln's environment", 'python3': 'python3', 'python': 'python' }[c.source];
   if (!p.ok) return `${where} (${c.path}) does not run: ${p.error}`;
   if (!versionOk(p.version!)) return `${where} (${c.path}) is Python ${p.version}; Kiln needs ${MIN_PYTHON.join('.')} or newer`;
-  if (p.missing!.length) return `${where} (${c.path}) lacks ${p.missing!.join(', ')}`;
+  if (p.missing!.length) return `${where} (${c.path}) lacks ${p.missing!.join(', ')}`; // or has them too old or new
   return `${where} (${c.path}): Python ${p.version}`;
 }
 

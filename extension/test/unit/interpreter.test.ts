@@ -33,6 +33,18 @@ test('the probe runs in Python and finds what is installed and what is not', () 
   assert.deepEqual(p.missing, ['kiln-no-such-distribution']);
 });
 
+test('the probe checks versions against the specifiers of pyproject.toml', () => {
+  const run = (specs: string[]) => parseProbe(execFileSync('python3', ['-c', probeScript(specs)], { encoding: 'utf8' }));
+  const pip = execFileSync('python3', ['-c', 'from importlib import metadata; print(metadata.version("pip"))'], { encoding: 'utf8' }).trim();
+  const major = Number(pip.split('.')[0]);
+  assert.deepEqual(run([`pip>=${major}`, `pip<${major + 1}`, 'pip']).missing, []);
+  assert.deepEqual(run([`pip>=${major + 1},<${major + 5}`]).missing, [`pip ${pip} (needs >=${major + 1},<${major + 5})`]);
+  assert.deepEqual(run([`pip<${major}.0`]).missing, [`pip ${pip} (needs <${major}.0)`]);
+  // the real requirements parse (whatever this python3 has installed)
+  const specs = requirementSpecs(readFileSync(join(ROOT, 'pyproject.toml'), 'utf8'));
+  assert.equal(run(specs).ok, true);
+});
+
 test('parseProbe reads the last line, and says what came instead', () => {
   assert.deepEqual(parseProbe('warning\n{"version": "3.11.2", "missing": []}\n'), { ok: true, version: '3.11.2', missing: [] });
   const bad = parseProbe('Traceback ...\nSyntaxError: invalid syntax');
