@@ -204,3 +204,39 @@ def test_a_model_without_variants_is_refused_before_any_build(tmp_path):
     with pytest.raises(KilnError, match="float.tflite: no operator has kernel variants"):
         tune.tune(model, "qemu-m4", log_path=tmp_path / "log.json")
     assert not (tmp_path / "log.json").exists()
+
+
+def test_variants_too_big_together_are_measured_apart_and_chosen_to_fit(tmp_path, monkeypatch):
+    """A board whose flash takes only 8 KB of int16 filters: the round of kws's four pointwise
+    layers on direct16 does not fit and is measured in two halves; the chosen set does not fit
+    either, so the choices that gain least per byte go back to their defaults until it does.
+    (The device is a table of cycles and a flash limit: this checks the decisions.)"""
+    from harness import shared_model
+    from kiln import tune
+
+    model = shared_model("kws_ref_model.tflite")
+    g = importer.load(model)
+    compiler.prepare_graph(g, {})
+
+    def extra_bytes(variants):  # what the "16" variants add: their filters once more
+        return sum(g.tensor(g.operators[i].inputs[1]).nbytes for i, v in variants.items() if v.endswith("16"))
+
+    builds = []
+
+    def fake_trial(model, board, variants, records, refs, repeats, progress, **deploy):
+        builds.append(dict(variants))
+        if extra_bytes(variants) > 8192:
+            raise KilnError("the firmware needs more flash than the board has")
+        return {"exact": True, "arena_bytes": 1, "profile": {},
+                "cycles": [900 if variants.get(op.index, "").endswith("16") else 1000 for op in g.operators]}
+
+    monkeypatch.setattr(tune, "_trial", fake_trial)
+    r = tune.tune(model, "qemu-m4", log_path=tmp_path / "log.json")
+    ops = {op["index"]: op for op in r["operators"]}
+    pointwise = [i for i, op in ops.items() if op["kind"] == "CONV_2D" and i != 0]
+    assert all(ops[i]["variants"].get("direct16") == 900 for i in pointwise)  # measured, two at a time
+    assert any(extra_bytes(b) > 8192 for b in builds)
+    chosen = {i: op["chosen"] for i, op in ops.items() if op["variants"]}
+    final = {i: v for i, v in chosen.items() if v.endswith("16")}
+    assert final and extra_bytes(final) <= 8192 and builds[-1] == final
+    assert all(chosen[i] == "direct" for i in pointwise)  # 16 KB of them cannot fit: they went back

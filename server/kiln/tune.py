@@ -67,23 +67,35 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     rounds = max(len(v) for v in choices.values())
     progress(f"{len(choices)} of {len(g.operators)} operators have variants: {rounds} build(s) on {board}")
 
+    def measure(variants: dict[int, str], what: str) -> list[dict]:
+        """One build with these variants, or, when it does not fit or build, the two halves of them
+        in builds of their own (so one layer too big for the board's flash keeps only itself out)."""
+        try:
+            t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+        except KilnError as e:
+            if len(variants) <= 1:
+                progress(f"  {what} failed ({e}): left out")
+                return [{"exact": False, "cycles": [], "arena_bytes": 0, "profile": None, "variants": variants}]
+            items = sorted(variants.items())
+            progress(f"  {what} failed ({e}): trying its {len(items)} operators in two halves")
+            return measure(dict(items[:len(items) // 2]), f"{what} (first half)") + \
+                measure(dict(items[len(items) // 2:]), f"{what} (second half)")
+        t["variants"] = variants
+        if not t["exact"]:
+            progress(f"  {what} is not bit-exact with TFLite Micro: its variants are left out")
+        return [t]
+
     trials: list[dict] = []
     for k in range(rounds):
         variants = {i: v[k] for i, v in choices.items() if k < len(v)}
         names = sorted({v for v in variants.values()}) or ["default"]
         progress(f"round {k + 1}/{rounds}: {', '.join(names)}")
-        try:
+        if k == 0:  # the untuned build: nothing to compare against if it fails, so that is the error
             t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
-        except KilnError as e:
-            if k == 0:
-                raise  # the untuned build itself fails: nothing to compare against
-            # a variant that does not fit or build leaves its round out; the others still count
-            progress(f"  round {k + 1} failed ({e}): its variants are left out")
-            t = {"exact": False, "cycles": [], "arena_bytes": 0, "profile": None}
-        t["variants"] = variants
-        if not t["exact"]:
-            progress(f"  round {k + 1} is not bit-exact with TFLite Micro: its variants are left out")
-        trials.append(t)
+            t["variants"] = variants
+            trials.append(t)
+        else:
+            trials += measure(variants, f"round {k + 1}")
     before = trials[0]
     if not before["exact"]:
         raise KilnError(f"{model.name}: the untuned build on {board} does not match TFLite Micro bit for bit; "
@@ -110,10 +122,22 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
         if best != default and m[best] < m[default] * (1 - margin):
             chosen.update({i: best for i in groups[sig]})
 
+    def gain_per_byte(sig):  # cycles a signature's choice saves per byte of its operators' constants
+        ops = groups[sig]  # (the "16" variants store those bytes again: what a flash too small runs out of)
+        cost = sum(g.tensor(t).nbytes for i in ops for t in g.operators[i].inputs if t >= 0 and g.tensor(t).is_const)
+        return (summed[sig][choices[ops[0]][0]] - summed[sig][chosen[ops[0]]]) / max(cost, 1)
+
     after = before
-    if chosen:
+    while chosen:  # the choices measured in separate builds may not fit the board together
         progress(f"checking the chosen set ({len(chosen)} operator(s) off their default)")
-        after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+        try:
+            after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+            break
+        except KilnError as e:
+            least = min({sigs[i] for i in chosen}, key=gain_per_byte)
+            progress(f"  it does not fit or build ({e}); the choice that gains least per byte goes back to its default")
+            chosen = {i: v for i, v in chosen.items() if sigs[i] != least}
+    if chosen:
         def worse(i):  # slower than untuned, beyond the noise the margin allows
             return after["cycles"][i] > before["cycles"][i] * (1 + margin)
 
@@ -123,8 +147,11 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
                 if not after["exact"] or sigs[i] in slower:
                     chosen.pop(i)
             progress("  some choices did not hold up together; checking again with those on their defaults")
-            after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
-                if chosen else before
+            try:
+                after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
+                    if chosen else before
+            except KilnError:  # fewer choices than a build that worked: not expected, but never fatal
+                after = {"exact": False}
             if not after["exact"] or any(worse(i) for i in chosen):
                 progress("  still not holding up: every operator keeps its default")
                 chosen, after = {}, before
