@@ -43,29 +43,27 @@
                          : "cc", "memory");                                                       \
     } while (0)
 
-/* steps x 16 MACs: one input vector (4 bytes per step) by four weight rows; two steps per trip
- * when their number is even (not at -Os: one loop body is smaller). Advances w. */
+/* steps x 16 MACs with ASM (MAC_1X4_ASM or MAC_1X4_ASM16) and its STEP: one input vector (4 bytes
+ * per step) by four weight rows; two steps per trip when their number is even (not at -Os: one
+ * loop body is smaller). Advances the weights. */
 #if defined(__OPTIMIZE_SIZE__)
-#define MAC_1X4_LOOP(x_start, w, steps)                                                           \
-    do {                                                                                          \
-        const int8_t *x_ = (x_start);                                                             \
-        MAC_1X4_ASM((steps), MAC_1X4_STEP);                                                       \
-    } while (0)
+#define MAC_1X4_UNROLL 0
 #else
-#define MAC_1X4_LOOP(x_start, w, steps)                                                           \
+#define MAC_1X4_UNROLL 1
+#endif
+#define MAC_1X4_LOOP(ASM, STEP, x_start, steps)                                                   \
     do {                                                                                          \
         const int8_t *x_ = (x_start);                                                             \
-        if (((steps) & 1) == 0) {                                                                 \
-            MAC_1X4_ASM((steps) / 2, MAC_1X4_STEP MAC_1X4_STEP);                                  \
+        if (MAC_1X4_UNROLL && ((steps) & 1) == 0) {                                               \
+            ASM((steps) / 2, STEP STEP);                                                          \
         } else {                                                                                  \
-            MAC_1X4_ASM((steps), MAC_1X4_STEP);                                                   \
+            ASM((steps), STEP);                                                                   \
         }                                                                                         \
     } while (0)
 #endif
-#endif
 
 #if KILN_DSP
-/* The same 16 MACs with the weights stored pre-widened (p->wide): per step, each row's two words of
+/* The same 16 MACs with the weights stored pre-widened (the _w16 kernel): per step, each row's two words of
  * int16 pairs (depth bytes 0 and 2, then 1 and 3), two rows per LDM into r8-r11. 13 instructions
  * per step instead of 21, for twice the weights' flash. */
 #define MAC_1X4_STEP16                                                                            \
@@ -96,24 +94,6 @@
                          :                                                                        \
                          : "cc", "memory");                                                       \
     } while (0)
-
-#if defined(__OPTIMIZE_SIZE__)
-#define MAC_1X4_LOOP16(x_start, steps)                                                            \
-    do {                                                                                          \
-        const int8_t *x_ = (x_start);                                                             \
-        MAC_1X4_ASM16((steps), MAC_1X4_STEP16);                                                   \
-    } while (0)
-#else
-#define MAC_1X4_LOOP16(x_start, steps)                                                            \
-    do {                                                                                          \
-        const int8_t *x_ = (x_start);                                                             \
-        if (((steps) & 1) == 0) {                                                                 \
-            MAC_1X4_ASM16((steps) / 2, MAC_1X4_STEP16 MAC_1X4_STEP16);                            \
-        } else {                                                                                  \
-            MAC_1X4_ASM16((steps), MAC_1X4_STEP16);                                               \
-        }                                                                                         \
-    } while (0)
-#endif
 #endif
 
 /* TFLite's exact rescaling, or kiln_rq where the compiler proved it exact; then the clamp. */
@@ -131,7 +111,7 @@ static const void *rows4_s8(int32_t *acc, const int8_t *x, const void *packed, i
     const int8_t *w = (const int8_t *)packed;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], d, k;
 #if KILN_DSP
-    if (chunks > 0) MAC_1X4_LOOP(x, w, chunks);
+    if (chunks > 0) MAC_1X4_LOOP(MAC_1X4_ASM, MAC_1X4_STEP, x, chunks);
     (void)d;
 #else
     for (d = 0; d < chunks * 4; d += 4, w += 16) {
@@ -161,7 +141,7 @@ static const void *rows4_s16(int32_t *acc, const int8_t *x, const void *packed, 
     const int32_t *w32 = (const int32_t *)packed;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], d, k;
 #if KILN_DSP
-    if (chunks > 0) MAC_1X4_LOOP16(x, chunks);
+    if (chunks > 0) MAC_1X4_LOOP(MAC_1X4_ASM16, MAC_1X4_STEP16, x, chunks);
     (void)d;
 #else
     for (d = 0; d < chunks * 4; d += 4, w32 += 8) {

@@ -67,11 +67,15 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     rounds = max(len(v) for v in choices.values())
     progress(f"{len(choices)} of {len(g.operators)} operators have variants: {rounds} build(s) on {board}")
 
+    def build(variants: dict[int, str]) -> dict:
+        t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+        return {**t, "variants": variants}
+
     def measure(variants: dict[int, str], what: str) -> list[dict]:
         """One build with these variants, or, when it does not fit or build, the two halves of them
         in builds of their own (so one layer too big for the board's flash keeps only itself out)."""
         try:
-            t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+            t = build(variants)
         except KilnError as e:
             if len(variants) <= 1:
                 progress(f"  {what} failed ({e}): left out")
@@ -80,7 +84,6 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
             progress(f"  {what} failed ({e}): trying its {len(items)} operators in two halves")
             return measure(dict(items[:len(items) // 2]), f"{what} (first half)") + \
                 measure(dict(items[len(items) // 2:]), f"{what} (second half)")
-        t["variants"] = variants
         if not t["exact"]:
             progress(f"  {what} is not bit-exact with TFLite Micro: its variants are left out")
         return [t]
@@ -91,9 +94,7 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
         names = sorted({v for v in variants.values()}) or ["default"]
         progress(f"round {k + 1}/{rounds}: {', '.join(names)}")
         if k == 0:  # the untuned build: nothing to compare against if it fails, so that is the error
-            t = _trial(model, board, variants, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
-            t["variants"] = variants
-            trials.append(t)
+            trials.append(build(variants))
         else:
             trials += measure(variants, f"round {k + 1}")
     before = trials[0]
@@ -131,7 +132,7 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     while chosen:  # the choices measured in separate builds may not fit the board together
         progress(f"checking the chosen set ({len(chosen)} operator(s) off their default)")
         try:
-            after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy)
+            after = build(chosen)
             break
         except KilnError as e:
             least = min({sigs[i] for i in chosen}, key=gain_per_byte)
@@ -148,8 +149,7 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
                     chosen.pop(i)
             progress("  some choices did not hold up together; checking again with those on their defaults")
             try:
-                after = _trial(model, board, chosen, records, refs, repeats, lambda m: progress(f"  {m}"), **deploy) \
-                    if chosen else before
+                after = build(chosen) if chosen else before
             except KilnError:  # fewer choices than a build that worked: not expected, but never fatal
                 after = {"exact": False}
             if not after["exact"] or any(worse(i) for i in chosen):

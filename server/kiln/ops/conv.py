@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from ..ir import DTYPES
+from . import packing
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 SAME, VALID = 0, 1
@@ -122,8 +123,6 @@ def prepare(op, g):
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
     acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
-    if depthwise and "bias_folded" not in p:  # taps skipped, not read as zp: |x - zp| <= 255
-        acc_bias = p["bias"]
     wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise else \
         np.abs(w.data.astype(np.int64)).reshape(y.shape[3], -1).sum(axis=1)
     in_range = 256 if depthwise and "bias_folded" not in p else 128
@@ -148,17 +147,17 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> np.ndarra
     requantization words; for each remaining channel, its bias, its taps' weights one a word,
     its 3 requantization words."""
     taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
-    bias, rq = np.asarray(bias, np.int64), np.asarray(rq, np.int64).reshape(-1, 3)
+    rq = np.asarray(rq, np.int64).reshape(-1, 3)
     c4 = w.shape[3] // 4 * 4
     even = np.pad(taps, ((0, taps.shape[0] % 2), (0, 0)))
-    lo, hi = even[0::2, :c4], even[1::2, :c4]  # [pairs, c4]
-    words = ((lo & 0xFFFF) | ((hi & 0xFFFF) << 16)).reshape(lo.shape[0], c4 // 4, 4).transpose(1, 0, 2)
+    words = packing.int16_pair(even[0::2, :c4], even[1::2, :c4])  # [pairs, c4]
+    words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2)
     parts = []
     for k in range(c4 // 4):
-        parts += [bias[4 * k:4 * k + 4], words[k].reshape(-1), rq[4 * k:4 * k + 4].reshape(-1)]
+        parts += [bias[4 * k:4 * k + 4], words[k], rq[4 * k:4 * k + 4]]
     for c in range(c4, w.shape[3]):
         parts += [bias[c:c + 1], taps[:, c], rq[c]]
-    return (np.concatenate(parts) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    return packing.stream(parts)
 
 
 def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> np.ndarray:
@@ -173,26 +172,20 @@ def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_le
     Reading taps in place needs in_c % 4 == 0; otherwise (narrow inputs, e.g. a first layer on a
     1-channel image) the kernel im2col's two pixels into a scratch buffer of 2 * tap_len bytes."""
     out_c = w.shape[0]
-    rows = w.reshape(out_c, taps, -1).astype(np.int64)
-    rows = np.pad(rows, ((0, 0), (0, 0), (0, tap_len - rows.shape[2]))).reshape(out_c, -1, 4)  # [oc, steps, 4]
+    cols = w.reshape(out_c, taps, -1)
+    cols = np.pad(cols, ((0, 0), (0, 0), (0, tap_len - cols.shape[2]))).reshape(out_c, -1)  # [oc, taps * tap_len]
+    rows = cols.reshape(out_c, -1, 4)  # [oc, steps, 4]
     if rows.shape[1] % 2:
         rows = np.pad(rows, ((0, 0), (0, 1), (0, 0)))
-    if wide:  # per step two words: (d0, d2) and (d1, d3) as int16, low half first
-        chunks = np.stack([(rows[..., 0] & 0xFFFF) | ((rows[..., 2] & 0xFFFF) << 16),
-                           (rows[..., 1] & 0xFFFF) | ((rows[..., 3] & 0xFFFF) << 16)], axis=-1)
-    else:  # per step one word, the four int8 little-endian
-        chunks = ((rows & 0xFF) << (8 * np.arange(4))).sum(axis=-1)[..., None]
+    chunks = packing.widened(rows) if wide else packing.byte_words(rows).reshape(out_c, -1, 1)  # [oc, steps, words]
     rq = np.asarray(rq, np.int64).reshape(out_c, 3)
-    bias = np.asarray(bias, np.int64)
     parts = []
     for k in range(out_c // 2):
         a, b = 2 * k, 2 * k + 1
-        parts += [bias[a:b + 1], np.stack([chunks[a], chunks[b]], axis=1).reshape(-1), rq[a], rq[b]]
+        parts += [bias[a:b + 1], np.stack([chunks[a], chunks[b]], axis=1), rq[a], rq[b]]
     if out_c % 2:
-        last = np.pad(w.reshape(out_c, taps, -1)[-1], ((0, 0), (0, tap_len - w.reshape(out_c, taps, -1).shape[2])))
-        plain = np.pad(last.reshape(-1).astype(np.int8), (0, -(taps * tap_len) % 4)).view(np.uint8).astype(np.int64)
-        parts += [bias[-1:], (plain.reshape(-1, 4) << (8 * np.arange(4))).sum(axis=1), rq[-1]]
-    return (np.concatenate(parts) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+        parts += [bias[-1:], packing.byte_words(cols[-1]), rq[-1]]
+    return packing.stream(parts)
 
 
 GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
+from . import packing
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 
@@ -89,20 +90,10 @@ def pack_weights(w: np.ndarray, wide: bool = False) -> np.ndarray:
     for g in range(groups):
         rows = w[4 * g:4 * g + 4]
         body = rows[:, :chunks * 4].reshape(4, chunks, 4).transpose(1, 0, 2)  # [chunk, row, 4]
-        if wide:
-            body = np.stack([(body[..., 0] & 0xFFFF) | ((body[..., 2] & 0xFFFF) << 16),
-                             (body[..., 1] & 0xFFFF) | ((body[..., 3] & 0xFFFF) << 16)], axis=-1)
-        parts.append(body.reshape(-1))
-        parts.append(rows[:, chunks * 4:].reshape(-1))
-    parts.append(w[groups * 4:].reshape(-1))
-    flat = np.concatenate(parts)
-    return (flat & 0xFFFFFFFF).astype(np.uint32).view(np.int32) if wide else flat.astype(np.int8)
-
-
-def as_words(b: np.ndarray) -> np.ndarray:
-    """int8 bytes as little-endian int32 words (zeros after the last), as the kernel reads them."""
-    b = np.pad(np.asarray(b, np.int8), (0, -len(b) % 4))
-    return b.view("<i4").astype(np.int32)
+        parts.append(packing.widened(body) if wide else body)
+        parts.append(rows[:, chunks * 4:])
+    parts.append(w[groups * 4:])
+    return packing.stream(parts) if wide else np.concatenate([p.reshape(-1) for p in parts]).astype(np.int8)
 
 
 def emit(op, g, c):
@@ -117,7 +108,7 @@ def emit(op, g, c):
             f"                         {p['batches']}, {p['depth']}, {p['units']}, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
-    words = p["packed"] if p["wide"] else as_words(p["packed"])  # int32: word-aligned for LDRD/LDM on any compiler
+    words = p["packed"] if p["wide"] else packing.stream([packing.byte_words(p["packed"])])  # int32: aligned
     packed = c.array(f"op{op.index}_weights", words, "int32_t",
                      f"weights '{w.name}' {w.describe()}{' as int16 pairs' if p['wide'] else ' as int8, four a word'}, "
                      "packed for the kernel (see pack_weights)")

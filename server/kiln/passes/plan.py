@@ -283,14 +283,13 @@ def run(g: Graph) -> list[Buffer]:
     merged = any(op.kind == "CONCATENATION" and any(i in group and group[i] == group.get(op.outputs[0])
                                                     for i in op.inputs) for op in g.operators)
     if merged:  # a concatenation in place makes its output live from its first input on: is it smaller?
-        copies = buffers(g, concat=False)
-        bufs_arena = g.arena_bytes
-        other = _plan(g, copies)
-        if g.arena_bytes < bufs_arena:
-            bufs = other
-        else:
-            bufs = _plan(g, buffers(g))
+        copies = _plan(g, buffers(g, concat=False))
+        if _arena(copies) < _arena(bufs):
+            bufs = copies
+    g.arena_bytes = _arena(bufs)
     for b in bufs:
+        if b.root < 0:
+            g.operators[-1 - b.root].scratch_offset = b.offset
         for m in b.members:
             t = g.tensor(m)
             t.alias_of = b.root if b.root != m else None
@@ -298,9 +297,12 @@ def run(g: Graph) -> list[Buffer]:
     return bufs
 
 
+def _arena(bufs: list[Buffer]) -> int:
+    return max((b.offset + b.size for b in bufs), default=0)
+
+
 def _plan(g: Graph, bufs: list[Buffer]) -> list[Buffer]:
-    """Offsets for bufs (the smallest of the strategies), set on the operators' scratch and in
-    g.arena_bytes; the tensors' own offsets are set by run."""
+    """bufs with the offsets of the smallest of the strategies (the graph is not touched)."""
     steps = len(g.operators)
 
     def plans(bufs):
@@ -324,10 +326,7 @@ def _plan(g: Graph, bufs: list[Buffer]) -> list[Buffer]:
     best = min(candidates, key=size)
     for b in bufs:
         b.offset = best[b.root]
-        if b.root < 0:
-            g.operators[-1 - b.root].scratch_offset = b.offset
     bad = clashes(bufs)
     if bad:  # a planner bug, never the model's fault: stop before emitting code that corrupts data
         raise RuntimeError(f"memory planner: buffers {bad[0][0].root} and {bad[0][1].root} overlap")
-    g.arena_bytes = size(best)
     return bufs
