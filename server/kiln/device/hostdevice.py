@@ -16,6 +16,7 @@ import os
 import select
 import subprocess
 import tempfile
+import threading
 import time
 import tty
 from pathlib import Path
@@ -57,6 +58,7 @@ class HostDevice:
             os.close(fd)
         self.log_path = Path(log_path)
         self.master = self.slave = None
+        self._killing = threading.Lock()  # kill() may come from a timer thread while close() runs
         self.proc: subprocess.Popen | None = None
         self.url = ""
         if transport == "pty":
@@ -102,18 +104,20 @@ class HostDevice:
 
     def kill(self, hangup: bool = False) -> None:
         """Kills the process at once (SIGKILL). With hangup, also closes the pty, as when a USB
-        serial adapter is unplugged; without, the port stays and just goes silent."""
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-        if hangup:
-            for fd in (self.master, self.slave):
-                if fd is not None:
-                    os.close(fd)
-            self.master = self.slave = None
+        serial adapter is unplugged; without, the port stays and just goes silent. Safe to call
+        twice at once: the pty's descriptors are closed exactly once."""
+        with self._killing:
+            if self.proc is not None:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                self.proc.wait()
+                if self.proc.stdout is not None:
+                    self.proc.stdout.close()
+            if hangup:
+                for fd in (self.master, self.slave):
+                    if fd is not None:
+                        os.close(fd)
+                self.master = self.slave = None
 
     def restart(self) -> None:
         """Kills the process and starts a new one on the same pty: the device resets under the session."""
