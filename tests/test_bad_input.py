@@ -61,7 +61,7 @@ def test_unsupported_operator(tmp_path):
     path.write_bytes(mg.unsupported_operator("UNIDIRECTIONAL_SEQUENCE_LSTM"))
     out = tmp_path / "out"
     proc = kiln("compile", path, "--out", out)
-    assert_clean_failure(proc, out, "operator 0 (UNIDIRECTIONAL_SEQUENCE_LSTM)", "not supported")
+    assert_clean_failure(proc, out, "1 operator kind is not supported: UNIDIRECTIONAL_SEQUENCE_LSTM (operator 0)")
 
 
 def test_unsupported_operator_after_supported_ones(tmp_path):
@@ -75,7 +75,24 @@ def test_unsupported_operator_after_supported_ones(tmp_path):
     path = tmp_path / "mixed.tflite"
     path.write_bytes(b.build())
     out = tmp_path / "out"
-    assert_clean_failure(kiln("compile", path, "--out", out), out, "operator 1 (LSTM)")
+    assert_clean_failure(kiln("compile", path, "--out", out), out, "not supported: LSTM (operator 1)")
+
+
+def test_every_unsupported_kind_named_at_once(tmp_path):
+    """The error names each unsupported kind with all its indices, so a user sees the whole gap."""
+    b = mg.ModelBuilder()
+    t = [b.input("x", [1, 4], "float32")] + [b.tensor(f"t{i}", [1, 4], "float32") for i in range(5)]
+    for i, kind in enumerate(["LSTM", "RELU", "SVDF", "SVDF", "LSTM"]):
+        b.op(kind, [t[i]], [t[i + 1]])
+    b.output(t[-1])
+    path = tmp_path / "gaps.tflite"
+    path.write_bytes(b.build())
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out,
+                         "2 operator kinds are not supported: LSTM (operators 0, 4), SVDF (operators 2, 3)")
+    inspect = kiln("inspect", path)
+    for k in (0, 2, 3, 4):
+        assert f"operator {k} (" in inspect.stdout + inspect.stderr
 
 
 def test_several_subgraphs(tmp_path):

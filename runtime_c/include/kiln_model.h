@@ -8,7 +8,15 @@
 
 #define KILN_MAX_DIMS 6
 
-typedef enum { KILN_FLOAT32 = 0, KILN_INT8 = 1 } kiln_dtype_t;
+typedef enum {
+    KILN_FLOAT32 = 0,
+    KILN_INT8 = 1,
+    KILN_INT16 = 2,
+    KILN_INT32 = 3,
+    KILN_UINT8 = 4,
+    KILN_BOOL = 5, /* one byte, 0 or 1 */
+    KILN_INT64 = 6
+} kiln_dtype_t;
 
 enum { KILN_OK = 0, KILN_ERR_ARENA_TOO_SMALL = -1, KILN_ERR_ARENA_MISALIGNED = -2 };
 

@@ -4,10 +4,17 @@
 #define KILN_RUNTIME_H
 
 #include <float.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kiln_model.h"
+
+/* the operator families' kernels, one header each */
+#include "kiln_elementwise.h"
+#include "kiln_maths.h"
+#include "kiln_movement.h"
+#include "kiln_reduce.h"
 
 /* ---- profiling: compiles to nothing unless KILN_PROFILE is defined ---- */
 #ifdef KILN_PROFILE

@@ -276,7 +276,7 @@ def cmd_inspect(args) -> int:
     from . import compiler, importer, report
     from .passes import validate
 
-    g = importer.load(args.model)
+    g = compiler.load(args.model)
     problems = validate.problems(g)
     if problems:
         for p in problems:

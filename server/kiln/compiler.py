@@ -50,12 +50,21 @@ class Compiled:
         }
 
 
+def load(path: str | Path) -> Graph:
+    """The model's graph with its constant operators folded (passes/constants.py): what validation,
+    reports and the compiler see."""
+    g = importer.load(path)
+    constants.run(g)
+    return g
+
+
 def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan.Buffer]:
+    constants.run(g)  # a no-op on a graph from load(); kept for graphs built another way
     validate.run(g)
     tuning.apply(g, variants or {})
-    constants.run(g)
     for op in g.operators:
-        REGISTRY[op.kind].prepare(op, g)
+        if not op.folded:
+            REGISTRY[op.kind].prepare(op, g)
     return plan.run(g)
 
 
@@ -65,7 +74,7 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
     there is one; None: no log, every operator's default)."""
     path = Path(path)
-    g = importer.load(path)
+    g = load(path)
     if variants is None:
         log_path = tuning.find_log(path) if tuning_log == "auto" else tuning_log
         if log_path is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KilnError
+from .inputs import as_type
 from .ir import DTYPES, Graph
 from .paths import BOARDS
 
@@ -57,14 +58,7 @@ def _record(g: Graph, inputs: list[np.ndarray]) -> bytes:
         a = np.asarray(arr)
         if a.size != t.size:
             raise KilnError(f"input {k} ('{t.name}') needs {t.size} values {t.shape}, got {a.size} {list(a.shape)}")
-        npdt = DTYPES[t.dtype][0]
-        if a.dtype != npdt:
-            if t.dtype == "int8" and not np.issubdtype(a.dtype, np.integer):
-                raise KilnError(f"input {k} ('{t.name}') is int8, got {a.dtype} values; quantize them first")
-            if t.dtype == "int8" and (a.min() < -128 or a.max() > 127):
-                raise KilnError(f"input {k} ('{t.name}') is int8, values outside -128..127 given")
-            a = a.astype(npdt)
-        parts.append(np.ascontiguousarray(a).tobytes())
+        parts.append(np.ascontiguousarray(as_type(a, DTYPES[t.dtype][0], f"input {k} ('{t.name}')")).tobytes())
     return b"".join(parts)
 
 

@@ -43,11 +43,12 @@ def _vector(value) -> list:
     return list(np.asarray(value).tolist())
 
 
-def _options(op, op_name: str) -> dict:
-    """The union step: turn the builtin options table into a plain dict of snake_case fields."""
+def _options(op, op_name: str) -> tuple[dict, str]:
+    """The union step: turn the builtin options table into a plain dict of snake_case fields (and
+    the table's name, for kiln.tflwriter)."""
     kind = op.BuiltinOptionsType()
     if kind == 0:
-        return {}
+        return {}, ""
     names = _enum_names("BuiltinOptions", "BuiltinOptions")
     cls_name = names.get(kind)
     if cls_name is None:
@@ -70,7 +71,7 @@ def _options(op, op_name: str) -> dict:
         except TypeError:  # vector accessors take an index
             value = _vector(getattr(obj, attr + "AsNumpy")()) if hasattr(obj, attr + "AsNumpy") else None
         out[_snake(attr)] = value
-    return out
+    return out, cls_name
 
 
 def load(path: str | Path) -> Graph:
@@ -161,7 +162,8 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
             for i in ins + outs:
                 if i >= len(tensors) or i < -1:
                     raise KilnError(f"{where}: operator {oi} ({kind}) refers to tensor {i}, but there are {len(tensors)}")
-            ops.append(Operator(oi, kind, ins, outs, _options(o, f"operator {oi} ({kind})")))
+            options, options_type = _options(o, f"operator {oi} ({kind})")
+            ops.append(Operator(oi, kind, ins, outs, options, options_type=options_type))
         step = "the graph inputs and outputs"
         g_in = [int(i) for i in _vector(sg.InputsAsNumpy())]
         g_out = [int(i) for i in _vector(sg.OutputsAsNumpy())]

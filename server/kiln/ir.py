@@ -21,6 +21,10 @@ DTYPES: dict[str, tuple[Any, str, int]] = {
     "bool": (np.bool_, "bool", 1),
 }
 
+# dtype name -> kiln_dtype_t (runtime_c/include/kiln_model.h; the RPC's TENSOR_INFO carries it)
+DTYPE_CODES: dict[str, int] = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4, "bool": 5, "int64": 6}
+QUANTIZED = ("int8", "int16", "uint8")  # the types whose tensors may carry a scale and zero point
+
 
 @dataclass
 class Quant:
@@ -95,6 +99,8 @@ class Operator:
     scratch_bytes: int = 0  # arena space the kernel needs during this operator only
     scratch_offset: int = -1
     variant: str | None = None  # the kernel variant (ops' OpDef.variants, chosen by kiln tune); None: the default
+    options_type: str = ""  # the flatbuffer options table the options came from (e.g. "GatherOptions")
+    folded: bool = False  # computed at compile time (passes/constants.py): its outputs are constants
 
     @property
     def label(self) -> str:

@@ -37,16 +37,23 @@ def differences(ours: np.ndarray, ref) -> dict:
 
 
 def random_inputs(g, seed: int = 0, count: int = 1) -> list[list[np.ndarray]]:
-    """Deterministic random inputs: full int8 range, or floats from the input's plausible range."""
+    """Deterministic random inputs: the full range of 8- and 16-bit integers, -100..100 for wider
+    ones, either truth value for bool, floats in [-1, 1)."""
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(count):
-        row = []
-        for i in g.inputs:
-            t = g.tensor(i)
-            if t.dtype == "int8":
-                row.append(rng.integers(-128, 128, size=t.shape, dtype=np.int8))
-            else:
-                row.append(rng.uniform(-1.0, 1.0, size=t.shape).astype(np.float32))
-        records.append(row)
+        records.append([random_array(rng, g.tensor(i).dtype, g.tensor(i).shape) for i in g.inputs])
     return records
+
+
+def random_array(rng, dtype: str, shape) -> np.ndarray:
+    from .ir import DTYPES
+
+    npdt = np.dtype(DTYPES[dtype][0])
+    if dtype == "bool":
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if npdt.kind in "iu":
+        info = np.iinfo(npdt)
+        lo, hi = (int(info.min), int(info.max)) if npdt.itemsize <= 2 else (-100, 100)
+        return rng.integers(lo, hi + 1, size=shape).astype(npdt)
+    return rng.uniform(-1.0, 1.0, size=shape).astype(npdt)

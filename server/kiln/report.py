@@ -50,7 +50,7 @@ def for_model(path) -> dict:
     from . import compiler, importer
     from .passes import validate
 
-    g = importer.load(path)
+    g = compiler.load(path)
     problems = validate.problems(g)
     if not problems:
         return build(g, compiler.prepare_graph(g))

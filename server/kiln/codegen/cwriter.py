@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ..ir import DTYPES, Graph, Tensor
+from ..ir import DTYPES, QUANTIZED, Graph, Tensor
 from ..ops import REGISTRY
 from ..paths import RUNTIME as RUNTIME_DIR
 from . import literals
@@ -89,9 +89,10 @@ def _io_struct(g: Graph, ids: list[int], kind: str, prefix: str) -> tuple[str, l
 
 def _tensor_info(t: Tensor) -> str:
     dims = list(t.shape)[:6] + [0] * (6 - min(len(t.shape), 6))
-    dtype = "KILN_FLOAT32" if t.dtype == "float32" else "KILN_INT8"
-    scale = literals.f32(t.scale) if (t.quant and t.dtype == "int8") else "0.0f"
-    zp = t.zero_point if (t.quant and t.dtype == "int8") else 0
+    dtype = f"KILN_{t.dtype.upper()}"
+    quantized = t.quant is not None and t.dtype in QUANTIZED
+    scale = literals.f32(t.scale) if quantized else "0.0f"
+    zp = t.zero_point if quantized else 0
     return (f'{{{literals.c_string(t.name)}, {dtype}, {len(t.shape)}, {{{", ".join(map(str, dims))}}}, {t.nbytes}u, {scale}, {zp}}}')
 
 
@@ -116,7 +117,12 @@ def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, 
     em = Emitter(g)
     bodies = []
     for op in g.operators:
-        body = REGISTRY[op.kind].emit(op, g, em)
+        if op.folded:
+            outs = ", ".join(f"tensor {t.index}" for t in g.op_outputs(op))
+            body = [f"/* Folded: every input is constant, so Kiln computed {outs} at compile time (exactly as",
+                    " * TFLite Micro does) and the readers use the constant from the weights header. */"]
+        else:
+            body = REGISTRY[op.kind].emit(op, g, em)
         bodies.append((op, body))
 
     in_struct, in_names = _io_struct(g, g.inputs, "input", n)
@@ -130,6 +136,7 @@ def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, 
 #ifndef {N}_KILN_H
 #define {N}_KILN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -152,7 +159,7 @@ extern const kiln_model_t {n}_model;
 """
 
     weights = [f"/* Constant data of {n}: weights, biases and per-operator tables, kept in flash. */",
-               f"#ifndef {N}_WEIGHTS_KILN_H", f"#define {N}_WEIGHTS_KILN_H", "", "#include <stdint.h>", ""]
+               f"#ifndef {N}_WEIGHTS_KILN_H", f"#define {N}_WEIGHTS_KILN_H", "", "#include <stdbool.h>", "#include <stdint.h>", ""]
     for name, ctype, data, comment in em.arrays:
         weights.append(f"/* {literals.comment(comment)} */")
         weights.append(f"static const {ctype} {name}[{max(data.size, 1)}] = {{")

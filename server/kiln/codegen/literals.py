@@ -42,6 +42,9 @@ def array_body(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
         items = [str(int(v)) for v in flat.tolist()]
         if ctype == "int32_t":  # INT32_MIN cannot be written as a literal
             items = ["(-2147483647 - 1)" if v == "-2147483648" else v for v in items]
+        elif ctype == "int64_t":
+            items = ["(-INT64_C(9223372036854775807) - 1)" if v == "-9223372036854775808" else f"INT64_C({v})"
+                     for v in items]
         per_line = 20 if ctype in ("int8_t", "uint8_t") else 10
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
     return "    " + ",\n    ".join(lines)

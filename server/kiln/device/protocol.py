@@ -39,7 +39,9 @@ INFO_TAPS = 0x02
 SET_INPUT_HEADER = 10  # token u32, index u16, offset u32
 MAX_TENSORS = 16
 
-DTYPES = {0: np.dtype(np.float32), 1: np.dtype(np.int8)}
+# kiln_dtype_t (runtime_c/include/kiln_model.h) -> numpy
+DTYPES = {0: np.dtype(np.float32), 1: np.dtype(np.int8), 2: np.dtype("<i2"), 3: np.dtype("<i4"),
+          4: np.dtype(np.uint8), 5: np.dtype(np.bool_), 6: np.dtype("<i8")}
 
 _INFO_HEAD = struct.Struct("<HHBBBB32sIIIII")
 

@@ -37,6 +37,7 @@ import numpy as np
 import serial
 
 from ..errors import KilnError
+from ..inputs import as_type
 from . import framing
 from . import protocol as P
 from .errors import (CorruptFrameError, DeviceGoneError, DeviceResetError, HashMismatchError,
@@ -322,12 +323,7 @@ class Session:
             if a.size * t.dtype.itemsize != t.bytes:
                 raise KilnError(f"input {index} ('{t.name}') needs {t.bytes // t.dtype.itemsize} values "
                                 f"{list(t.shape)}, got {a.size} {list(a.shape)}")
-            if a.dtype != t.dtype:
-                if t.dtype == np.int8 and not np.issubdtype(a.dtype, np.integer):
-                    raise KilnError(f"input {index} ('{t.name}') is int8, got {a.dtype} values: quantize them first")
-                if t.dtype == np.int8 and a.size and (a.min() < -128 or a.max() > 127):
-                    raise KilnError(f"input {index} ('{t.name}') is int8, values outside -128..127 given")
-                a = a.astype(t.dtype)
+            a = as_type(a, t.dtype, f"input {index} ('{t.name}')")
             data = np.ascontiguousarray(a).tobytes()
         if len(data) != t.bytes:
             raise KilnError(f"input {index} ('{t.name}') is {t.bytes} bytes, {len(data)} given")

@@ -1,5 +1,13 @@
-"""Operator definitions. Importing this package registers every supported operator."""
-from . import conv, copy, elementwise, fully_connected, mean, pool, reshape, softmax, unary  # noqa: F401
+"""Operator definitions. Importing this package registers every supported operator: each module
+here (one per operator family) calls base.register for the kinds it compiles."""
+import importlib
+import pkgutil
+
 from .base import REGISTRY
+
+_HELPERS = {"base", "packing", "catalog"}  # modules that register nothing
+for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _m not in _HELPERS:
+        importlib.import_module(f"{__name__}.{_m}")
 
 __all__ = ["REGISTRY"]

@@ -84,6 +84,8 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
     for i in g.inputs:
         touch(i, 0)
     for op in g.operators:
+        if op.folded:  # computed at compile time: reads nothing at run time
+            continue
         for i in op.inputs + op.outputs:
             if i in root:
                 touch(i, op.index)
@@ -98,6 +100,8 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
             return -1
         return max(pos(t.index) + t.nbytes for t in g.activations if find(t.index) == r)
     for op in g.operators:
+        if op.folded:
+            continue
         opdef = REGISTRY[op.kind]
         src = op.inputs[0] if opdef.alias_output else None
         if src is None and in_place and opdef.in_place is not None:

@@ -2,34 +2,58 @@
 from __future__ import annotations
 
 from ..errors import UnsupportedError
-from ..ir import Graph
+from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
 
 
 MAX_TENSOR_BYTES = 1 << 30
 
 
+def unsupported_kinds(g: Graph) -> dict[str, list[int]]:
+    """Operator kinds Kiln has no definition for, each with the indices of its operators."""
+    kinds: dict[str, list[int]] = {}
+    for op in g.operators:
+        if op.kind not in REGISTRY and not op.folded:
+            kinds.setdefault(op.kind, []).append(op.index)
+    return kinds
+
+
+def _kinds_line(kinds: dict[str, list[int]]) -> str:
+    """`2 operator kinds are not supported: LSTM (operator 0), SVDF (operators 2, 5)`: the whole gap
+    at once, so a user sees everything a model needs."""
+    parts = [f"{k} (operator{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix))})" for k, ix in kinds.items()]
+    n = len(kinds)
+    return f"{n} operator kind{'s are' if n > 1 else ' is'} not supported: {', '.join(parts)}"
+
+
 def problems(g: Graph) -> list[str]:
-    """Every reason the graph cannot be compiled, one line each (empty when it can)."""
+    """Every reason the graph cannot be compiled, one line each (empty when it can). Each operator
+    Kiln has no definition for gets its own line (for kiln inspect and the editor's report)."""
     found = []
     for op in g.operators:
+        if op.folded:  # computed at compile time (passes/constants.py)
+            continue
         opdef = REGISTRY.get(op.kind)
         if opdef is None:
-            found.append(f"{op.label} is not supported (Kiln supports {', '.join(sorted(REGISTRY))})")
+            found.append(f"{op.label} is not supported (see docs/operators.md for what Kiln compiles)")
             continue
         try:
             opdef.check(op, g)
         except UnsupportedError as e:
             found.append(str(e))
+    supported = ", ".join(d.upper() for d in DTYPES)
     for role, ids in (("input", g.inputs), ("output", g.outputs)):
         for i in ids:
             t = g.tensor(i)
-            if t.dtype not in ("int8", "float32"):
-                found.append(f"graph {role} {i} ('{t.name}') has type {t.dtype.upper()}; supported: INT8, FLOAT32")
+            if t.dtype not in DTYPES:
+                found.append(f"graph {role} {i} ('{t.name}') has type {t.dtype.upper()}; supported: {supported}")
             elif t.is_const:
                 found.append(f"graph {role} {i} ('{t.name}') is a constant")
     for t in g.activations:
-        if t.nbytes > MAX_TENSOR_BYTES:
+        if t.dtype not in DTYPES:
+            found.append(f"tensor {t.index} ('{t.name}') has type {t.dtype.upper()}, which Kiln cannot hold in "
+                         f"its arena (supported: {supported})")
+        elif t.nbytes > MAX_TENSOR_BYTES:
             found.append(f"tensor {t.index} ('{t.name}') {t.describe()} needs {t.nbytes:,} bytes, more than any "
                          f"microcontroller has (limit {MAX_TENSOR_BYTES:,})")
     if not g.operators:
@@ -38,7 +62,14 @@ def problems(g: Graph) -> list[str]:
 
 
 def run(g: Graph) -> None:
+    """Raises one line: every unsupported operator kind with its indices when there are any (the
+    whole gap at once), else the first problem and how many more there are."""
+    kinds = unsupported_kinds(g)
     found = problems(g)
+    if kinds:
+        rest = len(found) - sum(len(ix) for ix in kinds.values())
+        more = f" (and {rest} more problem{'s' if rest > 1 else ''}; kiln inspect lists them)" if rest > 0 else ""
+        raise UnsupportedError(_kinds_line(kinds) + more)
     if found:
         more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
         raise UnsupportedError(found[0] + more)
