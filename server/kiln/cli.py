@@ -154,7 +154,7 @@ def cmd_run(args) -> int:
         print(f"  {'total':<28} {t['total_ns'] / 1000:>10.2f} us")
     if args.output:
         print(f"wrote {', '.join(args.output)}")
-    if args.compare and any(e["dtype"] == "int8" and e["max_abs_diff"] != 0 for e in report["outputs"]):
+    if args.compare and any(not e["dtype"].startswith("float") and e["max_abs_diff"] != 0 for e in report["outputs"]):
         return 1
     return 0
 

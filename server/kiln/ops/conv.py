@@ -312,5 +312,7 @@ def variants(op, g) -> list[str]:
     return ["direct", "im2col", "direct16"]
 
 
-register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants)
-register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap)
+register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
+         notes="per-channel int8 weights; SAME/VALID, strides, dilation, fused activations")
+register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap,
+         notes="any depth multiplier; SAME/VALID, strides, dilation, fused activations")

@@ -133,4 +133,5 @@ def variants(op, g) -> list[str]:
     return ["weights8", "weights16"] if x.dtype == "int8" else []
 
 
-register("FULLY_CONNECTED", check, prepare, emit, variants=variants)
+register("FULLY_CONNECTED", check, prepare, emit, variants=variants,
+         notes="per-tensor or per-channel int8 weights, optional bias, keep_num_dims, fused activations")

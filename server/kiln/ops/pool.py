@@ -63,5 +63,5 @@ def emit(op, g, c):
             f"kiln_{kind}_pool_{suffix}({c.ptr(x)}, {c.ptr(y)}, &geo, {lo}, {hi});"]
 
 
-register("AVERAGE_POOL_2D", check, prepare, emit)
-register("MAX_POOL_2D", check, prepare, emit)
+register("AVERAGE_POOL_2D", check, prepare, emit, notes="SAME/VALID, strides, fused activations")
+register("MAX_POOL_2D", check, prepare, emit, notes="SAME/VALID, strides, fused activations")
