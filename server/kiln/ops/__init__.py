@@ -5,7 +5,7 @@ import pkgutil
 
 from .base import REGISTRY
 
-_HELPERS = {"base", "packing", "catalog"}  # modules that register nothing
+_HELPERS = {"base", "packing", "catalog", "samples"}  # modules that register nothing
 for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _m not in _HELPERS:
         importlib.import_module(f"{__name__}.{_m}")

@@ -1,0 +1,143 @@
+"""One small sample model per operator kind, for the benchmark (bench/operators.py) and for the
+tests that every registered operator must pass (tests/test_op_samples.py: a sanitized clang build
+against TFLite Micro, and the arena against the lower bound). A kind added to the table without a
+sample here fails that test, so every operator gets both.
+
+Each sample is a one-operator model on a 16x16x16 tensor (4 KB int8, or its float32/int32/bool
+equivalent); the specs are (shape, dtype, (scale, zero point) or None, constant data or None).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tflwriter import ModelWriter
+
+S = [1, 16, 16, 16]
+Q = (0.05, 3)  # int8 activations' scale and zero point
+Q2 = (0.04, -5)
+
+
+def act(shape=S, dtype="int8", q=Q):
+    """An activation (a model input or output)."""
+    return (shape, dtype, q if dtype == "int8" else None, None)
+
+
+def const(array, q=None, axis: int = 0):
+    """A constant tensor holding `array` (per-channel quantization along `axis`)."""
+    a = np.asarray(array)
+    return (list(a.shape), {np.dtype(np.int32): "int32", np.dtype(np.int64): "int64", np.dtype(np.int8): "int8",
+                            np.dtype(np.float32): "float32"}[a.dtype], q, a, axis)
+
+
+def i32(*v):
+    return const(np.array(v, np.int32))
+
+
+# kind -> (inputs, outputs, options): each a spec (shape, dtype, (scale, zp) or None, const data or None)
+BINARY = {k: ([act(), act(q=Q2)], [act()], {"fused_activation_function": 0} if k in ("ADD", "SUB", "MUL", "DIV") else {})
+          for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")}
+COMPARE = {k: ([act(), act(q=Q2)], [act(dtype="bool")], {})
+           for k in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL")}
+UNARY_I8 = {k: ([act()], [act(q=Q2)], {}) for k in ("ABS", "NEG", "RSQRT", "LEAKY_RELU", "HARD_SWISH", "ELU", "RELU",
+                                                     "RELU6", "SQUARE")}
+UNARY_I8["LOGISTIC"] = ([act()], [act(q=(1 / 256, -128))], {})
+UNARY_I8["TANH"] = ([act()], [act(q=(1 / 128, 0))], {})
+UNARY_F = {k: ([act(dtype="float32")], [act(dtype="float32")], {})
+           for k in ("SQRT", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND")}
+SPECS = {
+    **BINARY, **COMPARE, **UNARY_I8, **UNARY_F,
+    "DIV": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {"fused_activation_function": 0}),
+    "FLOOR_DIV": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {}),
+    "FLOOR_MOD": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {}),
+    "ADD_N": ([act(dtype="float32")] * 3, [act(dtype="float32")], {}),
+    "LOGICAL_AND": ([act(dtype="bool"), act(dtype="bool")], [act(dtype="bool")], {}),
+    "LOGICAL_OR": ([act(dtype="bool"), act(dtype="bool")], [act(dtype="bool")], {}),
+    "LOGICAL_NOT": ([act(dtype="bool")], [act(dtype="bool")], {}),
+    "SELECT_V2": ([act(dtype="bool"), act(), act()], [act()], {}),
+    "CAST": ([act()], [act(dtype="float32")], {}),
+    "PRELU": ([act(), const(np.full([16], 3, np.int8), (0.01, 0))], [act(q=Q2)], {}),
+    "LOG_SOFTMAX": ([act([16, 256])], [act([16, 256], q=(16 / 256, 127))], {"beta": 1.0}),
+    "SOFTMAX": ([act([16, 256])], [act([16, 256], q=(1 / 256, -128))], {"beta": 1.0}),
+    "TRANSPOSE": ([act(), i32(0, 3, 1, 2)], [act()], {}),
+    "SQUEEZE": ([act()], [act([16, 16, 16])], {"squeeze_dims": [0]}),
+    "EXPAND_DIMS": ([act([16, 16, 16]), i32(0)], [act()], {}),
+    "PACK": ([act([16, 16, 16])] * 2, [act([2, 16, 16, 16])], {"values_count": 2, "axis": 0}),
+    "UNPACK": ([act([2, 16, 16, 8])], [act([16, 16, 8])] * 2, {"num": 2, "axis": 0}),
+    "SPLIT": ([i32(3), act()], [act([1, 16, 16, 8])] * 2, {"num_splits": 2}),
+    "SPLIT_V": ([act(), i32(4, 12), i32(3)], [act([1, 16, 16, 4]), act([1, 16, 16, 12])], {"num_splits": 2}),
+    "SLICE": ([act(), i32(0, 2, 2, 0), i32(1, 12, 12, 16)], [act([1, 12, 12, 16])], {}),
+    "STRIDED_SLICE": ([act(), i32(0, 0, 0, 0), i32(1, 16, 16, 16), i32(1, 2, 2, 1)], [act([1, 8, 8, 16])], {}),
+    "GATHER": ([act([256, 16]), i32(*range(255, -1, -1))], [act([256, 16])], {"axis": 0}),
+    "CONCATENATION": ([act([1, 16, 16, 8])] * 2, [act()], {"axis": 3}),
+    "PAD": ([act([1, 14, 14, 16]), i32(0, 0, 1, 1, 1, 1, 0, 0)], [act()], {}),
+    "MIRROR_PAD": ([act([1, 14, 14, 16]), const(np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32))], [act()],
+                   {"mode": 0}),
+    "REVERSE_V2": ([act(), i32(2)], [act()], {}),
+    "DEPTH_TO_SPACE": ([act()], [act([1, 32, 32, 4])], {"block_size": 2}),
+    "SPACE_TO_DEPTH": ([act()], [act([1, 8, 8, 64])], {"block_size": 2}),
+    "BROADCAST_TO": ([act([1, 1, 16, 16]), i32(1, 16, 16, 16)], [act()], {}),
+    "MEAN": ([act(), i32(1, 2)], [act([1, 1, 1, 16])], {"keep_dims": True}),
+    "SUM": ([act(), i32(3)], [act([1, 16, 16, 1])], {"keep_dims": True}),
+    "REDUCE_MAX": ([act(), i32(1, 2)], [act([1, 16])], {"keep_dims": False}),
+    "REDUCE_MIN": ([act(), i32(1, 2)], [act([1, 16])], {"keep_dims": False}),
+    "ARG_MAX": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
+    "ARG_MIN": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
+    "CUMSUM": ([act(dtype="float32"), i32(3)], [act(dtype="float32")], {}),
+    "L2_NORMALIZATION": ([act()], [act(q=(1 / 128, 0))], {}),
+}
+_RNG = np.random.default_rng(12)
+_W = _RNG.integers(-127, 128, size=(16, 3, 3, 16)).astype(np.int8)
+_WD = _RNG.integers(-127, 128, size=(1, 3, 3, 16)).astype(np.int8)
+_WF = _RNG.integers(-127, 128, size=(32, 256)).astype(np.int8)
+_BIAS = _RNG.integers(-2000, 2000, size=16).astype(np.int32)
+_WS = [0.003 + 0.0001 * k for k in range(16)]
+_BS = [0.05 * w for w in _WS]
+SPECS.update({
+    "CONV_2D": ([act(), const(_W, (_WS, 0)), const(_BIAS, (_BS, 0))], [act(q=(0.5, -2))],
+                {"padding": 0, "stride_w": 1, "stride_h": 1, "dilation_w_factor": 1, "dilation_h_factor": 1}),
+    "DEPTHWISE_CONV_2D": ([act(), const(_WD, (_WS, 0), axis=3), const(_BIAS, (_BS, 0))], [act(q=(0.2, 1))],
+                          {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+                           "dilation_w_factor": 1, "dilation_h_factor": 1}),
+    "FULLY_CONNECTED": ([act([16, 256]), const(_WF, (0.004, 0)), None], [act([16, 32], q=(0.6, 0))], {}),
+    "AVERAGE_POOL_2D": ([act()], [act([1, 8, 8, 16])], {"padding": 1, "stride_w": 2, "stride_h": 2,
+                                                         "filter_width": 2, "filter_height": 2}),
+    "MAX_POOL_2D": ([act()], [act([1, 8, 8, 16])], {"padding": 0, "stride_w": 2, "stride_h": 2,
+                                                     "filter_width": 3, "filter_height": 3}),
+    "QUANTIZE": ([act()], [act(q=Q2)], {}),
+    "DEQUANTIZE": ([act()], [act(dtype="float32")], {}),
+    "RESHAPE": ([act()], [act([16, 256])], {"new_shape": [16, 256]}),
+    "PADV2": ([act([1, 14, 14, 16]), i32(0, 0, 1, 1, 1, 1, 0, 0), const(np.array([7], np.int8), Q)], [act()], {}),
+    "GATHER_ND": ([act([16, 16, 16]), const(np.array([[k, 15 - k] for k in range(16)], np.int32))],
+                  [act([16, 16])], {}),
+    "SPACE_TO_BATCH_ND": ([act(), i32(2, 2), const(np.zeros((2, 2), np.int32))], [act([4, 8, 8, 16])], {}),
+    "BATCH_TO_SPACE_ND": ([act([4, 8, 8, 16]), i32(2, 2), const(np.zeros((2, 2), np.int32))], [act()], {}),
+    "BROADCAST_ARGS": ([act([4], "int32"), act([4], "int32")], [act([4], "int32")], {}),
+    "FILL": ([i32(1, 16, 16, 16), act([], "float32")], [act(dtype="float32")], {}),
+    "ZEROS_LIKE": ([act(dtype="float32")], [act(dtype="float32")], {}),
+    "SHAPE": ([act()], [act([4], "int32")], {"out_type": 2}),
+})
+
+# the data-movement kinds: the benchmark sets them beside a memcpy of the bytes they write
+MOVEMENT = {"RESHAPE", "PADV2", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "TRANSPOSE", "PACK", "UNPACK",
+            "SPLIT", "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER", "CONCATENATION", "PAD", "MIRROR_PAD",
+            "REVERSE_V2", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "BROADCAST_TO"}
+
+
+def build_model(kind: str, spec=None) -> bytes:
+    """The sample model of an operator kind (or of the spec given)."""
+    ins, outs, options = spec or SPECS[kind]
+    w = ModelWriter(description=f"kiln sample: {kind}")
+    idx = []
+    for k, spec_k in enumerate(ins):
+        if spec_k is None:  # an omitted optional input
+            idx.append(-1)
+            continue
+        shape, dtype, q, data = spec_k[:4]
+        axis = spec_k[4] if len(spec_k) > 4 else 0
+        idx.append(w.tensor(f"in{k}", shape, dtype, q[0] if q else None, q[1] if q else None, axis, data=data))
+        if data is None:
+            w.inputs.append(idx[-1])
+    w.outputs = [w.tensor(f"out{k}", shape, dtype, q[0] if q else None, q[1] if q else None)
+                 for k, (shape, dtype, q, _) in enumerate(outs)]
+    w.op(kind, idx, w.outputs, options)
+    return w.build()
