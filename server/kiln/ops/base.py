@@ -24,7 +24,9 @@ class OpDef:
     check: Callable[[Operator, Graph], None]
     prepare: Callable[[Operator, Graph], None]
     emit: Callable[..., list[str]]
-    alias_output: bool = False  # the output shares the input's memory (no data movement)
+    # The output shares the first input's memory (no data movement): True, or a function of the
+    # operator for kinds that alias only in some cases (a TRANSPOSE that moves only size-1 axes).
+    alias_output: bool | Callable[[Operator, Graph], bool] = False
     # Element-wise operators: which input (position) the output may overwrite, or None. The
     # kernel must read element i of that input before writing element i of the output.
     in_place: Callable[[Operator, Graph], int | None] | None = None
@@ -47,6 +49,12 @@ class OpDef:
 
 
 REGISTRY: dict[str, OpDef] = {}
+
+
+def aliases(op: Operator, g: Graph) -> bool:
+    """Whether this operator's output is its first input's bytes (no code, shared memory)."""
+    a = REGISTRY[op.kind].alias_output
+    return bool(a(op, g)) if callable(a) else bool(a)
 
 
 def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None, overlap=None,

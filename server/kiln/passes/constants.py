@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir import DTYPES, Graph, Operator
 from ..ops import REGISTRY
+from ..ops.base import aliases
 
 # Results larger than this stay code: folding would put more in flash than it saves in time.
 MAX_FOLDED_BYTES = 1 << 20
@@ -63,7 +64,7 @@ def _evaluate(g: Graph, op: Operator) -> list[np.ndarray] | None:
         return opdef.fold(op, g)
     if not ins or not all(t.is_const for t in ins):
         return None
-    if opdef.alias_output:
+    if aliases(op, g):
         x, (y,) = ins[0], g.op_outputs(op)
         return [x.data.reshape(y.shape)] if x.size == y.size and x.dtype == y.dtype else None
     return evaluate_with_tflm(g, op)

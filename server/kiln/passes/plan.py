@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
+from ..ops.base import aliases
 
 
 @dataclass
@@ -103,7 +104,7 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
         if op.folded:
             continue
         opdef = REGISTRY[op.kind]
-        src = op.inputs[0] if opdef.alias_output else None
+        src = op.inputs[0] if aliases(op, g) else None
         if src is None and in_place and opdef.in_place is not None:
             k = opdef.in_place(op, g)
             src = op.inputs[k] if k is not None else None
