@@ -146,3 +146,23 @@ def test_corrupted_bytes_never_crash(good_model, tmp_path):
             assert str(e) and "\n" not in str(e)
             outcomes["error"] += 1
     assert outcomes["error"] > 0 and outcomes["ok"] > 0, outcomes
+
+
+@pytest.mark.parametrize("name", ["x/*evil", "end*/ int bad;", "trigraph??/", "???=??(", "back\\", "line\nbreak",
+                                  'quote"\'', "caf\u00e9 \u2603", "/*/*/", ""])
+def test_hostile_tensor_names_build_strictly(name, tmp_path):
+    """Names from the model reach comments and strings in the generated C: none may change how C
+    reads them (comment delimiters, trigraphs, line splices), under -Werror."""
+    from harness import assert_match, compile_and_run
+    from kiln.tflwriter import ModelWriter
+
+    w = ModelWriter()
+    x = w.tensor(name, [1, 6], "float32")
+    y = w.tensor(name + "_out", [1, 6], "float32")
+    w.op("RELU", [x], [y])
+    w.inputs, w.outputs = [x], [y]
+    data = w.build()
+    rng = np.random.default_rng(0)
+    pair = compile_and_run(data, [[rng.uniform(-1, 1, (1, 6)).astype(np.float32)] for _ in range(3)], tmp_path,
+                           cc="clang", extra_flags=["-Wcomment", "-Wtrigraphs"])
+    assert_match(pair, f"tensor named {name!r}")

@@ -51,8 +51,11 @@ def array_body(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
 
 
 def comment(text: str) -> str:
-    """Text safe inside a C block comment."""
-    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text).replace("*/", "* /")
+    """Text safe inside a C block comment: printable ASCII only, no comment delimiters ("*/" would
+    end it, "/*" inside one is a -Wcomment error) and no trigraphs ("??/" is a line splice)."""
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    text = text.replace("*/", "* /").replace("/*", "/ *")
+    return re.sub(r"\?(?=\?)", "? ", text)
 
 
 def c_string(text: str) -> str:
