@@ -15,6 +15,7 @@
 #include "kiln_maths.h"
 #include "kiln_movement.h"
 #include "kiln_reduce.h"
+#include "kiln_layers.h"
 
 /* ---- profiling: compiles to nothing unless KILN_PROFILE is defined ---- */
 #ifdef KILN_PROFILE
