@@ -6,4 +6,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- float32 element-wise functions: fn is one of KILN_F_* ---- */
+enum {
+    KILN_F_ABS = 0, KILN_F_NEG, KILN_F_SQRT, KILN_F_RSQRT, KILN_F_SQUARE, KILN_F_EXP, KILN_F_LOG, KILN_F_SIN,
+    KILN_F_COS, KILN_F_FLOOR, KILN_F_CEIL, KILN_F_ROUND, KILN_F_HARD_SWISH, KILN_F_ELU
+};
+void kiln_map_f32(const float *in, float *out, int32_t n, int32_t fn);
+/* x > 0 ? x : alpha * x */
+void kiln_leaky_relu_f32(const float *in, float *out, int32_t n, float alpha);
+
+/* ---- quantized int16 with two slopes: d = x - in_zp; y = out_zp + (d >= 0 ? MBQM(d, pos) :
+ * neg_sign * MBQM(d, neg)), clamped to [lo, hi] (RELU, RELU6, LEAKY_RELU, ABS) ---- */
+typedef struct {
+    int32_t in_zp, out_zp;
+    int32_t pos_mult, pos_shift, neg_mult, neg_shift, neg_sign;
+    int32_t lo, hi;
+} kiln_slopes_params_t;
+void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slopes_params_t *p);
+/* ABS of plain (not quantized) int16, wrapping as TFLite Micro: |-32768| is -32768 */
+void kiln_abs_i16(const int16_t *in, int16_t *out, int32_t n);
+
+/* ---- CAST: type codes KILN_T_*; float to integer truncates toward zero, out-of-range values
+ * become INT32_MIN before narrowing (as x86's cvttss2si, which TFLite Micro's host build uses) ---- */
+enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };
+void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
+
 #endif

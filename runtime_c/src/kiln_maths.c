@@ -1,0 +1,146 @@
+/* Unary maths and activations: float32 math.h functions, int16 rescaling with two slopes, CAST. */
+#include <math.h>
+
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+/* TFLite's RoundToNearest: halves to even. */
+static float round_half_even(float v)
+{
+    const float f = floorf(v);
+    const float diff = v - f;
+    if (diff < 0.5f || (diff == 0.5f && fmodf(f, 2.0f) == 0.0f)) {
+        return f;
+    }
+    return f + 1.0f;
+}
+
+#define KILN_MAP(expr)                   \
+    for (i = 0; i < n; ++i) {            \
+        const float v = in[i];           \
+        out[i] = (expr);                 \
+    }                                    \
+    break
+
+void kiln_map_f32(const float *in, float *out, int32_t n, int32_t fn)
+{
+    int32_t i;
+    switch (fn) {
+    case KILN_F_ABS: KILN_MAP(fabsf(v));
+    case KILN_F_NEG: KILN_MAP(-v);
+    case KILN_F_SQRT: KILN_MAP(sqrtf(v));
+    case KILN_F_RSQRT: KILN_MAP(1.0f / sqrtf(v));
+    case KILN_F_SQUARE: KILN_MAP(v * v);
+    case KILN_F_EXP: KILN_MAP(expf(v));
+    case KILN_F_LOG: KILN_MAP(logf(v));
+    case KILN_F_SIN: KILN_MAP(sinf(v));
+    case KILN_F_COS: KILN_MAP(cosf(v));
+    case KILN_F_FLOOR: KILN_MAP(floorf(v));
+    case KILN_F_CEIL: KILN_MAP(ceilf(v));
+    case KILN_F_ROUND: KILN_MAP(round_half_even(v));
+    /* v * min(6, max(0, v + 3)) / 6, with std::min/max's comparisons */
+    case KILN_F_HARD_SWISH: KILN_MAP(v * (6.0f < (0.0f < v + 3.0f ? v + 3.0f : 0.0f)
+                                             ? 6.0f : (0.0f < v + 3.0f ? v + 3.0f : 0.0f)) / 6.0f);
+    case KILN_F_ELU: KILN_MAP(v < 0.0f ? expm1f(v) : v);
+    default: break;
+    }
+}
+
+#undef KILN_MAP
+
+void kiln_leaky_relu_f32(const float *in, float *out, int32_t n, float alpha)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const float v = in[i];
+        out[i] = v > 0.0f ? v : v * alpha;
+    }
+}
+
+void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slopes_params_t *p)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t d = (int32_t)in[i] - p->in_zp;
+        int32_t y;
+        if (d >= 0) {
+            y = kiln_mul_by_qm(d, p->pos_mult, p->pos_shift);
+        } else {
+            y = p->neg_sign * kiln_mul_by_qm(d, p->neg_mult, p->neg_shift);
+        }
+        out[i] = (int16_t)kiln_clamp_i32(y + p->out_zp, p->lo, p->hi);
+    }
+}
+
+void kiln_abs_i16(const int16_t *in, int16_t *out, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t v = in[i] < 0 ? -(int32_t)in[i] : (int32_t)in[i];
+        out[i] = (int16_t)(v > INT16_MAX ? INT16_MIN : v);
+    }
+}
+
+/* element i of an integer or bool tensor */
+static int64_t read_int(const void *p, int32_t i, int32_t t)
+{
+    switch (t) {
+    case KILN_T_I8: return ((const int8_t *)p)[i];
+    case KILN_T_I16: return ((const int16_t *)p)[i];
+    case KILN_T_I32: return ((const int32_t *)p)[i];
+    case KILN_T_BOOL: return ((const bool *)p)[i] ? 1 : 0;
+    case KILN_T_U8: return ((const uint8_t *)p)[i];
+    case KILN_T_I64: return ((const int64_t *)p)[i];
+    default: return 0;
+    }
+}
+
+/* float to int32 truncating toward zero; out of range (or NaN) gives INT32_MIN */
+static int32_t f32_to_i32(float v)
+{
+    if (v > -2147483904.0f && v < 2147483648.0f) {
+        return (int32_t)v;
+    }
+    return INT32_MIN;
+}
+
+/* integer narrowing modulo 2^bits, as C++'s static_cast between integer types */
+static int32_t wrap(int64_t v, int bits)
+{
+    const uint32_t mask = (uint32_t)((UINT64_C(1) << bits) - 1u);
+    const uint32_t u = (uint32_t)((uint64_t)v & mask);
+    const uint32_t sign = UINT32_C(1) << (bits - 1);
+    return u >= sign ? (int32_t)(u - sign) - (int32_t)(sign - 1u) - 1 : (int32_t)u;
+}
+
+void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        int64_t v;
+        if (in_type == KILN_T_F32) {
+            const float f = ((const float *)in)[i];
+            if (out_type == KILN_T_F32) {
+                ((float *)out)[i] = f;
+                continue;
+            }
+            if (out_type == KILN_T_BOOL) {
+                ((bool *)out)[i] = f != 0.0f;
+                continue;
+            }
+            v = f32_to_i32(f);
+        } else {
+            v = read_int(in, i, in_type);
+        }
+        switch (out_type) {
+        case KILN_T_I8: ((int8_t *)out)[i] = (int8_t)wrap(v, 8); break;
+        case KILN_T_I16: ((int16_t *)out)[i] = (int16_t)wrap(v, 16); break;
+        case KILN_T_I32: ((int32_t *)out)[i] = wrap(v, 32); break;
+        case KILN_T_U8: ((uint8_t *)out)[i] = (uint8_t)((uint64_t)v & 0xFFu); break;
+        case KILN_T_I64: ((int64_t *)out)[i] = v; break;
+        case KILN_T_BOOL: ((bool *)out)[i] = v != 0; break;
+        case KILN_T_F32: ((float *)out)[i] = (float)v; break;
+        default: break;
+        }
+    }
+}

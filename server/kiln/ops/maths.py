@@ -1,0 +1,167 @@
+"""Element-wise maths: ABS, NEG, SQRT, RSQRT, SQUARE, EXP, LOG, SIN, COS, FLOOR, CEIL, ROUND.
+
+TFLite Micro takes all of them in float32 (math.h on the device); ABS also int8 and int16
+(quantized with its own rescale, or plain int16), RSQRT also int8. int8 ones are 256-entry tables
+computed at compile time; int16 ABS runs kiln_slopes_s16, TFLite's rescale with a sign flip below
+zero. Shared here for activations.py and unary.py: the two-slope rescale (slopes_params,
+slopes_value) and tflm_table, an int8 operator's table evaluated by TFLite Micro itself.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from .. import quantmath as qm
+from ..ir import Graph, Operator, Tensor
+from .base import one_in_one_out, quantized, register, require, same_shape_input, same_size
+
+FLOAT_ONLY = ("NEG", "SQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND")
+F_CODES = {k: f"KILN_F_{k}" for k in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR",
+                                      "CEIL", "ROUND", "HARD_SWISH", "ELU")}
+IDENTITY = (1 << 30, 1)  # QuantizeMultiplier(1.0): MBQM by it is exact
+
+RANGES = {"int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+# ---- shared helpers ----
+
+def f32_ratio(a: float, b: float) -> float:
+    """a / b computed in float32, as TFLite Micro's Prepare does before widening to double."""
+    return qm.f32(qm.f32(a) / qm.f32(b))
+
+
+def slopes_params(in_zp: int, out_zp: int, pos: tuple[int, int], neg: tuple[int, int], neg_sign: int,
+                  lo: int, hi: int) -> dict:
+    return dict(in_zp=in_zp, out_zp=out_zp, pos_mult=pos[0], pos_shift=pos[1], neg_mult=neg[0],
+                neg_shift=neg[1], neg_sign=neg_sign, lo=lo, hi=hi)
+
+
+def slopes_value(v: int, p: dict) -> int:
+    """kiln_slopes_s16 on one value: out_zp + (d >= 0 ? MBQM(d, pos) : sign * MBQM(d, neg)), clamped."""
+    d = v - p["in_zp"]
+    if d >= 0:
+        y = qm.mul_by_quantized_multiplier(d, p["pos_mult"], p["pos_shift"])
+    else:
+        y = p["neg_sign"] * qm.mul_by_quantized_multiplier(d, p["neg_mult"], p["neg_shift"])
+    return max(p["lo"], min(p["hi"], y + p["out_zp"]))
+
+
+def slopes_lut(p: dict) -> np.ndarray:
+    return np.array([slopes_value(v, p) for v in range(-128, 128)], np.int8)
+
+
+def slopes_fit(op: Operator, x: Tensor, p: dict) -> None:
+    """kiln_mul_by_qm shifts the difference left in int32: refuse rescales that would overflow."""
+    lo, hi = RANGES[x.dtype]
+    worst = max(abs(lo - p["in_zp"]), abs(hi - p["in_zp"]))
+    for key in ("pos_shift", "neg_shift"):
+        require(op, worst * (1 << max(p[key], 0)) < (1 << 31),
+                f"the rescale from input to output scale is too large ({x.name}: 2^{p[key]})")
+
+
+def slopes_emit(op, g, c) -> list[str]:
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    p = op.params["slopes"]
+    vals = ", ".join(str(p[k]) for k in ("in_zp", "out_zp", "pos_mult", "pos_shift", "neg_mult", "neg_shift",
+                                          "neg_sign", "lo", "hi"))
+    return [f"static const kiln_slopes_params_t params = {{{vals}}};",
+            f"kiln_slopes_s16({c.ptr(x)}, {c.ptr(y)}, {y.size}, &params);"]
+
+
+def lut_emit(op, g, c) -> list[str]:
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    lut = c.array(f"op{op.index}_lut", op.params["lut"], "int8_t",
+                  op.params.get("lut_note", f"{op.kind} for every int8 input -128..127, computed at compile time"))
+    return [f"kiln_lut_s8({c.ptr(x)}, {c.ptr(y)}, {y.size}, {lut});"]
+
+
+def tflm_table(op: Operator, g: Graph, lo: int = -128, hi: int = 127, fill: int = 0) -> np.ndarray:
+    """The int8 operator's output for every input byte lo..hi, computed by TFLite Micro itself (a
+    one-operator model on the input values as a constant); bytes outside lo..hi get `fill`."""
+    from ..passes.constants import evaluate_with_tflm
+
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    n = hi - lo + 1
+    xt = Tensor(0, x.name, [n], x.dtype, copy.deepcopy(x.quant), np.arange(lo, hi + 1, dtype=np.int8))
+    yt = Tensor(1, y.name, [n], y.dtype, copy.deepcopy(y.quant))
+    one = Operator(0, op.kind, [0], [1], dict(op.options), options_type=op.options_type)
+    res = evaluate_with_tflm(Graph("table", [xt, yt], [one], [], [1]), one)
+    require(op, res is not None, "TFLite Micro refused to evaluate its lookup table")
+    table = np.full(256, fill, np.int8)
+    table[lo + 128:hi + 129] = np.asarray(res[0], np.int8).reshape(-1)
+    return table
+
+
+def is_quantized(t: Tensor) -> bool:
+    return t.quant is not None and len(t.quant.scale) > 0
+
+
+# ---- the operators ----
+
+def check(op, g):
+    kind = op.kind
+    types = {"ABS": ("float32", "int8", "int16"), "RSQRT": ("float32", "int8")}.get(kind, ("float32",))
+    x, y = one_in_one_out(op, g, types)
+    same_size(op, x, y)
+    require(op, x.shape == y.shape, f"output shape {y.shape} differs from input shape {x.shape}")
+    if x.dtype == "int8" or (x.dtype == "int16" and is_quantized(x)):
+        quantized(op, x, "input")
+        quantized(op, y, "output")
+    if x.dtype == "int16" and is_quantized(x):
+        require(op, x.zero_point == 0 and y.zero_point == 0,
+                f"int16 input and output must have zero point 0 (have {x.zero_point}, {y.zero_point})")
+    if x.dtype == "int16" and not is_quantized(x):
+        require(op, not is_quantized(y), "int16 output is quantized but the input is not")
+
+
+def abs_params(x, y) -> dict:
+    lo, hi = RANGES[x.dtype]
+    m = IDENTITY if qm.f32(x.scale) == qm.f32(y.scale) else qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
+    return slopes_params(x.zero_point, y.zero_point, m, m, -1, lo, hi)
+
+
+def rsqrt_table(op, g, x) -> np.ndarray:
+    # TFLite Micro fails at run time on inputs below the zero point (negative reals); the table
+    # gives them the largest output, as for zero. The values are TFLite Micro's own.
+    lo = max(-128, min(127, x.zero_point))
+    return tflm_table(op, g, lo, 127, fill=127)
+
+
+def prepare(op, g):
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    op.params = {"n": y.size}
+    if x.dtype == "int8":
+        if op.kind == "ABS":
+            op.params["lut"] = slopes_lut(abs_params(x, y))
+        else:
+            op.params["lut"] = rsqrt_table(op, g, x)
+            op.params["lut_note"] = "RSQRT for every int8 input -128..127: TFLite Micro's own values"
+    elif x.dtype == "int16" and is_quantized(x):
+        op.params["slopes"] = abs_params(x, y)
+        slopes_fit(op, x, op.params["slopes"])
+
+
+def emit(op, g, c):
+    (x,) = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    if "lut" in op.params:
+        return lut_emit(op, g, c)
+    if "slopes" in op.params:
+        return slopes_emit(op, g, c)
+    if x.dtype == "int16":
+        return [f"kiln_abs_i16({c.ptr(x)}, {c.ptr(y)}, {y.size});"]
+    return [f"kiln_map_f32({c.ptr(x)}, {c.ptr(y)}, {y.size}, {F_CODES[op.kind]});"]
+
+
+register("ABS", check, prepare, emit, in_place=same_shape_input, types=("int8", "int16", "float32"),
+         notes="int8: table; int16: quantized (zero point 0) or plain")
+register("RSQRT", check, prepare, emit, in_place=same_shape_input, types=("int8", "float32"),
+         notes="int8: table of TFLite Micro's values; inputs below the zero point give 127")
+for _kind in FLOAT_ONLY:
+    register(_kind, check, prepare, emit, in_place=same_shape_input, types=("float32",),
+             notes="ROUND: halves to even" if _kind == "ROUND" else "")

@@ -1,0 +1,110 @@
+"""Unary maths and activations (issue 12): every operator x type TFLite Micro takes, against TFLite Micro."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from opgen import T, calibrate, check, model
+from kiln import compiler
+from kiln.errors import UnsupportedError
+from kiln.tflwriter import ModelWriter
+
+
+def fan_out(kinds, x: T, outs: list[T], options=None, gen=None) -> bytes:
+    """One input feeding one operator per kind (each with its own output): many kinds, one build."""
+    w = ModelWriter(description="kiln tests: maths fan-out")
+    xi = w.tensor("x", x.shape, x.dtype, x.scale, x.zero_point)
+    w.inputs = [xi]
+    w.outputs = []
+    for k, (kind, o) in enumerate(zip(kinds, outs)):
+        yi = w.tensor(f"y{k}_{kind.lower()}", o.shape, o.dtype, o.scale, o.zero_point)
+        w.outputs.append(yi)
+        w.op(kind, [xi], [yi], (options or {}).get(kind, {}))
+    return w.build()
+
+
+def uniform(lo, hi, shape, step=None):
+    def g(rng):
+        v = rng.uniform(lo, hi, size=shape)
+        if step:
+            v = np.round(v / step) * step
+        return v.astype(np.float32)
+    return g
+
+
+def ints(lo, hi, shape, dtype):
+    return lambda rng: rng.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def rejects(data: bytes, tmp_path, *words):
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedError) as e:
+        compiler.compile_model(path)
+    msg = str(e.value)
+    assert "operator 0 (" in msg, msg
+    for w in words:
+        assert w in msg, msg
+
+
+# ---- float32 maths ----
+
+def test_float_maths_any_sign(tmp_path):
+    kinds = ["ABS", "NEG", "SQUARE", "EXP", "SIN", "COS", "FLOOR", "CEIL", "ROUND"]
+    shape = [2, 3, 1, 5]
+    m = fan_out(kinds, T(shape), [T(shape) for _ in kinds])
+    # multiples of 0.25 in [-6, 6]: ROUND meets halves both even and odd
+    check(m, tmp_path, gen={0: uniform(-6, 6, shape, step=0.25)})
+
+
+def test_float_maths_positive(tmp_path):
+    kinds = ["SQRT", "RSQRT", "LOG"]
+    shape = [7]
+    m = fan_out(kinds, T(shape), [T(shape) for _ in kinds])
+    check(m, tmp_path, gen={0: uniform(0.01, 50, shape)})
+
+
+def test_round_halves_to_even(tmp_path):
+    vals = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 0.49999997, -3.75, 1e9], np.float32)
+    m = model("ROUND", [T([10])], [T([10])])
+    pair = check(m, tmp_path, records=[[vals], [vals * 3]])
+    assert pair.ours[0][0].tolist() == [-2, -2, -0, 0, 2, 2, 4, 0, -4, 1e9]
+
+
+# ---- ABS and RSQRT, quantized ----
+
+@pytest.mark.parametrize("shape,xq,yq", [
+    ([3, 1, 4], (0.05, 3), (0.03, -100)),    # rescaled
+    ([1, 2, 3, 2, 5], (0.02, -7), (0.02, -7)),  # same scale: no rescale
+])
+def test_abs_int8(tmp_path, shape, xq, yq):
+    check(model("ABS", [T(shape, "int8", *xq)], [T(shape, "int8", *yq)]), tmp_path)
+
+
+@pytest.mark.parametrize("xs,ys", [(0.001, 0.0007), (0.002, 0.002)])
+def test_abs_int16_quantized(tmp_path, xs, ys):
+    check(model("ABS", [T([4, 9], "int16", xs, 0)], [T([4, 9], "int16", ys, 0)]), tmp_path)
+
+
+def test_abs_int16_plain_wraps(tmp_path):
+    m = model("ABS", [T([6], "int16")], [T([6], "int16")])
+    v = np.array([-32768, -32767, -1, 0, 1, 32767], np.int16)
+    pair = check(m, tmp_path, records=[[v], [v[::-1].copy()]])
+    assert pair.ours[0][0].tolist() == [-32768, 32767, 1, 0, 1, 32767]
+
+
+@pytest.mark.parametrize("zp", [-128, 10])
+def test_rsqrt_int8(tmp_path, zp):
+    x = T([2, 17], "int8", 0.07, zp)
+    m = model("RSQRT", [x], [T([2, 17], "int8", 0.02, -60)])
+    check(m, tmp_path, gen={0: ints(zp, 127, [2, 17], np.int8)})
+
+
+def test_maths_rejects(tmp_path):
+    rejects(model("NEG", [T([4], "int8", 0.1, 0)], [T([4], "int8", 0.1, 0)]), tmp_path, "NEG", "INT8")
+    rejects(model("EXP", [T([4], "int16", 0.1, 0)], [T([4], "int16", 0.1, 0)]), tmp_path, "INT16")
+    rejects(model("RSQRT", [T([4], "int16", 0.1, 0)], [T([4], "int16", 0.1, 0)]), tmp_path, "INT16")
+    rejects(model("ABS", [T([4], "int16", 0.1, 2)], [T([4], "int16", 0.1, 0)]), tmp_path, "zero point 0")
+    rejects(model("ABS", [T([4], "int32")], [T([4], "int32")]), tmp_path, "INT32")
