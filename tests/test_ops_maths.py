@@ -108,3 +108,46 @@ def test_maths_rejects(tmp_path):
     rejects(model("RSQRT", [T([4], "int16", 0.1, 0)], [T([4], "int16", 0.1, 0)]), tmp_path, "INT16")
     rejects(model("ABS", [T([4], "int16", 0.1, 2)], [T([4], "int16", 0.1, 0)]), tmp_path, "zero point 0")
     rejects(model("ABS", [T([4], "int32")], [T([4], "int32")]), tmp_path, "INT32")
+
+
+# ---- activations ----
+
+def test_float_activations(tmp_path):
+    kinds = ["HARD_SWISH", "ELU", "LEAKY_RELU"]
+    shape = [3, 1, 2, 2, 3, 2]
+    m = fan_out(kinds, T(shape), [T(shape) for _ in kinds], options={"LEAKY_RELU": {"alpha": 0.3}})
+    check(m, tmp_path, gen={0: uniform(-5, 5, shape)})
+
+
+@pytest.mark.parametrize("kind,shape,xq", [
+    ("HARD_SWISH", [2, 3, 5], (0.05, 3)),
+    ("HARD_SWISH", [11], (0.02, -128)),
+    ("ELU", [1, 4, 1, 3], (0.04, 20)),
+    ("ELU", [5], (0.1, -128)),
+])
+def test_int8_activation_tables(tmp_path, kind, shape, xq):
+    x = T(shape, "int8", *xq)
+    (y,) = calibrate(kind, [x], [T(shape, "int8")])
+    check(model(kind, [x], [y]), tmp_path)
+
+
+@pytest.mark.parametrize("dtype,alpha,xq,yq", [
+    ("int8", 0.2, (0.05, 3), (0.04, -20)),
+    ("int8", -1.5, (0.03, -128), (0.06, 0)),
+    ("int8", 0.0, (0.02, 100), (0.02, 100)),
+    ("int16", 0.1, (0.001, 0), (0.0008, 0)),
+    ("int16", -0.7, (0.002, 30), (0.0015, -200)),
+    ("int16", 3.0, (0.0005, 0), (0.002, 0)),
+])
+def test_leaky_relu_quantized(tmp_path, dtype, alpha, xq, yq):
+    shape = [2, 3, 7]
+    check(model("LEAKY_RELU", [T(shape, dtype, *xq)], [T(shape, dtype, *yq)], alpha=alpha), tmp_path)
+
+
+def test_activations_reject(tmp_path):
+    rejects(model("HARD_SWISH", [T([4], "int16", 0.1, 0)], [T([4], "int16", 0.1, 0)]), tmp_path, "INT16")
+    rejects(model("ELU", [T([4], "int16", 0.1, 0)], [T([4], "int16", 0.1, 0)]), tmp_path, "INT16")
+    rejects(model("HARD_SWISH", [T([4], "int8", 1.0, 0)], [T([4], "int8", 0.001, 0)]), tmp_path,
+            "output scale")
+    rejects(model("LEAKY_RELU", [T([4], "int8", 0.1, 0)], [T([4], "int16", 0.1, 0)], alpha=0.1), tmp_path,
+            "output", "INT16")
