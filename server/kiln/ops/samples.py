@@ -38,12 +38,12 @@ BINARY = {k: ([act(), act(q=Q2)], [act()], {"fused_activation_function": 0} if k
           for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")}
 COMPARE = {k: ([act(), act(q=Q2)], [act(dtype="bool")], {})
            for k in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL")}
-UNARY_I8 = {k: ([act()], [act(q=Q2)], {}) for k in ("ABS", "NEG", "RSQRT", "LEAKY_RELU", "HARD_SWISH", "ELU", "RELU",
-                                                     "RELU6", "SQUARE")}
+UNARY_I8 = {k: ([act()], [act(q=Q2)], {}) for k in ("ABS", "LEAKY_RELU", "HARD_SWISH", "ELU", "RELU", "RELU6")}
+UNARY_I8["RSQRT"] = ([act(q=(0.05, -128))], [act(q=(0.02, -128))], {})  # int8 RSQRT refuses negative inputs
 UNARY_I8["LOGISTIC"] = ([act()], [act(q=(1 / 256, -128))], {})
 UNARY_I8["TANH"] = ([act()], [act(q=(1 / 128, 0))], {})
 UNARY_F = {k: ([act(dtype="float32")], [act(dtype="float32")], {})
-           for k in ("SQRT", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND")}
+           for k in ("SQRT", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND", "NEG", "SQUARE")}
 SPECS = {
     **BINARY, **COMPARE, **UNARY_I8, **UNARY_F,
     "DIV": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {"fused_activation_function": 0}),
