@@ -12,6 +12,11 @@ from kiln.errors import UnsupportedError
 from kiln.tflwriter import ModelWriter
 
 
+# clang under AddressSanitizer and UndefinedBehaviorSanitizer, for the edge cases
+SAN = dict(cc="clang", extra_flags=["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                                    "-fno-omit-frame-pointer", "-g"], opt="-O1")
+
+
 def fan_out(kinds, x: T, outs: list[T], options=None, gen=None) -> bytes:
     """One input feeding one operator per kind (each with its own output): many kinds, one build."""
     w = ModelWriter(description="kiln tests: maths fan-out")
@@ -91,7 +96,7 @@ def test_abs_int16_quantized(tmp_path, xs, ys):
 def test_abs_int16_plain_wraps(tmp_path):
     m = model("ABS", [T([6], "int16")], [T([6], "int16")])
     v = np.array([-32768, -32767, -1, 0, 1, 32767], np.int16)
-    pair = check(m, tmp_path, records=[[v], [v[::-1].copy()]])
+    pair = check(m, tmp_path, records=[[v], [v[::-1].copy()]], **SAN)
     assert pair.ours[0][0].tolist() == [-32768, 32767, 1, 0, 1, 32767]
 
 
@@ -141,7 +146,8 @@ def test_int8_activation_tables(tmp_path, kind, shape, xq):
 ])
 def test_leaky_relu_quantized(tmp_path, dtype, alpha, xq, yq):
     shape = [2, 3, 7]
-    check(model("LEAKY_RELU", [T(shape, dtype, *xq)], [T(shape, dtype, *yq)], alpha=alpha), tmp_path)
+    check(model("LEAKY_RELU", [T(shape, dtype, *xq)], [T(shape, dtype, *yq)], alpha=alpha), tmp_path,
+          **(SAN if dtype == "int16" else {}))
 
 
 def test_activations_reject(tmp_path):
@@ -151,3 +157,36 @@ def test_activations_reject(tmp_path):
             "output scale")
     rejects(model("LEAKY_RELU", [T([4], "int8", 0.1, 0)], [T([4], "int16", 0.1, 0)], alpha=0.1), tmp_path,
             "output", "INT16")
+
+
+# ---- CAST ----
+
+CAST_TYPES = ["int8", "int16", "int32", "bool", "float32"]
+CAST_GEN = {
+    "int8": None, "int16": None, "bool": None,
+    "int32": lambda shape: ints(-100000, 100000, shape, np.int32),  # wraps into int8 and int16
+    "float32": lambda shape: uniform(-70000.0, 70000.0, shape),  # saturates into int8 and int16
+}
+
+
+@pytest.mark.parametrize("src", CAST_TYPES)
+def test_cast_every_pair(tmp_path, src):
+    shape = [2, 1, 9]
+    m = fan_out(["CAST"] * len(CAST_TYPES), T(shape, src), [T(shape, d) for d in CAST_TYPES])
+    g = CAST_GEN[src]
+    check(m, tmp_path, gen={0: g(shape)} if g else None)
+
+
+def test_cast_float_edges(tmp_path):
+    v = np.array([-0.0, 0.5, -0.99, 1.99, -128.5, 127.9, 128.0, 255.5, -32769.0, 3e-9, 1e-45, 3e9, -3e9,
+                  np.nan, np.inf, 2147483520.0], np.float32)
+    m = fan_out(["CAST"] * 4, T([16]), [T([16], d) for d in ("int8", "int16", "int32", "bool")])
+    pair = check(m, tmp_path, records=[[v], [-v]], **SAN)
+    assert pair.ours[0][0].tolist() == [0, 0, 0, 1, -128, 127, 127, 127, -128, 0, 0, 127, -128, 0, 127, 127]
+    assert pair.ours[0][2].tolist()[11:] == [2147483647, -2147483648, 0, 2147483647, 2147483520]
+    assert pair.ours[0][3].tolist() == [False] + [True] * 15
+
+
+def test_cast_rejects(tmp_path):
+    rejects(model("CAST", [T([4], "int64")], [T([4], "int32")]), tmp_path, "CAST", "INT64")
+    rejects(model("CAST", [T([4], "int8")], [T([4], "uint8")]), tmp_path, "output", "UINT8")

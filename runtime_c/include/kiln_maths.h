@@ -26,8 +26,8 @@ void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slop
 /* ABS of plain (not quantized) int16, wrapping as TFLite Micro: |-32768| is -32768 */
 void kiln_abs_i16(const int16_t *in, int16_t *out, int32_t n);
 
-/* ---- CAST: type codes KILN_T_*; float to integer truncates toward zero, out-of-range values
- * become INT32_MIN before narrowing (as x86's cvttss2si, which TFLite Micro's host build uses) ---- */
+/* ---- CAST: type codes KILN_T_*; integers narrow modulo 2^bits, float to integer truncates toward
+ * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
 enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 

@@ -95,13 +95,20 @@ static int64_t read_int(const void *p, int32_t i, int32_t t)
     }
 }
 
-/* float to int32 truncating toward zero; out of range (or NaN) gives INT32_MIN */
-static int32_t f32_to_i32(float v)
+/* float to an integer range [lo, hi] truncating toward zero, saturating, NaN to 0 (as TFLite
+ * Micro's reference build behaves; C leaves out-of-range conversions undefined) */
+static int64_t f32_to_int(float v, int32_t lo, int32_t hi)
 {
-    if (v > -2147483904.0f && v < 2147483648.0f) {
-        return (int32_t)v;
+    if (v != v) {
+        return 0;
     }
-    return INT32_MIN;
+    if (v <= (float)lo) {
+        return lo;
+    }
+    if (v >= (float)hi) { /* (float)INT32_MAX is 2^31 */
+        return hi;
+    }
+    return (int64_t)v;
 }
 
 /* integer narrowing modulo 2^bits, as C++'s static_cast between integer types */
@@ -128,7 +135,12 @@ void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t ou
                 ((bool *)out)[i] = f != 0.0f;
                 continue;
             }
-            v = f32_to_i32(f);
+            switch (out_type) {
+            case KILN_T_I8: v = f32_to_int(f, INT8_MIN, INT8_MAX); break;
+            case KILN_T_I16: v = f32_to_int(f, INT16_MIN, INT16_MAX); break;
+            case KILN_T_U8: v = f32_to_int(f, 0, UINT8_MAX); break;
+            default: v = f32_to_int(f, INT32_MIN, INT32_MAX); break;
+            }
         } else {
             v = read_int(in, i, in_type);
         }
