@@ -190,3 +190,40 @@ def test_cast_float_edges(tmp_path):
 def test_cast_rejects(tmp_path):
     rejects(model("CAST", [T([4], "int64")], [T([4], "int32")]), tmp_path, "CAST", "INT64")
     rejects(model("CAST", [T([4], "int8")], [T([4], "uint8")]), tmp_path, "output", "UINT8")
+
+
+# ---- PRELU ----
+
+@pytest.mark.parametrize("dtype,xs,as_", [
+    ("float32", [2, 3, 4, 5], [5]),
+    ("float32", [3, 1], [1, 4]),              # broadcast both ways
+    ("int8", [1, 4, 4, 3], [1, 1, 3]),
+    ("int8", [6], [6]),
+    ("int8", [2, 1, 3], [4, 1]),              # both ways
+    ("int16", [3, 5, 2], [5, 1]),
+])
+def test_prelu(tmp_path, dtype, xs, as_):
+    rng = np.random.default_rng(5)
+    out = list(np.broadcast_shapes(tuple(xs), tuple(as_)))
+    if dtype == "float32":
+        alpha = T(as_, "float32", data=rng.uniform(-1.5, 1.5, as_).astype(np.float32))
+        m = model("PRELU", [T(xs), alpha], [T(out)])
+    else:
+        q = (0.05, 3) if dtype == "int8" else (0.001, 0)
+        yq = (0.04, -10) if dtype == "int8" else (0.0012, 0)
+        alpha = T(as_, "int8", 0.01, -4, data=rng.integers(-128, 128, as_).astype(np.int8))
+        m = model("PRELU", [T(xs, dtype, *q), alpha], [T(out, dtype, *yq)])
+    check(m, tmp_path)
+
+
+def test_prelu_alpha_input(tmp_path):
+    """alpha may be a model input too."""
+    m = model("PRELU", [T([2, 3, 4], "int8", 0.05, 0), T([3, 1], "int8", 0.02, 5)], [T([2, 3, 4], "int8", 0.03, 2)])
+    check(m, tmp_path, **SAN)
+
+
+def test_prelu_rejects(tmp_path):
+    rejects(model("PRELU", [T([4], "int16", 0.1, 0), T([4], "int16", 0.1, 0, data=np.ones(4, np.int16))],
+                  [T([4], "int16", 0.1, 0)]), tmp_path, "alpha", "INT16")
+    rejects(model("PRELU", [T([1, 1, 2, 2, 2]), T([2], data=np.ones(2, np.float32))], [T([1, 1, 2, 2, 2])]),
+            tmp_path, "4 dimensions")
