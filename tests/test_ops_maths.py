@@ -227,3 +227,15 @@ def test_prelu_rejects(tmp_path):
                   [T([4], "int16", 0.1, 0)]), tmp_path, "alpha", "INT16")
     rejects(model("PRELU", [T([1, 1, 2, 2, 2]), T([2], data=np.ones(2, np.float32))], [T([1, 1, 2, 2, 2])]),
             tmp_path, "4 dimensions")
+
+
+# ---- int16 forms of RELU, RELU6, LOGISTIC, TANH ----
+
+@pytest.mark.parametrize("kind,xq,yq", [
+    ("RELU", (0.001, 0), (0.0007, 0)),
+    ("RELU", (0.0002, 0), (0.0002, 0)),
+    ("RELU6", (0.0004, 0), (0.0004, 0)),   # 6.0 inside the range: clamps at 15000
+    ("RELU6", (0.0001, 17), (0.0001, 17)),  # 6.0 beyond 32767: no upper clamp
+])
+def test_relu_int16(tmp_path, kind, xq, yq):
+    check(model(kind, [T([3, 2, 5], "int16", *xq)], [T([3, 2, 5], "int16", *yq)]), tmp_path)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from .base import arity, dtype_in, one_in_one_out, quantized, register, require, same_shape_input, same_size
+from .maths import IDENTITY, f32_ratio, slopes_emit, slopes_fit, slopes_params
 
 
 def _clamp8(v: int) -> int:
@@ -78,12 +79,30 @@ FLOAT_CALLS = {  # kind -> C call with in, out, n
 }
 
 
+def relu_s16_params(op, x, y) -> dict:
+    """int16 RELU: TFLite's ReluQuantized (rescale, clamp at the output's zero); RELU6: a clamp to
+    [zero, six] in the input's quantization, no rescale (kiln_slopes_s16 with the identity)."""
+    if op.kind == "RELU6":
+        six = max(-32768, min(32767, qm.round_half_away(qm.f32(6.0 / qm.f32(x.scale))) + x.zero_point))
+        return slopes_params(0, 0, IDENTITY, IDENTITY, 1, x.zero_point, six)
+    m = qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
+    lo = max(-32768, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
+    return slopes_params(x.zero_point, y.zero_point, m, m, 1, lo, 32767)
+
+
+INT16_KINDS = ("RELU", "RELU6")
+
+
 def check_activation(op, g):
-    x, y = one_in_one_out(op, g)
+    x, y = one_in_one_out(op, g, ("int8", "int16", "float32") if op.kind in INT16_KINDS else ("int8", "float32"))
     same_size(op, x, y)
-    if x.dtype == "int8":
+    if x.dtype in ("int8", "int16"):
         quantized(op, x, "input")
         quantized(op, y, "output")
+    if x.dtype == "int16" and op.kind == "RELU":
+        require(op, x.zero_point == 0 and y.zero_point == 0,
+                f"int16 input and output must have zero point 0 (have {x.zero_point}, {y.zero_point})")
+
         if op.kind == "LOGISTIC":
             require(op, y.zero_point == -128, f"int8 output must have zero point -128, has {y.zero_point}")
         if op.kind == "TANH":
@@ -118,6 +137,9 @@ def prepare(op, g):
     op.params = {"n": y.size}
     if x.dtype == "int8" and y.dtype == "int8":
         op.params["lut"] = np.array(LUTS[op.kind](x, y), dtype=np.int8)
+    if x.dtype == "int16" and op.kind in INT16_KINDS:
+        op.params["slopes"] = relu_s16_params(op, x, y)
+        slopes_fit(op, x, op.params["slopes"])
 
 
 def emit(op, g, c):
@@ -128,6 +150,8 @@ def emit(op, g, c):
         lut = c.array(f"op{op.index}_lut", op.params["lut"], "int8_t",
                       f"{op.kind} for every int8 input -128..127, computed at compile time")
         return [f"kiln_lut_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {lut});"]
+    if "slopes" in op.params:
+        return slopes_emit(op, g, c)
     if op.kind == "QUANTIZE":
         return [f"kiln_quantize_f32_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {c.f32(y.scale)}, {y.zero_point});"]
     if op.kind == "DEQUANTIZE":
@@ -136,6 +160,8 @@ def emit(op, g, c):
 
 
 for _kind in ("RELU", "RELU6", "LOGISTIC", "TANH"):
-    register(_kind, check_activation, prepare, emit, in_place=same_shape_input)
+    register(_kind, check_activation, prepare, emit, in_place=same_shape_input,
+             types=("int8", "int16", "float32") if _kind in INT16_KINDS else ("int8", "float32"),
+             notes="int16: zero points 0" if _kind == "RELU" else "")
 register("QUANTIZE", check_quantize, prepare, emit, in_place=same_shape_input)  # int8 -> int8 only: types must match
 register("DEQUANTIZE", check_dequantize, prepare, emit)
