@@ -239,3 +239,30 @@ def test_prelu_rejects(tmp_path):
 ])
 def test_relu_int16(tmp_path, kind, xq, yq):
     check(model(kind, [T([3, 2, 5], "int16", *xq)], [T([3, 2, 5], "int16", *yq)]), tmp_path)
+
+
+@pytest.mark.parametrize("kind,xs", [
+    ("LOGISTIC", 2.0 ** -12),   # power of two: 3x per step
+    ("LOGISTIC", 0.0003),       # general scale: rescaled
+    ("LOGISTIC", 0.002),        # saturates
+    ("TANH", 2.0 ** -11),       # power of two with shift 1
+    ("TANH", 2.0 ** -12),
+    ("TANH", 0.00017),
+])
+def test_sigmoid_int16(tmp_path, kind, xs):
+    shape = [2, 5, 3]
+    check(model(kind, [T(shape, "int16", xs, 0)], [T(shape, "int16", 2.0 ** -15, 0)]), tmp_path)
+
+
+def test_sigmoid_int16_every_input(tmp_path):
+    """Every int16 value, through both operators (one build), under the sanitizers."""
+    v = np.arange(-32768, 32768, dtype=np.int16).reshape(16, 4096)
+    m = fan_out(["LOGISTIC", "TANH"], T([16, 4096], "int16", 0.0007, 0),
+                [T([16, 4096], "int16", 2.0 ** -15, 0)] * 2)
+    check(m, tmp_path, records=[[v], [v[::-1].copy()]], **SAN)
+
+
+def test_int16_activations_reject(tmp_path):
+    rejects(model("LOGISTIC", [T([4], "int16", 0.001, 0)], [T([4], "int16", 0.001, 0)]), tmp_path, "2^-15")
+    rejects(model("TANH", [T([4], "int16", 0.001, 3)], [T([4], "int16", 2.0 ** -15, 0)]), tmp_path, "zero point 0")
+    rejects(model("RELU", [T([4], "int16", 0.001, 3)], [T([4], "int16", 0.001, 3)]), tmp_path, "zero point 0")

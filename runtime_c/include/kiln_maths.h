@@ -26,6 +26,14 @@ void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slop
 /* ABS of plain (not quantized) int16, wrapping as TFLite Micro: |-32768| is -32768 */
 void kiln_abs_i16(const int16_t *in, int16_t *out, int32_t n);
 
+/* ---- int16 LOGISTIC (tanh = 0) and TANH (tanh = 1), TFLite Micro's: d = (x * mult + round) >> shift,
+ * then sigmoid(i/24) in Q0.16 (table: 256 entries) interpolated; output scale 2^-15 ---- */
+typedef struct {
+    int32_t mult, shift, tanh;
+} kiln_sigmoid_s16_params_t;
+void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sigmoid_s16_params_t *p,
+                      const uint16_t *table);
+
 /* ---- CAST: type codes KILN_T_*; integers narrow modulo 2^bits, float to integer truncates toward
  * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
 enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from .base import arity, dtype_in, one_in_one_out, quantized, register, require, same_shape_input, same_size
+from . import activations16
 from .maths import IDENTITY, f32_ratio, slopes_emit, slopes_fit, slopes_params
 
 
@@ -90,7 +91,7 @@ def relu_s16_params(op, x, y) -> dict:
     return slopes_params(x.zero_point, y.zero_point, m, m, 1, lo, 32767)
 
 
-INT16_KINDS = ("RELU", "RELU6")
+INT16_KINDS = ("RELU", "RELU6", "LOGISTIC", "TANH")
 
 
 def check_activation(op, g):
@@ -102,7 +103,9 @@ def check_activation(op, g):
     if x.dtype == "int16" and op.kind == "RELU":
         require(op, x.zero_point == 0 and y.zero_point == 0,
                 f"int16 input and output must have zero point 0 (have {x.zero_point}, {y.zero_point})")
-
+    if x.dtype == "int16" and op.kind in activations16.KINDS:
+        activations16.check16(op, x, y)
+    if x.dtype == "int8":
         if op.kind == "LOGISTIC":
             require(op, y.zero_point == -128, f"int8 output must have zero point -128, has {y.zero_point}")
         if op.kind == "TANH":
@@ -137,7 +140,9 @@ def prepare(op, g):
     op.params = {"n": y.size}
     if x.dtype == "int8" and y.dtype == "int8":
         op.params["lut"] = np.array(LUTS[op.kind](x, y), dtype=np.int8)
-    if x.dtype == "int16" and op.kind in INT16_KINDS:
+    if x.dtype == "int16" and op.kind in activations16.KINDS:
+        activations16.prepare16(op, x)
+    elif x.dtype == "int16" and op.kind in INT16_KINDS:
         op.params["slopes"] = relu_s16_params(op, x, y)
         slopes_fit(op, x, op.params["slopes"])
 
@@ -152,6 +157,8 @@ def emit(op, g, c):
         return [f"kiln_lut_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {lut});"]
     if "slopes" in op.params:
         return slopes_emit(op, g, c)
+    if "sigmoid16" in op.params:
+        return activations16.emit16(op, g, c)
     if op.kind == "QUANTIZE":
         return [f"kiln_quantize_f32_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {c.f32(y.scale)}, {y.zero_point});"]
     if op.kind == "DEQUANTIZE":
@@ -162,6 +169,8 @@ def emit(op, g, c):
 for _kind in ("RELU", "RELU6", "LOGISTIC", "TANH"):
     register(_kind, check_activation, prepare, emit, in_place=same_shape_input,
              types=("int8", "int16", "float32") if _kind in INT16_KINDS else ("int8", "float32"),
-             notes="int16: zero points 0" if _kind == "RELU" else "")
+             notes={"RELU": "int16: zero points 0", "RELU6": "",
+                    "LOGISTIC": "int16: zero points 0, output scale 2^-15, TFLite Micro's interpolated table",
+                    "TANH": "int16: zero points 0, output scale 2^-15, TFLite Micro's interpolated table"}[_kind])
 register("QUANTIZE", check_quantize, prepare, emit, in_place=same_shape_input)  # int8 -> int8 only: types must match
 register("DEQUANTIZE", check_dequantize, prepare, emit)
