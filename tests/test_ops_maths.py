@@ -266,3 +266,30 @@ def test_int16_activations_reject(tmp_path):
     rejects(model("LOGISTIC", [T([4], "int16", 0.001, 0)], [T([4], "int16", 0.001, 0)]), tmp_path, "2^-15")
     rejects(model("TANH", [T([4], "int16", 0.001, 3)], [T([4], "int16", 2.0 ** -15, 0)]), tmp_path, "zero point 0")
     rejects(model("RELU", [T([4], "int16", 0.001, 3)], [T([4], "int16", 0.001, 3)]), tmp_path, "zero point 0")
+
+
+# ---- SOFTMAX int16 and int8 -> int16 ----
+
+@pytest.mark.parametrize("shape,xs,beta", [
+    ([2, 3, 10], 0.0003, 1.0),
+    ([1, 40], 0.001, 0.5),
+    ([6], 0.00005, 2.0),
+    ([3, 1, 1], 0.0004, 1.0),   # depth 1
+])
+def test_softmax_int16(tmp_path, shape, xs, beta):
+    check(model("SOFTMAX", [T(shape, "int16", xs, 0)], [T(shape, "int16", 1.0 / 32768, 0)], beta=beta), tmp_path,
+          allow_constant=shape[-1] == 1)
+
+
+@pytest.mark.parametrize("shape,xq,beta", [([4, 12], (0.1, 3), 1.0), ([2, 2, 7], (0.05, -128), 0.7)])
+def test_softmax_int8_to_int16(tmp_path, shape, xq, beta):
+    check(model("SOFTMAX", [T(shape, "int8", *xq)], [T(shape, "int16", 1.0 / 65536, -32768)], beta=beta), tmp_path)
+
+
+def test_softmax_int16_rejects(tmp_path):
+    rejects(model("SOFTMAX", [T([4], "int16", 0.001, 0)], [T([4], "int16", 1.0 / 256, 0)], beta=1.0), tmp_path,
+            "1/32768")
+    rejects(model("SOFTMAX", [T([4], "int8", 0.1, 0)], [T([4], "int16", 1.0 / 65536, 0)], beta=1.0), tmp_path,
+            "-32768")
+    rejects(model("SOFTMAX", [T([4], "int16", 0.001, 0)], [T([4], "int8", 1.0 / 256, -128)], beta=1.0), tmp_path,
+            "INT8")

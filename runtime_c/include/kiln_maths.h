@@ -34,6 +34,16 @@ typedef struct {
 void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sigmoid_s16_params_t *p,
                       const uint16_t *table);
 
+/* ---- SOFTMAX beyond int8 -> int8 (kiln_softmax_s8 in kiln_runtime.h): int8 in, int16 out (zero
+ * point -32768, scale 1/65536), same exp table; int16 in and out with TFLite Micro's two 513-entry
+ * tables (exp over [-10, 0], 1/(1+x) over [0, 1]) ---- */
+typedef struct {
+    int32_t mult, shift; /* input difference to [-65535, 0] ~ [-10, 0] */
+} kiln_softmax_s16_params_t;
+void kiln_softmax_s8_s16(const int8_t *in, int16_t *out, int32_t outer, int32_t depth, const int32_t *exp_table);
+void kiln_softmax_s16(const int16_t *in, int16_t *out, int32_t outer, int32_t depth,
+                      const kiln_softmax_s16_params_t *p, const int16_t *exp_lut, const int16_t *recip_lut);
+
 /* ---- CAST: type codes KILN_T_*; integers narrow modulo 2^bits, float to integer truncates toward
  * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
 enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };

@@ -42,12 +42,15 @@ static int32_t one_over_one_plus_x(int32_t a)
     return sat_shift_left(x, 1);
 }
 
-void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth, const int32_t *exp_table)
+/* int8 in; int8 out (out_bits 8) or int16 out (out_bits 16, out16 set) */
+static void softmax_s8_any(const int8_t *in, int8_t *out8, int16_t *out16, int32_t outer, int32_t depth,
+                           const int32_t *exp_table, int out_bits)
 {
+    const int32_t out_min = out_bits == 8 ? -128 : -32768;
+    const int32_t out_max = out_bits == 8 ? 127 : 32767;
     int32_t i, c;
     for (i = 0; i < outer; ++i) {
         const int8_t *x = in + i * depth;
-        int8_t *y = out + i * depth;
         int32_t max = -128, sum = 0, headroom, scale, exponent;
         for (c = 0; c < depth; ++c) {
             max = x[c] > max ? x[c] : max;
@@ -57,10 +60,63 @@ void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth
         }
         headroom = count_leading_zeros((uint32_t)sum);
         scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - UINT32_C(0x80000000)));
-        exponent = (12 - headroom) + 31 - 8;
+        exponent = (12 - headroom) + 31 - out_bits;
         for (c = 0; c < depth; ++c) {
-            const int32_t v = kiln_rdbpot(kiln_srdhm(scale, exp_table[max - x[c]]), exponent) - 128;
-            y[c] = (int8_t)kiln_clamp_i32(v, -128, 127);
+            const int32_t v = kiln_clamp_i32(kiln_rdbpot(kiln_srdhm(scale, exp_table[max - x[c]]), exponent) + out_min,
+                                             out_min, out_max);
+            if (out16 != NULL) {
+                out16[i * depth + c] = (int16_t)v;
+            } else {
+                out8[i * depth + c] = (int8_t)v;
+            }
+        }
+    }
+}
+
+void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth, const int32_t *exp_table)
+{
+    softmax_s8_any(in, out, NULL, outer, depth, exp_table, 8);
+}
+
+void kiln_softmax_s8_s16(const int8_t *in, int16_t *out, int32_t outer, int32_t depth, const int32_t *exp_table)
+{
+    softmax_s8_any(in, NULL, out, outer, depth, exp_table, 16);
+}
+
+/* TFLite's LUTLookup for int16: 512 steps of 128, linear interpolation */
+static int32_t lut16(int32_t v, const int16_t *lut)
+{
+    const int32_t index = 256 + (v >> 7);
+    const int32_t offset = v & 0x7f;
+    const int32_t base = lut[index];
+    const int32_t slope = (int32_t)lut[index + 1] - base;
+    return (int16_t)(base + ((slope * offset + 64) >> 7));
+}
+
+void kiln_softmax_s16(const int16_t *in, int16_t *out, int32_t outer, int32_t depth,
+                      const kiln_softmax_s16_params_t *p, const int16_t *exp_lut, const int16_t *recip_lut)
+{
+    int32_t i, c;
+    for (i = 0; i < outer; ++i) {
+        const int16_t *x = in + i * depth;
+        int16_t *y = out + i * depth;
+        int32_t max = -32768, sum = 0, recip, right_shift;
+        int headroom;
+        for (c = 0; c < depth; ++c) {
+            max = x[c] > max ? x[c] : max;
+        }
+        for (c = 0; c < depth; ++c) { /* exps cached in the output, Q0.15 */
+            const int32_t d = kiln_mul_by_qm((int32_t)x[c] - max, p->mult, p->shift) + 32767;
+            y[c] = (int16_t)lut16(kiln_clamp_i32(d, -32768, 32767), exp_lut);
+            sum += y[c];
+        }
+        headroom = count_leading_zeros((uint32_t)sum);
+        recip = (int32_t)((((int64_t)sum << (headroom - 1)) + (1 << 13)) >> 14) - ((1 << 15) + (1 << 16));
+        recip = lut16(kiln_clamp_i32(recip, -32768, 32767), recip_lut);
+        right_shift = 31 - headroom;
+        for (c = 0; c < depth; ++c) {
+            const int64_t r = ((int64_t)y[c] * recip + (INT64_C(1) << (right_shift - 1))) >> right_shift;
+            y[c] = (int16_t)(r < 0 ? 0 : (r > 32767 ? 32767 : r));
         }
     }
 }
