@@ -293,3 +293,28 @@ def test_softmax_int16_rejects(tmp_path):
             "-32768")
     rejects(model("SOFTMAX", [T([4], "int16", 0.001, 0)], [T([4], "int8", 1.0 / 256, -128)], beta=1.0), tmp_path,
             "INT8")
+
+
+# ---- LOG_SOFTMAX ----
+
+@pytest.mark.parametrize("dtype,shape,xq", [
+    ("float32", [3, 7], None),
+    ("float32", [2, 1, 2, 5], None),
+    ("int8", [4, 10], (0.1, 3)),
+    ("int8", [2, 3, 33], (0.02, -128)),   # narrow: small differences
+    ("int8", [1, 2, 1, 6], (0.5, 10)),    # wide: differences below diff_min
+    ("int8", [9], (0.06, 0)),
+])
+def test_log_softmax(tmp_path, dtype, shape, xq):
+    if dtype == "float32":
+        m = model("LOG_SOFTMAX", [T(shape)], [T(shape)])
+        check(m, tmp_path, gen={0: uniform(-8, 8, shape)})
+    else:
+        m = model("LOG_SOFTMAX", [T(shape, "int8", *xq)], [T(shape, "int8", 16.0 / 256, 127)])
+        check(m, tmp_path, **(SAN if shape == [9] else {}))
+
+
+def test_log_softmax_rejects(tmp_path):
+    rejects(model("LOG_SOFTMAX", [T([4], "int8", 0.1, 0)], [T([4], "int8", 1.0 / 256, -128)]), tmp_path,
+            "16/256")
+    rejects(model("LOG_SOFTMAX", [T([4], "int16", 0.1, 0)], [T([4], "int16", 1.0 / 256, 0)]), tmp_path, "INT16")

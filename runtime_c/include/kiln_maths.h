@@ -44,6 +44,15 @@ void kiln_softmax_s8_s16(const int8_t *in, int16_t *out, int32_t outer, int32_t 
 void kiln_softmax_s16(const int16_t *in, int16_t *out, int32_t outer, int32_t depth,
                       const kiln_softmax_s16_params_t *p, const int16_t *exp_lut, const int16_t *recip_lut);
 
+/* ---- LOG_SOFTMAX over the innermost dimension; int8: output scale 16/256, zero point 127;
+ * tables = exp(diff) in Q0.31 (256 words, 0 below diff_min) then diff in Q5.26 (256 words) ---- */
+typedef struct {
+    int32_t diff_min, rev_mult, rev_shift;
+} kiln_log_softmax_s8_params_t;
+void kiln_log_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth,
+                         const kiln_log_softmax_s8_params_t *p, const int32_t *tables);
+void kiln_log_softmax_f32(const float *in, float *out, int32_t outer, int32_t depth);
+
 /* ---- CAST: type codes KILN_T_*; integers narrow modulo 2^bits, float to integer truncates toward
  * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
 enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };
