@@ -83,14 +83,15 @@ def test_round_halves_to_even(tmp_path):
 @pytest.mark.parametrize("shape,xq,yq", [
     ([3, 1, 4], (0.05, 3), (0.03, -100)),    # rescaled
     ([1, 2, 3, 2, 5], (0.02, -7), (0.02, -7)),  # same scale: no rescale
+    ([16, 16], (0.05, 3), (0.04, -5)),          # ratio 1.25: ties, rounded as MBQM(|d|) rounds them
 ])
 def test_abs_int8(tmp_path, shape, xq, yq):
     check(model("ABS", [T(shape, "int8", *xq)], [T(shape, "int8", *yq)]), tmp_path)
 
 
-@pytest.mark.parametrize("xs,ys", [(0.001, 0.0007), (0.002, 0.002)])
+@pytest.mark.parametrize("xs,ys", [(0.001, 0.0007), (0.002, 0.002), (0.001, 0.0008)])
 def test_abs_int16_quantized(tmp_path, xs, ys):
-    check(model("ABS", [T([4, 9], "int16", xs, 0)], [T([4, 9], "int16", ys, 0)]), tmp_path)
+    check(model("ABS", [T([4, 64], "int16", xs, 0)], [T([4, 64], "int16", ys, 0)]), tmp_path)
 
 
 def test_abs_int16_plain_wraps(tmp_path):

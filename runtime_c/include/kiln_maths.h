@@ -16,10 +16,11 @@ void kiln_map_f32(const float *in, float *out, int32_t n, int32_t fn);
 void kiln_leaky_relu_f32(const float *in, float *out, int32_t n, float alpha);
 
 /* ---- quantized int16 with two slopes: d = x - in_zp; y = out_zp + (d >= 0 ? MBQM(d, pos) :
- * neg_sign * MBQM(d, neg)), clamped to [lo, hi] (RELU, RELU6, LEAKY_RELU, ABS) ---- */
+ * neg_out_sign * MBQM(neg_in_sign * d, neg)), clamped to [lo, hi] (RELU, RELU6, LEAKY_RELU, ABS;
+ * MBQM rounds ties differently by sign, so where the sign flips matters) ---- */
 typedef struct {
     int32_t in_zp, out_zp;
-    int32_t pos_mult, pos_shift, neg_mult, neg_shift, neg_sign;
+    int32_t pos_mult, pos_shift, neg_mult, neg_shift, neg_in_sign, neg_out_sign;
     int32_t lo, hi;
 } kiln_slopes_params_t;
 void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slopes_params_t *p);

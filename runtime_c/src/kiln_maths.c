@@ -66,7 +66,7 @@ void kiln_slopes_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_slop
         if (d >= 0) {
             y = kiln_mul_by_qm(d, p->pos_mult, p->pos_shift);
         } else {
-            y = p->neg_sign * kiln_mul_by_qm(d, p->neg_mult, p->neg_shift);
+            y = p->neg_out_sign * kiln_mul_by_qm(p->neg_in_sign * d, p->neg_mult, p->neg_shift);
         }
         out[i] = (int16_t)kiln_clamp_i32(y + p->out_zp, p->lo, p->hi);
     }

@@ -33,7 +33,7 @@ def leaky_params(op, x, y) -> dict:
     ident = qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
     m_a, s_a = qm.quantize_multiplier(qm.f32(qm.f32(qm.f32(x.scale) * alpha) / qm.f32(y.scale)))
     lo, hi = RANGES[x.dtype]
-    return slopes_params(x.zero_point, y.zero_point, ident, (abs(m_a), s_a), -1 if m_a < 0 else 1, lo, hi)
+    return slopes_params(x.zero_point, y.zero_point, ident, (abs(m_a), s_a), 1, -1 if m_a < 0 else 1, lo, hi)
 
 
 def prepare(op, g):

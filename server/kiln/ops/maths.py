@@ -31,19 +31,21 @@ def f32_ratio(a: float, b: float) -> float:
     return qm.f32(qm.f32(a) / qm.f32(b))
 
 
-def slopes_params(in_zp: int, out_zp: int, pos: tuple[int, int], neg: tuple[int, int], neg_sign: int,
-                  lo: int, hi: int) -> dict:
+def slopes_params(in_zp: int, out_zp: int, pos: tuple[int, int], neg: tuple[int, int], neg_in_sign: int,
+                  neg_out_sign: int, lo: int, hi: int) -> dict:
+    """MBQM rounds ties toward zero for negatives (SRDHM's nudge) but away from zero for positives,
+    so ABS (MBQM(-d)) and a negative LEAKY_RELU alpha (-MBQM(d)) differ: both signs are kept."""
     return dict(in_zp=in_zp, out_zp=out_zp, pos_mult=pos[0], pos_shift=pos[1], neg_mult=neg[0],
-                neg_shift=neg[1], neg_sign=neg_sign, lo=lo, hi=hi)
+                neg_shift=neg[1], neg_in_sign=neg_in_sign, neg_out_sign=neg_out_sign, lo=lo, hi=hi)
 
 
 def slopes_value(v: int, p: dict) -> int:
-    """kiln_slopes_s16 on one value: out_zp + (d >= 0 ? MBQM(d, pos) : sign * MBQM(d, neg)), clamped."""
+    """kiln_slopes_s16 on one value: out_zp + (d >= 0 ? MBQM(d, pos) : so * MBQM(si * d, neg)), clamped."""
     d = v - p["in_zp"]
     if d >= 0:
         y = qm.mul_by_quantized_multiplier(d, p["pos_mult"], p["pos_shift"])
     else:
-        y = p["neg_sign"] * qm.mul_by_quantized_multiplier(d, p["neg_mult"], p["neg_shift"])
+        y = p["neg_out_sign"] * qm.mul_by_quantized_multiplier(p["neg_in_sign"] * d, p["neg_mult"], p["neg_shift"])
     return max(p["lo"], min(p["hi"], y + p["out_zp"]))
 
 
@@ -65,7 +67,7 @@ def slopes_emit(op, g, c) -> list[str]:
     (y,) = g.op_outputs(op)
     p = op.params["slopes"]
     vals = ", ".join(str(p[k]) for k in ("in_zp", "out_zp", "pos_mult", "pos_shift", "neg_mult", "neg_shift",
-                                          "neg_sign", "lo", "hi"))
+                                          "neg_in_sign", "neg_out_sign", "lo", "hi"))
     return [f"static const kiln_slopes_params_t params = {{{vals}}};",
             f"kiln_slopes_s16({c.ptr(x)}, {c.ptr(y)}, {y.size}, &params);"]
 
@@ -121,7 +123,7 @@ def check(op, g):
 def abs_params(x, y) -> dict:
     lo, hi = RANGES[x.dtype]
     m = IDENTITY if qm.f32(x.scale) == qm.f32(y.scale) else qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
-    return slopes_params(x.zero_point, y.zero_point, m, m, -1, lo, hi)
+    return slopes_params(x.zero_point, y.zero_point, m, m, -1, 1, lo, hi)  # MBQM(|d|)
 
 
 def rsqrt_table(op, g, x) -> np.ndarray:

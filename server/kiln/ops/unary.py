@@ -85,10 +85,10 @@ def relu_s16_params(op, x, y) -> dict:
     [zero, six] in the input's quantization, no rescale (kiln_slopes_s16 with the identity)."""
     if op.kind == "RELU6":
         six = max(-32768, min(32767, qm.round_half_away(qm.f32(6.0 / qm.f32(x.scale))) + x.zero_point))
-        return slopes_params(0, 0, IDENTITY, IDENTITY, 1, x.zero_point, six)
+        return slopes_params(0, 0, IDENTITY, IDENTITY, 1, 1, x.zero_point, six)
     m = qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
     lo = max(-32768, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
-    return slopes_params(x.zero_point, y.zero_point, m, m, 1, lo, 32767)
+    return slopes_params(x.zero_point, y.zero_point, m, m, 1, 1, lo, 32767)
 
 
 INT16_KINDS = ("RELU", "RELU6", "LOGISTIC", "TANH")
