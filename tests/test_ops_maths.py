@@ -374,3 +374,12 @@ def test_chain_on_qemu_m4(tmp_path):
     assert len(result.outputs) == len(records)
     assert_match(Pair(result.outputs, ref, c), "maths chain on qemu-m4")
     assert len({r[2].tobytes() for r in result.outputs}) > 1, "the int16 chain gave the same output every time"
+
+
+@pytest.mark.parametrize("kind", ["RELU", "ABS", "LEAKY_RELU"])
+def test_int16_rescale_every_input(tmp_path, kind):
+    """Every int16 input, at scales whose float32 and double quotients round ties differently."""
+    v = np.arange(-32768, 32768, dtype=np.int16).reshape(8, 8192)
+    m = model(kind, [T([8, 8192], "int16", 0.0009100073683930357, 0)],
+              [T([8, 8192], "int16", 0.00021580442241476614, 0)], **({"alpha": 1.0351598} if kind == "LEAKY_RELU" else {}))
+    check(m, tmp_path, records=[[v], [v[::-1].copy()]])

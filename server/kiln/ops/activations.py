@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import quantmath as qm
 from .base import one_in_one_out, quantized, register, require, same_shape_input, same_size
-from .maths import RANGES, f32_ratio, lut_emit, slopes_emit, slopes_fit, slopes_lut, slopes_params, tflm_table
+from .maths import RANGES, scale_ratio, lut_emit, slopes_emit, slopes_fit, slopes_lut, slopes_params, tflm_table
 
 TYPES = {"HARD_SWISH": ("float32", "int8"), "ELU": ("float32", "int8"), "LEAKY_RELU": ("float32", "int8", "int16")}
 
@@ -22,7 +22,7 @@ def check(op, g):
     quantized(op, x, "input")
     quantized(op, y, "output")
     if op.kind == "HARD_SWISH":  # TFLite Micro's Prepare: the output multiplier must be below 1
-        ratio = f32_ratio(qm.f32(x.scale / 128.0), y.scale)
+        ratio = scale_ratio(qm.f32(x.scale / 128.0), y.scale)
         require(op, qm.quantize_multiplier(ratio)[1] <= 0,
                 f"int8 output scale {y.scale:.9g} is too small for input scale {x.scale:.9g} "
                 "(TFLite Micro needs input scale / 128 < output scale)")
@@ -30,8 +30,8 @@ def check(op, g):
 
 def leaky_params(op, x, y) -> dict:
     alpha = qm.f32(op.options.get("alpha", 0.0) or 0.0)
-    ident = qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
-    m_a, s_a = qm.quantize_multiplier(qm.f32(qm.f32(qm.f32(x.scale) * alpha) / qm.f32(y.scale)))
+    ident = qm.quantize_multiplier(scale_ratio(x.scale, y.scale))
+    m_a, s_a = qm.quantize_multiplier(qm.f32(x.scale) * alpha / qm.f32(y.scale))
     lo, hi = RANGES[x.dtype]
     return slopes_params(x.zero_point, y.zero_point, ident, (abs(m_a), s_a), 1, -1 if m_a < 0 else 1, lo, hi)
 

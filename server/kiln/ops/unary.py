@@ -13,7 +13,7 @@ import numpy as np
 from .. import quantmath as qm
 from .base import arity, dtype_in, one_in_one_out, quantized, register, require, same_shape_input, same_size
 from . import activations16
-from .maths import IDENTITY, f32_ratio, slopes_emit, slopes_fit, slopes_params
+from .maths import IDENTITY, scale_ratio, slopes_emit, slopes_fit, slopes_params
 
 
 def _clamp8(v: int) -> int:
@@ -25,7 +25,7 @@ def lut_relu(x, y, six: bool):
         zero = x.zero_point
         six_q = _clamp8(qm.round_half_away(6.0 / x.scale) + x.zero_point)
         return [max(zero, min(six_q, v)) for v in range(-128, 128)]
-    mult, shift = qm.quantize_multiplier(x.scale / y.scale)
+    mult, shift = qm.quantize_multiplier(scale_ratio(x.scale, y.scale))
     lo = max(-128, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
     return [max(lo, min(127, y.zero_point + qm.mul_by_quantized_multiplier(v - x.zero_point, mult, shift)))
             for v in range(-128, 128)]
@@ -86,7 +86,7 @@ def relu_s16_params(op, x, y) -> dict:
     if op.kind == "RELU6":
         six = max(-32768, min(32767, qm.round_half_away(qm.f32(6.0 / qm.f32(x.scale))) + x.zero_point))
         return slopes_params(0, 0, IDENTITY, IDENTITY, 1, 1, x.zero_point, six)
-    m = qm.quantize_multiplier(f32_ratio(x.scale, y.scale))
+    m = qm.quantize_multiplier(scale_ratio(x.scale, y.scale))
     lo = max(-32768, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
     return slopes_params(x.zero_point, y.zero_point, m, m, 1, 1, lo, 32767)
 
