@@ -383,3 +383,33 @@ def test_int16_rescale_every_input(tmp_path, kind):
     m = model(kind, [T([8, 8192], "int16", 0.0009100073683930357, 0)],
               [T([8, 8192], "int16", 0.00021580442241476614, 0)], **({"alpha": 1.0351598} if kind == "LEAKY_RELU" else {}))
     check(m, tmp_path, records=[[v], [v[::-1].copy()]])
+
+
+def test_int8_tables_match_tflm_over_random_scales():
+    """The compile-time tables (TFLite Micro's arithmetic replayed in Python) against TFLite Micro on
+    all 256 inputs, over random scales and zero points: no C build, so many cases cheaply."""
+    from types import SimpleNamespace as NS
+
+    from kiln import oracle
+    from kiln.ops import activations, maths, unary
+
+    rng = np.random.default_rng(21)
+    x8 = np.arange(-128, 128, dtype=np.int8)
+    checked = 0
+    for it in range(24):
+        xs, xz = float(np.float32(10 ** rng.uniform(-3, 0))), int(rng.integers(-128, 128))
+        ys, yz = float(np.float32(xs * 10 ** rng.uniform(-1, 1))), int(rng.integers(-128, 128))
+        alpha = float(np.float32(rng.uniform(-3, 3)))
+        x, y = NS(scale=xs, zero_point=xz, dtype="int8"), NS(scale=ys, zero_point=yz, dtype="int8")
+        ours = {"HARD_SWISH": activations.hard_swish_table(x, y), "ELU": activations.elu_table(x, y),
+                "LEAKY_RELU": maths.slopes_lut(activations.leaky_params(NS(options={"alpha": alpha}), x, y)),
+                "ABS": maths.slopes_lut(maths.abs_params(x, y)), "RELU": np.array(unary.lut_relu(x, y, False))}
+        for kind, table in ours.items():
+            if kind == "HARD_SWISH" and activations.hard_swish_multipliers(x, y)[1] > 0:
+                continue  # TFLite Micro refuses it (and so does check)
+            m = model(kind, [T([256], "int8", xs, xz)], [T([256], "int8", ys, yz)],
+                      **({"alpha": alpha} if kind == "LEAKY_RELU" else {}))
+            ref = oracle.run_tflm(m, [[x8]], 1)[0][0]
+            assert np.array_equal(np.asarray(table, np.int64), ref.astype(np.int64)), (kind, xs, xz, ys, yz, alpha)
+            checked += 1
+    assert checked >= 100
