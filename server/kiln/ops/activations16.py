@@ -132,6 +132,11 @@ def check16(op, x, y):
     require(op, pot and log2 == -15, f"int16 output must have scale 2^-15 (has {y.scale:.9g})")
     m, _ = input_rescale(op.kind, x.scale)
     require(op, m <= 32767, f"int16 input scale {x.scale:.9g} is too large (TFLite Micro's limit: about 2.67)")
+    try:
+        sigmoid_table()
+    except (RuntimeError, ImportError) as e:
+        require(op, False, f"int16 needs TFLite Micro (the tflite-micro package) at compile time to read its "
+                           f"sigmoid table: {e}")
 
 
 def prepare16(op, x):

@@ -4,16 +4,14 @@ TFLite Micro takes all of them in float32 (math.h on the device); ABS also int8 
 (quantized with its own rescale, or plain int16), RSQRT also int8. int8 ones are 256-entry tables
 computed at compile time; int16 ABS runs kiln_slopes_s16, TFLite's rescale with a sign flip below
 zero. Shared here for activations.py and unary.py: the two-slope rescale (slopes_params,
-slopes_value) and tflm_table, an int8 operator's table evaluated by TFLite Micro itself.
+slopes_value, slopes_lut).
 """
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 
 from .. import quantmath as qm
-from ..ir import Graph, Operator, Tensor
+from ..ir import Operator, Tensor
 from .base import one_in_one_out, quantized, register, require, same_shape_input, same_size
 
 FLOAT_ONLY = ("NEG", "SQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND")
@@ -83,24 +81,6 @@ def lut_emit(op, g, c) -> list[str]:
     return [f"kiln_lut_s8({c.ptr(x)}, {c.ptr(y)}, {y.size}, {lut});"]
 
 
-def tflm_table(op: Operator, g: Graph, lo: int = -128, hi: int = 127, fill: int = 0) -> np.ndarray:
-    """The int8 operator's output for every input byte lo..hi, computed by TFLite Micro itself (a
-    one-operator model on the input values as a constant); bytes outside lo..hi get `fill`."""
-    from ..passes.constants import evaluate_with_tflm
-
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    n = hi - lo + 1
-    xt = Tensor(0, x.name, [n], x.dtype, copy.deepcopy(x.quant), np.arange(lo, hi + 1, dtype=np.int8))
-    yt = Tensor(1, y.name, [n], y.dtype, copy.deepcopy(y.quant))
-    one = Operator(0, op.kind, [0], [1], dict(op.options), options_type=op.options_type)
-    res = evaluate_with_tflm(Graph("table", [xt, yt], [one], [], [1]), one)
-    require(op, res is not None, "TFLite Micro refused to evaluate its lookup table")
-    table = np.full(256, fill, np.int8)
-    table[lo + 128:hi + 129] = np.asarray(res[0], np.int8).reshape(-1)
-    return table
-
-
 def is_quantized(t: Tensor) -> bool:
     return t.quant is not None and len(t.quant.scale) > 0
 
@@ -127,11 +107,52 @@ def abs_params(x, y) -> dict:
     return slopes_params(x.zero_point, y.zero_point, m, m, -1, 1, lo, hi)  # MBQM(|d|)
 
 
-def rsqrt_table(op, g, x) -> np.ndarray:
-    # TFLite Micro fails at run time on inputs below the zero point (negative reals); the table
-    # gives them the largest output, as for zero. The values are TFLite Micro's own.
-    lo = max(-128, min(127, x.zero_point))
-    return tflm_table(op, g, lo, 127, fill=127)
+def _sat_pot(x: int, e: int) -> int:
+    """gemmlowp's SaturatingRoundingMultiplyByPOT for e > 0."""
+    threshold = (1 << (31 - e)) - 1
+    return qm.INT32_MAX if x > threshold else qm.INT32_MIN if x < -threshold else qm._wrap32(x << e)
+
+
+def inv_sqrt_multiplier(value: int) -> tuple[int, int]:
+    """TFLite's GetInvSqrtQuantizedMultiplierExp(value, kReverseShift): 1/sqrt(value) as a
+    multiplier and a left shift, by five Newton-Raphson steps in Q3.28."""
+    if value <= 1:
+        return qm.INT32_MAX, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    pairs = (32 - value.bit_length() - 1) // 2 - 1  # normalise into [2^27, 2^29) by bit pairs
+    shift -= pairs
+    value <<= 2 * pairs
+    half_input = qm.rdbpot(value >> 1, 1)
+    half_three = (1 << 28) + (1 << 27)
+    x = 1 << 28
+    for _ in range(5):
+        x3 = _sat_pot(qm.srdhm(qm.srdhm(x, x), x), 6)
+        x = _sat_pot(qm._wrap32(qm.srdhm(half_three, x) - qm.srdhm(half_input, x3)), 3)
+    x = qm.srdhm(x, 1518500250)  # times sqrt(2)/2
+    if shift < 0:
+        x, shift = qm._wrap32(x << -shift), 0
+    return x, -shift
+
+
+def rsqrt_table(x, y) -> np.ndarray:
+    """elementwise.cc's RsqrtEvalQuantized for every int8 input. TFLite Micro fails at run time on
+    inputs below the zero point (negative reals); the table gives them 127, as for zero."""
+    real = 1.0 / float(np.float32(np.float32(np.sqrt(np.float32(x.scale))) * np.float32(y.scale)))
+    m, s = qm.quantize_multiplier(real)
+    k_shift = 20
+    out = []
+    for v in range(-128, 128):
+        d = v - x.zero_point
+        if d <= 0:
+            out.append(127)
+            continue
+        im, ish = inv_sqrt_multiplier(d)
+        data = qm.mul_by_quantized_multiplier(1, im, ish + k_shift)
+        out.append(max(-128, min(127, qm.mul_by_quantized_multiplier(data, m, s - k_shift) + y.zero_point)))
+    return np.array(out, np.int8)
 
 
 def prepare(op, g):
@@ -142,8 +163,7 @@ def prepare(op, g):
         if op.kind == "ABS":
             op.params["lut"] = slopes_lut(abs_params(x, y))
         else:
-            op.params["lut"] = rsqrt_table(op, g, x)
-            op.params["lut_note"] = "RSQRT for every int8 input -128..127: TFLite Micro's own values"
+            op.params["lut"] = rsqrt_table(x, y)
     elif x.dtype == "int16" and is_quantized(x):
         op.params["slopes"] = abs_params(x, y)
         slopes_fit(op, x, op.params["slopes"])
@@ -164,7 +184,7 @@ def emit(op, g, c):
 register("ABS", check, prepare, emit, in_place=same_shape_input, types=("int8", "int16", "float32"),
          notes="int8: table; int16: quantized (zero point 0) or plain")
 register("RSQRT", check, prepare, emit, in_place=same_shape_input, types=("int8", "float32"),
-         notes="int8: table of TFLite Micro's values; inputs below the zero point give 127")
+         notes="int8: table; inputs below the zero point (TFLite Micro fails on them) give 127")
 for _kind in FLOAT_ONLY:
     register(_kind, check, prepare, emit, in_place=same_shape_input, types=("float32",),
              notes="ROUND: halves to even" if _kind == "ROUND" else "")
