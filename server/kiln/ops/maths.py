@@ -187,4 +187,4 @@ register("RSQRT", check, prepare, emit, in_place=same_shape_input, types=("int8"
          notes="int8: table; inputs below the zero point (TFLite Micro fails on them) give 127")
 for _kind in FLOAT_ONLY:
     register(_kind, check, prepare, emit, in_place=same_shape_input, types=("float32",),
-             notes="ROUND: halves to even" if _kind == "ROUND" else "")
+             notes="halves to even" if _kind == "ROUND" else "")
