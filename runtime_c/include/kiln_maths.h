@@ -6,10 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- float32 element-wise functions: fn is one of KILN_F_* ---- */
+/* ---- float32 element-wise functions: fn is one of KILN_MAP_* ---- */
 enum {
-    KILN_F_ABS = 0, KILN_F_NEG, KILN_F_SQRT, KILN_F_RSQRT, KILN_F_SQUARE, KILN_F_EXP, KILN_F_LOG, KILN_F_SIN,
-    KILN_F_COS, KILN_F_FLOOR, KILN_F_CEIL, KILN_F_ROUND, KILN_F_HARD_SWISH, KILN_F_ELU
+    KILN_MAP_ABS = 0, KILN_MAP_NEG, KILN_MAP_SQRT, KILN_MAP_RSQRT, KILN_MAP_SQUARE, KILN_MAP_EXP, KILN_MAP_LOG,
+    KILN_MAP_SIN, KILN_MAP_COS, KILN_MAP_FLOOR, KILN_MAP_CEIL, KILN_MAP_ROUND, KILN_MAP_HARD_SWISH, KILN_MAP_ELU
 };
 void kiln_map_f32(const float *in, float *out, int32_t n, int32_t fn);
 /* x > 0 ? x : alpha * x */
@@ -54,9 +54,11 @@ void kiln_log_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t d
                          const kiln_log_softmax_s8_params_t *p, const int32_t *tables);
 void kiln_log_softmax_f32(const float *in, float *out, int32_t outer, int32_t depth);
 
-/* ---- CAST: type codes KILN_T_*; integers narrow modulo 2^bits, float to integer truncates toward
+/* ---- CAST: type codes KILN_CAST_*; integers narrow modulo 2^bits, float to integer truncates toward
  * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
-enum { KILN_T_I8 = 0, KILN_T_I16, KILN_T_I32, KILN_T_F32, KILN_T_BOOL, KILN_T_U8, KILN_T_I64 };
+enum {
+    KILN_CAST_I8 = 0, KILN_CAST_I16, KILN_CAST_I32, KILN_CAST_F32, KILN_CAST_BOOL, KILN_CAST_U8, KILN_CAST_I64
+};
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 
 /* ---- PRELU, alpha broadcast over up to 6 collapsed dimensions (element strides, 0 repeats; the

@@ -26,22 +26,22 @@ void kiln_map_f32(const float *in, float *out, int32_t n, int32_t fn)
 {
     int32_t i;
     switch (fn) {
-    case KILN_F_ABS: KILN_MAP(fabsf(v));
-    case KILN_F_NEG: KILN_MAP(-v);
-    case KILN_F_SQRT: KILN_MAP(sqrtf(v));
-    case KILN_F_RSQRT: KILN_MAP(1.0f / sqrtf(v));
-    case KILN_F_SQUARE: KILN_MAP(v * v);
-    case KILN_F_EXP: KILN_MAP(expf(v));
-    case KILN_F_LOG: KILN_MAP(logf(v));
-    case KILN_F_SIN: KILN_MAP(sinf(v));
-    case KILN_F_COS: KILN_MAP(cosf(v));
-    case KILN_F_FLOOR: KILN_MAP(floorf(v));
-    case KILN_F_CEIL: KILN_MAP(ceilf(v));
-    case KILN_F_ROUND: KILN_MAP(round_half_even(v));
+    case KILN_MAP_ABS: KILN_MAP(fabsf(v));
+    case KILN_MAP_NEG: KILN_MAP(-v);
+    case KILN_MAP_SQRT: KILN_MAP(sqrtf(v));
+    case KILN_MAP_RSQRT: KILN_MAP(1.0f / sqrtf(v));
+    case KILN_MAP_SQUARE: KILN_MAP(v * v);
+    case KILN_MAP_EXP: KILN_MAP(expf(v));
+    case KILN_MAP_LOG: KILN_MAP(logf(v));
+    case KILN_MAP_SIN: KILN_MAP(sinf(v));
+    case KILN_MAP_COS: KILN_MAP(cosf(v));
+    case KILN_MAP_FLOOR: KILN_MAP(floorf(v));
+    case KILN_MAP_CEIL: KILN_MAP(ceilf(v));
+    case KILN_MAP_ROUND: KILN_MAP(round_half_even(v));
     /* v * min(6, max(0, v + 3)) / 6, with std::min/max's comparisons */
-    case KILN_F_HARD_SWISH: KILN_MAP(v * (6.0f < (0.0f < v + 3.0f ? v + 3.0f : 0.0f)
+    case KILN_MAP_HARD_SWISH: KILN_MAP(v * (6.0f < (0.0f < v + 3.0f ? v + 3.0f : 0.0f)
                                              ? 6.0f : (0.0f < v + 3.0f ? v + 3.0f : 0.0f)) / 6.0f);
-    case KILN_F_ELU: KILN_MAP(v < 0.0f ? expm1f(v) : v);
+    case KILN_MAP_ELU: KILN_MAP(v < 0.0f ? expm1f(v) : v);
     default: break;
     }
 }
@@ -115,12 +115,12 @@ void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sig
 static int64_t read_int(const void *p, int32_t i, int32_t t)
 {
     switch (t) {
-    case KILN_T_I8: return ((const int8_t *)p)[i];
-    case KILN_T_I16: return ((const int16_t *)p)[i];
-    case KILN_T_I32: return ((const int32_t *)p)[i];
-    case KILN_T_BOOL: return ((const bool *)p)[i] ? 1 : 0;
-    case KILN_T_U8: return ((const uint8_t *)p)[i];
-    case KILN_T_I64: return ((const int64_t *)p)[i];
+    case KILN_CAST_I8: return ((const int8_t *)p)[i];
+    case KILN_CAST_I16: return ((const int16_t *)p)[i];
+    case KILN_CAST_I32: return ((const int32_t *)p)[i];
+    case KILN_CAST_BOOL: return ((const bool *)p)[i] ? 1 : 0;
+    case KILN_CAST_U8: return ((const uint8_t *)p)[i];
+    case KILN_CAST_I64: return ((const int64_t *)p)[i];
     default: return 0;
     }
 }
@@ -155,33 +155,33 @@ void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t ou
     int32_t i;
     for (i = 0; i < n; ++i) {
         int64_t v;
-        if (in_type == KILN_T_F32) {
+        if (in_type == KILN_CAST_F32) {
             const float f = ((const float *)in)[i];
-            if (out_type == KILN_T_F32) {
+            if (out_type == KILN_CAST_F32) {
                 ((float *)out)[i] = f;
                 continue;
             }
-            if (out_type == KILN_T_BOOL) {
+            if (out_type == KILN_CAST_BOOL) {
                 ((bool *)out)[i] = f != 0.0f;
                 continue;
             }
             switch (out_type) {
-            case KILN_T_I8: v = f32_to_int(f, INT8_MIN, INT8_MAX); break;
-            case KILN_T_I16: v = f32_to_int(f, INT16_MIN, INT16_MAX); break;
-            case KILN_T_U8: v = f32_to_int(f, 0, UINT8_MAX); break;
+            case KILN_CAST_I8: v = f32_to_int(f, INT8_MIN, INT8_MAX); break;
+            case KILN_CAST_I16: v = f32_to_int(f, INT16_MIN, INT16_MAX); break;
+            case KILN_CAST_U8: v = f32_to_int(f, 0, UINT8_MAX); break;
             default: v = f32_to_int(f, INT32_MIN, INT32_MAX); break;
             }
         } else {
             v = read_int(in, i, in_type);
         }
         switch (out_type) {
-        case KILN_T_I8: ((int8_t *)out)[i] = (int8_t)wrap(v, 8); break;
-        case KILN_T_I16: ((int16_t *)out)[i] = (int16_t)wrap(v, 16); break;
-        case KILN_T_I32: ((int32_t *)out)[i] = wrap(v, 32); break;
-        case KILN_T_U8: ((uint8_t *)out)[i] = (uint8_t)((uint64_t)v & 0xFFu); break;
-        case KILN_T_I64: ((int64_t *)out)[i] = v; break;
-        case KILN_T_BOOL: ((bool *)out)[i] = v != 0; break;
-        case KILN_T_F32: ((float *)out)[i] = (float)v; break;
+        case KILN_CAST_I8: ((int8_t *)out)[i] = (int8_t)wrap(v, 8); break;
+        case KILN_CAST_I16: ((int16_t *)out)[i] = (int16_t)wrap(v, 16); break;
+        case KILN_CAST_I32: ((int32_t *)out)[i] = wrap(v, 32); break;
+        case KILN_CAST_U8: ((uint8_t *)out)[i] = (uint8_t)((uint64_t)v & 0xFFu); break;
+        case KILN_CAST_I64: ((int64_t *)out)[i] = v; break;
+        case KILN_CAST_BOOL: ((bool *)out)[i] = v != 0; break;
+        case KILN_CAST_F32: ((float *)out)[i] = (float)v; break;
         default: break;
         }
     }

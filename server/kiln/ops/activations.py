@@ -140,7 +140,7 @@ def emit(op, g, c):
         return slopes_emit(op, g, c)
     if op.kind == "LEAKY_RELU":
         return [f"kiln_leaky_relu_f32({c.ptr(x)}, {c.ptr(y)}, {y.size}, {c.f32(op.params['alpha'])});"]
-    return [f"kiln_map_f32({c.ptr(x)}, {c.ptr(y)}, {y.size}, KILN_F_{op.kind});"]
+    return [f"kiln_map_f32({c.ptr(x)}, {c.ptr(y)}, {y.size}, KILN_MAP_{op.kind});"]
 
 
 register("HARD_SWISH", check, prepare, emit, in_place=same_shape_input, types=TYPES["HARD_SWISH"],

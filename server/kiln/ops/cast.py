@@ -10,8 +10,8 @@ from __future__ import annotations
 from .base import arity, dtype_in, register, require, same_shape_input, same_size
 
 TYPES = ("int8", "int16", "int32", "bool", "float32")
-CODES = {"int8": "KILN_T_I8", "int16": "KILN_T_I16", "int32": "KILN_T_I32", "float32": "KILN_T_F32",
-         "bool": "KILN_T_BOOL", "uint8": "KILN_T_U8", "int64": "KILN_T_I64"}
+CODES = {"int8": "KILN_CAST_I8", "int16": "KILN_CAST_I16", "int32": "KILN_CAST_I32", "float32": "KILN_CAST_F32",
+         "bool": "KILN_CAST_BOOL", "uint8": "KILN_CAST_U8", "int64": "KILN_CAST_I64"}
 
 
 def check(op, g):

@@ -15,7 +15,7 @@ from ..ir import Operator, Tensor
 from .base import one_in_one_out, quantized, register, require, same_shape_input, same_size
 
 FLOAT_ONLY = ("NEG", "SQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND")
-F_CODES = {k: f"KILN_F_{k}" for k in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR",
+F_CODES = {k: f"KILN_MAP_{k}" for k in ("ABS", "NEG", "SQRT", "RSQRT", "SQUARE", "EXP", "LOG", "SIN", "COS", "FLOOR",
                                       "CEIL", "ROUND", "HARD_SWISH", "ELU")}
 IDENTITY = (1 << 30, 1)  # QuantizeMultiplier(1.0): MBQM by it is exact
 
