@@ -348,7 +348,19 @@ def chained_model() -> bytes:
     w.op("ABS", [xh], [h1])
     w.op("TANH", [h1], [h2])
     w.op("SOFTMAX", [h2], [h3], {"beta": 1.0})
-    w.outputs = [f5, q4, h3]
+    # float maths through newlib's math.h on the device
+    g1, g2, g3, g4 = (t(f"g{k}", [3, 8], "float32") for k in range(1, 5))
+    w.op("EXP", [xf], [g1])
+    w.op("SQRT", [g1], [g2])
+    w.op("LOG", [g2], [g3])
+    w.op("COS", [g3], [g4])
+    # int8 ABS into RSQRT (its input never below the zero point), then int8 -> int16 CAST
+    a1, a2 = t("a1", [3, 8], "int8", 0.05, -128), t("a2", [3, 8], "int8", 0.1, -100)
+    a3 = t("a3", [3, 8], "int16")
+    w.op("ABS", [xq], [a1])
+    w.op("RSQRT", [a1], [a2])
+    w.op("CAST", [a2], [a3], {})
+    w.outputs = [f5, q4, h3, g4, a3]
     return w.build()
 
 
@@ -373,7 +385,8 @@ def test_chain_on_qemu_m4(tmp_path):
     ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
     assert len(result.outputs) == len(records)
     assert_match(Pair(result.outputs, ref, c), "maths chain on qemu-m4")
-    assert len({r[2].tobytes() for r in result.outputs}) > 1, "the int16 chain gave the same output every time"
+    for k in range(5):
+        assert len({r[k].tobytes() for r in result.outputs}) > 1, f"chain {k} gave the same output every time"
 
 
 @pytest.mark.parametrize("kind", ["RELU", "ABS", "LEAKY_RELU"])
