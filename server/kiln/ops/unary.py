@@ -23,7 +23,7 @@ def _clamp8(v: int) -> int:
 def lut_relu(x, y, six: bool):
     if six:  # TFLite Micro's Relu6 clamps in the input's quantization, without rescaling
         zero = x.zero_point
-        six_q = _clamp8(qm.round_half_away(6.0 / x.scale) + x.zero_point)
+        six_q = _clamp8(qm.round_half_away(qm.f32(6.0 / qm.f32(x.scale))) + x.zero_point)
         return [max(zero, min(six_q, v)) for v in range(-128, 128)]
     mult, shift = qm.quantize_multiplier(scale_ratio(x.scale, y.scale))
     lo = max(-128, y.zero_point + qm.round_half_away(qm.f32(0.0 / qm.f32(y.scale))))
