@@ -21,4 +21,18 @@ void kiln_resize_bilinear_f32(const float *input, float *output, const int32_t *
 void kiln_resize_bilinear_s8(const int8_t *input, int8_t *output, const int32_t *yi, const int32_t *yw,
                              const int32_t *xi, const int32_t *xw, const kiln_resize_params_t *p);
 
+/* BATCH_MATMUL: out[b][i][j] = sum_k (L - lhs_zp)(R - rhs_zp), L[i][k] at lhs_off[b] + i * l_row + k * l_k,
+ * R[k][j] at rhs_off[b] + k * r_k + j * r_col (elements). Quantized fields unused for float. */
+typedef struct {
+    int32_t batches, rows, cols, depth;
+    int32_t l_row, l_k, r_k, r_col;
+    const int32_t *lhs_off, *rhs_off;
+    int32_t lhs_zp, rhs_zp, multiplier, shift, out_zp, act_min, act_max;
+} kiln_batch_matmul_params_t;
+
+int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift);
+void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p);
+void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p);
+void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
+
 #endif

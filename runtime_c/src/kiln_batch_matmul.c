@@ -1,0 +1,73 @@
+/* Kiln runtime: BATCH_MATMUL. Operand layouts come as element strides and the broadcast batch
+ * dimensions as per-matrix offset tables (server/kiln/ops/batch_matmul.py), so one loop nest per
+ * type covers adj_x, adj_y and broadcasting. */
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+/* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator: the multiplier reduced to 16
+ * bits, one rounding shift (floor division by a power of two without shifting a negative value). */
+int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
+    const int64_t q = v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1;
+    return (int32_t)q;
+}
+
+void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p)
+{
+    int32_t b, i, j, k;
+    for (b = 0; b < p->batches; ++b) {
+        const float *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
+        for (i = 0; i < p->rows; ++i) {
+            const float *l = l0 + i * p->l_row;
+            for (j = 0; j < p->cols; ++j) {
+                const float *r = r0 + j * p->r_col;
+                float acc = 0.0f;
+                for (k = 0; k < p->depth; ++k) acc += l[k * p->l_k] * r[k * p->r_k];
+                *out++ = acc;
+            }
+        }
+    }
+}
+
+void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p)
+{
+    int32_t b, i, j, k;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
+        for (i = 0; i < p->rows; ++i) {
+            const int8_t *l = l0 + i * p->l_row;
+            for (j = 0; j < p->cols; ++j) {
+                const int8_t *r = r0 + j * p->r_col;
+                int32_t acc = 0;
+                if (p->l_k == 1 && p->r_k == 1) {
+                    for (k = 0; k < p->depth; ++k) acc += (l[k] - p->lhs_zp) * (r[k] - p->rhs_zp);
+                } else {
+                    for (k = 0; k < p->depth; ++k) acc += (l[k * p->l_k] - p->lhs_zp) * (r[k * p->r_k] - p->rhs_zp);
+                }
+                acc = kiln_mul_by_qm(acc, p->multiplier, p->shift) + p->out_zp;
+                *out++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p)
+{
+    int32_t b, i, j, k;
+    for (b = 0; b < p->batches; ++b) {
+        const int16_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
+        for (i = 0; i < p->rows; ++i) {
+            const int16_t *l = l0 + i * p->l_row;
+            for (j = 0; j < p->cols; ++j) {
+                const int16_t *r = r0 + j * p->r_col;
+                int64_t acc = 0;
+                for (k = 0; k < p->depth; ++k) acc += (int32_t)(l[k * p->l_k] - p->lhs_zp) * (int64_t)(r[k * p->r_k] - p->rhs_zp);
+                *out++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier, p->shift) + p->out_zp,
+                                                 p->act_min, p->act_max);
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+"""BATCH_MATMUL: int8, int16 and float32, adj_x / adj_y, batch dimensions broadcast both ways
+(ranks 2 to 5), right-hand side constant or an activation, as TFLite Micro.
+
+out[b, i, j] = sum_k (L[b, i, k] - lhs_zp) * (R[b, k, j] - rhs_zp), requantized per output with
+TFLite's MultiplyByQuantizedMultiplier (int32 accumulator for int8; int64 and the 64-bit
+multiply for int16, whose zero points TFLite Micro requires to be 0). The operands' layouts
+(adj_x, adj_y) become element strides, and the broadcast batch dimensions a table of each
+operand's offset per output matrix, so one kernel per type covers every case; a constant
+right-hand side is stored transposed at compile time so the inner loop walks both operands
+contiguously.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, quantized, register, require
+
+MAX_RANK = 5
+
+
+def _shapes(op, g):
+    lhs, rhs = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    adj_x, adj_y = bool(op.options.get("adj_x", False)), bool(op.options.get("adj_y", False))
+    rank = max(len(lhs.shape), len(rhs.shape))
+    ls = [1] * (rank - len(lhs.shape)) + list(lhs.shape)
+    rs = [1] * (rank - len(rhs.shape)) + list(rhs.shape)
+    m, kl = (ls[-1], ls[-2]) if adj_x else (ls[-2], ls[-1])
+    kr, n = (rs[-1], rs[-2]) if adj_y else (rs[-2], rs[-1])
+    return lhs, rhs, y, adj_x, adj_y, ls, rs, m, kl, kr, n
+
+
+def check(op, g):
+    arity(op, 2)
+    lhs, rhs = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dtype_in(op, lhs, "lhs", ("int8", "int16", "float32"))
+    dtype_in(op, rhs, "rhs", (lhs.dtype,))
+    dtype_in(op, y, "output", (lhs.dtype,))
+    for t, role in ((lhs, "lhs"), (rhs, "rhs")):
+        require(op, 2 <= len(t.shape) <= MAX_RANK, f"{role} '{t.name}' has rank {len(t.shape)}; ranks 2 to 5 are supported")
+    lhs, rhs, y, adj_x, adj_y, ls, rs, m, kl, kr, n = _shapes(op, g)
+    batch = []
+    for a, b in zip(ls[:-2], rs[:-2]):
+        require(op, a == b or a == 1 or b == 1, f"batch dimensions of lhs {lhs.shape} and rhs {rhs.shape} do not broadcast")
+        batch.append(max(a, b))
+    require(op, kl == kr, f"lhs {lhs.shape} (adj_x={adj_x}) and rhs {rhs.shape} (adj_y={adj_y}) have different depths {kl} and {kr}")
+    require(op, list(y.shape) == batch + [m, n], f"output shape {y.shape} is not {batch + [m, n]}")
+    if lhs.dtype != "float32":
+        for t, role in ((lhs, "lhs"), (rhs, "rhs"), (y, "output")):
+            quantized(op, t, role)
+            if lhs.dtype == "int16":
+                require(op, t.zero_point == 0, f"int16 {role} '{t.name}' must have zero point 0 (has {t.zero_point})")
+        if lhs.dtype == "int8":
+            require(op, kl * 255 * 255 < 2 ** 31, f"depth {kl} would overflow the int32 accumulator")
+
+
+def prepare(op, g):
+    lhs, rhs, y, adj_x, adj_y, ls, rs, m, k, _, n = _shapes(op, g)
+    # element strides: L[i, k] = lhs[i * l_row + k * l_k], R[k, j] = rhs[k * r_k + j * r_col]
+    l_row, l_k = (1, m) if adj_x else (k, 1)
+    r_k, r_col = (1, k) if adj_y else (n, 1)
+    rhs_packed = None
+    if rhs.is_const:  # stored [batch..., n, k]: contiguous along k
+        d = rhs.data.reshape(rs)
+        rhs_packed = d if adj_y else np.swapaxes(d, -1, -2)
+        r_k, r_col = 1, k
+    batch = [max(a, b) for a, b in zip(ls[:-2], rs[:-2])]
+    lsz, rsz = m * k, k * n
+
+    def offsets(shape, size):
+        strides, acc = [], size
+        for d in reversed(shape[:-2]):
+            strides.append(acc)
+            acc *= d
+        strides = list(reversed(strides))
+        out = np.zeros(batch, np.int64) if batch else np.zeros((), np.int64)
+        for ax, (d, s) in enumerate(zip(shape[:-2], strides)):
+            if d > 1:
+                idx = np.arange(d).reshape([-1 if a == ax else 1 for a in range(len(batch))])
+                out = out + idx * s
+        return out.reshape(-1).astype(np.int32)
+
+    lo, ro = offsets(ls, lsz), offsets(rs, rsz)
+    p = dict(batches=int(lo.size), rows=m, cols=n, depth=k, l_row=l_row, l_k=l_k, r_k=r_k, r_col=r_col,
+             lhs_off=lo, rhs_off=ro, rhs_packed=rhs_packed)
+    op.macs = int(lo.size) * m * n * k
+    if lhs.dtype != "float32":
+        real = qm.f32(lhs.scale * rhs.scale) / y.scale  # TFLite multiplies the two scales in float
+        p["mult"], p["shift"] = qm.quantize_multiplier(real)
+        info = np.iinfo(np.int8 if lhs.dtype == "int8" else np.int16)
+        p.update(lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point, out_zp=y.zero_point,
+                 act_min=int(info.min), act_max=int(info.max))
+    op.params = p
+
+
+def emit(op, g, c):
+    lhs, rhs = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    p = op.params
+    ctype = {"int8": "int8_t", "int16": "int16_t", "float32": "float"}[lhs.dtype]
+    if p["rhs_packed"] is not None:
+        r = c.array(f"op{op.index}_rhs", p["rhs_packed"].reshape(-1), ctype,
+                    f"rhs '{rhs.name}' {rhs.describe()}, each matrix transposed to [cols, depth]")
+    else:
+        r = c.ptr(rhs)
+    lo = c.array(f"op{op.index}_lhs_off", p["lhs_off"], "int32_t", "lhs element offset of each output matrix")
+    ro = c.array(f"op{op.index}_rhs_off", p["rhs_off"], "int32_t", "rhs element offset of each output matrix")
+    q = (f"{p['lhs_zp']}, {p['rhs_zp']}, {p['mult']}, {p['shift']}, {p['out_zp']}, {p['act_min']}, {p['act_max']}"
+         if lhs.dtype != "float32" else "0, 0, 0, 0, 0, 0, 0")
+    fn = {"int8": "s8", "int16": "s16", "float32": "f32"}[lhs.dtype]
+    return [
+        "static const kiln_batch_matmul_params_t params = {",
+        f"    {p['batches']}, {p['rows']}, {p['cols']}, {p['depth']}, {p['l_row']}, {p['l_k']}, {p['r_k']}, {p['r_col']},",
+        f"    {lo}, {ro}, {q}",
+        "};",
+        f"kiln_batch_matmul_{fn}({c.ptr(lhs)}, {r}, {c.ptr(y)}, &params);",
+    ]
+
+
+register("BATCH_MATMUL", check, prepare, emit, types=("int8", "int16", "float32"),
+         notes="adj_x, adj_y, broadcast batch dimensions (ranks 2 to 5), constant or activation rhs; per-tensor quantization")
