@@ -10,6 +10,14 @@
 
 #include "kiln_model.h"
 
+/* ---- broadcasting: up to 6 collapsed dimensions, element strides (0 repeats) ---- */
+typedef struct {
+    int32_t ndim;
+    int32_t dims[6];
+    int32_t a_stride[6];
+    int32_t b_stride[6];
+} kiln_bcast_t;
+
 /* the operator families' kernels, one header each */
 #include "kiln_elementwise.h"
 #include "kiln_maths.h"
@@ -29,14 +37,6 @@ uint32_t kiln_timer_read(void); /* platform hook: a free-running tick counter */
 #else
 #define KILN_PROFILE_OP(ticks, i, call) call
 #endif
-
-/* ---- broadcasting: up to 6 collapsed dimensions, element strides (0 repeats) ---- */
-typedef struct {
-    int32_t ndim;
-    int32_t dims[6];
-    int32_t a_stride[6];
-    int32_t b_stride[6];
-} kiln_bcast_t;
 
 /* ---- fully connected ---- */
 typedef struct {

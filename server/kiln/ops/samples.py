@@ -56,7 +56,7 @@ SPECS = {
     "SELECT_V2": ([act(dtype="bool"), act(), act()], [act()], {}),
     "CAST": ([act()], [act(dtype="float32")], {}),
     "PRELU": ([act(), const(np.full([16], 3, np.int8), (0.01, 0))], [act(q=Q2)], {}),
-    "LOG_SOFTMAX": ([act([16, 256])], [act([16, 256], q=(16 / 256, 127))], {"beta": 1.0}),
+    "LOG_SOFTMAX": ([act([16, 256])], [act([16, 256], q=(16 / 256, 127))], {}),
     "SOFTMAX": ([act([16, 256])], [act([16, 256], q=(1 / 256, -128))], {"beta": 1.0}),
     "TRANSPOSE": ([act(), i32(0, 3, 1, 2)], [act()], {}),
     "SQUEEZE": ([act()], [act([16, 16, 16])], {"squeeze_dims": [0]}),
