@@ -24,6 +24,7 @@ typedef struct {
 #include "kiln_movement.h"
 #include "kiln_reduce.h"
 #include "kiln_layers.h"
+#include "kiln_int16.h"
 
 /* ---- profiling: compiles to nothing unless KILN_PROFILE is defined ---- */
 #ifdef KILN_PROFILE
