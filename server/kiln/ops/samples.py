@@ -115,6 +115,9 @@ SPECS.update({
     "FILL": ([i32(1, 16, 16, 16), act([], "float32")], [act(dtype="float32")], {}),
     "ZEROS_LIKE": ([act(dtype="float32")], [act(dtype="float32")], {}),
     "SHAPE": ([act()], [act([4], "int32")], {"out_type": 2}),
+    "RESIZE_NEAREST_NEIGHBOR": ([act([1, 8, 8, 16]), i32(16, 16)], [act()], {"half_pixel_centers": True}),
+    "RESIZE_BILINEAR": ([act([1, 8, 8, 16]), i32(16, 16)], [act()], {"half_pixel_centers": True}),
+    "BATCH_MATMUL": ([act([4, 16, 32]), act([4, 32, 16], q=(0.04, 0))], [act([4, 16, 16], q=(0.3, 0))], {}),
 })
 
 # the data-movement kinds: the benchmark sets them beside a memcpy of the bytes they write
