@@ -68,8 +68,9 @@ def tflm_figure(path: Path) -> int | str:
     proc = subprocess.run([sys.executable, str(TFLM_QEMU), str(path), "--kernels", "cmsis", "--json"],
                           capture_output=True, text=True)
     try:
-        return int(json.loads(proc.stdout.strip().splitlines()[-1])["instructions"])
-    except (ValueError, IndexError, KeyError):
+        res = json.loads(proc.stdout)
+        return int((res[0] if isinstance(res, list) else res)["instructions"])
+    except (ValueError, IndexError, KeyError, TypeError):
         why = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
         return " ".join(why[:2])[:160]
 
