@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness import assert_match, compile_and_run
-from kiln import compiler
+from kiln import compiler, report
 from kiln.tflwriter import ModelWriter
 from opgen import random_records
 
@@ -44,6 +44,8 @@ def test_float_chain_folds_and_matches_tflm(tmp_path):
     data = path.read_bytes()
     pair = compile_and_run(data, random_records(data), tmp_path)
     assert_match(pair, "folded chain")
+    text = report.text(report.for_model(path))
+    assert "RELU (folded)" in text and "RESHAPE (folded)" in text and "ADD (folded)" not in text
 
 
 def test_int8_requantize_of_a_constant_is_tflm_exact(tmp_path):

@@ -12,6 +12,7 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
         ops.append({
             "index": op.index,
             "kind": op.kind,
+            "folded": op.folded,  # computed at compile time (passes/constants.py): no code runs
             "inputs": [t.describe() for t in ins if not t.is_const],
             "outputs": [t.describe() for t in g.op_outputs(op)],
             "constants": [t.describe() for t in ins if t.is_const],
@@ -54,7 +55,7 @@ def for_model(path) -> dict:
     problems = validate.problems(g)
     if not problems:
         return build(g, compiler.prepare_graph(g))
-    ops = [{"index": op.index, "kind": op.kind,
+    ops = [{"index": op.index, "kind": op.kind, "folded": op.folded,
             "inputs": [t.describe() for t in g.op_inputs(op) if t is not None and not t.is_const],
             "outputs": [t.describe() for t in g.op_outputs(op)],
             "constants": [t.describe() for t in g.op_inputs(op) if t is not None and t.is_const],
@@ -71,7 +72,7 @@ def text(r: dict) -> str:
     rows = [("#", "operator", "inputs -> outputs", "MACs", "weights B", "live B")]
     for o in r["operators"]:
         io = ", ".join(o["inputs"]) + " -> " + ", ".join(o["outputs"])
-        rows.append((str(o["index"]), o["kind"], io, f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}"))
+        rows.append((str(o["index"]), o["kind"] + (" (folded)" if o.get("folded") else ""), io, f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = [f"{r['model']}: inputs {', '.join(r['inputs'])}; outputs {', '.join(r['outputs'])}", ""]
     for k, row in enumerate(rows):
