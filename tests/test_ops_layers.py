@@ -164,3 +164,91 @@ def test_batch_matmul_rejects(tmp_path):
     rejects(model("BATCH_MATMUL", [T([3, 4]), T([5, 4])], [T([3, 4])]), tmp_path, "BATCH_MATMUL", "different depths")
     rejects(model("BATCH_MATMUL", [T([1, 1, 1, 1, 2, 3, 4]), T([4, 5])], [T([1, 1, 1, 1, 2, 3, 5])]), tmp_path,
             "BATCH_MATMUL", "rank 7")
+
+
+# ---- TRANSPOSE_CONV ----
+
+TCONV_CASES = [  # (input [n, h, w, c], kh, kw, out_c, (stride_h, stride_w), padding, output h, w, bias, activation)
+    ([1, 4, 5, 3], 3, 3, 4, (2, 2), "SAME", (8, 10), True, 0),
+    ([2, 3, 3, 2], 3, 2, 3, (1, 1), "VALID", (5, 4), False, 1),      # RELU
+    ([1, 3, 4, 5], 4, 3, 2, (3, 2), "VALID", (10, 9), True, 3),      # RELU6, strides 3 and 2
+    ([1, 5, 2, 2], 2, 5, 3, (2, 3), "SAME", (9, 6), True, 2),        # output one short of in * stride; RELU_N1_TO_1
+    ([1, 1, 1, 4], 1, 1, 5, (1, 1), "SAME", (1, 1), False, 0),       # 1x1
+    ([1, 2, 3, 1], 5, 5, 2, (4, 4), "SAME", (8, 12), True, 0),       # kernel larger than stride... and stride 4
+]
+
+
+def tconv_model(dtype, cases, rng, per_channel=True):
+    w = ModelWriter(description="kiln tests: transpose conv")
+    w.inputs, w.outputs = [], []
+    xq = {"int8": (0.05, -3), "int16": (0.0001, 0), "float32": (None, None)}[dtype]
+    for n, (xs, kh, kw, oc, (sh, sw), pad, (oh, ow), bias, act) in enumerate(cases):
+        ic = xs[3]
+        ys = [xs[0], oh, ow, oc]
+        shape_i = w.tensor(f"shape{n}", [4], "int32", data=np.array(ys, np.int32))
+        taps = max(kh * kw * ic / (sh * sw), 1)
+        if dtype == "float32":
+            wi = w.tensor(f"w{n}", [oc, kh, kw, ic], "float32", data=rng.uniform(-1, 1, [oc, kh, kw, ic]).astype(np.float32))
+            bi = w.tensor(f"b{n}", [oc], "float32", data=rng.uniform(-1, 1, [oc]).astype(np.float32)) if bias else -1
+            yq = (None, None)
+        else:
+            ws = rng.uniform(0.005, 0.03, oc).astype(np.float32) if per_channel else np.float32(0.02)
+            wi = w.tensor(f"w{n}", [oc, kh, kw, ic], "int8", ws, 0, 0,
+                          data=rng.integers(-127, 128, [oc, kh, kw, ic]).astype(np.int8))
+            bs = (np.float32(xq[0]) * np.atleast_1d(ws)).astype(np.float32)
+            if bias:
+                bt = "int32" if dtype == "int8" else "int64"
+                bd = rng.integers(-3000, 3000, oc).astype(bt) * (1 if dtype == "int8" else 40)
+                bi = w.tensor(f"b{n}", [oc], bt, bs, 0, 0, data=bd)
+            else:
+                bi = -1
+            spread = 74.0 if dtype == "int8" else 18900.0
+            real = xq[0] * float(np.mean(ws)) * spread * 73 * np.sqrt(taps)
+            yq = (real / 40, 5) if dtype == "int8" else (real / 10000, 0)
+            if act in (2, 3):  # RELU_N1_TO_1, RELU6: the output range covers the clamp, not far beyond
+                top = 1.0 if act == 2 else 6.0
+                yq = (top / 120, 0) if dtype == "int8" else (top / 30000, 0)
+        xi = w.tensor(f"x{n}", xs, dtype, *xq)
+        yi = w.tensor(f"y{n}", ys, dtype, *yq)
+        w.inputs.append(xi)
+        w.outputs.append(yi)
+        ins = [shape_i, wi, xi] + ([bi] if bias else [])
+        w.op("TRANSPOSE_CONV", ins, [yi], {"padding": 0 if pad == "SAME" else 1, "stride_h": sh, "stride_w": sw,
+                                           "fused_activation_function": act})
+    return w.build()
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+def test_transpose_conv(tmp_path, dtype):
+    m = tconv_model(dtype, TCONV_CASES, np.random.default_rng(5))
+    check(m, tmp_path, what=f"TRANSPOSE_CONV {dtype}", **(SAN if dtype == "int8" else {}))
+
+
+def test_transpose_conv_per_tensor_and_int16_bias(tmp_path):
+    """int8 with per-tensor weights; int16 with an int16 bias (TFLite Micro widens it to int64)."""
+    check(tconv_model("int8", TCONV_CASES[:2], np.random.default_rng(6), per_channel=False), tmp_path,
+          what="TRANSPOSE_CONV int8 per-tensor")
+    xs, kh, kw, oc = [1, 3, 3, 2], 3, 3, 3
+    rng = np.random.default_rng(8)
+    ws = rng.uniform(0.01, 0.03, oc).astype(np.float32)
+    m = model("TRANSPOSE_CONV", [T([4], "int32", data=np.array([1, 6, 6, oc], np.int32)),
+                                 T([oc, kh, kw, 2], "int8", ws, 0, rng.integers(-127, 128, [oc, kh, kw, 2]).astype(np.int8)),
+                                 T(xs, "int16", 0.0001, 0),
+                                 T([oc], "int16", list(np.float32(0.0001) * ws), 0, np.array([3000, -2000, 100], np.int16))],
+              [T([1, 6, 6, oc], "int16", 0.0001 * 0.02 * 18900 * 73 * 2 / 10000, 0)],
+              padding=0, stride_h=2, stride_w=2, fused_activation_function=0)
+    check(m, tmp_path, what="TRANSPOSE_CONV int16 with int16 bias")
+
+
+def test_transpose_conv_rejects(tmp_path):
+    shape = T([4], "int32", data=np.array([1, 8, 8, 2], np.int32))
+    w8 = T([2, 3, 3, 4], "int8", 0.02, 0, np.ones([2, 3, 3, 4], np.int8))
+    rejects(model("TRANSPOSE_CONV", [shape, T([2, 3, 3, 4], "float32", data=np.ones([2, 3, 3, 4], np.float32)),
+                                     T([1, 4, 4, 4], "int8", 0.05, 0)], [T([1, 8, 8, 2], "int8", 0.1, 0)],
+                  padding=0, stride_h=2, stride_w=2), tmp_path, "TRANSPOSE_CONV", "weights", "FLOAT32")
+    rejects(model("TRANSPOSE_CONV", [shape, w8, T([1, 4, 4, 4], "int16", 0.05, 3)], [T([1, 8, 8, 2], "int16", 0.1, 0)],
+                  padding=0, stride_h=2, stride_w=2), tmp_path, "TRANSPOSE_CONV", "zero point 0")
+    rejects(model("TRANSPOSE_CONV", [shape, w8, T([1, 4, 4, 3], "int8", 0.05, 0)], [T([1, 8, 8, 2], "int8", 0.1, 0)],
+                  padding=0, stride_h=2, stride_w=2), tmp_path, "TRANSPOSE_CONV", "channels")
+    rejects(model("TRANSPOSE_CONV", [shape, w8, T([1, 4, 4, 4], "int8", 0.05, 0)], [T([1, 8, 8, 2], "int8", 0.1, 0)],
+                  padding=0, stride_h=2, stride_w=2, fused_activation_function=4), tmp_path, "TRANSPOSE_CONV", "TANH")

@@ -7,6 +7,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (int16 layers): the multiplier
+ * reduced to 16 bits, one rounding shift (a floor division by a power of two that never shifts a
+ * negative value). */
+static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
+    return (int32_t)(v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1);
+}
+
 /* RESIZE_*: NHWC; depth and batch in bytes (nearest) or elements (bilinear); tables from the compiler. */
 typedef struct {
     int32_t batches, out_h, out_w;
@@ -30,9 +41,25 @@ typedef struct {
     int32_t lhs_zp, rhs_zp, multiplier, shift, out_zp, act_min, act_max;
 } kiln_batch_matmul_params_t;
 
-int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift);
 void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p);
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
+
+/* TRANSPOSE_CONV: NHWC, weights [out_c][k_h][k_w][in_c]; padding as TFLite computes it. Quantized:
+ * per output channel multiplier and shift (int16: zero points 0, 64-bit accumulator and rescale). */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t k_h, k_w, stride_h, stride_w, pad_h, pad_w;
+    int32_t in_zp, out_zp, act_min, act_max;
+    float f_min, f_max;
+    const int32_t *multiplier, *shift;
+} kiln_transpose_conv_params_t;
+
+void kiln_transpose_conv_f32(const float *input, const float *filter, const float *bias, float *output,
+                             const kiln_transpose_conv_params_t *p);
+void kiln_transpose_conv_s8(const int8_t *input, const int8_t *filter, const int32_t *bias, int8_t *output,
+                            const kiln_transpose_conv_params_t *p);
+void kiln_transpose_conv_s16(const int16_t *input, const int8_t *filter, const int64_t *bias, int16_t *output,
+                             const kiln_transpose_conv_params_t *p);
 
 #endif

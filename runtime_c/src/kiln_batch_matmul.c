@@ -4,17 +4,6 @@
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
-/* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator: the multiplier reduced to 16
- * bits, one rounding shift (floor division by a power of two without shifting a negative value). */
-int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
-{
-    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
-    const int64_t q = v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1;
-    return (int32_t)q;
-}
-
 void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p)
 {
     int32_t b, i, j, k;
