@@ -252,3 +252,64 @@ def test_transpose_conv_rejects(tmp_path):
                   padding=0, stride_h=2, stride_w=2), tmp_path, "TRANSPOSE_CONV", "channels")
     rejects(model("TRANSPOSE_CONV", [shape, w8, T([1, 4, 4, 4], "int8", 0.05, 0)], [T([1, 8, 8, 2], "int8", 0.1, 0)],
                   padding=0, stride_h=2, stride_w=2, fused_activation_function=4), tmp_path, "TRANSPOSE_CONV", "TANH")
+
+
+# ---- EMBEDDING_LOOKUP ----
+
+def ids(n, rows):
+    return lambda rng: rng.integers(0, rows, size=[n]).astype(np.int32)
+
+
+@pytest.mark.parametrize("value_type,out_type,const", [
+    ("float32", "float32", True), ("int8", "int8", True), ("int8", "float32", True), ("float32", "float32", False),
+])
+def test_embedding_lookup(tmp_path, value_type, out_type, const):
+    rng = np.random.default_rng(4)
+    shape = [7, 3, 2] if const else [5, 4]
+    q = (0.07, 0) if value_type == "int8" else (None, None)
+    data = None
+    if const:
+        data = (rng.integers(-128, 128, shape).astype(np.int8) if value_type == "int8"
+                else rng.uniform(-3, 3, shape).astype(np.float32))
+    oq = q if out_type == "int8" else (None, None)
+    m = model("EMBEDDING_LOOKUP", [T([6], "int32"), T(shape, value_type, *q, data=data)],
+              [T([6] + shape[1:], out_type, *oq)])
+    check(m, tmp_path, gen={0: ids(6, shape[0])}, what=f"EMBEDDING_LOOKUP {value_type} -> {out_type}",
+          **(SAN if value_type == "int8" else {}))
+
+
+def test_embedding_lookup_rejects(tmp_path):
+    v = T([4, 3], "int8", 0.1, 2, np.ones([4, 3], np.int8))
+    rejects(model("EMBEDDING_LOOKUP", [T([2], "int32"), v], [T([2, 3], "float32")]), tmp_path, "EMBEDDING_LOOKUP",
+            "zero point 0")
+    rejects(model("EMBEDDING_LOOKUP", [T([2], "int32"), T([4, 3], "int16", 0.1, 0, np.ones([4, 3], np.int16))],
+                  [T([2, 3], "int16", 0.1, 0)]), tmp_path, "EMBEDDING_LOOKUP", "INT16")
+    rejects(model("EMBEDDING_LOOKUP", [T([2, 1], "int32"), T([4, 3], data=np.ones([4, 3], np.float32))],
+                  [T([2, 3])]), tmp_path, "EMBEDDING_LOOKUP", "1-D")
+
+
+# ---- L2_POOL_2D ----
+
+def test_l2_pool(tmp_path):
+    cases = [  # (input, filter, strides, padding, activation)
+        ([1, 6, 7, 3], (3, 3), (2, 2), 0, 0),
+        ([2, 5, 5, 2], (2, 3), (1, 2), 1, 1),
+        ([1, 4, 9, 1], (4, 2), (3, 3), 0, 3),   # RELU6
+        ([1, 3, 3, 4], (3, 3), (1, 1), 1, 2),   # one output pixel; RELU_N1_TO_1
+    ]
+    w = ModelWriter(description="kiln tests: l2 pool")
+    w.inputs, w.outputs = [], []
+    for n, (xs, (fh, fw), (sh, sw), pad, act) in enumerate(cases):
+        if pad == 0:
+            oh, ow = -(-xs[1] // sh), -(-xs[2] // sw)
+        else:
+            oh, ow = (xs[1] - fh) // sh + 1, (xs[2] - fw) // sw + 1
+        xi = w.tensor(f"x{n}", xs, "float32")
+        yi = w.tensor(f"y{n}", [xs[0], oh, ow, xs[3]], "float32")
+        w.inputs.append(xi)
+        w.outputs.append(yi)
+        w.op("L2_POOL_2D", [xi], [yi], {"padding": pad, "stride_h": sh, "stride_w": sw, "filter_height": fh,
+                                        "filter_width": fw, "fused_activation_function": act})
+    check(w.build(), tmp_path, what="L2_POOL_2D")
+    rejects(model("L2_POOL_2D", [T([1, 4, 4, 2], "int8", 0.1, 0)], [T([1, 2, 2, 2], "int8", 0.1, 0)], padding=1,
+                  stride_h=2, stride_w=2, filter_height=2, filter_width=2), tmp_path, "L2_POOL_2D", "INT8")

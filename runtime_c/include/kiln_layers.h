@@ -62,4 +62,23 @@ void kiln_transpose_conv_s8(const int8_t *input, const int8_t *filter, const int
 void kiln_transpose_conv_s16(const int16_t *input, const int8_t *filter, const int64_t *bias, int16_t *output,
                              const kiln_transpose_conv_params_t *p);
 
+/* EMBEDDING_LOOKUP: n ids into rows x cols values of elem bytes; scale for the int8 -> float32 path. */
+typedef struct {
+    int32_t n, rows, cols, elem;
+    float scale;
+} kiln_embedding_params_t;
+
+void kiln_embedding_lookup(const int32_t *ids, const void *values, void *output, const kiln_embedding_params_t *p);
+void kiln_embedding_lookup_dequant_s8(const int32_t *ids, const int8_t *values, float *output,
+                                      const kiln_embedding_params_t *p);
+
+/* L2_POOL_2D (float32, NHWC). */
+typedef struct {
+    int32_t batches, in_h, in_w, c, out_h, out_w;
+    int32_t f_h, f_w, s_h, s_w, pad_h, pad_w;
+    float act_min, act_max;
+} kiln_l2pool_params_t;
+
+void kiln_l2pool_f32(const float *input, float *output, const kiln_l2pool_params_t *p);
+
 #endif
