@@ -313,3 +313,69 @@ def test_l2_pool(tmp_path):
     check(w.build(), tmp_path, what="L2_POOL_2D")
     rejects(model("L2_POOL_2D", [T([1, 4, 4, 2], "int8", 0.1, 0)], [T([1, 2, 2, 2], "int8", 0.1, 0)], padding=1,
                   stride_h=2, stride_w=2, filter_height=2, filter_width=2), tmp_path, "L2_POOL_2D", "INT8")
+
+
+# ---- a chain of the family on qemu-m4 (one firmware build) ----
+
+def chained_model() -> bytes:
+    rng = np.random.default_rng(12)
+    w = ModelWriter(description="kiln tests: compute layers chain on qemu-m4")
+    t = w.tensor
+    xq, xf = t("xq", [1, 4, 4, 3], "int8", 0.05, 3), t("xf", [1, 4, 4, 2], "float32")
+    xh, xi = t("xh", [2, 3, 4], "int16", 0.001, 0), t("ids", [3], "int32")
+    w.inputs = [xq, xf, xh, xi]
+    # int8: bilinear up, transposed conv (per-channel, stride 2), nearest down, matmul by a constant
+    q1 = t("q1", [1, 7, 7, 3], "int8", 0.05, 3)
+    w.op("RESIZE_BILINEAR", [xq, t("s1", [2], "int32", data=np.array([7, 7], np.int32))], [q1], {"half_pixel_centers": True})
+    ws = rng.uniform(0.01, 0.02, 4).astype(np.float32)
+    q2 = t("q2", [1, 14, 14, 4], "int8", 0.15, -4)
+    w.op("TRANSPOSE_CONV", [t("shape", [4], "int32", data=np.array([1, 14, 14, 4], np.int32)),
+                            t("tw", [4, 3, 3, 3], "int8", ws, 0, 0, data=rng.integers(-127, 128, [4, 3, 3, 3]).astype(np.int8)),
+                            q1, t("tb", [4], "int32", (np.float32(0.05) * ws).astype(np.float32), 0, 0,
+                                  data=rng.integers(-500, 500, 4).astype(np.int32))],
+         [q2], {"padding": 0, "stride_h": 2, "stride_w": 2, "fused_activation_function": 0})
+    q3 = t("q3", [1, 5, 5, 4], "int8", 0.15, -4)
+    w.op("RESIZE_NEAREST_NEIGHBOR", [q2, t("s2", [2], "int32", data=np.array([5, 5], np.int32))], [q3], {"align_corners": True})
+    q4 = t("q4", [1, 5, 5, 6], "int8", 0.25, 1)
+    w.op("BATCH_MATMUL", [q3, t("mr", [4, 6], "int8", 0.02, 0, data=rng.integers(-127, 128, [4, 6]).astype(np.int8))],
+         [q4], {"adj_x": False, "adj_y": False})
+    # float32: L2 pool into a transposed conv
+    f1, f2 = t("f1", [1, 3, 3, 2], "float32"), t("f2", [1, 6, 6, 3], "float32")
+    w.op("L2_POOL_2D", [xf], [f1], {"padding": 1, "stride_h": 1, "stride_w": 1, "filter_height": 2, "filter_width": 2,
+                                    "fused_activation_function": 0})
+    w.op("TRANSPOSE_CONV", [t("fshape", [4], "int32", data=np.array([1, 6, 6, 3], np.int32)),
+                            t("fw", [3, 3, 3, 2], "float32", data=rng.uniform(-1, 1, [3, 3, 3, 2]).astype(np.float32)), f1],
+         [f2], {"padding": 0, "stride_h": 2, "stride_w": 2, "fused_activation_function": 1})
+    # int16 matmul of an input by itself transposed; int8 embedding rows dequantized to float32
+    h1 = t("h1", [2, 3, 3], "int16", 0.15, 0)
+    w.op("BATCH_MATMUL", [xh, xh], [h1], {"adj_x": False, "adj_y": True})
+    e1 = t("e1", [3, 4], "float32")
+    w.op("EMBEDDING_LOOKUP", [xi, t("table", [5, 4], "int8", 0.1, 0, data=rng.integers(-128, 128, [5, 4]).astype(np.int8))], [e1])
+    w.outputs = [q4, f2, h1, e1]
+    return w.build()
+
+
+def test_chain_on_qemu_m4(tmp_path):
+    from kiln import oracle, qemuboard
+    from harness import Pair, assert_match
+
+    tools = (qemuboard.GCC, qemuboard.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")
+    if not all(shutil.which(t) for t in tools):
+        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}")
+    path = tmp_path / "chain.tflite"
+    path.write_bytes(chained_model())
+    rng = np.random.default_rng(13)
+    records = [[rng.integers(-128, 128, [1, 4, 4, 3]).astype(np.int8),
+                rng.uniform(-3, 3, [1, 4, 4, 2]).astype(np.float32),
+                rng.integers(-32768, 32768, [2, 3, 4]).astype(np.int16),
+                rng.integers(0, 5, [3]).astype(np.int32)] for _ in range(4)]
+    c = compiler.compile_model(path)
+    src = tmp_path / "src"
+    compiler.write(c, src)
+    elf = qemuboard.build(src, c.name, tmp_path / "build", records, graph=c.graph)
+    result = qemuboard.run(elf, c.graph)
+    ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
+    assert len(result.outputs) == len(records)
+    assert_match(Pair(result.outputs, ref, c), "compute layers chain on qemu-m4")
+    for k in range(4):
+        assert len({r[k].tobytes() for r in result.outputs}) > 1, f"chain output {k} is the same on every record"
