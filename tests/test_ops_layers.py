@@ -99,7 +99,7 @@ def test_resize_rejects(tmp_path):
 
 # ---- BATCH_MATMUL ----
 
-MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, rhs constant)
+MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, constant operand: True (rhs), "lhs" or False)
     ([3, 5], [5, 4], False, False, False),                 # rank 2
     ([2, 3, 7], [2, 4, 7], False, True, False),             # rhs given as [.., n, k]
     ([2, 1, 6, 3], [4, 6, 5], True, False, False),          # lhs [.., k, m]; batch broadcast both ways
@@ -107,6 +107,8 @@ MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, rhs constant)
     ([4, 2, 9], [9, 6], False, False, True),                # constant rhs, broadcast over lhs batches
     ([2, 3, 2, 5], [3, 4, 5], False, True, True),           # constant rhs given transposed
     ([1, 8], [1, 8, 1], False, False, False),               # size-1 rows / cols
+    ([3, 4, 5], [1, 5, 6], False, False, False),            # rhs batch 1: TFLite Micro flattens the lhs batches
+    ([2, 3, 5, 4], [1, 6, 5], True, True, "lhs"),           # the same with both adjoints, constant lhs
 ]
 
 
@@ -127,18 +129,21 @@ def matmul_model(dtype, cases, rng):
     rq = {"int8": (0.03, 5), "int16": (0.003, 0), "float32": (None, None)}[dtype]
     for n, (ls, rs, adj_x, adj_y, const) in enumerate(cases):
         ys, k = _matmul_shape(ls, rs, adj_x, adj_y)
-        li = w.tensor(f"l{n}", ls, dtype, *lq)
-        w.inputs.append(li)
-        if const:
+
+        def operand(name, shape, q, constant):
+            if not constant:
+                i = w.tensor(name, shape, dtype, *q)
+                w.inputs.append(i)
+                return i
             if dtype == "float32":
-                data = rng.uniform(-2, 2, rs).astype(np.float32)
+                data = rng.uniform(-2, 2, shape).astype(np.float32)
             else:
                 info = np.iinfo(np.dtype(dtype))
-                data = rng.integers(info.min, info.max + 1, rs).astype(dtype)
-            ri = w.tensor(f"r{n}", rs, dtype, *rq, data=data)
-        else:
-            ri = w.tensor(f"r{n}", rs, dtype, *rq)
-            w.inputs.append(ri)
+                data = rng.integers(info.min, info.max + 1, shape).astype(dtype)
+            return w.tensor(name, shape, dtype, *q, data=data)
+
+        li = operand(f"l{n}", ls, lq, const == "lhs")
+        ri = operand(f"r{n}", rs, rq, const is True)
         if dtype == "float32":
             oq = (None, None)
         else:

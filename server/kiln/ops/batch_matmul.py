@@ -54,6 +54,8 @@ def check(op, g):
                 require(op, t.zero_point == 0, f"int16 {role} '{t.name}' must have zero point 0 (has {t.zero_point})")
         if lhs.dtype == "int8":
             require(op, kl * 255 * 255 < 2 ** 31, f"depth {kl} would overflow the int32 accumulator")
+        else:
+            require(op, kl * 2 ** 30 < 2 ** 47, f"depth {kl} is beyond the 64-bit rescale's input range")
 
 
 def prepare(op, g):

@@ -61,6 +61,12 @@ def check(op, g):
                     f"(have {len(w.quant.scale)} scales on axis {w.quant.axis})")
         if x.dtype == "int16":
             require(op, x.zero_point == 0 and y.zero_point == 0, "int16 input and output must have zero point 0")
+    if x.dtype == "int8":
+        sh, sw = max(sh, 1), max(sw, 1)
+        taps = -(-w.shape[1] // sh) * -(-w.shape[2] // sw) * w.shape[3]
+        bmax = int(abs(b.data.astype(np.int64)).max()) if b is not None and b.is_const and b.size else 0
+        require(op, taps * 255 * 128 + bmax < 2 ** 31,
+                f"{taps} taps per output would overflow the int32 accumulator")
     if b is not None:
         dtype_in(op, b, "bias", {"float32": ("float32",), "int8": ("int32",), "int16": ("int64", "int16")}[x.dtype])
         require(op, b.is_const and b.size == oc, f"bias must be a constant of {oc} values")
