@@ -179,7 +179,8 @@ TCONV_CASES = [  # (input [n, h, w, c], kh, kw, out_c, (stride_h, stride_w), pad
     ([1, 3, 4, 5], 4, 3, 2, (3, 2), "VALID", (10, 9), True, 3),      # RELU6, strides 3 and 2
     ([1, 5, 2, 2], 2, 5, 3, (2, 3), "SAME", (9, 6), True, 2),        # output one short of in * stride; RELU_N1_TO_1
     ([1, 1, 1, 4], 1, 1, 5, (1, 1), "SAME", (1, 1), False, 0),       # 1x1
-    ([1, 2, 3, 1], 5, 5, 2, (4, 4), "SAME", (8, 12), True, 0),       # kernel larger than stride... and stride 4
+    ([1, 2, 3, 1], 5, 5, 2, (4, 4), "SAME", (8, 12), True, 0),       # kernel larger than the stride of 4
+    ([1, 2, 2, 3], 2, 2, 2, (2, 2), "VALID", (5, 6), True, 0),       # output past the last tap: bias only there
 ]
 
 

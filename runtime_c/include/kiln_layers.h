@@ -53,6 +53,7 @@ typedef struct {
     int32_t in_zp, out_zp, act_min, act_max;
     float f_min, f_max;
     const int32_t *multiplier, *shift;
+    const int32_t *zp_wsum; /* int8: in_zp * sum of the weights of each [out_c][k_h][k_w] tap */
 } kiln_transpose_conv_params_t;
 
 void kiln_transpose_conv_f32(const float *input, const float *filter, const float *bias, float *output,

@@ -5,79 +5,95 @@
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
+/* The taps of one output coordinate o along an axis: filter index f = first_f + t * stride and input
+ * index first_i - t for t in [0, n). */
+typedef struct {
+    int32_t first_f, first_i, n;
+} taps_t;
+
+static taps_t axis_taps(int32_t o, int32_t pad, int32_t stride, int32_t k, int32_t in)
+{
+    taps_t r;
+    int32_t f = (o + pad) % stride, i = (o + pad - f) / stride;
+    while (i >= in && f < k) { /* taps landing past the input's end */
+        f += stride;
+        --i;
+    }
+    r.first_f = f;
+    r.first_i = i;
+    r.n = f < k ? ((k - 1 - f) / stride + 1 < i + 1 ? (k - 1 - f) / stride + 1 : i + 1) : 0;
+    return r;
+}
+
 /* For output pixel (oy, ox) of batch b: runs BODY with xp (input pixel) and wp (the weights of
- * out_c oc at that tap), both pointing at in_c values. */
+ * out_c oc at that tap), both pointing at in_c values, and tap (its index in [k_h][k_w]). */
 #define TAPS(T, WT, BODY)                                                                          \
     do {                                                                                           \
-        int32_t fy, fx;                                                                            \
-        for (fy = (oy + p->pad_h) % p->stride_h; fy < p->k_h; fy += p->stride_h) {                 \
-            const int32_t iy = (oy + p->pad_h - fy) / p->stride_h;                                 \
-            if (iy < 0) break; /* fy past oy + pad_h */                                            \
-            if (iy >= p->in_h) continue;                                                           \
-            for (fx = (ox + p->pad_w) % p->stride_w; fx < p->k_w; fx += p->stride_w) {             \
-                const int32_t ix = (ox + p->pad_w - fx) / p->stride_w;                             \
-                const T *xp;                                                                       \
-                const WT *wp;                                                                      \
-                if (ix < 0) break;                                                                 \
-                if (ix >= p->in_w) continue;                                                       \
-                xp = input + (((b * p->in_h) + iy) * p->in_w + ix) * p->in_c;                      \
-                wp = filter + ((oc * p->k_h + fy) * p->k_w + fx) * p->in_c;                        \
+        int32_t ty, tx;                                                                            \
+        for (ty = 0; ty < ry.n; ++ty) {                                                            \
+            const int32_t fy = ry.first_f + ty * p->stride_h, iy = ry.first_i - ty;               \
+            for (tx = 0; tx < rx.n; ++tx) {                                                        \
+                const int32_t fx = rx.first_f + tx * p->stride_w, ix = rx.first_i - tx;            \
+                const int32_t tap = fy * p->k_w + fx;                                              \
+                const T *xp = input + (((b * p->in_h) + iy) * p->in_w + ix) * p->in_c;             \
+                const WT *wp = filter + (oc * p->k_h * p->k_w + tap) * p->in_c;                    \
                 BODY                                                                               \
             }                                                                                      \
         }                                                                                          \
     } while (0)
 
+/* The loop nest around TAPS: every output pixel and channel, in order. */
+#define PIXELS(BODY)                                                                               \
+    for (b = 0; b < p->batches; ++b) {                                                             \
+        for (oy = 0; oy < p->out_h; ++oy) {                                                        \
+            const taps_t ry = axis_taps(oy, p->pad_h, p->stride_h, p->k_h, p->in_h);               \
+            for (ox = 0; ox < p->out_w; ++ox) {                                                    \
+                const taps_t rx = axis_taps(ox, p->pad_w, p->stride_w, p->k_w, p->in_w);           \
+                for (oc = 0; oc < p->out_c; ++oc) {                                                \
+                    BODY                                                                           \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
 void kiln_transpose_conv_f32(const float *input, const float *filter, const float *bias, float *output,
                              const kiln_transpose_conv_params_t *p)
 {
     int32_t b, oy, ox, oc, c;
-    for (b = 0; b < p->batches; ++b) {
-        for (oy = 0; oy < p->out_h; ++oy) {
-            for (ox = 0; ox < p->out_w; ++ox) {
-                for (oc = 0; oc < p->out_c; ++oc) {
-                    float acc = 0.0f;
-                    TAPS(float, float, { for (c = 0; c < p->in_c; ++c) acc += xp[c] * wp[c]; });
-                    if (bias) acc += bias[oc];
-                    acc = acc < p->f_min ? p->f_min : acc;
-                    *output++ = acc > p->f_max ? p->f_max : acc;
-                }
-            }
-        }
-    }
+    PIXELS({
+        float acc = 0.0f;
+        TAPS(float, float, { for (c = 0; c < p->in_c; ++c) acc += xp[c] * wp[c]; });
+        if (bias) acc += bias[oc];
+        acc = acc < p->f_min ? p->f_min : acc;
+        *output++ = acc > p->f_max ? p->f_max : acc;
+    })
 }
 
+/* The input zero point comes out of the loop: sum (x - zp) w = sum x w - zp_wsum[oc][tap], with
+ * zp_wsum = zp * (the sum of the tap's weights) from the compiler. */
 void kiln_transpose_conv_s8(const int8_t *input, const int8_t *filter, const int32_t *bias, int8_t *output,
                             const kiln_transpose_conv_params_t *p)
 {
     int32_t b, oy, ox, oc, c;
-    for (b = 0; b < p->batches; ++b) {
-        for (oy = 0; oy < p->out_h; ++oy) {
-            for (ox = 0; ox < p->out_w; ++ox) {
-                for (oc = 0; oc < p->out_c; ++oc) {
-                    int32_t acc = bias ? bias[oc] : 0;
-                    TAPS(int8_t, int8_t, { for (c = 0; c < p->in_c; ++c) acc += (xp[c] - p->in_zp) * wp[c]; });
-                    acc = kiln_mul_by_qm(acc, p->multiplier[oc], p->shift[oc]) + p->out_zp;
-                    *output++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    PIXELS({
+        int32_t acc = bias ? bias[oc] : 0;
+        TAPS(int8_t, int8_t, {
+            int32_t dot = 0;
+            for (c = 0; c < p->in_c; ++c) dot += xp[c] * wp[c];
+            acc += dot - p->zp_wsum[oc * p->k_h * p->k_w + tap];
+        });
+        acc = kiln_mul_by_qm(acc, p->multiplier[oc], p->shift[oc]) + p->out_zp;
+        *output++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
+    })
 }
 
 void kiln_transpose_conv_s16(const int16_t *input, const int8_t *filter, const int64_t *bias, int16_t *output,
                              const kiln_transpose_conv_params_t *p)
 {
     int32_t b, oy, ox, oc, c;
-    for (b = 0; b < p->batches; ++b) {
-        for (oy = 0; oy < p->out_h; ++oy) {
-            for (ox = 0; ox < p->out_w; ++ox) {
-                for (oc = 0; oc < p->out_c; ++oc) {
-                    int64_t acc = bias ? bias[oc] : 0;
-                    TAPS(int16_t, int8_t, { for (c = 0; c < p->in_c; ++c) acc += (int32_t)xp[c] * wp[c]; });
-                    *output++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier[oc], p->shift[oc]),
-                                                        p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    PIXELS({
+        int64_t acc = bias ? bias[oc] : 0;
+        TAPS(int16_t, int8_t, { for (c = 0; c < p->in_c; ++c) acc += (int32_t)xp[c] * wp[c]; });
+        *output++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier[oc], p->shift[oc]), p->act_min, p->act_max);
+    })
 }

@@ -7,8 +7,9 @@ padding is TFLite's: that of a convolution from the output's size back to the in
 (ComputePaddingHeightWidth with the output's height and width). TFLite Micro scatters each
 input pixel into an output-sized int32 scratch; Kiln gathers instead (each output pixel sums the
 taps whose stride phase lands on it), so it needs no scratch, and requantizes each output with
-TFLite's MultiplyByQuantizedMultiplier (the 64-bit one for int16). The input zero point is
-subtracted in the loop rather than folded into the bias: at the borders the set of taps varies.
+TFLite's MultiplyByQuantizedMultiplier (the 64-bit one for int16). The input zero point cannot
+be folded into the bias (at the borders the set of taps varies), so it is folded per tap: a table
+of zp * (sum of the tap's weights) subtracted once per tap instead of once per MAC.
 """
 from __future__ import annotations
 
@@ -116,10 +117,16 @@ def emit(op, g, c):
     else:
         bias = c.const(b)
     if x.dtype == "float32":
-        rq = "NULL, NULL"
+        rq = "NULL, NULL, NULL"
     else:
         rq = (c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per output channel multiplier") + ", " +
-              c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per output channel shift"))
+              c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per output channel shift") + ", ")
+        if x.dtype == "int8":
+            zw = (p["in_zp"] * w.data.astype(np.int64).sum(axis=3)).reshape(-1).astype(np.int32)
+            rq += c.array(f"op{op.index}_zp_wsum", zw, "int32_t",
+                          "input zero point x the sum of each [out_c][k_h][k_w] tap's weights")
+        else:
+            rq += "NULL"
     return [
         "static const kiln_transpose_conv_params_t params = {",
         f"    {p['batches']}, {p['in_h']}, {p['in_w']}, {p['in_c']}, {p['out_h']}, {p['out_w']}, {p['out_c']},",
