@@ -109,6 +109,7 @@ MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, constant operand: True 
     ([1, 8], [1, 8, 1], False, False, False),               # size-1 rows / cols
     ([3, 4, 5], [1, 5, 6], False, False, False),            # rhs batch 1: TFLite Micro flattens the lhs batches
     ([2, 3, 5, 4], [1, 6, 5], True, True, "lhs"),           # the same with both adjoints, constant lhs
+    ([2, 7, 3], [7, 4], True, False, True),                 # constant rhs under a transposed lhs
 ]
 
 

@@ -39,6 +39,7 @@ typedef struct {
     int32_t l_row, l_k, r_k, r_col;
     const int32_t *lhs_off, *rhs_off;
     int32_t lhs_zp, rhs_zp, multiplier, shift, out_zp, act_min, act_max;
+    const int32_t *col_term; /* int8, constant rhs: K lzp rzp - lzp * sum_k R[k][j] per rhs matrix and column */
 } kiln_batch_matmul_params_t;
 
 void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p);

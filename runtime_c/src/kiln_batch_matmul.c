@@ -21,18 +21,30 @@ void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const
     }
 }
 
+/* With col_term (a constant rhs), the zero points leave the MAC loop:
+ * sum (l - lzp)(r - rzp) = sum l r - rzp * sum l + col_term[j], col_term = K lzp rzp - lzp * sum r. */
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p)
 {
     int32_t b, i, j, k;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
+        const int32_t *col_term = p->col_term ? p->col_term + p->rhs_off[b] / p->depth : NULL;
         for (i = 0; i < p->rows; ++i) {
             const int8_t *l = l0 + i * p->l_row;
+            int32_t row_term = 0;
+            if (col_term && p->rhs_zp != 0) {
+                for (k = 0; k < p->depth; ++k) row_term += l[k * p->l_k];
+                row_term *= -p->rhs_zp;
+            }
             for (j = 0; j < p->cols; ++j) {
                 const int8_t *r = r0 + j * p->r_col;
                 int32_t acc = 0;
-                if (p->l_k == 1 && p->r_k == 1) {
-                    for (k = 0; k < p->depth; ++k) acc += (l[k] - p->lhs_zp) * (r[k] - p->rhs_zp);
+                if (col_term && p->l_k == 1) { /* a constant rhs is stored with r_k == 1 */
+                    for (k = 0; k < p->depth; ++k) acc += l[k] * r[k];
+                    acc += row_term + col_term[j];
+                } else if (col_term) {
+                    for (k = 0; k < p->depth; ++k) acc += l[k * p->l_k] * r[k];
+                    acc += row_term + col_term[j];
                 } else {
                     for (k = 0; k < p->depth; ++k) acc += (l[k * p->l_k] - p->lhs_zp) * (r[k * p->r_k] - p->rhs_zp);
                 }

@@ -7,7 +7,8 @@ multiply for int16, whose zero points TFLite Micro requires to be 0). The operan
 (adj_x, adj_y) become element strides, and the broadcast batch dimensions a table of each
 operand's offset per output matrix, so one kernel per type covers every case; a constant
 right-hand side is stored transposed at compile time so the inner loop walks both operands
-contiguously.
+contiguously, and (int8) its zero-point terms are worked out per column so the MAC loop is
+sum l * r alone.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def check(op, g):
             if lhs.dtype == "int16":
                 require(op, t.zero_point == 0, f"int16 {role} '{t.name}' must have zero point 0 (has {t.zero_point})")
         if lhs.dtype == "int8":
-            require(op, kl * 255 * 255 < 2 ** 31, f"depth {kl} would overflow the int32 accumulator")
+            require(op, kl * 4 * 128 * 128 < 2 ** 31, f"depth {kl} would overflow the int32 accumulator")
         else:
             require(op, kl * 2 ** 30 < 2 ** 47, f"depth {kl} is beyond the 64-bit rescale's input range")
 
@@ -111,6 +112,13 @@ def emit(op, g, c):
     ro = c.array(f"op{op.index}_rhs_off", p["rhs_off"], "int32_t", "rhs element offset of each output matrix")
     q = (f"{p['lhs_zp']}, {p['rhs_zp']}, {p['mult']}, {p['shift']}, {p['out_zp']}, {p['act_min']}, {p['act_max']}"
          if lhs.dtype != "float32" else "0, 0, 0, 0, 0, 0, 0")
+    if lhs.dtype == "int8" and p["rhs_packed"] is not None:
+        r64 = p["rhs_packed"].astype(np.int64).reshape(-1, p["cols"], p["depth"])  # [matrix, n, k]
+        term = p["depth"] * p["lhs_zp"] * p["rhs_zp"] - p["lhs_zp"] * r64.sum(axis=2)
+        q += ", " + c.array(f"op{op.index}_col_term", term.reshape(-1).astype(np.int32), "int32_t",
+                            "zero-point terms of each rhs column: K lhs_zp rhs_zp - lhs_zp sum_k rhs")
+    else:
+        q += ", NULL"
     fn = {"int8": "s8", "int16": "s16", "float32": "f32"}[lhs.dtype]
     return [
         "static const kiln_batch_matmul_params_t params = {",
