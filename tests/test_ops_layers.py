@@ -91,6 +91,9 @@ def test_resize_rejects(tmp_path):
             tmp_path, "RESIZE_BILINEAR", "align_corners and half_pixel_centers")
     rejects(model("RESIZE_BILINEAR", [T([1, 4, 4, 2], "int16", 0.001, 0), size(8, 8)], [T([1, 8, 8, 2], "int16", 0.001, 0)]),
             tmp_path, "RESIZE_BILINEAR", "INT16")
+    # TFLite's 10-bit scale rounds 1024 / 55 up to 19: output row 54 would read input row 1 of 1
+    rejects(model("RESIZE_BILINEAR", [T([1, 1, 4, 1], "int8", 0.05, 3), size(55, 4)], [T([1, 55, 4, 1], "int8", 0.05, 3)]),
+            tmp_path, "RESIZE_BILINEAR", "read past the input")
     rejects(model("RESIZE_NEAREST_NEIGHBOR", [x, T([2], "int32")], [y]), tmp_path, "RESIZE_NEAREST_NEIGHBOR",
             "size must be a constant")
     rejects(model("RESIZE_NEAREST_NEIGHBOR", [T([4, 4, 2], "int8", 0.05, 3), size(8, 8)], [T([8, 8, 2], "int8", 0.05, 3)]),

@@ -137,6 +137,14 @@ def check_bilinear(op, g):
     _check(op, g, ("int8", "float32"))
     align, half = _flags(op)
     require(op, not (align and half), "align_corners and half_pixel_centers cannot both be true")
+    x = g.op_inputs(op)[0]
+    (y,) = g.op_outputs(op)
+    fn = bilinear_float if x.dtype == "float32" else bilinear_int
+    for axis in (1, 2):
+        lo = fn(y.shape[axis], x.shape[axis], align, half)[0]
+        # TFLite's 10-bit scale rounds up: a large enough upscale puts the last source row past the input
+        require(op, max(lo) < x.shape[axis], f"resizing {x.shape[axis]} to {y.shape[axis]} along axis {axis} "
+                f"would read past the input in TFLite's fixed-point arithmetic")
 
 
 def prepare_bilinear(op, g):
