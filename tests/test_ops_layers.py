@@ -389,3 +389,27 @@ def test_chain_on_qemu_m4(tmp_path):
     assert_match(Pair(result.outputs, ref, c), "compute layers chain on qemu-m4")
     for k in range(4):
         assert len({r[k].tobytes() for r in result.outputs}) > 1, f"chain output {k} is the same on every record"
+
+
+def test_resize_many_sizes(tmp_path):
+    """Random sizes and flags, many resizes in one build: the compile-time tables (TFLite's float32
+    nearest-neighbour rounding, its 10-bit bilinear scale) against TFLite Micro."""
+    rng = np.random.default_rng(17)
+    w = ModelWriter(description="kiln tests: resize sizes")
+    w.inputs, w.outputs = [], []
+    n = 0
+    while n < 32:
+        kind = "RESIZE_NEAREST_NEIGHBOR" if n % 2 == 0 else "RESIZE_BILINEAR"
+        ih, iw = (int(v) for v in rng.integers(1, 13, 2))
+        oh, ow = (int(v) for v in rng.integers(1, 40, 2))
+        align, half = bool(rng.integers(0, 2)), bool(rng.integers(0, 2))
+        if kind == "RESIZE_BILINEAR" and align and half:
+            continue
+        xi = w.tensor(f"x{n}", [1, ih, iw, 2], "int8", 0.05, 3)
+        si = w.tensor(f"s{n}", [2], "int32", data=np.array([oh, ow], np.int32))
+        yi = w.tensor(f"y{n}", [1, oh, ow, 2], "int8", 0.05, 3)
+        w.inputs.append(xi)
+        w.outputs.append(yi)
+        w.op(kind, [xi, si], [yi], {"align_corners": align, "half_pixel_centers": half})
+        n += 1
+    check(w.build(), tmp_path, what="resizes of random sizes")
