@@ -10,7 +10,7 @@
 /* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (int16 layers): the multiplier
  * reduced to 16 bits, one rounding shift (a floor division by a power of two that never shifts a
  * negative value). */
-static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
+static inline int32_t kiln_layers_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
 {
     const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
     const int32_t total_shift = 15 - shift;

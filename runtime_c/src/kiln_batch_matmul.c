@@ -66,7 +66,7 @@ void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out,
                 const int16_t *r = r0 + j * p->r_col;
                 int64_t acc = 0;
                 for (k = 0; k < p->depth; ++k) acc += (int32_t)(l[k * p->l_k] - p->lhs_zp) * (int64_t)(r[k * p->r_k] - p->rhs_zp);
-                *out++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier, p->shift) + p->out_zp,
+                *out++ = (int16_t)kiln_clamp_i32(kiln_layers_mul_by_qm64(acc, p->multiplier, p->shift) + p->out_zp,
                                                  p->act_min, p->act_max);
             }
         }
