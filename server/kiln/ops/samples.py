@@ -118,6 +118,12 @@ SPECS.update({
     "RESIZE_NEAREST_NEIGHBOR": ([act([1, 8, 8, 16]), i32(16, 16)], [act()], {"half_pixel_centers": True}),
     "RESIZE_BILINEAR": ([act([1, 8, 8, 16]), i32(16, 16)], [act()], {"half_pixel_centers": True}),
     "BATCH_MATMUL": ([act([4, 16, 32]), act([4, 32, 16], q=(0.04, 0))], [act([4, 16, 16], q=(0.3, 0))], {}),
+    "TRANSPOSE_CONV": ([i32(1, 16, 16, 16), const(_W, (_WS, 0)), act([1, 8, 8, 16]), const(_BIAS, (_BS, 0))],
+                       [act(q=(0.3, -2))], {"padding": 0, "stride_w": 2, "stride_h": 2}),
+    # constant ids: TFLite Micro fails the inference on an id out of range
+    "EMBEDDING_LOOKUP": ([i32(*range(15, -1, -1)), act([16, 256])], [act([16, 256])], {}),
+    "L2_POOL_2D": ([act(dtype="float32")], [act([1, 8, 8, 16], dtype="float32")],
+                   {"padding": 1, "stride_w": 2, "stride_h": 2, "filter_width": 2, "filter_height": 2}),
 })
 
 # the data-movement kinds: the benchmark sets them beside a memcpy of the bytes they write
