@@ -59,7 +59,24 @@ def build_model(model, tmp: Path, name: str, *, profile: bool = True) -> Built:
     return Built(path, c, device, runner, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
+def typed_io_model() -> bytes:
+    """Inputs and outputs of every integer width and bool: int16 and int32 in; int32, bool, int8 out."""
+    from kiln.tflwriter import ModelWriter
+
+    w = ModelWriter()
+    x = w.tensor("x_int16", [3, 5], "int16")
+    y = w.tensor("y_int32", [7], "int32")
+    outs = [w.tensor("x_as_int32", [3, 5], "int32"), w.tensor("y_as_bool", [7], "bool"),
+            w.tensor("y_as_int8", [7], "int8")]
+    w.op("CAST", [x], [outs[0]])
+    w.op("CAST", [y], [outs[1]])
+    w.op("CAST", [y], [outs[2]])
+    w.inputs, w.outputs = [x, y], outs
+    return w.build()
+
+
 MODELS = {
+    "typed_io": typed_io_model,
     "fc_softmax": lambda: mg.fc_softmax(1).data,
     "float_io": lambda: mg.quantized_fc_float_io(10).data,  # float32 inputs and outputs
     "add_two_inputs": lambda: mg.elementwise(4, "ADD", "int8", (2, 1, 5), (1, 4, 1)).data,
