@@ -100,13 +100,24 @@ _DEFINES = re.compile(r"^(?:static\s+)?\w[\w\s\*]*?\b(kiln_\w+)\s*\(", re.M)
 
 
 def runtime_sources(model_c: str) -> list:
-    """The runtime .c files whose public kernels the generated code calls: only those are copied."""
-    wanted = []
-    for src in sorted(RUNTIME_DIR.glob("src/*.c")):
-        names = {m for m in _DEFINES.findall(src.read_text()) if not m.startswith("kiln_load")}
-        if any(re.search(rf"\b{name}\(", model_c) for name in names):
-            wanted.append(src)
-    return wanted
+    """The runtime .c files whose public kernels the generated code calls, and those that these
+    call in turn (a family may share another's helpers, e.g. a broadcast walker): only those are
+    copied."""
+    defines = {src: {m for m in _DEFINES.findall(src.read_text()) if not m.startswith("kiln_load")}
+               for src in sorted(RUNTIME_DIR.glob("src/*.c"))}
+
+    def calls(text: str, src) -> bool:
+        return any(re.search(rf"\b{name}\(", text) for name in defines[src])
+
+    wanted = [src for src in defines if calls(model_c, src)]
+    todo = list(wanted)
+    while todo:
+        text = todo.pop().read_text()
+        for src in defines:
+            if src not in wanted and calls(text, src):
+                wanted.append(src)
+                todo.append(src)
+    return sorted(wanted)
 
 
 def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, str], int]:
