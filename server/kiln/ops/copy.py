@@ -1,4 +1,5 @@
-"""Operators that only move bytes: PAD, CONCATENATION, STRIDED_SLICE.
+"""Operators that only move bytes: PAD, PADV2, CONCATENATION, STRIDED_SLICE (ops/layout.py has the
+others, built on the same copy).
 
 Each becomes one or more calls of one strided N-d copy (kiln_copy_nd) whose strides and offsets
 are worked out here at compile time.
@@ -12,6 +13,9 @@ from ..ir import DTYPES
 from .base import arity, dtype_in, quantized, register, require
 
 MAX_DIMS = 6
+PAD_TYPES = ("int8", "int16", "int32", "float32")
+CONCAT_TYPES = ("int8", "int16", "int32", "int64", "bool", "float32")
+SLICE_TYPES = ("int8", "int16", "int32", "bool", "float32")
 
 
 def _strides(shape):
@@ -46,7 +50,7 @@ def _emit_copy(c, dst, src, plan, elem, comment=""):
 
 
 def _same_quant(op, a, b, what):
-    if a.dtype == "int8":
+    if a.dtype in ("int8", "int16") and (a.quant is not None or b.quant is not None):
         quantized(op, a, what)
         quantized(op, b, "output")
         require(op, a.zero_point == b.zero_point and qm.f32(a.scale) == qm.f32(b.scale),
@@ -59,7 +63,7 @@ def check_pad(op, g):
     arity(op, (2, 3))
     x, pads = g.op_inputs(op)[:2]
     (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, x, "input", PAD_TYPES)
     dtype_in(op, y, "output", (x.dtype,))
     require(op, pads is not None and pads.is_const and pads.dtype in ("int32", "int64"),
             "paddings must be a constant int32 tensor")
@@ -76,7 +80,7 @@ def check_pad(op, g):
 def prepare_pad(op, g):
     x, pads = g.op_inputs(op)[:2]
     (y,) = g.op_outputs(op)
-    value = 0.0 if x.dtype == "float32" else y.zero_point
+    value = y.zero_point if y.quant is not None and y.dtype in ("int8", "int16") else 0
     if len(op.inputs) == 3 and op.inputs[2] >= 0:
         value = g.tensor(op.inputs[2]).data.reshape(-1)[0].item()
     op.params = {"before": pads.data.reshape(-1, 2)[:, 0].tolist(), "value": value}
@@ -90,8 +94,14 @@ def emit_pad(op, g, c):
     ys = _strides(y.shape)
     offset = sum(b * s for b, s in zip(p["before"], ys)) * elem
     plan = copy_plan(x.shape, ys, _strides(x.shape), elem)
-    fill = (f"kiln_fill_f32({c.ptr(y)}, {y.size}, {c.f32(p['value'])});" if x.dtype == "float32"
-            else f"kiln_fill_s8({c.ptr(y)}, {y.size}, {int(p['value'])});")
+    if x.dtype == "float32":
+        fill = f"kiln_fill_f32({c.ptr(y)}, {y.size}, {c.f32(p['value'])});"
+    elif x.dtype == "int8":
+        fill = f"kiln_fill_s8({c.ptr(y)}, {y.size}, {int(p['value'])});"
+    else:
+        value = c.array(f"op{op.index}_pad_value", np.array([p["value"]], DTYPES[x.dtype][0]), DTYPES[x.dtype][1],
+                        "the pad value")
+        fill = f"kiln_fill_elems({c.ptr(y)}, {y.size}, {value}, {elem});"
     return [fill] + _emit_copy(c, f"(uint8_t *){c.ptr(y)} + {offset}", c.ptr(x), plan, elem, "input into the middle")
 
 
@@ -101,7 +111,7 @@ def check_concat(op, g):
     require(op, len(op.inputs) >= 1 and len(op.outputs) == 1, "needs inputs and one output")
     ins = g.op_inputs(op)
     (y,) = g.op_outputs(op)
-    dtype_in(op, y, "output", ("int8", "float32"))
+    dtype_in(op, y, "output", CONCAT_TYPES)
     axis = op.options.get("axis", 0)
     axis = axis + len(y.shape) if axis < 0 else axis
     require(op, 0 <= axis < len(y.shape), f"axis {op.options.get('axis')} out of range for rank {len(y.shape)}")
@@ -171,15 +181,14 @@ def check_slice(op, g):
     x, b, e = g.op_inputs(op)[:3]
     s = g.op_inputs(op)[3] if len(op.inputs) > 3 else None
     (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, x, "input", SLICE_TYPES)
     dtype_in(op, y, "output", (x.dtype,))
     for t, nm in ((b, "begin"), (e, "end"), (s, "strides")):
         if t is not None:
             require(op, t.is_const and t.dtype == "int32", f"{nm} must be a constant int32 tensor")
     o = op.options
-    require(op, not o.get("ellipsis_mask", 0) and not o.get("new_axis_mask", 0),
-            "ellipsis_mask and new_axis_mask are not supported")
-    require(op, not o.get("offset", False), "the 'offset' option is not supported")
+    # TFLite Micro ignores ellipsis_mask, new_axis_mask and offset (its kernel sets the first two to
+    # 0): so does Kiln, and the output shape check below refuses what that cannot produce.
     require(op, len(x.shape) <= MAX_DIMS, f"rank {len(x.shape)} is above {MAX_DIMS}")
     strides = s.data.reshape(-1) if s is not None else np.ones(len(x.shape), np.int32)
     require(op, (strides != 0).all(), "a stride of 0")
@@ -211,7 +220,11 @@ def emit_slice(op, g, c):
     return _emit_copy(c, c.ptr(y), f"(const uint8_t *){c.ptr(x)} + {start}", plan, elem)
 
 
-register("PAD", check_pad, prepare_pad, emit_pad)
-register("PADV2", check_pad, prepare_pad, emit_pad)
-register("CONCATENATION", check_concat, prepare_concat, emit_concat)
-register("STRIDED_SLICE", check_slice, prepare_slice, emit_slice)
+register("PAD", check_pad, prepare_pad, emit_pad, types=PAD_TYPES, notes="constant non-negative paddings")
+register("PADV2", check_pad, prepare_pad, emit_pad, types=PAD_TYPES,
+         notes="constant non-negative paddings and pad value")
+register("CONCATENATION", check_concat, prepare_concat, emit_concat, types=CONCAT_TYPES,
+         notes="any axis, negative too; quantized inputs share the output's quantization")
+register("STRIDED_SLICE", check_slice, prepare_slice, emit_slice, types=SLICE_TYPES,
+         notes="begin/end/shrink masks, negative strides and indices; ellipsis and new-axis masks ignored, "
+               "as TFLite Micro does")

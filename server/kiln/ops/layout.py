@@ -375,3 +375,135 @@ register("SPACE_TO_DEPTH", check_depth_space, _prepare_nothing, emit_depth_space
          notes="NHWC, any block size")
 register("REVERSE_V2", check_reverse, _prepare_nothing, emit_reverse, types=ALL,
          notes="constant contiguous axes, up to rank 5")
+
+
+# ---- MIRROR_PAD: per axis the output index maps to the input by three runs (left mirror, the
+# input, right mirror); the output is the product of those runs, each box one strided copy ----
+
+def _mirror_runs(n: int, left: int, right: int, offset: int) -> list[tuple[int, int, int, int]]:
+    """(output start, length, input start, input step) per run of one axis; offset 1 for REFLECT
+    (the edge is not repeated), 0 for SYMMETRIC."""
+    runs = []
+    if left:
+        runs.append((0, left, left + offset - 1, -1))  # output p < left reads input left - 1 + offset - p
+    runs.append((left, n, 0, 1))
+    if right:
+        runs.append((left + n, right, n - 1 - offset, -1))
+    return runs
+
+
+def check_mirror_pad(op, g):
+    arity(op, 2)
+    x, pads = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    _same_types(op, x, [y], ("int8", "float32"))
+    pd = _const_ints(op, pads, "the paddings")
+    require(op, len(pd) == 2 * len(x.shape), f"paddings {pd} do not give two values per axis of rank {len(x.shape)}")
+    offset = 1 if op.options.get("mode", 0) == 0 else 0
+    for k, n in enumerate(x.shape):
+        left, right = pd[2 * k], pd[2 * k + 1]
+        require(op, 0 <= left <= n - offset and 0 <= right <= n - offset,
+                f"axis {k} of size {n} cannot be mirrored by {left} and {right} "
+                f"({'REFLECT' if offset else 'SYMMETRIC'} allows at most {n - offset})")
+    want = [n + pd[2 * k] + pd[2 * k + 1] for k, n in enumerate(x.shape)]
+    require(op, list(y.shape) == want, f"output shape {y.shape} is not the padded shape {want}")
+
+
+def emit_mirror_pad(op, g, c):
+    import itertools
+
+    x, pads = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    pd = _const_ints(op, pads, "the paddings")
+    offset = 1 if op.options.get("mode", 0) == 0 else 0
+    elem = DTYPES[x.dtype][2]
+    xs, ys = _strides(x.shape), _strides(y.shape)
+    per_axis = [_mirror_runs(n, pd[2 * k], pd[2 * k + 1], offset) for k, n in enumerate(x.shape)]
+    lines = [f"/* {'REFLECT' if offset else 'SYMMETRIC'}: {len(list(itertools.product(*per_axis)))} boxes, the "
+             "middle one the input, the others mirrored runs */"]
+    for box in itertools.product(*per_axis):
+        dims = [r[1] for r in box]
+        dst = sum(r[0] * s for r, s in zip(box, ys)) * elem
+        src = sum(r[2] * s for r, s in zip(box, xs)) * elem
+        plan = copy_plan(dims, ys, [r[3] * s for r, s in zip(box, xs)], elem)
+        _plan_fits(op, plan)
+        lines += _copy(c, y, dst, x, src, plan, elem)
+    return lines
+
+
+# ---- SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND (NHWC): one strided copy per block offset ----
+
+def _blocks(op, g):
+    x, b, p = g.op_inputs(op)[:3]
+    block = _const_ints(op, b, "the block shape")
+    pads = _const_ints(op, p, "the paddings" if op.kind == "SPACE_TO_BATCH_ND" else "the crops")
+    require(op, len(x.shape) == 4 and len(block) == 2 and len(pads) == 4,
+            f"needs a 4-d NHWC input, 2 block sizes and 2x2 {'paddings' if op.kind == 'SPACE_TO_BATCH_ND' else 'crops'}"
+            f" (rank {len(x.shape)}, {len(block)} block sizes)")
+    require(op, all(v >= 1 for v in block) and all(v >= 0 for v in pads), f"block {block} and pads {pads} must be positive")
+    return x, block, pads
+
+
+def check_space_batch(op, g):
+    arity(op, 3)
+    x, (bh, bw), (t, bo, l_, r) = _blocks(op, g)
+    (y,) = g.op_outputs(op)
+    _same_types(op, x, [y], ("int8", "float32"))
+    n, h, w, ch = x.shape
+    if op.kind == "SPACE_TO_BATCH_ND":
+        require(op, (h + t + bo) % bh == 0 and (w + l_ + r) % bw == 0,
+                f"the padded size {h + t + bo}x{w + l_ + r} is not a multiple of the block {bh}x{bw}")
+        want = [n * bh * bw, (h + t + bo) // bh, (w + l_ + r) // bw, ch]
+    else:
+        require(op, n % (bh * bw) == 0, f"batch {n} is not a multiple of the block {bh}x{bw}")
+        want = [n // (bh * bw), h * bh - t - bo, w * bw - l_ - r, ch]
+        require(op, want[1] >= 0 and want[2] >= 0, f"the crops leave {want[1]}x{want[2]}")
+    require(op, list(y.shape) == want, f"output shape {y.shape} is not {want}")
+
+
+def _valid(count: int, step: int, shift: int, lo: int, size: int) -> tuple[int, int]:
+    """The run of k in 0..count-1 with 0 <= k*step + shift - lo < size: (first, length)."""
+    ks = [k for k in range(count) if 0 <= k * step + shift - lo < size]
+    return (ks[0], len(ks)) if ks else (0, 0)
+
+
+def emit_space_batch(op, g, c):
+    x, (bh, bw), (t, _, l_, _) = _blocks(op, g)
+    (y,) = g.op_outputs(op)
+    elem = DTYPES[x.dtype][2]
+    xs, ys = _strides(x.shape), _strides(y.shape)
+    lines = []
+    if op.kind == "SPACE_TO_BATCH_ND":  # y[(i*bw + j)*N + n, oy, ox] = x[n, oy*bh + i - t, ox*bw + j - l]
+        n, oh, ow = x.shape[0], y.shape[1], y.shape[2]
+        lines.append(f"memset({c.ptr(y)}, 0, {y.nbytes}u); /* the padding: zeros, as TFLite Micro writes them */")
+        for i in range(bh):
+            for j in range(bw):
+                y0, ny = _valid(oh, bh, i, t, x.shape[1])
+                x0, nx = _valid(ow, bw, j, l_, x.shape[2])
+                if not ny or not nx:
+                    continue
+                dst = (((i * bw + j) * n) * ys[0] + y0 * ys[1] + x0 * ys[2]) * elem
+                src = ((y0 * bh + i - t) * xs[1] + (x0 * bw + j - l_) * xs[2]) * elem
+                plan = copy_plan([n, ny, nx, x.shape[3]], ys, [xs[0], bh * xs[1], bw * xs[2], 1], elem)
+                lines += _copy(c, y, dst, x, src, plan, elem, f"block offset ({i}, {j})")
+    else:  # y[n, iy*bh + i - t, ix*bw + j - l] = x[(i*bw + j)*N + n, iy, ix]
+        n = y.shape[0]
+        for i in range(bh):
+            for j in range(bw):
+                y0, ny = _valid(x.shape[1], bh, i, t, y.shape[1])
+                x0, nx = _valid(x.shape[2], bw, j, l_, y.shape[2])
+                if not ny or not nx:
+                    continue
+                dst = ((y0 * bh + i - t) * ys[1] + (x0 * bw + j - l_) * ys[2]) * elem
+                src = (((i * bw + j) * n) * xs[0] + y0 * xs[1] + x0 * xs[2]) * elem
+                plan = copy_plan([n, ny, nx, x.shape[3]], [ys[0], bh * ys[1], bw * ys[2], 1], xs, elem)
+                lines += _copy(c, y, dst, x, src, plan, elem, f"block offset ({i}, {j})")
+    return lines
+
+
+register("MIRROR_PAD", check_mirror_pad, _prepare_nothing, emit_mirror_pad, types=("int8", "float32"),
+         notes="REFLECT and SYMMETRIC, constant paddings")
+register("SPACE_TO_BATCH_ND", check_space_batch, _prepare_nothing, emit_space_batch, types=("int8", "float32"),
+         notes="4-d NHWC, constant block and paddings (padding written as zeros, as TFLite Micro)")
+register("BATCH_TO_SPACE_ND", check_space_batch, _prepare_nothing, emit_space_batch, types=("int8", "float32"),
+         notes="4-d NHWC, constant block and crops")

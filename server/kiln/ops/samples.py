@@ -111,7 +111,8 @@ SPECS.update({
                   [act([16, 16])], {}),
     "SPACE_TO_BATCH_ND": ([act(), i32(2, 2), const(np.zeros((2, 2), np.int32))], [act([4, 8, 8, 16])], {}),
     "BATCH_TO_SPACE_ND": ([act([4, 8, 8, 16]), i32(2, 2), const(np.zeros((2, 2), np.int32))], [act()], {}),
-    "BROADCAST_ARGS": ([act([4], "int32"), act([4], "int32")], [act([4], "int32")], {}),
+    # a shape of ones broadcasts with any other (TFLite Micro aborts on shapes that do not broadcast)
+    "BROADCAST_ARGS": ([i32(1, 1, 1), act([4], "int32")], [act([4], "int32")], {}),
     "FILL": ([i32(1, 16, 16, 16), act([], "float32")], [act(dtype="float32")], {}),
     "ZEROS_LIKE": ([act(dtype="float32")], [act(dtype="float32")], {}),
     "SHAPE": ([act()], [act([4], "int32")], {"out_type": 2}),
