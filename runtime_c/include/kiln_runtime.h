@@ -79,6 +79,11 @@ void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
                  const kiln_add_s8_params_t *p);
 void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_mul_s8_params_t *p);
+/* SUB takes ADD's parameters: both sides rescaled as for ADD, the second subtracted */
+void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_add_s8_params_t *p);
+void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
+                  float act_max);
 void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max);
 void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,

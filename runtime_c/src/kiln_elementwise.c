@@ -154,3 +154,55 @@ void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t
     c.hi = act_max;
     walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, mul_f32_row, &c);
 }
+
+/* SUB: the two sides rescaled exactly as ADD's, then subtracted (TFLite's raw_sub). */
+static void sub_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                       const void *p_)
+{
+    const int8_t *a = (const int8_t *)a_;
+    const int8_t *b = (const int8_t *)b_;
+    int8_t *o = (int8_t *)o_;
+    const kiln_add_s8_params_t *p = (const kiln_add_s8_params_t *)p_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        int32_t diff;
+        if (p->fast) {
+            diff = add_side(p->a_offset + a[i * sa], p->left_shift, p->a_q) -
+                   add_side(p->b_offset + b[i * sb], p->left_shift, p->b_q);
+            o[i] = (int8_t)kiln_clamp_i32(kiln_rq(diff, p->out_q), p->act_min, p->act_max);
+        } else {
+            const int32_t x = (p->a_offset + a[i * sa]) * (INT32_C(1) << p->left_shift);
+            const int32_t y = (p->b_offset + b[i * sb]) * (INT32_C(1) << p->left_shift);
+            diff = kiln_mul_by_qm(x, p->a_mult, p->a_shift) - kiln_mul_by_qm(y, p->b_mult, p->b_shift);
+            o[i] = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(diff, p->out_mult, p->out_shift) + p->out_offset,
+                                          p->act_min, p->act_max);
+        }
+    }
+}
+
+static void sub_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                        const void *p_)
+{
+    const float *a = (const float *)a_;
+    const float *b = (const float *)b_;
+    float *o = (float *)o_;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        o[i] = clampf(a[i * sa] - b[i * sb], (const clamp_t *)p_);
+    }
+}
+
+void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_add_s8_params_t *p)
+{
+    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, sub_s8_row, p);
+}
+
+void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
+                  float act_max)
+{
+    clamp_t c;
+    c.lo = act_min;
+    c.hi = act_max;
+    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, sub_f32_row, &c);
+}

@@ -1,4 +1,4 @@
-"""ADD and MUL, int8 and float32, same shape or broadcast (up to 6 dimensions)."""
+"""ADD, SUB and MUL, int8 and float32, same shape or broadcast (up to 6 dimensions)."""
 from __future__ import annotations
 
 import numpy as np
@@ -69,7 +69,7 @@ def prepare(op, g):
     p = dict(dims=dims, sa=sa, sb=sb, act=act)
     if a.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
-    elif op.kind == "ADD":  # TFLite's CalculateOpDataAdd for int8: inputs brought to a common scale
+    elif op.kind in ("ADD", "SUB"):  # TFLite's CalculateOpData{Add,Sub} for int8: inputs to a common scale
         left_shift = 20
         twice_max = 2 * max(a.scale, b.scale)
         p.update(left_shift=left_shift, a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
@@ -132,7 +132,7 @@ def emit(op, g, c):
         lines.append(f"kiln_{fn}_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, "
                      f"{c.f32(p['act_min'])}, {c.f32(p['act_max'])});")
         return lines
-    if op.kind == "ADD":
+    if op.kind in ("ADD", "SUB"):
         lines += [
             "static const kiln_add_s8_params_t params = {",
             f"    {p['a_offset']}, {p['a_mult']}, {p['a_shift']}, {p['b_offset']}, {p['b_mult']}, {p['b_shift']},",
@@ -151,5 +151,6 @@ def emit(op, g, c):
     return lines
 
 
-register("ADD", check, prepare, emit, in_place=same_shape_input)
-register("MUL", check, prepare, emit, in_place=same_shape_input)
+register("ADD", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
+register("SUB", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
+register("MUL", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
