@@ -48,3 +48,98 @@ def test_sub_int8_random_scales(seed, tmp_path):
            T([3, 16], "int8", float(rng.uniform(0.001, 0.5)), int(rng.integers(-100, 100)))]
     outs = [T([3, 16], "int8", float(rng.uniform(0.005, 0.5)), int(rng.integers(-100, 100)))]
     check(model("SUB", ins, outs, fused_activation_function=0), tmp_path)
+
+
+def _ins(dtype, a, b, same_quant=False):
+    if dtype == "int8":
+        return [T(list(a), "int8", 0.05, 7), T(list(b), "int8", 0.05 if same_quant else 0.031, 7 if same_quant else -20)]
+    if dtype == "int16":
+        return [T(list(a), "int16", 0.001, 0), T(list(b), "int16", 0.001, 0)]
+    return [T(list(a), dtype), T(list(b), dtype)]
+
+
+@pytest.mark.parametrize("kind", ["MAXIMUM", "MINIMUM"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "float32"])
+@pytest.mark.parametrize("shapes", SHAPES[1:4], ids=lambda s: f"{s[0]}-{s[1]}")
+def test_maximum_minimum(kind, dtype, shapes, tmp_path):
+    a, b = shapes
+    ins = _ins(dtype, a, b, same_quant=True)
+    out = T(out_shape(a, b), dtype, ins[0].scale, ins[0].zero_point)
+    check(model(kind, ins, [out]), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL"])
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "float32"])
+def test_comparisons(kind, dtype, tmp_path):
+    a, b = (2, 1, 4), (3, 1)
+    # values from a small set, so that equal pairs occur
+    npdt = {"int8": np.int8, "int32": np.int32, "int64": np.int64, "float32": np.float32}[dtype]
+    gen = {k: (lambda s: lambda r: r.integers(-3, 4, s).astype(npdt))(s) for k, s in ((0, a), (1, b))}
+    if dtype == "int8" and kind not in ("EQUAL", "NOT_EQUAL"):
+        gen = None  # the whole int8 range: the two scales order values both ways
+    check(model(kind, _ins(dtype, a, b, same_quant=kind in ("EQUAL", "NOT_EQUAL")), [T(out_shape(a, b), "bool")]),
+          tmp_path, gen=gen)
+
+
+@pytest.mark.parametrize("kind", ["EQUAL", "LESS"])
+def test_int8_comparison_of_values_that_round_together(kind, tmp_path):
+    """Scales so small that TFLite Micro's rescaling maps neighbouring int8 values to one value:
+    they compare equal there, and must in Kiln too."""
+    ins = [T([64], "int8", 0.0009, 3), T([64], "int8", 0.0011, -2)]
+    check(model(kind, ins, [T([64], "bool")]), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["EQUAL", "NOT_EQUAL"])
+def test_bool_equality(kind, tmp_path):
+    check(model(kind, [T([3, 4], "bool"), T([4], "bool")], [T([3, 4], "bool")]), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["LOGICAL_AND", "LOGICAL_OR"])
+@pytest.mark.parametrize("shapes", SHAPES[:4], ids=lambda s: f"{s[0]}-{s[1]}")
+def test_logical(kind, shapes, tmp_path):
+    a, b = shapes
+    check(model(kind, [T(list(a), "bool"), T(list(b), "bool")], [T(out_shape(a, b), "bool")]), tmp_path)
+
+
+def test_logical_not(tmp_path):
+    check(model("LOGICAL_NOT", [T([2, 5], "bool")], [T([2, 5], "bool")]), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shapes", [((2, 3), (2, 3), (2, 3)), ((3,), (2, 1), (1, 3)), ((2, 1, 4), (4,), (3, 1))])
+def test_select_v2(dtype, shapes, tmp_path):
+    c, x, y = shapes
+    out = list(np.broadcast_shapes(c, x, y))
+    q = {"int8": (0.1, 2), "int16": (0.01, 0)}.get(dtype, (None, None))
+    ins = [T(list(c), "bool"), T(list(x), dtype, *q), T(list(y), dtype, *q)]
+    check(model("SELECT_V2", ins, [T(out, dtype, *q)]), tmp_path)
+
+
+@pytest.mark.parametrize("kind,dtype", [(k, d) for k in ("SQUARED_DIFFERENCE", "DIV") for d in ("int32", "float32")]
+                         + [("FLOOR_DIV", "float32"), ("FLOOR_MOD", "float32")])
+def test_arithmetic(kind, dtype, tmp_path):
+    a, b = (2, 3, 4), (3, 1)
+    gen = None
+    if dtype == "int32":  # non-zero divisors of both signs
+        gen = {0: lambda r: r.integers(-50, 50, a).astype(np.int32),
+               1: lambda r: (r.integers(1, 9, b) * r.choice([-1, 1], b)).astype(np.int32)}
+    else:
+        gen = {1: lambda r: (r.uniform(0.2, 2.0, b) * r.choice([-1, 1], b)).astype(np.float32)}
+    opts = {"fused_activation_function": 0} if kind == "DIV" else {}
+    check(model(kind, [T(list(a), dtype), T(list(b), dtype)], [T(out_shape(a, b), dtype)], **opts), tmp_path, gen=gen)
+
+
+@pytest.mark.parametrize("kind,ins,outs,reason", [
+    ("GREATER", [T([3], "int16", 0.01, 0), T([3], "int16", 0.01, 0)], [T([3], "bool")], "has type INT16"),
+    ("LOGICAL_AND", [T([3], "int8", 0.1, 0), T([3], "int8", 0.1, 0)], [T([3], "int8", 0.1, 0)], "has type INT8"),
+    ("EQUAL", [T([3], "int8", 2.0, 0), T([3], "int8", 0.1, 0)], [T([3], "bool")], "scale below 1"),
+    ("MAXIMUM", [T([3]), T([4])], [T([4])], "do not broadcast"),
+    ("FLOOR_DIV", [T([3], "int32"), T([3], "int32")], [T([3], "int32")], "has type INT32"),
+    ("SELECT_V2", [T([3], "bool"), T([3], "int32"), T([3], "int32")], [T([3], "int32")], "has type INT32"),
+])
+def test_rejected_like_tflm(kind, ins, outs, reason, tmp_path):
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(model(kind, ins, outs))
+    with pytest.raises(UnsupportedError) as e:
+        compiler.compile_model(path)
+    assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value)

@@ -18,6 +18,13 @@ typedef struct {
     int32_t b_stride[6];
 } kiln_bcast_t;
 
+/* A row function gets n elements of a (stride sa), b (stride sb), the output (contiguous). */
+typedef void (*kiln_row_fn)(const void *a, const void *b, void *out, int32_t n, int32_t sa, int32_t sb,
+                            const void *params);
+/* Calls row for every innermost row of the broadcast (kiln_elementwise.c); element sizes in bytes. */
+void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const char *b, size_t bsz, char *out,
+                     size_t osz, kiln_row_fn row, const void *params);
+
 /* the operator families' kernels, one header each */
 #include "kiln_elementwise.h"
 #include "kiln_maths.h"

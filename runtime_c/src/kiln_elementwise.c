@@ -1,12 +1,10 @@
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
-/* Walks the collapsed broadcast shape and hands each innermost row to a row function. */
-typedef void (*row_fn)(const void *a, const void *b, void *out, int32_t n, int32_t sa, int32_t sb,
-                       const void *params);
-
-static void walk(const kiln_bcast_t *s, const char *a, size_t asz, const char *b, size_t bsz, char *out,
-                 size_t osz, row_fn row, const void *params)
+/* Walks the collapsed broadcast shape and hands each innermost row to a row function (shared by
+ * every binary family: kiln_binary.c, kiln_prelu.c). */
+void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const char *b, size_t bsz, char *out,
+                     size_t osz, kiln_row_fn row, const void *params)
 {
     int32_t idx[6] = {0, 0, 0, 0, 0, 0};
     const int32_t last = s->ndim - 1;
@@ -128,13 +126,13 @@ static void mul_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int
 void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_add_s8_params_t *p)
 {
-    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row, p);
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row, p);
 }
 
 void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_mul_s8_params_t *p)
 {
-    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, mul_s8_row, p);
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, mul_s8_row, p);
 }
 
 void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
@@ -143,7 +141,7 @@ void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t
     clamp_t c;
     c.lo = act_min;
     c.hi = act_max;
-    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, add_f32_row, &c);
+    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, add_f32_row, &c);
 }
 
 void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
@@ -152,7 +150,7 @@ void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t
     clamp_t c;
     c.lo = act_min;
     c.hi = act_max;
-    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, mul_f32_row, &c);
+    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, mul_f32_row, &c);
 }
 
 /* SUB: the two sides rescaled exactly as ADD's, then subtracted (TFLite's raw_sub). */
@@ -195,7 +193,7 @@ static void sub_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int
 void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_add_s8_params_t *p)
 {
-    walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, sub_s8_row, p);
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, sub_s8_row, p);
 }
 
 void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
@@ -204,5 +202,5 @@ void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t
     clamp_t c;
     c.lo = act_min;
     c.hi = act_max;
-    walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, sub_f32_row, &c);
+    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, sub_f32_row, &c);
 }
