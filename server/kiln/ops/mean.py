@@ -1,4 +1,5 @@
-"""MEAN over height and width of a 4-D NHWC tensor (what TFLite Micro supports), int8 and float32.
+"""MEAN. Over height and width of a 4-D NHWC tensor, int8 and float32 (the global pooling of image
+models) it runs its own kernel, below; any other axes, int16 too, go to ops/reduce.py's kernel.
 
 int8 follows TFLite Micro's QuantizedMeanOrSum (checked against it for keep_dims on and off,
 same and different quantization): sum(x) - zp * count, rescaled by (in/out scale) / count with
@@ -7,9 +8,21 @@ the 1/count folded into the multiplier at compile time.
 from __future__ import annotations
 
 from .. import quantmath as qm
+from . import reduce
 from .base import arity, dtype_in, quantized, register, require
 
+def _over_hw(op, g) -> bool:
+    x, axis = g.op_inputs(op)[:2]
+    if len(op.inputs) != 2 or x is None or x.dtype not in ("int8", "float32") or len(x.shape) != 4:
+        return False
+    if axis is None or not axis.is_const or axis.dtype != "int32":
+        return False
+    return sorted({int(a) % 4 for a in axis.data.reshape(-1)}) == [1, 2]
+
+
 def check(op, g):
+    if not _over_hw(op, g):
+        return reduce.check(op, g)
     arity(op, 2)
     x, axis = g.op_inputs(op)
     (y,) = g.op_outputs(op)
@@ -32,6 +45,8 @@ def _fold_count(mult: int, shift: int, n: int) -> tuple[int, int]:
 
 
 def prepare(op, g):
+    if not _over_hw(op, g):
+        return reduce.prepare(op, g)
     x = g.op_inputs(op)[0]
     (y,) = g.op_outputs(op)
     n, h, w, c = x.shape
@@ -45,6 +60,8 @@ def prepare(op, g):
 
 
 def emit(op, g, c):
+    if not _over_hw(op, g):
+        return reduce.emit(op, g, c)
     x = g.op_inputs(op)[0]
     (y,) = g.op_outputs(op)
     p = op.params
@@ -55,4 +72,5 @@ def emit(op, g, c):
             f"kiln_mean_hw_s8({c.ptr(x)}, {c.ptr(y)}, {dims}, &params);"]
 
 
-register("MEAN", check, prepare, emit)
+register("MEAN", check, prepare, emit, types=("int8", "int16", "float32"),
+         notes="any constant axes, keep_dims; over height and width a kernel of its own")

@@ -1,0 +1,75 @@
+/* Reductions over any set of axes (ops/reduce.py): SUM, MEAN, REDUCE_MAX, REDUCE_MIN, ARG_MAX,
+ * ARG_MIN, as TFLite Micro's reference Reduce walks them. */
+#include <float.h>
+
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+static int32_t offset_of(int32_t index, int32_t n, const int32_t *dims, const int32_t *stride)
+{
+    int32_t off = 0, d;
+    for (d = n - 1; d >= 0; --d) {
+        off += (index % dims[d]) * stride[d];
+        index /= dims[d];
+    }
+    return off;
+}
+
+static float value_f(const void *in, int32_t type, int32_t at)
+{
+    switch (type) {
+    case KILN_RT_I8: return (float)((const int8_t *)in)[at];
+    case KILN_RT_I16: return (float)((const int16_t *)in)[at];
+    default: return ((const float *)in)[at];
+    }
+}
+
+static int32_t value_i(const void *in, int32_t type, int32_t at)
+{
+    return type == KILN_RT_I8 ? (int32_t)((const int8_t *)in)[at] : (int32_t)((const int16_t *)in)[at];
+}
+
+void kiln_reduce(const void *in, void *out, const kiln_reduce_t *p)
+{
+    int32_t outs = 1, o, r, d;
+    for (d = 0; d < p->nk; ++d) outs *= p->kdims[d];
+    for (o = 0; o < outs; ++o) {
+        const int32_t base = offset_of(o, p->nk, p->kdims, p->kstride);
+        if (p->kind == KILN_RED_ARGMAX || p->kind == KILN_RED_ARGMIN) {
+            float best = value_f(in, p->type, base);
+            int32_t at = 0;
+            for (r = 1; r < p->count; ++r) {
+                const float v = value_f(in, p->type, base + r * p->rstride[0]);
+                if (p->kind == KILN_RED_ARGMAX ? v > best : v < best) {
+                    best = v;
+                    at = r;
+                }
+            }
+            ((int32_t *)out)[o] = at;
+        } else if (p->type == KILN_RT_F32) {
+            float acc = p->kind == KILN_RED_MAX ? -FLT_MAX : (p->kind == KILN_RED_MIN ? FLT_MAX : 0.0f);
+            for (r = 0; r < p->count; ++r) {
+                const float v = ((const float *)in)[base + offset_of(r, p->nr, p->rdims, p->rstride)];
+                if (p->kind == KILN_RED_MAX) acc = v > acc ? v : acc;
+                else if (p->kind == KILN_RED_MIN) acc = v < acc ? v : acc;
+                else acc += v;
+            }
+            ((float *)out)[o] = p->kind == KILN_RED_MEAN ? acc / (float)p->count : acc;
+        } else {
+            const int32_t lo = p->type == KILN_RT_I8 ? -128 : -32768, hi = p->type == KILN_RT_I8 ? 127 : 32767;
+            int32_t acc = p->kind == KILN_RED_MAX ? lo : (p->kind == KILN_RED_MIN ? hi : 0), v;
+            for (r = 0; r < p->count; ++r) {
+                v = value_i(in, p->type, base + offset_of(r, p->nr, p->rdims, p->rstride));
+                if (p->kind == KILN_RED_MAX) acc = v > acc ? v : acc;
+                else if (p->kind == KILN_RED_MIN) acc = v < acc ? v : acc;
+                else acc += v;
+            }
+            if (p->kind == KILN_RED_SUM || p->kind == KILN_RED_MEAN) {
+                acc = kiln_mul_by_qm(acc - p->in_zp * p->count, p->mult, p->shift) + p->out_zp;
+                acc = kiln_clamp_i32(acc, lo, hi);
+            }
+            if (p->type == KILN_RT_I8) ((int8_t *)out)[o] = (int8_t)acc;
+            else ((int16_t *)out)[o] = (int16_t)acc;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+"""Reductions (ops/reduce.py, ops/mean.py) against TFLite Micro: any axes (negative, repeated),
+keep_dims on and off, every type each takes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kiln import compiler
+from kiln.errors import UnsupportedError
+from opgen import T, calibrate, check, model
+
+CASES = [((6,), (0,)), ((3, 4), (1,)), ((3, 4), (0, -1)), ((2, 3, 4), (0, 2)), ((2, 3, 4, 5), (1, 2)),
+         ((2, 3, 4, 5), (-1, 1, 1)), ((1, 2, 1, 3, 2), (0, 3))]
+
+
+def reduced(shape, axes, keep):
+    ax = {a % len(shape) for a in axes}
+    return [1 if k in ax else n for k, n in enumerate(shape)] if keep else [n for k, n in enumerate(shape) if k not in ax]
+
+
+def axes_t(axes):
+    return T([len(axes)], "int32", data=np.array(axes, np.int32))
+
+
+@pytest.mark.parametrize("kind", ["MEAN", "SUM"])
+@pytest.mark.parametrize("dtype", ["int8", "int16", "float32"])
+@pytest.mark.parametrize("shape,axes", CASES, ids=lambda v: "x".join(map(str, v)))
+@pytest.mark.parametrize("keep", [False, True])
+def test_mean_sum(kind, dtype, shape, axes, keep, tmp_path):
+    out = reduced(shape, axes, keep)
+    if dtype == "float32":
+        ins, outs = [T(list(shape)), axes_t(axes)], [T(out)]
+    else:
+        q = (0.05, 4) if dtype == "int8" else (0.002, 0)
+        ins = [T(list(shape), dtype, *q), axes_t(axes)]
+        outs = calibrate(kind, ins, [T(out, dtype)], keep_dims=keep)
+    check(model(kind, ins, outs, keep_dims=keep), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["REDUCE_MAX", "REDUCE_MIN"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("shape,axes", CASES[::2], ids=lambda v: "x".join(map(str, v)))
+@pytest.mark.parametrize("keep", [False, True])
+def test_reduce_max_min(kind, dtype, shape, axes, keep, tmp_path):
+    q = (0.05, 4) if dtype == "int8" else (None, None)
+    out = reduced(shape, axes, keep)
+    check(model(kind, [T(list(shape), dtype, *q), axes_t(axes)], [T(out, dtype, *q)], keep_dims=keep), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["ARG_MAX", "ARG_MIN"])
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("shape,axis", [((7,), 0), ((3, 5), 1), ((3, 5), -2), ((2, 3, 4, 2), 2)])
+def test_arg_max_min(kind, dtype, shape, axis, tmp_path):
+    q = (0.05, 4) if dtype == "int8" else (None, None)
+    out = [n for k, n in enumerate(shape) if k != axis % len(shape)]
+    gen = {0: lambda r: r.integers(-3, 4, shape).astype(np.int8 if dtype == "int8" else np.float32)}  # ties
+    check(model(kind, [T(list(shape), dtype, *q), axes_t([axis])], [T(out or [1], "int32")], output_type=2), tmp_path,
+          gen=gen, allow_constant=len(shape) == 1 and False)
+
+
+@pytest.mark.parametrize("kind,ins,outs,options,reason", [
+    ("REDUCE_MAX", [T([3, 4], "int8", 0.1, 0), axes_t([1])], [T([3], "int8", 0.2, 0)], {}, "share their quantization"),
+    ("SUM", [T([3, 4], "int32"), axes_t([1])], [T([3], "int32")], {}, "has type INT32"),
+    ("ARG_MAX", [T([3, 4]), axes_t([0, 1])], [T([1], "int32")], {"output_type": 2}, "needs one axis"),
+    ("MEAN", [T([3, 4]), axes_t([2])], [T([3])], {}, "out of range"),
+])
+def test_rejected_like_tflm(kind, ins, outs, options, reason, tmp_path):
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(model(kind, ins, outs, **options))
+    with pytest.raises(UnsupportedError) as e:
+        compiler.compile_model(path)
+    assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value)
