@@ -143,3 +143,13 @@ def test_rejected_like_tflm(kind, ins, outs, reason, tmp_path):
     with pytest.raises(UnsupportedError) as e:
         compiler.compile_model(path)
     assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value)
+
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6"])
+def test_int32_arithmetic(kind, act, tmp_path):
+    a, b = (2, 3, 4), (4,)
+    gen = {0: lambda r: r.integers(-1000, 1000, a).astype(np.int32),
+           1: lambda r: r.integers(-1000, 1000, b).astype(np.int32)}
+    check(model(kind, [T(list(a), "int32"), T(list(b), "int32")], [T(list(a), "int32")],
+                fused_activation_function=ACTS[act]), tmp_path, gen=gen)

@@ -10,7 +10,8 @@
 /* kiln_binary: what to compute ... */
 enum {
     KILN_BIN_MAX, KILN_BIN_MIN, KILN_BIN_EQ, KILN_BIN_NE, KILN_BIN_GT, KILN_BIN_GE, KILN_BIN_LT, KILN_BIN_LE,
-    KILN_BIN_AND, KILN_BIN_OR, KILN_BIN_SQDIFF, KILN_BIN_DIV, KILN_BIN_FLOOR_DIV, KILN_BIN_FLOOR_MOD
+    KILN_BIN_AND, KILN_BIN_OR, KILN_BIN_SQDIFF, KILN_BIN_DIV, KILN_BIN_FLOOR_DIV, KILN_BIN_FLOOR_MOD,
+    KILN_BIN_ADD, KILN_BIN_SUB, KILN_BIN_MUL /* int32: wrapping, clamped to iact_min..iact_max */
 };
 /* ... on which element type: KILN_BT_I8_SCALED compares int8 values through the per-input tables
  * lut_a / lut_b (256 int32 each: TFLite's rescaled value of every int8 input), the others as they are */
@@ -20,6 +21,7 @@ typedef struct {
     int32_t op, type;
     const int32_t *lut_a, *lut_b; /* KILN_BT_I8_SCALED only */
     float act_min, act_max;       /* KILN_BIN_DIV on float32: the fused activation */
+    int32_t iact_min, iact_max;   /* KILN_BIN_ADD/SUB/MUL on int32: the fused activation */
 } kiln_binary_t;
 
 /* out = a (op) b over the broadcast shape (kiln_bcast_t, kiln_runtime.h) */

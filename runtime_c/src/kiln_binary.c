@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
 #define ROW(T, OT, EXPR)                                          \
@@ -81,6 +82,15 @@ static int32_t sqdiff_i32(int32_t u, int32_t v)
     return (int32_t)(d * d);
 }
 
+/* int32 arithmetic wraps as the target's does (no undefined overflow), then the activation */
+static int32_t arith_i32(int32_t op, int32_t u, int32_t v, const kiln_binary_t *p)
+{
+    const uint32_t a = (uint32_t)u, b = (uint32_t)v;
+    const uint32_t r = op == KILN_BIN_ADD ? a + b : (op == KILN_BIN_SUB ? a - b : a * b);
+    const int32_t s = (int32_t)(r > (uint32_t)INT32_MAX ? -(int32_t)(~r) - 1 : (int32_t)r);
+    return kiln_clamp_i32(s, p->iact_min, p->iact_max);
+}
+
 static void row(const void *a_, const void *b_, void *out_, int32_t n, int32_t sa, int32_t sb, const void *params)
 {
     const kiln_binary_t *p = (const kiln_binary_t *)params;
@@ -108,6 +118,9 @@ static void row(const void *a_, const void *b_, void *out_, int32_t n, int32_t s
         if (p->type == KILN_BT_F32) ROW(float, float, floorf(u / v));
         else ROW(int32_t, int32_t, floor_div_i32(u, v));
         break;
+    case KILN_BIN_ADD:
+    case KILN_BIN_SUB:
+    case KILN_BIN_MUL: ROW(int32_t, int32_t, arith_i32(p->op, u, v, p)); break;
     default: /* KILN_BIN_FLOOR_MOD */
         if (p->type == KILN_BT_F32) ROW(float, float, floor_mod_f32(u, v));
         else ROW(int32_t, int32_t, floor_mod_i32(u, v));

@@ -94,6 +94,20 @@ def prepare(op, g):
     op.params = p
 
 
+INT32_ACT = {"NONE": (-(1 << 31), (1 << 31) - 1), "RELU": (0, (1 << 31) - 1), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}
+
+
+def prepare_int32_arith(op, g):
+    """ADD, SUB and MUL on int32 (elementwise.py hands them here): wrapping, then the activation."""
+    a, b = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    dims, sa, sb = broadcast_plan(a.shape, b.shape, y.shape)
+    # TFLite Micro's int32 ADD ignores its fused activation (SUB and MUL apply it): so does Kiln
+    lo, hi = INT32_ACT["NONE" if op.kind == "ADD" else fused_activation(op)]
+    op.params = dict(dims=dims, sa=sa, sb=sb, type="I32", lut_a=None, lut_b=None, act_min=-np.inf, act_max=np.inf,
+                     iact_min=lo, iact_max=hi, op=op.kind)
+
+
 def emit(op, g, c):
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
@@ -106,8 +120,10 @@ def emit(op, g, c):
                         f"{op.kind}: the second input's int8 values rescaled as TFLite Micro compares them")
     return [f"static const kiln_bcast_t shape = {{{len(p['dims'])}, {_arr(p['dims'])}, {_arr(p['sa'])}, "
             f"{_arr(p['sb'])}}};",
-            f"static const kiln_binary_t params = {{KILN_BIN_{OPS[op.kind]}, KILN_BT_{p['type']}, {lut_a}, {lut_b}, "
-            f"{c.f32(max(p['act_min'], -3.4028234663852886e38))}, {c.f32(min(p['act_max'], 3.4028234663852886e38))}}};",
+            f"static const kiln_binary_t params = {{KILN_BIN_{OPS.get(op.kind, op.kind)}, KILN_BT_{p['type']}, "
+            f"{lut_a}, {lut_b}, "
+            f"{c.f32(max(p['act_min'], -3.4028234663852886e38))}, {c.f32(min(p['act_max'], 3.4028234663852886e38))}, "
+            f"{p.get('iact_min', 0)}, {p.get('iact_max', 0)}}};",
             f"kiln_binary({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params);"]
 
 

@@ -45,7 +45,7 @@ def check(op, g):
     arity(op, 2)
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
-    dtype_in(op, a, "first input", ("int8", "float32"))
+    dtype_in(op, a, "first input", ("int8", "int32", "float32"))
     dtype_in(op, b, "second input", (a.dtype,))
     dtype_in(op, y, "output", (a.dtype,))
     fused_activation(op)
@@ -62,6 +62,9 @@ def check(op, g):
 
 
 def prepare(op, g):
+    if g.op_inputs(op)[0].dtype == "int32":  # plain wrapping arithmetic on the shared binary kernel
+        from .binary import prepare_int32_arith
+        return prepare_int32_arith(op, g)
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     act = fused_activation(op)
@@ -123,6 +126,9 @@ def _shape_struct(p):
 
 
 def emit(op, g, c):
+    if g.op_inputs(op)[0].dtype == "int32":
+        from .binary import emit as emit_binary
+        return emit_binary(op, g, c)
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     p = op.params
@@ -151,6 +157,9 @@ def emit(op, g, c):
     return lines
 
 
-register("ADD", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
-register("SUB", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
-register("MUL", check, prepare, emit, in_place=same_shape_input, notes="broadcast up to 6 dimensions; fused activations")
+register("ADD", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
+         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
+register("SUB", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
+         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
+register("MUL", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
+         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
