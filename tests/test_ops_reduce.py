@@ -70,3 +70,21 @@ def test_rejected_like_tflm(kind, ins, outs, options, reason, tmp_path):
     with pytest.raises(UnsupportedError) as e:
         compiler.compile_model(path)
     assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (2, 3, 4)])
+def test_l2_normalization(shape, tmp_path):
+    check(model("L2_NORMALIZATION", [T(list(shape))], [T(list(shape))]), tmp_path)
+
+
+@pytest.mark.parametrize("shape,axis", [((6,), 0), ((3, 4), 1), ((2, 3, 4), -2)])
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumsum(shape, axis, exclusive, reverse, tmp_path):
+    check(model("CUMSUM", [T(list(shape)), T([], "int32", data=np.array(axis, np.int32))], [T(list(shape))],
+                exclusive=exclusive, reverse=reverse), tmp_path)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_add_n(n, tmp_path):
+    check(model("ADD_N", [T([3, 5])] * n, [T([3, 5])]), tmp_path)

@@ -24,4 +24,15 @@ typedef struct {
 /* out: the input's type (SUM, MEAN, MAX, MIN) or int32 indices along the one reduced axis (ARG*) */
 void kiln_reduce(const void *in, void *out, const kiln_reduce_t *p);
 
+/* L2_NORMALIZATION on float32 rows of depth: x / max(sqrt(sum x^2), 1e-6), summed in order */
+void kiln_l2norm_f32(const float *in, float *out, int32_t rows, int32_t depth);
+
+/* CUMSUM on float32 along an axis of `axis` elements between `outer` and `inner` ones: running
+ * sums in order (reverse: from the end), exclusive ones start from 0 */
+void kiln_cumsum_f32(const float *in, float *out, int32_t outer, int32_t axis, int32_t inner, int32_t exclusive,
+                     int32_t reverse);
+
+/* ADD_N on float32: out = in[0] + in[1] + ... in that order, n elements each */
+void kiln_add_n_f32(const float *const *ins, int32_t count, float *out, int32_t n);
+
 #endif

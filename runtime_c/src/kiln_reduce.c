@@ -1,6 +1,7 @@
 /* Reductions over any set of axes (ops/reduce.py): SUM, MEAN, REDUCE_MAX, REDUCE_MIN, ARG_MAX,
  * ARG_MIN, as TFLite Micro's reference Reduce walks them. */
 #include <float.h>
+#include <math.h>
 
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
@@ -71,5 +72,50 @@ void kiln_reduce(const void *in, void *out, const kiln_reduce_t *p)
             if (p->type == KILN_RT_I8) ((int8_t *)out)[o] = (int8_t)acc;
             else ((int16_t *)out)[o] = (int16_t)acc;
         }
+    }
+}
+
+void kiln_l2norm_f32(const float *in, float *out, int32_t rows, int32_t depth)
+{
+    int32_t r, k;
+    for (r = 0; r < rows; ++r, in += depth, out += depth) {
+        float sq = 0.0f, norm;
+        for (k = 0; k < depth; ++k) sq += in[k] * in[k];
+        norm = sqrtf(sq);
+        norm = norm > 1e-6f ? norm : 1e-6f;
+        for (k = 0; k < depth; ++k) out[k] = in[k] / norm;
+    }
+}
+
+void kiln_cumsum_f32(const float *in, float *out, int32_t outer, int32_t axis, int32_t inner, int32_t exclusive,
+                     int32_t reverse)
+{
+    int32_t o, a, i;
+    for (o = 0; o < outer; ++o) {
+        for (i = 0; i < inner; ++i) {
+            float acc = 0.0f;
+            for (a = 0; a < axis; ++a) {
+                const int32_t k = reverse ? axis - 1 - a : a;
+                const int32_t at = (o * axis + k) * inner + i;
+                if (exclusive) {
+                    const float v = in[at];
+                    out[at] = acc;
+                    acc += v;
+                } else {
+                    acc += in[at];
+                    out[at] = acc;
+                }
+            }
+        }
+    }
+}
+
+void kiln_add_n_f32(const float *const *ins, int32_t count, float *out, int32_t n)
+{
+    int32_t i, k;
+    for (i = 0; i < n; ++i) {
+        float acc = ins[0][i];
+        for (k = 1; k < count; ++k) acc += ins[k][i];
+        out[i] = acc;
     }
 }

@@ -83,7 +83,7 @@ SPECS = {
     "ARG_MAX": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
     "ARG_MIN": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
     "CUMSUM": ([act(dtype="float32"), i32(3)], [act(dtype="float32")], {}),
-    "L2_NORMALIZATION": ([act()], [act(q=(1 / 128, 0))], {}),
+    "L2_NORMALIZATION": ([act(dtype="float32")], [act(dtype="float32")], {}),
 }
 _RNG = np.random.default_rng(12)
 _W = _RNG.integers(-127, 128, size=(16, 3, 3, 16)).astype(np.int8)
