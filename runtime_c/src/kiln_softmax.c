@@ -43,7 +43,7 @@ static int32_t one_over_one_plus_x(int32_t a)
 }
 
 /* int8 in; int8 out (out_bits 8) or int16 out (out_bits 16, out16 set) */
-static void softmax_s8_any(const int8_t *in, int8_t *out8, int16_t *out16, int32_t outer, int32_t depth,
+static inline void softmax_s8_any(const int8_t *in, int8_t *out8, int16_t *out16, int32_t outer, int32_t depth,
                            const int32_t *exp_table, int out_bits)
 {
     const int32_t out_min = out_bits == 8 ? -128 : -32768;
@@ -73,9 +73,28 @@ static void softmax_s8_any(const int8_t *in, int8_t *out8, int16_t *out16, int32
     }
 }
 
+/* int8 -> int8 keeps its own loop: the benchmark models' softmax, held to an exact instruction budget */
 void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth, const int32_t *exp_table)
 {
-    softmax_s8_any(in, out, NULL, outer, depth, exp_table, 8);
+    int32_t i, c;
+    for (i = 0; i < outer; ++i) {
+        const int8_t *x = in + i * depth;
+        int8_t *y = out + i * depth;
+        int32_t max = -128, sum = 0, headroom, scale, exponent;
+        for (c = 0; c < depth; ++c) {
+            max = x[c] > max ? x[c] : max;
+        }
+        for (c = 0; c < depth; ++c) {
+            sum += kiln_rdbpot(exp_table[max - x[c]], 12); /* Q12.19 accumulator */
+        }
+        headroom = count_leading_zeros((uint32_t)sum);
+        scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - UINT32_C(0x80000000)));
+        exponent = (12 - headroom) + 31 - 8;
+        for (c = 0; c < depth; ++c) {
+            const int32_t v = kiln_rdbpot(kiln_srdhm(scale, exp_table[max - x[c]]), exponent) - 128;
+            y[c] = (int8_t)kiln_clamp_i32(v, -128, 127);
+        }
+    }
 }
 
 void kiln_softmax_s8_s16(const int8_t *in, int16_t *out, int32_t outer, int32_t depth, const int32_t *exp_table)

@@ -35,7 +35,8 @@ def i32(*v):
 
 # kind -> (inputs, outputs, options): each a spec (shape, dtype, (scale, zp) or None, const data or None)
 BINARY = {k: ([act(), act(q=Q2)], [act()], {"fused_activation_function": 0} if k in ("ADD", "SUB", "MUL", "DIV") else {})
-          for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")}
+          for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")}
+BINARY["SQUARED_DIFFERENCE"] = ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {})
 COMPARE = {k: ([act(), act(q=Q2)], [act(dtype="bool")], {})
            for k in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL")}
 UNARY_I8 = {k: ([act()], [act(q=Q2)], {}) for k in ("ABS", "LEAKY_RELU", "HARD_SWISH", "ELU", "RELU", "RELU6")}
