@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip
-              gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)  # qemu-m4 board
+              gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm  # qemu-m4 board
+              libstdc++-arm-none-eabi-newlib)  # bench: TFLite Micro beside Kiln (../shared/tools/tflm-qemu)
 
 source scripts/lib.sh
 apt_install "${APT_PACKAGES[@]}"
