@@ -168,11 +168,29 @@ void kiln_select(const bool *cond, const void *x, const void *y, void *out, cons
             xo += idx[d] * s->x_stride[d];
             yo += idx[d] * s->y_stride[d];
         }
-        for (i = 0; i < s->dims[last]; ++i, o += e) {
-            const int32_t k = i * s->c_stride[last] + co;
-            const uint8_t *src = cond[k] ? (const uint8_t *)x + (size_t)(xo + i * s->x_stride[last]) * e
-                                         : (const uint8_t *)y + (size_t)(yo + i * s->y_stride[last]) * e;
-            memcpy(o, src, e);
+        {
+            const bool *c = cond + co;
+            const uint8_t *xr = (const uint8_t *)x + (size_t)xo * e, *yr = (const uint8_t *)y + (size_t)yo * e;
+            const int32_t cs = s->c_stride[last], xs = s->x_stride[last], ys = s->y_stride[last], n = s->dims[last];
+            switch (s->elem) { /* a typed load and store per element (tensors are aligned to their type) */
+            case 1:
+                for (i = 0; i < n; ++i) o[i] = c[i * cs] ? xr[i * xs] : yr[i * ys];
+                break;
+            case 2:
+                for (i = 0; i < n; ++i)
+                    ((uint16_t *)(void *)o)[i] = c[i * cs] ? ((const uint16_t *)(const void *)xr)[i * xs]
+                                                           : ((const uint16_t *)(const void *)yr)[i * ys];
+                break;
+            case 4:
+                for (i = 0; i < n; ++i)
+                    ((uint32_t *)(void *)o)[i] = c[i * cs] ? ((const uint32_t *)(const void *)xr)[i * xs]
+                                                           : ((const uint32_t *)(const void *)yr)[i * ys];
+                break;
+            default:
+                for (i = 0; i < n; ++i) memcpy(o + (size_t)i * e, c[i * cs] ? xr + (size_t)(i * xs) * e : yr + (size_t)(i * ys) * e, e);
+                break;
+            }
+            o += (size_t)n * e;
         }
         for (d = last - 1; d >= 0; --d) {
             if (++idx[d] < s->dims[d]) break;
