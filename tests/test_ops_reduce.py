@@ -88,3 +88,19 @@ def test_cumsum(shape, axis, exclusive, reverse, tmp_path):
 @pytest.mark.parametrize("n", [2, 4])
 def test_add_n(n, tmp_path):
     check(model("ADD_N", [T([3, 5])] * n, [T([3, 5])]), tmp_path)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("q", [(0.05, 4), (0.013, -90)])
+def test_add_n_int8(n, q, tmp_path):
+    ins = [T([4, 7], "int8", *q)] * n
+    outs = calibrate("ADD_N", ins, [T([4, 7], "int8")])
+    check(model("ADD_N", ins, outs), tmp_path)
+
+
+def test_add_n_int8_inputs_quantized_unlike_are_refused(tmp_path):
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(model("ADD_N", [T([3], "int8", 0.1, 0), T([3], "int8", 0.2, 0)], [T([3], "int8", 0.3, 0)]))
+    with pytest.raises(UnsupportedError) as e:
+        compiler.compile_model(path)
+    assert "operator 0 (ADD_N)" in str(e.value) and "quantized unlike input 0" in str(e.value)

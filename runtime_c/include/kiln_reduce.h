@@ -34,5 +34,12 @@ void kiln_cumsum_f32(const float *in, float *out, int32_t outer, int32_t axis, i
 
 /* ADD_N on float32: out = in[0] + in[1] + ... in that order, n elements each */
 void kiln_add_n_f32(const float *const *ins, int32_t count, float *out, int32_t n);
+/* ADD_N on int8 (every input quantized alike): acc = base + sum table[in_k + 128], table holding
+ * TFLite's rescaled value of every int8 input, then rescaled by {mult, shift} plus out_zp */
+typedef struct {
+    int32_t base, mult, shift, out_zp;
+} kiln_add_n_s8_params_t;
+void kiln_add_n_s8(const int8_t *const *ins, int32_t count, int8_t *out, int32_t n, const int32_t *table,
+                   const kiln_add_n_s8_params_t *p);
 
 #endif

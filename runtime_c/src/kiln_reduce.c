@@ -119,3 +119,14 @@ void kiln_add_n_f32(const float *const *ins, int32_t count, float *out, int32_t 
         out[i] = acc;
     }
 }
+
+void kiln_add_n_s8(const int8_t *const *ins, int32_t count, int8_t *out, int32_t n, const int32_t *table,
+                   const kiln_add_n_s8_params_t *p)
+{
+    int32_t i, k;
+    for (i = 0; i < n; ++i) {
+        int32_t acc = p->base;
+        for (k = 0; k < count; ++k) acc += table[ins[k][i] + 128];
+        out[i] = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(acc, p->mult, p->shift) + p->out_zp, -128, 127);
+    }
+}

@@ -1,8 +1,17 @@
-"""L2_NORMALIZATION, CUMSUM and ADD_N on float32 (their int8 forms rescale like ADD and are not
-compiled yet: Kiln refuses them with a reason)."""
+"""L2_NORMALIZATION and CUMSUM on float32 (their int8 forms are not compiled yet: Kiln refuses them
+with a reason); ADD_N on float32 and int8.
+
+int8 ADD_N follows TFLite Micro's AddN: every input (all quantized alike) is offset, shifted left
+by 20 and rescaled by 1/2 as a fixed-point multiplier; the sum starts from the rescaled offset
+itself (TFLite Micro's code adds it once more), and is rescaled to the output. The per-input
+rescaling is a function of the int8 value, so Kiln tabulates it for all 256 at compile time.
+"""
 from __future__ import annotations
 
-from .base import arity, dtype_in, register, require
+import numpy as np
+
+from .. import quantmath as qm
+from .base import arity, dtype_in, quantized, register, require
 
 
 def _nothing(op, g):
@@ -56,21 +65,58 @@ def check_add_n(op, g):
     (y,) = g.op_outputs(op)
     require(op, len(ins) >= 2 and len(op.outputs) == 1, f"needs two or more inputs, has {len(ins)}")
     for k, t in enumerate(ins):
-        dtype_in(op, t, f"input {k}", ("float32",))
+        dtype_in(op, t, f"input {k}", ("int8", "float32"))
+        dtype_in(op, t, f"input {k}", (ins[0].dtype,))
         require(op, t.shape == y.shape, f"input {k} shape {t.shape} differs from the output's {y.shape}")
-    dtype_in(op, y, "output", ("float32",))
+    dtype_in(op, y, "output", (ins[0].dtype,))
+    if y.dtype == "int8":
+        quantized(op, y, "output")
+        for k, t in enumerate(ins):
+            quantized(op, t, f"input {k}")
+            require(op, t.zero_point == ins[0].zero_point and qm.f32(t.scale) == qm.f32(ins[0].scale),
+                    f"input {k} is quantized unlike input 0 (TFLite Micro needs one scale and zero point)")
+
+
+ADD_N_SHIFT = 20
+
+
+def prepare_add_n(op, g):
+    ins = g.op_inputs(op)
+    (y,) = g.op_outputs(op)
+    op.params = {}
+    if y.dtype != "int8":
+        return
+    x = ins[0]
+    scale = float(np.float32(x.scale))
+    twice = 2 * scale
+    m_in, s_in = qm.quantize_multiplier(scale / twice)
+    m_out, s_out = qm.quantize_multiplier(twice / ((1 << ADD_N_SHIFT) * float(np.float32(y.scale))))
+
+    def rescaled(v):
+        return qm.mul_by_quantized_multiplier(v * (1 << ADD_N_SHIFT), m_in, s_in)
+    off = -x.zero_point
+    op.params = dict(table=np.array([rescaled(off + q) for q in range(-128, 128)], np.int32), base=rescaled(off),
+                     mult=m_out, shift=s_out, out_zp=y.zero_point)
 
 
 def emit_add_n(op, g, c):
     ins = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     ptrs = ", ".join(c.ptr(t) for t in ins)
-    return [f"const float *const ins[{len(ins)}] = {{{ptrs}}};",
-            f"kiln_add_n_f32(ins, {len(ins)}, {c.ptr(y)}, {y.size});"]
+    if y.dtype == "float32":
+        return [f"const float *const ins[{len(ins)}] = {{{ptrs}}};",
+                f"kiln_add_n_f32(ins, {len(ins)}, {c.ptr(y)}, {y.size});"]
+    p = op.params
+    table = c.array(f"op{op.index}_rescaled", p["table"], "int32_t",
+                    "ADD_N: every int8 input value offset, shifted and rescaled as TFLite Micro does")
+    return [f"const int8_t *const ins[{len(ins)}] = {{{ptrs}}};",
+            f"static const kiln_add_n_s8_params_t params = {{{p['base']}, {p['mult']}, {p['shift']}, {p['out_zp']}}};",
+            f"kiln_add_n_s8(ins, {len(ins)}, {c.ptr(y)}, {y.size}, {table}, &params);"]
 
 
 register("L2_NORMALIZATION", check_l2norm, _nothing, emit_l2norm, types=("float32",),
          notes="over the last axis; int8 not yet")
 register("CUMSUM", check_cumsum, _nothing, emit_cumsum, types=("float32",),
          notes="exclusive and reverse; int8 not yet")
-register("ADD_N", check_add_n, _nothing, emit_add_n, types=("float32",), notes="any number of inputs; int8 not yet")
+register("ADD_N", check_add_n, prepare_add_n, emit_add_n, types=("int8", "float32"),
+         notes="any number of inputs; int8 inputs quantized alike")
