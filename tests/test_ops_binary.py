@@ -1,4 +1,4 @@
-"""Binary element-wise operators beyond ADD and MUL (SUB, MAXIMUM, MINIMUM, the comparisons, the
+"""Binary element-wise operators (ADD, SUB and MUL on int16 and int32 and every int8 pair; SUB, MAXIMUM, MINIMUM, the comparisons, the
 logical operators, SELECT_V2, SQUARED_DIFFERENCE, DIV, FLOOR_DIV, FLOOR_MOD) against TFLite Micro:
 every type each takes, broadcasting both ways, ranks 1 to 6, awkward quantization."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 from kiln import compiler
 from kiln.errors import UnsupportedError
-from opgen import T, calibrate, check, model
+from opgen import T, calibrate, check, model, random_records
 
 SHAPES = [((7,), (7,)), ((2, 3), (3,)), ((1, 3), (2, 1)), ((2, 1, 4), (3, 1)), ((2, 1, 2, 1, 2, 3), (1, 2, 1, 2, 1, 1))]
 ACTS = {"NONE": 0, "RELU": 1, "RELU6": 3}
@@ -153,3 +153,76 @@ def test_int32_arithmetic(kind, act, tmp_path):
            1: lambda r: r.integers(-1000, 1000, b).astype(np.int32)}
     check(model(kind, [T(list(a), "int32"), T(list(b), "int32")], [T(list(a), "int32")],
                 fused_activation_function=ACTS[act]), tmp_path, gen=gen)
+
+
+# ---- ADD, SUB and MUL on int16, and every int8 pair exhaustively ----
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB"])
+@pytest.mark.parametrize("shapes", SHAPES[1:4], ids=lambda s: f"{s[0]}-{s[1]}")
+def test_int16_add_sub(kind, shapes, tmp_path):
+    a, b = shapes
+    # zero points other than 0 too: TFLite Micro's int16 ADD and SUB take them
+    ins = [T(list(a), "int16", 0.0007, 0), T(list(b), "int16", 0.00031, 25)]
+    outs = calibrate(kind, ins, [T(out_shape(a, b), "int16")], fused_activation_function=0)
+    check(model(kind, ins, outs, fused_activation_function=0), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("act", ["RELU", "RELU6"])
+def test_int16_fused_activation(kind, act, tmp_path):
+    ins = [T([4, 6], "int16", 0.0004, 0), T([6], "int16", 0.0002, 0)]
+    check(model(kind, ins, [T([4, 6], "int16", 0.0003, 0)], fused_activation_function=ACTS[act]), tmp_path)
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3,)), ((1, 3), (2, 1)), ((2, 1, 2, 1, 2, 3), (1, 2, 1, 2, 1, 1))],
+                         ids=lambda s: f"{s[0]}-{s[1]}")
+def test_int16_mul(shapes, tmp_path):
+    a, b = shapes
+    ins = [T(list(a), "int16", 0.0011, 0), T(list(b), "int16", 0.0005, 0)]
+    outs = calibrate("MUL", ins, [T(out_shape(a, b), "int16")], fused_activation_function=0)
+    outs[0].zero_point = 0
+    check(model("MUL", ins, outs, fused_activation_function=0), tmp_path)
+
+
+def test_int16_mul_zero_point_rejected(tmp_path):
+    ins = [T([4], "int16", 0.001, 3), T([4], "int16", 0.001, 0)]
+    test_rejected_like_tflm("MUL", ins, [T([4], "int16", 0.001, 0)], "needs 0", tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("seed", range(3))
+def test_int8_every_pair(kind, seed, tmp_path):
+    """All 65,536 pairs of int8 values in one inference ([256, 1] against [1, 256]), on random scales."""
+    rng = np.random.default_rng(seed)
+    ins = [T([256, 1], "int8", float(rng.uniform(0.001, 0.3)), int(rng.integers(-128, 128))),
+           T([1, 256], "int8", float(rng.uniform(0.001, 0.3)), int(rng.integers(-128, 128)))]
+    outs = calibrate(kind, ins, [T([256, 256], "int8")], fused_activation_function=0)
+    every = {0: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(256, 1),
+             1: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(1, 256)}
+    m = model(kind, ins, outs, fused_activation_function=0)
+    check(m, tmp_path, records=random_records(m, n=1, gen=every))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+@pytest.mark.parametrize("shapes", [((7,), (7,)), ((2, 3, 4), (3, 1)), ((1, 3), (2, 1))], ids=lambda s: f"{s[0]}-{s[1]}")
+def test_squared_difference_quantized(dtype, shapes, tmp_path):
+    a, b = shapes
+    zp = (7, -20) if dtype == "int8" else (0, 0)
+    ins = [T(list(a), dtype, 0.05 if dtype == "int8" else 0.0004, zp[0]),
+           T(list(b), dtype, 0.031 if dtype == "int8" else 0.0007, zp[1])]
+    outs = calibrate("SQUARED_DIFFERENCE", ins, [T(out_shape(a, b), dtype)])
+    check(model("SQUARED_DIFFERENCE", ins, outs), tmp_path)
+
+
+def test_squared_difference_int8_every_pair(tmp_path):
+    ins = [T([256, 1], "int8", 0.02, -3), T([1, 256], "int8", 0.013, 40)]
+    outs = calibrate("SQUARED_DIFFERENCE", ins, [T([256, 256], "int8")])
+    every = {0: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(256, 1),
+             1: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(1, 256)}
+    m = model("SQUARED_DIFFERENCE", ins, outs)
+    check(m, tmp_path, records=random_records(m, n=1, gen=every))
+
+
+def test_squared_difference_int16_zero_point_rejected(tmp_path):
+    ins = [T([4], "int16", 0.001, 0), T([4], "int16", 0.001, 5)]
+    test_rejected_like_tflm("SQUARED_DIFFERENCE", ins, [T([4], "int16", 0.001, 0)], "needs 0", tmp_path)

@@ -91,6 +91,18 @@ void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
                  const kiln_add_s8_params_t *p);
 void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max);
+/* int16 (TFLite Micro's 16-bit quantized path): ADD and SUB with left_shift 15, MUL with zero points 0 */
+void kiln_add_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_add_s8_params_t *p);
+void kiln_sub_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_add_s8_params_t *p);
+void kiln_mul_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_mul_s8_params_t *p);
+/* quantized SQUARED_DIFFERENCE on ADD's parameter block (left_shift 7 for int8, 0 for int16) */
+void kiln_squared_difference_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                                const kiln_add_s8_params_t *p);
+void kiln_squared_difference_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                                 const kiln_add_s8_params_t *p);
 void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max);
 void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,

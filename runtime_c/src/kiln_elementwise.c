@@ -28,10 +28,23 @@ void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const cha
     }
 }
 
-/* MultiplyByQuantizedMultiplier(v << left_shift, m, -e) for one input value v (offset added):
- * q = {m, e, c, mask} with c = 2^(e-1) and mask = -1 for e >= 1 (RDBPOT's rounding, ties away
- * from zero), c = mask = 0 for e = 0; |v| <= 255, so 2 * (v << 20) fits in int32 and SRDHM is
- * one SMMLAR (as kiln_rq). */
+/* One broadcast row of a binary operator: o[i] = EXPR(x, y) over n elements, x and y read with
+ * strides sa and sb (0 repeats one value), P the parameter block's type (p in EXPR). */
+#define KILN_BINARY_ROW(name, T, P, EXPR)                                                                  \
+    static void name(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,       \
+                     const void *p_)                                                                     \
+    {                                                                                                    \
+        const T *a = (const T *)a_;                                                                      \
+        const T *b = (const T *)b_;                                                                      \
+        T *o = (T *)o_;                                                                                  \
+        const P *p = (const P *)p_;                                                                      \
+        int32_t i;                                                                                       \
+        for (i = 0; i < n; ++i) {                                                                        \
+            const T x = a[i * sa], y = b[i * sb];                                                        \
+            o[i] = (T)(EXPR);                                                                            \
+        }                                                                                                \
+    }
+
 /* MultiplyByQuantizedMultiplier(v << left_shift, m, -e) for one input value v (offset added):
  * q = {m, e, c, mask} with c = 2^(e-1) and mask = -1 for e >= 1 (RDBPOT's rounding, ties away
  * from zero), c = mask = 0 for e = 0. |v| <= 255, so 2 * (v << 20) fits in int32 and SRDHM is
@@ -74,21 +87,6 @@ static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
     }
 }
 
-static void mul_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
-                       const void *p_)
-{
-    const int8_t *a = (const int8_t *)a_;
-    const int8_t *b = (const int8_t *)b_;
-    int8_t *o = (int8_t *)o_;
-    const kiln_mul_s8_params_t *p = (const kiln_mul_s8_params_t *)p_;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t prod = (p->a_offset + a[i * sa]) * (p->b_offset + b[i * sb]);
-        const int32_t r = kiln_mul_by_qm(prod, p->mult, p->shift) + p->out_offset;
-        o[i] = (int8_t)kiln_clamp_i32(r, p->act_min, p->act_max);
-    }
-}
-
 typedef struct {
     float lo, hi;
 } clamp_t;
@@ -99,29 +97,21 @@ static float clampf(float v, const clamp_t *c)
     return c->hi < v ? c->hi : v;
 }
 
-static void add_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
-                        const void *p_)
+static void f32_walk(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float lo, float hi,
+                     kiln_row_fn row)
 {
-    const float *a = (const float *)a_;
-    const float *b = (const float *)b_;
-    float *o = (float *)o_;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        o[i] = clampf(a[i * sa] + b[i * sb], (const clamp_t *)p_);
-    }
+    clamp_t c;
+    c.lo = lo;
+    c.hi = hi;
+    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, row, &c);
 }
 
-static void mul_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
-                        const void *p_)
-{
-    const float *a = (const float *)a_;
-    const float *b = (const float *)b_;
-    float *o = (float *)o_;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        o[i] = clampf(a[i * sa] * b[i * sb], (const clamp_t *)p_);
-    }
-}
+KILN_BINARY_ROW(add_f32_row, float, clamp_t, clampf(x + y, p))
+KILN_BINARY_ROW(sub_f32_row, float, clamp_t, clampf(x - y, p))
+KILN_BINARY_ROW(mul_f32_row, float, clamp_t, clampf(x * y, p))
+KILN_BINARY_ROW(mul_s8_row, int8_t, kiln_mul_s8_params_t,
+                kiln_clamp_i32(kiln_mul_by_qm((p->a_offset + x) * (p->b_offset + y), p->mult, p->shift) + p->out_offset,
+                               p->act_min, p->act_max))
 
 void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_add_s8_params_t *p)
@@ -138,19 +128,13 @@ void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
 void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max)
 {
-    clamp_t c;
-    c.lo = act_min;
-    c.hi = act_max;
-    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, add_f32_row, &c);
+    f32_walk(a, b, out, shape, act_min, act_max, add_f32_row);
 }
 
 void kiln_mul_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max)
 {
-    clamp_t c;
-    c.lo = act_min;
-    c.hi = act_max;
-    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, mul_f32_row, &c);
+    f32_walk(a, b, out, shape, act_min, act_max, mul_f32_row);
 }
 
 /* SUB: the two sides rescaled exactly as ADD's, then subtracted (TFLite's raw_sub). */
@@ -178,18 +162,6 @@ static void sub_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
     }
 }
 
-static void sub_f32_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
-                        const void *p_)
-{
-    const float *a = (const float *)a_;
-    const float *b = (const float *)b_;
-    float *o = (float *)o_;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        o[i] = clampf(a[i * sa] - b[i * sb], (const clamp_t *)p_);
-    }
-}
-
 void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_add_s8_params_t *p)
 {
@@ -199,8 +171,64 @@ void kiln_sub_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
 void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
                   float act_max)
 {
-    clamp_t c;
-    c.lo = act_min;
-    c.hi = act_max;
-    kiln_bcast_walk(shape, (const char *)a, 4, (const char *)b, 4, (char *)out, 4, sub_f32_row, &c);
+    f32_walk(a, b, out, shape, act_min, act_max, sub_f32_row);
+}
+
+/* int16 ADD, SUB and MUL: TFLite Micro's general quantized path (left shift 15 for ADD and SUB, so
+ * 65535 << 15 still fits in int32), with ADD's parameter block; MUL's zero points are all 0. */
+static inline int32_t addsub_s16(int32_t x, int32_t y, int32_t sign, const kiln_add_s8_params_t *p)
+{
+    const int32_t xs = kiln_mul_by_qm((p->a_offset + x) * (INT32_C(1) << p->left_shift), p->a_mult, p->a_shift);
+    const int32_t ys = kiln_mul_by_qm((p->b_offset + y) * (INT32_C(1) << p->left_shift), p->b_mult, p->b_shift);
+    const int32_t r = kiln_mul_by_qm(xs + sign * ys, p->out_mult, p->out_shift) + p->out_offset;
+    return kiln_clamp_i32(r, p->act_min, p->act_max);
+}
+
+KILN_BINARY_ROW(add_s16_row, int16_t, kiln_add_s8_params_t, addsub_s16(x, y, 1, p))
+KILN_BINARY_ROW(sub_s16_row, int16_t, kiln_add_s8_params_t, addsub_s16(x, y, -1, p))
+KILN_BINARY_ROW(mul_s16_row, int16_t, kiln_mul_s8_params_t,
+                kiln_clamp_i32(kiln_mul_by_qm((int32_t)x * y, p->mult, p->shift) + p->out_offset, p->act_min,
+                               p->act_max))
+
+void kiln_add_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_add_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 2, (const char *)b, 2, (char *)out, 2, add_s16_row, p);
+}
+
+void kiln_sub_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_add_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 2, (const char *)b, 2, (char *)out, 2, sub_s16_row, p);
+}
+
+void kiln_mul_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                  const kiln_mul_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 2, (const char *)b, 2, (char *)out, 2, mul_s16_row, p);
+}
+
+/* Quantized SQUARED_DIFFERENCE (TFLite Micro's): both sides to a common scale as ADD's (left shift
+ * 7 for int8, 0 for int16), the difference squared, then rescaled to the output's scale. */
+static inline int32_t sqdiff_q(int32_t x, int32_t y, const kiln_add_s8_params_t *p)
+{
+    const int32_t xs = kiln_mul_by_qm((p->a_offset + x) * (INT32_C(1) << p->left_shift), p->a_mult, p->a_shift);
+    const int32_t ys = kiln_mul_by_qm((p->b_offset + y) * (INT32_C(1) << p->left_shift), p->b_mult, p->b_shift);
+    const int32_t d = xs - ys;
+    return kiln_clamp_i32(kiln_mul_by_qm(d * d, p->out_mult, p->out_shift) + p->out_offset, p->act_min, p->act_max);
+}
+
+KILN_BINARY_ROW(sqdiff_s8_row, int8_t, kiln_add_s8_params_t, sqdiff_q(x, y, p))
+KILN_BINARY_ROW(sqdiff_s16_row, int16_t, kiln_add_s8_params_t, sqdiff_q(x, y, p))
+
+void kiln_squared_difference_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                                const kiln_add_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, sqdiff_s8_row, p);
+}
+
+void kiln_squared_difference_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
+                                 const kiln_add_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 2, (const char *)b, 2, (char *)out, 2, sqdiff_s16_row, p);
 }

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, fused_activation, register, require, same_shape_input
-from .elementwise import MAX_DIMS, broadcast_plan
+from .base import arity, dtype_in, fused_activation, quantized, register, require, same_shape_input
+from .elementwise import LIMITS, MAX_DIMS, add_params_lines, broadcast_plan
 
 OPS = {"MAXIMUM": "MAX", "MINIMUM": "MIN", "EQUAL": "EQ", "NOT_EQUAL": "NE", "GREATER": "GT", "GREATER_EQUAL": "GE",
        "LESS": "LT", "LESS_EQUAL": "LE", "LOGICAL_AND": "AND", "LOGICAL_OR": "OR", "SQUARED_DIFFERENCE": "SQDIFF",
@@ -31,7 +31,7 @@ TYPES = {
     "LESS_EQUAL": ("int8", "int32", "int64", "float32"),
     "LOGICAL_AND": ("bool",),
     "LOGICAL_OR": ("bool",),
-    "SQUARED_DIFFERENCE": ("int32", "float32"),
+    "SQUARED_DIFFERENCE": ("int8", "int16", "int32", "float32"),
     "DIV": ("int32", "float32"),
     "FLOOR_DIV": ("float32",),
     "FLOOR_MOD": ("float32",),
@@ -64,6 +64,12 @@ def check(op, g):
     require(op, shape == list(y.shape), f"output shape {y.shape} is not the broadcast shape {shape}")
     require(op, len(broadcast_plan(a.shape, b.shape, y.shape)[0]) <= MAX_DIMS,
             f"broadcast needs more than {MAX_DIMS} dimensions")
+    if op.kind == "SQUARED_DIFFERENCE" and a.dtype in ("int8", "int16"):
+        for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
+            quantized(op, t, role)
+            if a.dtype == "int16":
+                require(op, t.zero_point == 0, f"int16 {role} '{t.name}' has zero point {t.zero_point}; TFLite "
+                        "Micro's int16 SQUARED_DIFFERENCE needs 0")
     if a.dtype == "int8" and op.kind in COMPARISONS:
         for t, role in ((a, "first input"), (b, "second input")):
             require(op, t.quant is not None and not t.quant.per_channel, f"{role} '{t.name}' needs per-tensor "
@@ -84,6 +90,8 @@ def prepare(op, g):
     dims, sa, sb = broadcast_plan(a.shape, b.shape, y.shape)
     p = dict(dims=dims, sa=sa, sb=sb, type=TYPE_CODES[a.dtype], lut_a=None, lut_b=None,
              act_min=-np.inf, act_max=np.inf)
+    if op.kind == "SQUARED_DIFFERENCE" and a.dtype in ("int8", "int16"):
+        p.update(_sqdiff_params(a, b, y))
     if op.kind == "DIV" and a.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(fused_activation(op))
     if a.dtype == "int8" and op.kind in COMPARISONS:
@@ -92,6 +100,20 @@ def prepare(op, g):
         if not (ta == tb and all(x < y for x, y in zip(ta, ta[1:]))):
             p.update(type="I8_SCALED", lut_a=np.array(ta, np.int32), lut_b=np.array(tb, np.int32))
     op.params = p
+
+
+def _sqdiff_params(a, b, y) -> dict:
+    """TFLite Micro's PrepareQuantized for SQUARED_DIFFERENCE: ADD's rescaling of both sides (left shift 7 for
+    int8, 0 for int16), and the output multiplier over the squared scale (its denominator in float32)."""
+    left_shift = 7 if a.dtype == "int8" else 0
+    twice_max = 2.0 * max(a.scale, b.scale)
+    p = dict(left_shift=left_shift, a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
+    p["a_mult"], p["a_shift"] = qm.quantize_multiplier(a.scale / twice_max)
+    p["b_mult"], p["b_shift"] = qm.quantize_multiplier(b.scale / twice_max)
+    p["out_mult"], p["out_shift"] = qm.quantize_multiplier(
+        twice_max * twice_max / float(np.float32(1 << (2 * left_shift)) * np.float32(y.scale)))
+    p["act_min"], p["act_max"] = LIMITS[a.dtype]
+    return p
 
 
 INT32_ACT = {"NONE": (-(1 << 31), (1 << 31) - 1), "RELU": (0, (1 << 31) - 1), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}
@@ -112,6 +134,11 @@ def emit(op, g, c):
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     p = op.params
+    if op.kind == "SQUARED_DIFFERENCE" and a.dtype in ("int8", "int16"):
+        return ([f"static const kiln_bcast_t shape = {{{len(p['dims'])}, {_arr(p['dims'])}, {_arr(p['sa'])}, "
+                 f"{_arr(p['sb'])}}};"] + add_params_lines(p) +
+                [f"kiln_squared_difference_{'s8' if a.dtype == 'int8' else 's16'}({c.ptr(a)}, {c.ptr(b)}, "
+                 f"{c.ptr(y)}, &shape, &params);"])
     lut_a = lut_b = "NULL"
     if p["lut_a"] is not None:
         lut_a = c.array(f"op{op.index}_rescale_a", p["lut_a"], "int32_t",
@@ -193,7 +220,8 @@ def _nothing(op, g):
     op.params = {}
 
 
-NOTES = {"DIV": "float32 with fused activations; int32 truncates (x / 0 gives 0)",
+NOTES = {"SQUARED_DIFFERENCE": "broadcast up to 6 dimensions; int8 and int16 quantized (int16 zero points 0)",
+         "DIV": "float32 with fused activations; int32 truncates (x / 0 gives 0)",
          "FLOOR_MOD": "the remainder takes the divisor's sign",
          "MAXIMUM": "raw values compared, as TFLite Micro", "MINIMUM": "raw values compared, as TFLite Micro"}
 for _kind in OPS:

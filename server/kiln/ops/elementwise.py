@@ -1,4 +1,5 @@
-"""ADD, SUB and MUL, int8 and float32, same shape or broadcast (up to 6 dimensions)."""
+"""ADD, SUB and MUL: int8, int16 and float32 here, int32 on the shared binary kernel (binary.py); same shape or
+broadcast (up to 6 dimensions)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +8,7 @@ from .. import quantmath as qm
 from .base import arity, dtype_in, fused_activation, quantized, register, require, same_shape_input
 
 MAX_DIMS = 6
+TYPES = ("int8", "int16", "int32", "float32")
 
 
 def broadcast_plan(a_shape, b_shape, out_shape):
@@ -45,7 +47,7 @@ def check(op, g):
     arity(op, 2)
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
-    dtype_in(op, a, "first input", ("int8", "int32", "float32"))
+    dtype_in(op, a, "first input", TYPES)
     dtype_in(op, b, "second input", (a.dtype,))
     dtype_in(op, y, "output", (a.dtype,))
     fused_activation(op)
@@ -56,9 +58,13 @@ def check(op, g):
     require(op, list(shape) == list(y.shape), f"output shape {y.shape} is not the broadcast shape {list(shape)}")
     require(op, len(broadcast_plan(a.shape, b.shape, y.shape)[0]) <= MAX_DIMS,
             f"broadcast needs more than {MAX_DIMS} dimensions")
-    if a.dtype == "int8":
+    if a.dtype in ("int8", "int16"):
         for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
             quantized(op, t, role)
+    if a.dtype == "int16" and op.kind == "MUL":  # TFLite Micro's int16 MUL insists on it
+        for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
+            require(op, t.zero_point == 0, f"int16 {role} '{t.name}' has zero point {t.zero_point}; "
+                    "TFLite Micro's int16 MUL needs 0")
 
 
 def prepare(op, g):
@@ -72,20 +78,34 @@ def prepare(op, g):
     p = dict(dims=dims, sa=sa, sb=sb, act=act)
     if a.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
-    elif op.kind in ("ADD", "SUB"):  # TFLite's CalculateOpData{Add,Sub} for int8: inputs to a common scale
-        left_shift = 20
-        twice_max = 2 * max(a.scale, b.scale)
+    elif op.kind in ("ADD", "SUB"):  # TFLite's CalculateOpData{Add,Sub}: inputs to a common scale
+        left_shift = 15 if a.dtype == "int16" else 20
         p.update(left_shift=left_shift, a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
-        for key, real in (("a", a.scale / twice_max), ("b", b.scale / twice_max),
-                          ("out", twice_max / ((1 << left_shift) * y.scale))):
+        for key, real in zip(("a", "b", "out"), _addsub_reals(op.kind, a.scale, b.scale, y.scale, left_shift)):
             p[key + "_mult"], p[key + "_shift"] = qm.quantize_multiplier(real)
-        p["fast"], p["a_q"], p["b_q"], p["out_q"] = _add_fast(p, y.zero_point)
+        if a.dtype == "int8":
+            p["fast"], p["a_q"], p["b_q"], p["out_q"] = _add_fast(p, y.zero_point)
     else:  # MUL
         p["mult"], p["shift"] = qm.quantize_multiplier(a.scale * b.scale / y.scale)
         p.update(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
-    if a.dtype == "int8":
-        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+    if a.dtype in ("int8", "int16"):
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *LIMITS[a.dtype])
     op.params = p
+
+
+LIMITS = {"int8": (-128, 127), "int16": (-32768, 32767)}
+
+
+def _addsub_reals(kind, sa, sb, sy, left_shift):
+    """The three real multipliers of CalculateOpDataAdd (in double) and CalculateOpDataSub (which divides
+    in float32 before widening: its multipliers differ from ADD's in their low bits)."""
+    if kind == "ADD":
+        twice_max = 2 * max(sa, sb)
+        return sa / twice_max, sb / twice_max, twice_max / ((1 << left_shift) * sy)
+    f = np.float32
+    twice_max = f(2) * max(f(sa), f(sb))
+    return (float(f(sa) / twice_max), float(f(sb) / twice_max),
+            float(twice_max / (f(1 << left_shift) * f(sy))))
 
 
 def _add_side(v: int, left_shift: int, q) -> int:
@@ -118,6 +138,21 @@ def _add_fast(p: dict, out_zp: int):
     return 1, sides[0], sides[1], out_q
 
 
+def add_params_lines(p) -> list[str]:
+    """ADD's parameter block (kiln_add_s8_params_t), shared by SUB and quantized SQUARED_DIFFERENCE."""
+    def arr(v):
+        return "{" + ", ".join(map(str, v)) + "}"
+
+    fast = p.get("fast", 0), p.get("a_q", [0] * 4), p.get("b_q", [0] * 4), p.get("out_q", [0] * 3)
+    return [
+        "static const kiln_add_s8_params_t params = {",
+        f"    {p['a_offset']}, {p['a_mult']}, {p['a_shift']}, {p['b_offset']}, {p['b_mult']}, {p['b_shift']},",
+        f"    {p['left_shift']}, {p['out_offset']}, {p['out_mult']}, {p['out_shift']}, {p['act_min']}, {p['act_max']},",
+        f"    {fast[0]}, {arr(fast[1])}, {arr(fast[2])}, {arr(fast[3])}",
+        "};",
+    ]
+
+
 def _shape_struct(p):
     def arr(v):
         return "{" + ", ".join(str(x) for x in v) + "}"
@@ -133,33 +168,26 @@ def emit(op, g, c):
     (y,) = g.op_outputs(op)
     p = op.params
     fn = op.kind.lower()
+    suffix = "s16" if a.dtype == "int16" else "s8"
     lines = [_shape_struct(p)]
     if a.dtype == "float32":
         lines.append(f"kiln_{fn}_f32({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, "
                      f"{c.f32(p['act_min'])}, {c.f32(p['act_max'])});")
         return lines
     if op.kind in ("ADD", "SUB"):
-        lines += [
-            "static const kiln_add_s8_params_t params = {",
-            f"    {p['a_offset']}, {p['a_mult']}, {p['a_shift']}, {p['b_offset']}, {p['b_mult']}, {p['b_shift']},",
-            f"    {p['left_shift']}, {p['out_offset']}, {p['out_mult']}, {p['out_shift']}, {p['act_min']}, {p['act_max']},",
-            f"    {p['fast']}, {{{', '.join(map(str, p['a_q']))}}}, {{{', '.join(map(str, p['b_q']))}}}, "
-            f"{{{', '.join(map(str, p['out_q']))}}}",
-            "};",
-        ]
+        lines += add_params_lines(p)
     else:
         lines += [
             "static const kiln_mul_s8_params_t params = {",
             f"    {p['a_offset']}, {p['b_offset']}, {p['out_offset']}, {p['mult']}, {p['shift']}, {p['act_min']}, {p['act_max']}",
             "};",
         ]
-    lines.append(f"kiln_{fn}_s8({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params);")
+    lines.append(f"kiln_{fn}_{suffix}({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params);")
     return lines
 
 
-register("ADD", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
-         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
-register("SUB", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
-         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
-register("MUL", check, prepare, emit, in_place=same_shape_input, types=("int8", "int32", "float32"),
-         notes="broadcast up to 6 dimensions; fused activations; int32 wraps")
+NOTES = "broadcast up to 6 dimensions; fused activations; int32 wraps"
+register("ADD", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
+register("SUB", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
+register("MUL", check, prepare, emit, in_place=same_shape_input, types=TYPES,
+         notes=NOTES + "; int16 with zero points 0, as TFLite Micro")
