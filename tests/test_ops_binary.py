@@ -189,18 +189,35 @@ def test_int16_mul_zero_point_rejected(tmp_path):
     test_rejected_like_tflm("MUL", ins, [T([4], "int16", 0.001, 0)], "needs 0", tmp_path)
 
 
+EVERY_PAIR = {0: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(256, 1),
+              1: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(1, 256)}
+
+
+def check_every_pair(kind, ins, outs, tmp_path, **options):
+    """All 65,536 pairs of int8 values in one inference ([256, 1] against [1, 256])."""
+    m = model(kind, ins, outs, **options)
+    check(m, tmp_path, records=random_records(m, n=1, gen=EVERY_PAIR))
+
+
 @pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
 @pytest.mark.parametrize("seed", range(3))
 def test_int8_every_pair(kind, seed, tmp_path):
-    """All 65,536 pairs of int8 values in one inference ([256, 1] against [1, 256]), on random scales."""
     rng = np.random.default_rng(seed)
     ins = [T([256, 1], "int8", float(rng.uniform(0.001, 0.3)), int(rng.integers(-128, 128))),
            T([1, 256], "int8", float(rng.uniform(0.001, 0.3)), int(rng.integers(-128, 128)))]
     outs = calibrate(kind, ins, [T([256, 256], "int8")], fused_activation_function=0)
-    every = {0: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(256, 1),
-             1: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(1, 256)}
-    m = model(kind, ins, outs, fused_activation_function=0)
-    check(m, tmp_path, records=random_records(m, n=1, gen=every))
+    check_every_pair(kind, ins, outs, tmp_path, fused_activation_function=0)
+
+
+@pytest.mark.parametrize("kind,scales,zero_points", [
+    # SUB's multipliers in double: in float32 (as TFLite Micro's source reads) one pair of these rounds otherwise
+    ("SUB", (0.11562729626893997, 0.12313348799943924, 0.014537283219397068), (-115, -128, -116)),
+    # DIV's multiplier 2.5 in float32, 2.5000000931 in double: ties round otherwise
+    ("DIV", (0.05, 0.04, 0.5), (3, -5, 0)),
+])
+def test_int8_multipliers_in_double(kind, scales, zero_points, tmp_path):
+    ins = [T([256, 1], "int8", scales[0], zero_points[0]), T([1, 256], "int8", scales[1], zero_points[1])]
+    check_every_pair(kind, ins, [T([256, 256], "int8", scales[2], zero_points[2])], tmp_path, fused_activation_function=0)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
@@ -217,12 +234,34 @@ def test_squared_difference_quantized(dtype, shapes, tmp_path):
 def test_squared_difference_int8_every_pair(tmp_path):
     ins = [T([256, 1], "int8", 0.02, -3), T([1, 256], "int8", 0.013, 40)]
     outs = calibrate("SQUARED_DIFFERENCE", ins, [T([256, 256], "int8")])
-    every = {0: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(256, 1),
-             1: lambda r: np.arange(-128, 128, dtype=np.int8).reshape(1, 256)}
-    m = model("SQUARED_DIFFERENCE", ins, outs)
-    check(m, tmp_path, records=random_records(m, n=1, gen=every))
+    check_every_pair("SQUARED_DIFFERENCE", ins, outs, tmp_path)
 
 
 def test_squared_difference_int16_zero_point_rejected(tmp_path):
     ins = [T([4], "int16", 0.001, 0), T([4], "int16", 0.001, 5)]
     test_rejected_like_tflm("SQUARED_DIFFERENCE", ins, [T([4], "int16", 0.001, 0)], "needs 0", tmp_path)
+
+
+def _nonzero_divisor(shape, zp):
+    """int8 divisors away from their zero point (TFLite Micro's x / 0 is not a value to test against)."""
+    def gen(r):
+        v = r.integers(-128, 127, shape)
+        return np.where(v == zp, zp + 1, v).astype(np.int8)
+    return gen
+
+
+@pytest.mark.parametrize("shapes", [((7,), (7,)), ((2, 3, 4), (3, 1)), ((1, 3), (2, 1))], ids=lambda s: f"{s[0]}-{s[1]}")
+@pytest.mark.parametrize("act", ["NONE", "RELU"])
+def test_div_int8(shapes, act, tmp_path):
+    a, b = shapes
+    ins = [T(list(a), "int8", 0.05, 3), T(list(b), "int8", 0.02, -5)]
+    outs = calibrate("DIV", ins, [T(out_shape(a, b), "int8")], fused_activation_function=ACTS[act])
+    check(model("DIV", ins, outs, fused_activation_function=ACTS[act]), tmp_path,
+          gen={1: _nonzero_divisor(list(b), -5)})
+
+
+def test_div_int8_every_pair(tmp_path):
+    """Every int8 numerator against every divisor, the divisor's zero point included (which TFLite Micro
+    divides by as GetReciprocal(0) computes, and Kiln does the same)."""
+    ins = [T([256, 1], "int8", 0.04, 10), T([1, 256], "int8", 0.03, -7)]
+    check_every_pair("DIV", ins, [T([256, 256], "int8", 0.35, 0)], tmp_path, fused_activation_function=0)

@@ -63,6 +63,7 @@ def test_arg_max_min(kind, dtype, shape, axis, tmp_path):
     ("SUM", [T([3, 4], "int32"), axes_t([1])], [T([3], "int32")], {}, "has type INT32"),
     ("ARG_MAX", [T([3, 4]), axes_t([0, 1])], [T([1], "int32")], {"output_type": 2}, "needs one axis"),
     ("MEAN", [T([3, 4]), axes_t([2])], [T([3])], {}, "out of range"),
+    ("L2_NORMALIZATION", [T([1, 1, 2, 2, 3])], [T([1, 1, 2, 2, 3])], {}, "above TFLite Micro's 4"),
 ])
 def test_rejected_like_tflm(kind, ins, outs, options, reason, tmp_path):
     path = tmp_path / "bad.tflite"
@@ -77,12 +78,43 @@ def test_l2_normalization(shape, tmp_path):
     check(model("L2_NORMALIZATION", [T(list(shape))], [T(list(shape))]), tmp_path)
 
 
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (2, 3, 4), (2, 1, 3, 64)])
+@pytest.mark.parametrize("zp", [0, -37])
+def test_l2_normalization_int8(shape, zp, tmp_path):
+    # the output in units of 1/128 (zero point 0), as TFLite's converter writes it
+    check(model("L2_NORMALIZATION", [T(list(shape), "int8", 0.05, zp)], [T(list(shape), "int8", 1 / 128, 0)]), tmp_path)
+
+
+def test_l2_normalization_int8_long_rows(tmp_path):
+    """A sum of squares above 2^29 (TFLite's inverse square root divides it by 4 until it is not)."""
+    gen = {0: lambda r: r.choice(np.array([-128, 127], np.int8), (2, 40000))}
+    check(model("L2_NORMALIZATION", [T([2, 40000], "int8", 0.05, 0)], [T([2, 40000], "int8", 1 / 128, 0)]), tmp_path,
+          gen=gen)
+
+
+def test_l2_normalization_int8_constant_rows(tmp_path):
+    """Rows that are all the zero point (sum of squares 0) or one step from it (sum 1): TFLite's special case."""
+    gen = {0: lambda r: (r.integers(0, 2, (6, 1)) * r.choice([-1, 1], (6, 1)) * (np.arange(8) == r.integers(0, 8))
+                         + 3).astype(np.int8)}
+    check(model("L2_NORMALIZATION", [T([6, 8], "int8", 0.05, 3)], [T([6, 8], "int8", 1 / 128, 0)]), tmp_path, gen=gen)
+
+
 @pytest.mark.parametrize("shape,axis", [((6,), 0), ((3, 4), 1), ((2, 3, 4), -2)])
 @pytest.mark.parametrize("exclusive", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_cumsum(shape, axis, exclusive, reverse, tmp_path):
     check(model("CUMSUM", [T(list(shape)), T([], "int32", data=np.array(axis, np.int32))], [T(list(shape))],
                 exclusive=exclusive, reverse=reverse), tmp_path)
+
+
+@pytest.mark.parametrize("shape,axis", [((9,), 0), ((3, 4, 1), 1), ((2, 3, 4), -1)])
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumsum_int8(shape, axis, exclusive, reverse, tmp_path):
+    ins = [T(list(shape), "int8", 0.02, -11), T([], "int32", data=np.array(axis, np.int32))]
+    opts = dict(exclusive=exclusive, reverse=reverse)
+    outs = calibrate("CUMSUM", ins, [T(list(shape), "int8")], **opts)
+    check(model("CUMSUM", ins, outs, **opts), tmp_path)
 
 
 @pytest.mark.parametrize("n", [2, 4])

@@ -26,6 +26,9 @@ void kiln_reduce(const void *in, void *out, const kiln_reduce_t *p);
 
 /* L2_NORMALIZATION on float32 rows of depth: x / max(sqrt(sum x^2), 1e-6), summed in order */
 void kiln_l2norm_f32(const float *in, float *out, int32_t rows, int32_t depth);
+/* L2_NORMALIZATION on int8 as TFLite Micro's: x - zero_point times the fixed-point inverse square
+ * root of the row's sum of squares, written in units of 1/128 */
+void kiln_l2norm_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t depth, int32_t zero_point);
 
 /* CUMSUM on float32 along an axis of `axis` elements between `outer` and `inner` ones: running
  * sums in order (reverse: from the end), exclusive ones start from 0 */
@@ -41,5 +44,8 @@ typedef struct {
 } kiln_add_n_s8_params_t;
 void kiln_add_n_s8(const int8_t *const *ins, int32_t count, int8_t *out, int32_t n, const int32_t *table,
                    const kiln_add_n_s8_params_t *p);
+/* CUMSUM on int8 as TFLite Micro's: ADD_N's rescaling, the running sum starting from base */
+void kiln_cumsum_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t axis, int32_t inner, int32_t exclusive,
+                    int32_t reverse, const int32_t *table, const kiln_add_n_s8_params_t *p);
 
 #endif

@@ -98,6 +98,14 @@ void kiln_sub_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_b
                   const kiln_add_s8_params_t *p);
 void kiln_mul_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_bcast_t *shape,
                   const kiln_mul_s8_params_t *p);
+/* int8 DIV (TFLite Micro's): recip holds, for every int8 divisor value, TFLite's GetReciprocal of
+ * |b - zero point| as {multiplier, bits over unit} */
+typedef struct {
+    int32_t a_offset, b_offset, out_offset, out_mult, out_shift, act_min, act_max;
+    const int32_t *recip;
+} kiln_div_s8_params_t;
+void kiln_div_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_div_s8_params_t *p);
 /* quantized SQUARED_DIFFERENCE on ADD's parameter block (left_shift 7 for int8, 0 for int16) */
 void kiln_squared_difference_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                                 const kiln_add_s8_params_t *p);

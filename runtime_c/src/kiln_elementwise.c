@@ -232,3 +232,47 @@ void kiln_squared_difference_s16(const int16_t *a, const int16_t *b, int16_t *ou
 {
     kiln_bcast_walk(shape, (const char *)a, 2, (const char *)b, 2, (char *)out, 2, sqdiff_s16_row, p);
 }
+
+/* int8 DIV as TFLite Micro's: the divisor's reciprocal from the table (TFLite's GetReciprocal of
+ * |b - zero point|: multiplier and bits over unit, two words per int8 value), the numerator
+ * shifted by its leading sign bits, and both shifts folded into the output's rescale. */
+static int32_t clrsb32(int32_t x)
+{
+    uint32_t u = x < 0 ? ~(uint32_t)x : (uint32_t)x;
+    int32_t n = 31;
+    while (u) {
+        u >>= 1;
+        --n;
+    }
+    return n;
+}
+
+/* RoundingDivideByPOT for any exponent up to 62. Past 31 TFLite Micro's gemmlowp code shifts by
+ * more than the word (undefined in C++); its x86 builds, the numerical reference, take the mask as
+ * all ones and the shift count mod 32, and so does this: a tiny quotient (a small numerator over a
+ * large divisor) comes out as TFLite Micro's, not as 0. */
+static int32_t rdbpot_wide(int32_t x, int32_t e)
+{
+    if (e <= 31) return kiln_rdbpot(x, e);
+    return (x >> (e & 31)) + (x > (x < 0 ? 0 : -1) ? 1 : 0);
+}
+
+static inline int32_t div_s8(int32_t a, int32_t b, const kiln_div_s8_params_t *p)
+{
+    const int32_t *recip = p->recip + 2 * (b + 128);
+    int32_t x = p->a_offset + a;
+    int32_t h, q;
+    if (p->b_offset + b < 0) x = -x;
+    h = clrsb32(x);
+    q = kiln_srdhm((int32_t)((uint32_t)x << h), recip[0]);
+    q = rdbpot_wide(kiln_srdhm(q, p->out_mult), recip[1] + h - p->out_shift) + p->out_offset;
+    return kiln_clamp_i32(q, p->act_min, p->act_max);
+}
+
+KILN_BINARY_ROW(div_s8_row, int8_t, kiln_div_s8_params_t, div_s8(x, y, p))
+
+void kiln_div_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                 const kiln_div_s8_params_t *p)
+{
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, div_s8_row, p);
+}

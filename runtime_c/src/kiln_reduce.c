@@ -87,6 +87,60 @@ void kiln_l2norm_f32(const float *in, float *out, int32_t rows, int32_t depth)
     }
 }
 
+/* gemmlowp's SaturatingRoundingMultiplyByPOT for 0 < e < 31 */
+static int32_t sat_pot(int32_t x, int e)
+{
+    const int32_t threshold = (INT32_C(1) << (31 - e)) - 1;
+    return x > threshold ? INT32_MAX : x < -threshold ? INT32_MIN : x * (INT32_C(1) << e);
+}
+
+/* TFLite's GetInvSqrtQuantizedMultiplierExp(value, kReverseShift): 1/sqrt(value) as a multiplier and
+ * a (left) shift, by five Newton-Raphson steps in Q3.28 on value normalised into [2^27, 2^29). */
+static void inv_sqrt_qm(int32_t value, int32_t *mult, int32_t *shift)
+{
+    int32_t s = 11, x = INT32_C(1) << 28, half_input, k;
+    if (value <= 1) {
+        *mult = INT32_MAX;
+        *shift = 0;
+        return;
+    }
+    while (value >= (INT32_C(1) << 29)) {
+        value /= 4;
+        ++s;
+    }
+    while (value < (INT32_C(1) << 27)) {
+        value *= 4;
+        --s;
+    }
+    half_input = kiln_rdbpot(value >> 1, 1);
+    for (k = 0; k < 5; ++k) {
+        const int32_t x3 = sat_pot(kiln_srdhm(kiln_srdhm(x, x), x), 6);
+        const uint32_t d = (uint32_t)kiln_srdhm((INT32_C(1) << 28) + (INT32_C(1) << 27), x) -
+                           (uint32_t)kiln_srdhm(half_input, x3);
+        x = sat_pot((int32_t)d, 3);
+    }
+    x = kiln_srdhm(x, INT32_C(1518500250)); /* times sqrt(2) / 2 */
+    if (s < 0) {
+        x = (int32_t)((uint32_t)x << -s);
+        s = 0;
+    }
+    *mult = x;
+    *shift = -s;
+}
+
+void kiln_l2norm_s8(const int8_t *in, int8_t *out, int32_t rows, int32_t depth, int32_t zero_point)
+{
+    int32_t r, k;
+    for (r = 0; r < rows; ++r, in += depth, out += depth) {
+        int32_t acc = 0, mult, shift;
+        for (k = 0; k < depth; ++k) acc += (in[k] - zero_point) * (in[k] - zero_point);
+        inv_sqrt_qm(acc, &mult, &shift);
+        for (k = 0; k < depth; ++k) { /* in units of 1/128 whatever the output's quantization, as TFLite Micro */
+            out[k] = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(in[k] - zero_point, mult, shift + 7), -128, 127);
+        }
+    }
+}
+
 void kiln_cumsum_f32(const float *in, float *out, int32_t outer, int32_t axis, int32_t inner, int32_t exclusive,
                      int32_t reverse)
 {
@@ -95,16 +149,29 @@ void kiln_cumsum_f32(const float *in, float *out, int32_t outer, int32_t axis, i
         for (i = 0; i < inner; ++i) {
             float acc = 0.0f;
             for (a = 0; a < axis; ++a) {
-                const int32_t k = reverse ? axis - 1 - a : a;
-                const int32_t at = (o * axis + k) * inner + i;
-                if (exclusive) {
-                    const float v = in[at];
-                    out[at] = acc;
-                    acc += v;
-                } else {
-                    acc += in[at];
-                    out[at] = acc;
-                }
+                const int32_t at = (o * axis + (reverse ? axis - 1 - a : a)) * inner + i;
+                const float v = in[at];
+                if (!exclusive) acc += v;
+                out[at] = acc;
+                if (exclusive) acc += v;
+            }
+        }
+    }
+}
+
+void kiln_cumsum_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t axis, int32_t inner, int32_t exclusive,
+                    int32_t reverse, const int32_t *table, const kiln_add_n_s8_params_t *p)
+{
+    int32_t o, a, i;
+    for (o = 0; o < outer; ++o) {
+        for (i = 0; i < inner; ++i) {
+            int32_t acc = p->base;
+            for (a = 0; a < axis; ++a) {
+                const int32_t at = (o * axis + (reverse ? axis - 1 - a : a)) * inner + i;
+                const int32_t v = table[in[at] + 128];
+                if (!exclusive) acc += v;
+                out[at] = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(acc, p->mult, p->shift) + p->out_zp, -128, 127);
+                if (exclusive) acc += v;
             }
         }
     }

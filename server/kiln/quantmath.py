@@ -224,6 +224,19 @@ def one_over_one_plus_x_for_x_in_0_1(a: int) -> int:
     return _rescale(x, 1, 0)  # ExactMulByPot<-1> makes F1, Rescale<0>
 
 
+def get_reciprocal(x: int, integer_digits: int) -> tuple[int, int]:
+    """TFLite's GetReciprocal(x, integer_digits): (1 / x as an F0 raw in [0.5, 1], bits over unit).
+    x = 0 counts 32 leading zeros, as TFLite's CountLeadingZeros does."""
+    headroom_plus_one = 32 - (x & 0xFFFFFFFF).bit_length()
+    shifted_minus_one = _wrap32(((x << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
+    return one_over_one_plus_x_for_x_in_0_1(shifted_minus_one), integer_digits - headroom_plus_one
+
+
+def count_leading_sign_bits(x: int) -> int:
+    """TFLite's CountLeadingSignBits for int32 (gcc's __builtin_clrsb; 31 for 0 and -1)."""
+    return 31 - (x if x >= 0 else ~x).bit_length()
+
+
 def one_minus_x_over_one_plus_x_for_x_in_0_1(a: int) -> int:
     x, one_f2 = _newton_reciprocal_f2(a)
     return _rescale(_wrap32(x - one_f2), 2, 0)

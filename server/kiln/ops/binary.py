@@ -32,7 +32,7 @@ TYPES = {
     "LOGICAL_AND": ("bool",),
     "LOGICAL_OR": ("bool",),
     "SQUARED_DIFFERENCE": ("int8", "int16", "int32", "float32"),
-    "DIV": ("int32", "float32"),
+    "DIV": ("int8", "int32", "float32"),
     "FLOOR_DIV": ("float32",),
     "FLOOR_MOD": ("float32",),
 }
@@ -54,7 +54,7 @@ def check(op, g):
     dtype_in(op, y, "output", (out_type,))
     if op.kind == "DIV":
         fused_activation(op)
-        require(op, a.dtype == "float32" or op.options.get("fused_activation_function", 0) == 0,
+        require(op, a.dtype != "int32" or op.options.get("fused_activation_function", 0) == 0,
                 "int32 DIV with a fused activation is not supported")
     try:
         shape = list(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)))
@@ -64,6 +64,12 @@ def check(op, g):
     require(op, shape == list(y.shape), f"output shape {y.shape} is not the broadcast shape {shape}")
     require(op, len(broadcast_plan(a.shape, b.shape, y.shape)[0]) <= MAX_DIMS,
             f"broadcast needs more than {MAX_DIMS} dimensions")
+    if op.kind == "DIV" and a.dtype == "int8":
+        for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
+            quantized(op, t, role)
+        _, shift = _div_multiplier(a, b, y)
+        require(op, -24 <= shift <= 21, f"the scales give a rescaling of 2^{shift}, beyond the range TFLite Micro's "
+                "int8 DIV computes")
     if op.kind == "SQUARED_DIFFERENCE" and a.dtype in ("int8", "int16"):
         for t, role in ((a, "first input"), (b, "second input"), (y, "output")):
             quantized(op, t, role)
@@ -92,6 +98,8 @@ def prepare(op, g):
              act_min=-np.inf, act_max=np.inf)
     if op.kind == "SQUARED_DIFFERENCE" and a.dtype in ("int8", "int16"):
         p.update(_sqdiff_params(a, b, y))
+    if op.kind == "DIV" and a.dtype == "int8":
+        p.update(_div_params(op, a, b, y))
     if op.kind == "DIV" and a.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(fused_activation(op))
     if a.dtype == "int8" and op.kind in COMPARISONS:
@@ -100,6 +108,23 @@ def prepare(op, g):
         if not (ta == tb and all(x < y for x, y in zip(ta, ta[1:]))):
             p.update(type="I8_SCALED", lut_a=np.array(ta, np.int32), lut_b=np.array(tb, np.int32))
     op.params = p
+
+
+def _div_multiplier(a, b, y):
+    """CalculateOpDataDiv: s1 / (s2 * s_out), in double as TFLite Micro's PyPI build computes it."""
+    return qm.quantize_multiplier(a.scale / (b.scale * y.scale))
+
+
+def _div_params(op, a, b, y) -> dict:
+    """int8 DIV: the output rescale, and for every int8 divisor TFLite's reciprocal of |b - zero point|
+    (a divisor at its zero point gets GetReciprocal(0), as TFLite Micro computes it)."""
+    mult, shift = _div_multiplier(a, b, y)
+    recip = []
+    for v in range(-128, 128):
+        recip.extend(qm.get_reciprocal(abs(v - b.zero_point), 31))
+    act_min, act_max = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
+    return dict(div_s8=dict(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point, out_mult=mult,
+                            out_shift=shift, act_min=act_min, act_max=act_max), recip=np.array(recip, np.int32))
 
 
 def _sqdiff_params(a, b, y) -> dict:
@@ -139,6 +164,15 @@ def emit(op, g, c):
                  f"{_arr(p['sb'])}}};"] + add_params_lines(p) +
                 [f"kiln_squared_difference_{'s8' if a.dtype == 'int8' else 's16'}({c.ptr(a)}, {c.ptr(b)}, "
                  f"{c.ptr(y)}, &shape, &params);"])
+    if "div_s8" in p:
+        recip = c.array(f"op{op.index}_reciprocal", p["recip"], "int32_t",
+                        "DIV: for every int8 divisor, TFLite's reciprocal of |b - zero point| {multiplier, bits over unit}")
+        d = p["div_s8"]
+        return [f"static const kiln_bcast_t shape = {{{len(p['dims'])}, {_arr(p['dims'])}, {_arr(p['sa'])}, "
+                f"{_arr(p['sb'])}}};",
+                f"static const kiln_div_s8_params_t params = {{{d['a_offset']}, {d['b_offset']}, {d['out_offset']}, "
+                f"{d['out_mult']}, {d['out_shift']}, {d['act_min']}, {d['act_max']}, {recip}}};",
+                f"kiln_div_s8({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params);"]
     lut_a = lut_b = "NULL"
     if p["lut_a"] is not None:
         lut_a = c.array(f"op{op.index}_rescale_a", p["lut_a"], "int32_t",
@@ -220,8 +254,9 @@ def _nothing(op, g):
     op.params = {}
 
 
-NOTES = {"SQUARED_DIFFERENCE": "broadcast up to 6 dimensions; int8 and int16 quantized (int16 zero points 0)",
-         "DIV": "float32 with fused activations; int32 truncates (x / 0 gives 0)",
+NOTES = {"DIV": "fused activations; int8 as TFLite Micro computes it on x86, x / 0 and quotients below 2^-31 included; "
+                "int32 truncates (x / 0 gives 0)",
+         "SQUARED_DIFFERENCE": "broadcast up to 6 dimensions; int8 and int16 quantized (int16 zero points 0)",
          "FLOOR_MOD": "the remainder takes the divisor's sign",
          "MAXIMUM": "raw values compared, as TFLite Micro", "MINIMUM": "raw values compared, as TFLite Micro"}
 for _kind in OPS:

@@ -36,7 +36,7 @@ def i32(*v):
 # kind -> (inputs, outputs, options): each a spec (shape, dtype, (scale, zp) or None, const data or None)
 BINARY = {k: ([act(), act(q=Q2)], [act()], {"fused_activation_function": 0} if k in ("ADD", "SUB", "MUL", "DIV") else {})
           for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM")}
-BINARY["SQUARED_DIFFERENCE"] = ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {})
+BINARY["SQUARED_DIFFERENCE"] = ([act(), act(q=Q2)], [act(q=(0.02, -128))], {})
 COMPARE = {k: ([act(), act(q=Q2)], [act(dtype="bool")], {})
            for k in ("EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL")}
 UNARY_I8 = {k: ([act()], [act(q=Q2)], {}) for k in ("ABS", "LEAKY_RELU", "HARD_SWISH", "ELU", "RELU", "RELU6")}
@@ -47,7 +47,7 @@ UNARY_F = {k: ([act(dtype="float32")], [act(dtype="float32")], {})
            for k in ("SQRT", "EXP", "LOG", "SIN", "COS", "FLOOR", "CEIL", "ROUND", "NEG", "SQUARE")}
 SPECS = {
     **BINARY, **COMPARE, **UNARY_I8, **UNARY_F,
-    "DIV": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {"fused_activation_function": 0}),
+    "DIV": ([act(), act(q=Q2)], [act(q=(0.5, 0))], {"fused_activation_function": 0}),
     "FLOOR_DIV": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {}),
     "FLOOR_MOD": ([act(dtype="float32"), act(dtype="float32")], [act(dtype="float32")], {}),
     "ADD_N": ([act(dtype="float32")] * 3, [act(dtype="float32")], {}),
@@ -83,8 +83,8 @@ SPECS = {
     "REDUCE_MIN": ([act(), i32(1, 2)], [act([1, 16])], {"keep_dims": False}),
     "ARG_MAX": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
     "ARG_MIN": ([act(), i32(3)], [act([1, 16, 16], "int32")], {"output_type": 2}),
-    "CUMSUM": ([act(dtype="float32"), i32(3)], [act(dtype="float32")], {}),
-    "L2_NORMALIZATION": ([act(dtype="float32")], [act(dtype="float32")], {}),
+    "CUMSUM": ([act(), i32(3)], [act(q=(0.4, 0))], {}),
+    "L2_NORMALIZATION": ([act()], [act(q=(1 / 128, 0))], {}),
 }
 _RNG = np.random.default_rng(12)
 _W = _RNG.integers(-127, 128, size=(16, 3, 3, 16)).astype(np.int8)
