@@ -1,7 +1,30 @@
-/* Data movement for PAD, CONCATENATION and STRIDED_SLICE: one strided N-d copy. */
+/* Data movement for PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE and the other layout operators:
+ * one strided N-d copy (kiln_copy_t, its dimensions merged by the compiler where contiguous). */
 #include <string.h>
 
 #include "kiln_runtime.h"
+
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define KILN_LITTLE_ENDIAN 1
+#else
+#define KILN_LITTLE_ENDIAN 0
+#endif
+
+/* A gather of n bytes s[0], s[ss], s[2 ss], ... into contiguous o: four loads packed into one
+ * word store where o is word-aligned (a transpose's inner loop). */
+static void gather_bytes(char *o, const char *s, int32_t n, int32_t ss)
+{
+    int32_t i = 0;
+#if KILN_LITTLE_ENDIAN
+    for (; i < n && ((size_t)(o + i) & 3u) != 0u; ++i) o[i] = s[i * ss];
+    for (; i + 4 <= n; i += 4) {
+        const uint8_t *p = (const uint8_t *)s + i * ss;
+        *(uint32_t *)(void *)(o + i) = (uint32_t)p[0] | ((uint32_t)p[ss] << 8) | ((uint32_t)p[2 * ss] << 16) |
+                                       ((uint32_t)p[3 * ss] << 24);
+    }
+#endif
+    for (; i < n; ++i) o[i] = s[i * ss];
+}
 
 /* One row of n elements between strided places: a load and a store per element for the common
  * sizes (the planner aligns every tensor to its element size), memcpy for the others. */
@@ -10,7 +33,11 @@ static void strided_row(char *o, const char *s, int32_t n, int32_t ds, int32_t s
     int32_t i;
     switch (elem) {
     case 1:
-        for (i = 0; i < n; ++i) o[i * ds] = s[i * ss];
+        if (ds == 1) {
+            gather_bytes(o, s, n, ss);
+        } else {
+            for (i = 0; i < n; ++i) o[i * ds] = s[i * ss];
+        }
         break;
     case 2:
         for (i = 0; i < n; ++i) *(uint16_t *)(void *)(o + i * ds) = *(const uint16_t *)(const void *)(s + i * ss);
@@ -24,49 +51,79 @@ static void strided_row(char *o, const char *s, int32_t n, int32_t ds, int32_t s
     }
 }
 
-/* A contiguous row of `bytes`: short word-aligned rows (a concatenation's or a split's slices) in
- * a word loop, where a memcpy call would cost more than the copy; the rest through memcpy. */
-static void contiguous_row(char *o, const char *s, size_t bytes)
+/* m contiguous rows of `bytes` each, the rows dstep and sstep bytes apart. Short word-aligned rows
+ * (a concatenation's or a split's channel slices) move as words in a loop of their own, where a
+ * memcpy call per row would cost more than the copy; the rest through memcpy. */
+static void contiguous_rows(char *o, const char *s, int32_t m, int32_t dstep, int32_t sstep, int32_t bytes)
 {
-    if (bytes <= 32u && ((((size_t)o | (size_t)s | bytes) & 3u) == 0u)) {
-        /* unrolled by hand: compilers turn a word loop back into a memcpy call */
-        uint32_t *ow = (uint32_t *)(void *)o;
-        const uint32_t *sw = (const uint32_t *)(const void *)s;
+    int32_t j;
+    const int aligned = ((((size_t)o | (size_t)s | (size_t)(uint32_t)dstep | (size_t)(uint32_t)sstep |
+                           (size_t)(uint32_t)bytes) & 3u) == 0u);
+    if (aligned && bytes <= 16) {
+        /* written out per size: compilers turn a word loop back into a memcpy call */
         switch (bytes >> 2) {
-        case 8: ow[7] = sw[7]; /* fallthrough */
-        case 7: ow[6] = sw[6]; /* fallthrough */
-        case 6: ow[5] = sw[5]; /* fallthrough */
-        case 5: ow[4] = sw[4]; /* fallthrough */
-        case 4: ow[3] = sw[3]; /* fallthrough */
-        case 3: ow[2] = sw[2]; /* fallthrough */
-        case 2: ow[1] = sw[1]; /* fallthrough */
-        case 1: ow[0] = sw[0]; /* fallthrough */
-        default: break;
+        case 1:
+            for (j = 0; j < m; ++j, o += dstep, s += sstep) ((uint32_t *)(void *)o)[0] = ((const uint32_t *)(const void *)s)[0];
+            return;
+        case 2:
+            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
+                uint32_t *ow = (uint32_t *)(void *)o;
+                const uint32_t *sw = (const uint32_t *)(const void *)s;
+                ow[0] = sw[0];
+                ow[1] = sw[1];
+            }
+            return;
+        case 3:
+            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
+                uint32_t *ow = (uint32_t *)(void *)o;
+                const uint32_t *sw = (const uint32_t *)(const void *)s;
+                ow[0] = sw[0];
+                ow[1] = sw[1];
+                ow[2] = sw[2];
+            }
+            return;
+        case 4:
+            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
+                uint32_t *ow = (uint32_t *)(void *)o;
+                const uint32_t *sw = (const uint32_t *)(const void *)s;
+                ow[0] = sw[0];
+                ow[1] = sw[1];
+                ow[2] = sw[2];
+                ow[3] = sw[3];
+            }
+            return;
+        default:
+            break;
         }
-    } else {
-        memcpy(o, s, bytes);
     }
+    for (j = 0; j < m; ++j, o += dstep, s += sstep) memcpy(o, s, (size_t)bytes);
 }
 
+/* The two innermost dimensions as a block of rows; an odometer over the outer ones. */
 void kiln_copy_nd(void *dst, const void *src, const kiln_copy_t *c)
 {
     int32_t idx[6] = {0, 0, 0, 0, 0, 0};
     const int32_t last = c->ndim - 1;
+    const int32_t mid = last - 1; /* -1 for a single row */
     const int32_t n = c->dims[last];
+    const int32_t m = mid >= 0 ? c->dims[mid] : 1;
+    const int32_t dstep = mid >= 0 ? c->dst_stride[mid] : 0;
+    const int32_t sstep = mid >= 0 ? c->src_stride[mid] : 0;
     const int contiguous = c->dst_stride[last] == c->elem && c->src_stride[last] == c->elem;
-    const size_t row_bytes = (size_t)n * (size_t)c->elem;
     char *o = (char *)dst;
     const char *s = (const char *)src;
-    int32_t rows = 1, r, d;
-    for (d = 0; d < last; ++d) rows *= c->dims[d];
-    for (r = 0; r < rows; ++r) {
+    int32_t blocks = 1, b, d, j;
+    for (d = 0; d < mid; ++d) blocks *= c->dims[d];
+    for (b = 0; b < blocks; ++b) {
         if (contiguous) {
-            contiguous_row(o, s, row_bytes);
+            contiguous_rows(o, s, m, dstep, sstep, n * c->elem);
         } else {
-            strided_row(o, s, n, c->dst_stride[last], c->src_stride[last], c->elem);
+            for (j = 0; j < m; ++j) {
+                strided_row(o + j * dstep, s + j * sstep, n, c->dst_stride[last], c->src_stride[last], c->elem);
+            }
         }
         /* odometer step over the outer dimensions, moving both pointers by their strides */
-        for (d = last - 1; d >= 0; --d) {
+        for (d = mid - 1; d >= 0; --d) {
             o += c->dst_stride[d];
             s += c->src_stride[d];
             if (++idx[d] < c->dims[d]) break;
