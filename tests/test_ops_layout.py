@@ -32,6 +32,16 @@ def test_transpose(shape, perm, dtype, tmp_path):
     check(model("TRANSPOSE", [t(shape, dtype), i32(*perm)], [t(out, dtype)]), tmp_path, what=f"{shape} {perm}")
 
 
+@pytest.mark.parametrize("shape,perm", [((8, 12), (1, 0)), ((13, 8), (1, 0)), ((12, 9), (1, 0)), ((4, 4), (1, 0)),
+                                        ((8, 20, 12), (2, 0, 1)), ((3, 16, 12), (0, 2, 1)), ((1, 5, 20, 8), (0, 3, 1, 2)),
+                                        ((2, 7, 8, 5), (0, 3, 1, 2))])
+def test_transpose_int8_blocks(shape, perm, tmp_path):
+    """int8 transposes through kiln_copy_nd's 4x4 word blocks: whole blocks, edge rows and columns, and
+    strides that are not word multiples (byte gathers instead)."""
+    out = [shape[k] for k in perm]
+    check(model("TRANSPOSE", [t(shape, "int8"), i32(*perm)], [t(out, "int8")]), tmp_path, what=f"{shape} {perm}")
+
+
 def test_transpose_of_size_one_axes_aliases(tmp_path):
     data = model("TRANSPOSE", [t((1, 6, 1, 4), "int8"), i32(2, 1, 0, 3)], [t((1, 6, 1, 4), "int8")])
     pair = check(data, tmp_path)

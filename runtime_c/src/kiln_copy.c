@@ -26,6 +26,52 @@ static void gather_bytes(char *o, const char *s, int32_t n, int32_t ss)
     for (; i < n; ++i) o[i] = s[i * ss];
 }
 
+/* A byte transpose: m output rows of n bytes (dstep apart), output row j column i taken from
+ * s[i * ss + j]. Blocks of 4 x 4 bytes move as four word loads, a transpose in registers and four
+ * word stores when everything is word-aligned; the edges byte by byte. Returns 0 (nothing done)
+ * when the alignment does not allow it. */
+static int transpose_bytes(char *o, const char *s, int32_t m, int32_t dstep, int32_t n, int32_t ss)
+{
+#if KILN_LITTLE_ENDIAN
+    int32_t j, i;
+    const int32_t m4 = m & ~3, n4 = n & ~3;
+    if (m4 == 0 || n4 == 0 || ((((size_t)o | (size_t)s | (size_t)(uint32_t)dstep | (size_t)(uint32_t)ss) & 3u) != 0u)) {
+        return 0;
+    }
+    for (j = 0; j < m4; j += 4) {
+        char *orow = o + j * dstep;
+        const char *scol = s + j;
+        for (i = 0; i < n4; i += 4) {
+            const char *sp = scol + i * ss;
+            const uint32_t w0 = *(const uint32_t *)(const void *)sp;
+            const uint32_t w1 = *(const uint32_t *)(const void *)(sp + ss);
+            const uint32_t w2 = *(const uint32_t *)(const void *)(sp + 2 * ss);
+            const uint32_t w3 = *(const uint32_t *)(const void *)(sp + 3 * ss);
+            /* bytes 0 and 2 of w0 and w1 interleaved, then bytes 1 and 3; the same for w2 and w3 */
+            const uint32_t t0 = (w0 & 0x00FF00FFu) | ((w1 & 0x00FF00FFu) << 8);
+            const uint32_t t1 = ((w0 >> 8) & 0x00FF00FFu) | (w1 & 0xFF00FF00u);
+            const uint32_t t2 = (w2 & 0x00FF00FFu) | ((w3 & 0x00FF00FFu) << 8);
+            const uint32_t t3 = ((w2 >> 8) & 0x00FF00FFu) | (w3 & 0xFF00FF00u);
+            *(uint32_t *)(void *)(orow + i) = (t0 & 0xFFFFu) | (t2 << 16);
+            *(uint32_t *)(void *)(orow + dstep + i) = (t1 & 0xFFFFu) | (t3 << 16);
+            *(uint32_t *)(void *)(orow + 2 * dstep + i) = (t0 >> 16) | (t2 & 0xFFFF0000u);
+            *(uint32_t *)(void *)(orow + 3 * dstep + i) = (t1 >> 16) | (t3 & 0xFFFF0000u);
+        }
+        for (i = n4; i < n; ++i) { /* the last columns of these four rows */
+            orow[i] = scol[i * ss];
+            orow[dstep + i] = scol[i * ss + 1];
+            orow[2 * dstep + i] = scol[i * ss + 2];
+            orow[3 * dstep + i] = scol[i * ss + 3];
+        }
+    }
+    for (j = m4; j < m; ++j) gather_bytes(o + j * dstep, s + j, n, ss);
+    return 1;
+#else
+    (void)o; (void)s; (void)m; (void)dstep; (void)n; (void)ss;
+    return 0;
+#endif
+}
+
 /* One row of n elements between strided places: a load and a store per element for the common
  * sizes (the planner aligns every tensor to its element size), memcpy for the others. */
 static void strided_row(char *o, const char *s, int32_t n, int32_t ds, int32_t ss, int32_t elem)
@@ -52,10 +98,12 @@ static void strided_row(char *o, const char *s, int32_t n, int32_t ds, int32_t s
 }
 
 /* m contiguous rows of `bytes` each, the rows dstep and sstep bytes apart. Short word-aligned rows
- * (a concatenation's or a split's channel slices) move as words in a loop of their own, where a
- * memcpy call per row would cost more than the copy; the rest through memcpy. */
-static void contiguous_rows(char *o, const char *s, int32_t m, int32_t dstep, int32_t sstep, int32_t bytes)
+ * (a concatenation's or a split's channel slices) move as words in loops of their
+ * own, where a memcpy call per row would cost more than the copy; the rest through memcpy. */
+static inline void copy_rows(void *dst, const void *src, int32_t m, int32_t dstep, int32_t sstep, int32_t bytes)
 {
+    char *o = (char *)dst;
+    const char *s = (const char *)src;
     int32_t j;
     const int aligned = ((((size_t)o | (size_t)s | (size_t)(uint32_t)dstep | (size_t)(uint32_t)sstep |
                            (size_t)(uint32_t)bytes) & 3u) == 0u);
@@ -116,8 +164,9 @@ void kiln_copy_nd(void *dst, const void *src, const kiln_copy_t *c)
     for (d = 0; d < mid; ++d) blocks *= c->dims[d];
     for (b = 0; b < blocks; ++b) {
         if (contiguous) {
-            contiguous_rows(o, s, m, dstep, sstep, n * c->elem);
-        } else {
+            copy_rows(o, s, m, dstep, sstep, n * c->elem);
+        } else if (!(c->elem == 1 && c->dst_stride[last] == 1 && sstep == 1 &&
+                     transpose_bytes(o, s, m, dstep, n, c->src_stride[last]))) {
             for (j = 0; j < m; ++j) {
                 strided_row(o + j * dstep, s + j * sstep, n, c->dst_stride[last], c->src_stride[last], c->elem);
             }

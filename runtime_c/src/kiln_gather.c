@@ -3,8 +3,29 @@
 
 #include "kiln_runtime.h"
 
+/* One row: `words` words when the caller found everything word-aligned and the row short (a memcpy
+ * call would cost more than the copy), else memcpy. */
+static inline void copy_row(uint8_t *o, const uint8_t *s, size_t bytes, int32_t words)
+{
+    uint32_t *ow = (uint32_t *)(void *)o;
+    const uint32_t *sw = (const uint32_t *)(const void *)s;
+    switch (words) {
+    case 4: ow[3] = sw[3]; /* fallthrough */
+    case 3: ow[2] = sw[2]; /* fallthrough */
+    case 2: ow[1] = sw[1]; /* fallthrough */
+    case 1: ow[0] = sw[0]; break;
+    default: memcpy(o, s, bytes); break;
+    }
+}
+
+static int32_t short_words(const void *a, const void *b, int32_t bytes)
+{
+    return ((((size_t)a | (size_t)b | (size_t)(uint32_t)bytes) & 3u) == 0u && bytes <= 16) ? bytes / 4 : 0;
+}
+
 void kiln_gather(const void *params, const int32_t *indices, void *out, const kiln_gather_t *g)
 {
+    const int32_t words = short_words(params, out, g->inner_bytes);
     const uint8_t *p = (const uint8_t *)params;
     uint8_t *o = (uint8_t *)out;
     const size_t row = (size_t)g->inner_bytes;
@@ -16,7 +37,7 @@ void kiln_gather(const void *params, const int32_t *indices, void *out, const ki
             for (k = 0; k < g->count; ++k, o += row) {
                 const int32_t i = idx[k];
                 if (i >= 0 && i < g->axis_size) {
-                    memcpy(o, base + (size_t)i * row, row);
+                    copy_row(o, base + (size_t)i * row, row, words);
                 } else {
                     memset(o, 0, row);
                 }
@@ -29,7 +50,11 @@ void kiln_gather_nd(const void *params, const int32_t *indices, void *out, const
 {
     const uint8_t *p = (const uint8_t *)params;
     uint8_t *o = (uint8_t *)out;
+    int32_t words = short_words(params, out, g->slice_bytes);
     int32_t s, d;
+    for (d = 0; d < g->depth; ++d) {
+        if ((g->strides[d] & 3) != 0) words = 0;
+    }
     for (s = 0; s < g->slices; ++s, o += g->slice_bytes, indices += g->depth) {
         size_t at = 0;
         int inside = 1;
@@ -39,7 +64,7 @@ void kiln_gather_nd(const void *params, const int32_t *indices, void *out, const
             at += inside ? (size_t)i * (size_t)g->strides[d] : 0u;
         }
         if (inside) {
-            memcpy(o, p + at, (size_t)g->slice_bytes);
+            copy_row(o, p + at, (size_t)g->slice_bytes, words);
         } else {
             memset(o, 0, (size_t)g->slice_bytes);
         }

@@ -27,7 +27,7 @@ def _strides(shape):
 
 
 def copy_plan(dims, dst_strides, src_strides, elem):
-    """Drop unit dimensions and merge contiguous ones; strides in bytes."""
+    """Drop unit dimensions, merge contiguous ones, longest outer dimension second to last; strides in bytes."""
     items = [(d, ds * elem, ss * elem) for d, ds, ss in zip(dims, dst_strides, src_strides) if d != 1]
     merged = []
     for d, ds, ss in items:
@@ -36,6 +36,11 @@ def copy_plan(dims, dst_strides, src_strides, elem):
             merged[-1] = (pd * d, ds, ss)
         else:
             merged.append((d, ds, ss))
+    if len(merged) >= 3:
+        # kiln_copy_nd loops over the two innermost dimensions as a block of rows: the longest outer
+        # dimension goes next to the innermost one (no copy overlaps its source, so any order is right)
+        k = max(range(len(merged) - 1), key=lambda i: (merged[i][0], i))
+        merged.insert(len(merged) - 2, merged.pop(k))
     return merged or [(1, elem, elem)]
 
 
