@@ -7,6 +7,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One to four words from s to o, both word-aligned (short rows, where a memcpy call costs more
+ * than the copy); inlined with a constant count, the switch vanishes. */
+static inline void kiln_copy_words(void *o, const void *s, int32_t words)
+{
+    uint32_t *ow = (uint32_t *)o;
+    const uint32_t *sw = (const uint32_t *)s;
+    switch (words) {
+    case 4: ow[3] = sw[3]; /* fallthrough */
+    case 3: ow[2] = sw[2]; /* fallthrough */
+    case 2: ow[1] = sw[1]; /* fallthrough */
+    default: ow[0] = sw[0]; break;
+    }
+}
+
 /* GATHER: out[b, o, k, :] = params[b, o, indices[b, k], :] for batch b < batches, outer o < outer,
  * k < count; a row is inner_bytes long. An index outside 0..axis_size-1 gives a row of zeros
  * (TFLite Micro leaves that undefined). */

@@ -98,50 +98,20 @@ static void strided_row(char *o, const char *s, int32_t n, int32_t ds, int32_t s
 }
 
 /* m contiguous rows of `bytes` each, the rows dstep and sstep bytes apart. Short word-aligned rows
- * (a concatenation's or a split's channel slices) move as words in loops of their
- * own, where a memcpy call per row would cost more than the copy; the rest through memcpy. */
-static inline void copy_rows(void *dst, const void *src, int32_t m, int32_t dstep, int32_t sstep, int32_t bytes)
+ * (a concatenation's or a split's channel slices) move as words in a loop per row size, where a
+ * memcpy call per row would cost more than the copy (and compilers turn a plain word loop back
+ * into one); the rest through memcpy. */
+static inline void copy_rows(char *o, const char *s, int32_t m, int32_t dstep, int32_t sstep, int32_t bytes)
 {
-    char *o = (char *)dst;
-    const char *s = (const char *)src;
     int32_t j;
     const int aligned = ((((size_t)o | (size_t)s | (size_t)(uint32_t)dstep | (size_t)(uint32_t)sstep |
                            (size_t)(uint32_t)bytes) & 3u) == 0u);
-    if (aligned && bytes <= 16) {
-        /* written out per size: compilers turn a word loop back into a memcpy call */
+    if (aligned && bytes > 0 && bytes <= 16) {
         switch (bytes >> 2) {
-        case 1:
-            for (j = 0; j < m; ++j, o += dstep, s += sstep) ((uint32_t *)(void *)o)[0] = ((const uint32_t *)(const void *)s)[0];
-            return;
-        case 2:
-            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
-                uint32_t *ow = (uint32_t *)(void *)o;
-                const uint32_t *sw = (const uint32_t *)(const void *)s;
-                ow[0] = sw[0];
-                ow[1] = sw[1];
-            }
-            return;
-        case 3:
-            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
-                uint32_t *ow = (uint32_t *)(void *)o;
-                const uint32_t *sw = (const uint32_t *)(const void *)s;
-                ow[0] = sw[0];
-                ow[1] = sw[1];
-                ow[2] = sw[2];
-            }
-            return;
-        case 4:
-            for (j = 0; j < m; ++j, o += dstep, s += sstep) {
-                uint32_t *ow = (uint32_t *)(void *)o;
-                const uint32_t *sw = (const uint32_t *)(const void *)s;
-                ow[0] = sw[0];
-                ow[1] = sw[1];
-                ow[2] = sw[2];
-                ow[3] = sw[3];
-            }
-            return;
-        default:
-            break;
+        case 1: for (j = 0; j < m; ++j, o += dstep, s += sstep) kiln_copy_words(o, s, 1); return;
+        case 2: for (j = 0; j < m; ++j, o += dstep, s += sstep) kiln_copy_words(o, s, 2); return;
+        case 3: for (j = 0; j < m; ++j, o += dstep, s += sstep) kiln_copy_words(o, s, 3); return;
+        default: for (j = 0; j < m; ++j, o += dstep, s += sstep) kiln_copy_words(o, s, 4); return;
         }
     }
     for (j = 0; j < m; ++j, o += dstep, s += sstep) memcpy(o, s, (size_t)bytes);

@@ -3,18 +3,14 @@
 
 #include "kiln_runtime.h"
 
-/* One row: `words` words when the caller found everything word-aligned and the row short (a memcpy
- * call would cost more than the copy), else memcpy. */
+/* One row: `words` words when the caller found everything word-aligned and the row short, else
+ * memcpy. */
 static inline void copy_row(uint8_t *o, const uint8_t *s, size_t bytes, int32_t words)
 {
-    uint32_t *ow = (uint32_t *)(void *)o;
-    const uint32_t *sw = (const uint32_t *)(const void *)s;
-    switch (words) {
-    case 4: ow[3] = sw[3]; /* fallthrough */
-    case 3: ow[2] = sw[2]; /* fallthrough */
-    case 2: ow[1] = sw[1]; /* fallthrough */
-    case 1: ow[0] = sw[0]; break;
-    default: memcpy(o, s, bytes); break;
+    if (words > 0) {
+        kiln_copy_words(o, s, words);
+    } else {
+        memcpy(o, s, bytes);
     }
 }
 
