@@ -6,71 +6,123 @@
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
-static int32_t offset_of(int32_t index, int32_t n, const int32_t *dims, const int32_t *stride)
-{
-    int32_t off = 0, d;
-    for (d = n - 1; d >= 0; --d) {
-        off += (index % dims[d]) * stride[d];
-        index /= dims[d];
+/* One row of a reduction: n elements `stride` apart folded into *acc by OP (sum, max or min). */
+#define KILN_REDUCE_ROW(name, T, ACC, OP)                                                              \
+    static void name(const void *in, int32_t n, int32_t stride, ACC *acc)                             \
+    {                                                                                                  \
+        const T *x = (const T *)in;                                                                    \
+        ACC a = *acc;                                                                                  \
+        int32_t k;                                                                                     \
+        for (k = 0; k < n; ++k, x += stride) {                                                         \
+            const ACC v = (ACC)*x;                                                                     \
+            a = OP;                                                                                    \
+        }                                                                                              \
+        *acc = a;                                                                                      \
     }
-    return off;
+
+KILN_REDUCE_ROW(sum_i8, int8_t, int32_t, a + v)
+KILN_REDUCE_ROW(max_i8, int8_t, int32_t, v > a ? v : a)
+KILN_REDUCE_ROW(min_i8, int8_t, int32_t, v < a ? v : a)
+KILN_REDUCE_ROW(sum_i16, int16_t, int32_t, a + v)
+KILN_REDUCE_ROW(max_i16, int16_t, int32_t, v > a ? v : a)
+KILN_REDUCE_ROW(min_i16, int16_t, int32_t, v < a ? v : a)
+KILN_REDUCE_ROW(sum_f32, float, float, a + v)
+KILN_REDUCE_ROW(max_f32, float, float, v > a ? v : a)
+KILN_REDUCE_ROW(min_f32, float, float, v < a ? v : a)
+
+typedef void (*row_i_fn)(const void *in, int32_t n, int32_t stride, int32_t *acc);
+typedef void (*row_f_fn)(const void *in, int32_t n, int32_t stride, float *acc);
+
+/* The index of the first largest (largest = 1) or smallest (0) of n values `stride` apart. */
+#define KILN_ARG_ROW(name, T)                                                                          \
+    static int32_t name(const void *in, int32_t n, int32_t stride, int32_t largest)                   \
+    {                                                                                                  \
+        const T *x = (const T *)in;                                                                    \
+        T best = x[0];                                                                                 \
+        int32_t at = 0, k;                                                                             \
+        if (largest) {                                                                                 \
+            for (k = 1, x += stride; k < n; ++k, x += stride) {                                        \
+                if (*x > best) { best = *x; at = k; }                                              \
+            }                                                                                          \
+        } else {                                                                                       \
+            for (k = 1, x += stride; k < n; ++k, x += stride) {                                        \
+                if (*x < best) { best = *x; at = k; }                                              \
+            }                                                                                          \
+        }                                                                                              \
+        return at;                                                                                     \
+    }
+
+KILN_ARG_ROW(arg_i8, int8_t)
+KILN_ARG_ROW(arg_i16, int16_t)
+KILN_ARG_ROW(arg_f32, float)
+
+typedef int32_t (*arg_fn)(const void *in, int32_t n, int32_t stride, int32_t largest);
+
+/* Calls row(in + base + offset of each innermost reduced row) over the reduced axes: an odometer
+ * over the outer reduced dimensions, pointers moved by their strides (no divisions). */
+static void walk_reduced(const char *in, int32_t esize, const kiln_reduce_t *p, row_i_fn ri, int32_t *acci,
+                         row_f_fn rf, float *accf)
+{
+    int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+    const int32_t last = p->nr - 1;
+    int32_t rows = 1, r, d;
+    for (d = 0; d < last; ++d) rows *= p->rdims[d];
+    for (r = 0; r < rows; ++r) {
+        if (ri) ri(in, p->rdims[last], p->rstride[last], acci);
+        else rf(in, p->rdims[last], p->rstride[last], accf);
+        for (d = last - 1; d >= 0; --d) {
+            in += (size_t)p->rstride[d] * (size_t)esize;
+            if (++idx[d] < p->rdims[d]) break;
+            in -= (size_t)p->rstride[d] * (size_t)p->rdims[d] * (size_t)esize;
+            idx[d] = 0;
+        }
+    }
 }
 
-static float value_f(const void *in, int32_t type, int32_t at)
-{
-    switch (type) {
-    case KILN_RT_I8: return (float)((const int8_t *)in)[at];
-    case KILN_RT_I16: return (float)((const int16_t *)in)[at];
-    default: return ((const float *)in)[at];
-    }
-}
-
-static int32_t value_i(const void *in, int32_t type, int32_t at)
-{
-    return type == KILN_RT_I8 ? (int32_t)((const int8_t *)in)[at] : (int32_t)((const int16_t *)in)[at];
-}
+static const row_i_fn ROWS_I8[] = {sum_i8, sum_i8, max_i8, min_i8};
+static const row_i_fn ROWS_I16[] = {sum_i16, sum_i16, max_i16, min_i16};
+static const row_f_fn ROWS_F32[] = {sum_f32, sum_f32, max_f32, min_f32};
 
 void kiln_reduce(const void *in, void *out, const kiln_reduce_t *p)
 {
-    int32_t outs = 1, o, r, d;
+    int32_t idx[6] = {0, 0, 0, 0, 0, 0};
+    const int32_t esize = p->type == KILN_RT_I8 ? 1 : (p->type == KILN_RT_I16 ? 2 : 4);
+    const int arg = p->kind == KILN_RED_ARGMAX || p->kind == KILN_RED_ARGMIN;
+    const int32_t largest = p->kind == KILN_RED_ARGMAX;
+    const int32_t lo = p->type == KILN_RT_I8 ? -128 : -32768, hi = p->type == KILN_RT_I8 ? 127 : 32767;
+    const int32_t n = p->rdims[p->nr - 1], st = p->rstride[p->nr - 1];
+    const int rescale = p->kind == KILN_RED_SUM || p->kind == KILN_RED_MEAN;
+    /* the row functions for this kind and type, chosen once */
+    const arg_fn af = p->type == KILN_RT_I8 ? arg_i8 : (p->type == KILN_RT_I16 ? arg_i16 : arg_f32);
+    const row_i_fn ri = arg || p->type == KILN_RT_F32 ? NULL : (p->type == KILN_RT_I8 ? ROWS_I8 : ROWS_I16)[p->kind];
+    const row_f_fn rf = arg || p->type != KILN_RT_F32 ? NULL : ROWS_F32[p->kind];
+    const char *base = (const char *)in;
+    int32_t outs = 1, o, d;
     for (d = 0; d < p->nk; ++d) outs *= p->kdims[d];
     for (o = 0; o < outs; ++o) {
-        const int32_t base = offset_of(o, p->nk, p->kdims, p->kstride);
-        if (p->kind == KILN_RED_ARGMAX || p->kind == KILN_RED_ARGMIN) {
-            float best = value_f(in, p->type, base);
-            int32_t at = 0;
-            for (r = 1; r < p->count; ++r) {
-                const float v = value_f(in, p->type, base + r * p->rstride[0]);
-                if (p->kind == KILN_RED_ARGMAX ? v > best : v < best) {
-                    best = v;
-                    at = r;
-                }
-            }
-            ((int32_t *)out)[o] = at;
-        } else if (p->type == KILN_RT_F32) {
+        if (arg) { /* one reduced axis */
+            ((int32_t *)out)[o] = af(base, p->count, p->rstride[0], largest);
+        } else if (rf) {
             float acc = p->kind == KILN_RED_MAX ? -FLT_MAX : (p->kind == KILN_RED_MIN ? FLT_MAX : 0.0f);
-            for (r = 0; r < p->count; ++r) {
-                const float v = ((const float *)in)[base + offset_of(r, p->nr, p->rdims, p->rstride)];
-                if (p->kind == KILN_RED_MAX) acc = v > acc ? v : acc;
-                else if (p->kind == KILN_RED_MIN) acc = v < acc ? v : acc;
-                else acc += v;
-            }
+            if (p->nr == 1) rf(base, n, st, &acc);
+            else walk_reduced(base, 4, p, NULL, NULL, rf, &acc);
             ((float *)out)[o] = p->kind == KILN_RED_MEAN ? acc / (float)p->count : acc;
         } else {
-            const int32_t lo = p->type == KILN_RT_I8 ? -128 : -32768, hi = p->type == KILN_RT_I8 ? 127 : 32767;
-            int32_t acc = p->kind == KILN_RED_MAX ? lo : (p->kind == KILN_RED_MIN ? hi : 0), v;
-            for (r = 0; r < p->count; ++r) {
-                v = value_i(in, p->type, base + offset_of(r, p->nr, p->rdims, p->rstride));
-                if (p->kind == KILN_RED_MAX) acc = v > acc ? v : acc;
-                else if (p->kind == KILN_RED_MIN) acc = v < acc ? v : acc;
-                else acc += v;
+            int32_t acc = p->kind == KILN_RED_MAX ? lo : (p->kind == KILN_RED_MIN ? hi : 0);
+            if (p->nr == 1) ri(base, n, st, &acc);
+            else walk_reduced(base, esize, p, ri, &acc, NULL, NULL);
+            if (rescale) {
+                acc = kiln_clamp_i32(kiln_mul_by_qm(acc - p->in_zp * p->count, p->mult, p->shift) + p->out_zp, lo, hi);
             }
-            if (p->kind == KILN_RED_SUM || p->kind == KILN_RED_MEAN) {
-                acc = kiln_mul_by_qm(acc - p->in_zp * p->count, p->mult, p->shift) + p->out_zp;
-                acc = kiln_clamp_i32(acc, lo, hi);
-            }
-            if (p->type == KILN_RT_I8) ((int8_t *)out)[o] = (int8_t)acc;
+            if (esize == 1) ((int8_t *)out)[o] = (int8_t)acc;
             else ((int16_t *)out)[o] = (int16_t)acc;
+        }
+        /* odometer step over the kept dimensions */
+        for (d = p->nk - 1; d >= 0; --d) {
+            base += (size_t)p->kstride[d] * (size_t)esize;
+            if (++idx[d] < p->kdims[d]) break;
+            base -= (size_t)p->kstride[d] * (size_t)p->kdims[d] * (size_t)esize;
+            idx[d] = 0;
         }
     }
 }
