@@ -61,24 +61,17 @@ enum {
 };
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 
-/* ---- PRELU, alpha broadcast over up to 6 collapsed dimensions (element strides, 0 repeats; the
- * layout of kiln_bcast_t, which kiln_runtime.h declares after this header): v = x - in_zp;
+/* ---- PRELU, alpha broadcast against x (kiln_bcast_t: a is x, b is alpha): v = x - in_zp;
  * y = out_zp + (v >= 0 ? MBQM(v, mult1) : MBQM(v * (alpha - alpha_zp), mult2)), clamped to [lo, hi] ---- */
-typedef struct {
-    int32_t ndim;
-    int32_t dims[6];
-    int32_t x_stride[6];
-    int32_t alpha_stride[6];
-} kiln_prelu_shape_t;
 typedef struct {
     int32_t in_zp, alpha_zp, out_zp;
     int32_t mult1, shift1, mult2, shift2;
     int32_t lo, hi;
 } kiln_prelu_params_t;
-void kiln_prelu_s8(const int8_t *x, const int8_t *alpha, int8_t *out, const kiln_prelu_shape_t *shape,
+void kiln_prelu_s8(const int8_t *x, const int8_t *alpha, int8_t *out, const kiln_bcast_t *shape,
                    const kiln_prelu_params_t *p);
-void kiln_prelu_s16(const int16_t *x, const int8_t *alpha, int16_t *out, const kiln_prelu_shape_t *shape,
+void kiln_prelu_s16(const int16_t *x, const int8_t *alpha, int16_t *out, const kiln_bcast_t *shape,
                     const kiln_prelu_params_t *p);
-void kiln_prelu_f32(const float *x, const float *alpha, float *out, const kiln_prelu_shape_t *shape);
+void kiln_prelu_f32(const float *x, const float *alpha, float *out, const kiln_bcast_t *shape);
 
 #endif

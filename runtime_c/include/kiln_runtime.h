@@ -25,6 +25,26 @@ typedef void (*kiln_row_fn)(const void *a, const void *b, void *out, int32_t n, 
 void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const char *b, size_t bsz, char *out,
                      size_t osz, kiln_row_fn row, const void *params);
 
+/* For the kernels' own use: defines a kiln_row_fn `name` computing o[i] = EXPR over a row, x and y
+ * the elements of a (type TA) and b (TB), the output of type TO, p the parameter block (type P). */
+#define KILN_BINARY_ROW_T(name, TA, TB, TO, P, EXPR)                                                   \
+    static void name(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,     \
+                     const void *p_)                                                                   \
+    {                                                                                                  \
+        const TA *a = (const TA *)a_;                                                                  \
+        const TB *b = (const TB *)b_;                                                                  \
+        TO *o = (TO *)o_;                                                                              \
+        const P *p = (const P *)p_;                                                                    \
+        int32_t i;                                                                                     \
+        (void)p;                                                                                       \
+        for (i = 0; i < n; ++i) {                                                                      \
+            const TA x = a[i * sa];                                                                    \
+            const TB y = b[i * sb];                                                                    \
+            o[i] = (TO)(EXPR);                                                                         \
+        }                                                                                              \
+    }
+#define KILN_BINARY_ROW(name, T, P, EXPR) KILN_BINARY_ROW_T(name, T, T, T, P, EXPR)
+
 /* the operator families' kernels, one header each */
 #include "kiln_elementwise.h"
 #include "kiln_maths.h"

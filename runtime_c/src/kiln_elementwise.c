@@ -28,23 +28,6 @@ void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const cha
     }
 }
 
-/* One broadcast row of a binary operator: o[i] = EXPR(x, y) over n elements, x and y read with
- * strides sa and sb (0 repeats one value), P the parameter block's type (p in EXPR). */
-#define KILN_BINARY_ROW(name, T, P, EXPR)                                                                  \
-    static void name(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,       \
-                     const void *p_)                                                                     \
-    {                                                                                                    \
-        const T *a = (const T *)a_;                                                                      \
-        const T *b = (const T *)b_;                                                                      \
-        T *o = (T *)o_;                                                                                  \
-        const P *p = (const P *)p_;                                                                      \
-        int32_t i;                                                                                       \
-        for (i = 0; i < n; ++i) {                                                                        \
-            const T x = a[i * sa], y = b[i * sb];                                                        \
-            o[i] = (T)(EXPR);                                                                            \
-        }                                                                                                \
-    }
-
 /* MultiplyByQuantizedMultiplier(v << left_shift, m, -e) for one input value v (offset added):
  * q = {m, e, c, mask} with c = 2^(e-1) and mask = -1 for e >= 1 (RDBPOT's rounding, ties away
  * from zero), c = mask = 0 for e = 0. |v| <= 255, so 2 * (v << 20) fits in int32 and SRDHM is

@@ -58,7 +58,7 @@ def emit(op, g, c):
         v = list(v) + [0] * (6 - len(v))
         return "{" + ", ".join(map(str, v)) + "}"
 
-    lines = [f"static const kiln_prelu_shape_t shape = {{{len(p['dims'])}, {arr(p['dims'])}, {arr(p['sx'])}, "
+    lines = [f"static const kiln_bcast_t shape = {{{len(p['dims'])}, {arr(p['dims'])}, {arr(p['sx'])}, "
              f"{arr(p['sa'])}}};"]
     if x.dtype == "float32":
         return lines + [f"kiln_prelu_f32({c.ptr(x)}, {c.ptr(a)}, {c.ptr(y)}, &shape);"]
