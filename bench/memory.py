@@ -10,8 +10,6 @@ compile time.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import re

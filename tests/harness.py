@@ -81,3 +81,27 @@ def tiny_board(folder: Path) -> Path:
 
 def random_records(compiled: compiler.Compiled, count: int, seed: int):
     return oracle.random_inputs(compiled.graph, seed=seed, count=count)
+
+
+def check_on_qemu_m4(data: bytes, records, tmp_path: Path, what: str) -> Pair:
+    """A model built for qemu-m4 (arm-none-eabi-gcc, QEMU's mps2-an386), run on `records` and compared
+    with TFLite Micro; every output must change across the records, or the check proves nothing."""
+    import shutil
+
+    from kiln import qemuboard
+
+    if not all(shutil.which(t) for t in (qemuboard.GCC, qemuboard.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
+        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}")
+    path = tmp_path / "model.tflite"
+    path.write_bytes(data)
+    c = compiler.compile_model(path)
+    compiler.write(c, tmp_path / "src")
+    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph)
+    result = qemuboard.run(elf, c.graph)
+    ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
+    assert len(result.outputs) == len(records)
+    pair = Pair(result.outputs, ref, c)
+    assert_match(pair, what)
+    for k in range(len(c.graph.outputs)):
+        assert len({r[k].tobytes() for r in result.outputs}) > 1, f"{what}: output {k} is the same on every record"
+    return pair

@@ -9,7 +9,6 @@ import shutil
 import pytest
 
 from harness import assert_match, compile_and_run
-from kiln import compiler
 from kiln.ops import REGISTRY
 from kiln.ops.samples import SPECS, build_model
 from opgen import random_records

@@ -2,12 +2,11 @@
 TRANSPOSE_CONV, against TFLite Micro (every type and option it takes), and a chain on qemu-m4."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
 
-from opgen import T, calibrate, check, model
+from opgen import T, check, model
 from kiln import compiler
 from kiln.errors import UnsupportedError
 from kiln.tflwriter import ModelWriter
@@ -366,29 +365,14 @@ def chained_model() -> bytes:
 
 
 def test_chain_on_qemu_m4(tmp_path):
-    from kiln import oracle, qemuboard
-    from harness import Pair, assert_match
+    from harness import check_on_qemu_m4
 
-    tools = (qemuboard.GCC, qemuboard.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")
-    if not all(shutil.which(t) for t in tools):
-        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}")
-    path = tmp_path / "chain.tflite"
-    path.write_bytes(chained_model())
     rng = np.random.default_rng(13)
     records = [[rng.integers(-128, 128, [1, 4, 4, 3]).astype(np.int8),
                 rng.uniform(-3, 3, [1, 4, 4, 2]).astype(np.float32),
                 rng.integers(-32768, 32768, [2, 3, 4]).astype(np.int16),
                 rng.integers(0, 5, [3]).astype(np.int32)] for _ in range(4)]
-    c = compiler.compile_model(path)
-    src = tmp_path / "src"
-    compiler.write(c, src)
-    elf = qemuboard.build(src, c.name, tmp_path / "build", records, graph=c.graph)
-    result = qemuboard.run(elf, c.graph)
-    ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
-    assert len(result.outputs) == len(records)
-    assert_match(Pair(result.outputs, ref, c), "compute layers chain on qemu-m4")
-    for k in range(4):
-        assert len({r[k].tobytes() for r in result.outputs}) > 1, f"chain output {k} is the same on every record"
+    check_on_qemu_m4(chained_model(), records, tmp_path, "compute layers chain on qemu-m4")
 
 
 def test_resize_many_sizes(tmp_path):

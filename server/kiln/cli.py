@@ -273,7 +273,7 @@ def cmd_tune(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from . import compiler, importer, report
+    from . import compiler, report
     from .passes import validate
 
     g = compiler.load(args.model)

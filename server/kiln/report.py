@@ -48,7 +48,7 @@ def _buffer_name(g: Graph, b: plan.Buffer) -> str:
 def for_model(path) -> dict:
     """The report of a .tflite file. A model Kiln cannot compile still gets its operator list, with
     the problems that stop it (the MACs and memory columns then stay empty)."""
-    from . import compiler, importer
+    from . import compiler
     from .passes import validate
 
     g = compiler.load(path)
