@@ -61,6 +61,17 @@ enum {
 };
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 
+/* ---- QUANTIZE and DEQUANTIZE (types as KILN_CAST_*), TFLite Micro's formulas:
+ * float32 -> int8/int16: round(x / scale) (halves away from zero) + zero point, saturated;
+ * integer -> integer: MBQM(x - in_zp, mult, shift) + out_zp, saturated to the output type;
+ * int8/int16/uint8 -> float32: (float)(scale * (x - zero point)), scale in double ---- */
+void kiln_quantize_f32(const float *in, void *out, int32_t out_type, int32_t n, float scale, int32_t zero_point);
+typedef struct {
+    int32_t in_type, out_type, mult, shift, in_zp, out_zp;
+} kiln_requantize_t;
+void kiln_requantize(const void *in, void *out, int32_t n, const kiln_requantize_t *p);
+void kiln_dequantize(const void *in, int32_t in_type, float *out, int32_t n, double scale, int32_t zero_point);
+
 /* ---- PRELU, alpha broadcast against x (kiln_bcast_t: a is x, b is alpha): v = x - in_zp;
  * y = out_zp + (v >= 0 ? MBQM(v, mult1) : MBQM(v * (alpha - alpha_zp), mult2)), clamped to [lo, hi] ---- */
 typedef struct {

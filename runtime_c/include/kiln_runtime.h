@@ -141,8 +141,6 @@ void kiln_lut_s8(const int8_t *in, int8_t *out, int32_t n, const int8_t *table);
 void kiln_clamp_f32(const float *in, float *out, int32_t n, float lo, float hi);
 void kiln_logistic_f32(const float *in, float *out, int32_t n);
 void kiln_tanh_f32(const float *in, float *out, int32_t n);
-void kiln_quantize_f32_s8(const float *in, int8_t *out, int32_t n, float scale, int32_t zero_point);
-void kiln_dequantize_s8_f32(const int8_t *in, float *out, int32_t n, double scale, int32_t zero_point);
 
 /* ---- softmax over the innermost dimension ---- */
 void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth, const int32_t *exp_table);

@@ -43,21 +43,3 @@ void kiln_tanh_f32(const float *in, float *out, int32_t n)
         out[i] = tanhf(in[i]);
     }
 }
-
-void kiln_quantize_f32_s8(const float *in, int8_t *out, int32_t n, float scale, int32_t zero_point)
-{
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        float r = roundf(in[i] / scale);
-        r = r < -1.0e9f ? -1.0e9f : (r > 1.0e9f ? 1.0e9f : r); /* keep the conversion defined */
-        out[i] = (int8_t)kiln_clamp_i32((int32_t)r + zero_point, -128, 127);
-    }
-}
-
-void kiln_dequantize_s8_f32(const int8_t *in, float *out, int32_t n, double scale, int32_t zero_point)
-{
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        out[i] = (float)(scale * (double)((int32_t)in[i] - zero_point));
-    }
-}

@@ -1,4 +1,4 @@
-"""RELU, RELU6, LOGISTIC, TANH; QUANTIZE and DEQUANTIZE.
+"""RELU, RELU6, LOGISTIC and TANH (QUANTIZE and DEQUANTIZE are in quantize.py).
 
 Every int8 -> int8 operator here is a function of one byte, so Kiln evaluates TFLite Micro's
 integer arithmetic for all 256 inputs at compile time and emits a 256-byte lookup table: bit-exact
@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import quantmath as qm
-from .base import arity, dtype_in, one_in_one_out, quantized, register, require, same_shape_input, same_size
+from .base import one_in_one_out, quantized, register, require, same_shape_input, same_size
 from . import activations16
 from .maths import IDENTITY, scale_ratio, slopes_emit, slopes_fit, slopes_params
 
@@ -58,18 +58,11 @@ def lut_tanh(x, y):
     return _sigmoid_like(x, qm.tanh_fixed, 7, 0)
 
 
-def lut_requantize(x, y):
-    mult, shift = qm.quantize_multiplier(x.scale / y.scale)
-    return [_clamp8(qm.mul_by_quantized_multiplier(v - x.zero_point, mult, shift) + y.zero_point)
-            for v in range(-128, 128)]
-
-
 LUTS = {
     "RELU": lambda x, y: lut_relu(x, y, six=False),
     "RELU6": lambda x, y: lut_relu(x, y, six=True),
     "LOGISTIC": lut_logistic,
     "TANH": lut_tanh,
-    "QUANTIZE": lut_requantize,
 }
 
 FLOAT_CALLS = {  # kind -> C call with in, out, n
@@ -112,28 +105,6 @@ def check_activation(op, g):
             require(op, y.zero_point == 0, f"int8 output must have zero point 0, has {y.zero_point}")
 
 
-def check_quantize(op, g):
-    arity(op, 1)
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("float32", "int8"))
-    dtype_in(op, y, "output", ("int8",))
-    same_size(op, x, y)
-    quantized(op, y, "output")
-    if x.dtype == "int8":
-        quantized(op, x, "input")
-
-
-def check_dequantize(op, g):
-    arity(op, 1)
-    (x,) = g.op_inputs(op)
-    (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8",))
-    dtype_in(op, y, "output", ("float32",))
-    same_size(op, x, y)
-    quantized(op, x, "input")
-
-
 def prepare(op, g):
     (x,) = g.op_inputs(op)
     (y,) = g.op_outputs(op)
@@ -159,10 +130,6 @@ def emit(op, g, c):
         return slopes_emit(op, g, c)
     if "sigmoid16" in op.params:
         return activations16.emit16(op, g, c)
-    if op.kind == "QUANTIZE":
-        return [f"kiln_quantize_f32_s8({c.ptr(x)}, {c.ptr(y)}, {n}, {c.f32(y.scale)}, {y.zero_point});"]
-    if op.kind == "DEQUANTIZE":
-        return [f"kiln_dequantize_s8_f32({c.ptr(x)}, {c.ptr(y)}, {n}, {x.scale!r}, {x.zero_point});"]
     return [FLOAT_CALLS[op.kind].format(x=c.ptr(x), y=c.ptr(y), n=n) + ";"]
 
 
@@ -172,5 +139,3 @@ for _kind in ("RELU", "RELU6", "LOGISTIC", "TANH"):
              notes={"RELU": "int16: zero points 0", "RELU6": "",
                     "LOGISTIC": "int16: zero points 0, output scale 2^-15, TFLite Micro's interpolated table",
                     "TANH": "int16: zero points 0, output scale 2^-15, TFLite Micro's interpolated table"}[_kind])
-register("QUANTIZE", check_quantize, prepare, emit, in_place=same_shape_input)  # int8 -> int8 only: types must match
-register("DEQUANTIZE", check_dequantize, prepare, emit)
