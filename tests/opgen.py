@@ -164,3 +164,17 @@ def calibrate(kind: str, ins: list[T | None], outs: list[T], samples: int = 8, s
         else:
             out.append(t)
     return out
+
+
+def assert_rejected(kind: str, ins: list[T | None], outs: list[T], reason: str, tmp_path, **options) -> None:
+    """Kiln refuses the one-operator model with an error naming operator 0, its kind and `reason`."""
+    import pytest
+
+    from kiln import compiler
+    from kiln.errors import UnsupportedError
+
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(model(kind, ins, outs, **options))
+    with pytest.raises(UnsupportedError) as e:
+        compiler.compile_model(path)
+    assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value), str(e.value)
