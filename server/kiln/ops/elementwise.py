@@ -181,7 +181,7 @@ def emit(op, g, c):
     return lines
 
 
-NOTES = "broadcast up to 6 dimensions; fused activations; int32 wraps"
+NOTES = "broadcast up to 6 dimensions; fused activations; int16 on TFLite Micro's 16-bit path; int32 wraps"
 register("ADD", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
 register("SUB", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
 register("MUL", check, prepare, emit, in_place=same_shape_input, types=TYPES,
