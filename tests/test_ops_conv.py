@@ -77,6 +77,25 @@ def test_pool2d(kind, dtype, case, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["AVERAGE", "MAX"])
+@pytest.mark.parametrize("act", [0, 3])
+@pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_pool2d_int16(kind, act, case, tmp_path):
+    """16x8 pools: int16 in and out, one quantization (TFLite Micro requires it), fused activations."""
+    from kiln.ops.conv import out_size
+    from opgen import T, model
+    from opgen import check as check_against_tflm
+
+    n, h, w, c = case["input_shape"]
+    (kh, kw), (sh, sw) = case["filter_size"], case["strides"]
+    pad = {"SAME": 0, "VALID": 1}[case["padding"]]
+    shape_out = [n, out_size(pad, h, kh, sh, 1), out_size(pad, w, kw, sw, 1), c]
+    q = (0.0002, 0)  # RELU6's 6.0 at 30,000: a max of random values is not always clipped
+    check_against_tflm(model(f"{kind}_POOL_2D", [T(list(case["input_shape"]), "int16", *q)], [T(shape_out, "int16", *q)],
+                padding=pad, stride_h=sh, stride_w=sw, filter_height=kh, filter_width=kw,
+                fused_activation_function=act), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["AVERAGE", "MAX"])
 def test_pool2d_fused_relu6(kind, tmp_path):
     check(mg.pool2d(26, kind=kind, input_shape=(1, 6, 6, 4), activation="RELU6"), tmp_path)
 

@@ -194,6 +194,10 @@ typedef struct {
 
 void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max);
 void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max);
+void kiln_avg_pool_s16(const int16_t *in, int16_t *out, const kiln_pool_geometry_t *g, int32_t act_min,
+                       int32_t act_max);
+void kiln_max_pool_s16(const int16_t *in, int16_t *out, const kiln_pool_geometry_t *g, int32_t act_min,
+                       int32_t act_max);
 void kiln_avg_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max);
 void kiln_max_pool_f32(const float *in, float *out, const kiln_pool_geometry_t *g, float act_min, float act_max);
 

@@ -26,46 +26,53 @@ static int32_t at(const kiln_pool_geometry_t *g, int32_t b, const window_t *w, i
     return ((b * g->in_h + w->y0 + ky) * g->in_w + w->x0 + kx) * g->channels;
 }
 
-void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
-{
-    int32_t b, oy, ox, c, ky, kx;
-    for (b = 0; b < g->batches; ++b)
-        for (oy = 0; oy < g->out_h; ++oy)
-            for (ox = 0; ox < g->out_w; ++ox) {
-                const window_t w = window(g, oy, ox);
-                const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
-                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
-                for (c = 0; c < g->channels; ++c) {
-                    int32_t acc = 0;
-                    for (ky = w.ys; ky < w.ye; ++ky) {
-                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
-                        for (kx = w.xs; kx < w.xe; ++kx, p += g->channels) acc += *p;
-                    }
-                    if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    dst[c] = (int8_t)kiln_clamp_i32(acc, act_min, act_max);
-                }
-            }
-}
+/* The integer pools AVG and MAX for one element type T (int8, int16): TFLite's integer AveragePool and
+ * MaxPool. */
+#define KILN_INT_POOLS(T, AVG, MAX, LOWEST)                                                                        \
+    void AVG(const T *in, T *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)               \
+    {                                                                                                            \
+        int32_t b, oy, ox, c, ky, kx;                                                                            \
+        for (b = 0; b < g->batches; ++b)                                                                         \
+            for (oy = 0; oy < g->out_h; ++oy)                                                                    \
+                for (ox = 0; ox < g->out_w; ++ox) {                                                              \
+                    const window_t w = window(g, oy, ox);                                                        \
+                    const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);                                         \
+                    T *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;                          \
+                    for (c = 0; c < g->channels; ++c) {                                                          \
+                        int32_t acc = 0;                                                                         \
+                        for (ky = w.ys; ky < w.ye; ++ky) {                                                       \
+                            const T *p = in + at(g, b, &w, ky, w.xs) + c;                                        \
+                            for (kx = w.xs; kx < w.xe; ++kx, p += g->channels) acc += *p;                        \
+                        }                                                                                        \
+                        if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;    \
+                        dst[c] = (T)kiln_clamp_i32(acc, act_min, act_max);                                       \
+                    }                                                                                            \
+                }                                                                                                \
+    }                                                                                                            \
+                                                                                                                 \
+    void MAX(const T *in, T *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)               \
+    {                                                                                                            \
+        int32_t b, oy, ox, c, ky, kx;                                                                            \
+        for (b = 0; b < g->batches; ++b)                                                                         \
+            for (oy = 0; oy < g->out_h; ++oy)                                                                    \
+                for (ox = 0; ox < g->out_w; ++ox) {                                                              \
+                    const window_t w = window(g, oy, ox);                                                        \
+                    T *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;                          \
+                    for (c = 0; c < g->channels; ++c) {                                                          \
+                        int32_t best = LOWEST;                                                                   \
+                        for (ky = w.ys; ky < w.ye; ++ky)                                                         \
+                            for (kx = w.xs; kx < w.xe; ++kx) {                                                   \
+                                const int32_t v = in[at(g, b, &w, ky, kx) + c];                                  \
+                                best = v > best ? v : best;                                                      \
+                            }                                                                                    \
+                        dst[c] = (T)kiln_clamp_i32(best, act_min, act_max);                                      \
+                    }                                                                                            \
+                }                                                                                                \
+    }
 
-void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
-{
-    int32_t b, oy, ox, c, ky, kx;
-    for (b = 0; b < g->batches; ++b)
-        for (oy = 0; oy < g->out_h; ++oy)
-            for (ox = 0; ox < g->out_w; ++ox) {
-                const window_t w = window(g, oy, ox);
-                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * g->channels;
-                for (c = 0; c < g->channels; ++c) {
-                    int32_t best = -128;
-                    for (ky = w.ys; ky < w.ye; ++ky)
-                        for (kx = w.xs; kx < w.xe; ++kx) {
-                            const int32_t v = in[at(g, b, &w, ky, kx) + c];
-                            best = v > best ? v : best;
-                        }
-                    dst[c] = (int8_t)kiln_clamp_i32(best, act_min, act_max);
-                }
-            }
-}
+/* (the kernels a macro defines are found by codegen/cwriter.py's KILN_*( ... kiln_name ... ) rule) */
+KILN_INT_POOLS(int8_t, kiln_avg_pool_s8, kiln_max_pool_s8, -128)
+KILN_INT_POOLS(int16_t, kiln_avg_pool_s16, kiln_max_pool_s16, -32768)
 
 static float clampf(float v, float lo, float hi)
 {

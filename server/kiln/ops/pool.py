@@ -1,17 +1,20 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D, int8 and float32, NHWC.
+"""AVERAGE_POOL_2D and MAX_POOL_2D, int8, int16 and float32, NHWC.
 
-int8 pools work in the input's quantization, as TFLite's (which requires output = input
+int8 and int16 pools work in the input's quantization, as TFLite's (which requires output = input
 quantization); the average rounds half away from zero over the taps inside the image.
 """
 from __future__ import annotations
 
 from .. import quantmath as qm
 from .base import fused_activation, one_in_one_out, quantized, register, require
+from .elementwise import LIMITS
 from .conv import SAME, VALID, out_size, pad_before
+
+TYPES = ("int8", "int16", "float32")
 
 
 def check(op, g):
-    x, y = one_in_one_out(op, g)
+    x, y = one_in_one_out(op, g, TYPES)
     require(op, len(x.shape) == 4 and len(y.shape) == 4, f"needs 4-D NHWC tensors, got {x.shape} -> {y.shape}")
     fused_activation(op)
     o = op.options
@@ -23,11 +26,11 @@ def check(op, g):
     require(op, y.shape == [x.shape[0], oh, ow, x.shape[3]],
             f"output shape {y.shape} does not follow from input {x.shape} and the options "
             f"(expected [{x.shape[0]}, {oh}, {ow}, {x.shape[3]}])")
-    if x.dtype == "int8":
+    if x.dtype in ("int8", "int16"):
         quantized(op, x, "input")
         quantized(op, y, "output")
-        require(op, x.zero_point == y.zero_point and qm.f32(x.scale) == qm.f32(y.scale),
-                "int8 pooling needs the same quantization on input and output")
+        require(op, x.zero_point == y.zero_point and abs(qm.f32(x.scale) - qm.f32(y.scale)) <= 1e-6,
+                f"{x.dtype} pooling needs the same quantization on input and output")
 
 
 def prepare(op, g):
@@ -42,7 +45,7 @@ def prepare(op, g):
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
     else:
-        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *LIMITS[x.dtype])
     op.macs = y.size * kh * kw if op.kind == "AVERAGE_POOL_2D" else 0
     op.params = p
 
@@ -58,10 +61,10 @@ def emit(op, g, c):
     kind = "avg" if op.kind == "AVERAGE_POOL_2D" else "max"
     geo = ", ".join(str(p[k]) for k in FIELDS)
     lo, hi = (c.f32(p["act_min"]), c.f32(p["act_max"])) if x.dtype == "float32" else (p["act_min"], p["act_max"])
-    suffix = "f32" if x.dtype == "float32" else "s8"
+    suffix = {"float32": "f32", "int8": "s8", "int16": "s16"}[x.dtype]
     return [f"static const kiln_pool_geometry_t geo = {{{geo}}};",
             f"kiln_{kind}_pool_{suffix}({c.ptr(x)}, {c.ptr(y)}, &geo, {lo}, {hi});"]
 
 
-register("AVERAGE_POOL_2D", check, prepare, emit, notes="SAME/VALID, strides, fused activations")
-register("MAX_POOL_2D", check, prepare, emit, notes="SAME/VALID, strides, fused activations")
+register("AVERAGE_POOL_2D", check, prepare, emit, types=TYPES, notes="SAME/VALID, strides, fused activations")
+register("MAX_POOL_2D", check, prepare, emit, types=TYPES, notes="SAME/VALID, strides, fused activations")
