@@ -1,4 +1,5 @@
-"""Binary element-wise operators (ADD, SUB and MUL on int16 and int32 and every int8 pair; SUB, MAXIMUM, MINIMUM, the comparisons, the
+"""Binary element-wise operators (ADD, SUB and MUL on int16 and int32 and every int8 pair; SUB,
+MAXIMUM, MINIMUM, the comparisons, the
 logical operators, SELECT_V2, SQUARED_DIFFERENCE, DIV, FLOOR_DIV, FLOOR_MOD) against TFLite Micro:
 every type each takes, broadcasting both ways, ranks 1 to 6, awkward quantization."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ from opgen import T, assert_rejected, calibrate, check, model, random_records
 
 SHAPES = [((7,), (7,)), ((2, 3), (3,)), ((1, 3), (2, 1)), ((2, 1, 4), (3, 1)), ((2, 1, 2, 1, 2, 3), (1, 2, 1, 2, 1, 1))]
 ACTS = {"NONE": 0, "RELU": 1, "RELU6": 3}
+QUANT_SHAPES = [((7,), (7,)), ((2, 3, 4), (3, 1)), ((1, 3), (2, 1))]
 
 
 def out_shape(a, b):
@@ -211,11 +213,12 @@ def test_int8_every_pair(kind, seed, tmp_path):
 ])
 def test_int8_multipliers_in_double(kind, scales, zero_points, tmp_path):
     ins = [T([256, 1], "int8", scales[0], zero_points[0]), T([1, 256], "int8", scales[1], zero_points[1])]
-    check_every_pair(kind, ins, [T([256, 256], "int8", scales[2], zero_points[2])], tmp_path, fused_activation_function=0)
+    outs = [T([256, 256], "int8", scales[2], zero_points[2])]
+    check_every_pair(kind, ins, outs, tmp_path, fused_activation_function=0)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
-@pytest.mark.parametrize("shapes", [((7,), (7,)), ((2, 3, 4), (3, 1)), ((1, 3), (2, 1))], ids=lambda s: f"{s[0]}-{s[1]}")
+@pytest.mark.parametrize("shapes", QUANT_SHAPES, ids=lambda s: f"{s[0]}-{s[1]}")
 def test_squared_difference_quantized(dtype, shapes, tmp_path):
     a, b = shapes
     zp = (7, -20) if dtype == "int8" else (0, 0)
@@ -244,7 +247,7 @@ def _nonzero_divisor(shape, zp):
     return gen
 
 
-@pytest.mark.parametrize("shapes", [((7,), (7,)), ((2, 3, 4), (3, 1)), ((1, 3), (2, 1))], ids=lambda s: f"{s[0]}-{s[1]}")
+@pytest.mark.parametrize("shapes", QUANT_SHAPES, ids=lambda s: f"{s[0]}-{s[1]}")
 @pytest.mark.parametrize("act", ["NONE", "RELU"])
 def test_div_int8(shapes, act, tmp_path):
     a, b = shapes

@@ -90,9 +90,9 @@ def test_pool2d_int16(kind, act, case, tmp_path):
     pad = {"SAME": 0, "VALID": 1}[case["padding"]]
     shape_out = [n, out_size(pad, h, kh, sh, 1), out_size(pad, w, kw, sw, 1), c]
     q = (0.0002, 0)  # RELU6's 6.0 at 30,000: a max of random values is not always clipped
-    check_against_tflm(model(f"{kind}_POOL_2D", [T(list(case["input_shape"]), "int16", *q)], [T(shape_out, "int16", *q)],
-                padding=pad, stride_h=sh, stride_w=sw, filter_height=kh, filter_width=kw,
-                fused_activation_function=act), tmp_path)
+    m = model(f"{kind}_POOL_2D", [T(list(case["input_shape"]), "int16", *q)], [T(shape_out, "int16", *q)],
+              padding=pad, stride_h=sh, stride_w=sw, filter_height=kh, filter_width=kw, fused_activation_function=act)
+    check_against_tflm(m, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["AVERAGE", "MAX"])

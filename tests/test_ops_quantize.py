@@ -19,8 +19,9 @@ def _every(dtype, shape):
         lo = -128 if dtype == "int8" else 0
         return lambda r: np.resize(np.arange(lo, lo + 256), shape).astype(dtype)
     if dtype == "int32":  # around the range the outputs can hold, the extremes included
-        return lambda r: np.concatenate([[-(1 << 31), (1 << 31) - 1],
-                                         r.integers(-60000, 60000, int(np.prod(shape)) - 2)]).reshape(shape).astype(np.int32)
+        extremes = [-(1 << 31), (1 << 31) - 1]
+        return lambda r: np.concatenate([extremes, r.integers(-60000, 60000, int(np.prod(shape)) - 2)]).reshape(
+            shape).astype(np.int32)
     return None
 
 

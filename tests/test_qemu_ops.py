@@ -58,7 +58,7 @@ def test_chain_on_qemu_m4(tmp_path):
 
 def chain_quantized() -> bytes:
     """int8 transposes in 4x4 word blocks, int8 DIV (its divisor's zero point included), quantized
-    SQUARED_DIFFERENCE, int8 CUMSUM and L2_NORMALIZATION, int16 ADD, SUB and MUL."""
+    SQUARED_DIFFERENCE, int8 CUMSUM and L2_NORMALIZATION, int16 ADD, SUB and MUL, a 16x8 FULLY_CONNECTED."""
     w = ModelWriter()
 
     def t(name, shape, dtype="int8", q=(0.05, 3), data=None):
@@ -80,7 +80,12 @@ def chain_quantized() -> bytes:
     w.op("ADD", [h, k], [h1], {"fused_activation_function": 0})
     w.op("SUB", [h1, k], [h2], {"fused_activation_function": 1})
     w.op("MUL", [h2, h], [h3], {"fused_activation_function": 0})
-    w.inputs, w.outputs = [x, z, h, k], [cum, l2, h3]
+    rng = np.random.default_rng(5)
+    fc = t("fc16x8", [3, 5], "int16", (0.002, 0))
+    fc_w = w.tensor("fc_w", [5, 8], "int8", 0.01, 0, data=rng.integers(-127, 128, [5, 8]).astype(np.int8))
+    fc_b = w.tensor("fc_b", [5], "int64", data=rng.integers(-5000, 5000, 5).astype(np.int64))
+    w.op("FULLY_CONNECTED", [h3, fc_w, fc_b], [fc], {"fused_activation_function": 0})
+    w.inputs, w.outputs = [x, z, h, k], [cum, l2, fc]
     return w.build()
 
 

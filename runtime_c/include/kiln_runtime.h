@@ -81,6 +81,15 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
                                  const kiln_fc_s8_params_t *p);
+/* 16x8: int16 activations, int8 weights [units][depth] as in the model, an int64 bias and
+ * accumulator (acc64) or TFLite Micro's int32 ones; mult/shift per unit when per_channel */
+typedef struct {
+    int32_t batches, depth, units;
+    const int32_t *mult, *shift;
+    int32_t per_channel, acc64, in_zp, out_zp, act_min, act_max;
+} kiln_fc_s16_params_t;
+void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
+                              const kiln_fc_s16_params_t *p);
 void kiln_fully_connected_f32(const float *in, const float *weights, const float *bias, float *out,
                               int32_t batches, int32_t depth, int32_t units, float act_min, float act_max);
 

@@ -1,4 +1,4 @@
-"""FULLY_CONNECTED: int8 (per-tensor or per-channel weights) and float32."""
+"""FULLY_CONNECTED: int8 (per-tensor or per-channel weights), 16x8 (int16 activations, int8 weights) and float32."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +13,7 @@ def check(op, g):
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, x, "input", ("int8", "int16", "float32"))
     require(op, w is not None and w.is_const, "weights must be a constant tensor")
     require(op, len(w.shape) == 2, f"weights must be 2-D [units, depth], got {w.shape}")
     require(op, op.options.get("weights_format", 0) == 0, "shuffled weights format is not supported")
@@ -36,7 +36,7 @@ def check(op, g):
                     f"per-channel weights need one scale per output unit along axis 0 "
                     f"(have {len(w.quant.scale)} scales on axis {w.quant.axis})")
         if b is not None:
-            dtype_in(op, b, "bias", ("int32",))
+            dtype_in(op, b, "bias", ("int32", "int64") if x.dtype == "int16" else ("int32",))
     if b is not None:
         require(op, b.is_const and b.size == w.shape[0], f"bias must be a constant of {w.shape[0]} values")
 
@@ -52,6 +52,8 @@ def prepare(op, g):
     op.macs = batches * units * depth
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
+    elif x.dtype == "int16":
+        p.update(_params_16x8(op, x, w, b, y, act))
     else:
         in_s, out_s = x.scale, y.scale
         # As TFLite Micro: input scale * weight scale / output scale, all in double (checked
@@ -76,6 +78,33 @@ def prepare(op, g):
             consts = qm.constant_outputs(folded, wsum, p["mult"], p["shift"], y.zero_point)
         p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds, consts)
     op.params = p
+
+
+INT32 = 2  # TensorType INT32: quantized_bias_type asking for TFLite Micro's int32 accumulator
+
+
+def _params_16x8(op, x, w, b, y, act) -> dict:
+    """16x8 as TFLite Micro: multipliers as for int8, an int64 accumulator unless the bias is int32
+    (or, without a bias, quantized_bias_type says int32)."""
+    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in w.quant.scale]
+    acc32 = b.dtype == "int32" if b is not None else op.options.get("quantized_bias_type", 0) == INT32
+    return dict(mult=[m for m, _ in mults], shift=[s for _, s in mults], acc64=not acc32, in_zp=x.zero_point,
+                out_zp=y.zero_point, act_min_max=qm.activation_range_q(act, y.scale, y.zero_point, -32768, 32767))
+
+
+def _emit_16x8(op, c, x, w, b, y, p) -> list[str]:
+    mult = c.array(f"op{op.index}_mult", np.array(p["mult"], np.int32), "int32_t", "output multipliers")
+    shift = c.array(f"op{op.index}_shift", np.array(p["shift"], np.int32), "int32_t", "output shifts")
+    lo, hi = p["act_min_max"]
+    return [
+        "static const kiln_fc_s16_params_t params = {",
+        f"    {p['batches']}, {p['depth']}, {p['units']}, {mult}, {shift},",
+        f"    {int(len(p['mult']) > 1)}, {int(p['acc64'])},",
+        f"    {p['in_zp']}, {p['out_zp']}, {lo}, {hi} /* per channel, 64-bit accumulator, zero points, clamp */",
+        "};",
+        f"kiln_fully_connected_s16({c.ptr(x)}, {c.const(w)}, {c.const(b) if b is not None else 'NULL'}, {c.ptr(y)}, "
+        "&params);",
+    ]
 
 
 def pack_weights(w: np.ndarray, wide: bool = False) -> np.ndarray:
@@ -107,6 +136,8 @@ def emit(op, g, c):
             f"kiln_fully_connected_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)},",
             f"                         {p['batches']}, {p['depth']}, {p['units']}, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
+    if x.dtype == "int16":
+        return _emit_16x8(op, c, x, w, b, y, p)
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
     words = p["packed"] if p["wide"] else packing.stream([packing.byte_words(p["packed"])])  # int32: aligned
     packed = c.array(f"op{op.index}_weights", words, "int32_t",
@@ -133,5 +164,6 @@ def variants(op, g) -> list[str]:
     return ["weights8", "weights16"] if x.dtype == "int8" else []
 
 
-register("FULLY_CONNECTED", check, prepare, emit, variants=variants,
-         notes="per-tensor or per-channel int8 weights, optional bias, keep_num_dims, fused activations")
+register("FULLY_CONNECTED", check, prepare, emit, variants=variants, types=("int8", "int16", "float32"),
+         notes="per-tensor or per-channel int8 weights, optional bias, keep_num_dims, fused activations; 16x8 with "
+               "an int64 or int32 bias")
