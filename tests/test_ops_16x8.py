@@ -1,5 +1,6 @@
-"""16x8 layers (int16 activations, int8 weights) against TFLite Micro: FULLY_CONNECTED with every
-bias TFLite Micro takes (int64, int32, none), per-tensor and per-channel weights."""
+"""16x8 layers (int16 activations, int8 weights) against TFLite Micro: FULLY_CONNECTED, CONV_2D and
+DEPTHWISE_CONV_2D with every bias TFLite Micro takes (int64, int32, none), per-tensor and
+per-channel weights, strides, dilation, both paddings. (The int16 pools are in test_ops_conv.py.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -37,3 +38,64 @@ def test_fully_connected_16x8_input_zero_point(tmp_path):
     rng = np.random.default_rng(3)
     ins = [T([2, DEPTH], "int16", 0.0008, 17), _weights(rng, False)]
     check(model("FULLY_CONNECTED", ins, [T([2, UNITS], "int16", 0.02, -5)], fused_activation_function=0), tmp_path)
+
+
+CONV_CASES = [  # input shape, filter h x w, strides, dilation, padding (0 SAME, 1 VALID)
+    ((1, 7, 6, 3), (3, 3), (1, 1), (1, 1), 0),
+    ((2, 9, 8, 5), (3, 2), (2, 2), (1, 1), 1),
+    ((1, 8, 8, 4), (3, 3), (1, 2), (2, 2), 0),
+    ((1, 1, 1, 6), (1, 1), (1, 1), (1, 1), 1),
+]
+
+
+def _conv_model(kind, case, out_c, bias, per_channel, act, rng):
+    from kiln.ops.conv import out_size
+
+    shape, (kh, kw), (sh, sw), (dh, dw), pad = case
+    n, h, w, c = shape
+    fshape = [1, kh, kw, out_c] if kind == "DEPTHWISE_CONV_2D" else [out_c, kh, kw, c]
+    axis = 3 if kind == "DEPTHWISE_CONV_2D" else 0
+    data = rng.integers(-127, 128, fshape).astype(np.int8)
+    scales = [float(s) for s in rng.uniform(0.002, 0.02, out_c)] if per_channel else 0.01
+    filt = T(fshape, "int8", scales, [0] * out_c if per_channel else 0, data=data, axis=axis)
+    ins = [T(list(shape), "int16", 0.0008, 0), filt]
+    if bias in ("int64", "int32"):
+        ins.append(T([out_c], bias, data=rng.integers(-40000, 40000, out_c).astype(bias)))
+    oshape = [n, out_size(pad, h, kh, sh, dh), out_size(pad, w, kw, sw, dw), out_c]
+    options = dict(padding=pad, stride_h=sh, stride_w=sw, dilation_h_factor=dh, dilation_w_factor=dw,
+                   fused_activation_function=act)
+    if kind == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = out_c // c
+    else:
+        options["quantized_bias_type"] = 2 if bias == "none-int32" else 0
+    return model(kind, ins, [T(oshape, "int16", 0.01, 0)], **options)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "x".join(map(str, c[0])))
+@pytest.mark.parametrize("bias", ["int64", "int32", "none", "none-int32"])
+@pytest.mark.parametrize("per_channel", [False, True], ids=["per-tensor", "per-channel"])
+def test_conv_16x8(case, bias, per_channel, tmp_path):
+    rng = np.random.default_rng(11)
+    check(_conv_model("CONV_2D", case, 4, bias, per_channel, 1, rng), tmp_path)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "x".join(map(str, c[0])))
+@pytest.mark.parametrize("multiplier", [1, 2])
+@pytest.mark.parametrize("bias", ["int64", "none"])
+def test_depthwise_16x8(case, multiplier, bias, tmp_path):
+    rng = np.random.default_rng(12)
+    check(_conv_model("DEPTHWISE_CONV_2D", case, case[0][3] * multiplier, bias, True, 0, rng), tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_conv_16x8_zero_points_ignored_as_tflm(kind, tmp_path):
+    """TFLite Micro's 16x8 convolutions ignore the zero points (and clamp a fused RELU at the output's):
+    a model that has them gets the same outputs from Kiln."""
+    rng = np.random.default_rng(4)
+    ins = [T([1, 5, 5, 2], "int16", 0.0008, 9),
+           T([2, 3, 3, 2] if kind == "CONV_2D" else [1, 3, 3, 2], "int8", 0.01, 0,
+             data=rng.integers(-127, 128, [2, 3, 3, 2] if kind == "CONV_2D" else [1, 3, 3, 2]).astype(np.int8))]
+    options = dict(padding=0, stride_h=1, stride_w=1, fused_activation_function=1)
+    if kind == "DEPTHWISE_CONV_2D":
+        options["depth_multiplier"] = 1
+    check(model(kind, ins, [T([1, 5, 5, 2], "int16", 0.01, -300)], **options), tmp_path)

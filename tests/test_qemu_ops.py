@@ -92,3 +92,33 @@ def chain_quantized() -> bytes:
 def test_quantized_chain_on_qemu_m4(tmp_path):
     data = chain_quantized()
     check_on_qemu_m4(data, random_records(data, n=5, seed=4), tmp_path, "quantized chain on qemu-m4")
+
+
+def chain_16x8() -> bytes:
+    """16x8 layers on the device: CONV_2D (int64 bias), DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, and the
+    int16 -> int8 QUANTIZE a 16x8 model may end with."""
+    w = ModelWriter()
+    rng = np.random.default_rng(8)
+
+    def t(name, shape, dtype="int16", q=(0.001, 0), data=None):
+        return w.tensor(name, shape, dtype, q[0] if q else None, q[1] if q else None, data=data)
+
+    x = t("x", [1, 6, 6, 3])
+    c1, d1, p1, q1 = t("conv", [1, 6, 6, 4], q=(0.02, 0)), t("dw", [1, 6, 6, 4], q=(0.2, 0)), \
+        t("pool", [1, 3, 3, 4], q=(0.2, 0)), t("q8", [1, 3, 3, 4], "int8", (0.5, 3))
+    w.op("CONV_2D", [x, t("cw", [4, 3, 3, 3], "int8", (0.01, 0), rng.integers(-127, 128, [4, 3, 3, 3]).astype(np.int8)),
+                     t("cb", [4], "int64", None, rng.integers(-9000, 9000, 4).astype(np.int64))], [c1],
+         {"padding": 0, "stride_h": 1, "stride_w": 1, "fused_activation_function": 1})
+    w.op("DEPTHWISE_CONV_2D", [c1, t("dww", [1, 3, 3, 4], "int8", (0.02, 0),
+                                     rng.integers(-127, 128, [1, 3, 3, 4]).astype(np.int8))], [d1],
+         {"padding": 0, "stride_h": 1, "stride_w": 1, "depth_multiplier": 1, "fused_activation_function": 0})
+    w.op("AVERAGE_POOL_2D", [d1], [p1], {"padding": 1, "stride_h": 2, "stride_w": 2, "filter_height": 2,
+                                         "filter_width": 2, "fused_activation_function": 0})
+    w.op("QUANTIZE", [p1], [q1])
+    w.inputs, w.outputs = [x], [d1, q1]
+    return w.build()
+
+
+def test_16x8_chain_on_qemu_m4(tmp_path):
+    data = chain_16x8()
+    check_on_qemu_m4(data, random_records(data, n=4, seed=6), tmp_path, "16x8 chain on qemu-m4")

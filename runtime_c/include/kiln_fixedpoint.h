@@ -41,6 +41,15 @@ static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shif
     return kiln_rdbpot((int32_t)(prod >> 31), right);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (16x8 layers): the multiplier
+ * rounded to 16 bits, one rounding shift. */
+static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total = 15 - shift;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
+}
+
 /* (c * 2^32 + a * b + 2^31) >> 32: the rounded high word of a * b, plus c (one SMMLAR on Cortex-M,
  * which gcc does not emit by itself). */
 static inline int32_t kiln_smmlar(int32_t a, int32_t b, int32_t c)

@@ -172,6 +172,17 @@ typedef struct {
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
 } kiln_conv_s8_params_t;
 
+/* 16x8 CONV_2D (filter [out_c][k_h][k_w][in_c]) and DEPTHWISE_CONV_2D (filter [1][k_h][k_w][out_c]):
+ * int16 activations without zero points, per-channel mult/shift, an int64 bias and accumulator
+ * (acc64) or TFLite Micro's int32 ones */
+typedef struct {
+    kiln_conv_geometry_t g;
+    const int32_t *mult, *shift;
+    int32_t acc64, act_min, act_max, depthwise;
+} kiln_conv_s16_params_t;
+void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
+                   const kiln_conv_s16_params_t *p);
+
 /* The filter is packed by the compiler into one stream of words with each output channel pair's
  * biases (the input zero point folded in) and requantization beside its weights (see pack_conv;
  * p->rq is unused). Taps are read in place (scratch NULL; in_c a multiple of 4; zp_vector: in_c copies of the

@@ -248,15 +248,6 @@ void kiln_fully_connected_f32(const float *in, const float *weights, const float
     }
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator: the multiplier rounded to 16
- * bits, one rounding shift. */
-static int32_t mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
-{
-    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total = 15 - shift;
-    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
-}
-
 void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
                               const kiln_fc_s16_params_t *p)
 {
@@ -270,7 +261,7 @@ void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const vo
             for (d = 0; d < p->depth; ++d) acc += (int32_t)w[d] * ((int32_t)in[d] - p->in_zp);
             if (p->acc64) {
                 if (bias) acc += ((const int64_t *)bias)[u];
-                r = mul_by_qm64(acc, p->mult[k], p->shift[k]);
+                r = kiln_mul_by_qm64(acc, p->mult[k], p->shift[k]);
             } else { /* TFLite Micro's int32 accumulator (an int32 bias, or none with quantized_bias_type int32) */
                 int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
                 if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[u]);

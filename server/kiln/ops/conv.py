@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from ..ir import DTYPES
-from . import packing
+from . import conv16x8, packing
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 SAME, VALID = 0, 1
@@ -46,9 +46,9 @@ def check(op, g):
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
-    dtype_in(op, x, "input", ("int8", "float32"))
+    dtype_in(op, x, "input", ("int8", "int16", "float32"))
     dtype_in(op, y, "output", (x.dtype,))
-    dtype_in(op, w, "filter", (x.dtype,))
+    dtype_in(op, w, "filter", ("int8",) if x.dtype == "int16" else (x.dtype,))
     require(op, w.is_const, "the filter must be a constant tensor")
     require(op, len(x.shape) == 4 and len(y.shape) == 4 and len(w.shape) == 4,
             f"needs 4-D NHWC input, filter and output (got {x.shape}, {w.shape}, {y.shape})")
@@ -72,10 +72,13 @@ def check(op, g):
     require(op, [geo["out_h"], geo["out_w"]] == y.shape[1:3] and y.shape[0] == x.shape[0],
             f"output shape {y.shape} does not follow from input {x.shape}, filter {w.shape} and the options "
             f"(expected [{x.shape[0]}, {geo['out_h']}, {geo['out_w']}, {y.shape[3]}])")
-    if b is not None:
+    if x.dtype == "int16":
+        conv16x8.check16(op, x, w, b, y)
+    elif b is not None:
         dtype_in(op, b, "bias", ("int32",) if x.dtype == "int8" else ("float32",))
+    if b is not None:
         require(op, b.is_const and b.size == y.shape[3], f"bias must be a constant of {y.shape[3]} values")
-    if x.dtype == "int8":
+    if x.dtype in ("int8", "int16"):
         quantized(op, x, "input")
         quantized(op, y, "output")
         quantized(op, w, "filter", per_tensor=False)
@@ -100,6 +103,10 @@ def prepare(op, g):
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
+        op.params = p
+        return
+    if x.dtype == "int16":
+        conv16x8.prepare16(op, p, x, w, b, y)
         op.params = p
         return
     scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
@@ -208,6 +215,8 @@ def emit(op, g, c):
             "};",
             f"kiln_{fn}_f32({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &geo, {c.f32(p['act_min'])}, {c.f32(p['act_max'])});",
         ]
+    if x.dtype == "int16":
+        return conv16x8.emit16(op, c, x, w, b, y, geo)
     if depthwise and "packed" not in p:
         bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
@@ -312,7 +321,8 @@ def variants(op, g) -> list[str]:
     return ["direct", "im2col", "direct16"]
 
 
-register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
-         notes="per-channel int8 weights; SAME/VALID, strides, dilation, fused activations")
-register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap,
-         notes="any depth multiplier; SAME/VALID, strides, dilation, fused activations")
+register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
+         notes="per-channel int8 weights; SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 or "
+               "int32 bias")
+register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, types=("int8", "int16", "float32"),
+         notes="any depth multiplier; SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")

@@ -1,0 +1,49 @@
+"""CONV_2D and DEPTHWISE_CONV_2D in 16x8 (int16 activations, int8 weights): conv.py hands int16 here.
+
+As TFLite Micro's reference kernels: input and output zero points ignored (a model that has them gets
+TFLite Micro's outputs),
+per-channel multipliers as for int8, an int64 accumulator and bias with TFLite's 64-bit rescale, or
+an int32 one (CONV_2D with an int32 bias, or none and quantized_bias_type int32); DEPTHWISE_CONV_2D
+takes an int64 bias only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from .base import dtype_in, fused_activation
+
+INT32 = 2  # TensorType INT32
+
+
+def check16(op, x, w, b, y):
+    dtype_in(op, w, "filter", ("int8",))
+    if b is not None:
+        dtype_in(op, b, "bias", ("int64",) if op.kind == "DEPTHWISE_CONV_2D" else ("int32", "int64"))
+
+
+def prepare16(op, p, x, w, b, y):
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
+    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in scales]
+    p["mult"] = np.array([m for m, _ in mults], np.int32)
+    p["shift"] = np.array([s for _, s in mults], np.int32)
+    acc32 = b.dtype == "int32" if b is not None else (
+        op.kind == "CONV_2D" and op.options.get("quantized_bias_type", 0) == INT32)
+    p["acc64"] = not acc32
+    # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
+    p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
+
+
+def emit16(op, c, x, w, b, y, geo: str):
+    p = op.params
+    mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "output multipliers per channel")
+    shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "output shifts per channel")
+    bias = c.const(b) if b is not None else "NULL"
+    return [
+        "static const kiln_conv_s16_params_t params = {",
+        f"    {{{geo}, {p['depth_multiplier']}}},",
+        f"    {mult}, {shift}, {int(p['acc64'])}, {p['act_min']}, {p['act_max']}, "
+        f"{int(op.kind == 'DEPTHWISE_CONV_2D')} /* 64-bit accumulator, clamp, depthwise */",
+        "};",
+        f"kiln_conv_s16({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params);",
+    ]
