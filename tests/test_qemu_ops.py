@@ -58,7 +58,8 @@ def test_chain_on_qemu_m4(tmp_path):
 
 def chain_quantized() -> bytes:
     """int8 transposes in 4x4 word blocks, int8 DIV (its divisor's zero point included), quantized
-    SQUARED_DIFFERENCE, int8 CUMSUM and L2_NORMALIZATION, int16 ADD, SUB and MUL, a 16x8 FULLY_CONNECTED."""
+    SQUARED_DIFFERENCE, int8 CUMSUM and L2_NORMALIZATION, int16 ADD, SUB and MUL, a 16x8
+    FULLY_CONNECTED, an int8 BATCH_MATMUL of two activations."""
     w = ModelWriter()
 
     def t(name, shape, dtype="int8", q=(0.05, 3), data=None):
@@ -85,7 +86,9 @@ def chain_quantized() -> bytes:
     fc_w = w.tensor("fc_w", [5, 8], "int8", 0.01, 0, data=rng.integers(-127, 128, [5, 8]).astype(np.int8))
     fc_b = w.tensor("fc_b", [5], "int64", data=rng.integers(-5000, 5000, 5).astype(np.int64))
     w.op("FULLY_CONNECTED", [h3, fc_w, fc_b], [fc], {"fused_activation_function": 0})
-    w.inputs, w.outputs = [x, z, h, k], [cum, l2, fc]
+    mm = t("matmul", [12, 12], q=(0.2, -7))  # an activation rhs: transposed to int16 scratch, SMLAD on the M4
+    w.op("BATCH_MATMUL", [xt, x], [mm], {"adj_x": False, "adj_y": False})
+    w.inputs, w.outputs = [x, z, h, k], [cum, l2, fc, mm]
     return w.build()
 
 

@@ -41,13 +41,15 @@ static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shif
     return kiln_rdbpot((int32_t)(prod >> 31), right);
 }
 
-/* TFLite's MultiplyByQuantizedMultiplier for an int64 accumulator (16x8 layers): the multiplier
- * rounded to 16 bits, one rounding shift. */
+/* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (16x8 layers): the multiplier
+ * reduced to 16 bits, one rounding shift (a floor division by a power of two that never shifts a
+ * negative value). */
 static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
 {
-    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total = 15 - shift;
-    return (int32_t)((x * reduced + ((int64_t)1 << (total - 1))) >> total);
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t total_shift = 15 - shift;
+    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
+    return (int32_t)(v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1);
 }
 
 /* (c * 2^32 + a * b + 2^31) >> 32: the rounded high word of a * b, plus c (one SMMLAR on Cortex-M,

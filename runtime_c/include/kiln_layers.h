@@ -7,17 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (int16 layers): the multiplier
- * reduced to 16 bits, one rounding shift (a floor division by a power of two that never shifts a
- * negative value). */
-static inline int32_t kiln_layers_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
-{
-    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
-    return (int32_t)(v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1);
-}
-
 /* RESIZE_*: NHWC; depth and batch in bytes (nearest) or elements (bilinear); tables from the compiler. */
 typedef struct {
     int32_t batches, out_h, out_w;
@@ -43,7 +32,10 @@ typedef struct {
 } kiln_batch_matmul_params_t;
 
 void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p);
-void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p);
+/* scratch (an activation rhs only, NULL for a constant one): depth + cols * depth int16, word-aligned,
+ * for the lhs row and the rhs matrix transposed, each less its zero point */
+void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
+                          int16_t *scratch);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
 
 /* TRANSPOSE_CONV: NHWC, weights [out_c][k_h][k_w][in_c]; padding as TFLite computes it. Quantized:

@@ -1,6 +1,9 @@
 /* Kiln runtime: BATCH_MATMUL. Operand layouts come as element strides and the broadcast batch
  * dimensions as per-matrix offset tables (server/kiln/ops/batch_matmul.py), so one loop nest per
  * type covers adj_x, adj_y and broadcasting. */
+#include <string.h>
+
+#include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
@@ -21,20 +24,48 @@ void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const
     }
 }
 
-/* With col_term (a constant rhs), the zero points leave the MAC loop:
- * sum (l - lzp)(r - rzp) = sum l r - rzp * sum l + col_term[j], col_term = K lzp rzp - lzp * sum r. */
-void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p)
+/* sum a[k] * b[k] over n int16 values (n even, both word-aligned on the DSP path: SMLAD, two MACs
+ * an instruction) */
+static int32_t dot16(const int16_t *a, const int16_t *b, int32_t n)
+{
+    int32_t acc = 0, k = 0;
+#if KILN_DSP
+    for (; k + 2 <= n; k += 2) {
+        uint32_t x, y;
+        memcpy(&x, a + k, 4);
+        memcpy(&y, b + k, 4);
+        acc = __smlad(x, y, acc);
+    }
+#endif
+    for (; k < n; ++k) acc += (int32_t)a[k] * b[k];
+    return acc;
+}
+
+/* A constant rhs (col_term) keeps its zero-point terms out of the MAC loop:
+ * sum (l - lzp)(r - rzp) = sum l r - rzp * sum l + col_term[j], col_term = K lzp rzp - lzp * sum r.
+ * An activation rhs is first transposed into scratch as int16 less its zero point, and each lhs
+ * row likewise, so the MAC loop reads two contiguous int16 rows. */
+void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
+                          int16_t *scratch)
 {
     int32_t b, i, j, k;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
         const int32_t *col_term = p->col_term ? p->col_term + p->rhs_off[b] / p->depth : NULL;
+        int16_t *lrow = scratch, *rt = scratch ? scratch + p->depth : NULL;
+        if (!col_term && (b == 0 || p->rhs_off[b] != p->rhs_off[b - 1])) { /* a new rhs matrix */
+            for (j = 0; j < p->cols; ++j)
+                for (k = 0; k < p->depth; ++k) rt[j * p->depth + k] = (int16_t)(r0[j * p->r_col + k * p->r_k] - p->rhs_zp);
+        }
         for (i = 0; i < p->rows; ++i) {
             const int8_t *l = l0 + i * p->l_row;
             int32_t row_term = 0;
             if (col_term && p->rhs_zp != 0) {
                 for (k = 0; k < p->depth; ++k) row_term += l[k * p->l_k];
                 row_term *= -p->rhs_zp;
+            }
+            if (!col_term) {
+                for (k = 0; k < p->depth; ++k) lrow[k] = (int16_t)(l[k * p->l_k] - p->lhs_zp);
             }
             for (j = 0; j < p->cols; ++j) {
                 const int8_t *r = r0 + j * p->r_col;
@@ -46,7 +77,7 @@ void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, con
                     for (k = 0; k < p->depth; ++k) acc += l[k * p->l_k] * r[k];
                     acc += row_term + col_term[j];
                 } else {
-                    for (k = 0; k < p->depth; ++k) acc += (l[k * p->l_k] - p->lhs_zp) * (r[k * p->r_k] - p->rhs_zp);
+                    acc = dot16(lrow, rt + j * p->depth, p->depth);
                 }
                 acc = kiln_mul_by_qm(acc, p->multiplier, p->shift) + p->out_zp;
                 *out++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
@@ -66,7 +97,7 @@ void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out,
                 const int16_t *r = r0 + j * p->r_col;
                 int64_t acc = 0;
                 for (k = 0; k < p->depth; ++k) acc += (int32_t)(l[k * p->l_k] - p->lhs_zp) * (int64_t)(r[k * p->r_k] - p->rhs_zp);
-                *out++ = (int16_t)kiln_clamp_i32(kiln_layers_mul_by_qm64(acc, p->multiplier, p->shift) + p->out_zp,
+                *out++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier, p->shift) + p->out_zp,
                                                  p->act_min, p->act_max);
             }
         }

@@ -94,6 +94,6 @@ void kiln_transpose_conv_s16(const int16_t *input, const int8_t *filter, const i
     PIXELS({
         int64_t acc = bias ? bias[oc] : 0;
         TAPS(int16_t, int8_t, { for (c = 0; c < p->in_c; ++c) acc += (int32_t)xp[c] * wp[c]; });
-        *output++ = (int16_t)kiln_clamp_i32(kiln_layers_mul_by_qm64(acc, p->multiplier[oc], p->shift[oc]), p->act_min, p->act_max);
+        *output++ = (int16_t)kiln_clamp_i32(kiln_mul_by_qm64(acc, p->multiplier[oc], p->shift[oc]), p->act_min, p->act_max);
     })
 }

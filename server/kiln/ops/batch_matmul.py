@@ -89,6 +89,8 @@ def prepare(op, g):
     p = dict(batches=int(lo.size), rows=m, cols=n, depth=k, l_row=l_row, l_k=l_k, r_k=r_k, r_col=r_col,
              lhs_off=lo, rhs_off=ro, rhs_packed=rhs_packed)
     op.macs = int(lo.size) * m * n * k
+    if lhs.dtype == "int8" and rhs_packed is None:  # the lhs row and the rhs transposed, as int16
+        op.scratch_bytes = 2 * k * (n + 1) + (2 * k) % 4
     if lhs.dtype != "float32":
         real = qm.f32(lhs.scale * rhs.scale) / y.scale  # TFLite multiplies the two scales in float
         p["mult"], p["shift"] = qm.quantize_multiplier(real)
@@ -120,12 +122,15 @@ def emit(op, g, c):
     else:
         q += ", NULL"
     fn = {"int8": "s8", "int16": "s16", "float32": "f32"}[lhs.dtype]
+    scratch = ""
+    if lhs.dtype == "int8":
+        scratch = f", (int16_t *)(void *){c.scratch(op)}" if op.scratch_bytes else ", NULL"
     return [
         "static const kiln_batch_matmul_params_t params = {",
         f"    {p['batches']}, {p['rows']}, {p['cols']}, {p['depth']}, {p['l_row']}, {p['l_k']}, {p['r_k']}, {p['r_col']},",
         f"    {lo}, {ro}, {q}",
         "};",
-        f"kiln_batch_matmul_{fn}({c.ptr(lhs)}, {r}, {c.ptr(y)}, &params);",
+        f"kiln_batch_matmul_{fn}({c.ptr(lhs)}, {r}, {c.ptr(y)}, &params{scratch});",
     ]
 
 
