@@ -49,8 +49,8 @@ def check(op, g):
     a, b = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     require(op, not (op.kind == "GREATER" and a.dtype == "int16"),
-            "int16 GREATER is not supported: TFLite Micro's kernel compares int16 through rescaling parameters its "
-            "preparation never sets, so its result is not defined (int16 comparisons are refused as the other kinds' are)")
+            "int16 GREATER is not supported: TFLite Micro's kernel compares int16 through rescaling parameters "
+            "its preparation never sets, so its result is not defined (the other comparisons refuse int16 too)")
     dtype_in(op, a, "first input", TYPES[op.kind])
     dtype_in(op, b, "second input", (a.dtype,))
     out_type = "bool" if op.kind in COMPARISONS else a.dtype
