@@ -41,6 +41,28 @@ static int32_t dot16(const int16_t *a, const int16_t *b, int32_t n)
     return acc;
 }
 
+/* Two dot products of a with b0 and b1 at once: each word of a loaded once for both. */
+static void dot16x2(const int16_t *a, const int16_t *b0, const int16_t *b1, int32_t n, int32_t *acc0, int32_t *acc1)
+{
+    int32_t s0 = 0, s1 = 0, k = 0;
+#if KILN_DSP
+    for (; k + 2 <= n; k += 2) {
+        uint32_t x, y0, y1;
+        memcpy(&x, a + k, 4);
+        memcpy(&y0, b0 + k, 4);
+        memcpy(&y1, b1 + k, 4);
+        s0 = __smlad(x, y0, s0);
+        s1 = __smlad(x, y1, s1);
+    }
+#endif
+    for (; k < n; ++k) {
+        s0 += (int32_t)a[k] * b0[k];
+        s1 += (int32_t)a[k] * b1[k];
+    }
+    *acc0 = s0;
+    *acc1 = s1;
+}
+
 /* A constant rhs (col_term) keeps its zero-point terms out of the MAC loop:
  * sum (l - lzp)(r - rzp) = sum l r - rzp * sum l + col_term[j], col_term = K lzp rzp - lzp * sum r.
  * An activation rhs is first transposed into scratch as int16 less its zero point, and each lhs
@@ -67,17 +89,30 @@ void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, con
             if (!col_term) {
                 for (k = 0; k < p->depth; ++k) lrow[k] = (int16_t)(l[k * p->l_k] - p->lhs_zp);
             }
+            if (!col_term) { /* an activation rhs: two columns at a time from the int16 scratch */
+                for (j = 0; j < p->cols; j += 2) {
+                    int32_t acc[2], t;
+                    if (j + 1 < p->cols) {
+                        dot16x2(lrow, rt + j * p->depth, rt + (j + 1) * p->depth, p->depth, &acc[0], &acc[1]);
+                    } else {
+                        acc[0] = dot16(lrow, rt + j * p->depth, p->depth);
+                    }
+                    for (t = 0; t < 2 && j + t < p->cols; ++t) {
+                        *out++ = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(acc[t], p->multiplier, p->shift) + p->out_zp,
+                                                        p->act_min, p->act_max);
+                    }
+                }
+                continue;
+            }
             for (j = 0; j < p->cols; ++j) {
                 const int8_t *r = r0 + j * p->r_col;
                 int32_t acc = 0;
                 if (col_term && p->l_k == 1) { /* a constant rhs is stored with r_k == 1 */
                     for (k = 0; k < p->depth; ++k) acc += l[k] * r[k];
                     acc += row_term + col_term[j];
-                } else if (col_term) {
+                } else {
                     for (k = 0; k < p->depth; ++k) acc += l[k * p->l_k] * r[k];
                     acc += row_term + col_term[j];
-                } else {
-                    acc = dot16(lrow, rt + j * p->depth, p->depth);
                 }
                 acc = kiln_mul_by_qm(acc, p->multiplier, p->shift) + p->out_zp;
                 *out++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
