@@ -61,6 +61,20 @@ enum {
 };
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 
+/* element i of an integer or bool tensor of type t (KILN_CAST_*), for the kernels' own use */
+static inline int64_t kiln_read_int(const void *p, int32_t i, int32_t t)
+{
+    switch (t) {
+    case KILN_CAST_I8: return ((const int8_t *)p)[i];
+    case KILN_CAST_I16: return ((const int16_t *)p)[i];
+    case KILN_CAST_I32: return ((const int32_t *)p)[i];
+    case KILN_CAST_BOOL: return ((const bool *)p)[i] ? 1 : 0;
+    case KILN_CAST_U8: return ((const uint8_t *)p)[i];
+    case KILN_CAST_I64: return ((const int64_t *)p)[i];
+    default: return 0;
+    }
+}
+
 /* ---- QUANTIZE and DEQUANTIZE (types as KILN_CAST_*), TFLite Micro's formulas:
  * float32 -> int8/int16: round(x / scale) (halves away from zero) + zero point, saturated;
  * integer -> integer: MBQM(x - in_zp, mult, shift) + out_zp, saturated to the output type;

@@ -37,6 +37,25 @@ static inline int32_t add_side(int32_t v, int32_t left_shift, const int32_t *q)
     return kiln_smmlar(v * (INT32_C(1) << (left_shift + 1)), q[0], q[2] + ((v >> 31) & q[3])) >> q[1];
 }
 
+/* TFLite's general quantized ADD and SUB (sign -1), every type: each side offset, shifted left and
+ * rescaled to the common scale, the sum rescaled to the output's. int8 with left shift 20 (the fast
+ * path above when the compiler proved it exact), int16 with 15 (65535 << 15 still fits in int32). */
+static inline int32_t side_a(int32_t x, const kiln_add_s8_params_t *p)
+{
+    return kiln_mul_by_qm((p->a_offset + x) * (INT32_C(1) << p->left_shift), p->a_mult, p->a_shift);
+}
+
+static inline int32_t side_b(int32_t y, const kiln_add_s8_params_t *p)
+{
+    return kiln_mul_by_qm((p->b_offset + y) * (INT32_C(1) << p->left_shift), p->b_mult, p->b_shift);
+}
+
+static inline int32_t addsub_q(int32_t x, int32_t y, int32_t sign, const kiln_add_s8_params_t *p)
+{
+    const int32_t r = kiln_mul_by_qm(side_a(x, p) + sign * side_b(y, p), p->out_mult, p->out_shift) + p->out_offset;
+    return kiln_clamp_i32(r, p->act_min, p->act_max);
+}
+
 static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
                        const void *p_)
 {
@@ -61,13 +80,7 @@ static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
         }
         return;
     }
-    for (i = 0; i < n; ++i) {
-        const int32_t x = (p->a_offset + a[i * sa]) * (INT32_C(1) << p->left_shift);
-        const int32_t y = (p->b_offset + b[i * sb]) * (INT32_C(1) << p->left_shift);
-        const int32_t sum = kiln_mul_by_qm(x, p->a_mult, p->a_shift) + kiln_mul_by_qm(y, p->b_mult, p->b_shift);
-        const int32_t r = kiln_mul_by_qm(sum, p->out_mult, p->out_shift) + p->out_offset;
-        o[i] = (int8_t)kiln_clamp_i32(r, p->act_min, p->act_max);
-    }
+    for (i = 0; i < n; ++i) o[i] = (int8_t)addsub_q(a[i * sa], b[i * sb], 1, p);
 }
 
 typedef struct {
@@ -130,17 +143,12 @@ static void sub_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
     const kiln_add_s8_params_t *p = (const kiln_add_s8_params_t *)p_;
     int32_t i;
     for (i = 0; i < n; ++i) {
-        int32_t diff;
         if (p->fast) {
-            diff = add_side(p->a_offset + a[i * sa], p->left_shift, p->a_q) -
-                   add_side(p->b_offset + b[i * sb], p->left_shift, p->b_q);
+            const int32_t diff = add_side(p->a_offset + a[i * sa], p->left_shift, p->a_q) -
+                                 add_side(p->b_offset + b[i * sb], p->left_shift, p->b_q);
             o[i] = (int8_t)kiln_clamp_i32(kiln_rq(diff, p->out_q), p->act_min, p->act_max);
         } else {
-            const int32_t x = (p->a_offset + a[i * sa]) * (INT32_C(1) << p->left_shift);
-            const int32_t y = (p->b_offset + b[i * sb]) * (INT32_C(1) << p->left_shift);
-            diff = kiln_mul_by_qm(x, p->a_mult, p->a_shift) - kiln_mul_by_qm(y, p->b_mult, p->b_shift);
-            o[i] = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(diff, p->out_mult, p->out_shift) + p->out_offset,
-                                          p->act_min, p->act_max);
+            o[i] = (int8_t)addsub_q(a[i * sa], b[i * sb], -1, p);
         }
     }
 }
@@ -157,18 +165,9 @@ void kiln_sub_f32(const float *a, const float *b, float *out, const kiln_bcast_t
     f32_walk(a, b, out, shape, act_min, act_max, sub_f32_row);
 }
 
-/* int16 ADD, SUB and MUL: TFLite Micro's general quantized path (left shift 15 for ADD and SUB, so
- * 65535 << 15 still fits in int32), with ADD's parameter block; MUL's zero points are all 0. */
-static inline int32_t addsub_s16(int32_t x, int32_t y, int32_t sign, const kiln_add_s8_params_t *p)
-{
-    const int32_t xs = kiln_mul_by_qm((p->a_offset + x) * (INT32_C(1) << p->left_shift), p->a_mult, p->a_shift);
-    const int32_t ys = kiln_mul_by_qm((p->b_offset + y) * (INT32_C(1) << p->left_shift), p->b_mult, p->b_shift);
-    const int32_t r = kiln_mul_by_qm(xs + sign * ys, p->out_mult, p->out_shift) + p->out_offset;
-    return kiln_clamp_i32(r, p->act_min, p->act_max);
-}
-
-KILN_BINARY_ROW(add_s16_row, int16_t, kiln_add_s8_params_t, addsub_s16(x, y, 1, p))
-KILN_BINARY_ROW(sub_s16_row, int16_t, kiln_add_s8_params_t, addsub_s16(x, y, -1, p))
+/* int16 ADD, SUB (addsub_q) and MUL (zero points 0, as TFLite Micro requires) */
+KILN_BINARY_ROW(add_s16_row, int16_t, kiln_add_s8_params_t, addsub_q(x, y, 1, p))
+KILN_BINARY_ROW(sub_s16_row, int16_t, kiln_add_s8_params_t, addsub_q(x, y, -1, p))
 KILN_BINARY_ROW(mul_s16_row, int16_t, kiln_mul_s8_params_t,
                 kiln_clamp_i32(kiln_mul_by_qm((int32_t)x * y, p->mult, p->shift) + p->out_offset, p->act_min,
                                p->act_max))
@@ -195,9 +194,7 @@ void kiln_mul_s16(const int16_t *a, const int16_t *b, int16_t *out, const kiln_b
  * 7 for int8, 0 for int16), the difference squared, then rescaled to the output's scale. */
 static inline int32_t sqdiff_q(int32_t x, int32_t y, const kiln_add_s8_params_t *p)
 {
-    const int32_t xs = kiln_mul_by_qm((p->a_offset + x) * (INT32_C(1) << p->left_shift), p->a_mult, p->a_shift);
-    const int32_t ys = kiln_mul_by_qm((p->b_offset + y) * (INT32_C(1) << p->left_shift), p->b_mult, p->b_shift);
-    const int32_t d = xs - ys;
+    const int32_t d = side_a(x, p) - side_b(y, p);
     return kiln_clamp_i32(kiln_mul_by_qm(d * d, p->out_mult, p->out_shift) + p->out_offset, p->act_min, p->act_max);
 }
 

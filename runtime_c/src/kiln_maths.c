@@ -111,20 +111,6 @@ void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sig
     }
 }
 
-/* element i of an integer or bool tensor */
-static int64_t read_int(const void *p, int32_t i, int32_t t)
-{
-    switch (t) {
-    case KILN_CAST_I8: return ((const int8_t *)p)[i];
-    case KILN_CAST_I16: return ((const int16_t *)p)[i];
-    case KILN_CAST_I32: return ((const int32_t *)p)[i];
-    case KILN_CAST_BOOL: return ((const bool *)p)[i] ? 1 : 0;
-    case KILN_CAST_U8: return ((const uint8_t *)p)[i];
-    case KILN_CAST_I64: return ((const int64_t *)p)[i];
-    default: return 0;
-    }
-}
-
 /* float to an integer range [lo, hi] truncating toward zero, saturating, NaN to 0 (as TFLite
  * Micro's reference build behaves; C leaves out-of-range conversions undefined) */
 static int64_t f32_to_int(float v, int32_t lo, int32_t hi)
@@ -172,7 +158,7 @@ void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t ou
             default: v = f32_to_int(f, INT32_MIN, INT32_MAX); break;
             }
         } else {
-            v = read_int(in, i, in_type);
+            v = kiln_read_int(in, i, in_type);
         }
         switch (out_type) {
         case KILN_CAST_I8: ((int8_t *)out)[i] = (int8_t)wrap(v, 8); break;

@@ -22,21 +22,11 @@ void kiln_quantize_f32(const float *in, void *out, int32_t out_type, int32_t n, 
     }
 }
 
-static int32_t load(const void *p, int32_t type, int32_t i)
-{
-    switch (type) {
-    case KILN_CAST_I8: return ((const int8_t *)p)[i];
-    case KILN_CAST_U8: return ((const uint8_t *)p)[i];
-    case KILN_CAST_I16: return ((const int16_t *)p)[i];
-    default: return ((const int32_t *)p)[i];
-    }
-}
-
 void kiln_requantize(const void *in, void *out, int32_t n, const kiln_requantize_t *p)
 {
     int32_t i;
     for (i = 0; i < n; ++i) {
-        const int32_t v = kiln_mul_by_qm(load(in, p->in_type, i) - p->in_zp, p->mult, p->shift) + p->out_zp;
+        const int32_t v = kiln_mul_by_qm((int32_t)kiln_read_int(in, i, p->in_type) - p->in_zp, p->mult, p->shift) + p->out_zp;
         switch (p->out_type) {
         case KILN_CAST_I8: ((int8_t *)out)[i] = (int8_t)kiln_clamp_i32(v, -128, 127); break;
         case KILN_CAST_U8: ((uint8_t *)out)[i] = (uint8_t)kiln_clamp_i32(v, 0, 255); break;
@@ -49,5 +39,5 @@ void kiln_requantize(const void *in, void *out, int32_t n, const kiln_requantize
 void kiln_dequantize(const void *in, int32_t in_type, float *out, int32_t n, double scale, int32_t zero_point)
 {
     int32_t i;
-    for (i = 0; i < n; ++i) out[i] = (float)(scale * (double)(load(in, in_type, i) - zero_point));
+    for (i = 0; i < n; ++i) out[i] = (float)(scale * (double)((int32_t)kiln_read_int(in, i, in_type) - zero_point));
 }

@@ -126,6 +126,12 @@ def calculate_input_radius(integer_bits: int, left_shift: int, total_bits: int =
     return int(math.floor(v))
 
 
+def int_range(dtype: str) -> tuple[int, int]:
+    """The least and greatest value of an integer tensor type ("int8", "uint8", "int16", "int32")."""
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
 def activation_range_q(act: str, scale: float, zp: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:
     """CalculateActivationRangeQuantized: quantizes 0 and 6 in float32 like TFLite."""
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from .base import arity, dtype_in, fused_activation, quantized, register, require, same_shape_input
-from .elementwise import LIMITS, MAX_DIMS, add_params_lines, broadcast_plan
+from .elementwise import MAX_DIMS, add_params_lines, broadcast_plan
 
 OPS = {"MAXIMUM": "MAX", "MINIMUM": "MIN", "EQUAL": "EQ", "NOT_EQUAL": "NE", "GREATER": "GT", "GREATER_EQUAL": "GE",
        "LESS": "LT", "LESS_EQUAL": "LE", "LOGICAL_AND": "AND", "LOGICAL_OR": "OR", "SQUARED_DIFFERENCE": "SQDIFF",
@@ -140,7 +140,7 @@ def _sqdiff_params(a, b, y) -> dict:
     p["b_mult"], p["b_shift"] = qm.quantize_multiplier(b.scale / twice_max)
     p["out_mult"], p["out_shift"] = qm.quantize_multiplier(
         twice_max * twice_max / float(np.float32(1 << (2 * left_shift)) * np.float32(y.scale)))
-    p["act_min"], p["act_max"] = LIMITS[a.dtype]
+    p["act_min"], p["act_max"] = qm.int_range(a.dtype)
     return p
 
 

@@ -89,11 +89,9 @@ def prepare(op, g):
         p["mult"], p["shift"] = qm.quantize_multiplier(a.scale * b.scale / y.scale)
         p.update(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
     if a.dtype in ("int8", "int16"):
-        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *LIMITS[a.dtype])
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *qm.int_range(a.dtype))
     op.params = p
 
-
-LIMITS = {"int8": (-128, 127), "int16": (-32768, 32767)}
 
 
 def _addsub_reals(sa, sb, sy, left_shift):

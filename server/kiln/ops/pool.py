@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from .. import quantmath as qm
 from .base import fused_activation, one_in_one_out, quantized, register, require
-from .elementwise import LIMITS
 from .conv import SAME, VALID, out_size, pad_before
 
 TYPES = ("int8", "int16", "float32")
@@ -45,7 +44,7 @@ def prepare(op, g):
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
     else:
-        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *LIMITS[x.dtype])
+        p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *qm.int_range(x.dtype))
     op.macs = y.size * kh * kw if op.kind == "AVERAGE_POOL_2D" else 0
     op.params = p
 

@@ -24,7 +24,6 @@ QUANTIZE_PAIRS = {
     "int16": ("int8", "int16", "int32"),
     "int32": ("int8", "int16"),
 }
-RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767), "int32": (-(1 << 31), (1 << 31) - 1)}
 
 
 def check_quantize(op, g):
@@ -51,7 +50,7 @@ def check_dequantize(op, g):
 
 def _table(x, y, mult, shift) -> np.ndarray:
     """The requantized byte of every 8-bit input, indexed as kiln_lut_s8 does (int8 value + 128)."""
-    lo, hi = RANGES[y.dtype]
+    lo, hi = qm.int_range(y.dtype)
     out = []
     for s in range(-128, 128):
         v = s & 0xFF if x.dtype == "uint8" else s
