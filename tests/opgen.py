@@ -166,15 +166,32 @@ def calibrate(kind: str, ins: list[T | None], outs: list[T], samples: int = 8, s
     return out
 
 
-def assert_rejected(kind: str, ins: list[T | None], outs: list[T], reason: str, tmp_path, **options) -> None:
-    """Kiln refuses the one-operator model with an error naming operator 0, its kind and `reason`."""
+def tflm_refuses(data: bytes) -> bool:
+    """TFLite Micro's interpreter fails to prepare the model (its kernels' Prepare checks)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (1 << 20))
+    except Exception:  # the interpreter raises a bare RuntimeError with its log
+        return True
+    return False
+
+
+def assert_rejected(kind: str, ins: list[T | None], outs: list[T], reason: str, tmp_path, tflm: bool = False,
+                    **options) -> None:
+    """Kiln refuses the one-operator model with an error naming operator 0, its kind and `reason`;
+    tflm=True: TFLite Micro refuses it too (leave it False where TFLite Micro runs the model but
+    computes nonsense, e.g. reads an int64 tensor as int32)."""
     import pytest
 
     from kiln import compiler
     from kiln.errors import UnsupportedError
 
+    data = model(kind, ins, outs, **options)
     path = tmp_path / "bad.tflite"
-    path.write_bytes(model(kind, ins, outs, **options))
+    path.write_bytes(data)
     with pytest.raises(UnsupportedError) as e:
         compiler.compile_model(path)
     assert f"operator 0 ({kind})" in str(e.value) and reason in str(e.value), str(e.value)
+    if tflm:
+        assert tflm_refuses(data), f"TFLite Micro accepts the {kind} model Kiln refuses ({reason})"

@@ -153,6 +153,42 @@ def test_rejected_like_tflm(kind, ins, outs, options, reason, tmp_path):
     assert_rejected(kind, ins, outs, reason, tmp_path, **options)
 
 
+def i64(*v):
+    return T([len(v)], "int64", data=np.array(v, np.int64))
+
+
+# Each refused by TFLite Micro's Prepare as well (checked), with Kiln's reason.
+@pytest.mark.parametrize("kind,ins,outs,options,reason", [
+    ("TRANSPOSE", [T([2, 3], "float32"), i32(-1, 0)], [T([3, 2], "float32")], {}, "no negatives"),
+    ("EXPAND_DIMS", [T([3], "float32"), i64(0)], [T([1, 3], "float32")], {}, "constant int32"),
+    ("REVERSE_V2", [T([3], "float32"), i64(0)], [T([3], "float32")], {}, "constant int32"),
+    ("PAD", [T([1] * 6, "float32"), T([6, 2], "int32", data=np.zeros((6, 2), np.int32))], [T([1] * 6, "float32")],
+     {}, "above 5"),
+    ("PADV2", [t((2, 2), "int8"), T([2, 2], "int32", data=np.ones((2, 2), np.int32)),
+               T([1], "int8", 0.5, 0, data=np.array([1], np.int8))], [t((4, 4), "int8")], {}, "quantized as the output"),
+    ("STRIDED_SLICE", [T([2] * 5, "float32"), i32(*[0] * 5), i32(*[2] * 5), i32(*[1] * 5)], [T([2] * 5, "float32")],
+     {}, "above 4"),
+    ("CONCATENATION", [T([1], "float32")] * 11, [T([11], "float32")], {"axis": 0}, "more than TFLite Micro's 10"),
+    ("CONCATENATION", [T([2], "int16", 0.1, 3)] * 2, [T([4], "int16", 0.1, 3)], {"axis": 0}, "int16 needs 0"),
+    ("FILL", [T([2], "int32"), T([], "float32")], [T([2, 3], "float32")], {}, "must be constant"),
+])
+def test_rejected_as_tflm_does(kind, ins, outs, options, reason, tmp_path):
+    assert_rejected(kind, ins, outs, reason, tmp_path, tflm=True, **options)
+
+
+# TFLite Micro reads these int64 tensors as int32 (misreading them): Kiln refuses them.
+@pytest.mark.parametrize("kind,ins,outs", [
+    ("TRANSPOSE", [T([2, 3], "float32"), i64(1, 0)], [T([3, 2], "float32")]),
+    ("PAD", [T([2], "float32"), T([1, 2], "int64", data=np.array([[1, 0]], np.int64))], [T([3], "float32")]),
+    ("SPACE_TO_BATCH_ND", [T([1, 4, 4, 1], "float32"), i64(2, 2), T([2, 2], "int64", data=np.zeros((2, 2), np.int64))],
+     [T([4, 2, 2, 1], "float32")]),
+    ("BATCH_TO_SPACE_ND", [T([4, 2, 2, 1], "float32"), i64(2, 2), T([2, 2], "int64", data=np.zeros((2, 2), np.int64))],
+     [T([1, 4, 4, 1], "float32")]),
+])
+def test_int64_read_as_int32_is_refused(kind, ins, outs, tmp_path):
+    assert_rejected(kind, ins, outs, "reads", tmp_path)
+
+
 # ---- gathers, mirror padding, space/batch, shapes and fills ----
 
 @pytest.mark.parametrize("dtype", ["int8", "float32"])
@@ -205,6 +241,17 @@ def test_space_to_batch_and_back(shape, block, pads, dtype, tmp_path):
             continue  # TFLite Micro fills the padding from an uninitialised pad value (varies); Kiln writes zeros
         (tmp_path / kind).mkdir()
         check(model(kind, [t(x, dtype), b, p], [t(y, dtype)]), tmp_path / kind, what=kind)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_space_to_batch_and_back_rank_3(dtype, tmp_path):
+    """A 3-d NHC input: TFLite Micro takes it as NH1C with one block size and one pair of paddings."""
+    b, p = i32(3), T([1, 2], "int32", data=np.array([[0, 0]], np.int32))
+    for kind, x, y in (("SPACE_TO_BATCH_ND", (2, 6, 5), (6, 2, 5)), ("BATCH_TO_SPACE_ND", (6, 2, 5), (2, 6, 5))):
+        (tmp_path / kind).mkdir()
+        check(model(kind, [t(x, dtype), b, p], [t(y, dtype)]), tmp_path / kind, what=kind)
+    crops = T([1, 2], "int32", data=np.array([[1, 2]], np.int32))
+    check(model("BATCH_TO_SPACE_ND", [t((6, 2, 5), dtype), b, crops], [t((2, 3, 5), dtype)]), tmp_path)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int32", "float32"])
@@ -275,6 +322,27 @@ def test_pad_every_type(kind, dtype, tmp_path):
         ins.append(T([1], dtype, s, z, data=np.array([5], {"float32": np.float32, "int8": np.int8, "int16": np.int16,
                                                           "int32": np.int32}[dtype])))
     check(model(kind, ins, [t((3, 5, 6), dtype)]), tmp_path)
+
+
+def test_pad_copies_values_as_tflm(tmp_path):
+    """int8 PAD copies the input as it is whatever the output's quantization and pads with the
+    output's zero point; int16 pads with a raw 0 whatever its zero point (TFLite Micro does both)."""
+    pads = T([2, 2], "int32", data=np.array([[1, 0], [0, 2]], np.int32))
+    (tmp_path / "a").mkdir()
+    check(model("PAD", [T([2, 3], "int8", 0.1, 4), pads], [T([3, 5], "int8", 0.3, -7)]), tmp_path / "a")
+    pair = check(model("PAD", [T([2, 3], "int16", 0.1, 5), pads], [T([3, 5], "int16", 0.1, 5)]), tmp_path)
+    assert pair.ours[0][0][0].tolist() == [0] * 5
+
+
+def test_concatenation_int16_rescales_nothing(tmp_path):
+    """int16 inputs of different scales (zero points 0) are copied as they are, as TFLite Micro does."""
+    ins = [T([2, 3], "int16", 0.1, 0), T([2, 2], "int16", 0.37, 0)]
+    check(model("CONCATENATION", ins, [T([2, 5], "int16", 0.01, 0)], axis=1), tmp_path)
+
+
+def test_strided_slice_copies_values_as_tflm(tmp_path):
+    ins = [T([4, 6], "int8", 0.1, 3), i32(1, 0), i32(3, 6), i32(1, 2)]
+    check(model("STRIDED_SLICE", ins, [T([2, 3], "int8", 0.2, -1)]), tmp_path)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "bool", "float32"])

@@ -161,9 +161,10 @@ def test_activations_reject(tmp_path):
 
 # ---- CAST ----
 
-CAST_TYPES = ["int8", "int16", "int32", "bool", "float32"]
+CAST_TYPES = ["int8", "int16", "int32", "uint32", "bool", "float32"]
 CAST_GEN = {
     "int8": None, "int16": None, "bool": None,
+    "uint32": lambda shape: ints(0, 2**32 - 1, shape, np.uint32),  # above 2^31 wraps negative into int32
     "int32": lambda shape: ints(-100000, 100000, shape, np.int32),  # wraps into int8 and int16
     "float32": lambda shape: uniform(-70000.0, 70000.0, shape),  # saturates into int8 and int16
 }
@@ -180,11 +181,12 @@ def test_cast_every_pair(tmp_path, src):
 def test_cast_float_edges(tmp_path):
     v = np.array([-0.0, 0.5, -0.99, 1.99, -128.5, 127.9, 128.0, 255.5, -32769.0, 3e-9, 1e-45, 3e9, -3e9,
                   np.nan, np.inf, 2147483520.0], np.float32)
-    m = fan_out(["CAST"] * 4, T([16]), [T([16], d) for d in ("int8", "int16", "int32", "bool")])
+    m = fan_out(["CAST"] * 5, T([16]), [T([16], d) for d in ("int8", "int16", "int32", "bool", "uint32")])
     pair = check(m, tmp_path, records=[[v], [-v]], **SAN)
     assert pair.ours[0][0].tolist() == [0, 0, 0, 1, -128, 127, 127, 127, -128, 0, 0, 127, -128, 0, 127, 127]
     assert pair.ours[0][2].tolist()[11:] == [2147483647, -2147483648, 0, 2147483647, 2147483520]
     assert pair.ours[0][3].tolist() == [False] + [True] * 15
+    assert pair.ours[0][4].tolist()[9:] == [0, 0, 3000000000, 0, 0, 4294967295, 2147483520]
 
 
 def test_cast_rejects(tmp_path):

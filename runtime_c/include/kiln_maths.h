@@ -57,7 +57,7 @@ void kiln_log_softmax_f32(const float *in, float *out, int32_t outer, int32_t de
 /* ---- CAST: type codes KILN_CAST_*; integers narrow modulo 2^bits, float to integer truncates toward
  * zero and saturates to the target type (NaN: 0), anything to bool is != 0 ---- */
 enum {
-    KILN_CAST_I8 = 0, KILN_CAST_I16, KILN_CAST_I32, KILN_CAST_F32, KILN_CAST_BOOL, KILN_CAST_U8, KILN_CAST_I64
+    KILN_CAST_I8 = 0, KILN_CAST_I16, KILN_CAST_I32, KILN_CAST_F32, KILN_CAST_BOOL, KILN_CAST_U8, KILN_CAST_I64, KILN_CAST_U32
 };
 void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t out_type);
 
@@ -71,6 +71,7 @@ static inline int64_t kiln_read_int(const void *p, int32_t i, int32_t t)
     case KILN_CAST_BOOL: return ((const bool *)p)[i] ? 1 : 0;
     case KILN_CAST_U8: return ((const uint8_t *)p)[i];
     case KILN_CAST_I64: return ((const int64_t *)p)[i];
+    case KILN_CAST_U32: return ((const uint32_t *)p)[i];
     default: return 0;
     }
 }

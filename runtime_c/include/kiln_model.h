@@ -15,7 +15,8 @@ typedef enum {
     KILN_INT32 = 3,
     KILN_UINT8 = 4,
     KILN_BOOL = 5, /* one byte, 0 or 1 */
-    KILN_INT64 = 6
+    KILN_INT64 = 6,
+    KILN_UINT32 = 7
 } kiln_dtype_t;
 
 enum { KILN_OK = 0, KILN_ERR_ARENA_TOO_SMALL = -1, KILN_ERR_ARENA_MISALIGNED = -2 };

@@ -113,7 +113,7 @@ void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sig
 
 /* float to an integer range [lo, hi] truncating toward zero, saturating, NaN to 0 (as TFLite
  * Micro's reference build behaves; C leaves out-of-range conversions undefined) */
-static int64_t f32_to_int(float v, int32_t lo, int32_t hi)
+static int64_t f32_to_int(float v, int64_t lo, int64_t hi)
 {
     if (v != v) {
         return 0;
@@ -121,7 +121,7 @@ static int64_t f32_to_int(float v, int32_t lo, int32_t hi)
     if (v <= (float)lo) {
         return lo;
     }
-    if (v >= (float)hi) { /* (float)INT32_MAX is 2^31 */
+    if (v >= (float)hi) { /* (float)INT32_MAX is 2^31, (float)UINT32_MAX 2^32 */
         return hi;
     }
     return (int64_t)v;
@@ -155,6 +155,7 @@ void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t ou
             case KILN_CAST_I8: v = f32_to_int(f, INT8_MIN, INT8_MAX); break;
             case KILN_CAST_I16: v = f32_to_int(f, INT16_MIN, INT16_MAX); break;
             case KILN_CAST_U8: v = f32_to_int(f, 0, UINT8_MAX); break;
+            case KILN_CAST_U32: v = f32_to_int(f, 0, UINT32_MAX); break;
             default: v = f32_to_int(f, INT32_MIN, INT32_MAX); break;
             }
         } else {
@@ -166,6 +167,7 @@ void kiln_cast(const void *in, void *out, int32_t n, int32_t in_type, int32_t ou
         case KILN_CAST_I32: ((int32_t *)out)[i] = wrap(v, 32); break;
         case KILN_CAST_U8: ((uint8_t *)out)[i] = (uint8_t)((uint64_t)v & 0xFFu); break;
         case KILN_CAST_I64: ((int64_t *)out)[i] = v; break;
+        case KILN_CAST_U32: ((uint32_t *)out)[i] = (uint32_t)((uint64_t)v & 0xFFFFFFFFu); break;
         case KILN_CAST_BOOL: ((bool *)out)[i] = v != 0; break;
         case KILN_CAST_F32: ((float *)out)[i] = (float)v; break;
         default: break;

@@ -19,10 +19,12 @@ DTYPES: dict[str, tuple[Any, str, int]] = {
     "uint8": (np.uint8, "uint8_t", 1),
     "int16": (np.int16, "int16_t", 2),
     "bool": (np.bool_, "bool", 1),
+    "uint32": (np.uint32, "uint32_t", 4),
 }
 
 # dtype name -> kiln_dtype_t (runtime_c/include/kiln_model.h; the RPC's TENSOR_INFO carries it)
-DTYPE_CODES: dict[str, int] = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4, "bool": 5, "int64": 6}
+DTYPE_CODES: dict[str, int] = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4, "bool": 5, "int64": 6,
+                               "uint32": 7}
 QUANTIZED = ("int8", "int16", "uint8")  # the types whose tensors may carry a scale and zero point
 
 

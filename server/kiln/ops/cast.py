@@ -1,4 +1,4 @@
-"""CAST between int8, int16, int32, bool and float32 (every pair TFLite Micro casts).
+"""CAST between int8, int16, int32, uint32, bool and float32 (every pair TFLite Micro casts).
 
 As TFLite Micro's static_cast behaves: integers narrow modulo 2^bits; float to integer truncates
 toward zero and saturates to the target type, NaN giving 0 (C and C++ leave out-of-range
@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from .base import arity, dtype_in, register, require, same_shape_input, same_size
 
-TYPES = ("int8", "int16", "int32", "bool", "float32")
+# bool as an output too: the PyPI build of TFLite Micro (the oracle) casts to bool (!= 0), although
+# newer sources refuse it
+TYPES = ("int8", "int16", "int32", "uint32", "bool", "float32")
 CODES = {"int8": "KILN_CAST_I8", "int16": "KILN_CAST_I16", "int32": "KILN_CAST_I32", "float32": "KILN_CAST_F32",
-         "bool": "KILN_CAST_BOOL", "uint8": "KILN_CAST_U8", "int64": "KILN_CAST_I64"}
+         "bool": "KILN_CAST_BOOL", "uint8": "KILN_CAST_U8", "int64": "KILN_CAST_I64", "uint32": "KILN_CAST_U32"}
 
 
 def check(op, g):

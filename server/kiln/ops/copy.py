@@ -13,6 +13,9 @@ from ..ir import DTYPES
 from .base import arity, dtype_in, quantized, register, require
 
 MAX_DIMS = 6
+PAD_MAX_DIMS = 5  # TFLite Micro's PadKernelMaxDimensionCount
+SLICE_MAX_DIMS = 4  # TFLite Micro's strided_slice kMaxDim
+CONCAT_MAX_INPUTS = 10  # TFLite Micro's concatenation kMaxInputNum
 PAD_TYPES = ("int8", "int16", "int32", "float32")
 CONCAT_TYPES = ("int8", "int16", "int32", "int64", "bool", "float32")
 SLICE_TYPES = ("int8", "int16", "int32", "bool", "float32")
@@ -54,6 +57,10 @@ def _emit_copy(c, dst, src, plan, elem, comment=""):
             "}"]
 
 
+def _zp(t) -> int:
+    return t.zero_point if t.quant is not None else 0
+
+
 def _same_quant(op, a, b, what):
     if a.dtype in ("int8", "int16") and (a.quant is not None or b.quant is not None):
         quantized(op, a, what)
@@ -70,22 +77,31 @@ def check_pad(op, g):
     (y,) = g.op_outputs(op)
     dtype_in(op, x, "input", PAD_TYPES)
     dtype_in(op, y, "output", (x.dtype,))
-    require(op, pads is not None and pads.is_const and pads.dtype in ("int32", "int64"),
-            "paddings must be a constant int32 tensor")
+    # TFLite Micro reads the paddings as int32 whatever their type: int64 ones would be misread
+    require(op, pads is not None and pads.is_const and pads.dtype == "int32",
+            "paddings must be a constant int32 tensor" + (" (TFLite Micro reads int64 ones as int32)"
+                                                         if pads is not None and pads.dtype == "int64" else ""))
     pd = pads.data.reshape(-1, 2)
-    require(op, pd.shape[0] == len(x.shape) <= MAX_DIMS, f"paddings {pd.shape[0]}x2 do not match input rank {len(x.shape)}")
+    require(op, len(x.shape) <= PAD_MAX_DIMS, f"rank {len(x.shape)} is above {PAD_MAX_DIMS}")
+    require(op, pd.shape[0] == len(x.shape), f"paddings {pd.shape[0]}x2 do not match input rank {len(x.shape)}")
     require(op, (pd >= 0).all(), "negative paddings are not supported")
     require(op, list(np.array(x.shape) + pd.sum(axis=1)) == y.shape, f"output shape {y.shape} is not the padded input shape")
+    # The input is copied as it is, whatever the two quantizations (TFLite Micro does not rescale).
     if len(op.inputs) == 3 and op.inputs[2] >= 0:
         cv = g.tensor(op.inputs[2])
+        dtype_in(op, cv, "the pad value", (x.dtype,))
         require(op, cv.is_const and cv.size == 1, "the pad value must be a constant scalar")
-    _same_quant(op, x, y, "input")
+        if x.dtype == "int8":
+            require(op, cv.quant is not None and y.quant is not None and cv.zero_point == y.zero_point
+                    and qm.f32(cv.scale) == qm.f32(y.scale),
+                    "the pad value must be quantized as the output (same scale and zero point)")
 
 
 def prepare_pad(op, g):
     x, pads = g.op_inputs(op)[:2]
     (y,) = g.op_outputs(op)
-    value = y.zero_point if y.quant is not None and y.dtype in ("int8", "int16") else 0
+    # without a pad value int8 pads with the output's zero point, int16 with a raw 0 (as TFLite Micro)
+    value = y.zero_point if y.quant is not None and y.dtype == "int8" else 0
     if len(op.inputs) == 3 and op.inputs[2] >= 0:
         value = g.tensor(op.inputs[2]).data.reshape(-1)[0].item()
     op.params = {"before": pads.data.reshape(-1, 2)[:, 0].tolist(), "value": value}
@@ -114,6 +130,8 @@ def emit_pad(op, g, c):
 
 def check_concat(op, g):
     require(op, len(op.inputs) >= 1 and len(op.outputs) == 1, "needs inputs and one output")
+    require(op, len(op.inputs) <= CONCAT_MAX_INPUTS,
+            f"{len(op.inputs)} inputs, more than TFLite Micro's {CONCAT_MAX_INPUTS}")
     ins = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     dtype_in(op, y, "output", CONCAT_TYPES)
@@ -127,7 +145,11 @@ def check_concat(op, g):
         require(op, len(t.shape) == len(y.shape) and all(a == b for i, (a, b) in enumerate(zip(t.shape, y.shape)) if i != axis),
                 f"input {k} shape {t.shape} does not fit output {y.shape} along axis {axis}")
         total += t.shape[axis]
-        _same_quant(op, t, y, f"input {k}")
+        if y.dtype == "int8":
+            _same_quant(op, t, y, f"input {k}")
+        elif y.dtype == "int16":  # raw values copied whatever the scales, as TFLite Micro does
+            require(op, _zp(t) == 0, f"input {k} has zero point {_zp(t)}; int16 needs 0")
+    require(op, y.dtype != "int16" or _zp(y) == 0, f"the output has zero point {_zp(y)}; int16 needs 0")
     require(op, total == y.shape[axis], f"inputs add up to {total} along axis {axis}, output has {y.shape[axis]}")
 
 
@@ -194,14 +216,14 @@ def check_slice(op, g):
     o = op.options
     # TFLite Micro ignores ellipsis_mask, new_axis_mask and offset (its kernel sets the first two to
     # 0): so does Kiln, and the output shape check below refuses what that cannot produce.
-    require(op, len(x.shape) <= MAX_DIMS, f"rank {len(x.shape)} is above {MAX_DIMS}")
+    require(op, len(x.shape) <= SLICE_MAX_DIMS, f"rank {len(x.shape)} is above {SLICE_MAX_DIMS}")
     strides = s.data.reshape(-1) if s is not None else np.ones(len(x.shape), np.int32)
     require(op, (strides != 0).all(), "a stride of 0")
     sp = slice_params(x.shape, b.data.reshape(-1), e.data.reshape(-1), strides, o.get("begin_mask", 0),
                       o.get("end_mask", 0), o.get("shrink_axis_mask", 0))
     require(op, int(np.prod([n for _, n, _ in sp])) == y.size, f"output has {y.size} elements, the slice {sp} gives "
             f"{int(np.prod([n for _, n, _ in sp]))}")
-    _same_quant(op, x, y, "input")
+    # the values are copied as they are whatever the two quantizations (TFLite Micro does not rescale)
 
 
 def prepare_slice(op, g):
@@ -225,11 +247,13 @@ def emit_slice(op, g, c):
     return _emit_copy(c, c.ptr(y), f"(const uint8_t *){c.ptr(x)} + {start}", plan, elem)
 
 
-register("PAD", check_pad, prepare_pad, emit_pad, types=PAD_TYPES, notes="constant non-negative paddings")
+register("PAD", check_pad, prepare_pad, emit_pad, types=PAD_TYPES,
+         notes="up to rank 5, constant non-negative int32 paddings; int8 pads with the zero point, others with 0")
 register("PADV2", check_pad, prepare_pad, emit_pad, types=PAD_TYPES,
-         notes="constant non-negative paddings and pad value")
+         notes="up to rank 5, constant non-negative int32 paddings and pad value (int8: quantized as the output)")
 register("CONCATENATION", check_concat, prepare_concat, emit_concat, types=CONCAT_TYPES,
-         notes="any axis, negative too; quantized inputs share the output's quantization")
+         notes="any axis, negative too, at most 10 inputs; int8 inputs share the output's quantization, "
+               "int16 ones zero point 0 (values copied as they are)")
 register("STRIDED_SLICE", check_slice, prepare_slice, emit_slice, types=SLICE_TYPES,
-         notes="begin/end/shrink masks, negative strides and indices; ellipsis and new-axis masks ignored, "
-               "as TFLite Micro does")
+         notes="up to rank 4; begin/end/shrink masks, negative strides and indices; ellipsis and new-axis masks "
+               "ignored, as TFLite Micro does")

@@ -25,9 +25,13 @@ def _axis(op, axis: int, rank: int, what: str = "axis") -> int:
     return a
 
 
-def _const_ints(op, t, what: str) -> list[int]:
-    require(op, t is not None and t.is_const and t.dtype in ("int32", "int64"),
-            f"{what} must be a constant int32 or int64 tensor")
+def _const_ints(op, t, what: str, int64: bool = True) -> list[int]:
+    """The values of a constant index tensor. int64=False where TFLite Micro refuses int64 or reads
+    the buffer as int32 whatever its type (it would misread the values)."""
+    types = ("int32", "int64") if int64 else ("int32",)
+    require(op, t is not None and t.is_const and t.dtype in types,
+            f"{what} must be a constant {' or '.join(types)} tensor"
+            + ("" if int64 or t is None or t.dtype != "int64" else " (TFLite Micro reads it as int32)"))
     return [int(v) for v in np.asarray(t.data).reshape(-1)]
 
 
@@ -61,8 +65,7 @@ def _prepare_nothing(op, g):
 
 def _perm(op, g):
     x, p = g.op_inputs(op)[:2]
-    perm = _const_ints(op, p, "the permutation")
-    return [v + len(x.shape) if v < 0 else v for v in perm]
+    return _const_ints(op, p, "the permutation", int64=False)
 
 
 def check_transpose(op, g):
@@ -71,7 +74,8 @@ def check_transpose(op, g):
     (y,) = g.op_outputs(op)
     _same_types(op, x, [y], ("int8", "int16", "float32"))
     perm = _perm(op, g)
-    require(op, sorted(perm) == list(range(len(x.shape))), f"permutation {perm} is not one of rank {len(x.shape)}")
+    require(op, sorted(perm) == list(range(len(x.shape))),
+            f"permutation {perm} is not one of rank {len(x.shape)} (entries 0..{len(x.shape) - 1}, no negatives)")
     require(op, len(x.shape) <= 5, f"rank {len(x.shape)} is above 5")
     require(op, [x.shape[k] for k in perm] == list(y.shape), f"output shape {y.shape} is not the permuted input shape")
 
@@ -115,7 +119,7 @@ def check_expand_dims(op, g):
     x, a = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     _same_types(op, x, [y], ("int8", "int16", "float32"))
-    (axis,) = _const_ints(op, a, "the axis")[:1] or [None]
+    (axis,) = _const_ints(op, a, "the axis", int64=False)[:1] or [None]
     require(op, axis is not None, "the axis is empty")
     axis = axis + len(x.shape) + 1 if axis < 0 else axis
     require(op, 0 <= axis <= len(x.shape), f"axis {axis} is out of range for rank {len(x.shape)}")
@@ -322,7 +326,7 @@ def emit_depth_space(op, g, c):
 
 def _rev_axes(op, g):
     x, a = g.op_inputs(op)
-    axes = sorted({_axis(op, v, len(x.shape)) for v in _const_ints(op, a, "the axes")})
+    axes = sorted({_axis(op, v, len(x.shape)) for v in _const_ints(op, a, "the axes", int64=False)})
     require(op, axes == list(range(axes[0], axes[0] + len(axes))) if axes else True,
             f"axes {axes} are not contiguous (TFLite Micro reverses contiguous axes only)")
     return axes
@@ -333,7 +337,6 @@ def check_reverse(op, g):
     x, a = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     _same_types(op, x, [y], ALL)
-    require(op, a is not None and a.dtype == "int32", "the axes must be an int32 tensor")
     _rev_axes(op, g)
     require(op, list(y.shape) == list(x.shape), f"output shape {y.shape} differs from the input's {x.shape}")
     require(op, len(x.shape) <= 5, f"rank {len(x.shape)} is above 5")
@@ -352,11 +355,11 @@ def emit_reverse(op, g, c):
 
 
 register("TRANSPOSE", check_transpose, _prepare_nothing, emit_transpose, alias_output=transpose_is_reshape,
-         types=("int8", "int16", "float32"), notes="any constant permutation up to rank 5")
+         types=("int8", "int16", "float32"), notes="any constant int32 permutation up to rank 5")
 register("SQUEEZE", check_squeeze, _prepare_nothing, _alias_emit, alias_output=True, types=ALL,
          notes="squeeze_dims or every size-1 axis")
 register("EXPAND_DIMS", check_expand_dims, _prepare_nothing, _alias_emit, alias_output=True,
-         types=("int8", "int16", "float32"), notes="axis as a constant, negative too")
+         types=("int8", "int16", "float32"), notes="axis as a constant int32, negative too")
 register("PACK", check_pack, _prepare_nothing, emit_pack, types=("int8", "int16", "int32", "int64", "float32"),
          notes="any axis, negative too")
 register("UNPACK", check_unpack, _prepare_nothing, emit_unpack, types=("int8", "int16", "int32", "float32"),
@@ -374,7 +377,7 @@ register("DEPTH_TO_SPACE", check_depth_space, _prepare_nothing, emit_depth_space
 register("SPACE_TO_DEPTH", check_depth_space, _prepare_nothing, emit_depth_space, types=("int8", "float32"),
          notes="NHWC, any block size")
 register("REVERSE_V2", check_reverse, _prepare_nothing, emit_reverse, types=ALL,
-         notes="constant contiguous axes, up to rank 5")
+         notes="constant contiguous int32 axes, up to rank 5")
 
 
 # ---- MIRROR_PAD: per axis the output index maps to the input by three runs (left mirror, the
@@ -434,22 +437,29 @@ def emit_mirror_pad(op, g, c):
 # ---- SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND (NHWC): one strided copy per block offset ----
 
 def _blocks(op, g):
+    """(input shape as 4-d NHWC, [bh, bw], [top, bottom, left, right]); a 3-d NHC input is NH1C
+    with a block width of 1, as TFLite Micro extends it."""
     x, b, p = g.op_inputs(op)[:3]
-    block = _const_ints(op, b, "the block shape")
-    pads = _const_ints(op, p, "the paddings" if op.kind == "SPACE_TO_BATCH_ND" else "the crops")
-    require(op, len(x.shape) == 4 and len(block) == 2 and len(pads) == 4,
-            f"needs a 4-d NHWC input, 2 block sizes and 2x2 {'paddings' if op.kind == 'SPACE_TO_BATCH_ND' else 'crops'}"
-            f" (rank {len(x.shape)}, {len(block)} block sizes)")
-    require(op, all(v >= 1 for v in block) and all(v >= 0 for v in pads), f"block {block} and pads {pads} must be positive")
-    return x, block, pads
+    what = "paddings" if op.kind == "SPACE_TO_BATCH_ND" else "crops"
+    block = _const_ints(op, b, "the block shape", int64=False)
+    pads = _const_ints(op, p, f"the {what}", int64=False)
+    rank = len(x.shape)
+    require(op, rank in (3, 4) and len(block) == rank - 2 and len(pads) == 2 * (rank - 2),
+            f"needs a 3-d or 4-d input with {max(rank - 2, 1)} block size(s) and {max(rank - 2, 1)}x2 {what} "
+            f"(rank {rank}, {len(block)} block sizes, {len(pads)} {what})")
+    require(op, all(v >= 1 for v in block) and all(v >= 0 for v in pads), f"block {block} and {what} {pads} must be positive")
+    if rank == 3:
+        return [x.shape[0], x.shape[1], 1, x.shape[2]], block + [1], pads + [0, 0]
+    return list(x.shape), block, pads
 
 
 def check_space_batch(op, g):
     arity(op, 3)
-    x, (bh, bw), (t, bo, l_, r) = _blocks(op, g)
+    xshape, (bh, bw), (t, bo, l_, r) = _blocks(op, g)
+    x = g.op_inputs(op)[0]
     (y,) = g.op_outputs(op)
     _same_types(op, x, [y], ("int8", "float32"))
-    n, h, w, ch = x.shape
+    n, h, w, ch = xshape
     if op.kind == "SPACE_TO_BATCH_ND":
         require(op, (h + t + bo) % bh == 0 and (w + l_ + r) % bw == 0,
                 f"the padded size {h + t + bo}x{w + l_ + r} is not a multiple of the block {bh}x{bw}")
@@ -458,6 +468,8 @@ def check_space_batch(op, g):
         require(op, n % (bh * bw) == 0, f"batch {n} is not a multiple of the block {bh}x{bw}")
         want = [n // (bh * bw), h * bh - t - bo, w * bw - l_ - r, ch]
         require(op, want[1] >= 0 and want[2] >= 0, f"the crops leave {want[1]}x{want[2]}")
+    if len(x.shape) == 3:
+        want = [want[0], want[1], want[3]]
     require(op, list(y.shape) == want, f"output shape {y.shape} is not {want}")
 
 
@@ -468,35 +480,37 @@ def _valid(count: int, step: int, shift: int, lo: int, size: int) -> tuple[int, 
 
 
 def emit_space_batch(op, g, c):
-    x, (bh, bw), (t, _, l_, _) = _blocks(op, g)
+    xshape, (bh, bw), (t, _, l_, _) = _blocks(op, g)
+    x = g.op_inputs(op)[0]
     (y,) = g.op_outputs(op)
+    yshape = list(y.shape) if len(y.shape) == 4 else [y.shape[0], y.shape[1], 1, y.shape[2]]
     elem = DTYPES[x.dtype][2]
-    xs, ys = _strides(x.shape), _strides(y.shape)
+    xs, ys = _strides(xshape), _strides(yshape)
     lines = []
     if op.kind == "SPACE_TO_BATCH_ND":  # y[(i*bw + j)*N + n, oy, ox] = x[n, oy*bh + i - t, ox*bw + j - l]
-        n, oh, ow = x.shape[0], y.shape[1], y.shape[2]
+        n, oh, ow = xshape[0], yshape[1], yshape[2]
         lines.append(f"memset({c.ptr(y)}, 0, {y.nbytes}u); /* the padding: zeros, as TFLite Micro writes them */")
         for i in range(bh):
             for j in range(bw):
-                y0, ny = _valid(oh, bh, i, t, x.shape[1])
-                x0, nx = _valid(ow, bw, j, l_, x.shape[2])
+                y0, ny = _valid(oh, bh, i, t, xshape[1])
+                x0, nx = _valid(ow, bw, j, l_, xshape[2])
                 if not ny or not nx:
                     continue
                 dst = (((i * bw + j) * n) * ys[0] + y0 * ys[1] + x0 * ys[2]) * elem
                 src = ((y0 * bh + i - t) * xs[1] + (x0 * bw + j - l_) * xs[2]) * elem
-                plan = copy_plan([n, ny, nx, x.shape[3]], ys, [xs[0], bh * xs[1], bw * xs[2], 1], elem)
+                plan = copy_plan([n, ny, nx, xshape[3]], ys, [xs[0], bh * xs[1], bw * xs[2], 1], elem)
                 lines += _copy(c, y, dst, x, src, plan, elem, f"block offset ({i}, {j})")
     else:  # y[n, iy*bh + i - t, ix*bw + j - l] = x[(i*bw + j)*N + n, iy, ix]
-        n = y.shape[0]
+        n = yshape[0]
         for i in range(bh):
             for j in range(bw):
-                y0, ny = _valid(x.shape[1], bh, i, t, y.shape[1])
-                x0, nx = _valid(x.shape[2], bw, j, l_, y.shape[2])
+                y0, ny = _valid(xshape[1], bh, i, t, yshape[1])
+                x0, nx = _valid(xshape[2], bw, j, l_, yshape[2])
                 if not ny or not nx:
                     continue
                 dst = ((y0 * bh + i - t) * ys[1] + (x0 * bw + j - l_) * ys[2]) * elem
                 src = (((i * bw + j) * n) * xs[0] + y0 * xs[1] + x0 * xs[2]) * elem
-                plan = copy_plan([n, ny, nx, x.shape[3]], [ys[0], bh * ys[1], bw * ys[2], 1], xs, elem)
+                plan = copy_plan([n, ny, nx, xshape[3]], [ys[0], bh * ys[1], bw * ys[2], 1], xs, elem)
                 lines += _copy(c, y, dst, x, src, plan, elem, f"block offset ({i}, {j})")
     return lines
 
@@ -504,6 +518,6 @@ def emit_space_batch(op, g, c):
 register("MIRROR_PAD", check_mirror_pad, _prepare_nothing, emit_mirror_pad, types=("int8", "float32"),
          notes="REFLECT and SYMMETRIC, constant paddings")
 register("SPACE_TO_BATCH_ND", check_space_batch, _prepare_nothing, emit_space_batch, types=("int8", "float32"),
-         notes="4-d NHWC, constant block and paddings (padding written as zeros, as TFLite Micro)")
+         notes="3-d NHC or 4-d NHWC, constant int32 block and paddings (padding written as zeros, as TFLite Micro)")
 register("BATCH_TO_SPACE_ND", check_space_batch, _prepare_nothing, emit_space_batch, types=("int8", "float32"),
-         notes="4-d NHWC, constant block and crops")
+         notes="3-d NHC or 4-d NHWC, constant int32 block and crops")

@@ -49,9 +49,10 @@ def check_fill(op, g):
     dtype_in(op, value, "value", ("float32", "int32", "int8"))
     require(op, value.size == 1 and len(value.shape) == 0, f"the value must be a scalar, has shape {value.shape}")
     dtype_in(op, y, "output", (value.dtype,))
-    if dims.is_const:
-        require(op, [int(v) for v in dims.data.reshape(-1)] == list(y.shape),
-                f"output shape {y.shape} differs from the dimensions {dims.data.reshape(-1).tolist()}")
+    # constant after folding (a SHAPE of a fixed tensor is); TFLite Micro refuses computed dimensions
+    require(op, dims.is_const, "the dimensions must be constant")
+    require(op, [int(v) for v in dims.data.reshape(-1)] == list(y.shape),
+            f"output shape {y.shape} differs from the dimensions {dims.data.reshape(-1).tolist()}")
 
 
 def emit_fill(op, g, c):
