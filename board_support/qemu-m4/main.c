@@ -72,6 +72,21 @@ static union {
     uint8_t bytes[sizeof(kiln_outputs_t)];
     uint64_t align;
 } other_out;
+/* A stateful model's state before the plain run of a record: every repeat of that record starts
+ * from it again, so that it computes (and is timed on) exactly what the plain run did, and the
+ * state after the last repeat is the state after the plain run. */
+static union {
+    uint8_t bytes[NONZERO(KILN_STATE_BYTES)];
+    uint64_t align;
+} saved_state;
+static void save_state(const kiln_model_t *m)
+{
+    if (m->state != NULL) memcpy(saved_state.bytes, m->state, m->state_bytes);
+}
+static void restore_state(const kiln_model_t *m)
+{
+    if (m->state != NULL) memcpy(m->state, saved_state.bytes, m->state_bytes);
+}
 static uint32_t op_ticks[NONZERO(KILN_OP_COUNT)];
 static uint32_t op_sums[NONZERO(KILN_OP_COUNT)];
 #endif
@@ -91,6 +106,7 @@ static void check_sizes(const kiln_model_t *m)
     for (i = 0; i < m->input_count; ++i) in += m->inputs[i].bytes;
     for (i = 0; i < m->output_count; ++i) out += m->outputs[i].bytes;
     if (in != KILN_RECORD_BYTES || out > sizeof(kiln_outputs_t) || m->arena_bytes > KILN_ARENA_BYTES ||
+        m->state_bytes != KILN_STATE_BYTES ||
         m->input_count > KILN_MAX_IO || m->output_count > KILN_MAX_IO || m->op_count != KILN_OP_COUNT) {
         board_fail(BOARD_EXIT_BAD_BUILD, "the built-in records do not match the model's sizes");
     }
@@ -203,6 +219,7 @@ __attribute__((noinline)) static uint32_t iterate(const kiln_model_t *m, int mod
 #endif
         } else {
             int rc;
+            restore_state(m);
             t0 = kiln_timer_read();
             rc = m->run((const void *const *)ins, (void *const *)outs, arena.bytes, sizeof arena.bytes,
                         mode == MODE_PROFILED ? op_ticks : NULL);
@@ -274,6 +291,7 @@ int main(void)
 
     board_init();
     check_sizes(m);
+    if (m->reset != NULL) m->reset(); /* a stateful model starts its sequence of records from its reset state */
     board_puts("KILN ");
     board_puts(m->name);
     put_field(" ops", m->op_count);
@@ -309,6 +327,9 @@ int main(void)
         uint32_t total, pos = 0, phases = 1;
 
         bind(m, record, plain_out.bytes, ins, outs);
+#if KILN_REPEATS
+        save_state(m);
+#endif
         total = timed_run(m, ins, outs, NULL);
         for (i = 0; i < m->output_count; ++i) {
             put_field("OUT", r);
@@ -333,6 +354,7 @@ int main(void)
 
 #ifdef KILN_PROFILE
         bind(m, record, other_out.bytes, ins, outs);
+        restore_state(m);
         total = timed_run(m, ins, outs, op_ticks);
         check_outputs(other_out.bytes);
         for (i = 0; i < m->op_count; ++i) op_sums[i] = op_ticks[i];

@@ -19,7 +19,13 @@ typedef enum {
     KILN_UINT32 = 7
 } kiln_dtype_t;
 
-enum { KILN_OK = 0, KILN_ERR_ARENA_TOO_SMALL = -1, KILN_ERR_ARENA_MISALIGNED = -2 };
+enum {
+    KILN_OK = 0,
+    KILN_ERR_ARENA_TOO_SMALL = -1,
+    KILN_ERR_ARENA_MISALIGNED = -2,
+    KILN_ERR_STATE_TOO_SMALL = -3,
+    KILN_ERR_STATE_MISALIGNED = -4
+};
 
 typedef struct {
     const char *name;
@@ -45,6 +51,13 @@ typedef struct {
      * built with KILN_PROFILE, and may be NULL. The arena must be 8-byte aligned. */
     int (*run)(const void *const *inputs, void *const *outputs, void *arena, size_t arena_bytes,
                uint32_t *op_ticks);
+    /* Models that keep state between invocations (resource variables, CALL_ONCE): its size, the
+     * function putting the state run() uses back to its start (run() starts from there), and that
+     * state itself, which a runner may save and restore to repeat an invocation (timing it).
+     * 0, NULL and NULL for a model without state. */
+    uint32_t state_bytes;
+    void (*reset)(void);
+    uint8_t *state;
 } kiln_model_t;
 
 #endif

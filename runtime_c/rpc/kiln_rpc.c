@@ -125,6 +125,7 @@ static void clear_model_state(kiln_rpc_server_t *s, int zero_arena)
     for (i = 0; i < m->input_count; ++i) memset(s->cfg.inputs[i], 0, m->inputs[i].bytes);
     for (i = 0; i < m->output_count; ++i) memset(s->cfg.outputs[i], 0, m->outputs[i].bytes);
     if (zero_arena) memset(s->cfg.arena, 0, s->cfg.arena_bytes);
+    if (m->reset != NULL) m->reset(); /* a stateful model's sequence starts anew */
     s->outputs_valid = 0;
     s->timings_valid = 0;
     s->last_ticks = 0;
@@ -200,7 +201,8 @@ static void cmd_info(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
     begin(s, KILN_ST_OK);
     put16(s, (uint16_t)KILN_RPC_PROTOCOL_VERSION);
     put16(s, (uint16_t)KILN_FRAME_MAX_PAYLOAD);
-    put8(s, (uint8_t)(profiling_available(s) ? KILN_INFO_PROFILING : 0u));
+    put8(s, (uint8_t)((profiling_available(s) ? KILN_INFO_PROFILING : 0u) |
+                      (m->reset != NULL ? KILN_INFO_STATEFUL : 0u)));
     put8(s, (uint8_t)m->input_count);
     put8(s, (uint8_t)m->output_count);
     put8(s, 0u); /* reserved */
@@ -423,6 +425,19 @@ static void cmd_reset(kiln_rpc_server_t *s, uint16_t n)
     begin(s, KILN_ST_OK);
 }
 
+static void cmd_reset_state(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
+{
+    if (n != TOKEN_BYTES) {
+        fail(s, KILN_ST_BAD_LENGTH, TOKEN_BYTES);
+        return;
+    }
+    if (!session_ok(s, p)) return;
+    if (s->cfg.model->reset != NULL) s->cfg.model->reset();
+    s->outputs_valid = 0;
+    s->timings_valid = 0;
+    begin(s, KILN_ST_OK);
+}
+
 static void dispatch(kiln_rpc_server_t *s, uint8_t type, const uint8_t *p, uint16_t n)
 {
     switch (type) {
@@ -434,6 +449,7 @@ static void dispatch(kiln_rpc_server_t *s, uint8_t type, const uint8_t *p, uint1
     case KILN_CMD_GET_TIMINGS: cmd_get_timings(s, p, n); break;
     case KILN_CMD_GET_TENSOR: cmd_get_tensor(s, p, n); break;
     case KILN_CMD_RESET: cmd_reset(s, n); break;
+    case KILN_CMD_RESET_STATE: cmd_reset_state(s, p, n); break;
     default: fail(s, KILN_ST_UNKNOWN_COMMAND, type); break;
     }
 }

@@ -53,7 +53,10 @@ enum {
     KILN_CMD_GET_OUTPUT = 0x05,  /* token u32, index u16, offset u32, length u16 -> bytes */
     KILN_CMD_GET_TIMINGS = 0x06, /* token u32, first op u32, count u16 -> count x u32 ticks */
     KILN_CMD_GET_TENSOR = 0x07,  /* token u32, tensor u16, offset u32, length u16 -> bytes */
-    KILN_CMD_RESET = 0x08        /* (nothing) -> (nothing); closes the session, clears state */
+    KILN_CMD_RESET = 0x08,       /* (nothing) -> (nothing); closes the session, clears state */
+    KILN_CMD_RESET_STATE = 0x09  /* token u32 -> (nothing); the model's state back to its start
+                                  * (a stateful model's sequence starts anew; opening a session
+                                  * does this too) */
 };
 
 /* Frame types the device sends that answer no request. */
@@ -86,6 +89,7 @@ enum {
 /* INFO flags. */
 #define KILN_INFO_PROFILING 0x01u /* built with KILN_PROFILE and given a tick buffer */
 #define KILN_INFO_TAPS 0x02u      /* GET_TENSOR can read intermediate tensors (not yet) */
+#define KILN_INFO_STATEFUL 0x04u  /* the model keeps state between runs (resource variables) */
 
 typedef struct {
     const kiln_model_t *model;

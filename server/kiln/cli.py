@@ -40,6 +40,8 @@ def cmd_compile(args) -> int:
     else:
         print(f"{c.name}: {len(s['operators'])} operators, {s['macs']:,} MACs")
         print(f"  arena    {s['arena_bytes']:>10,} B   (lower bound {s['arena_lower_bound']:,} B)")
+        if s["state_bytes"]:
+            print(f"  state    {s['state_bytes']:>10,} B   (kept between invocations; {c.name}_reset() restarts)")
         print(f"  weights  {s['weight_bytes']:>10,} B   (flash)")
         print(f"  wrote {len(res.written)} file(s), {len(res.unchanged)} unchanged, in {args.out}")
     for note in res.notes:

@@ -12,7 +12,7 @@ from . import importer, tuning
 from .codegen import cwriter
 from .ir import Graph
 from .ops import REGISTRY
-from .passes import constants, plan, validate
+from .passes import constants, plan, validate, variables
 from .workspace import HEADER_LINES, WriteResult, write_files
 
 
@@ -44,6 +44,7 @@ class Compiled:
             "source": str(self.source),
             "operators": [{"index": op.index, "kind": op.kind, "macs": op.macs} for op in g.operators],
             "arena_bytes": g.arena_bytes,
+            "state_bytes": g.state_bytes,
             "arena_lower_bound": self.lower_bound,
             "weight_bytes": self.const_bytes,
             "macs": self.macs,
@@ -54,14 +55,26 @@ def load(path: str | Path) -> Graph:
     """The model's graph with its constant operators folded (passes/constants.py): what validation,
     reports and the compiler see."""
     g = importer.load(path)
-    constants.run(g)
+    _fold_and_resolve(g)
     return g
 
 
+def _fold_and_resolve(g: Graph) -> None:
+    for sg in [g] + variables.called(g):
+        constants.run(sg)
+    variables.run(g)
+
+
 def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan.Buffer]:
-    constants.run(g)  # a no-op on a graph from load(); kept for graphs built another way
+    _fold_and_resolve(g)  # a no-op on a graph from load(); kept for graphs built another way
     validate.run(g)
     tuning.apply(g, variants or {})
+    # the subgraphs CALL_ONCE runs first, deepest first: each one's arena is its caller's scratch
+    for sg in reversed(variables.called(g)):
+        for op in sg.operators:
+            if not op.folded:
+                REGISTRY[op.kind].prepare(op, sg)
+        plan.run(sg)
     for op in g.operators:
         if not op.folded:
             REGISTRY[op.kind].prepare(op, g)

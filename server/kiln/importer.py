@@ -106,11 +106,6 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
         n_sub = model.SubgraphsLength()
         if n_sub == 0:
             raise KilnError(f"{where}: the model has no subgraph")
-        if n_sub > 1:
-            raise KilnError(
-                f"{where}: the model has {n_sub} subgraphs; Kiln compiles single-subgraph models "
-                "(control flow such as WHILE, IF or CALL_ONCE is not supported)")
-        sg = model.Subgraphs(0)
         step = "the operator codes"
         opcodes = []
         op_names = _enum_names("BuiltinOperator", "BuiltinOperator")
@@ -122,6 +117,27 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
                 cc = oc.CustomCode()
                 nm = f"CUSTOM({cc.decode(errors='replace') if cc else '?'})"
             opcodes.append(nm)
+        graphs = []
+        for k in range(n_sub):
+            step = f"subgraph {k}"
+            sub_where = where if k == 0 else f"{where}: subgraph {k}"
+            graphs.append(_subgraph(model, model.Subgraphs(k), k, name if k == 0 else f"{name}_sg{k}", opcodes,
+                                    data, sub_where))
+    except KilnError:
+        raise
+    except Exception as e:  # the flatbuffer library reads past the end or through bad offsets
+        raise KilnError(f"{where}: truncated or corrupt flatbuffer (while reading {step}: {type(e).__name__})") from None
+    sha = hashlib.sha256(data).hexdigest()
+    for g in graphs:
+        g.source_sha256 = sha
+        g.subgraphs = graphs
+    return graphs[0]
+
+
+def _subgraph(model, sg, k: int, name: str, opcodes: list[str], data: bytes, where: str) -> Graph:
+    """One subgraph's tensors and operators (operator labels name the subgraph when k > 0)."""
+    step = "its tensors"
+    try:
         type_names = _enum_names("TensorType", "TensorType")
         tensors = []
         n_buffers = model.BuffersLength()
@@ -163,7 +179,7 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
                 if i >= len(tensors) or i < -1:
                     raise KilnError(f"{where}: operator {oi} ({kind}) refers to tensor {i}, but there are {len(tensors)}")
             options, options_type = _options(o, f"operator {oi} ({kind})")
-            ops.append(Operator(oi, kind, ins, outs, options, options_type=options_type))
+            ops.append(Operator(oi, kind, ins, outs, options, options_type=options_type, subgraph=k))
         step = "the graph inputs and outputs"
         g_in = [int(i) for i in _vector(sg.InputsAsNumpy())]
         g_out = [int(i) for i in _vector(sg.OutputsAsNumpy())]
@@ -172,10 +188,9 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
                 raise KilnError(f"{where}: graph input/output refers to tensor {i}, but there are {len(tensors)}")
     except KilnError:
         raise
-    except Exception as e:  # the flatbuffer library reads past the end or through bad offsets
+    except Exception as e:
         raise KilnError(f"{where}: truncated or corrupt flatbuffer (while reading {step}: {type(e).__name__})") from None
-    graph = Graph(name, tensors, ops, g_in, g_out, hashlib.sha256(data).hexdigest())
-    return graph
+    return Graph(name, tensors, ops, g_in, g_out, index=k)
 
 
 def _buffer(model, data: bytes, b: int, tensor: Tensor, where: str) -> np.ndarray | None:

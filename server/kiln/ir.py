@@ -103,10 +103,38 @@ class Operator:
     variant: str | None = None  # the kernel variant (ops' OpDef.variants, chosen by kiln tune); None: the default
     options_type: str = ""  # the flatbuffer options table the options came from (e.g. "GatherOptions")
     folded: bool = False  # computed at compile time (passes/constants.py): its outputs are constants
+    subgraph: int = 0  # the model's subgraph holding it (0: the main one)
 
     @property
     def label(self) -> str:
-        return f"operator {self.index} ({self.kind})"
+        where = f"subgraph {self.subgraph} " if self.subgraph else ""
+        return f"{where}operator {self.index} ({self.kind})"
+
+
+@dataclass
+class Variable:
+    """A resource variable (VAR_HANDLE's container and shared name, as TFLite Micro resolves them):
+    bytes in the state area that keep their value from one invocation to the next. Its type and
+    shape are those of the first value assigned to it; reset fills it with `default`, the byte
+    TFLite Micro fills it with (the low byte of the assigned tensor's zero point)."""
+
+    container: str
+    shared_name: str
+    dtype: str
+    shape: list[int]
+    default: int
+    offset: int = -1  # in the state area
+
+    @property
+    def nbytes(self) -> int:
+        n = DTYPES[self.dtype][2]
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def label(self) -> str:
+        return f"variable '{self.shared_name}'" + (f" (container '{self.container}')" if self.container else "")
 
 
 @dataclass
@@ -118,6 +146,15 @@ class Graph:
     outputs: list[int]
     source_sha256: str = ""
     arena_bytes: int = 0
+    # Every subgraph of the model, index-aligned with the flatbuffer (subgraphs[0] is the main
+    # graph itself); the others run through CALL_ONCE. Filled by the importer.
+    subgraphs: list["Graph"] = field(default_factory=list)
+    index: int = 0  # this graph's subgraph index
+    # Resource variables (passes/variables.py): resource tensor index -> its variable, per graph;
+    # the model's variables and state layout on the main graph.
+    resources: dict[int, Variable] = field(default_factory=dict)
+    variables: list[Variable] = field(default_factory=list)
+    state_bytes: int = 0
 
     def tensor(self, i: int) -> Tensor:
         return self.tensors[i]
@@ -135,4 +172,4 @@ class Graph:
         for op in self.operators:
             used.update(i for i in op.inputs if i >= 0)
             used.update(op.outputs)
-        return [t for t in self.tensors if t.index in used and not t.is_const]
+        return [t for t in self.tensors if t.index in used and not t.is_const and t.dtype != "resource"]

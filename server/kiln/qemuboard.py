@@ -176,6 +176,7 @@ def records_header(model_name: str, records: list[list[np.ndarray]], g: Graph | 
         f'#include "{model_name}.h"',
         "",
         f"#define KILN_ARENA_BYTES {upper}_ARENA_BYTES",
+        f"#define KILN_STATE_BYTES {upper}_STATE_BYTES",
         f"#define KILN_OP_COUNT {upper}_OP_COUNT",
         f"typedef {model_name}_output_t kiln_outputs_t;",
         f"#define KILN_RECORD_COUNT {len(blobs)}u",

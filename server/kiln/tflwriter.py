@@ -18,7 +18,7 @@ import tflite
 from .errors import KilnError
 
 TENSOR_TYPES = {"float32": 0, "float16": 1, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7,
-                "int8": 9, "float64": 10, "uint32": 15, "uint16": 16, "int4": 17}
+                "int8": 9, "float64": 10, "resource": 13, "uint32": 15, "uint16": 16, "int4": 17}
 
 # Operators whose options table is not named after the operator.
 _OPTIONS_OF = {"MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",
@@ -55,6 +55,8 @@ def _write_options(fb, cls: str, values: dict) -> int:
     for key, v in values.items():
         if isinstance(v, (list, tuple, np.ndarray)):
             vectors[key] = fb.CreateNumpyVector(np.asarray(v, dtype=np.int32).reshape(-1))
+        elif isinstance(v, (str, bytes)):  # VAR_HANDLE's container and shared name
+            vectors[key] = fb.CreateString(v)
     getattr(tflite, cls + "Start")(fb)
     for key, v in values.items():
         adder = getattr(tflite, f"{cls}Add{_camel(key)}", None)
@@ -94,13 +96,21 @@ class _Op:
 
 @dataclass
 class ModelWriter:
-    """One subgraph: add tensors and operators, name the graph's inputs and outputs, build()."""
+    """One subgraph: add tensors and operators, name the graph's inputs and outputs, build().
+    subgraph() adds another one (for CALL_ONCE and friends), written after this one."""
 
     description: str = "written by kiln"
     tensors: list[_T] = field(default_factory=list)
     ops: list[_Op] = field(default_factory=list)
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
+    extra: list["ModelWriter"] = field(default_factory=list)
+
+    def subgraph(self) -> tuple["ModelWriter", int]:
+        """A new subgraph (a writer of its own for tensors and operators) and its index."""
+        w = ModelWriter()
+        self.extra.append(w)
+        return w, len(self.extra)
 
     def tensor(self, name: str, shape, dtype: str, scale=None, zero_point=None, axis: int = 0, data=None) -> int:
         """An activation, or a constant when `data` (an array) is given; returns its index."""
@@ -126,24 +136,29 @@ class ModelWriter:
 
     def build(self) -> bytes:
         fb = flatbuffers.Builder(1024)
+        graphs = [self] + self.extra
         codes = []
-        for o in self.ops:
+        for o in (o for w in graphs for o in w.ops):
             if (o.kind, o.version) not in codes:
                 codes.append((o.kind, o.version))
-        buffers = [self._buffer(fb, b"")] + [self._buffer(fb, t.data) for t in self.tensors]
-        tensors = [self._tensor(fb, t, k + 1) for k, t in enumerate(self.tensors)]
-        ops = [self._op(fb, o, codes.index((o.kind, o.version))) for o in self.ops]
-        t_vec, o_vec = _offsets(fb, tensors), _offsets(fb, ops)
-        i_vec = fb.CreateNumpyVector(np.asarray(self.inputs, np.int32))
-        out_vec = fb.CreateNumpyVector(np.asarray(self.outputs, np.int32))
-        name = fb.CreateString("main")
-        tflite.SubGraphStart(fb)
-        tflite.SubGraphAddTensors(fb, t_vec)
-        tflite.SubGraphAddInputs(fb, i_vec)
-        tflite.SubGraphAddOutputs(fb, out_vec)
-        tflite.SubGraphAddOperators(fb, o_vec)
-        tflite.SubGraphAddName(fb, name)
-        sub = tflite.SubGraphEnd(fb)
+        buffers = [self._buffer(fb, b"")]
+        subs = []
+        for k, w in enumerate(graphs):
+            first = len(buffers)
+            buffers += [self._buffer(fb, t.data) for t in w.tensors]
+            tensors = [self._tensor(fb, t, first + j) for j, t in enumerate(w.tensors)]
+            ops = [self._op(fb, o, codes.index((o.kind, o.version))) for o in w.ops]
+            t_vec, o_vec = _offsets(fb, tensors), _offsets(fb, ops)
+            i_vec = fb.CreateNumpyVector(np.asarray(w.inputs, np.int32))
+            out_vec = fb.CreateNumpyVector(np.asarray(w.outputs, np.int32))
+            name = fb.CreateString("main" if k == 0 else f"subgraph{k}")
+            tflite.SubGraphStart(fb)
+            tflite.SubGraphAddTensors(fb, t_vec)
+            tflite.SubGraphAddInputs(fb, i_vec)
+            tflite.SubGraphAddOutputs(fb, out_vec)
+            tflite.SubGraphAddOperators(fb, o_vec)
+            tflite.SubGraphAddName(fb, name)
+            subs.append(tflite.SubGraphEnd(fb))
         code_tables = []
         for kind, version in codes:
             code = getattr(tflite.BuiltinOperator, kind)
@@ -152,7 +167,7 @@ class ModelWriter:
             tflite.OperatorCodeAddBuiltinCode(fb, code)
             tflite.OperatorCodeAddVersion(fb, version)
             code_tables.append(tflite.OperatorCodeEnd(fb))
-        c_vec, s_vec, b_vec = _offsets(fb, code_tables), _offsets(fb, [sub]), _offsets(fb, buffers)
+        c_vec, s_vec, b_vec = _offsets(fb, code_tables), _offsets(fb, subs), _offsets(fb, buffers)
         desc = fb.CreateString(self.description)
         tflite.ModelStart(fb)
         tflite.ModelAddVersion(fb, 3)

@@ -23,11 +23,23 @@ from . import literals
 class Emitter:
     """What an operator's emit step may ask for: tensor pointers, constant arrays, literals."""
 
-    def __init__(self, g: Graph):
+    def __init__(self, g: Graph, parent: "Emitter | None" = None):
         self.g = g
-        self.arrays: list[tuple[str, str, np.ndarray, str]] = []  # (name, ctype, data, comment)
-        self._names: set[str] = set()
+        # a subgraph's emitter shares its parent's constant arrays (one weights header)
+        self.arrays: list[tuple[str, str, np.ndarray, str]] = parent.arrays if parent else []  # (name, ctype, data, comment)
+        self._names: set[str] = parent._names if parent else set()
         self._const_names: dict[int, str] = {}
+        self.functions: list[str] = parent.functions if parent else []  # subgraphs' operator functions
+        self.stateful = g.state_bytes > 0 if parent is None else parent.stateful
+
+    def subgraph_calls(self, sub: Graph, base: str) -> list[str]:
+        """Renders the subgraph's operator functions (before the main graph's) and returns the
+        statements calling them, in order, on the arena at `base`."""
+        child = Emitter(sub, self)
+        bodies = [(op, _body(op, sub, child)) for op in sub.operators]
+        self.functions += _functions(sub, bodies, self.stateful)[0]
+        args = "(" + base + (", state)" if self.stateful else ")")
+        return [f"{function_name(op)}{args};" for op in sub.operators]
 
     def array(self, name: str, data, ctype: str, comment: str) -> str:
         name = literals.identifier(name, self._names, "table")
@@ -56,24 +68,56 @@ class Emitter:
 
 def _op_comment(g: Graph, op) -> list[str]:
     act = op.params.get("act")
-    head = f"Operator {op.index}: {op.kind}" + (f" (fused {act})" if act and act != "NONE" else "")
+    head = (f"Subgraph {op.subgraph}, operator" if op.subgraph else "Operator") + f" {op.index}: {op.kind}"
+    head += f" (fused {act})" if act and act != "NONE" else ""
     lines = [f"/* {head}"]
     roles = {"FULLY_CONNECTED": ["input", "weights", "bias"]}.get(op.kind, [])
     for k, t in enumerate(g.op_inputs(op)):
         if t is None:
             continue
         role = roles[k] if k < len(roles) else f"input {k}"
-        where = "const" if t.is_const else f"arena+{t.offset}"
+        where = "const" if t.is_const else "resource" if t.dtype == "resource" else f"arena+{t.offset}"
         lines.append(f" *   {role:<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
     for t in g.op_outputs(op):
-        lines.append(f" *   {'output':<8} {t.describe()}  [arena+{t.offset}]  '{literals.comment(t.name)}'")
+        where = "resource" if t.dtype == "resource" else f"arena+{t.offset}"
+        lines.append(f" *   {'output':<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
     lines.append(f" *   MACs: {op.macs:,}")
     lines.append(" */")
     return lines
 
 
 def function_name(op) -> str:
-    return f"op{op.index:03d}_{op.kind.lower()}"
+    return (f"sg{op.subgraph}_" if op.subgraph else "") + f"op{op.index:03d}_{op.kind.lower()}"
+
+
+def _body(op, g: Graph, em: Emitter) -> list[str]:
+    if op.folded:
+        outs = ", ".join(f"tensor {t.index}" for t in g.op_outputs(op))
+        return [f"/* Folded: every input is constant, so Kiln computed {outs} at compile time (exactly as",
+                " * TFLite Micro does) and the readers use the constant from the weights header. */"]
+    return REGISTRY[op.kind].emit(op, g, em)
+
+
+def _functions(g: Graph, bodies, stateful: bool) -> tuple[list[str], list[tuple]]:
+    """One commented static function per operator; and (op, first line, last line) of each,
+    counted from the first returned line."""
+    c: list[str] = []
+    lines_map = []
+    for op, body in bodies:
+        c += _op_comment(g, op)
+        start = len(c) + 1
+        c.append(f"static void {function_name(op)}(uint8_t *arena{', uint8_t *state' if stateful else ''})")
+        c.append("{")
+        code = [re.sub(r"/\*.*?\*/", "", ln) for ln in body]  # comments may name them without using them
+        if not any("arena" in ln for ln in code):
+            c.append("    (void)arena;")
+        if stateful and not any(re.search(r"\bstate\b", ln) for ln in code):
+            c.append("    (void)state;")
+        c += ["    " + ln for ln in body]
+        c.append("}")
+        lines_map.append((op, start, len(c)))
+        c.append("")
+    return c, lines_map
 
 
 def _io_struct(g: Graph, ids: list[int], kind: str, prefix: str) -> tuple[str, list[str]]:
@@ -129,21 +173,113 @@ def runtime_sources(model_c: str) -> list:
     return sorted(wanted)
 
 
+def _api(g: Graph) -> str:
+    n, N = g.name, g.name.upper()
+    if not g.state_bytes:
+        return (f"int {n}_invoke(const {n}_input_t *input, {n}_output_t *output);\n"
+                f"int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, "
+                "size_t arena_bytes);")
+    return f"""/* The model keeps state between invocations ({N}_STATE_BYTES bytes: {len(g.variables)} variable(s)
+ * and CALL_ONCE flags), apart from the arena, which may be shared with other work in between.
+ * {n}_invoke() uses a static state that {n}_reset() puts back to its start (it starts there).
+ * With your own buffers, call {n}_reset_state() on the state (8-byte aligned, at least
+ * {N}_STATE_BYTES) before its first invocation and whenever a sequence starts anew. */
+int {n}_invoke(const {n}_input_t *input, {n}_output_t *output);
+void {n}_reset(void);
+int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes,
+                          void *state, size_t state_bytes);
+void {n}_reset_state(void *state);"""
+
+
+def _run_function(g: Graph, stateful: bool, copy_in: str, calls: str, copy_out: str) -> str:
+    """The function running every operator in order (run, or run_with_state), and the static arena."""
+    N = g.name.upper()
+    name, state = ("run_with_state", "uint8_t *state, ") if stateful else ("run", "")
+    pad = " " * (len(name) + 12)
+    return f"""/* Runs every operator in order. Inputs are copied into the arena first and outputs out of it
+ * last, so the caller's buffers may live anywhere{"; the state carries over to the next call" if stateful else ""}. */
+static int {name}(const void *const *inputs, void *const *outputs, void *arena_ptr, size_t arena_bytes,
+{pad}{state}uint32_t *op_ticks)
+{{
+    uint8_t *arena = (uint8_t *)arena_ptr;
+    if (arena_bytes < {N}_ARENA_BYTES) return KILN_ERR_ARENA_TOO_SMALL;
+    if (((size_t)arena & 7u) != 0u) return KILN_ERR_ARENA_MISALIGNED;
+    (void)op_ticks;
+{copy_in}
+{calls}
+{copy_out}
+    return KILN_OK;
+}}
+
+static union {{
+    uint8_t bytes[{N}_ARENA_BYTES > 0u ? {N}_ARENA_BYTES : 1u];
+    uint64_t align;
+}} static_arena;"""
+
+
+def _stateful_entry_points(g: Graph, copy_in: str, calls: str, copy_out: str, io_arrays: str) -> str:
+    n, N = g.name, g.name.upper()
+    flags = sum(4 for sg in [g] + g.subgraphs[1:] for op in sg.operators if op.kind == "CALL_ONCE" and "flag" in op.params)
+    resets = [f"    memset(state, 0, {flags}u); /* no CALL_ONCE subgraph has run */"] if flags else []
+    resets += [f"    memset(state + {v.offset}, 0x{v.default:02x}, {v.nbytes}u); /* {literals.comment(v.label)}: "
+               f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}] */" for v in g.variables if v.dtype]
+    return f"""/* The state's starting contents: each variable filled with the byte TFLite Micro fills it with
+ * (its first assigned tensor's zero point), every CALL_ONCE flag cleared. */
+static void reset_state(uint8_t *state)
+{{
+{chr(10).join(resets)}
+}}
+
+{_run_function(g, True, copy_in, calls, copy_out)}
+
+static union {{
+    uint8_t bytes[{N}_STATE_BYTES];
+    uint64_t align;
+}} static_state;
+static bool static_state_ready;
+
+void {n}_reset(void)
+{{
+    reset_state(static_state.bytes);
+    static_state_ready = true;
+}}
+
+void {n}_reset_state(void *state)
+{{
+    reset_state((uint8_t *)state);
+}}
+
+/* The descriptor's entry point (runners, the RPC server): the static state. */
+static int run(const void *const *inputs, void *const *outputs, void *arena_ptr, size_t arena_bytes,
+               uint32_t *op_ticks)
+{{
+    if (!static_state_ready) {n}_reset();
+    return run_with_state(inputs, outputs, arena_ptr, arena_bytes, static_state.bytes, op_ticks);
+}}
+
+int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes,
+                          void *state, size_t state_bytes)
+{{
+{io_arrays}
+    if (state_bytes < {N}_STATE_BYTES) return KILN_ERR_STATE_TOO_SMALL;
+    if (((size_t)state & 7u) != 0u) return KILN_ERR_STATE_MISALIGNED;
+    return run_with_state(inputs, outputs, arena, arena_bytes, (uint8_t *)state, NULL);
+}}
+
+int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
+{{
+{io_arrays}
+    return run(inputs, outputs, static_arena.bytes, sizeof static_arena.bytes, NULL);
+}}"""
+
+
 def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, str], int]:
     """All generated files, name -> text (without the Kiln header, which the writer adds), and
     the bytes of constant data they put in flash."""
     n = g.name
     N = n.upper()
     em = Emitter(g)
-    bodies = []
-    for op in g.operators:
-        if op.folded:
-            outs = ", ".join(f"tensor {t.index}" for t in g.op_outputs(op))
-            body = [f"/* Folded: every input is constant, so Kiln computed {outs} at compile time (exactly as",
-                    " * TFLite Micro does) and the readers use the constant from the weights header. */"]
-        else:
-            body = REGISTRY[op.kind].emit(op, g, em)
-        bodies.append((op, body))
+    bodies = [(op, _body(op, g, em)) for op in g.operators]
 
     in_struct, in_names = _io_struct(g, g.inputs, "input", n)
     out_struct, out_names = _io_struct(g, g.outputs, "output", n)
@@ -163,14 +299,14 @@ def render(g: Graph, source_name: str, line_offset: int = 0) -> tuple[dict[str, 
 #include "kiln_model.h"
 
 #define {N}_ARENA_BYTES {g.arena_bytes}u
+#define {N}_STATE_BYTES {g.state_bytes}u
 #define {N}_OP_COUNT {len(g.operators)}u
 
 {in_struct}
 
 {out_struct}
 
-int {n}_invoke(const {n}_input_t *input, {n}_output_t *output);
-int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes);
+{_api(g)}
 
 /* The generic descriptor (for runners and the RPC server). */
 extern const kiln_model_t {n}_model;
@@ -192,18 +328,10 @@ extern const kiln_model_t {n}_model;
     if any("INFINITY" in ln or "NAN" in ln for _, b in bodies for ln in b):
         c.insert(3, "#include <math.h>")
     c += [f'#include "{n}_weights.h"', ""]
-    lines_map = []
-    for op, body in bodies:
-        c += _op_comment(g, op)
-        start = len(c) + 1
-        c.append(f"static void {function_name(op)}(uint8_t *arena)")
-        c.append("{")
-        if not any("arena" in ln for ln in body):
-            c.append("    (void)arena;")
-        c += ["    " + ln for ln in body]
-        c.append("}")
-        lines_map.append((op, start, len(c)))
-        c.append("")
+    c += em.functions  # the subgraphs' operators (CALL_ONCE), then the main graph's
+    funcs, spans = _functions(g, bodies, em.stateful)
+    lines_map = [(op, s + len(c), e + len(c)) for op, s, e in spans]
+    c += funcs
 
     def infos(ids):
         return ",\n".join("    " + _tensor_info(g.tensor(i)) for i in ids)
@@ -212,44 +340,32 @@ extern const kiln_model_t {n}_model;
                         for k, i in enumerate(g.inputs))
     copy_out = "\n".join(f"    memcpy(outputs[{k}], arena + {g.tensor(i).offset}, {g.tensor(i).nbytes}u);"
                          for k, i in enumerate(g.outputs))
-    calls = "\n".join(f"    KILN_PROFILE_OP(op_ticks, {op.index}, {function_name(op)}(arena));" for op in g.operators)
+    st = ", state" if em.stateful else ""
+    calls = "\n".join(f"    KILN_PROFILE_OP(op_ticks, {op.index}, {function_name(op)}(arena{st}));" for op in g.operators)
     sha = bytes.fromhex(g.source_sha256) if g.source_sha256 else bytes(32)
     sha_c = ", ".join(f"0x{b:02x}" for b in sha)
     op_names = ", ".join(f'"{function_name(op)}"' for op in g.operators)
-    c.append(f"""/* Runs every operator in order. Inputs are copied into the arena first and outputs out of it
- * last, so the caller's buffers may live anywhere. */
-static int run(const void *const *inputs, void *const *outputs, void *arena_ptr, size_t arena_bytes,
-               uint32_t *op_ticks)
-{{
-    uint8_t *arena = (uint8_t *)arena_ptr;
-    if (arena_bytes < {N}_ARENA_BYTES) return KILN_ERR_ARENA_TOO_SMALL;
-    if (((size_t)arena & 7u) != 0u) return KILN_ERR_ARENA_MISALIGNED;
-    (void)op_ticks;
-{copy_in}
-{calls}
-{copy_out}
-    return KILN_OK;
-}}
-
-static union {{
-    uint8_t bytes[{N}_ARENA_BYTES > 0u ? {N}_ARENA_BYTES : 1u];
-    uint64_t align;
-}} static_arena;
+    fill_ptrs = "\n".join([f"    inputs[{k}] = input->{nm};" for k, nm in enumerate(in_names)]
+                          + [f"    outputs[{k}] = output->{nm};" for k, nm in enumerate(out_names)])
+    io_arrays = f"""    const void *inputs[{len(g.inputs)}];
+    void *outputs[{len(g.outputs)}];
+{fill_ptrs}"""
+    if em.stateful:
+        c.append(_stateful_entry_points(g, copy_in, calls, copy_out, io_arrays))
+    else:
+        c.append(f"""{_run_function(g, False, copy_in, calls, copy_out)}
 
 int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, size_t arena_bytes)
 {{
-    const void *inputs[{len(g.inputs)}];
-    void *outputs[{len(g.outputs)}];
-{chr(10).join(f"    inputs[{k}] = input->{nm};" for k, nm in enumerate(in_names))}
-{chr(10).join(f"    outputs[{k}] = output->{nm};" for k, nm in enumerate(out_names))}
+{io_arrays}
     return run(inputs, outputs, arena, arena_bytes, NULL);
 }}
 
 int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
 {{
     return {n}_invoke_with_arena(input, output, static_arena.bytes, sizeof static_arena.bytes);
-}}
-
+}}""")
+    c.append(f"""
 static const kiln_tensor_info_t input_info[] = {{
 {infos(g.inputs)}
 }};
@@ -264,7 +380,8 @@ static const uint8_t model_sha256[32] = {{{sha_c}}};
 
 const kiln_model_t {n}_model = {{
     "{n}", model_sha256, {N}_ARENA_BYTES, {N}_OP_COUNT, {len(g.inputs)}u, {len(g.outputs)}u,
-    input_info, output_info, op_names, run
+    input_info, output_info, op_names, run, {N}_STATE_BYTES,
+    {f"{n}_reset, static_state.bytes" if em.stateful else "NULL, NULL"}
 }};""")
 
     source_map = {

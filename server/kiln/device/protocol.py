@@ -12,10 +12,10 @@ from .errors import ProtocolError
 PROTOCOL_VERSION = 1
 
 # commands (request frame types)
-INFO, TENSOR_INFO, SET_INPUT, RUN, GET_OUTPUT, GET_TIMINGS, GET_TENSOR, RESET = range(1, 9)
+INFO, TENSOR_INFO, SET_INPUT, RUN, GET_OUTPUT, GET_TIMINGS, GET_TENSOR, RESET, RESET_STATE = range(1, 10)
 COMMAND_NAMES = {INFO: "INFO", TENSOR_INFO: "TENSOR_INFO", SET_INPUT: "SET_INPUT", RUN: "RUN",
                  GET_OUTPUT: "GET_OUTPUT", GET_TIMINGS: "GET_TIMINGS", GET_TENSOR: "GET_TENSOR",
-                 RESET: "RESET"}
+                 RESET: "RESET", RESET_STATE: "RESET_STATE"}
 
 RESPONSE = 0x80  # an answer's type: the command | RESPONSE
 ACCEPTED = 0xFD  # RUN arrived, the inference is starting (same seq)
@@ -35,6 +35,7 @@ RESULT_PROFILED = 0x01
 RESULT_TIMER_OVERFLOW = 0x02
 INFO_PROFILING = 0x01
 INFO_TAPS = 0x02
+INFO_STATEFUL = 0x04
 
 SET_INPUT_HEADER = 10  # token u32, index u16, offset u32
 MAX_TENSORS = 16
@@ -72,6 +73,7 @@ class DeviceInfo:
     input_bytes: tuple[int, ...]
     output_bytes: tuple[int, ...]
     name: str
+    stateful: bool = False  # the model keeps state between runs: a sequence, reset by reset_state()
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ def parse_info(data: bytes) -> DeviceInfo:
         raise ProtocolError(f"INFO answer of {len(data)} bytes, expected {pos + 1 + name_len}")
     name = data[pos + 1:].decode("utf-8", "replace")
     return DeviceInfo(version, max_payload, bool(flags & INFO_PROFILING), bool(flags & INFO_TAPS),
-                      sha.hex(), arena, ops, hz, runs, session, tuple(sizes[:n_in]), tuple(sizes[n_in:]), name)
+                      sha.hex(), arena, ops, hz, runs, session, tuple(sizes[:n_in]), tuple(sizes[n_in:]), name,
+                      bool(flags & INFO_STATEFUL))
 
 
 _TENSOR_HEAD = struct.Struct("<BB6iIfiB")

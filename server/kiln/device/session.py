@@ -426,6 +426,13 @@ class Session:
         """Reads an intermediate tensor (firmware built with taps only; none is yet)."""
         return self._call(P.GET_TENSOR, self._token() + struct.pack("<HIH", tensor, offset, length))
 
+    def reset_state(self) -> None:
+        """Puts a stateful model's state back to its start: the next run begins a new sequence
+        (opening a session does this too). Nothing to do for a model without state."""
+        self._call(P.RESET_STATE, self._token())
+        self.last_run = None
+        self.last_timings = None
+
     def reset(self) -> P.DeviceInfo:
         """Clears the device's state (inputs, outputs, timings, arena) and opens a new session."""
         self._call(P.RESET)
@@ -448,6 +455,9 @@ class Session:
                 bad = getattr(e, "bad_inputs", None)
                 if bad is None or attempt == self.retries:
                     raise
+                if self.info_.stateful:  # the run on wrong inputs changed the state: no repeat can undo it
+                    raise CorruptFrameError(f"{e}; the model keeps state, which that run changed: start the "
+                                            "sequence again (reset_state)") from None
                 for i in bad:
                     self.set_input(i, encoded[i])
         outputs = [self.get_output(k) for k in range(len(self.outputs))]

@@ -104,6 +104,8 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
         if op.folded:
             continue
         opdef = REGISTRY[op.kind]
+        if not op.outputs:  # ASSIGN_VARIABLE, CALL_ONCE: nothing to place
+            continue
         src = op.inputs[0] if aliases(op, g) else None
         if src is None and in_place and opdef.in_place is not None:
             k = opdef.in_place(op, g)
@@ -147,7 +149,7 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
     if in_place:
         for op in g.operators:
             overlap = REGISTRY[op.kind].overlap
-            src, out = op.inputs[0] if op.inputs else -1, op.outputs[0]
+            src, out = op.inputs[0] if op.inputs else -1, op.outputs[0] if op.outputs else -1
             if overlap is None or src not in root or out not in root:
                 continue
             x, y = result[find(src)], result[find(out)]

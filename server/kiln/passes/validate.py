@@ -4,17 +4,25 @@ from __future__ import annotations
 from ..errors import UnsupportedError
 from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
+from .variables import called
 
 
 MAX_TENSOR_BYTES = 1 << 30
 
 
-def unsupported_kinds(g: Graph) -> dict[str, list[int]]:
-    """Operator kinds Kiln has no definition for, each with the indices of its operators."""
-    kinds: dict[str, list[int]] = {}
-    for op in g.operators:
+def _operators(g: Graph):
+    """The main graph's operators, then those of the subgraphs it runs (CALL_ONCE)."""
+    for sg in [g] + called(g):
+        yield from sg.operators
+
+
+def unsupported_kinds(g: Graph) -> dict[str, list[int | str]]:
+    """Operator kinds Kiln has no definition for, each with the indices of its operators (those of
+    another subgraph as "2 in subgraph 1")."""
+    kinds: dict[str, list[int | str]] = {}
+    for op in _operators(g):
         if op.kind not in REGISTRY and not op.folded:
-            kinds.setdefault(op.kind, []).append(op.index)
+            kinds.setdefault(op.kind, []).append(op.index if not op.subgraph else f"{op.index} in subgraph {op.subgraph}")
     return kinds
 
 
@@ -30,7 +38,7 @@ def problems(g: Graph) -> list[str]:
     """Every reason the graph cannot be compiled, one line each (empty when it can). Each operator
     Kiln has no definition for gets its own line (for kiln inspect and the editor's report)."""
     found = []
-    for op in g.operators:
+    for op in _operators(g):
         if op.folded:  # computed at compile time (passes/constants.py)
             continue
         opdef = REGISTRY.get(op.kind)
@@ -38,7 +46,7 @@ def problems(g: Graph) -> list[str]:
             found.append(f"{op.label} is not supported (see docs/operators.md for what Kiln compiles)")
             continue
         try:
-            opdef.check(op, g)
+            opdef.check(op, g.subgraphs[op.subgraph] if op.subgraph else g)
         except UnsupportedError as e:
             found.append(str(e))
     supported = ", ".join(d.upper() for d in DTYPES)
@@ -49,7 +57,7 @@ def problems(g: Graph) -> list[str]:
                 found.append(f"graph {role} {i} ('{t.name}') has type {t.dtype.upper()}; supported: {supported}")
             elif t.is_const:
                 found.append(f"graph {role} {i} ('{t.name}') is a constant")
-    for t in g.activations:
+    for t in (t for sg in [g] + called(g) for t in sg.activations):
         if t.dtype not in DTYPES:
             found.append(f"tensor {t.index} ('{t.name}') has type {t.dtype.upper()}, which Kiln cannot hold in "
                          f"its arena (supported: {supported})")

@@ -1,0 +1,162 @@
+"""Stateful models (issue 14): resource variables, CALL_ONCE, the state area and sequences.
+
+Every sequence is compared with TFLite Micro, which keeps its variables between invoke() calls
+as Kiln's generated code keeps them in its state area; a reset starts a sequence anew (compared
+with a fresh TFLite Micro interpreter, whose CALL_ONCE runs again)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import stateful_models as sm
+from harness import assert_match, check_on_qemu_m4, compile_and_run
+from kiln import compiler, oracle
+from kiln.device import Session
+from kiln.device.hostdevice import HostDevice, build
+from opgen import random_records
+from test_bad_input import assert_clean_failure, kiln
+
+STEPS = 14
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+@pytest.mark.parametrize("init", ["call_once", "none"])
+def test_ring_sequence_matches_tflm(dtype, init, tmp_path):
+    data = sm.ring(dtype, init=init)
+    pair = compile_and_run(data, random_records(data, n=STEPS), tmp_path)
+    assert_match(pair, f"{dtype} ring")
+    rings = [r[1].reshape(-1) for r in pair.ours]
+    assert np.array_equal(rings[5][:8], rings[4][4:]), "the ring did not carry its frames to the next invocation"
+    c = pair.compiled
+    assert c.graph.state_bytes >= 12 * (1 if dtype == "int8" else 4) and c.summary()["state_bytes"] == c.graph.state_bytes
+    text = c.files[f"{c.name}.h"]
+    assert f"void {c.name}_reset(void);" in text and "void *state, size_t state_bytes" in text
+
+
+def test_ring_under_sanitizers(tmp_path):
+    from test_strict_c import SANITIZE
+
+    data = sm.ring("int8")
+    pair = compile_and_run(data, random_records(data, n=STEPS), tmp_path, cc="clang", extra_flags=SANITIZE, opt="-O1")
+    assert_match(pair, "int8 ring under ASan and UBSan")
+
+
+def test_variables_by_container_and_name_start_at_tflm_default(tmp_path):
+    """Two handles per variable (one without a container, matching any); an int8 variable starts
+    at its zero point, as TFLite Micro fills it."""
+    data = sm.accumulator()
+    pair = compile_and_run(data, random_records(data, n=STEPS), tmp_path)
+    assert_match(pair, "accumulators")
+    assert len(pair.compiled.graph.variables) == 2
+    assert pair.ours[0][1].min() >= 7  # max(zero point, x) on the first step
+
+
+def test_ring_on_qemu_m4(tmp_path):
+    """The sequence on the Cortex-M4, whose runner repeats each record to time it: every repeat
+    starts from the state before the record, so outputs and state follow the plain sequence."""
+    data = sm.ring("int8")
+    check_on_qemu_m4(data, random_records(data, n=12), tmp_path, "ring on qemu-m4")
+
+
+def test_reset_over_rpc_starts_the_sequence_anew(tmp_path):
+    data = sm.ring("int8")
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(data)
+    c = compiler.compile_model(path)
+    compiler.write(c, tmp_path / "src")
+    device = build(tmp_path / "src", c.name, tmp_path / "build", profile=True)
+    first, second = random_records(data, n=6, seed=1), random_records(data, n=6, seed=2)
+    ref = oracle.run_tflm(path, first, 2) + oracle.run_tflm(path, second, 2)  # two fresh interpreters
+    with HostDevice(device) as dev, Session(dev.url) as s:
+        assert s.info_.stateful
+        got = [s.infer(r, profile=(k % 2 == 0)) for k, r in enumerate(first)]
+        s.reset_state()
+        got += [s.infer(r) for r in second]
+    for k, (ours, theirs) in enumerate(zip(got, ref)):
+        for a, b in zip(ours, theirs):
+            assert np.array_equal(a, np.asarray(b).reshape(a.shape)), f"step {k}: {a.ravel()} vs {b.ravel()}"
+
+
+def test_c_api_reset_and_own_state(tmp_path):
+    """The generated entry points: invoke with the static state, reset, and invoke with the
+    caller's arena and state (checked for size and alignment)."""
+    import subprocess
+
+    data = sm.ring("int8")
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(data)
+    c = compiler.compile_model(path)
+    src = tmp_path / "src"
+    compiler.write(c, src)
+    n, N = c.name, c.name.upper()
+    (src / "main.c").write_text(f"""#include <stdio.h>
+#include "{n}.h"
+static union {{ unsigned char b[{N}_ARENA_BYTES + 8]; unsigned long long a; }} arena;
+static union {{ unsigned char b[{N}_STATE_BYTES + 8]; unsigned long long a; }} state;
+static void show(const {n}_output_t *o) {{ int i; for (i = 0; i < 3; ++i) printf("%d ", o->y[i]); printf("\\n"); }}
+int main(void) {{
+    {n}_input_t in; {n}_output_t out; int i, k;
+    for (k = 0; k < 3; ++k) {{ for (i = 0; i < 4; ++i) in.x[i] = (signed char)(10 * k + i); {n}_invoke(&in, &out); show(&out); }}
+    {n}_reset();
+    for (i = 0; i < 4; ++i) in.x[i] = (signed char)i;
+    {n}_invoke(&in, &out); show(&out);
+    printf("%d %d\\n", {n}_invoke_with_arena(&in, &out, arena.b, sizeof arena.b, state.b, {N}_STATE_BYTES - 1),
+           {n}_invoke_with_arena(&in, &out, arena.b, sizeof arena.b, state.b + 4, {N}_STATE_BYTES));
+    {n}_reset_state(state.b);
+    for (k = 0; k < 3; ++k) {{ for (i = 0; i < 4; ++i) in.x[i] = (signed char)(10 * k + i);
+        if ({n}_invoke_with_arena(&in, &out, arena.b, sizeof arena.b, state.b, sizeof state.b) != 0) {{ return 1; }}
+        show(&out); }}
+    return 0;
+}}
+""")
+    exe = tmp_path / "app"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O1", "-I", str(src), "-o", str(exe),
+                    *map(str, sorted(src.glob("*.c")))], check=True)
+    lines = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.splitlines()
+    recs = [[np.array([[10 * k + i for i in range(4)]], np.int8)] for k in range(3)]
+    ref = [" ".join(str(v) for v in r[0].reshape(-1)) + " " for r in oracle.run_tflm(path, recs, 2)]
+    assert lines[:3] == ref and lines[3] == ref[0], lines  # the reset replays the first step
+    assert lines[4] == "-3 -4", lines[4]  # KILN_ERR_STATE_TOO_SMALL, KILN_ERR_STATE_MISALIGNED
+    assert lines[5:8] == ref, lines  # the caller's own state, reset, gives the same sequence
+
+
+def test_compile_reports_state_bytes(tmp_path):
+    import json
+
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(sm.ring("int8"))
+    proc = kiln("compile", path, "--out", tmp_path / "out")
+    assert proc.returncode == 0 and "state            20 B" in proc.stdout and "ring_reset()" in proc.stdout, proc.stdout
+    proc = kiln("compile", path, "--out", tmp_path / "out", "--json")
+    assert json.loads(proc.stdout)["state_bytes"] == 20  # the CALL_ONCE flag (4), then the ring (12) at 8
+
+
+@pytest.mark.parametrize("make,needles", [
+    (sm.read_never_assigned, ["operator 1 (READ_VARIABLE)", "variable 'never'", "ever assigns"]),
+    (sm.call_once_out_of_range, ["operator 0 (CALL_ONCE)", "init_subgraph_index 5 is out of range"]),
+    (sm.assign_other_shape, ["operator 2 (ASSIGN_VARIABLE)", "float32[2]", "float32[4]"]),
+])
+def test_bad_stateful_models_fail_cleanly(make, needles, tmp_path):
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(make())
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, *needles)
+
+
+def test_an_operator_of_a_called_subgraph_is_checked_and_named(tmp_path):
+    """Operators inside a CALL_ONCE subgraph follow the main graph's rules; errors name the subgraph."""
+    from kiln.tflwriter import ModelWriter
+
+    w = ModelWriter()
+    sub, k = w.subgraph()
+    a = sub.tensor("a", [3], "float32", data=np.ones(3, np.float32))
+    b = sub.tensor("b", [3], "float32")
+    sub.op("LSTM", [a], [b])
+    x, y = w.tensor("x", [4], "float32"), w.tensor("y", [4], "float32")
+    w.op("CALL_ONCE", [], [], {"init_subgraph_index": k})
+    w.op("RELU", [x], [y])
+    w.inputs, w.outputs = [x], [y]
+    path = tmp_path / "m.tflite"
+    path.write_bytes(w.build())
+    out = tmp_path / "out"
+    assert_clean_failure(kiln("compile", path, "--out", out), out, "LSTM (operator 0 in subgraph 1)")
