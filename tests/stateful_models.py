@@ -113,3 +113,15 @@ def assign_other_shape() -> bytes:
     w.op("RELU", [x], [y])
     w.inputs, w.outputs = [x], [y]
     return w.build()
+
+
+def variable_tensor_input() -> bytes:
+    """An ADD of the input and an int8 variable tensor (zero point 5) that nothing writes: it keeps
+    TFLite Micro's reset value, its zero point, in the state area."""
+    w = ModelWriter()
+    x = w.tensor("x", [2, 4], "int8", 0.1, -2)
+    v = w.tensor("v", [2, 4], "int8", 0.1, 5, variable=True)
+    y = w.tensor("y", [2, 4], "int8", 0.2, 1)
+    w.op("ADD", [x, v], [y])
+    w.inputs, w.outputs = [x], [y]
+    return w.build()

@@ -51,6 +51,15 @@ def test_variables_by_container_and_name_start_at_tflm_default(tmp_path):
     assert pair.ours[0][1].min() >= 7  # max(zero point, x) on the first step
 
 
+def test_variable_tensor_lives_in_the_state(tmp_path):
+    data = sm.variable_tensor_input()
+    pair = compile_and_run(data, random_records(data, n=4), tmp_path)
+    assert_match(pair, "variable tensor")
+    c = pair.compiled
+    assert c.graph.state_bytes == 8 and "state + 0" in c.files[f"{c.name}.c"]
+    assert c.graph.arena_bytes == 8  # the output over the input; the variable is not in the arena
+
+
 def test_ring_on_qemu_m4(tmp_path):
     """The sequence on the Cortex-M4, whose runner repeats each record to time it: every repeat
     starts from the state before the record, so outputs and state follow the plain sequence."""

@@ -158,7 +158,7 @@ def _subgraph(model, sg, k: int, name: str, opcodes: list[str], data: bytes, whe
                     if len(zps) < len(scales):
                         zps = zps + [0] * (len(scales) - len(zps))
                     quant = Quant(scales, zps, int(q.QuantizedDimension()))
-            tensor = Tensor(ti, tname, shape, dtype, quant)
+            tensor = Tensor(ti, tname, shape, dtype, quant, variable=bool(t.IsVariable()))
             b = t.Buffer()
             if b >= n_buffers:
                 raise KilnError(f"{where}: tensor {ti} ({tname}) refers to buffer {b}, but the model has {n_buffers}")

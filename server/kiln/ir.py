@@ -49,6 +49,10 @@ class Tensor:
     dtype: str
     quant: Quant | None = None
     data: np.ndarray | None = None  # constant contents, shaped, for weights and biases
+    # A variable tensor (the state of a recurrent operator such as SVDF): kept in the state area,
+    # not the arena, from one invocation to the next (passes/variables.py places it).
+    variable: bool = False
+    state_offset: int = -1
     # Filled by the planner:
     offset: int = -1  # byte offset in the arena
     alias_of: int | None = None  # tensor index whose memory this one shares (e.g. RESHAPE)
@@ -154,6 +158,7 @@ class Graph:
     # the model's variables and state layout on the main graph.
     resources: dict[int, Variable] = field(default_factory=dict)
     variables: list[Variable] = field(default_factory=list)
+    variable_tensors: list[Tensor] = field(default_factory=list)
     state_bytes: int = 0
 
     def tensor(self, i: int) -> Tensor:
@@ -172,4 +177,5 @@ class Graph:
         for op in self.operators:
             used.update(i for i in op.inputs if i >= 0)
             used.update(op.outputs)
-        return [t for t in self.tensors if t.index in used and not t.is_const and t.dtype != "resource"]
+        return [t for t in self.tensors
+                if t.index in used and not t.is_const and not t.variable and t.dtype != "resource"]

@@ -82,6 +82,7 @@ class _T:
     zero_point: list[int] | None
     axis: int
     data: bytes
+    variable: bool = False
 
 
 @dataclass
@@ -112,8 +113,10 @@ class ModelWriter:
         self.extra.append(w)
         return w, len(self.extra)
 
-    def tensor(self, name: str, shape, dtype: str, scale=None, zero_point=None, axis: int = 0, data=None) -> int:
-        """An activation, or a constant when `data` (an array) is given; returns its index."""
+    def tensor(self, name: str, shape, dtype: str, scale=None, zero_point=None, axis: int = 0, data=None,
+               variable: bool = False) -> int:
+        """An activation, or a constant when `data` (an array) is given, or a variable tensor
+        (state kept between invocations); returns its index."""
         if dtype not in TENSOR_TYPES:
             raise KilnError(f"the writer has no tensor type {dtype}")
         scales = None if scale is None else [float(s) for s in np.atleast_1d(scale)]
@@ -124,7 +127,7 @@ class ModelWriter:
         raw = b""
         if data is not None:
             raw = np.ascontiguousarray(np.asarray(data).astype(np.asarray(data).dtype.newbyteorder("<"))).tobytes()
-        self.tensors.append(_T(name, [int(d) for d in shape], dtype, scales, zps, int(axis), raw))
+        self.tensors.append(_T(name, [int(d) for d in shape], dtype, scales, zps, int(axis), raw, variable))
         return len(self.tensors) - 1
 
     def op(self, kind: str, inputs, outputs, options: dict | None = None, table: str | None = None,
@@ -209,6 +212,8 @@ class ModelWriter:
         tflite.TensorAddType(fb, TENSOR_TYPES[t.dtype])
         tflite.TensorAddBuffer(fb, buffer)
         tflite.TensorAddName(fb, name)
+        if t.variable:
+            tflite.TensorAddIsVariable(fb, True)
         if quant is not None:
             tflite.TensorAddQuantization(fb, quant)
         return tflite.TensorEnd(fb)

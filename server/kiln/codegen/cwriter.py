@@ -55,6 +55,8 @@ class Emitter:
     def ptr(self, t: Tensor) -> str:
         if t.is_const:
             return self.const(t)
+        if t.variable:
+            return f"({DTYPES[t.dtype][1]} *)(state + {t.state_offset})"
         return f"({DTYPES[t.dtype][1]} *)(arena + {t.offset})"
 
     @staticmethod
@@ -64,6 +66,14 @@ class Emitter:
     @staticmethod
     def f32(x: float) -> str:
         return literals.f32(x)
+
+
+def _where(t: Tensor) -> str:
+    if t.is_const:
+        return "const"
+    if t.dtype == "resource":
+        return "resource"
+    return f"state+{t.state_offset}" if t.variable else f"arena+{t.offset}"
 
 
 def _op_comment(g: Graph, op) -> list[str]:
@@ -76,10 +86,10 @@ def _op_comment(g: Graph, op) -> list[str]:
         if t is None:
             continue
         role = roles[k] if k < len(roles) else f"input {k}"
-        where = "const" if t.is_const else "resource" if t.dtype == "resource" else f"arena+{t.offset}"
+        where = _where(t)
         lines.append(f" *   {role:<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
     for t in g.op_outputs(op):
-        where = "resource" if t.dtype == "resource" else f"arena+{t.offset}"
+        where = _where(t)
         lines.append(f" *   {'output':<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
     lines.append(f" *   MACs: {op.macs:,}")
     lines.append(" */")
@@ -223,6 +233,10 @@ def _stateful_entry_points(g: Graph, copy_in: str, calls: str, copy_out: str, io
     resets = [f"    memset(state, 0, {flags}u); /* no CALL_ONCE subgraph has run */"] if flags else []
     resets += [f"    memset(state + {v.offset}, 0x{v.default:02x}, {v.nbytes}u); /* {literals.comment(v.label)}: "
                f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}] */" for v in g.variables if v.dtype]
+    for t in g.variable_tensors:  # TFLite Micro resets them to an int8 zero point, others to 0
+        fill = t.zero_point & 0xFF if t.dtype == "int8" and t.quant is not None else 0
+        resets.append(f"    memset(state + {t.state_offset}, 0x{fill:02x}, {t.nbytes}u); /* variable tensor {t.index} "
+                      f"'{literals.comment(t.name)}': {t.describe()} */")
     return f"""/* The state's starting contents: each variable filled with the byte TFLite Micro fills it with
  * (its first assigned tensor's zero point), every CALL_ONCE flag cleared. */
 static void reset_state(uint8_t *state)

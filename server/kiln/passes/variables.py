@@ -82,4 +82,14 @@ def run(g: Graph) -> None:
             v.offset = at
             at += v.nbytes
     g.variables = variables
-    g.state_bytes = at if variables or flags else 0
+    # variable tensors (recurrent operators' state), of every graph that runs
+    g.variable_tensors = []
+    for sg in graphs:
+        used = {i for op in sg.operators for i in op.inputs + op.outputs}
+        for t in sg.tensors:
+            if t.variable and t.index in used and not t.is_const and t.dtype in DTYPES:
+                at = (at + 7) // 8 * 8
+                t.state_offset = at
+                at += t.nbytes
+                g.variable_tensors.append(t)
+    g.state_bytes = at
