@@ -176,6 +176,18 @@ def test_rejected_as_tflm_does(kind, ins, outs, options, reason, tmp_path):
     assert_rejected(kind, ins, outs, reason, tmp_path, tflm=True, **options)
 
 
+def test_ranks_tflm_takes(tmp_path):
+    """REVERSE_V2 at rank 6, SQUEEZE up to rank 8 (TFLite Micro's limits)."""
+    shape = (2, 1, 2, 3, 1, 2)
+    (tmp_path / "r").mkdir()
+    check(model("REVERSE_V2", [t(shape, "int8"), i32(0, 1, 2)], [t(shape, "int8")]), tmp_path / "r")
+    assert_rejected("SQUEEZE", [T([1] * 9 + [3], "float32")], [T([3], "float32")], "above 8", tmp_path, tflm=True)
+    assert_rejected("CONCATENATION", [T([1] * 6 + [2], "float32")] * 2, [T([1] * 6 + [4], "float32")], "above 6",
+                    tmp_path, tflm=True, axis=6)
+    assert_rejected("GATHER_ND", [T([2] * 6, "float32"), T([1, 6], "int32")], [T([1], "float32")], "entries",
+                    tmp_path, tflm=True)
+
+
 # TFLite Micro reads these int64 tensors as int32 (misreading them): Kiln refuses them.
 @pytest.mark.parametrize("kind,ins,outs", [
     ("TRANSPOSE", [T([2, 3], "float32"), i64(1, 0)], [T([3, 2], "float32")]),
@@ -322,6 +334,20 @@ def test_pad_every_type(kind, dtype, tmp_path):
         ins.append(T([1], dtype, s, z, data=np.array([5], {"float32": np.float32, "int8": np.int8, "int16": np.int16,
                                                           "int32": np.int32}[dtype])))
     check(model(kind, ins, [t((3, 5, 6), dtype)]), tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_padv2_with_a_run_time_pad_value(dtype, tmp_path):
+    pads = T([2, 2], "int32", data=np.array([[1, 0], [2, 1]], np.int32))
+    data = model("PADV2", [t((2, 3), dtype), pads, T([], dtype, *Q.get(dtype, (None, None)))], [t((3, 6), dtype)])
+    check(data, tmp_path)
+
+
+def test_split_v_sizes_from_the_outputs(tmp_path):
+    """TFLite Micro never reads size_splits: a computed one is fine, the output shapes say it."""
+    data = model("SPLIT_V", [t((7, 2), "int8"), T([2], "int32"), i32(0)], [t((3, 2), "int8"), t((4, 2), "int8")],
+                 num_splits=2)
+    check(data, tmp_path, gen={1: lambda r: np.array([3, 4], np.int32)})
 
 
 def test_pad_copies_values_as_tflm(tmp_path):

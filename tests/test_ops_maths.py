@@ -416,3 +416,15 @@ def test_int8_tables_match_tflm_over_random_scales():
             assert np.array_equal(np.asarray(table[lo:], np.int64), ref.astype(np.int64)), (kind, xs, xz, ys, yz, alpha)
             checked += 1
     assert checked >= 140
+
+
+def test_tanh_int8_ignores_the_output_quantization_as_tflm(tmp_path):
+    """TFLite Micro's int8 TANH writes Q0.7 whatever the output tensor's zero point and scale."""
+    check(model("TANH", [T([32], "int8", 0.05, 3)], [T([32], "int8", 0.05, -20)]), tmp_path)
+
+
+def test_int16_logistic_up_to_its_overflow_limit(tmp_path):
+    """Input scales up to about 5.33 (x * multiplier within int32), as TFLite Micro computes them."""
+    check(model("LOGISTIC", [T([64], "int16", 4.0, 0)], [T([64], "int16", 2.0 ** -15, 0)]), tmp_path,
+          gen={0: ints(-9, 9, [64], np.int16)})
+    rejects(model("LOGISTIC", [T([4], "int16", 8.0, 0)], [T([4], "int16", 2.0 ** -15, 0)]), tmp_path, "overflows")

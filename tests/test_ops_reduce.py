@@ -61,7 +61,7 @@ def test_arg_max_min(kind, dtype, shape, axis, tmp_path):
 @pytest.mark.parametrize("kind,ins,outs,options,reason", [
     ("REDUCE_MAX", [T([3, 4], "int8", 0.1, 0), axes_t([1])], [T([3], "int8", 0.2, 0)], {}, "share their quantization"),
     ("SUM", [T([3, 4], "int32"), axes_t([1])], [T([3], "int32")], {}, "has type INT32"),
-    ("ARG_MAX", [T([3, 4]), axes_t([0, 1])], [T([1], "int32")], {"output_type": 2}, "needs one axis"),
+    ("ARG_MAX", [T([3, 4]), axes_t([])], [T([3], "int32")], {"output_type": 2}, "needs one axis"),
     ("MEAN", [T([3, 4]), axes_t([2])], [T([3])], {}, "out of range"),
     ("L2_NORMALIZATION", [T([1, 1, 2, 2, 3])], [T([1, 1, 2, 2, 3])], {}, "above TFLite Micro's 4"),
 ])
@@ -132,3 +132,27 @@ def test_add_n_int8_inputs_quantized_unlike_are_refused(tmp_path):
     with pytest.raises(UnsupportedError) as e:
         compiler.compile_model(path)
     assert "operator 0 (ADD_N)" in str(e.value) and "quantized unlike input 0" in str(e.value)
+
+
+# ---- what TFLite Micro takes beyond the usual (the audit of its Prepare checks) ----
+
+@pytest.mark.parametrize("kind,dtype,q_out", [("SUM", "float32", None), ("SUM", "int8", (0.3, -2)),
+                                               ("MEAN", "int8", (0.3, -2)), ("REDUCE_MAX", "int8", (0.1, 3))])
+def test_empty_axes_reduce_nothing(kind, dtype, q_out, tmp_path):
+    """A constant empty axes tensor: TFLite Micro reduces over no axis (a copy, rescaled if asked)."""
+    q_in = (0.1, 3) if dtype == "int8" else (None, None)
+    data = model(kind, [T([2, 3], dtype, *q_in), T([0], "int32", data=np.zeros(0, np.int32))],
+                 [T([2, 3], dtype, *(q_out or (None, None)))], keep_dims=False)
+    check(data, tmp_path)
+
+
+def test_reduce_max_and_max_pool_of_raw_int8(tmp_path):
+    """Without quantization parameters TFLite Micro compares raw values: so does Kiln."""
+    (tmp_path / "r").mkdir()
+    check(model("REDUCE_MAX", [T([3, 5], "int8"), axes_t([1])], [T([3], "int8")], keep_dims=False), tmp_path / "r")
+    check(model("MAX_POOL_2D", [T([1, 4, 4, 2], "int8")], [T([1, 2, 2, 2], "int8")], padding=1, stride_h=2,
+                stride_w=2, filter_height=2, filter_width=2), tmp_path)
+
+
+def test_arg_max_takes_the_first_of_two_axes(tmp_path):
+    check(model("ARG_MAX", [T([3, 4], "float32"), axes_t([1, 0])], [T([3], "int32")], output_type=2), tmp_path)

@@ -205,6 +205,8 @@ def _buffer(model, data: bytes, b: int, tensor: Tensor, where: str) -> np.ndarra
         raw = data[off:off + size]
     else:
         if buf.DataLength() == 0:
+            if tensor.size == 0 and tensor.dtype in DTYPES:  # an empty constant (e.g. no axes), not an activation
+                return np.zeros(tensor.shape, DTYPES[tensor.dtype][0])
             return None
         raw = buf.DataAsNumpy().tobytes()
     if tensor.dtype not in DTYPES:

@@ -90,7 +90,7 @@ def check_pad(op, g):
     if len(op.inputs) == 3 and op.inputs[2] >= 0:
         cv = g.tensor(op.inputs[2])
         dtype_in(op, cv, "the pad value", (x.dtype,))
-        require(op, cv.is_const and cv.size == 1, "the pad value must be a constant scalar")
+        require(op, cv.size == 1, f"the pad value must be a scalar, has shape {cv.shape}")
         if x.dtype == "int8":
             require(op, cv.quant is not None and y.quant is not None and cv.zero_point == y.zero_point
                     and qm.f32(cv.scale) == qm.f32(y.scale),
@@ -103,7 +103,8 @@ def prepare_pad(op, g):
     # without a pad value int8 pads with the output's zero point, int16 with a raw 0 (as TFLite Micro)
     value = y.zero_point if y.quant is not None and y.dtype == "int8" else 0
     if len(op.inputs) == 3 and op.inputs[2] >= 0:
-        value = g.tensor(op.inputs[2]).data.reshape(-1)[0].item()
+        cv = g.tensor(op.inputs[2])
+        value = cv.data.reshape(-1)[0].item() if cv.is_const else None  # None: read at run time
     op.params = {"before": pads.data.reshape(-1, 2)[:, 0].tolist(), "value": value}
 
 
@@ -115,7 +116,9 @@ def emit_pad(op, g, c):
     ys = _strides(y.shape)
     offset = sum(b * s for b, s in zip(p["before"], ys)) * elem
     plan = copy_plan(x.shape, ys, _strides(x.shape), elem)
-    if x.dtype == "float32":
+    if p["value"] is None:  # a run-time pad value
+        fill = f"kiln_fill_elems({c.ptr(y)}, {y.size}, {c.ptr(g.op_inputs(op)[2])}, {elem});"
+    elif x.dtype == "float32":
         fill = f"kiln_fill_f32({c.ptr(y)}, {y.size}, {c.f32(p['value'])});"
     elif x.dtype == "int8":
         fill = f"kiln_fill_s8({c.ptr(y)}, {y.size}, {int(p['value'])});"
@@ -138,6 +141,7 @@ def check_concat(op, g):
     axis = op.options.get("axis", 0)
     axis = axis + len(y.shape) if axis < 0 else axis
     require(op, 0 <= axis < len(y.shape), f"axis {op.options.get('axis')} out of range for rank {len(y.shape)}")
+    require(op, len(y.shape) <= MAX_DIMS, f"rank {len(y.shape)} is above {MAX_DIMS}")
     require(op, op.options.get("fused_activation_function", 0) == 0, "a fused activation is not supported")
     total = 0
     for k, t in enumerate(ins):
@@ -250,7 +254,8 @@ def emit_slice(op, g, c):
 register("PAD", check_pad, prepare_pad, emit_pad, types=PAD_TYPES,
          notes="up to rank 5, constant non-negative int32 paddings; int8 pads with the zero point, others with 0")
 register("PADV2", check_pad, prepare_pad, emit_pad, types=PAD_TYPES,
-         notes="up to rank 5, constant non-negative int32 paddings and pad value (int8: quantized as the output)")
+         notes="up to rank 5, constant non-negative int32 paddings; the pad value constant or computed (int8: "
+               "quantized as the output)")
 register("CONCATENATION", check_concat, prepare_concat, emit_concat, types=CONCAT_TYPES,
          notes="any axis, negative too, at most 10 inputs; int8 inputs share the output's quantization, "
                "int16 ones zero point 0 (values copied as they are)")

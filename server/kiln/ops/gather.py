@@ -64,7 +64,7 @@ def check_gather_nd(op, g):
     dtype_in(op, y, "output", (x.dtype,))
     require(op, len(x.shape) >= 1 and len(idx.shape) >= 1, "params and indices must be at least vectors")
     depth = idx.shape[-1]
-    require(op, 1 <= depth <= len(x.shape) and depth <= 8, f"an index has {depth} entries for params of rank "
+    require(op, 1 <= depth <= len(x.shape) and depth <= 5, f"an index has {depth} entries for params of rank "
             f"{len(x.shape)} (at most the rank, and 8)")
     want = list(idx.shape[:-1]) + list(x.shape[depth:])
     require(op, list(y.shape) == want, f"output shape {y.shape} is not {want}")

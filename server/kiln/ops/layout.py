@@ -107,6 +107,7 @@ def check_squeeze(op, g):
     (x,) = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     _same_types(op, x, [y], ALL)
+    require(op, len(x.shape) <= 8, f"rank {len(x.shape)} is above 8")
     dims = [_axis(op, d, len(x.shape), "squeeze dimension") for d in op.options.get("squeeze_dims") or []]
     want = [n for k, n in enumerate(x.shape) if (n != 1 if not dims else k not in dims)]
     for d in dims:
@@ -196,6 +197,8 @@ def _split_sizes(op, g):
         return x, axis, [x.shape[axis] // n] * n
     x, s, a = g.op_inputs(op)[:3]
     axis = _axis(op, _const_ints(op, a, "the axis")[0], len(x.shape))
+    if s is None or not s.is_const:  # TFLite Micro never reads size_splits: the output shapes say it
+        return x, axis, [y.shape[axis] if axis < len(y.shape) else 0 for y in g.op_outputs(op)]
     sizes = _const_ints(op, s, "size_splits")
     if sizes.count(-1) == 1:
         sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)
@@ -339,7 +342,7 @@ def check_reverse(op, g):
     _same_types(op, x, [y], ALL)
     _rev_axes(op, g)
     require(op, list(y.shape) == list(x.shape), f"output shape {y.shape} differs from the input's {x.shape}")
-    require(op, len(x.shape) <= 5, f"rank {len(x.shape)} is above 5")
+    require(op, len(x.shape) <= 6, f"rank {len(x.shape)} is above 6")
 
 
 def emit_reverse(op, g, c):
@@ -367,7 +370,7 @@ register("UNPACK", check_unpack, _prepare_nothing, emit_unpack, types=("int8", "
 register("SPLIT", check_split, _prepare_nothing, emit_split, types=("int8", "int16", "int32", "float32"),
          notes="constant axis, equal parts")
 register("SPLIT_V", check_split, _prepare_nothing, emit_split, types=("int8", "int16", "int32", "float32"),
-         notes="constant sizes (one may be -1) and axis")
+         notes="constant axis; sizes constant (one may be -1) or, as TFLite Micro, the outputs' shapes")
 register("SLICE", check_slice, _prepare_nothing, emit_slice, types=("int8", "int16", "int32", "float32", "bool"),
          notes="constant begin and size (-1: to the end), up to rank 5")
 register("BROADCAST_TO", check_broadcast_to, _prepare_nothing, emit_broadcast_to, types=ALL,
@@ -377,7 +380,7 @@ register("DEPTH_TO_SPACE", check_depth_space, _prepare_nothing, emit_depth_space
 register("SPACE_TO_DEPTH", check_depth_space, _prepare_nothing, emit_depth_space, types=("int8", "float32"),
          notes="NHWC, any block size")
 register("REVERSE_V2", check_reverse, _prepare_nothing, emit_reverse, types=ALL,
-         notes="constant contiguous int32 axes, up to rank 5")
+         notes="constant contiguous int32 axes, up to rank 6")
 
 
 # ---- MIRROR_PAD: per axis the output index maps to the input by three runs (left mirror, the

@@ -25,11 +25,14 @@ def check(op, g):
     require(op, y.shape == [x.shape[0], oh, ow, x.shape[3]],
             f"output shape {y.shape} does not follow from input {x.shape} and the options "
             f"(expected [{x.shape[0]}, {oh}, {ow}, {x.shape[3]}])")
-    if x.dtype in ("int8", "int16"):
+    raw_max = op.kind == "MAX_POOL_2D" and x.quant is None and y.quant is None
+    if x.dtype in ("int8", "int16") and not raw_max:
         quantized(op, x, "input")
         quantized(op, y, "output")
         require(op, x.zero_point == y.zero_point and abs(qm.f32(x.scale) - qm.f32(y.scale)) <= 1e-6,
                 f"{x.dtype} pooling needs the same quantization on input and output")
+    if raw_max and x.dtype != "float32":  # TFLite Micro compares the raw values: so does Kiln
+        require(op, fused_activation(op) == "NONE", "a fused activation needs quantization parameters")
 
 
 def prepare(op, g):
@@ -43,6 +46,8 @@ def prepare(op, g):
     p["act"] = act = fused_activation(op)
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
+    elif y.quant is None:  # a max pool of raw values (check allows it without an activation)
+        p["act_min"], p["act_max"] = qm.int_range(x.dtype)
     else:
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point, *qm.int_range(x.dtype))
     op.macs = y.size * kh * kw if op.kind == "AVERAGE_POOL_2D" else 0

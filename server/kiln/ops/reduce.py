@@ -24,11 +24,15 @@ TYPE_CODES = {"float32": "F32", "int8": "I8", "int16": "I16"}
 
 
 def axes_of(op, g) -> list[int]:
+    """The reduced axes, sorted, non-negative; ARG_MAX and ARG_MIN take the first value only, as
+    TFLite Micro does."""
     x, a = g.op_inputs(op)[:2]
-    require(op, a is not None and a.is_const and a.dtype == "int32", "the axes must be a constant int32 tensor")
+    require(op, a is not None and a.is_const and a.dtype == "int32",
+            "the axes must be a constant int32 tensor (TFLite Micro also takes them at run time; Kiln does not)")
     rank = len(x.shape)
     out = set()
-    for v in a.data.reshape(-1).tolist():
+    values = a.data.reshape(-1).tolist()
+    for v in values[:1] if op.kind in ("ARG_MAX", "ARG_MIN") else values:
         require(op, -rank <= v < rank, f"axis {v} is out of range for rank {rank}")
         out.add(v + rank if v < 0 else v)
     return sorted(out)
@@ -72,7 +76,8 @@ def check(op, g):
         keep = bool(op.options.get("keep_dims", False))
         want = [1 if k in axes else n for k, n in enumerate(x.shape)] if keep else \
             [n for k, n in enumerate(x.shape) if k not in axes]
-        if x.dtype in ("int8", "int16"):
+        raw = op.kind in ("REDUCE_MAX", "REDUCE_MIN") and x.quant is None and y.quant is None
+        if x.dtype in ("int8", "int16") and not raw:  # (without quantization, REDUCE_MAX/MIN compare raw values)
             quantized(op, x, "input")
             quantized(op, y, "output")
             if op.kind in ("REDUCE_MAX", "REDUCE_MIN"):

@@ -101,8 +101,8 @@ def check_activation(op, g):
     if x.dtype == "int8":
         if op.kind == "LOGISTIC":
             require(op, y.zero_point == -128, f"int8 output must have zero point -128, has {y.zero_point}")
-        if op.kind == "TANH":
-            require(op, y.zero_point == 0, f"int8 output must have zero point 0, has {y.zero_point}")
+        # TANH: TFLite Micro writes Q0.7 (zero point 0) whatever the output's quantization says, and
+        # checks nothing: so does the table (lut_tanh)
 
 
 def prepare(op, g):
