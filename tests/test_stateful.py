@@ -169,3 +169,26 @@ def test_an_operator_of_a_called_subgraph_is_checked_and_named(tmp_path):
     path.write_bytes(w.build())
     out = tmp_path / "out"
     assert_clean_failure(kiln("compile", path, "--out", out), out, "LSTM (operator 0 in subgraph 1)")
+
+
+def test_kiln_run_sequence_writes_stacked_outputs(tmp_path):
+    """kiln run --sequence: the first axis of --input is the invocation; the outputs are written
+    stacked the same way and compared with TFLite Micro step by step."""
+    import json
+
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(sm.ring("int8"))
+    xs = np.random.default_rng(4).integers(-128, 128, (13, 1, 4)).astype(np.int8)
+    np.save(tmp_path / "xs.npy", xs)
+    ys, rings = tmp_path / "ys.npy", tmp_path / "rings.npy"
+    proc = kiln("run", path, "--sequence", "--input", tmp_path / "xs.npy", "--output", ys, "--output", rings,
+                "--compare", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["steps"] == 13 and all(o["first_differing_step"] is None for o in report["outputs"])
+    ref = oracle.run_tflm(path, [[x] for x in xs], 2)
+    assert np.array_equal(np.load(ys), np.stack([r[0] for r in ref]))
+    assert np.load(rings).shape == (13, 1, 12) and np.array_equal(np.load(rings)[-1, 0, 8:], xs[-1, 0])
+    np.save(tmp_path / "bad.npy", xs[:, :, :3])
+    bad = kiln("run", path, "--sequence", "--input", tmp_path / "bad.npy")
+    assert bad.returncode == 2 and "first axis counts invocations" in bad.stderr and "[steps, 1, 4]" in bad.stderr

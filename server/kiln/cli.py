@@ -49,6 +49,80 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def _sequence_records(paths: list[str], g) -> list[list[np.ndarray]]:
+    """--sequence: the first axis of each input file is the invocation index."""
+    arrays = load_inputs(paths, g)
+    steps = {a.shape[0] if a.ndim else 0 for a in arrays}
+    for p, a, i in zip(paths, arrays, g.inputs):
+        t = g.tensor(i)
+        if a.ndim == 0 or a[0].size != t.size:
+            raise KilnError(f"{p}: with --sequence the first axis counts invocations: expected shape [steps, "
+                            f"{', '.join(map(str, t.shape))}] (input '{t.name}'), got {list(a.shape)}")
+    if len(steps) != 1 or 0 in steps:
+        raise KilnError(f"the --input files give different (or no) invocation counts: {sorted(steps)}")
+    return [[a[k].reshape(g.tensor(i).shape) for a, i in zip(arrays, g.inputs)] for k in range(steps.pop())]
+
+
+def _report_sequence(args, c, records, result) -> int:
+    """Outputs stacked over the invocations (--output), compared step by step with TFLite Micro,
+    which keeps its variables between invocations as the compiled model keeps its state."""
+    from . import oracle
+
+    g = c.graph
+    steps = len(records)
+    stacked = [np.stack([r[k] for r in result.outputs[:steps]]) for k in range(len(g.outputs))]
+    report: dict = {"model": c.name, "board": args.board, "steps": steps, "state_bytes": g.state_bytes, "outputs": []}
+    for k, (i, a) in enumerate(zip(g.outputs, stacked)):
+        t = g.tensor(i)
+        report["outputs"].append({"index": k, "name": t.name, "shape": list(a.shape), "dtype": str(a.dtype),
+                                  "values": a.reshape(steps, -1).tolist()})
+    if args.output:
+        if len(args.output) != len(g.outputs):
+            raise KilnError(f"{args.model}: the model has {len(g.outputs)} output(s), {len(args.output)} --output given")
+        for p, a in zip(args.output, stacked):
+            np.save(p, a)
+    if args.compare:
+        _progress(f"running TFLite Micro over the same {steps} invocations for comparison")
+        ref = oracle.run_tflm(args.model, records, len(g.outputs))
+        for k, entry in enumerate(report["outputs"]):
+            per_step = [oracle.differences(result.outputs[s][k], ref[s][k]) for s in range(steps)]
+            entry["max_abs_diff"] = max(d["max_abs_diff"] for d in per_step)
+            entry["first_differing_step"] = next((s for s, d in enumerate(per_step) if d["max_abs_diff"] > 0), None)
+    if args.profile:
+        from . import bench
+        per = [bench.profile_report(g, result, record=s) for s in range(steps)]
+        report["timings"] = {"unit": "instructions", "per_step_total": [p["total_instructions"] for p in per],
+                             "operators": [{"function": o["function"], "mean": sum(p["operators"][n]["instructions"]
+                                                                                   for p in per) / steps,
+                                            "per_step": [p["operators"][n]["instructions"] for p in per]}
+                                           for n, o in enumerate(per[0]["operators"])]}
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{c.name} on {args.board}: {steps} invocations in sequence"
+              + (f", {g.state_bytes:,} bytes of state carried" if g.state_bytes else ""))
+        for entry, a in zip(report["outputs"], stacked):
+            print(f"output {entry['index']} '{entry['name']}' over the sequence {list(a.shape)}; last: {_fmt_array(a[-1])}")
+            if "max_abs_diff" in entry:
+                if entry["first_differing_step"] is None:
+                    print("  equal to TFLite Micro at every step" if a.dtype.kind != "f" else
+                          f"  largest difference from TFLite Micro {entry['max_abs_diff']:.3g}")
+                else:
+                    print(f"  differs from TFLite Micro by up to {entry['max_abs_diff']:.3g}, first at step "
+                          f"{entry['first_differing_step']}")
+        if args.profile:
+            print(f"\nper-operator instructions on {args.board}, mean over the {steps} invocations:")
+            for o in report["timings"]["operators"]:
+                print(f"  {o['function']:<28} {o['mean']:>14,.1f}")
+            totals = report["timings"]["per_step_total"]
+            print(f"  {'total':<28} {sum(totals) / steps:>14,.1f}  (per step: {', '.join(f'{v:,}' for v in totals)})")
+        if args.output:
+            print(f"wrote {', '.join(args.output)} (first axis: the invocation)")
+    if args.compare and any(not e["dtype"].startswith("float") and e["max_abs_diff"] != 0 for e in report["outputs"]):
+        return 1
+    return 0
+
+
 def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
     flat = a.reshape(-1)
     vals = ", ".join((f"{v:.6g}" if a.dtype.kind == "f" else str(int(v))) for v in flat[:limit])
@@ -65,13 +139,22 @@ def cmd_run(args) -> int:
     _progress(f"compiling {args.model}")
     c = compiler.compile_model(args.model, cpu=boards.cpu(args.board))
     g = c.graph
+    seq = args.sequence
     if args.input:
         if len(args.input) != len(g.inputs):
             raise KilnError(f"{args.model}: the model has {len(g.inputs)} input(s), {len(args.input)} --input given")
-        records = [load_inputs(args.input, g)]
+        records = _sequence_records(args.input, g) if seq else [load_inputs(args.input, g)]
     else:
-        records = oracle.random_inputs(g, seed=args.seed, count=1)
-        _progress(f"no --input given: using a deterministic random input (seed {args.seed})")
+        records = oracle.random_inputs(g, seed=args.seed, count=args.steps if seq else 1)
+        _progress(f"no --input given: using deterministic random input{'s' if seq else ''} (seed {args.seed}"
+                  + (f", {args.steps} invocations)" if seq else ")"))
+    if seq and args.profile and (rpc_board or not args.board.startswith("qemu-")):
+        raise KilnError("--sequence --profile measures on the qemu boards; on other boards run the sequence "
+                        "without --profile, or profile one invocation")
+    if seq:
+        _progress(f"a sequence of {len(records)} invocations, from the model's reset state"
+                  + (f" ({g.state_bytes:,} bytes of state carried between them)" if g.state_bytes else
+                     " (the model keeps no state: each invocation stands alone)"))
     if args.output and len(args.output) != len(g.outputs):
         raise KilnError(f"{args.model}: the model has {len(g.outputs)} output(s), {len(args.output)} --output given")
     with tempfile.TemporaryDirectory(prefix="kiln-run-") as tmp:
@@ -86,7 +169,8 @@ def cmd_run(args) -> int:
 
             with Deployment(args.model, args.board, out_dir=src, port=getattr(args, "port", None),
                             progress=_progress) as d:
-                result = SimpleNamespace(outputs=[d.session.infer(records[0])])
+                d.session.reset_state() if d.session.info_.stateful else None
+                result = SimpleNamespace(outputs=[d.session.infer(r) for r in records])
                 rpc_profile = d.profile(records[0]) if args.profile else None
         elif args.board.startswith("qemu-"):
             from . import qemuboard
@@ -101,6 +185,8 @@ def cmd_run(args) -> int:
             _progress(f"running {c.name} on {args.board}" + (f" ({PROFILE_REPEATS} times, median per operator)" if args.profile else ""))
             # Wall-clock time on a host varies from run to run: profile many runs, keep the median.
             result = hostboard.run(exe, g, records * (PROFILE_REPEATS if args.profile else 1), profile=args.profile)
+    if seq:
+        return _report_sequence(args, c, records, result)
     outputs = result.outputs[0]
     report: dict = {"model": c.name, "board": args.board, "outputs": []}
     for k, (i, a) in enumerate(zip(g.outputs, outputs)):
@@ -334,6 +420,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random input used without --input")
     p.add_argument("--out", help="keep the generated C in this folder (default: a temporary one)")
     p.add_argument("--json", action="store_true", help="print outputs (and comparison, timings) as JSON")
+    p.add_argument("--sequence", action="store_true",
+                   help="run a sequence of invocations from the reset state, state carried: the first axis of each "
+                        "--input (and of each --output written) is the invocation")
+    p.add_argument("--steps", type=int, default=10, help="with --sequence and no --input: how many random invocations")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("bench", help="measure instructions, arena and flash on a simulated microcontroller")
