@@ -125,3 +125,69 @@ def variable_tensor_input() -> bytes:
     w.op("ADD", [x, v], [y])
     w.inputs, w.outputs = [x], [y]
     return w.build()
+
+
+def streaming_kws(layers: int = 12, channels: int = 16, kernel: int = 3, features: int = 40, seed: int = 0) -> bytes:
+    """A streaming keyword spotter of the kind open-source wake-word projects ship: a uint8 slice of
+    one feature frame per invocation, QUANTIZE to int8, then `layers` temporal convolutions
+    (depthwise and full, alternating), each keeping its last kernel-1 input frames in a resource
+    variable (CONCATENATION of the past and the new frame, STRIDED_SLICE of the new past,
+    ASSIGN_VARIABLE) that a CALL_ONCE subgraph initialises; a FULLY_CONNECTED, LOGISTIC and a
+    QUANTIZE to a uint8 score end it. One variable per layer: 12 by default."""
+    rng = np.random.default_rng(seed)
+    w = ModelWriter(description="kiln tests: streaming keyword spotter")
+    init, sub = w.subgraph()
+    x = w.tensor("features_u8", [1, 1, 1, features], "uint8", 0.05, 128)
+    w.op("CALL_ONCE", [], [], {"init_subgraph_index": sub})
+    scale, zp = 0.05, 0
+    h = w.tensor("features", [1, 1, 1, features], "int8", scale, zp)
+    w.op("QUANTIZE", [x], [h])
+    c_in = features
+    for layer in range(layers):
+        name = f"stream{layer}"
+        past_shape = [1, kernel - 1, 1, c_in]
+        hv = init.tensor(f"{name}_handle", [], "resource")
+        zeros = init.tensor(f"{name}_start", past_shape, "int8", scale, zp, data=np.full(past_shape, zp, np.int8))
+        init.op("VAR_HANDLE", [], [hv], {"shared_name": name})
+        init.op("ASSIGN_VARIABLE", [hv, zeros], [])
+        handle = w.tensor(f"{name}_handle", [], "resource")
+        past = w.tensor(f"{name}_past", past_shape, "int8", scale, zp)
+        window = w.tensor(f"{name}_window", [1, kernel, 1, c_in], "int8", scale, zp)
+        new_past = w.tensor(f"{name}_new_past", past_shape, "int8", scale, zp)
+        b, e, s = (w.tensor(f"{name}_{k}", [4], "int32", data=np.array(v, np.int32))
+                   for k, v in (("begin", [0, 1, 0, 0]), ("end", [1, kernel, 1, c_in]), ("strides", [1, 1, 1, 1])))
+        w.op("VAR_HANDLE", [], [handle], {"shared_name": name})
+        w.op("READ_VARIABLE", [handle], [past])
+        w.op("CONCATENATION", [past, h], [window], {"axis": 1})
+        w.op("STRIDED_SLICE", [window, b, e, s], [new_past])
+        w.op("ASSIGN_VARIABLE", [handle, new_past], [])
+        depthwise = layer % 2 == 0 and layer > 0
+        c_out = c_in if depthwise else channels
+        w_scale = [float(v) for v in rng.uniform(0.004, 0.01, c_out)]
+        taps = kernel * (1 if depthwise else c_in)
+        out_scale = scale * float(np.mean(w_scale)) * 127 * np.sqrt(taps) * 0.3
+        wshape = [1, kernel, 1, c_out] if depthwise else [c_out, kernel, 1, c_in]
+        wt = w.tensor(f"{name}_weights", wshape, "int8", w_scale, [0] * c_out, axis=3 if depthwise else 0,
+                      data=rng.integers(-127, 128, wshape).astype(np.int8))
+        bias = w.tensor(f"{name}_bias", [c_out], "int32", [scale * v for v in w_scale], [0] * c_out,
+                        data=rng.integers(-300, 300, c_out).astype(np.int32))
+        y = w.tensor(f"{name}_out", [1, 1, 1, c_out], "int8", out_scale, -128)
+        opts = {"padding": 1, "stride_h": 1, "stride_w": 1, "fused_activation_function": 1}
+        if depthwise:
+            w.op("DEPTHWISE_CONV_2D", [window, wt, bias], [y], dict(opts, depth_multiplier=1))
+        else:
+            w.op("CONV_2D", [window, wt, bias], [y], opts)
+        h, scale, zp, c_in = y, out_scale, -128, c_out
+    flat = w.tensor("flat", [1, c_in], "int8", scale, zp)
+    shape = w.tensor("flat_shape", [2], "int32", data=np.array([1, c_in], np.int32))
+    w.op("RESHAPE", [h, shape], [flat])
+    fw = w.tensor("fc_weights", [2, c_in], "int8", 0.002, 0, data=rng.integers(-127, 128, (2, c_in)).astype(np.int8))
+    fb = w.tensor("fc_bias", [2], "int32", scale * 0.002, 0, data=rng.integers(-500, 500, 2).astype(np.int32))
+    logits = w.tensor("logits", [1, 2], "int8", 0.05, 0)
+    w.op("FULLY_CONNECTED", [flat, fw, fb], [logits])
+    prob = w.tensor("probability", [1, 2], "int8", 1 / 256, -128)
+    w.op("LOGISTIC", [logits], [prob])
+    score = w.tensor("score_u8", [1, 2], "uint8", 1 / 256, 0)
+    w.op("QUANTIZE", [prob], [score])
+    w.inputs, w.outputs = [x], [score]
+    return w.build()

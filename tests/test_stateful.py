@@ -192,3 +192,39 @@ def test_kiln_run_sequence_writes_stacked_outputs(tmp_path):
     np.save(tmp_path / "bad.npy", xs[:, :, :3])
     bad = kiln("run", path, "--sequence", "--input", tmp_path / "bad.npy")
     assert bad.returncode == 2 and "first axis counts invocations" in bad.stderr and "[steps, 1, 4]" in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def kws_stream(tmp_path_factory):
+    """The streaming keyword spotter (12 resource variables, CALL_ONCE, uint8 input), compiled once."""
+    tmp = tmp_path_factory.mktemp("kws_stream")
+    path = tmp / "kws_stream.tflite"
+    path.write_bytes(sm.streaming_kws())
+    return path
+
+
+def _fifty(path):
+    return random_records(path.read_bytes(), n=50, seed=5)
+
+
+def test_streaming_kws_on_the_host(kws_stream, tmp_path):
+    pair = compile_and_run(kws_stream, _fifty(kws_stream), tmp_path)
+    assert_match(pair, "streaming kws")
+    g = pair.compiled.graph
+    assert len(g.variables) == 12 and g.state_bytes >= sum(v.nbytes for v in g.variables)
+    assert len({r[0].tobytes() for r in pair.ours}) > 10, "the score hardly changes: the test proves little"
+
+
+def test_streaming_kws_on_qemu_m4(kws_stream, tmp_path):
+    check_on_qemu_m4(kws_stream.read_bytes(), _fifty(kws_stream), tmp_path, "streaming kws on qemu-m4")
+
+
+def test_streaming_kws_over_rpc(kws_stream, tmp_path):
+    c = compiler.compile_model(kws_stream)
+    compiler.write(c, tmp_path / "src")
+    device = build(tmp_path / "src", c.name, tmp_path / "build", profile=False)
+    records = _fifty(kws_stream)
+    ref = oracle.run_tflm(kws_stream, records, 1)
+    with HostDevice(device) as dev, Session(dev.url) as s:
+        got = [s.infer(r)[0] for r in records]
+    assert all(np.array_equal(a, np.asarray(b).reshape(a.shape)) for a, (b,) in zip(got, ref))

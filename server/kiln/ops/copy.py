@@ -48,6 +48,8 @@ def copy_plan(dims, dst_strides, src_strides, elem):
 
 
 def _emit_copy(c, dst, src, plan, elem, comment=""):
+    if len(plan) == 1 and plan[0][1] == plan[0][2] == elem:  # one contiguous run: memcpy beats the walker's setup
+        return [f"memcpy({dst}, {src}, {plan[0][0] * elem}u);" + (f" /* {comment} */" if comment else "")]
     dims = ", ".join(str(d) for d, _, _ in plan)
     ds = ", ".join(str(s) for _, s, _ in plan)
     ss = ", ".join(str(s) for _, _, s in plan)
