@@ -191,3 +191,69 @@ def streaming_kws(layers: int = 12, channels: int = 16, kernel: int = 3, feature
     w.op("QUANTIZE", [prob], [score])
     w.inputs, w.outputs = [x], [score]
     return w.build()
+
+
+def while_loop() -> bytes:
+    """acc = x; i = 0; while i < n: acc = acc * 0.5 + x; i += 1 (n an int32 input, so the
+    iteration count changes with the record). Loop variables (i, n, acc, x); x passes through
+    the body unchanged (its output is its input tensor)."""
+    w = ModelWriter(description="kiln tests: WHILE")
+    cond, kc = w.subgraph()
+    body, kb = w.subgraph()
+    shapes = {"i": ([], "int32"), "n": ([], "int32"), "acc": ([4], "float32"), "x": ([4], "float32")}
+    for sub in (cond, body):
+        sub.inputs = [sub.tensor(f"{k}_in", s, d) for k, (s, d) in shapes.items()]
+    c_out = cond.tensor("again", [], "bool")
+    cond.op("LESS", [cond.inputs[0], cond.inputs[1]], [c_out])
+    cond.outputs = [c_out]
+    i, n, acc, x = body.inputs
+    one = body.tensor("one", [], "int32", data=np.array(1, np.int32))
+    half = body.tensor("half", [1], "float32", data=np.array([0.5], np.float32))
+    i2, scaled, acc2 = body.tensor("i_next", [], "int32"), body.tensor("scaled", [4], "float32"), \
+        body.tensor("acc_next", [4], "float32")
+    body.op("ADD", [i, one], [i2])
+    body.op("MUL", [acc, half], [scaled])
+    body.op("ADD", [scaled, x], [acc2])
+    body.outputs = [i2, n, acc2, x]
+    n_in, x_in = w.tensor("n", [], "int32"), w.tensor("x", [4], "float32")
+    zero = w.tensor("zero", [], "int32", data=np.array(0, np.int32))
+    outs = [w.tensor(f"{k}_out", s, d) for k, (s, d) in shapes.items()]
+    w.op("WHILE", [zero, n_in, x_in, x_in], outs, {"cond_subgraph_index": kc, "body_subgraph_index": kb})
+    w.inputs, w.outputs = [n_in, x_in], [outs[0], outs[2]]
+    return w.build()
+
+
+def if_branch() -> bytes:
+    """IF flag: then RELU(x), else NEG(x)."""
+    w = ModelWriter(description="kiln tests: IF")
+    then, kt = w.subgraph()
+    other, ke = w.subgraph()
+    for sub, kind in ((then, "RELU"), (other, "NEG")):
+        a = sub.tensor("x", [2, 5], "float32")
+        b = sub.tensor("y", [2, 5], "float32")
+        sub.op(kind, [a], [b])
+        sub.inputs, sub.outputs = [a], [b]
+    flag = w.tensor("flag", [], "bool")
+    x = w.tensor("x", [2, 5], "float32")
+    y = w.tensor("y", [2, 5], "float32")
+    w.op("IF", [flag, x], [y], {"then_subgraph_index": kt, "else_subgraph_index": ke})
+    w.inputs, w.outputs = [flag, x], [y]
+    return w.build()
+
+
+def while_changing_shape() -> bytes:
+    """A WHILE whose body gives back a loop variable of another shape."""
+    w = ModelWriter()
+    cond, kc = w.subgraph()
+    body, kb = w.subgraph()
+    ci = cond.tensor("x", [4], "float32")
+    flag = cond.tensor("flag", [], "bool", data=np.array(False))
+    cond.inputs, cond.outputs = [ci], [flag]
+    bi = body.tensor("x", [4], "float32")
+    bo = body.tensor("y", [2, 2], "float32")
+    body.op("RESHAPE", [bi, body.tensor("shape", [2], "int32", data=np.array([2, 2], np.int32))], [bo])
+    body.inputs, body.outputs = [bi], [bo]
+    x, y = w.tensor("x", [4], "float32"), w.tensor("y", [4], "float32")
+    w.op("WHILE", [x], [y], {"cond_subgraph_index": kc, "body_subgraph_index": kb})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()

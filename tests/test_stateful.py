@@ -140,10 +140,40 @@ def test_compile_reports_state_bytes(tmp_path):
     assert json.loads(proc.stdout)["state_bytes"] == 20  # the CALL_ONCE flag (4), then the ring (12) at 8
 
 
+def _while_records(data, n=12):
+    recs = random_records(data, n=n)
+    for k, r in enumerate(recs):  # iteration counts 0..5, and one negative (no iteration)
+        r[0] = np.array(k % 6 if k != 7 else -3, np.int32)
+    return recs
+
+
+def test_while_loop(tmp_path):
+    data = sm.while_loop()
+    pair = compile_and_run(data, _while_records(data), tmp_path)
+    assert_match(pair, "WHILE")
+    assert [int(r[0]) for r in pair.ours][:7] == [0, 1, 2, 3, 4, 5, 0]  # i ran up to n
+    assert "while (" in pair.compiled.files[f"{pair.compiled.name}.c"]
+
+
+def test_while_loop_on_qemu_m4(tmp_path):
+    data = sm.while_loop()
+    check_on_qemu_m4(data, _while_records(data), tmp_path, "WHILE on qemu-m4")
+
+
+def test_if_branches(tmp_path):
+    data = sm.if_branch()
+    recs = random_records(data, n=12)
+    pair = compile_and_run(data, recs, tmp_path)
+    assert_match(pair, "IF")
+    assert {bool(r[0]) for r in recs} == {True, False}, "both branches must be taken"
+
+
 @pytest.mark.parametrize("make,needles", [
     (sm.read_never_assigned, ["operator 1 (READ_VARIABLE)", "variable 'never'", "ever assigns"]),
     (sm.call_once_out_of_range, ["operator 0 (CALL_ONCE)", "init_subgraph_index 5 is out of range"]),
     (sm.assign_other_shape, ["operator 2 (ASSIGN_VARIABLE)", "float32[2]", "float32[4]"]),
+    (sm.while_changing_shape, ["operator 0 (WHILE)", "as the body (subgraph 2) gives it back", "float32[2x2]",
+                               "static shapes"]),
 ])
 def test_bad_stateful_models_fail_cleanly(make, needles, tmp_path):
     path = tmp_path / "bad.tflite"

@@ -30,16 +30,28 @@ class Emitter:
         self._names: set[str] = parent._names if parent else set()
         self._const_names: dict[int, str] = {}
         self.functions: list[str] = parent.functions if parent else []  # subgraphs' operator functions
+        self.children: dict[int, Emitter] = parent.children if parent else {}  # subgraph -> its emitter
+        self.rendered: set[int] = parent.rendered if parent else set()  # subgraphs whose functions exist
         self.stateful = g.state_bytes > 0 if parent is None else parent.stateful
 
     def subgraph_calls(self, sub: Graph, base: str) -> list[str]:
-        """Renders the subgraph's operator functions (before the main graph's) and returns the
+        """Renders the subgraph's operator functions once (before its callers') and returns the
         statements calling them, in order, on the arena at `base`."""
-        child = Emitter(sub, self)
-        bodies = [(op, _body(op, sub, child)) for op in sub.operators]
-        self.functions += _functions(sub, bodies, self.stateful)[0]
+        if sub.index not in self.rendered:
+            self.rendered.add(sub.index)
+            child = self.children.setdefault(sub.index, Emitter(sub, self))
+            bodies = [(op, _body(op, sub, child)) for op in sub.operators]
+            self.functions += _functions(sub, bodies, self.stateful)[0]
         args = "(" + base + (", state)" if self.stateful else ")")
         return [f"{function_name(op)}{args};" for op in sub.operators]
+
+    def in_subgraph(self, sub: Graph, t: Tensor, base: str) -> str:
+        """A pointer to tensor t of subgraph `sub` whose arena starts at `base`."""
+        if t.is_const:
+            return self.children.setdefault(sub.index, Emitter(sub, self)).const(t)
+        if t.variable:
+            return f"({DTYPES[t.dtype][1]} *)(state + {t.state_offset})"
+        return f"({DTYPES[t.dtype][1]} *)({base} + {t.offset})"
 
     def array(self, name: str, data, ctype: str, comment: str) -> str:
         name = literals.identifier(name, self._names, "table")

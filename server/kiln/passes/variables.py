@@ -26,16 +26,26 @@ def _name(v) -> str:
     return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
 
 
+# operator kind -> the options naming the subgraphs it runs
+SUBGRAPH_OPTIONS = {"CALL_ONCE": ("init_subgraph_index",), "IF": ("then_subgraph_index", "else_subgraph_index"),
+                    "WHILE": ("cond_subgraph_index", "body_subgraph_index")}
+
+
+def subgraphs_of(op) -> list[int]:
+    return [op.options.get(k) for k in SUBGRAPH_OPTIONS.get(op.kind, ())]
+
+
 def called(g: Graph) -> list[Graph]:
-    """The subgraphs the main graph runs through CALL_ONCE (valid indices, each once, in order)."""
+    """The subgraphs the main graph runs (CALL_ONCE, IF, WHILE), directly or through another one:
+    valid indices, each once, breadth first (so reversed, a subgraph comes before its callers)."""
     out: list[Graph] = []
     todo = [g]
     while todo:
         for op in todo.pop(0).operators:
-            k = op.options.get("init_subgraph_index") if op.kind == "CALL_ONCE" else None
-            if isinstance(k, int) and 0 < k < len(g.subgraphs) and g.subgraphs[k] not in out:
-                out.append(g.subgraphs[k])
-                todo.append(g.subgraphs[k])
+            for k in subgraphs_of(op):
+                if isinstance(k, int) and 0 < k < len(g.subgraphs) and g.subgraphs[k] not in out:
+                    out.append(g.subgraphs[k])
+                    todo.append(g.subgraphs[k])
     return out
 
 
