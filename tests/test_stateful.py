@@ -258,3 +258,20 @@ def test_streaming_kws_over_rpc(kws_stream, tmp_path):
     with HostDevice(device) as dev, Session(dev.url) as s:
         got = [s.infer(r)[0] for r in records]
     assert all(np.array_equal(a, np.asarray(b).reshape(a.shape)) for a, (b,) in zip(got, ref))
+
+
+def test_kiln_profile_sequence_on_qemu(tmp_path):
+    """kiln profile --sequence: exact per-operator counts of each invocation and their mean; the
+    first invocation runs the CALL_ONCE subgraph, the later ones do not."""
+    import json
+
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(sm.ring("int8"))
+    proc = kiln("profile", path, "--board", "qemu-m4", "--sequence", "--steps", "4", "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["steps"] == 4 and len(r["total"]["per_step"]) == 4
+    once = next(o for o in r["operators"] if o["kind"] == "CALL_ONCE")
+    assert once["per_step"][0] > once["per_step"][1] == once["per_step"][3]
+    fc = next(o for o in r["operators"] if o["kind"] == "FULLY_CONNECTED")
+    assert fc["mean_cycles"] == sum(fc["per_step"]) / 4 and fc["mean_cycles"] > 100

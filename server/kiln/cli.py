@@ -317,9 +317,68 @@ def _exact_qemu_profile(args) -> dict:
             "run": {"cycles": r["instructions"], "micros": r["instructions"] * ns_per_cycle / 1000}}
 
 
+def _profile_sequence(args) -> dict:
+    """Per-operator figures of every invocation of a sequence (from the reset state, state
+    carried) and their means: exact instruction counts on the QEMU boards, timer ticks over RPC."""
+    from . import bench, compiler, oracle, qemuboard
+
+    def records_for(g):
+        if args.input:
+            return _sequence_records(args.input, g)
+        return oracle.random_inputs(g, seed=args.seed, count=args.steps)
+
+    steps: list[list[dict]] = []
+    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
+        c = compiler.compile_model(args.model, cpu=qemuboard.target(args.board).cpu)
+        g = c.graph
+        records = records_for(g)
+        with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
+            src = Path(args.out) if args.out else Path(tmp) / "src"
+            compiler.write(c, src)
+            _progress(f"building and running {len(records)} invocations on {args.board} (exact counts)")
+            elf = qemuboard.build(src, c.name, Path(tmp) / "build", records, profile=True, exact=True, graph=g,
+                                  board=args.board)
+            result = qemuboard.run(elf, g, board=args.board)
+        for s in range(len(records)):
+            rep = bench.profile_report(g, result, record=s)
+            steps.append([{"function": o["function"], "kind": o["kind"], "index": o["index"],
+                           "cycles": o["instructions"]} for o in rep["operators"]])
+        name = c.name
+    else:
+        with _deployment(args, flash=True) as d:
+            g = d.compiled.graph
+            records = records_for(g)
+            if d.session.info_.stateful:
+                d.session.reset_state()
+            _progress(f"profiling {len(records)} invocations of {d.compiled.name} on {args.board}")
+            for r in records:
+                steps.append([{"function": o["function"], "kind": o["kind"], "index": o["index"],
+                               "cycles": o["cycles"]} for o in d.profile(r)["operators"]])
+            name = d.compiled.name
+    n = len(steps)
+    ops = [{"index": o["index"], "kind": o["kind"], "function": o["function"],
+            "mean_cycles": sum(st[k]["cycles"] for st in steps) / n, "per_step": [st[k]["cycles"] for st in steps]}
+           for k, o in enumerate(steps[0])]
+    totals = [sum(o["cycles"] for o in st) for st in steps]
+    return {"model": name, "board": args.board, "steps": n, "operators": ops,
+            "total": {"mean_cycles": sum(totals) / n, "per_step": totals}}
+
+
 def cmd_profile(args) -> int:
     from . import oracle, qemuboard
 
+    if args.sequence:
+        r = _profile_sequence(args)
+        if args.json:
+            print(json.dumps(r, indent=1))
+            return 0
+        print(f"{r['model']} on {r['board']}, {r['steps']} invocations in sequence (mean cycles per invocation; "
+              "first and last):")
+        for o in r["operators"]:
+            print(f"  {o['function']:<28} {o['mean_cycles']:>14,.1f}   {o['per_step'][0]:>10,} {o['per_step'][-1]:>10,}")
+        t = r["total"]
+        print(f"  {'total':<28} {t['mean_cycles']:>14,.1f}   {t['per_step'][0]:>10,} {t['per_step'][-1]:>10,}")
+        return 0
     if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
         r = _exact_qemu_profile(args)
     else:
@@ -457,6 +516,9 @@ def parser() -> argparse.ArgumentParser:
                            help="QEMU boards: profile over the RPC link (to one 40-cycle tick) instead of the exact-count firmware")
             p.add_argument("--seed", type=int, default=0)
             p.add_argument("--json", action="store_true")
+            p.add_argument("--sequence", action="store_true", help="profile a sequence of invocations from the "
+                           "reset state, state carried (the first axis of each --input is the invocation)")
+            p.add_argument("--steps", type=int, default=10, help="with --sequence and no --input: how many")
         if name == "flash":
             p.add_argument("--exit", action="store_true", help="emulated boards: stop the device at once after the check")
         p.set_defaults(fn=fn)
