@@ -275,3 +275,16 @@ def test_kiln_profile_sequence_on_qemu(tmp_path):
     assert once["per_step"][0] > once["per_step"][1] == once["per_step"][3]
     fc = next(o for o in r["operators"] if o["kind"] == "FULLY_CONNECTED")
     assert fc["mean_cycles"] == sum(fc["per_step"]) / 4 and fc["mean_cycles"] > 100
+
+
+def test_inspect_and_report_show_the_state(tmp_path):
+    from kiln import report
+
+    path = tmp_path / "ring.tflite"
+    path.write_bytes(sm.ring("int8"))
+    r = report.for_model(path)
+    assert r["totals"]["state_bytes"] == 20
+    assert [(p["kind"], p["offset"], p["size"]) for p in r["state"]] == [("flags", 0, 4), ("variable", 8, 12)]
+    proc = kiln("inspect", path)
+    assert proc.returncode == 0 and "state: 20 B kept between invocations" in proc.stdout
+    assert "variable 'ring'  int8[1x12]" in proc.stdout

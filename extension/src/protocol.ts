@@ -65,6 +65,7 @@ export interface ReportOperator {
   live_bytes: number | null;
 }
 export interface ReportBuffer { name: string; offset: number; size: number; first: number; last: number }
+export interface ReportStatePart { name: string; kind: string; offset: number; size: number; type?: string }
 export interface ReportResult {
   model: string;
   operators: ReportOperator[];
@@ -76,8 +77,10 @@ export interface ReportResult {
     weight_bytes: number;
     arena_bytes: number | null;
     arena_lower_bound: number | null;
+    state_bytes?: number | null;
   };
   buffers: ReportBuffer[];
+  state?: ReportStatePart[]; // kept between invocations (resource variables, recurrent state)
   problems: string[];
 }
 

@@ -41,6 +41,7 @@ export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, 
     + `<td>${o.inputs.map(esc).join('<br>')}</td><td>${o.outputs.map(esc).join('<br>')}</td>`
     + `<td class="n">${num(o.macs)}</td><td class="n">${num(o.weight_bytes)}</td><td class="n">${num(o.live_bytes)}</td></tr>`);
   const memory = r.buffers.length ? `<h2>Memory timeline</h2>${timelineSvg(r)}<h2>Live activation bytes per operator</h2>${liveBarsSvg(r)}` : '';
+  const state = stateHtml(r);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${esc(cspValue)}">
@@ -48,12 +49,25 @@ export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, 
 <body id="kiln-report">
 <h1>${esc(r.model)} <span class="meta">${esc(fileName)}</span></h1>
 ${problems}
-<p class="totals">${num(t.operators)} operators · ${num(t.macs)} MACs · ${bytes(t.weight_bytes)} of weights · arena ${bytes(t.arena_bytes)} (lower bound ${bytes(t.arena_lower_bound)})</p>
+<p class="totals">${num(t.operators)} operators · ${num(t.macs)} MACs · ${bytes(t.weight_bytes)} of weights · arena ${bytes(t.arena_bytes)} (lower bound ${bytes(t.arena_lower_bound)})${t.state_bytes ? ` · state ${bytes(t.state_bytes)}` : ''}</p>
 <p class="meta">inputs: ${r.inputs.map(esc).join(', ')}<br>outputs: ${r.outputs.map(esc).join(', ')}</p>
 <table class="ops"><thead><tr><th>#</th><th>operator</th><th>inputs</th><th>outputs</th><th>MACs</th><th>weight B</th><th>live B</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 ${memory}
+${state}
 </body></html>`;
+}
+
+/** The state area (kept between invocations, apart from the arena): one row per part, by offset. */
+export function stateHtml(r: ReportResult): string {
+  const parts = r.state ?? [];
+  if (!parts.length) return '';
+  const rows = parts.map((p) => `<tr><td class="n">${num(p.offset)}</td><td class="n">${num(p.size)}</td>`
+    + `<td>${esc(p.name)}</td><td>${esc(p.type ?? '')}</td></tr>`);
+  return `<h2 data-testid="state">State kept between invocations: ${bytes(r.totals.state_bytes ?? 0)}</h2>`
+    + '<p class="meta">Apart from the arena, which may be shared with other work between invocations; '
+    + '<code>_reset()</code> puts it back to its start.</p>'
+    + `<table class="ops"><thead><tr><th>offset</th><th>bytes</th><th>what</th><th>type</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 export function errorHtml(message: string, cspValue: string, styleUri: string): string {

@@ -31,12 +31,29 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
             "weight_bytes": sum(o["weight_bytes"] for o in ops),
             "arena_bytes": g.arena_bytes,
             "arena_lower_bound": plan.lower_bound(plan.buffers(g, in_place=False), len(g.operators)),
+            "state_bytes": g.state_bytes,
         },
+        # the state area (kept between invocations, apart from the arena): what sits where
+        "state": state_layout(g),
         # the memory timeline: each arena buffer, where it sits and from which operator to which it lives
         "buffers": [{"name": _buffer_name(g, b), "offset": b.offset, "size": b.size, "first": b.first, "last": b.last}
                     for b in sorted(bufs, key=lambda b: (b.first, b.offset))],
         "problems": [],
     }
+
+
+def state_layout(g: Graph) -> list[dict]:
+    """The state area's parts: CALL_ONCE flags, resource variables, variable tensors, by offset."""
+    parts = []
+    flags = [op for sg in g.subgraphs or [g] for op in sg.operators if op.kind == "CALL_ONCE" and "flag" in op.params]
+    if flags:
+        parts.append({"name": f"CALL_ONCE flag{'s' if len(flags) > 1 else ''}", "kind": "flags", "offset": 0,
+                      "size": 4 * len(flags)})
+    parts += [{"name": v.label, "kind": "variable", "offset": v.offset, "size": v.nbytes,
+               "type": f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}]"} for v in g.variables if v.dtype]
+    parts += [{"name": f"tensor {t.index} '{t.name}'", "kind": "variable tensor", "offset": t.state_offset,
+               "size": t.nbytes, "type": t.describe()} for t in g.variable_tensors]
+    return sorted(parts, key=lambda p: p["offset"])
 
 
 def _buffer_name(g: Graph, b: plan.Buffer) -> str:
@@ -64,8 +81,8 @@ def for_model(path) -> dict:
     return {"model": g.name, "operators": ops,
             "inputs": [g.tensor(i).describe() for i in g.inputs], "outputs": [g.tensor(i).describe() for i in g.outputs],
             "totals": {"operators": len(ops), "macs": None, "weight_bytes": sum(o["weight_bytes"] for o in ops),
-                       "arena_bytes": None, "arena_lower_bound": None},
-            "buffers": [], "problems": problems}
+                       "arena_bytes": None, "arena_lower_bound": None, "state_bytes": None},
+            "buffers": [], "state": [], "problems": problems}
 
 
 def text(r: dict) -> str:
@@ -82,4 +99,8 @@ def text(r: dict) -> str:
     t = r["totals"]
     lines += ["", f"total: {t['operators']} operators, {t['macs']:,} MACs, {t['weight_bytes']:,} B of weights, "
               f"arena {t['arena_bytes']:,} B (lower bound {t['arena_lower_bound']:,} B)"]
+    if t.get("state_bytes"):
+        lines += [f"state: {t['state_bytes']:,} B kept between invocations, apart from the arena:"]
+        lines += [f"  {p['offset']:>6}  {p['size']:>6,} B  {p['name']}" + (f"  {p['type']}" if p.get("type") else "")
+                  for p in r["state"]]
     return "\n".join(lines)

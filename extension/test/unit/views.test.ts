@@ -96,3 +96,14 @@ test('a model Kiln cannot compile: its problems, then what is known', () => {
   assert.ok(!html.includes('Memory timeline'));
   assert.match(html, /arena – \(lower bound –\)/);
 });
+
+test('a stateful model: the state area, part by part, beside the arena', () => {
+  const stateful: ReportResult = { ...report, totals: { ...report.totals, state_bytes: 20 },
+    state: [{ name: 'CALL_ONCE flag', kind: 'flags', offset: 0, size: 4 },
+      { name: "variable 'ring'", kind: 'variable', offset: 8, size: 12, type: 'int8[1x12]' }] };
+  const html = reportHtml(stateful, csp('s', '', false), 's.css', 'ring.tflite');
+  assert.match(html, /· state 20 B/);
+  assert.match(html, /data-testid="state"/);
+  assert.match(html, /variable &#39;ring&#39;|variable 'ring'/);
+  assert.ok(!reportHtml(report, csp('s', '', false), 's.css', 'net.tflite').includes('data-testid="state"'));
+});
