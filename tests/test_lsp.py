@@ -16,6 +16,9 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  
 
 import modelgen as mg  # noqa: E402
 from harness import tiny_board  # noqa: E402
+import numpy as np  # noqa: E402
+
+from kiln import compiler  # noqa: E402
 from kiln.lsp import hints  # noqa: E402
 from kiln.lsp.protocol import plain  # noqa: E402
 
@@ -52,6 +55,9 @@ def work(tmp_path_factory) -> Path:
         x = y
     b.output(x)
     (d / "chain.tflite").write_bytes(b.build())
+    import stateful_models
+
+    (d / "ring.tflite").write_bytes(stateful_models.ring("int8"))
     return d
 
 
@@ -139,6 +145,30 @@ async def test_run_compares_with_tflm(client, work):
     (o,) = r["outputs"]
     assert o["shape"] == [1, 10] and o["dtype"] == "int8" and o["max_abs_diff"] == 0
     assert o["reference"] == o["values"] and len(o["values"]) == 10
+
+
+@aio
+async def test_run_and_profile_a_stateful_model_as_a_sequence(client, work):
+    """A model that keeps state runs as a sequence from its reset state (10 invocations unless asked),
+    each step compared with TFLite Micro's; its profile gives per-operator means."""
+    from kiln import oracle
+    from kiln.lsp import protocol
+
+    model = work / "ring.tflite"
+    r = await request(client, "kiln/run", {"uri": uri(model), "board": "host"})
+    assert r["steps"] == protocol.SEQUENCE_STEPS and r["state_bytes"] == 20
+    y, ring = r["outputs"]
+    assert len(y["sequence"]) == protocol.SEQUENCE_STEPS and y["values"] == y["sequence"][-1]
+    assert y["max_abs_diff"] == 0 and ring["max_abs_diff"] == 0
+    records = oracle.random_inputs(compiler.compile_model(model).graph, seed=0, count=protocol.SEQUENCE_STEPS)
+    ref = oracle.run_tflm(model, records, 2)
+    assert ring["sequence"] == [np.asarray(s[1]).reshape(-1).tolist() for s in ref]
+    r = await request(client, "kiln/run", {"uri": uri(model), "board": "host", "steps": 3})
+    assert r["steps"] == 3 and len(r["outputs"][0]["sequence"]) == 3
+    p = await request(client, "kiln/profile", {"uri": uri(model), "board": "qemu-m4", "steps": 4})
+    assert p["steps"] == 4 and len(p["per_step_cycles"]) == 4
+    assert p["per_step_cycles"][0] > p["per_step_cycles"][1]  # the first invocation runs CALL_ONCE's subgraph
+    assert p["total"]["cycles"] == pytest.approx(sum(p["per_step_cycles"]) / 4, abs=len(p["operators"]))
 
 
 @aio

@@ -2,16 +2,21 @@
 // latency chart (SVG, with the previous profile as "before" when there is one). Pure (unit-tested);
 // devicePanel.ts posts them to the webview, which keeps them across reloads.
 import { esc, num } from './html';
-import type { OperatorTiming, ProfileResult, RunResult } from './protocol';
+import type { OperatorTiming, ProfileResult, RunOutput, RunResult } from './protocol';
 
 export const MAX_VALUES = 64;
 
 export function outputsHtml(run: RunResult): string {
-  const parts = [`<p class="meta">${esc(run.model)} on <b>${esc(run.board)}</b>, compared with TensorFlow Lite Micro on the same input</p>`];
+  const steps = run.steps ?? 1;
+  const how = steps > 1
+    ? `${num(steps)} invocations in sequence from the reset state (${num(run.state_bytes ?? 0)} B of state carried), each compared with TensorFlow Lite Micro's; the table shows the last`
+    : 'compared with TensorFlow Lite Micro on the same input';
+  const parts = [`<p class="meta">${esc(run.model)} on <b>${esc(run.board)}</b>, ${how}</p>`];
   for (const o of run.outputs) {
     const exact = o.max_abs_diff === 0;
     parts.push(`<h3>${esc(o.name)} <span class="meta">${esc(o.dtype)}[${o.shape.map(esc).join('×')}]</span> `
       + `<span class="${exact ? 'ok' : 'bad'}" data-testid="match">${exact ? 'bit-exact' : `max |diff| ${esc(o.max_abs_diff)}`}</span></h3>`);
+    if (o.sequence && o.sequence.length > 1) parts.push(sequenceSvg(o));
     const rows = o.values.slice(0, MAX_VALUES).map((v, i) => {
       const r = o.reference[i];
       const d = r === undefined ? '' : Math.abs(v - r);
@@ -22,6 +27,29 @@ export function outputsHtml(run: RunResult): string {
       + `<tbody>${rows.join('')}</tbody></table>${more}`);
   }
   return parts.join('\n');
+}
+
+const SEQ_W = 480;
+const SEQ_H = 90;
+const SEQ_LINES = 4;
+
+/** An output over the invocations of a sequence: one line per value (the first SEQ_LINES of them). */
+export function sequenceSvg(o: RunOutput): string {
+  const seq = o.sequence ?? [];
+  const n = seq.length;
+  const shown = Math.min(SEQ_LINES, seq[0]?.length ?? 0);
+  const vals = seq.flatMap((row) => row.slice(0, shown));
+  const lo = Math.min(...vals), hi = Math.max(...vals);
+  const span = hi - lo || 1;
+  const x = (s: number) => (n > 1 ? (s / (n - 1)) * SEQ_W : 0);
+  const y = (v: number) => SEQ_H - ((v - lo) / span) * SEQ_H;
+  const lines = Array.from({ length: shown }, (_, k) => {
+    const pts = seq.map((row, s) => `${x(s).toFixed(1)},${y(row[k]).toFixed(1)}`).join(' ');
+    return `<polyline class="seq c${k % 6}" points="${pts}"><title>${esc(o.name)}[${k}] over ${n} invocations</title></polyline>`;
+  });
+  return `<svg class="sequence" data-testid="sequence" viewBox="0 0 ${SEQ_W} ${SEQ_H}" width="${SEQ_W}" height="${SEQ_H}" `
+    + `preserveAspectRatio="none" role="img" aria-label="${esc(o.name)} over the sequence">${lines.join('')}</svg>`
+    + `<p class="meta">Across: invocations 0–${n - 1}. Up: values ${num(lo)}–${num(hi)}; the first ${shown} of ${num(seq[0]?.length ?? 0)}.</p>`;
 }
 
 const ROW = 22;
@@ -46,7 +74,8 @@ export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
   });
   const h = Math.max(ROW, p.operators.length * ROW);
   const legend = before ? `<p class="meta"><span class="swatch bar"></span> now <span class="swatch before"></span> before (${num(before.total.cycles)} cycles in all)</p>` : '';
-  const exact = p.exact ? ' (exact instruction counts)' : '';
+  const exact = (p.exact ? ' (exact instruction counts)' : '')
+    + (p.steps && p.steps > 1 ? `, means over ${num(p.steps)} invocations in sequence` : '');
   return `<p class="meta">${esc(p.model)} on <b>${esc(p.board)}</b>: ${num(p.total.cycles)} cycles, ${num(p.total.micros, 1)} µs in all${exact}</p>${legend}`
     + `<svg class="chart" viewBox="0 0 ${WIDTH} ${h}" width="100%" role="img" aria-label="latency per operator">${bars.join('')}</svg>`;
 }

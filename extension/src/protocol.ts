@@ -20,7 +20,10 @@ export interface BoardInfo {
 }
 export interface BoardsResult { boards: BoardInfo[] }
 
-export interface DeviceParams { uri: string; board?: string; outDir?: string; seed?: number; adapter?: string }
+export interface DeviceParams {
+  uri: string; board?: string; outDir?: string; seed?: number; adapter?: string;
+  steps?: number; // kiln/run, kiln/profile: invocations in sequence (default: 10 for a model with state, else 1)
+}
 export interface BuildResult { artifact: string; board: string }
 export interface FlashResult { board: string; url: string; model_sha256: string }
 
@@ -40,6 +43,8 @@ export interface ProfileResult {
   total: { cycles: number; micros: number };
   run: { cycles: number; micros: number } | null;
   exact?: boolean;
+  steps?: number; // a sequence: cycles and micros are per-invocation means
+  per_step_cycles?: number[];
 }
 
 export interface RunOutput {
@@ -51,8 +56,9 @@ export interface RunOutput {
   reference: number[];
   max_abs_diff: number;
   max_rel_diff?: number;
+  sequence?: number[][]; // a sequence's values step by step (values: the last step's)
 }
-export interface RunResult { model: string; board: string; outputs: RunOutput[] }
+export interface RunResult { model: string; board: string; outputs: RunOutput[]; steps?: number; state_bytes?: number }
 
 export interface ReportOperator {
   index: number;

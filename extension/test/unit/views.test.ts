@@ -107,3 +107,15 @@ test('a stateful model: the state area, part by part, beside the arena', () => {
   assert.match(html, /variable &#39;ring&#39;|variable 'ring'/);
   assert.ok(!reportHtml(report, csp('s', '', false), 's.css', 'net.tflite').includes('data-testid="state"'));
 });
+
+test('a sequence: each output over the invocations as lines, the last step in the table', () => {
+  const seqRun: RunResult = { model: 'ring', board: 'host', steps: 3, state_bytes: 20, outputs: [
+    { index: 0, name: 'y', shape: [1, 2], dtype: 'int8', values: [5, 6], reference: [5, 6], max_abs_diff: 0,
+      sequence: [[1, 2], [3, 4], [5, 6]] }] };
+  const html = outputsHtml(seqRun);
+  assert.match(html, /3 invocations in sequence from the reset state \(20 B of state carried\)/);
+  assert.equal([...html.matchAll(/<polyline class="seq c\d"/g)].length, 2);
+  assert.match(html, /points="0\.0,90\.0 240\.0,54\.0 480\.0,18\.0"/); // values 1, 3, 5 of 1..6
+  const single: RunResult = { ...seqRun, steps: 1, outputs: [{ ...seqRun.outputs[0], sequence: undefined }] };
+  assert.ok(!outputsHtml(single).includes('data-testid="sequence"'));
+});

@@ -16,6 +16,7 @@ except ImportError:  # Python 3.10
 COMPILE = "kiln/compile"
 BOARDS = "kiln/boards"
 PROFILE = "kiln/profile"
+SEQUENCE_STEPS = 10  # default invocations of kiln/run and kiln/profile for a model that keeps state
 RUN = "kiln/run"
 BUILD = "kiln/build"
 FLASH = "kiln/flash"
@@ -69,6 +70,9 @@ class DeviceParams(TypedDict):
     outDir: NotRequired[str]
     seed: NotRequired[int]  # of the deterministic random input, default 0
     adapter: NotRequired[str]  # a user's own adapter script (path or uri), as `kiln ... --adapter`
+    # kiln/run and kiln/profile: how many invocations, in sequence from the model's reset state
+    # (state carried); default SEQUENCE_STEPS for a model that keeps state, else 1
+    steps: NotRequired[int]
 
 
 class BuildResult(TypedDict):
@@ -94,11 +98,15 @@ class OperatorTiming(TypedDict):
 
 
 class ProfileResult(TypedDict):
+    """Over a sequence (steps > 1) each operator's cycles and micros are the means over the
+    invocations, and per_step_cycles gives each invocation's total."""
     model: str
     board: str
     operators: list[OperatorTiming]
     total: dict[str, float]  # {cycles, micros}
     run: dict[str, float] | None  # the timer around the whole run(), when the board measures it
+    steps: NotRequired[int]
+    per_step_cycles: NotRequired[list[int]]
 
 
 class RunOutput(TypedDict):
@@ -108,13 +116,16 @@ class RunOutput(TypedDict):
     dtype: str
     values: list[float]
     reference: list[float]  # TFLite Micro's output for the same input
-    max_abs_diff: float  # against TFLite Micro on the same input
+    max_abs_diff: float  # against TFLite Micro on the same input (over every step of a sequence)
+    sequence: NotRequired[list[list[float]]]  # a sequence's values, step by step (values: the last step's)
 
 
 class RunResult(TypedDict):
     model: str
     board: str
     outputs: list[RunOutput]
+    steps: NotRequired[int]  # invocations run in sequence from the reset state (1 when absent)
+    state_bytes: NotRequired[int]
 
 
 class ReportParams(TypedDict):

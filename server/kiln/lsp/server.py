@@ -377,6 +377,54 @@ class _Using:
             self.fresh.close()
 
 
+def _steps(p: dict, model: Path) -> int:
+    """Invocations of a run or profile: as asked, else a sequence for a model that keeps state."""
+    if "steps" in p:
+        return max(1, int(p["steps"]))
+    from .. import compiler
+
+    return protocol.SEQUENCE_STEPS if compiler.load(model).state_bytes else 1
+
+
+def _profile_sequence(ls, model: Path, board: str, p: dict, seed: int, steps: int, progress):
+    """Per-operator means over a sequence from the reset state (exact counts on the QEMU boards)."""
+    import tempfile
+
+    from .. import bench, compiler, oracle, qemuboard
+
+    per_step: list[list[tuple[float, float]]] = []  # per invocation, per operator: (cycles, micros)
+    if board in qemuboard.TARGETS and not p.get("adapter"):
+        c = compiler.compile_model(model, cpu=qemuboard.target(board).cpu)
+        out = _out_dir(p, model, ls)
+        compiler.write(c, out)
+        records = oracle.random_inputs(c.graph, seed=seed, count=steps)
+        progress(f"building and running {steps} invocations on {board} (exact counts)")
+        with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
+            elf = qemuboard.build(out, c.name, Path(tmp), records, profile=True, exact=True, graph=c.graph, board=board)
+            result = qemuboard.run(elf, c.graph, board=board)
+        for s in range(steps):  # -icount shift=0: one instruction per ns
+            per_step.append([(o["instructions"], o["instructions"] / 1000)
+                             for o in bench.profile_report(c.graph, result, record=s)["operators"]])
+        g, name = c.graph, c.name
+    else:
+        with _Using(ls, model, board, p, progress) as d:
+            g, name = d.compiled.graph, d.compiled.name
+            records = oracle.random_inputs(g, seed=seed, count=steps)
+            if d.session.info_.stateful:
+                d.session.reset_state()
+            progress(f"profiling {steps} invocations of {name} on {board}")
+            per_step = [[(o["cycles"], o["micros"]) for o in d.profile(r)["operators"]] for r in records]
+            out = Path(d.gen_dir)
+    cycles = [sum(st[k][0] for st in per_step) / steps for k in range(len(g.operators))]
+    micros = [sum(st[k][1] for st in per_step) / steps for k in range(len(g.operators))]
+    total = max(sum(cycles), 1e-9)
+    ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}", "cycles": round(cy),
+            "micros": mu, "share": cy / total, "macs": op.macs} for op, cy, mu in zip(g.operators, cycles, micros)]
+    r = {"model": name, "board": board, "operators": ops, "total": {"cycles": round(sum(cycles)), "micros": sum(micros)},
+         "run": None, "steps": steps, "per_step_cycles": [round(sum(c for c, _ in st)) for st in per_step]}
+    return r, out, name
+
+
 def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress) -> dict:
     """QEMU boards: the exact-count firmware, as `kiln profile` does (cli._exact_qemu_profile):
     per-operator figures repeat to the instruction (-icount shift=0: one instruction per ns)."""
@@ -400,7 +448,10 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
         from .. import oracle, qemuboard
 
         seed = int(p.get("seed", 0))
-        if board in qemuboard.TARGETS and not p.get("adapter"):
+        steps = _steps(p, model)
+        if steps > 1:
+            r, out, name = _profile_sequence(ls, model, board, p, seed, steps, progress)
+        elif board in qemuboard.TARGETS and not p.get("adapter"):
             out = _out_dir(p, model, ls)
             r = _exact_qemu_profile(model, board, seed, out, progress)
             name = r["model"]
@@ -434,20 +485,27 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
 
         from .. import oracle
 
+        steps = _steps(p, model)
         with _Using(ls, model, board, p, progress) as d:
             g = d.compiled.graph
-            records = oracle.random_inputs(g, seed=int(p.get("seed", 0)), count=1)
-            progress(f"running {d.compiled.name} on {board}")
-            outputs = d.session.infer(records[0])
+            records = oracle.random_inputs(g, seed=int(p.get("seed", 0)), count=steps)
+            if d.session.info_.stateful:
+                d.session.reset_state()  # a sequence starts from the reset state, as TFLite Micro's does
+            progress(f"running {d.compiled.name} on {board}" + (f": {steps} invocations in sequence" if steps > 1 else ""))
+            seq = [d.session.infer(r) for r in records]
         progress("running TFLite Micro for comparison")
-        ref = oracle.run_tflm(model, records, len(g.outputs))[0]
+        ref = oracle.run_tflm(model, records, len(g.outputs))
         out = []
-        for k, (i, a, r) in enumerate(zip(g.outputs, outputs, ref)):
-            a = np.asarray(a)
-            out.append(_finite({"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
-                                "values": a.reshape(-1).tolist(), "reference": np.asarray(r).reshape(-1).tolist(),
-                                **oracle.differences(a, r)}))
-        return {"model": g.name, "board": board, "outputs": out}
+        for k, i in enumerate(g.outputs):
+            a, r = np.asarray(seq[-1][k]), np.asarray(ref[-1][k])
+            diffs = [oracle.differences(np.asarray(s[k]), rr[k]) for s, rr in zip(seq, ref)]
+            worst = max(diffs, key=lambda d: d["max_abs_diff"])
+            entry = {"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
+                     "values": a.reshape(-1).tolist(), "reference": r.reshape(-1).tolist(), **worst}
+            if steps > 1:
+                entry["sequence"] = [np.asarray(s[k]).reshape(-1).tolist() for s in seq]
+            out.append(_finite(entry))
+        return {"model": g.name, "board": board, "outputs": out, "steps": steps, "state_bytes": g.state_bytes}
 
     return await _long(ls, protocol.RUN, f"Running on {board}:", p, work)
 
