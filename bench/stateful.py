@@ -1,0 +1,91 @@
+"""Benchmark (prints figures, asserts nothing): stateful and streaming models on qemu-m4.
+
+    .venv/bin/python bench/stateful.py [--json]
+
+For each model (built by tests/stateful_models.py; recurrent-layer models join as they land), a
+sequence of invocations runs on qemu-m4 with exact instruction counts, from the reset state: the
+first invocation (which runs the CALL_ONCE subgraph) and the steady state (the mean of the others)
+are printed beside TFLite Micro + CMSIS-NN's instructions per Invoke() (its second invoke, after
+its own CALL_ONCE), measured on the same emulator by ../shared/tools/tflm-qemu, and Kiln's state +
+arena bytes beside TFLite Micro's arena.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
+
+import stateful_models as sm  # noqa: E402
+from kiln import boards, compiler, oracle, qemuboard  # noqa: E402
+
+SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
+TFLM_QEMU = SHARED / "tools" / "tflm-qemu" / "measure.py"
+STEPS = 6
+
+MODELS = {
+    "streaming_kws (12 variables, CALL_ONCE)": sm.streaming_kws,
+    "ring (1 variable, CALL_ONCE, FULLY_CONNECTED)": lambda: sm.ring("int8"),
+}
+
+
+def kiln_figures(path: Path, tmp: Path) -> dict:
+    c = compiler.compile_model(path, cpu=boards.cpu("qemu-m4"))
+    compiler.write(c, tmp / "src")
+    records = oracle.random_inputs(c.graph, seed=0, count=STEPS)
+    elf = qemuboard.build(tmp / "src", c.name, tmp / "build", records, profile=False, exact=True, graph=c.graph)
+    r = qemuboard.run(elf, c.graph)
+    per = r.total_instructions
+    return {"first": per[0], "steady": sum(per[1:]) / (len(per) - 1), "state_bytes": c.graph.state_bytes,
+            "arena_bytes": c.graph.arena_bytes, "weights": c.const_bytes}
+
+
+def tflm_figures(path: Path) -> dict | str:
+    if not TFLM_QEMU.exists():
+        return f"{TFLM_QEMU} not found"
+    proc = subprocess.run([sys.executable, str(TFLM_QEMU), str(path), "--kernels", "cmsis", "--json"],
+                          capture_output=True, text=True)
+    try:
+        res = json.loads(proc.stdout)
+        res = res[0] if isinstance(res, list) else res
+        return {"first": res["instructions_invoke1"], "steady": res["instructions"], "arena": res["arena_used_bytes"]}
+    except (ValueError, IndexError, KeyError, TypeError):
+        return " ".join((proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[:2])[:160]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-stateful-") as tmp:
+        for k, (name, make) in enumerate(MODELS.items()):
+            d = Path(tmp) / str(k)
+            d.mkdir()
+            path = d / "model.tflite"
+            path.write_bytes(make())
+            rows.append({"model": name, "kiln": kiln_figures(path, d), "tflm_cmsis": tflm_figures(path)})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"qemu-m4 (Cortex-M4), instructions per invocation, exact; {STEPS} invocations from the reset state")
+    print(f"{'model':<46} {'kiln first':>11} {'kiln steady':>12} {'TFLM+CMSIS':>11} {'ratio':>6}  "
+          f"{'kiln state+arena':>17} {'TFLM arena':>11}")
+    for r in rows:
+        k, t = r["kiln"], r["tflm_cmsis"]
+        if isinstance(t, dict):
+            print(f"{r['model']:<46} {k['first']:>11,} {k['steady']:>12,.0f} {t['steady']:>11,} "
+                  f"{t['steady'] / k['steady']:>5.2f}x  {k['state_bytes']:>7,} + {k['arena_bytes']:>6,} B "
+                  f"{t['arena']:>9,} B")
+        else:
+            print(f"{r['model']:<46} {k['first']:>11,} {k['steady']:>12,.0f}   TFLite Micro: {t}")
+
+
+if __name__ == "__main__":
+    main()
