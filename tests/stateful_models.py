@@ -257,3 +257,69 @@ def while_changing_shape() -> bytes:
     w.op("WHILE", [x], [y], {"cond_subgraph_index": kc, "body_subgraph_index": kb})
     w.inputs, w.outputs = [x], [y]
     return w.build()
+
+
+def gru_while(steps: int = 5, features: int = 3, units: int = 4, seed: int = 0) -> bytes:
+    """A float GRU over `steps` time steps as a WHILE loop, the way a recurrent layer with unroll
+    off converts: loop variables (t, h, xs); the body GATHERs x_t, computes the gates with
+    FULLY_CONNECTED, LOGISTIC and TANH, and gives back (t + 1, h', xs); the condition is t < steps."""
+    rng = np.random.default_rng(seed)
+    w = ModelWriter(description="kiln tests: GRU as a WHILE loop")
+    cond, kc = w.subgraph()
+    body, kb = w.subgraph()
+    var_shapes = [([], "int32"), ([1, units], "float32"), ([steps, 1, features], "float32")]
+    for sub in (cond, body):
+        sub.inputs = [sub.tensor(f"v{k}", s, d) for k, (s, d) in enumerate(var_shapes)]
+    limit = cond.tensor("steps", [], "int32", data=np.array(steps, np.int32))
+    again = cond.tensor("again", [], "bool")
+    cond.op("LESS", [cond.inputs[0], limit], [again])
+    cond.outputs = [again]
+
+    t, h, xs = body.inputs
+
+    def f32(name, shape):
+        return body.tensor(name, shape, "float32")
+
+    def const(name, shape):
+        return body.tensor(name, shape, "float32", data=rng.uniform(-0.8, 0.8, shape).astype(np.float32))
+
+    x = f32("x_t", [1, features])
+    body.op("GATHER", [xs, t], [x], {"axis": 0})
+
+    def gate(name, act, recurrent=None):
+        wx = f32(f"{name}_x", [1, units])
+        body.op("FULLY_CONNECTED", [x, const(f"W_{name}", [units, features]), const(f"b_{name}", [units])], [wx])
+        uh = f32(f"{name}_h", [1, units])
+        body.op("FULLY_CONNECTED", [h, const(f"U_{name}", [units, units]), -1], [uh])
+        if recurrent is not None:
+            scaled = f32(f"{name}_rh", [1, units])
+            body.op("MUL", [recurrent, uh], [scaled])
+            uh = scaled
+        s = f32(f"{name}_sum", [1, units])
+        body.op("ADD", [wx, uh], [s])
+        out = f32(name, [1, units])
+        body.op(act, [s], [out])
+        return out
+
+    z = gate("z", "LOGISTIC")
+    r = gate("r", "LOGISTIC")
+    n = gate("n", "TANH", recurrent=r)
+    one = body.tensor("one", [1], "float32", data=np.ones(1, np.float32))
+    keep, fresh, old, h2 = f32("one_minus_z", [1, units]), f32("fresh", [1, units]), f32("old", [1, units]), \
+        f32("h_next", [1, units])
+    body.op("SUB", [one, z], [keep])
+    body.op("MUL", [keep, n], [fresh])
+    body.op("MUL", [z, h], [old])
+    body.op("ADD", [fresh, old], [h2])
+    t2 = body.tensor("t_next", [], "int32")
+    body.op("ADD", [t, body.tensor("inc", [], "int32", data=np.array(1, np.int32))], [t2])
+    body.outputs = [t2, h2, xs]
+
+    xs_in = w.tensor("xs", [steps, 1, features], "float32")
+    t0 = w.tensor("t0", [], "int32", data=np.array(0, np.int32))
+    h0 = w.tensor("h0", [1, units], "float32", data=np.zeros((1, units), np.float32))
+    outs = [w.tensor("t_out", [], "int32"), w.tensor("h_out", [1, units], "float32"),
+            w.tensor("xs_out", [steps, 1, features], "float32")]
+    w.op("WHILE", [t0, h0, xs_in], outs, {"cond_subgraph_index": kc, "body_subgraph_index": kb})
+    w.inputs, w.outputs = [xs_in], [outs[1]]
+    return w.build()

@@ -288,3 +288,15 @@ def test_inspect_and_report_show_the_state(tmp_path):
     proc = kiln("inspect", path)
     assert proc.returncode == 0 and "state: 20 B kept between invocations" in proc.stdout
     assert "variable 'ring'  int8[1x12]" in proc.stdout
+
+
+@pytest.mark.parametrize("board", ["host", "qemu-m4"])
+def test_gru_as_a_while_loop(board, tmp_path):
+    """A recurrent layer with unroll off: a WHILE over the time steps whose body gathers x_t and
+    runs the GRU cell; its final state against TFLite Micro's."""
+    data = sm.gru_while()
+    records = random_records(data, n=12)
+    if board == "host":
+        assert_match(compile_and_run(data, records, tmp_path), "GRU as a WHILE loop")
+    else:
+        check_on_qemu_m4(data, records, tmp_path, "GRU as a WHILE loop on qemu-m4")
