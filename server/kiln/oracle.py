@@ -14,7 +14,12 @@ def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outpu
     except ImportError:
         raise KilnError("TFLite Micro is not installed: pip install tflite-micro") from None
     data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
-    interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20))
+    try:
+        interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20))
+    except RuntimeError as e:  # its Prepare refused an operator; it printed which above
+        raise KilnError(f"TFLite Micro cannot run this model ({e}; its log above names the operator), so there is "
+                        "nothing to compare with: Kiln computes some things TFLite Micro refuses, such as shapes "
+                        "it folds at compile time") from None
     results = []
     for inputs in records:
         for k, arr in enumerate(inputs):
