@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "server"))
 
 from kiln import bench  # noqa: E402
 from kiln.ops import REGISTRY  # noqa: E402
-from kiln.ops.samples import MOVEMENT, SPECS, build_model  # noqa: E402
+from kiln.ops.samples import MODELS, MOVEMENT, SPECS, build_model, kinds  # noqa: E402
 from kiln.tflwriter import ModelWriter  # noqa: E402
 
 SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
@@ -44,9 +44,9 @@ def reshape_model(nbytes: int) -> bytes:
     return w.build()
 
 
-def kiln_figures(path: Path) -> dict:
+def kiln_figures(path: Path, index: int = 0) -> dict:
     r = bench.bench(path, "qemu-m4")
-    return {"instructions": r["instructions"], "operator": r["operators"][0]["instructions"]}
+    return {"instructions": r["instructions"], "operator": r["operators"][index]["instructions"]}
 
 
 def memcpy_per_byte(tmp: Path) -> tuple[float, float]:
@@ -77,7 +77,7 @@ def tflm_figure(path: Path) -> int | str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("kinds", nargs="*", default=sorted(SPECS))
+    ap.add_argument("kinds", nargs="*", default=kinds())
     ap.add_argument("--tflm", action="store_true", help="also measure TFLite Micro + CMSIS-NN (tflm-qemu)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -86,7 +86,7 @@ def main() -> None:
         tmp = Path(d)
         per_byte, fixed = memcpy_per_byte(tmp)
         for kind in args.kinds:
-            spec = SPECS[kind]
+            spec = SPECS.get(kind)
             row = {"kind": kind}
             if kind not in REGISTRY:
                 row["error"] = "not supported yet"
@@ -95,12 +95,13 @@ def main() -> None:
             path = tmp / f"{kind.lower()}.tflite"
             path.write_bytes(build_model(kind, spec))
             try:
-                row.update(kiln_figures(path))
+                row.update(kiln_figures(path, MODELS[kind][1] if kind in MODELS else 0))
             except Exception as e:  # a benchmark reports, it does not stop
                 row["error"] = str(e).splitlines()[0][:120]
                 rows.append(row)
                 continue
-            out_bytes = sum(int(np.prod(s)) * {"int8": 1, "bool": 1, "int16": 2}.get(t, 4) for s, t, _, _ in spec[1])
+            out_bytes = sum(int(np.prod(s)) * {"int8": 1, "bool": 1, "int16": 2}.get(t, 4)
+                            for s, t, _, _ in spec[1]) if spec else 0
             row["output_bytes"] = out_bytes
             if kind in MOVEMENT:
                 row["memcpy"] = round(fixed + per_byte * out_bytes)

@@ -10,19 +10,19 @@ import pytest
 
 from harness import assert_match, compile_and_run
 from kiln.ops import REGISTRY
-from kiln.ops.samples import SPECS, build_model
+from kiln.ops.samples import build_model, kinds
 from opgen import random_records
 
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 
 def test_every_operator_has_a_sample():
-    missing = sorted(set(REGISTRY) - set(SPECS))
+    missing = sorted(set(REGISTRY) - set(kinds()))
     assert not missing, f"add a sample model to server/kiln/ops/samples.py for: {', '.join(missing)}"
 
 
 @pytest.mark.skipif(shutil.which("clang") is None, reason="clang is not installed (scripts/setup.sh installs it)")
-@pytest.mark.parametrize("kind", sorted(set(REGISTRY) & set(SPECS)))
+@pytest.mark.parametrize("kind", sorted(set(REGISTRY) & set(kinds())))
 def test_sample_sanitized_against_tflm(kind, tmp_path):
     data = build_model(kind)
     records = random_records(data, n=4, seed=5)

@@ -128,6 +128,80 @@ SPECS.update({
                    {"padding": 1, "stride_w": 2, "stride_h": 2, "filter_width": 2, "filter_height": 2}),
 })
 
+
+
+# ---- kinds that need more than one operator (state, subgraphs): a small model each, and the
+# index of the operator the sample is about (what the benchmark reports) ----
+
+def _variables_model() -> bytes:
+    """A running sum kept in a resource variable that a CALL_ONCE subgraph starts at the zero point."""
+    w = ModelWriter(description="kiln sample: resource variables")
+    init, k = w.subgraph()
+    h0 = init.tensor("acc_handle", [], "resource")
+    start = init.tensor("acc_start", S, "int8", *Q, data=np.full(S, Q[1], np.int8))
+    init.op("VAR_HANDLE", [], [h0], {"shared_name": "acc"})
+    init.op("ASSIGN_VARIABLE", [h0, start], [])
+    x = w.tensor("x", S, "int8", *Q)
+    h = w.tensor("acc_handle", [], "resource")
+    old, new = w.tensor("acc", S, "int8", *Q), w.tensor("acc_next", S, "int8", *Q)
+    w.op("CALL_ONCE", [], [], {"init_subgraph_index": k})
+    w.op("VAR_HANDLE", [], [h], {"shared_name": "acc"})
+    w.op("READ_VARIABLE", [h], [old])
+    w.op("ADD", [old, x], [new], {"fused_activation_function": 0})
+    w.op("ASSIGN_VARIABLE", [h, new], [])
+    w.inputs, w.outputs = [x], [new]
+    return w.build()
+
+
+def _if_model() -> bytes:
+    w = ModelWriter(description="kiln sample: IF")
+    branches = []
+    for kind in ("RELU", "ABS"):
+        sub, k = w.subgraph()
+        a, b = sub.tensor("x", S, "int8", *Q), sub.tensor("y", S, "int8", *Q2)
+        sub.op(kind, [a], [b])
+        sub.inputs, sub.outputs = [a], [b]
+        branches.append(k)
+    flag, x, y = w.tensor("flag", [], "bool"), w.tensor("x", S, "int8", *Q), w.tensor("y", S, "int8", *Q2)
+    w.op("IF", [flag, x], [y], {"then_subgraph_index": branches[0], "else_subgraph_index": branches[1]})
+    w.inputs, w.outputs = [flag, x], [y]
+    return w.build()
+
+
+def _while_model() -> bytes:
+    """x = x * 0.5 + 1, three times (float32)."""
+    w = ModelWriter(description="kiln sample: WHILE")
+    cond, kc = w.subgraph()
+    body, kb = w.subgraph()
+    for sub in (cond, body):
+        sub.inputs = [sub.tensor("i", [], "int32"), sub.tensor("x", S, "float32")]
+    again = cond.tensor("again", [], "bool")
+    cond.op("LESS", [cond.inputs[0], cond.tensor("n", [], "int32", data=np.array(3, np.int32))], [again])
+    cond.outputs = [again]
+    i, x = body.inputs
+    i2, half, x2 = body.tensor("i_next", [], "int32"), body.tensor("half", S, "float32"), body.tensor("x_next", S, "float32")
+    body.op("ADD", [i, body.tensor("one", [], "int32", data=np.array(1, np.int32))], [i2])
+    body.op("MUL", [x, body.tensor("k", [1], "float32", data=np.array([0.5], np.float32))], [half])
+    body.op("ADD", [half, body.tensor("b", [1], "float32", data=np.array([1.0], np.float32))], [x2])
+    body.outputs = [i2, x2]
+    x_in, i0 = w.tensor("x", S, "float32"), w.tensor("i0", [], "int32", data=np.array(0, np.int32))
+    outs = [w.tensor("i_out", [], "int32"), w.tensor("x_out", S, "float32")]
+    w.op("WHILE", [i0, x_in], outs, {"cond_subgraph_index": kc, "body_subgraph_index": kb})
+    w.inputs, w.outputs = [x_in], [outs[1]]
+    return w.build()
+
+
+# kind -> (the model's builder, the index of the operator of that kind in it)
+MODELS = {"CALL_ONCE": (_variables_model, 0), "VAR_HANDLE": (_variables_model, 1),
+          "READ_VARIABLE": (_variables_model, 2), "ASSIGN_VARIABLE": (_variables_model, 4),
+          "IF": (_if_model, 0), "WHILE": (_while_model, 0)}
+
+
+def kinds() -> list[str]:
+    """Every kind with a sample."""
+    return sorted(set(SPECS) | set(MODELS))
+
+
 # the data-movement kinds: the benchmark sets them beside a memcpy of the bytes they write
 MOVEMENT = {"RESHAPE", "PADV2", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "TRANSPOSE", "PACK", "UNPACK",
             "SPLIT", "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER", "CONCATENATION", "PAD", "MIRROR_PAD",
@@ -136,6 +210,8 @@ MOVEMENT = {"RESHAPE", "PADV2", "GATHER_ND", "SPACE_TO_BATCH_ND", "BATCH_TO_SPAC
 
 def build_model(kind: str, spec=None) -> bytes:
     """The sample model of an operator kind (or of the spec given)."""
+    if spec is None and kind in MODELS:
+        return MODELS[kind][0]()
     ins, outs, options = spec or SPECS[kind]
     w = ModelWriter(description=f"kiln sample: {kind}")
     idx = []
