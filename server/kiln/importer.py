@@ -209,6 +209,15 @@ def _buffer(model, data: bytes, b: int, tensor: Tensor, where: str) -> np.ndarra
                 return np.zeros(tensor.shape, DTYPES[tensor.dtype][0])
             return None
         raw = buf.DataAsNumpy().tobytes()
+    if tensor.dtype == "int4":  # two a byte, low nibble first, sign-extended (TFLite Micro's unpacking)
+        need = (tensor.size + 1) // 2
+        if len(raw) != need:
+            raise KilnError(f"{where}: tensor {tensor.index} ({tensor.name}) int4[{'x'.join(map(str, tensor.shape))}] "
+                            f"needs {need} bytes of data, its buffer {b} holds {len(raw)}")
+        packed = np.frombuffer(raw, dtype=np.uint8).astype(np.int16)
+        nibbles = np.stack([packed & 15, packed >> 4], axis=1).reshape(-1)[:tensor.size]
+        tensor.dtype, tensor.int4 = "int8", True
+        return np.where(nibbles >= 8, nibbles - 16, nibbles).astype(np.int8).reshape(tensor.shape)
     if tensor.dtype not in DTYPES:
         return np.frombuffer(raw, dtype=np.uint8).copy()
     npdt = DTYPES[tensor.dtype][0]

@@ -53,6 +53,9 @@ class Tensor:
     # not the arena, from one invocation to the next (passes/variables.py places it).
     variable: bool = False
     state_offset: int = -1
+    # Weights the model packs as INT4 (two a byte): the importer unpacks them to int8 values in
+    # -8..7, which is what TFLite Micro computes with (it unpacks them into its arena at each run).
+    int4: bool = False
     # Filled by the planner:
     offset: int = -1  # byte offset in the arena
     alias_of: int | None = None  # tensor index whose memory this one shares (e.g. RESHAPE)
@@ -84,7 +87,7 @@ class Tensor:
 
     def describe(self) -> str:
         """Shape, type and quantization, as the comments and the report show them."""
-        s = f"{self.dtype}[{'x'.join(str(d) for d in self.shape) or 'scalar'}]"
+        s = f"{'int4' if self.int4 else self.dtype}[{'x'.join(str(d) for d in self.shape) or 'scalar'}]"
         if self.quant is not None and self.dtype != "float32":
             if self.quant.per_channel:
                 s += f" per-channel(axis {self.quant.axis}, {len(self.quant.scale)} scales)"

@@ -322,7 +322,8 @@ def variants(op, g) -> list[str]:
 
 
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
-         notes="per-channel int8 weights; SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 or "
-               "int32 bias")
+         notes="per-channel int8 (or INT4, unpacked at compile time) weights; SAME/VALID, strides, dilation, fused "
+               "activations; 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, types=("int8", "int16", "float32"),
-         notes="any depth multiplier; SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")
+         notes="any depth multiplier; int8 or INT4 weights; SAME/VALID, strides, dilation, fused activations; 16x8 "
+               "with an int64 bias")

@@ -165,5 +165,5 @@ def variants(op, g) -> list[str]:
 
 
 register("FULLY_CONNECTED", check, prepare, emit, variants=variants, types=("int8", "int16", "float32"),
-         notes="per-tensor or per-channel int8 weights, optional bias, keep_num_dims, fused activations; 16x8 with "
-               "an int64 or int32 bias")
+         notes="per-tensor or per-channel int8 (or INT4) weights, optional bias, keep_num_dims, fused activations; "
+               "16x8 with an int64 or int32 bias")

@@ -8,6 +8,7 @@ from .variables import called
 
 
 MAX_TENSOR_BYTES = 1 << 30
+INT4_KINDS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
 
 
 def _operators(g: Graph):
@@ -44,6 +45,12 @@ def problems(g: Graph) -> list[str]:
         opdef = REGISTRY.get(op.kind)
         if opdef is None:
             found.append(f"{op.label} is not supported (see docs/operators.md for what Kiln compiles)")
+            continue
+        sg = g.subgraphs[op.subgraph] if op.subgraph else g
+        int4 = [k for k, i in enumerate(op.inputs) if i >= 0 and sg.tensor(i).int4]
+        if int4 and (op.kind not in INT4_KINDS or int4 != [1] or sg.tensor(op.inputs[0]).dtype != "int8"):
+            found.append(f"{op.label}: input {int4[0]} is INT4: TFLite Micro takes INT4 only as the weights (input 1) "
+                         f"of {', '.join(INT4_KINDS)} with an int8 input")
             continue
         try:
             opdef.check(op, g.subgraphs[op.subgraph] if op.subgraph else g)

@@ -1,0 +1,73 @@
+"""INT4 weights (two a byte) for FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D, where TFLite Micro
+takes them (int8 inputs): bit for bit against TFLite Micro; elsewhere refused as it refuses them."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from opgen import check
+from kiln.tflwriter import ModelWriter
+
+
+def pack4(values: np.ndarray) -> np.ndarray:
+    """-8..7 values two a byte, low nibble first (an odd count leaves the last high nibble 0)."""
+    v = (values.reshape(-1).astype(np.int16) & 15).astype(np.uint8)
+    if v.size % 2:
+        v = np.append(v, np.uint8(0))
+    return (v[0::2] | (v[1::2] << 4)).astype(np.uint8)
+
+
+def layer(kind: str, rng, odd: bool = False) -> bytes:
+    w = ModelWriter(description=f"kiln tests: {kind} with int4 weights")
+    if kind == "FULLY_CONNECTED":
+        n_in, units = (15, 7) if odd else (24, 8)
+        x_shape, w_shape, y_shape, options = [2, n_in], [units, n_in], [2, units], {}
+        scales = [0.05]
+    elif kind == "CONV_2D":
+        cin, cout = 3, 5
+        x_shape, w_shape, y_shape = [1, 6, 6, cin], [cout, 3, 3, cin], [1, 6, 6, cout]
+        options = {"padding": 0, "stride_w": 1, "stride_h": 1}
+        scales = [float(s) for s in rng.uniform(0.02, 0.06, cout)]
+    else:
+        ch = 6
+        x_shape, w_shape, y_shape = [1, 5, 5, ch], [1, 3, 3, ch], [1, 5, 5, ch]
+        options = {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 1}
+        scales = [float(s) for s in rng.uniform(0.02, 0.06, ch)]
+    values = rng.integers(-8, 8, w_shape).astype(np.int8)
+    x = w.tensor("x", x_shape, "int8", 0.1, -3)
+    wt = w.tensor("w", w_shape, "int4", scales, [0] * len(scales), axis=3 if kind == "DEPTHWISE_CONV_2D" else 0,
+                  data=pack4(values))
+    units = w_shape[3] if kind == "DEPTHWISE_CONV_2D" else w_shape[0]
+    bias = w.tensor("b", [units], "int32", [0.1 * s for s in (scales * units)[:units]], [0] * units,
+                    data=rng.integers(-300, 300, units).astype(np.int32))
+    y = w.tensor("y", y_shape, "int8", 0.4, 2)
+    w.op(kind, [x, wt, bias], [y], options)
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+@pytest.mark.parametrize("kind", ["FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_int4_weights_against_tflm(kind, tmp_path):
+    pair = check(layer(kind, np.random.default_rng(4)), tmp_path, what=f"{kind} int4")
+    wt = pair.compiled.graph.tensor(1)
+    assert wt.int4 and wt.dtype == "int8" and wt.data.min() >= -8 and wt.data.max() <= 7
+
+
+def test_int4_odd_count_unpacks_the_last_low_nibble(tmp_path):
+    check(layer("FULLY_CONNECTED", np.random.default_rng(5), odd=True), tmp_path, what="7x15 int4 weights")
+
+
+def test_int4_elsewhere_is_refused(tmp_path):
+    from kiln import compiler
+    from kiln.errors import UnsupportedError
+
+    w = ModelWriter()
+    x = w.tensor("x", [8], "int8", 0.1, 0)
+    c = w.tensor("c", [8], "int4", 0.1, 0, data=pack4(np.arange(-4, 4, dtype=np.int8)))
+    y = w.tensor("y", [8], "int8", 0.1, 0)
+    w.op("ADD", [x, c], [y])
+    w.inputs, w.outputs = [x], [y]
+    path = tmp_path / "add_int4.tflite"
+    path.write_bytes(w.build())
+    with pytest.raises(UnsupportedError, match="operator 0 \\(ADD\\): input 1 is INT4"):
+        compiler.compile_model(path)
