@@ -22,7 +22,7 @@ def layer(kind: str, rng, odd: bool = False) -> bytes:
     if kind == "FULLY_CONNECTED":
         n_in, units = (15, 7) if odd else (24, 8)
         x_shape, w_shape, y_shape, options = [2, n_in], [units, n_in], [2, units], {}
-        scales = [0.05]
+        scales = [0.05]  # per-tensor: TFLite Micro refuses per-channel INT4 here
     elif kind == "CONV_2D":
         cin, cout = 3, 5
         x_shape, w_shape, y_shape = [1, 6, 6, cin], [cout, 3, 3, cin], [1, 6, 6, cout]
@@ -71,3 +71,63 @@ def test_int4_elsewhere_is_refused(tmp_path):
     path.write_bytes(w.build())
     with pytest.raises(UnsupportedError, match="operator 0 \\(ADD\\): input 1 is INT4"):
         compiler.compile_model(path)
+
+
+def fc4(units: int, depth: int, batches: int, rng, per_channel: bool = False) -> bytes:
+    """TFLite Micro takes INT4 FULLY_CONNECTED weights per-tensor only."""
+    w = ModelWriter(description="kiln tests: int4 FULLY_CONNECTED")
+    x = w.tensor("x", [batches, depth], "int8", 0.1, -3)
+    scales = [float(s) for s in rng.uniform(0.02, 0.06, units if per_channel else 1)]
+    wt = w.tensor("w", [units, depth], "int4", scales, [0] * len(scales),
+                  data=pack4(rng.integers(-8, 8, (units, depth))))
+    b = w.tensor("b", [units], "int32", 0.1 * scales[0], 0, data=rng.integers(-300, 300, units).astype(np.int32))
+    y = w.tensor("y", [batches, units], "int8", 0.5, 2)
+    w.op("FULLY_CONNECTED", [x, wt, b], [y])
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+# groups of four rows with and without leftovers, depths with and without a tail, batches
+SHAPES = [(8, 32, 1), (11, 37, 2), (4, 4, 3), (3, 9, 1), (64, 250, 1)]
+
+
+@pytest.mark.parametrize("units,depth,batches", SHAPES)
+def test_int4_fully_connected_keeps_nibbles(units, depth, batches, tmp_path):
+    """The default: weights stay two a byte (kiln_fully_connected_s4), bit-exact with TFLite Micro."""
+    pair = check(fc4(units, depth, batches, np.random.default_rng(units)), tmp_path, what=f"{units}x{depth} int4")
+    assert "kiln_fully_connected_s4(" in pair.compiled.files[f"{pair.compiled.name}.c"]
+
+
+def test_int4_fully_connected_on_qemu_m4(tmp_path):
+    """The Cortex-M4 path (nibbles masked into the top of each byte, SXTB16, SMLAD) on every shape."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    for k, shape in enumerate(SHAPES):
+        data = fc4(*shape, np.random.default_rng(k))
+        (tmp_path / str(k)).mkdir()
+        check_on_qemu_m4(data, random_records(data, n=4), tmp_path / str(k), f"int4 FC {shape} on qemu-m4")
+
+
+def test_int4_per_channel_fully_connected_is_refused_as_tflm(tmp_path):
+    from opgen import tflm_refuses
+
+    from kiln import compiler
+    from kiln.errors import UnsupportedError
+
+    data = fc4(8, 16, 1, np.random.default_rng(2), per_channel=True)
+    path = tmp_path / "pc.tflite"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedError, match="per-tensor only"):
+        compiler.compile_model(path)
+    assert tflm_refuses(data)
+
+
+def test_int4_variants_agree_and_nibbles_halve_the_flash(tmp_path):
+    from kiln import compiler
+
+    path = tmp_path / "fc4.tflite"
+    path.write_bytes(fc4(64, 256, 1, np.random.default_rng(9)))
+    flash = {v: compiler.compile_model(path, variants={0: v}).const_bytes for v in ("weights4", "weights8", "weights16")}
+    assert flash["weights8"] - flash["weights4"] >= 64 * 256 // 2 - 64  # the body halves; tails stay int8
+    assert flash["weights16"] > flash["weights8"]

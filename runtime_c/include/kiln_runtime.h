@@ -81,6 +81,11 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
                                  const kiln_fc_s8_params_t *p);
+/* INT4 weights kept two a byte (half the flash): per group of four rows and 4-byte chunk, a word of
+ * rows 0 and 1 (low and high nibble of each byte) and a word of rows 2 and 3; tails and leftover
+ * rows as int8 (kiln tune's "weights4" variant, the default for an INT4 model) */
+void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
+                             const kiln_fc_s8_params_t *p);
 /* 16x8: int16 activations, int8 weights [units][depth] as in the model, an int64 bias and
  * accumulator (acc64) or TFLite Micro's int32 ones; mult/shift per unit when per_channel */
 typedef struct {

@@ -96,12 +96,62 @@
     } while (0)
 #endif
 
+#if KILN_DSP
+/* The same 16 MACs from INT4 weights (the _s4 kernel): per step two words of nibbles, rows 0 and 1
+ * (low, high nibble of each byte) then rows 2 and 3. A nibble masked into the top of its byte is
+ * 16 times its value as an int8, so SXTB16 widens pairs of them for SMLAD and the sums come out 16
+ * times too (rows4_s4 divides them back, exactly). 27 instructions per step. */
+#define MAC_1X4_NIBBLES(lo, hi, row, ra, rb)                                                      \
+    "lsl    %[vo], %[" row "], #4\n\t"                                     \
+    "and    %[vo], %[vo], #0xF0F0F0F0\n\t"                                 \
+    "and    %[" row "], %[" row "], #0xF0F0F0F0\n\t"                       \
+    "sxtb16 %[q], %[vo]\n\t"                                               \
+    "smlad  %[" ra "], %[xe], %[q], %[" ra "]\n\t"                         \
+    "sxtb16 %[vo], %[vo], ror #8\n\t"                                      \
+    "smlad  %[" ra "], %[xo], %[vo], %[" ra "]\n\t"                        \
+    "sxtb16 %[q], %[" row "]\n\t"                                          \
+    "smlad  %[" rb "], %[xe], %[q], %[" rb "]\n\t"                         \
+    "sxtb16 %[" row "], %[" row "], ror #8\n\t"                            \
+    "smlad  %[" rb "], %[xo], %[" row "], %[" rb "]\n\t"
+#define MAC_1X4_STEP4                                                                             \
+    "ldr    %[xo], [%[x]], #4\n\t"                                         \
+    "sxtb16 %[xe], %[xo]\n\t"                                              \
+    "sxtb16 %[xo], %[xo], ror #8\n\t"                                      \
+    "ldrd   %[t], %[u], [%[w]], #8\n\t"                                    \
+    MAC_1X4_NIBBLES(0, 1, "t", "a0", "a1")                                                        \
+    MAC_1X4_NIBBLES(2, 3, "u", "a2", "a3")
+
+#define MAC_1X4_ASM4(trips, BODY)                                                                 \
+    do {                                                                                          \
+        int32_t n_ = (trips), t_, u_, xe_, xo_, vo_, q_;                                          \
+        __asm__ volatile("1:\n\t" BODY                                                            \
+                         "subs   %[n], %[n], #1\n\t"                                              \
+                         "bne    1b\n\t"                                                          \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x_), \
+                           [w] "+r"(w), [n] "+r"(n_), [t] "=&r"(t_), [u] "=&r"(u_), [xe] "=&r"(xe_), \
+                           [xo] "=&r"(xo_), [vo] "=&r"(vo_), [q] "=&r"(q_)                        \
+                         :                                                                        \
+                         : "cc", "memory");                                                       \
+    } while (0)
+#endif
+
 /* TFLite's exact rescaling, or kiln_rq where the compiler proved it exact; then the clamp. */
 static int8_t requantize(int32_t acc, const int32_t *q, int32_t fast, int32_t out_zp, int32_t act_min, int32_t act_max)
 {
     const int32_t v = fast ? kiln_rq(acc, q) : kiln_mul_by_qm(acc, q[0], q[1]) + out_zp;
     return (int8_t)kiln_clamp_i32(v, act_min, act_max);
 }
+
+/* The depth % 4 tail of four rows (int8, one row after the other) by the input's last bytes, into
+ * the locals a0..a3 (a macro: a function taking their addresses costs the loops their registers). */
+#define ROWS4_TAIL(xt, wt, tail)                                                                  \
+    for (k = 0; k < (tail); ++k) {                                                                \
+        const int32_t v_ = (xt)[k];                                                               \
+        a0 += v_ * (wt)[k];                                                                       \
+        a1 += v_ * (wt)[(tail) + k];                                                              \
+        a2 += v_ * (wt)[2 * (tail) + k];                                                          \
+        a3 += v_ * (wt)[3 * (tail) + k];                                                          \
+    }
 
 /* Four rows of int8 weights (a group of pack_weights) by the input x (depth bytes) into acc[0..3];
  * returns the weights after the group. */
@@ -123,13 +173,7 @@ static const void *rows4_s8(int32_t *acc, const int8_t *x, const void *packed, i
         }
     }
 #endif
-    for (k = 0; k < tail; ++k) {
-        const int32_t v = x[chunks * 4 + k];
-        a0 += v * w[k];
-        a1 += v * w[tail + k];
-        a2 += v * w[2 * tail + k];
-        a3 += v * w[3 * tail + k];
-    }
+    ROWS4_TAIL(x + chunks * 4, w, tail)
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
     return w + 4 * tail;
 }
@@ -165,6 +209,33 @@ static const void *rows4_s16(int32_t *acc, const int8_t *x, const void *packed, 
     }
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
     return w32 + 4 * tail;
+}
+
+/* The same with INT4 weights, two a byte (see pack_weights4): per 4-byte chunk of the input, a word
+ * holding rows 0 and 1 (low and high nibbles) and one holding rows 2 and 3; the tail as int8. */
+static const void *rows4_s4(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
+{
+    const int32_t chunks = depth / 4, tail = depth % 4;
+    const int8_t *w = (const int8_t *)packed;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, d, k;
+#if KILN_DSP
+    if (chunks > 0) MAC_1X4_LOOP(MAC_1X4_ASM4, MAC_1X4_STEP4, x, chunks);
+    a0 >>= 4, a1 >>= 4, a2 >>= 4, a3 >>= 4; /* the nibbles were 16 times their value: exact */
+    (void)d;
+#else
+    for (d = 0; d < chunks * 4; d += 4, w += 8) {
+        for (k = 0; k < 4; ++k) {
+            const int32_t v = x[d + k];
+            a0 += v * kiln_lo4((uint8_t)w[k]);
+            a1 += v * kiln_hi4((uint8_t)w[k]);
+            a2 += v * kiln_lo4((uint8_t)w[4 + k]);
+            a3 += v * kiln_hi4((uint8_t)w[4 + k]);
+        }
+    }
+#endif
+    ROWS4_TAIL(x + chunks * 4, w, tail)
+    acc[0] += a0, acc[1] += a1, acc[2] += a2, acc[3] += a3;
+    return w + 4 * tail;
 }
 
 typedef const void *(*rows4_fn)(int32_t *acc, const int8_t *x, const void *packed, int32_t depth);
@@ -224,6 +295,12 @@ void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const 
                                  const kiln_fc_s8_params_t *p)
 {
     fully_connected_s8(in, packed, bias, out, p, rows4_s16, 1);
+}
+
+void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
+                             const kiln_fc_s8_params_t *p)
+{
+    fully_connected_s8(in, packed, bias, out, p, rows4_s4, 0);
 }
 
 /* Summation order is TFLite's (over depth, then bias), so float results match it exactly

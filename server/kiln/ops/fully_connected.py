@@ -31,6 +31,8 @@ def check(op, g):
         quantized(op, y, "output")
         quantized(op, w, "weights", per_tensor=False)
         require(op, all(z == 0 for z in w.quant.zero_point), "weights must be symmetric (zero point 0)")
+        require(op, not (w.int4 and w.quant.per_channel),
+                "INT4 weights are per-tensor only here (TFLite Micro refuses per-channel INT4 FULLY_CONNECTED)")
         if w.quant.per_channel:
             require(op, len(w.quant.scale) == w.shape[0] and w.quant.axis == 0,
                     f"per-channel weights need one scale per output unit along axis 0 "
@@ -68,7 +70,8 @@ def prepare(op, g):
         p["out_zp"] = y.zero_point
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
         p["wide"] = op.variant == "weights16"
-        p["packed"] = pack_weights(w.data, p["wide"])
+        p["int4"] = w.int4 and op.variant in (None, "weights4")  # INT4 weights stay two a byte
+        p["packed"] = pack_weights(w.data, p["wide"], nibbles=p["int4"])
         wsum = np.abs(w.data.astype(np.int64)).sum(axis=1)
         if len(mults) == 1:  # per-tensor: one row, good for every unit
             bounds = [int(qm.accumulator_bounds(folded, wsum).max())]
@@ -107,11 +110,14 @@ def _emit_16x8(op, c, x, w, b, y, p) -> list[str]:
     ]
 
 
-def pack_weights(w: np.ndarray, wide: bool = False) -> np.ndarray:
+def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np.ndarray:
     """The layout kiln_fully_connected_s8 walks with one pointer: rows in groups of four, their
     4-byte chunks alternating, then each row's depth % 4 tail bytes; leftover rows plainly.
     wide (the "weights16" variant): int32 words, each chunk as two words of int16 pairs (depth
-    bytes 0 and 2, then 1 and 3: SMLAD's operands), the tail and leftover rows a weight a word."""
+    bytes 0 and 2, then 1 and 3: SMLAD's operands), the tail and leftover rows a weight a word.
+    nibbles (INT4 weights, the "weights4" variant, kiln_fully_connected_s4): each chunk as four
+    bytes holding rows 0 and 1 (low and high nibbles), then four holding rows 2 and 3; the tails
+    and leftover rows as int8."""
     units, depth = w.shape
     chunks, groups = depth // 4, units // 4
     w = w.astype(np.int64)
@@ -119,6 +125,10 @@ def pack_weights(w: np.ndarray, wide: bool = False) -> np.ndarray:
     for g in range(groups):
         rows = w[4 * g:4 * g + 4]
         body = rows[:, :chunks * 4].reshape(4, chunks, 4).transpose(1, 0, 2)  # [chunk, row, 4]
+        if nibbles:
+            n = body & 15
+            body = np.stack([n[:, 0] | n[:, 1] << 4, n[:, 2] | n[:, 3] << 4], axis=1)  # [chunk, 2, 4] bytes
+            body = np.where(body >= 128, body - 256, body)
         parts.append(packing.widened(body) if wide else body)
         parts.append(rows[:, chunks * 4:])
     parts.append(w[groups * 4:])
@@ -140,9 +150,10 @@ def emit(op, g, c):
         return _emit_16x8(op, c, x, w, b, y, p)
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
     words = p["packed"] if p["wide"] else packing.stream([packing.byte_words(p["packed"])])  # int32: aligned
+    how = " as int16 pairs" if p["wide"] else " as INT4, eight a word" if p.get("int4") else " as int8, four a word"
     packed = c.array(f"op{op.index}_weights", words, "int32_t",
-                     f"weights '{w.name}' {w.describe()}{' as int16 pairs' if p['wide'] else ' as int8, four a word'}, "
-                     "packed for the kernel (see pack_weights)")
+                     f"weights '{w.name}' {w.describe()}{how}, packed for the kernel (see pack_weights"
+                     ")")
     if not p["wide"]:
         packed = f"(const int8_t *){packed}"
     rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t",
@@ -153,15 +164,18 @@ def emit(op, g, c):
         f"    {p['batches']}, {p['depth']}, {p['units']}, {rq}, {int(len(p['mult']) > 1)}, {int(p['rq_fast'])},",
         f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
-        f"kiln_fully_connected_s8{'_w16' if p['wide'] else ''}({c.ptr(x)}, {packed}, {bias}, {c.ptr(y)}, &params);",
+        f"kiln_fully_connected_{'s4' if p.get('int4') else 's8_w16' if p['wide'] else 's8'}({c.ptr(x)}, {packed}, "
+        f"{bias}, {c.ptr(y)}, &params);",
     ]
 
 
 def variants(op, g) -> list[str]:
     """OpDef.variants of an int8 FULLY_CONNECTED: its weights as int8 (the default) or stored
     pre-widened to int16 (13 instructions per 16 MACs instead of 21, for twice their flash)."""
-    x = g.tensor(op.inputs[0])
-    return ["weights8", "weights16"] if x.dtype == "int8" else []
+    x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
+    if x.dtype != "int8":
+        return []
+    return ["weights4", "weights8", "weights16"] if w.int4 else ["weights8", "weights16"]
 
 
 register("FULLY_CONNECTED", check, prepare, emit, variants=variants, types=("int8", "int16", "float32"),
