@@ -66,6 +66,19 @@ uint32_t kiln_timer_read(void); /* platform hook: a free-running tick counter */
 #define KILN_PROFILE_OP(ticks, i, call) call
 #endif
 
+/* ---- TFLite_Detection_PostProcess (kiln_detection.c): float box encodings [num_boxes][encoding_stride]
+ * ({y, x, h, w} first), scores [num_boxes][classes_with_background], anchors [num_boxes][4]; outputs
+ * out_rows boxes {ymin, xmin, ymax, xmax}, classes, scores, and the count; the caller's scratch as
+ * ops/detection.py sizes it ---- */
+typedef struct {
+    int32_t num_boxes, encoding_stride, num_classes, classes_with_background;
+    int32_t max_detections, categories, detections_per_class, regular, out_rows;
+    float score_threshold, iou_threshold, y_scale, x_scale, h_scale, w_scale;
+} kiln_detection_params_t;
+void kiln_detection_postprocess(const float *encodings, const float *scores, const float *anchors, float *out_boxes,
+                                float *out_classes, float *out_scores, float *out_num,
+                                const kiln_detection_params_t *p, void *scratch);
+
 /* ---- fully connected ---- */
 typedef struct {
     int32_t batches, depth, units;

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import boards, compiler, oracle, qemuboard
 from .errors import KilnError
+from .ir import function_name
 
 BOARDS = tuple(qemuboard.TARGETS)
 
@@ -23,7 +24,7 @@ def profile_report(g, result: qemuboard.RunResult, record: int = 0) -> dict:
     raw = result.op_instructions[record]
     own = [max(v - overhead, 0) for v in raw]
     total = max(sum(own), 1)
-    ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}",
+    ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
             "instructions": n, "macs": op.macs, "share": n / total} for op, n in zip(g.operators, own)]
     return {"unit": "instructions", "exact": result.op_phases[record] == qemuboard.PHASES,
             "measurement_overhead": overhead, "operators": ops, "total_instructions": sum(own),

@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import KilnError
 from .inputs import load_inputs
+from .ir import function_name
 
 BOARDS = ("host", "qemu-m4", "qemu-m7")
 PROFILE_REPEATS = 200
@@ -212,7 +213,7 @@ def cmd_run(args) -> int:
         nanos = [int(v) for v in np.median(np.array(result.op_nanos), axis=0)]
         total = max(sum(nanos), 1)
         report["timings"] = {"unit": "ns", "operators": [
-            {"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}", "ns": ns,
+            {"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind), "ns": ns,
              "share": ns / total, "macs": op.macs} for op, ns in zip(g.operators, nanos)], "total_ns": sum(nanos)}
     if args.json:
         print(json.dumps(report, indent=1))
@@ -310,7 +311,7 @@ def _exact_qemu_profile(args) -> dict:
     ns_per_cycle = 1e9 / 1e9  # -icount shift=0: one instruction per nanosecond
     total = sum(o["instructions"] for o in r["operators"])
     return {"model": r["model"], "board": args.board, "exact": r["exact"],
-            "operators": [{"index": o["index"], "kind": o["kind"], "function": f"op{o['index']:03d}_{o['kind'].lower()}",
+            "operators": [{"index": o["index"], "kind": o["kind"], "function": function_name(o["index"], o["kind"]),
                            "cycles": o["instructions"], "micros": o["instructions"] * ns_per_cycle / 1000,
                            "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
             "total": {"cycles": total, "micros": total * ns_per_cycle / 1000},

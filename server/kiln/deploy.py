@@ -16,6 +16,7 @@ import numpy as np
 
 from . import boards, compiler
 from .errors import KilnError
+from .ir import function_name
 
 
 class Deployment:
@@ -81,7 +82,7 @@ class Deployment:
         timer_hz = self.session.info().timer_hz or 1
         k = self.cycles_per_tick()
         total = max(sum(ticks), 1)
-        ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}",
+        ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
                 "cycles": round(t * k), "micros": t * 1e6 / timer_hz, "share": t / total, "macs": op.macs}
                for op, t in zip(self.compiled.graph.operators, ticks)]
         run = self.session.last_run

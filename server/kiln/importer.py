@@ -179,6 +179,8 @@ def _subgraph(model, sg, k: int, name: str, opcodes: list[str], data: bytes, whe
                 if i >= len(tensors) or i < -1:
                     raise KilnError(f"{where}: operator {oi} ({kind}) refers to tensor {i}, but there are {len(tensors)}")
             options, options_type = _options(o, f"operator {oi} ({kind})")
+            if kind.startswith("CUSTOM(") and o.CustomOptionsLength():
+                options["custom_options"] = o.CustomOptionsAsNumpy().tobytes()  # flexbuffers, read by the op
             ops.append(Operator(oi, kind, ins, outs, options, options_type=options_type, subgraph=k))
         step = "the graph inputs and outputs"
         g_in = [int(i) for i in _vector(sg.InputsAsNumpy())]

@@ -118,6 +118,15 @@ class Operator:
         return f"{where}operator {self.index} ({self.kind})"
 
 
+def function_name(index: int, kind: str, subgraph: int = 0) -> str:
+    """The C function of an operator in the generated code (and in profiles and the source map):
+    op007_conv_2d, sg1_op000_assign_variable, op003_custom_tflite_detection_postprocess."""
+    kind_c = "".join(ch if ch.isalnum() else "_" for ch in kind.lower()).strip("_")
+    while "__" in kind_c:
+        kind_c = kind_c.replace("__", "_")
+    return (f"sg{subgraph}_" if subgraph else "") + f"op{index:03d}_{kind_c}"
+
+
 @dataclass
 class Variable:
     """A resource variable (VAR_HANDLE's container and shared name, as TFLite Micro resolves them):

@@ -87,12 +87,13 @@ class _T:
 
 @dataclass
 class _Op:
-    kind: str
+    kind: str  # a builtin's name, or CUSTOM(<custom code>)
     inputs: list[int]
     outputs: list[int]
     options: dict
     options_type: str | None
     version: int
+    custom_options: bytes = b""  # a custom operator's options (flexbuffers)
 
 
 @dataclass
@@ -137,6 +138,10 @@ class ModelWriter:
         self.ops.append(_Op(kind, list(inputs), list(outputs), dict(options or {}), table or options_type(kind),
                             version))
 
+    def custom_op(self, code: str, inputs, outputs, custom_options: bytes = b"") -> None:
+        """A custom operator (e.g. TFLite_Detection_PostProcess) with its flexbuffers options."""
+        self.ops.append(_Op(f"CUSTOM({code})", list(inputs), list(outputs), {}, None, 1, bytes(custom_options)))
+
     def build(self) -> bytes:
         fb = flatbuffers.Builder(1024)
         graphs = [self] + self.extra
@@ -164,10 +169,13 @@ class ModelWriter:
             subs.append(tflite.SubGraphEnd(fb))
         code_tables = []
         for kind, version in codes:
-            code = getattr(tflite.BuiltinOperator, kind)
+            custom = fb.CreateString(kind[len("CUSTOM("):-1]) if kind.startswith("CUSTOM(") else None
+            code = tflite.BuiltinOperator.CUSTOM if custom is not None else getattr(tflite.BuiltinOperator, kind)
             tflite.OperatorCodeStart(fb)
             tflite.OperatorCodeAddDeprecatedBuiltinCode(fb, min(code, 127))
             tflite.OperatorCodeAddBuiltinCode(fb, code)
+            if custom is not None:
+                tflite.OperatorCodeAddCustomCode(fb, custom)
             tflite.OperatorCodeAddVersion(fb, version)
             code_tables.append(tflite.OperatorCodeEnd(fb))
         c_vec, s_vec, b_vec = _offsets(fb, code_tables), _offsets(fb, subs), _offsets(fb, buffers)
@@ -223,6 +231,7 @@ class ModelWriter:
         ins = fb.CreateNumpyVector(np.asarray(o.inputs, np.int32))
         outs = fb.CreateNumpyVector(np.asarray(o.outputs, np.int32))
         opts = _write_options(fb, o.options_type, o.options) if o.options_type else None
+        custom = fb.CreateNumpyVector(np.frombuffer(o.custom_options, np.uint8)) if o.custom_options else None
         tflite.OperatorStart(fb)
         tflite.OperatorAddOpcodeIndex(fb, code_index)
         tflite.OperatorAddInputs(fb, ins)
@@ -230,6 +239,8 @@ class ModelWriter:
         if opts is not None:
             tflite.OperatorAddBuiltinOptionsType(fb, _option_classes()[o.options_type])
             tflite.OperatorAddBuiltinOptions(fb, opts)
+        if custom is not None:
+            tflite.OperatorAddCustomOptions(fb, custom)
         return tflite.OperatorEnd(fb)
 
 
@@ -257,7 +268,10 @@ def single_op(g, op) -> bytes:
     outs = [add(g.tensor(i)) for i in op.outputs]
     w.inputs = [index[i] for i in op.inputs if i >= 0 and not g.tensor(i).is_const]
     w.outputs = outs
-    w.op(op.kind, ins, outs, {k: v for k, v in op.options.items() if v is not None},
-         op.options_type or options_type(op.kind))
+    if op.kind.startswith("CUSTOM("):
+        w.custom_op(op.kind[len("CUSTOM("):-1], ins, outs, op.options.get("custom_options", b""))
+    else:
+        w.op(op.kind, ins, outs, {k: v for k, v in op.options.items() if v is not None},
+             op.options_type or options_type(op.kind))
     return w.build()
 

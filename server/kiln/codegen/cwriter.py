@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from ..ir import DTYPES, QUANTIZED, Graph, Tensor
+from ..ir import function_name as ir_function_name
 from ..ops import REGISTRY
 from ..paths import RUNTIME as RUNTIME_DIR
 from . import literals
@@ -109,7 +110,7 @@ def _op_comment(g: Graph, op) -> list[str]:
 
 
 def function_name(op) -> str:
-    return (f"sg{op.subgraph}_" if op.subgraph else "") + f"op{op.index:03d}_{op.kind.lower()}"
+    return ir_function_name(op.index, op.kind, op.subgraph)
 
 
 def _body(op, g: Graph, em: Emitter) -> list[str]:

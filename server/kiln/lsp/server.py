@@ -30,6 +30,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..errors import KilnError, UnsupportedError
+from ..ir import function_name
 from . import hints, protocol
 
 log = logging.getLogger(__name__)
@@ -418,7 +419,7 @@ def _profile_sequence(ls, model: Path, board: str, p: dict, seed: int, steps: in
     cycles = [sum(st[k][0] for st in per_step) / steps for k in range(len(g.operators))]
     micros = [sum(st[k][1] for st in per_step) / steps for k in range(len(g.operators))]
     total = max(sum(cycles), 1e-9)
-    ops = [{"index": op.index, "kind": op.kind, "function": f"op{op.index:03d}_{op.kind.lower()}", "cycles": round(cy),
+    ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind), "cycles": round(cy),
             "micros": mu, "share": cy / total, "macs": op.macs} for op, cy, mu in zip(g.operators, cycles, micros)]
     r = {"model": name, "board": board, "operators": ops, "total": {"cycles": round(sum(cycles)), "micros": sum(micros)},
          "run": None, "steps": steps, "per_step_cycles": [round(sum(c for c, _ in st)) for st in per_step]}
@@ -433,7 +434,7 @@ def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress)
     r = bench.bench(model, board, seed=seed, keep=out, progress=progress)
     total = sum(o["instructions"] for o in r["operators"])
     return {"model": r["model"], "board": board, "exact": r["exact"],
-            "operators": [{"index": o["index"], "kind": o["kind"], "function": f"op{o['index']:03d}_{o['kind'].lower()}",
+            "operators": [{"index": o["index"], "kind": o["kind"], "function": function_name(o["index"], o["kind"]),
                            "cycles": o["instructions"], "micros": o["instructions"] / 1000,
                            "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
             "total": {"cycles": total, "micros": total / 1000},

@@ -191,10 +191,32 @@ def _while_model() -> bytes:
     return w.build()
 
 
+def _detection_model() -> bytes:
+    """TFLite_Detection_PostProcess over 256 anchors, 4 classes and a background, fast NMS."""
+    from flatbuffers import flexbuffers
+
+    rng = np.random.default_rng(5)
+    n = 256
+    w = ModelWriter(description="kiln sample: TFLite_Detection_PostProcess")
+    box, sc = w.tensor("box_encodings", [1, n, 4], "float32"), w.tensor("class_scores", [1, n, 5], "float32")
+    anchors = np.stack([rng.uniform(0.2, 0.8, n), rng.uniform(0.2, 0.8, n), rng.uniform(0.1, 0.3, n),
+                        rng.uniform(0.1, 0.3, n)], 1).astype(np.float32)
+    an = w.tensor("anchors", [n, 4], "float32", data=anchors)
+    outs = [w.tensor("boxes", [1, 10, 4], "float32"), w.tensor("classes", [1, 10], "float32"),
+            w.tensor("scores", [1, 10], "float32"), w.tensor("count", [1], "float32")]
+    opts = {"max_detections": 10, "max_classes_per_detection": 1, "detections_per_class": 10, "use_regular_nms": False,
+            "nms_score_threshold": 0.0, "nms_iou_threshold": 0.5, "num_classes": 4, "y_scale": 10.0, "x_scale": 10.0,
+            "h_scale": 5.0, "w_scale": 5.0}
+    w.custom_op("TFLite_Detection_PostProcess", [box, sc, an], outs, flexbuffers.Dumps(opts))
+    w.inputs, w.outputs = [box, sc], outs
+    return w.build()
+
+
 # kind -> (the model's builder, the index of the operator of that kind in it)
 MODELS = {"CALL_ONCE": (_variables_model, 0), "VAR_HANDLE": (_variables_model, 1),
           "READ_VARIABLE": (_variables_model, 2), "ASSIGN_VARIABLE": (_variables_model, 4),
-          "IF": (_if_model, 0), "WHILE": (_while_model, 0)}
+          "IF": (_if_model, 0), "WHILE": (_while_model, 0),
+          "CUSTOM(TFLite_Detection_PostProcess)": (_detection_model, 0)}
 
 
 def kinds() -> list[str]:
