@@ -63,15 +63,4 @@ static inline int32_t kiln_hi16(uint32_t x)
     return (int32_t)(x >> 16) - (int32_t)((x >> 15) & 0x10000u);
 }
 
-/* The two signed 4-bit values of a byte (INT4 weights, low nibble first). */
-static inline int32_t kiln_lo4(uint8_t b)
-{
-    return (int32_t)(b & 15u) - (int32_t)((b & 8u) << 1);
-}
-
-static inline int32_t kiln_hi4(uint8_t b)
-{
-    return (int32_t)(b >> 4) - (int32_t)((b & 0x80u) >> 3);
-}
-
 #endif

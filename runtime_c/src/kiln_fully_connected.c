@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
@@ -97,29 +99,30 @@
 #endif
 
 #if KILN_DSP
-/* The same 16 MACs from INT4 weights (the _s4 kernel): per step two words of nibbles, rows 0 and 1
- * (low, high nibble of each byte) then rows 2 and 3. A nibble masked into the top of its byte is
- * 16 times its value as an int8, so SXTB16 widens pairs of them for SMLAD and the sums come out 16
- * times too (rows4_s4 divides them back, exactly). 27 instructions per step. */
-#define MAC_1X4_NIBBLES(lo, hi, row, ra, rb)                                                      \
-    "lsl    %[vo], %[" row "], #4\n\t"                                     \
-    "and    %[vo], %[vo], #0xF0F0F0F0\n\t"                                 \
+/* The same 16 MACs from INT4 weights (the _s4 kernel), stored as w + 8 (0..15): per step two words
+ * of nibbles, rows 0 and 1 (low, high nibble of each byte) then rows 2 and 3. Masked, the low
+ * nibbles are bytes of w + 8 and the high ones bytes of 16 (w + 8): UXTB16 widens pairs of either
+ * for SMLAD. The odd rows' sums come out 16 times too (rows4_s4 divides them back, exactly), and
+ * the driver starts every sum at bias - 8 * sum(x), which takes the 8 back out. 24 instructions
+ * per step (21 for int8 weights). */
+#define MAC_1X4_NIBBLES(row, ra, rb)                                                              \
+    "and    %[vo], %[" row "], #0x0F0F0F0F\n\t"                            \
     "and    %[" row "], %[" row "], #0xF0F0F0F0\n\t"                       \
-    "sxtb16 %[q], %[vo]\n\t"                                               \
+    "uxtb16 %[q], %[vo]\n\t"                                               \
     "smlad  %[" ra "], %[xe], %[q], %[" ra "]\n\t"                         \
-    "sxtb16 %[vo], %[vo], ror #8\n\t"                                      \
+    "uxtb16 %[vo], %[vo], ror #8\n\t"                                      \
     "smlad  %[" ra "], %[xo], %[vo], %[" ra "]\n\t"                        \
-    "sxtb16 %[q], %[" row "]\n\t"                                          \
+    "uxtb16 %[q], %[" row "]\n\t"                                          \
     "smlad  %[" rb "], %[xe], %[q], %[" rb "]\n\t"                         \
-    "sxtb16 %[" row "], %[" row "], ror #8\n\t"                            \
+    "uxtb16 %[" row "], %[" row "], ror #8\n\t"                            \
     "smlad  %[" rb "], %[xo], %[" row "], %[" rb "]\n\t"
 #define MAC_1X4_STEP4                                                                             \
     "ldr    %[xo], [%[x]], #4\n\t"                                         \
     "sxtb16 %[xe], %[xo]\n\t"                                              \
     "sxtb16 %[xo], %[xo], ror #8\n\t"                                      \
     "ldrd   %[t], %[u], [%[w]], #8\n\t"                                    \
-    MAC_1X4_NIBBLES(0, 1, "t", "a0", "a1")                                                        \
-    MAC_1X4_NIBBLES(2, 3, "u", "a2", "a3")
+    MAC_1X4_NIBBLES("t", "a0", "a1")                                                              \
+    MAC_1X4_NIBBLES("u", "a2", "a3")
 
 #define MAC_1X4_ASM4(trips, BODY)                                                                 \
     do {                                                                                          \
@@ -211,30 +214,56 @@ static const void *rows4_s16(int32_t *acc, const int8_t *x, const void *packed, 
     return w32 + 4 * tail;
 }
 
-/* The same with INT4 weights, two a byte (see pack_weights4): per 4-byte chunk of the input, a word
- * holding rows 0 and 1 (low and high nibbles) and one holding rows 2 and 3; the tail as int8. */
+/* The sum of 4 * words int8 values: on Cortex-M as unsigned bytes (x + 128) by USADA8, 3
+ * instructions a word. */
+static int32_t sum_s8(const int8_t *x, int32_t words)
+{
+    int32_t i, sum = 0;
+#if KILN_DSP
+    uint32_t acc = 0;
+    for (i = 0; i < words; ++i) {
+        uint32_t v;
+        memcpy(&v, x + 4 * i, 4);
+        __asm__("usada8 %0, %1, %2, %0" : "+r"(acc) : "r"(v ^ 0x80808080u), "r"(0u));
+    }
+    sum = (int32_t)acc - 512 * words;
+#else
+    for (i = 0; i < 4 * words; ++i) sum += x[i];
+#endif
+    return sum;
+}
+
+/* acc[4], a word the driver keeps over one input's rows, starts as this for each new input. */
+#define ROWS4_NEW_INPUT INT32_MIN
+
+/* The same with INT4 weights, two a byte as w + 8 (see pack_weights): per 4-byte chunk of the input,
+ * a word holding rows 0 and 1 (low and high nibbles) and one holding rows 2 and 3; the tail as
+ * int8. Its sums are of x * (w + 8): -8 * sum(x), worked out once per input into acc[4], takes the
+ * 8 back out. */
 static const void *rows4_s4(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
 {
     const int32_t chunks = depth / 4, tail = depth % 4;
     const int8_t *w = (const int8_t *)packed;
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, d, k;
+    int32_t a0, a1, a2, a3, d, k;
+    if (acc[4] == ROWS4_NEW_INPUT) acc[4] = -8 * sum_s8(x, chunks);
+    a0 = a1 = a2 = a3 = 0;
 #if KILN_DSP
     if (chunks > 0) MAC_1X4_LOOP(MAC_1X4_ASM4, MAC_1X4_STEP4, x, chunks);
-    a0 >>= 4, a1 >>= 4, a2 >>= 4, a3 >>= 4; /* the nibbles were 16 times their value: exact */
+    a1 >>= 4, a3 >>= 4; /* the high nibbles were 16 times their value: exact */
     (void)d;
 #else
     for (d = 0; d < chunks * 4; d += 4, w += 8) {
         for (k = 0; k < 4; ++k) {
             const int32_t v = x[d + k];
-            a0 += v * kiln_lo4((uint8_t)w[k]);
-            a1 += v * kiln_hi4((uint8_t)w[k]);
-            a2 += v * kiln_lo4((uint8_t)w[4 + k]);
-            a3 += v * kiln_hi4((uint8_t)w[4 + k]);
+            a0 += v * (int32_t)((uint8_t)w[k] & 15u);
+            a1 += v * (int32_t)((uint8_t)w[k] >> 4);
+            a2 += v * (int32_t)((uint8_t)w[4 + k] & 15u);
+            a3 += v * (int32_t)((uint8_t)w[4 + k] >> 4);
         }
     }
 #endif
     ROWS4_TAIL(x + chunks * 4, w, tail)
-    acc[0] += a0, acc[1] += a1, acc[2] += a2, acc[3] += a3;
+    acc[0] += a0 + acc[4], acc[1] += a1 + acc[4], acc[2] += a2 + acc[4], acc[3] += a3 + acc[4];
     return w + 4 * tail;
 }
 
@@ -259,8 +288,9 @@ static KILN_SPECIALIZE void fully_connected_s8(const int8_t *in, const void *pac
         const int8_t *x = in + b * depth;
         int8_t *y = out + b * units;
         const void *w = packed;
+        int32_t acc[5];
+        acc[4] = ROWS4_NEW_INPUT; /* a rows4 function's own word, kept over this input's rows */
         for (u = 0; u + 4 <= units; u += 4) {
-            int32_t acc[4];
             for (k = 0; k < 4; ++k) acc[k] = bias[u + k];
             w = rows4(acc, x, w, depth);
             if (simple) {

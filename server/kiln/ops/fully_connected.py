@@ -116,8 +116,8 @@ def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np
     wide (the "weights16" variant): int32 words, each chunk as two words of int16 pairs (depth
     bytes 0 and 2, then 1 and 3: SMLAD's operands), the tail and leftover rows a weight a word.
     nibbles (INT4 weights, the "weights4" variant, kiln_fully_connected_s4): each chunk as four
-    bytes holding rows 0 and 1 (low and high nibbles), then four holding rows 2 and 3; the tails
-    and leftover rows as int8."""
+    bytes holding rows 0 and 1 (low and high nibbles, each w + 8), then four holding rows 2 and 3;
+    the tails and leftover rows as int8."""
     units, depth = w.shape
     chunks, groups = depth // 4, units // 4
     w = w.astype(np.int64)
@@ -125,8 +125,8 @@ def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np
     for g in range(groups):
         rows = w[4 * g:4 * g + 4]
         body = rows[:, :chunks * 4].reshape(4, chunks, 4).transpose(1, 0, 2)  # [chunk, row, 4]
-        if nibbles:
-            n = body & 15
+        if nibbles:  # stored as w + 8 in 0..15 (the kernel takes the 8 back out)
+            n = body + 8
             body = np.stack([n[:, 0] | n[:, 1] << 4, n[:, 2] | n[:, 3] << 4], axis=1)  # [chunk, 2, 4] bytes
             body = np.where(body >= 128, body - 256, body)
         parts.append(packing.widened(body) if wide else body)
