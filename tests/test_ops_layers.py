@@ -398,3 +398,12 @@ def test_resize_many_sizes(tmp_path):
         w.op(kind, [xi, si], [yi], {"align_corners": align, "half_pixel_centers": half})
         n += 1
     check(w.build(), tmp_path, what="resizes of random sizes")
+
+
+def test_batch_matmul_int8_on_qemu_m4(tmp_path):
+    """The Cortex-M4 path (rows and columns in pairs by SMLAD; odd rows, odd columns, depth 1 to 9)."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    m = matmul_model("int8", [c for c in MATMUL_CASES if c[4] is False], np.random.default_rng(4))
+    check_on_qemu_m4(m, random_records(m, n=4), tmp_path, "BATCH_MATMUL int8 on qemu-m4")

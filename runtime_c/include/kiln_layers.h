@@ -32,8 +32,8 @@ typedef struct {
 } kiln_batch_matmul_params_t;
 
 void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const kiln_batch_matmul_params_t *p);
-/* scratch (an activation rhs only, NULL for a constant one): depth + cols * depth int16, word-aligned,
- * for the lhs row and the rhs matrix transposed, each less its zero point */
+/* scratch (an activation rhs only, NULL for a constant one): (2 + cols) * depth int16, word-aligned,
+ * for two lhs rows and the rhs matrix transposed, each less its zero point */
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
                           int16_t *scratch);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);

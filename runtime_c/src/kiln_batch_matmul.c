@@ -63,10 +63,75 @@ static void dot16x2(const int16_t *a, const int16_t *b0, const int16_t *b1, int3
     *acc1 = s1;
 }
 
+/* Two rows a0, a1 by two columns b0, b1 at once (acc: a0.b0, a0.b1, a1.b0, a1.b1): each word
+ * loaded once for two SMLADs. */
+static void dot16_2x2(const int16_t *a0, const int16_t *a1, const int16_t *b0, const int16_t *b1, int32_t n,
+                      int32_t *acc)
+{
+    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0, k = 0;
+#if KILN_DSP
+    for (; k + 2 <= n; k += 2) {
+        uint32_t x0, x1, y0, y1;
+        memcpy(&x0, a0 + k, 4);
+        memcpy(&x1, a1 + k, 4);
+        memcpy(&y0, b0 + k, 4);
+        memcpy(&y1, b1 + k, 4);
+        s00 = __smlad(x0, y0, s00);
+        s01 = __smlad(x0, y1, s01);
+        s10 = __smlad(x1, y0, s10);
+        s11 = __smlad(x1, y1, s11);
+    }
+#endif
+    for (; k < n; ++k) {
+        s00 += (int32_t)a0[k] * b0[k];
+        s01 += (int32_t)a0[k] * b1[k];
+        s10 += (int32_t)a1[k] * b0[k];
+        s11 += (int32_t)a1[k] * b1[k];
+    }
+    acc[0] = s00, acc[1] = s01, acc[2] = s10, acc[3] = s11;
+}
+
+static int8_t requant_s8(int32_t acc, const kiln_batch_matmul_params_t *p)
+{
+    return (int8_t)kiln_clamp_i32(kiln_mul_by_qm(acc, p->multiplier, p->shift) + p->out_zp, p->act_min, p->act_max);
+}
+
+/* An activation rhs (rt: transposed into scratch, int16 less its zero point): rows in pairs by
+ * columns in pairs (dot16_2x2), a last odd row two columns at a time, a last odd column alone. */
+static void matmul_rows_s8(const int8_t *l0, const int16_t *rt, int16_t *lrows, int8_t *out,
+                           const kiln_batch_matmul_params_t *p)
+{
+    const int32_t depth = p->depth, cols = p->cols;
+    int32_t i, j, k, t;
+    for (i = 0; i < p->rows; i += 2) {
+        const int32_t pair = i + 1 < p->rows;
+        int8_t *o = out + i * cols;
+        for (t = 0; t <= pair; ++t) {
+            const int8_t *l = l0 + (i + t) * p->l_row;
+            for (k = 0; k < depth; ++k) lrows[t * depth + k] = (int16_t)(l[k * p->l_k] - p->lhs_zp);
+        }
+        for (j = 0; j + 1 < cols; j += 2) {
+            int32_t acc[4];
+            if (pair) {
+                dot16_2x2(lrows, lrows + depth, rt + j * depth, rt + (j + 1) * depth, depth, acc);
+                o[cols + j] = requant_s8(acc[2], p);
+                o[cols + j + 1] = requant_s8(acc[3], p);
+            } else {
+                dot16x2(lrows, rt + j * depth, rt + (j + 1) * depth, depth, &acc[0], &acc[1]);
+            }
+            o[j] = requant_s8(acc[0], p);
+            o[j + 1] = requant_s8(acc[1], p);
+        }
+        if (j < cols) {
+            for (t = 0; t <= pair; ++t) o[t * cols + j] = requant_s8(dot16(lrows + t * depth, rt + j * depth, depth), p);
+        }
+    }
+}
+
 /* A constant rhs (col_term) keeps its zero-point terms out of the MAC loop:
  * sum (l - lzp)(r - rzp) = sum l r - rzp * sum l + col_term[j], col_term = K lzp rzp - lzp * sum r.
- * An activation rhs is first transposed into scratch as int16 less its zero point, and each lhs
- * row likewise, so the MAC loop reads two contiguous int16 rows. */
+ * An activation rhs is first transposed into scratch as int16 less its zero point, and the lhs
+ * rows likewise two at a time, so the MAC loop reads contiguous int16 rows (matmul_rows_s8). */
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
                           int16_t *scratch)
 {
@@ -74,35 +139,22 @@ void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, con
     for (b = 0; b < p->batches; ++b) {
         const int8_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
         const int32_t *col_term = p->col_term ? p->col_term + p->rhs_off[b] / p->depth : NULL;
-        int16_t *lrow = scratch, *rt = scratch ? scratch + p->depth : NULL;
+        int16_t *lrows = scratch, *rt = scratch ? scratch + 2 * p->depth : NULL;
         if (!col_term && (b == 0 || p->rhs_off[b] != p->rhs_off[b - 1])) { /* a new rhs matrix */
             for (j = 0; j < p->cols; ++j)
                 for (k = 0; k < p->depth; ++k) rt[j * p->depth + k] = (int16_t)(r0[j * p->r_col + k * p->r_k] - p->rhs_zp);
         }
+        if (!col_term) {
+            matmul_rows_s8(l0, rt, lrows, out, p);
+            out += p->rows * p->cols;
+            continue;
+        }
         for (i = 0; i < p->rows; ++i) {
             const int8_t *l = l0 + i * p->l_row;
             int32_t row_term = 0;
-            if (col_term && p->rhs_zp != 0) {
+            if (p->rhs_zp != 0) {
                 for (k = 0; k < p->depth; ++k) row_term += l[k * p->l_k];
                 row_term *= -p->rhs_zp;
-            }
-            if (!col_term) {
-                for (k = 0; k < p->depth; ++k) lrow[k] = (int16_t)(l[k * p->l_k] - p->lhs_zp);
-            }
-            if (!col_term) { /* an activation rhs: two columns at a time from the int16 scratch */
-                for (j = 0; j < p->cols; j += 2) {
-                    int32_t acc[2], t;
-                    if (j + 1 < p->cols) {
-                        dot16x2(lrow, rt + j * p->depth, rt + (j + 1) * p->depth, p->depth, &acc[0], &acc[1]);
-                    } else {
-                        acc[0] = dot16(lrow, rt + j * p->depth, p->depth);
-                    }
-                    for (t = 0; t < 2 && j + t < p->cols; ++t) {
-                        *out++ = (int8_t)kiln_clamp_i32(kiln_mul_by_qm(acc[t], p->multiplier, p->shift) + p->out_zp,
-                                                        p->act_min, p->act_max);
-                    }
-                }
-                continue;
             }
             for (j = 0; j < p->cols; ++j) {
                 const int8_t *r = r0 + j * p->r_col;
@@ -114,8 +166,7 @@ void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, con
                     for (k = 0; k < p->depth; ++k) acc += l[k * p->l_k] * r[k];
                     acc += row_term + col_term[j];
                 }
-                acc = kiln_mul_by_qm(acc, p->multiplier, p->shift) + p->out_zp;
-                *out++ = (int8_t)kiln_clamp_i32(acc, p->act_min, p->act_max);
+                *out++ = requant_s8(acc, p);
             }
         }
     }

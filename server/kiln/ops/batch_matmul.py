@@ -89,8 +89,8 @@ def prepare(op, g):
     p = dict(batches=int(lo.size), rows=m, cols=n, depth=k, l_row=l_row, l_k=l_k, r_k=r_k, r_col=r_col,
              lhs_off=lo, rhs_off=ro, rhs_packed=rhs_packed)
     op.macs = int(lo.size) * m * n * k
-    if lhs.dtype == "int8" and rhs_packed is None:  # the lhs row and the rhs transposed, as int16
-        op.scratch_bytes = 2 * k * (n + 1) + (2 * k) % 4
+    if lhs.dtype == "int8" and rhs_packed is None:  # two lhs rows and the rhs transposed, as int16
+        op.scratch_bytes = (2 * k * (n + 2) + 3) // 4 * 4
     if lhs.dtype != "float32":
         real = qm.f32(lhs.scale * rhs.scale) / y.scale  # TFLite multiplies the two scales in float
         p["mult"], p["shift"] = qm.quantize_multiplier(real)
