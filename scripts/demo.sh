@@ -29,5 +29,10 @@ step "A model shipped in the tflite-micro wheel (float32): sine_float.tflite at 
 SINE_FLOAT=$(.venv/bin/python -c "import tflite_micro, pathlib; print(pathlib.Path(tflite_micro.__file__).parent / 'python/tflite_micro/sine_float.tflite')")
 .venv/bin/python -c "import numpy as np; np.save('build/demo/x1.npy', np.array([[1.0]], np.float32))"
 $K run "$SINE_FLOAT" --board host --input build/demo/x1.npy --compare --profile
+echo "(sin(1.0) = 0.841471.)"
+
+STREAM=examples/models/streaming_kws.tflite  # written by examples/make_streaming_kws.py
+step "A streaming model keeps state between invocations: 12 invocations of $STREAM in sequence"
+$K run "$STREAM" --board host --sequence --steps 12 --compare
 echo
-echo "(sin(1.0) = 0.841471.) Benchmarks: bench/memory.py, bench/cortex_m.py (see README)."
+echo "Benchmarks: bench/memory.py, bench/cortex_m.py, bench/stateful.py (see README)."
