@@ -33,6 +33,7 @@ class T:
     zero_point: int | list | None = None
     data: np.ndarray | None = None  # a constant
     axis: int = 0  # per-channel quantization's axis
+    variable: bool = False  # a variable tensor (state kept between invocations): neither input nor constant
 
     @property
     def const(self) -> bool:
@@ -49,8 +50,8 @@ def model(kind: str, ins: list[T | None], outs: list[T], table: str | None = Non
             continue
         data = None if t.data is None else np.asarray(t.data)
         idx.append(w.tensor(f"in{k}", t.shape if data is None else list(data.shape), t.dtype, t.scale,
-                            t.zero_point, t.axis, data))
-        if data is None:
+                            t.zero_point, t.axis, data, variable=t.variable))
+        if data is None and not t.variable:
             w.inputs.append(idx[-1])
     out_idx = [w.tensor(f"out{k}", t.shape, t.dtype, t.scale, t.zero_point, t.axis) for k, t in enumerate(outs)]
     w.outputs = out_idx

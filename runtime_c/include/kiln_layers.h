@@ -75,4 +75,45 @@ typedef struct {
 
 void kiln_l2pool_f32(const float *input, float *output, const kiln_l2pool_params_t *p);
 
+/* UNIDIRECTIONAL_SEQUENCE_LSTM (kiln_lstm.c), TFLite Micro's: input [steps][batches][n_input] when
+ * time_major, else [batches][steps][n_input]; output likewise with n_cell; hidden and cell states
+ * [batches][n_cell], updated in place. Per gate k (0 input, 1 forget, 2 cell, 3 output): input
+ * weights [n_cell][n_input], recurrent weights [n_cell][n_cell] as in the model. scratch: 4 * n_cell
+ * elements of the cell type (float, int16), word-aligned. */
+typedef struct {
+    int32_t batches, steps, n_input, n_cell, time_major;
+} kiln_lstm_dims_t;
+
+typedef struct {
+    kiln_lstm_dims_t dims;
+    const float *w_in[4], *w_rec[4], *bias[4];
+    float cell_clip; /* > 0: the cell state is clipped to [-cell_clip, cell_clip] */
+} kiln_lstm_f32_params_t;
+
+/* int8 (kiln_lstm_s8) or int16 (kiln_lstm_s16) activations, int8 weights, int16 cell state. Gate
+ * FCs rescaled to int16 at scale 2^-12 by mult/shift (TFLite's MultiplyByQuantizedMultiplier).
+ * s8: b_in int32 biases with the input zero point folded in, b_rec int32 -h_zp * sum of each
+ * recurrent row (or NULL), in_zp and h_zp unused. s16: b_in the model's int64 biases, b_rec NULL,
+ * the zero points subtracted by kiln_fully_connected_s16 (64-bit accumulator). */
+typedef struct {
+    kiln_lstm_dims_t dims;
+    const int8_t *w_in[4], *w_rec[4];
+    const void *b_in[4], *b_rec[4];
+    int32_t mult_in[4], shift_in[4], mult_rec[4], shift_rec[4];
+    int32_t in_zp, h_zp;
+    int32_t forget_mult, forget_shift; /* forget gate x cell state -> cell state */
+    int32_t input_mult, input_shift;   /* input gate x cell gate -> cell state */
+    int32_t hidden_mult, hidden_shift, hidden_zp, hidden_min, hidden_max; /* tanh(cell) x output gate -> hidden */
+    int32_t cell_clip;                 /* quantized (truncated); >= 0: clip the cell state to +-cell_clip, -1: none */
+    int32_t tanh_mult, tanh_shift;     /* the cell state's rescaling for kiln_sigmoid_s16's tanh */
+    const uint16_t *sigmoid_table;     /* kiln_sigmoid_s16's table */
+} kiln_lstm_q_params_t;
+
+void kiln_lstm_f32(const float *in, float *out, float *hidden, float *cell, const kiln_lstm_f32_params_t *p,
+                   float *scratch);
+void kiln_lstm_s8(const int8_t *in, int8_t *out, int8_t *hidden, int16_t *cell, const kiln_lstm_q_params_t *p,
+                  int16_t *scratch);
+void kiln_lstm_s16(const int16_t *in, int16_t *out, int16_t *hidden, int16_t *cell, const kiln_lstm_q_params_t *p,
+                   int16_t *scratch);
+
 #endif

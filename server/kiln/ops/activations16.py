@@ -135,10 +135,15 @@ def check16(op, x, y):
     # TFLite Micro takes larger ones too but overflows there
     require(op, m <= 65535, f"int16 input scale {x.scale:.9g} is too large: above about 5.33 TFLite Micro's "
             "arithmetic overflows")
+    require_sigmoid_table(op)
+
+
+def require_sigmoid_table(op) -> None:
+    """TFLite Micro's int16 sigmoid table must be readable at compile time (int16 LOGISTIC/TANH, LSTM)."""
     try:
         sigmoid_table()
     except (RuntimeError, ImportError) as e:
-        require(op, False, f"int16 needs TFLite Micro (the tflite-micro package) at compile time to read its "
+        require(op, False, f"needs TFLite Micro (the tflite-micro package) at compile time to read its int16 "
                            f"sigmoid table: {e}")
 
 

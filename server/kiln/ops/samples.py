@@ -212,11 +212,31 @@ def _detection_model() -> bytes:
     return w.build()
 
 
+def _lstm_model() -> bytes:
+    """An int8 LSTM (int16 cell state) over 16 batches of 16 steps of 16 values, 16 cells: its output
+    and cell states are variable tensors."""
+    rng = np.random.default_rng(0)
+    w = ModelWriter(description="kiln sample: UNIDIRECTIONAL_SEQUENCE_LSTM")
+    x = w.tensor("input", [16, 16, 16], "int8", 1 / 128, 5)
+    weights = [w.tensor(f"w{k}", [16, 16], "int8", 0.01, 0, data=rng.integers(-127, 128, [16, 16]).astype(np.int8))
+               for k in range(8)]
+    biases = [w.tensor(f"b{k}", [16], "int32", 0.01 / 128, 0, data=rng.integers(-6000, 6000, 16).astype(np.int32))
+              for k in range(4)]
+    h = w.tensor("output_state", [16, 16], "int8", 1 / 128, -3, variable=True)
+    c = w.tensor("cell_state", [16, 16], "int16", 2.0 ** -11, 0, variable=True)
+    y = w.tensor("output", [16, 16, 16], "int8", 1 / 128, -3)
+    w.op("UNIDIRECTIONAL_SEQUENCE_LSTM", [x, *weights, -1, -1, -1, *biases, -1, -1, h, c, -1, -1, -1, -1], [y],
+         {"fused_activation_function": 4, "cell_clip": 0.0, "proj_clip": 0.0, "time_major": False})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
 # kind -> (the model's builder, the index of the operator of that kind in it)
 MODELS = {"CALL_ONCE": (_variables_model, 0), "VAR_HANDLE": (_variables_model, 1),
           "READ_VARIABLE": (_variables_model, 2), "ASSIGN_VARIABLE": (_variables_model, 4),
           "IF": (_if_model, 0), "WHILE": (_while_model, 0),
-          "CUSTOM(TFLite_Detection_PostProcess)": (_detection_model, 0)}
+          "CUSTOM(TFLite_Detection_PostProcess)": (_detection_model, 0),
+          "UNIDIRECTIONAL_SEQUENCE_LSTM": (_lstm_model, 0)}
 
 
 def kinds() -> list[str]:
