@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -32,8 +30,7 @@ from kiln.ops import REGISTRY  # noqa: E402
 from kiln.ops.samples import MODELS, MOVEMENT, SPECS, build_model, kinds  # noqa: E402
 from kiln.tflwriter import ModelWriter  # noqa: E402
 
-SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
-TFLM_QEMU = SHARED / "tools" / "tflm-qemu" / "measure.py"
+import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 
 def reshape_model(nbytes: int) -> bytes:
     w = ModelWriter(description="kiln bench/operators.py: memcpy baseline")
@@ -63,16 +60,8 @@ def memcpy_per_byte(tmp: Path) -> tuple[float, float]:
 
 def tflm_figure(path: Path) -> int | str:
     """TFLite Micro + CMSIS-NN's instructions per Invoke(), or why there is no figure."""
-    if not TFLM_QEMU.exists():
-        return f"{TFLM_QEMU} not found"
-    proc = subprocess.run([sys.executable, str(TFLM_QEMU), str(path), "--kernels", "cmsis", "--json"],
-                          capture_output=True, text=True)
-    try:
-        res = json.loads(proc.stdout)
-        return int((res[0] if isinstance(res, list) else res)["instructions"])
-    except (ValueError, IndexError, KeyError, TypeError):
-        why = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
-        return " ".join(why[:2])[:160]
+    res = tflm.measure(path)
+    return int(res["instructions"]) if isinstance(res, dict) else res
 
 
 def main() -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -25,8 +23,8 @@ sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
 import stateful_models as sm  # noqa: E402
 from kiln import boards, compiler, oracle, qemuboard  # noqa: E402
 
-SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
-TFLM_QEMU = SHARED / "tools" / "tflm-qemu" / "measure.py"
+import tflm  # noqa: E402  (bench/tflm.py, beside this script)
+
 STEPS = 6
 
 MODELS = {
@@ -47,16 +45,10 @@ def kiln_figures(path: Path, tmp: Path) -> dict:
 
 
 def tflm_figures(path: Path) -> dict | str:
-    if not TFLM_QEMU.exists():
-        return f"{TFLM_QEMU} not found"
-    proc = subprocess.run([sys.executable, str(TFLM_QEMU), str(path), "--kernels", "cmsis", "--json"],
-                          capture_output=True, text=True)
-    try:
-        res = json.loads(proc.stdout)
-        res = res[0] if isinstance(res, list) else res
-        return {"first": res["instructions_invoke1"], "steady": res["instructions"], "arena": res["arena_used_bytes"]}
-    except (ValueError, IndexError, KeyError, TypeError):
-        return " ".join((proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[:2])[:160]
+    res = tflm.measure(path)
+    if isinstance(res, str):
+        return res
+    return {"first": res["instructions_invoke1"], "steady": res["instructions"], "arena": res["arena_used_bytes"]}
 
 
 def main() -> None:

@@ -21,14 +21,18 @@ TF_PYTHON = Path(os.environ.get("KILN_KERAS_PYTHON", ROOT / ".tools" / "keras" /
 NAMES = [f"{cell}_{form}" for cell in ("lstm", "gru") for form in ("loop_float32", "unrolled_float32", "unrolled_int8")]
 
 
-@pytest.fixture(scope="module")
-def keras_dir(tmp_path_factory) -> Path:
+def convert_with_tensorflow(script: str, out: Path) -> Path:
+    """Runs tests/<script> (a Keras-to-.tflite generator) in the test-only TensorFlow environment."""
     assert TF_PYTHON.exists(), f"{TF_PYTHON} is missing: run scripts/setup-keras.sh (scripts/test.sh does)"
-    out = tmp_path_factory.mktemp("keras")
-    proc = subprocess.run([str(TF_PYTHON), str(ROOT / "tests" / "keras_models.py"), str(out)], capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run([str(TF_PYTHON), str(ROOT / "tests" / script), str(out)], capture_output=True, text=True,
+                          timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
+
+
+@pytest.fixture(scope="module")
+def keras_dir(tmp_path_factory) -> Path:
+    return convert_with_tensorflow("keras_models.py", tmp_path_factory.mktemp("keras"))
 
 
 def _load(d: Path, name: str):

@@ -7,13 +7,11 @@ Each bit-exact with TFLite Micro on 20 random inputs on the host and on qemu-m4,
 below the activation lower bound."""
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
 from harness import assert_match, check_on_qemu_m4, compile_and_run
 from opgen import random_records
-from test_keras_models import ROOT, TF_PYTHON
+from test_keras_models import convert_with_tensorflow
 
 NETWORKS = {"mobilenet_v2_nchw": {"TRANSPOSE", "DEPTHWISE_CONV_2D", "ADD", "MEAN"},
             "mobilenet_v3": {"HARD_SWISH", "MEAN", "MUL"},
@@ -23,12 +21,7 @@ NETWORKS = {"mobilenet_v2_nchw": {"TRANSPOSE", "DEPTHWISE_CONV_2D", "ADD", "MEAN
 
 @pytest.fixture(scope="module")
 def networks(tmp_path_factory):
-    assert TF_PYTHON.exists(), f"{TF_PYTHON} is missing: run scripts/setup-keras.sh (scripts/test.sh does)"
-    out = tmp_path_factory.mktemp("networks")
-    proc = subprocess.run([str(TF_PYTHON), str(ROOT / "tests" / "keras_networks.py"), str(out)], capture_output=True,
-                          text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+    return convert_with_tensorflow("keras_networks.py", tmp_path_factory.mktemp("networks"))
 
 
 @pytest.mark.parametrize("name", list(NETWORKS))

@@ -31,6 +31,23 @@ def profile_report(g, result: qemuboard.RunResult, record: int = 0) -> dict:
             "run_instructions": result.total_instructions[record]}
 
 
+def per_record_instructions(g, result: qemuboard.RunResult) -> list[list[int]]:
+    """Each record's per-operator instructions (less the timer reads) from a profiled QEMU run."""
+    return [[o["instructions"] for o in profile_report(g, result, record=r)["operators"]]
+            for r in range(len(result.op_ticks))]
+
+
+def profile_sequence(c, records, board: str, src_dir: str | Path, progress=lambda msg: None) -> list[list[int]]:
+    """The records run in order on a QEMU board (a sequence, from the reset state, state carried)
+    by the exact-count profiled firmware: per record, each operator's instructions."""
+    compiler.write(c, src_dir)
+    progress(f"building and running {len(records)} invocations on {board} (exact counts)")
+    with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
+        elf = qemuboard.build(src_dir, c.name, Path(tmp), records, profile=True, exact=True, graph=c.graph,
+                              board=board)
+        return per_record_instructions(c.graph, qemuboard.run(elf, c.graph, board=board))
+
+
 def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
     how = "exact" if t["exact"] else f"to {qemuboard.INSTRUCTIONS_PER_TICK} instructions"
     lines = [f"per-operator instructions on {board} ({how}; less {t['measurement_overhead']} for the timer reads):"]

@@ -50,6 +50,11 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def _integer_mismatch(report: dict) -> bool:
+    """--compare's exit status: an integer output that differs from TFLite Micro's is a failure."""
+    return any(not e["dtype"].startswith("float") and e["max_abs_diff"] != 0 for e in report["outputs"])
+
+
 def _sequence_records(paths: list[str], g) -> list[list[np.ndarray]]:
     """--sequence: the first axis of each input file is the invocation index."""
     arrays = load_inputs(paths, g)
@@ -91,12 +96,12 @@ def _report_sequence(args, c, records, result) -> int:
             entry["first_differing_step"] = next((s for s, d in enumerate(per_step) if d["max_abs_diff"] > 0), None)
     if args.profile:
         from . import bench
-        per = [bench.profile_report(g, result, record=s) for s in range(steps)]
-        report["timings"] = {"unit": "instructions", "per_step_total": [p["total_instructions"] for p in per],
-                             "operators": [{"function": o["function"], "mean": sum(p["operators"][n]["instructions"]
-                                                                                   for p in per) / steps,
-                                            "per_step": [p["operators"][n]["instructions"] for p in per]}
-                                           for n, o in enumerate(per[0]["operators"])]}
+        per = bench.per_record_instructions(g, result)[:steps]
+        report["timings"] = {"unit": "instructions", "per_step_total": [sum(row) for row in per],
+                             "operators": [{"function": function_name(op.index, op.kind),
+                                            "mean": sum(row[n] for row in per) / steps,
+                                            "per_step": [row[n] for row in per]}
+                                           for n, op in enumerate(g.operators)]}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -119,9 +124,7 @@ def _report_sequence(args, c, records, result) -> int:
             print(f"  {'total':<28} {sum(totals) / steps:>14,.1f}  (per step: {', '.join(f'{v:,}' for v in totals)})")
         if args.output:
             print(f"wrote {', '.join(args.output)} (first axis: the invocation)")
-    if args.compare and any(not e["dtype"].startswith("float") and e["max_abs_diff"] != 0 for e in report["outputs"]):
-        return 1
-    return 0
+    return 1 if args.compare and _integer_mismatch(report) else 0
 
 
 def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
@@ -243,9 +246,7 @@ def cmd_run(args) -> int:
         print(f"  {'total':<28} {t['total_ns'] / 1000:>10.2f} us")
     if args.output:
         print(f"wrote {', '.join(args.output)}")
-    if args.compare and any(not e["dtype"].startswith("float") and e["max_abs_diff"] != 0 for e in report["outputs"]):
-        return 1
-    return 0
+    return 1 if args.compare and _integer_mismatch(report) else 0
 
 
 def cmd_bench(args) -> int:
@@ -331,19 +332,11 @@ def _profile_sequence(args) -> dict:
     steps: list[list[dict]] = []
     if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
         c = compiler.compile_model(args.model, cpu=qemuboard.target(args.board).cpu)
-        g = c.graph
-        records = records_for(g)
         with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
-            src = Path(args.out) if args.out else Path(tmp) / "src"
-            compiler.write(c, src)
-            _progress(f"building and running {len(records)} invocations on {args.board} (exact counts)")
-            elf = qemuboard.build(src, c.name, Path(tmp) / "build", records, profile=True, exact=True, graph=g,
-                                  board=args.board)
-            result = qemuboard.run(elf, g, board=args.board)
-        for s in range(len(records)):
-            rep = bench.profile_report(g, result, record=s)
-            steps.append([{"function": o["function"], "kind": o["kind"], "index": o["index"],
-                           "cycles": o["instructions"]} for o in rep["operators"]])
+            counts = bench.profile_sequence(c, records_for(c.graph), args.board, args.out or Path(tmp) / "src",
+                                            _progress)
+        steps = [[{"function": function_name(op.index, op.kind), "kind": op.kind, "index": op.index, "cycles": n}
+                  for op, n in zip(c.graph.operators, row)] for row in counts]
         name = c.name
     else:
         with _deployment(args, flash=True) as d:

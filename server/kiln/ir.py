@@ -171,6 +171,7 @@ class Graph:
     resources: dict[int, Variable] = field(default_factory=dict)
     variables: list[Variable] = field(default_factory=list)
     variable_tensors: list[Tensor] = field(default_factory=list)
+    flag_bytes: int = 0  # the CALL_ONCE flags at the start of the state area
     state_bytes: int = 0
 
     def tensor(self, i: int) -> Tensor:

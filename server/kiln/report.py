@@ -45,10 +45,9 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
 def state_layout(g: Graph) -> list[dict]:
     """The state area's parts: CALL_ONCE flags, resource variables, variable tensors, by offset."""
     parts = []
-    flags = [op for sg in g.subgraphs or [g] for op in sg.operators if op.kind == "CALL_ONCE" and "flag" in op.params]
-    if flags:
-        parts.append({"name": f"CALL_ONCE flag{'s' if len(flags) > 1 else ''}", "kind": "flags", "offset": 0,
-                      "size": 4 * len(flags)})
+    if g.flag_bytes:
+        parts.append({"name": f"CALL_ONCE flag{'s' if g.flag_bytes > 4 else ''}", "kind": "flags", "offset": 0,
+                      "size": g.flag_bytes})
     parts += [{"name": v.label, "kind": "variable", "offset": v.offset, "size": v.nbytes,
                "type": f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}]"} for v in g.variables if v.dtype]
     parts += [{"name": f"tensor {t.index} '{t.name}'", "kind": "variable tensor", "offset": t.state_offset,

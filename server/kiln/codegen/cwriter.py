@@ -40,16 +40,22 @@ class Emitter:
         statements calling them, in order, on the arena at `base`."""
         if sub.index not in self.rendered:
             self.rendered.add(sub.index)
-            child = self.children.setdefault(sub.index, Emitter(sub, self))
+            child = self._child(sub)
             bodies = [(op, _body(op, sub, child)) for op in sub.operators]
             self.functions += _functions(sub, bodies, self.stateful)[0]
         args = "(" + base + (", state)" if self.stateful else ")")
         return [f"{function_name(op)}{args};" for op in sub.operators]
 
+    def _child(self, sub: Graph) -> "Emitter":
+        """The emitter of a subgraph (one each: its constants are named once)."""
+        if sub.index not in self.children:
+            self.children[sub.index] = Emitter(sub, self)
+        return self.children[sub.index]
+
     def in_subgraph(self, sub: Graph, t: Tensor, base: str) -> str:
         """A pointer to tensor t of subgraph `sub` whose arena starts at `base`."""
         if t.is_const:
-            return self.children.setdefault(sub.index, Emitter(sub, self)).const(t)
+            return self._child(sub).const(t)
         if t.variable:
             return f"({DTYPES[t.dtype][1]} *)(state + {t.state_offset})"
         return f"({DTYPES[t.dtype][1]} *)({base} + {t.offset})"
@@ -242,8 +248,7 @@ static union {{
 
 def _stateful_entry_points(g: Graph, copy_in: str, calls: str, copy_out: str, io_arrays: str) -> str:
     n, N = g.name, g.name.upper()
-    flags = sum(4 for sg in [g] + g.subgraphs[1:] for op in sg.operators if op.kind == "CALL_ONCE" and "flag" in op.params)
-    resets = [f"    memset(state, 0, {flags}u); /* no CALL_ONCE subgraph has run */"] if flags else []
+    resets = [f"    memset(state, 0, {g.flag_bytes}u); /* no CALL_ONCE subgraph has run */"] if g.flag_bytes else []
     resets += [f"    memset(state + {v.offset}, 0x{v.default:02x}, {v.nbytes}u); /* {literals.comment(v.label)}: "
                f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}] */" for v in g.variables if v.dtype]
     for t in g.variable_tensors:  # TFLite Micro resets them to an int8 zero point, others to 0

@@ -382,30 +382,24 @@ def _steps(p: dict, model: Path) -> int:
     """Invocations of a run or profile: as asked, else a sequence for a model that keeps state."""
     if "steps" in p:
         return max(1, int(p["steps"]))
-    from .. import compiler
+    from .. import importer
+    from ..passes import variables
 
-    return protocol.SEQUENCE_STEPS if compiler.load(model).state_bytes else 1
+    g = importer.load(model)  # the state layout needs no folding: just read the model
+    variables.run(g)
+    return protocol.SEQUENCE_STEPS if g.state_bytes else 1
 
 
 def _profile_sequence(ls, model: Path, board: str, p: dict, seed: int, steps: int, progress):
     """Per-operator means over a sequence from the reset state (exact counts on the QEMU boards)."""
-    import tempfile
-
     from .. import bench, compiler, oracle, qemuboard
 
     per_step: list[list[tuple[float, float]]] = []  # per invocation, per operator: (cycles, micros)
     if board in qemuboard.TARGETS and not p.get("adapter"):
         c = compiler.compile_model(model, cpu=qemuboard.target(board).cpu)
         out = _out_dir(p, model, ls)
-        compiler.write(c, out)
-        records = oracle.random_inputs(c.graph, seed=seed, count=steps)
-        progress(f"building and running {steps} invocations on {board} (exact counts)")
-        with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
-            elf = qemuboard.build(out, c.name, Path(tmp), records, profile=True, exact=True, graph=c.graph, board=board)
-            result = qemuboard.run(elf, c.graph, board=board)
-        for s in range(steps):  # -icount shift=0: one instruction per ns
-            per_step.append([(o["instructions"], o["instructions"] / 1000)
-                             for o in bench.profile_report(c.graph, result, record=s)["operators"]])
+        counts = bench.profile_sequence(c, oracle.random_inputs(c.graph, seed=seed, count=steps), board, out, progress)
+        per_step = [[(n, n / 1000) for n in row] for row in counts]  # -icount shift=0: one instruction per ns
         g, name = c.graph, c.name
     else:
         with _Using(ls, model, board, p, progress) as d:

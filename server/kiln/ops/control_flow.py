@@ -72,7 +72,7 @@ def prepare_control(op, g):
     op.scratch_bytes = max(s.arena_bytes for s in subs)  # one after the other in the same scratch
 
 
-def _copies(c, pairs) -> list[str]:
+def _copies(pairs) -> list[str]:
     return [f"memcpy({dst}, {src}, {t.nbytes}u);" for dst, src, t in pairs if dst != src]
 
 
@@ -85,10 +85,10 @@ def emit_if(op, g, c):
     for head, sub in ((f"if (*(const bool *){c.ptr(cond)}) {{ /* subgraph {then.index} */", then),
                       (f"}} else {{ /* subgraph {other.index} */", other)):
         lines.append(head)
-        body = _copies(c, [(c.in_subgraph(sub, sub.tensor(i), base), c.ptr(t), t)
+        body = _copies([(c.in_subgraph(sub, sub.tensor(i), base), c.ptr(t), t)
                            for t, i in zip(g.op_inputs(op)[1:], sub.inputs)])
         body += c.subgraph_calls(sub, base)
-        body += _copies(c, [(c.ptr(t), c.in_subgraph(sub, sub.tensor(i), base), t)
+        body += _copies([(c.ptr(t), c.in_subgraph(sub, sub.tensor(i), base), t)
                             for t, i in zip(g.op_outputs(op), sub.outputs)])
         lines += ["    " + ln for ln in body]
     return lines + ["}"]
@@ -100,7 +100,7 @@ def emit_while(op, g, c):
     ins, outs = g.op_inputs(op), g.op_outputs(op)
 
     def into(sub, src):  # the loop variables into a subgraph's inputs
-        return _copies(c, [(c.in_subgraph(sub, sub.tensor(i), base), s, t)
+        return _copies([(c.in_subgraph(sub, sub.tensor(i), base), s, t)
                            for s, t, i in zip(src, ins, sub.inputs)])
 
     out_ptrs = [c.ptr(t) for t in outs]
@@ -108,10 +108,10 @@ def emit_while(op, g, c):
     lines = [f"uint8_t *{base} = arena + {op.scratch_offset}; /* the condition's and the body's arena */"
              if op.scratch_bytes else f"uint8_t *{base} = arena;"]
     lines += into(cond, [c.ptr(t) for t in ins])
-    lines += _copies(c, [(o, c.ptr(t), t) for o, t in zip(out_ptrs, ins)])
+    lines += _copies([(o, c.ptr(t), t) for o, t in zip(out_ptrs, ins)])
     lines += [f"/* condition: subgraph {cond.index} */"] + c.subgraph_calls(cond, base)
     loop = into(body, out_ptrs) + [f"/* body: subgraph {body.index} */"] + c.subgraph_calls(body, base)
-    loop += _copies(c, [(o, c.in_subgraph(body, body.tensor(i), base), t) for o, t, i in zip(out_ptrs, outs, body.outputs)])
+    loop += _copies([(o, c.in_subgraph(body, body.tensor(i), base), t) for o, t, i in zip(out_ptrs, outs, body.outputs)])
     loop += into(cond, out_ptrs) + c.subgraph_calls(cond, base)
     return lines + [f"while ({test}) {{"] + ["    " + ln for ln in loop] + ["}"]
 

@@ -7,7 +7,6 @@ the arena as scratch) the first time the model is invoked after a reset.
 """
 from __future__ import annotations
 
-from ..ir import DTYPES
 from .base import arity, register, require
 
 VALUE_TYPES = ("int8", "int16", "int32", "int64", "uint8", "bool", "float32")
@@ -106,5 +105,3 @@ register("ASSIGN_VARIABLE", check_assign, _nothing, emit_assign, types=VALUE_TYP
 register("CALL_ONCE", check_call_once, prepare_call_once, emit_call_once, types=VALUE_TYPES,
          notes="its subgraph (any of these operators, any types) compiled like the main one, run at the first "
                "invocation after a reset")
-
-assert all(t in DTYPES for t in VALUE_TYPES)

@@ -85,6 +85,7 @@ def run(g: Graph) -> None:
             if op.kind == "CALL_ONCE":
                 op.params["flag"] = flags
                 flags += FLAG_BYTES
+    g.flag_bytes = flags
     at = flags
     for v in variables:
         if v.dtype:
