@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/stateful.py [--json]
 
-For each model (built by tests/stateful_models.py; recurrent-layer models join as they land), a
+For each model (built by tests/stateful_models.py, tests/test_ops_lstm.py and the SVDF sample), a
 sequence of invocations runs on qemu-m4 with exact instruction counts, from the reset state: the
 first invocation (which runs the CALL_ONCE subgraph) and the steady state (the mean of the others)
 are printed beside TFLite Micro + CMSIS-NN's instructions per Invoke() (its second invoke, after
@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
 
 import stateful_models as sm  # noqa: E402
+import test_ops_lstm as lstm_ops  # noqa: E402
 from kiln import boards, compiler, oracle, qemuboard  # noqa: E402
+from kiln.ops import samples  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 
@@ -30,6 +32,10 @@ STEPS = 6
 MODELS = {
     "streaming_kws (12 variables, CALL_ONCE)": sm.streaming_kws,
     "ring (1 variable, CALL_ONCE, FULLY_CONNECTED)": lambda: sm.ring("int8"),
+    # 10 steps of 40 features into 64 cells: 266k MACs, the size of a small LSTM keyword spotter
+    "int8 LSTM (8x8_16, 10 steps x 40 -> 64)": lambda: lstm_ops.lstm_model("int8", 1, 10, 40, 64, False, seed=1),
+    # one 40-feature frame a step into 64 rank-1 filters of memory 8 (int16 state): an SVDF keyword spotter's layer
+    "int8 SVDF (40 -> 64 filters, memory 8)": lambda: samples.build_model("SVDF"),
 }
 
 

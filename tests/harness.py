@@ -19,6 +19,14 @@ MODELS = SHARED / "models"
 # floor for values near zero). The kernels sum in TFLite's order without contraction, so on the
 # host they are usually bit-exact; the slack covers other libm implementations of expf/tanhf
 # (1-2 ulp, about 1.2e-7 relative each) accumulated over a few layers.
+# The strict and sanitized host builds: warning-free under clang as under gcc, and clean under ASan
+# and UBSan (at -O1, which keeps their reports readable)
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
+TOOLCHAINS = {
+    "gcc": dict(cc="gcc", extra_flags=None, opt="-O2"),
+    "clang": dict(cc="clang", extra_flags=None, opt="-O2"),
+    "gcc-asan-ubsan": dict(cc="gcc", extra_flags=SANITIZE, opt="-O1"),
+}
 FLOAT_RTOL = 1e-5
 FLOAT_ATOL = 1e-6
 

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from harness import assert_match, compile_and_run
+from harness import TOOLCHAINS, assert_match, compile_and_run
 from kiln import oracle
 from kiln.tflwriter import ModelWriter
 
@@ -114,6 +114,17 @@ def check(data: bytes, tmp_path, records=None, seed: int = 0, gen=None, what: st
         assert any(not np.array_equal(flat[0], f) for f in flat[1:]) or np.ptp(flat[0]) > 0, \
             f"{what}: every output is the same on every record: the test would prove nothing"
     return pair
+
+
+def check_toolchain(data: bytes, toolchain: str, tmp_path, what: str = ""):
+    """check() on 12 random records with one of harness.TOOLCHAINS: a kernel builds warning-free
+    with clang too, and runs clean (still exact) under ASan and UBSan."""
+    import shutil
+
+    tc = TOOLCHAINS[toolchain]
+    assert shutil.which(tc["cc"]), f"{tc['cc']} is not installed (the setup script installs it)"
+    return check(data, tmp_path, records=random_records(data, n=12), cc=tc["cc"], extra_flags=tc["extra_flags"],
+                 opt=tc["opt"], what=f"{what} {toolchain}")
 
 
 def qparams(lo: float, hi: float, dtype: str) -> tuple[float, int]:

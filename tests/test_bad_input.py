@@ -82,14 +82,14 @@ def test_every_unsupported_kind_named_at_once(tmp_path):
     """The error names each unsupported kind with all its indices, so a user sees the whole gap."""
     b = mg.ModelBuilder()
     t = [b.input("x", [1, 4], "float32")] + [b.tensor(f"t{i}", [1, 4], "float32") for i in range(5)]
-    for i, kind in enumerate(["LSTM", "RELU", "SVDF", "SVDF", "LSTM"]):
+    for i, kind in enumerate(["LSTM", "RELU", "RNN", "RNN", "LSTM"]):
         b.op(kind, [t[i]], [t[i + 1]])
     b.output(t[-1])
     path = tmp_path / "gaps.tflite"
     path.write_bytes(b.build())
     out = tmp_path / "out"
     assert_clean_failure(kiln("compile", path, "--out", out), out,
-                         "2 operator kinds are not supported: LSTM (operators 0, 4), SVDF (operators 2, 3)")
+                         "2 operator kinds are not supported: LSTM (operators 0, 4), RNN (operators 2, 3)")
     inspect = kiln("inspect", path)
     for k in (0, 2, 3, 4):
         assert f"operator {k} (" in inspect.stdout + inspect.stderr

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from harness import check_on_qemu_m4
-from opgen import T, assert_rejected, check, model, random_records
+from opgen import T, assert_rejected, check, check_toolchain, model, random_records
 
 KIND = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 CELL_SCALE = 2.0 ** -11
@@ -174,14 +174,4 @@ def test_lstm_rejects_20_inputs(tmp_path):
 @pytest.mark.parametrize("dtype", ["float32", "int8", "int16"])
 @pytest.mark.parametrize("toolchain", ["clang", "gcc-asan-ubsan"])
 def test_lstm_strict_and_sanitized(dtype, toolchain, tmp_path):
-    """The kernel builds warning-free with clang too, and runs clean (still exact) under ASan and UBSan."""
-    import shutil
-
-    cc = "clang" if toolchain == "clang" else "gcc"
-    if not shutil.which(cc):
-        pytest.skip(f"{cc} is not installed")
-    flags = None if cc == "clang" else ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-                                        "-fno-omit-frame-pointer", "-g"]
-    data = lstm_model(dtype, 2, 3, 6, 5, dtype != "int8", seed=8, cell_clip=1.0)
-    check(data, tmp_path, records=random_records(data, n=12), cc=cc, extra_flags=flags,
-          opt="-O2" if cc == "clang" else "-O1", what=f"{dtype} {toolchain}")
+    check_toolchain(lstm_model(dtype, 2, 3, 6, 5, dtype != "int8", seed=8, cell_clip=1.0), toolchain, tmp_path, dtype)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import stateful_models as sm
+import test_ops_lstm as lstm_ops
+import test_ops_svdf as svdf_ops
 from harness import assert_match, check_on_qemu_m4, compile_and_run
 from kiln import compiler, oracle
 from kiln.device import Session
@@ -67,15 +69,25 @@ def test_ring_on_qemu_m4(tmp_path):
     check_on_qemu_m4(data, random_records(data, n=12), tmp_path, "ring on qemu-m4")
 
 
-def test_reset_over_rpc_starts_the_sequence_anew(tmp_path):
-    data = sm.ring("int8")
+RESET_MODELS = {  # a variable (resource variable, SVDF's activation state, LSTM's hidden and cell states)
+    "ring": lambda: sm.ring("int8"),
+    "svdf": lambda: svdf_ops.svdf_model("int8", 1, 7, 6, 2, 5, seed=3),
+    "lstm": lambda: lstm_ops.lstm_model("int8", 1, 2, 5, 4, False, seed=3),
+}
+
+
+@pytest.mark.parametrize("which", list(RESET_MODELS))
+def test_reset_over_rpc_starts_the_sequence_anew(which, tmp_path):
+    """Six steps, a reset in the middle of the sequence, six more: TFLite Micro's two fresh interpreters."""
+    data = RESET_MODELS[which]()
     path = tmp_path / "ring.tflite"
     path.write_bytes(data)
     c = compiler.compile_model(path)
     compiler.write(c, tmp_path / "src")
     device = build(tmp_path / "src", c.name, tmp_path / "build", profile=True)
     first, second = random_records(data, n=6, seed=1), random_records(data, n=6, seed=2)
-    ref = oracle.run_tflm(path, first, 2) + oracle.run_tflm(path, second, 2)  # two fresh interpreters
+    n_out = len(c.graph.outputs)
+    ref = oracle.run_tflm(path, first, n_out) + oracle.run_tflm(path, second, n_out)  # two fresh interpreters
     with HostDevice(device) as dev, Session(dev.url) as s:
         assert s.info_.stateful
         got = [s.infer(r, profile=(k % 2 == 0)) for k, r in enumerate(first)]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import modelgen as mg
-from harness import MODELS, assert_match, compile_and_run
+from harness import MODELS, TOOLCHAINS, assert_match, compile_and_run
 
 # One small model per operator family, so every kernel is compiled and sanitised.
 GENERATED = {
@@ -38,14 +38,6 @@ GENERATED = {
     "concatenation_in_place": lambda: mg.pools_concat(24, input_shape=(1, 6, 6, 4), axis=1),
 }
 SHARED = ["hello_world_int8", "hello_world_float", "ad01_int8", "simple_add_model", "kws_ref_model"]
-
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
-TOOLCHAINS = {
-    "gcc": dict(cc="gcc", extra_flags=None, opt="-O2"),
-    "clang": dict(cc="clang", extra_flags=None, opt="-O2"),
-    "gcc-asan-ubsan": dict(cc="gcc", extra_flags=SANITIZE, opt="-O1"),
-}
-
 
 def model_and_records(name):
     if name in GENERATED:

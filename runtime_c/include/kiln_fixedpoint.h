@@ -76,6 +76,16 @@ static inline int32_t kiln_rq(int32_t acc, const int32_t *q)
     return kiln_smmlar(acc * 2, q[0], q[2] + (acc >> 31)) >> q[1];
 }
 
+/* Saturate to int16 (one SSAT on Cortex-M). */
+static inline int32_t kiln_sat16(int32_t x)
+{
+#if KILN_DSP
+    return __ssat(x, 16);
+#else
+    return x < -32768 ? -32768 : (x > 32767 ? 32767 : x);
+#endif
+}
+
 /* Saturate to int8 (one SSAT on Cortex-M). */
 static inline int32_t kiln_sat8(int32_t x)
 {

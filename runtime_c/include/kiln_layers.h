@@ -78,8 +78,8 @@ void kiln_l2pool_f32(const float *input, float *output, const kiln_l2pool_params
 /* UNIDIRECTIONAL_SEQUENCE_LSTM (kiln_lstm.c), TFLite Micro's: input [steps][batches][n_input] when
  * time_major, else [batches][steps][n_input]; output likewise with n_cell; hidden and cell states
  * [batches][n_cell], updated in place. Per gate k (0 input, 1 forget, 2 cell, 3 output): input
- * weights [n_cell][n_input], recurrent weights [n_cell][n_cell] as in the model. scratch: 4 * n_cell
- * elements of the cell type (float, int16), word-aligned. */
+ * weights [n_cell][n_input], recurrent weights [n_cell][n_cell] as in the model. scratch, word-aligned:
+ * 4 * n_cell elements of the cell type (float, int16), and for s8 24 * n_cell bytes. */
 typedef struct {
     int32_t batches, steps, n_input, n_cell, time_major;
 } kiln_lstm_dims_t;
@@ -91,19 +91,31 @@ typedef struct {
 } kiln_lstm_f32_params_t;
 
 /* int8 (kiln_lstm_s8) or int16 (kiln_lstm_s16) activations, int8 weights, int16 cell state. Gate
- * FCs rescaled to int16 at scale 2^-12 by mult/shift (TFLite's MultiplyByQuantizedMultiplier).
- * s8: b_in int32 biases with the input zero point folded in, b_rec int32 -h_zp * sum of each
- * recurrent row (or NULL), in_zp and h_zp unused. s16: b_in the model's int64 biases, b_rec NULL,
- * the zero points subtracted by kiln_fully_connected_s16 (64-bit accumulator). */
+ * FCs rescaled to int16 at scale 2^-12 (TFLite's MultiplyByQuantizedMultiplier).
+ * s8: the four gates' weights as one [4 n_cell][n] matrix each for the input and the recurrent FC,
+ * packed for kiln_fc_s8_acc (packed_in, packed_rec), and int32 biases [4 n_cell]: bias_in with the
+ * input zero point folded in, bias_rec -h_zp * the sum of each recurrent row (or NULL); w_in, w_rec,
+ * b_in, b_rec, in_zp and h_zp unused. s16: w_in, w_rec as in the model, b_in its int64 biases, b_rec
+ * NULL, the zero points subtracted by kiln_fully_connected_s16 (64-bit accumulator). */
+/* A rescaling: q = {m, e, c} for kiln_rq when fast (the compiler proved it equal to TFLite's for
+ * every value the products can take), else {multiplier, shift, zero point} for TFLite's path. */
+typedef struct {
+    int32_t q[3], fast;
+} kiln_lstm_rq_t;
+
 typedef struct {
     kiln_lstm_dims_t dims;
     const int8_t *w_in[4], *w_rec[4];
     const void *b_in[4], *b_rec[4];
-    int32_t mult_in[4], shift_in[4], mult_rec[4], shift_rec[4];
+    const int8_t *packed_in, *packed_rec;
+    const int32_t *bias_in, *bias_rec;
+    int32_t mult_in[4], shift_in[4], mult_rec[4], shift_rec[4]; /* s16: the gate FCs' rescaling */
     int32_t in_zp, h_zp;
-    int32_t forget_mult, forget_shift; /* forget gate x cell state -> cell state */
-    int32_t input_mult, input_shift;   /* input gate x cell gate -> cell state */
-    int32_t hidden_mult, hidden_shift, hidden_zp, hidden_min, hidden_max; /* tanh(cell) x output gate -> hidden */
+    kiln_lstm_rq_t rq_in[4], rq_rec[4]; /* s8: the gate FCs' rescaling */
+    kiln_lstm_rq_t forget;              /* forget gate x cell state -> cell state */
+    kiln_lstm_rq_t input;               /* input gate x cell gate -> cell state */
+    kiln_lstm_rq_t hidden;              /* tanh(cell) x output gate -> hidden (its zero point included) */
+    int32_t hidden_min, hidden_max;
     int32_t cell_clip;                 /* quantized (truncated); >= 0: clip the cell state to +-cell_clip, -1: none */
     int32_t tanh_mult, tanh_shift;     /* the cell state's rescaling for kiln_sigmoid_s16's tanh */
     const uint16_t *sigmoid_table;     /* kiln_sigmoid_s16's table */
@@ -115,5 +127,42 @@ void kiln_lstm_s8(const int8_t *in, int8_t *out, int8_t *hidden, int16_t *cell, 
                   int16_t *scratch);
 void kiln_lstm_s16(const int16_t *in, int16_t *out, int16_t *hidden, int16_t *cell, const kiln_lstm_q_params_t *p,
                    int16_t *scratch);
+
+/* SVDF (kiln_svdf.c), TFLite Micro's: input [batches][input_size]; the state [batches][filters]
+ * [memory], updated in place (a variable tensor: kept between invocations); output [batches][units],
+ * units = filters / rank. Per invocation each filter's memory moves one place left, its newest
+ * place takes the feature FC of the input, and each unit sums the rank time products (filter row of
+ * weights_time . filter's memory) of its filters, plus its bias. */
+typedef struct {
+    int32_t batches, input_size, filters, rank, memory;
+} kiln_svdf_dims_t;
+
+/* act: the fused activation (0 none, 1 RELU, 2 RELU_N1_TO_1, 3 RELU6, 4 TANH, 5 SIGN_BIT) */
+typedef struct {
+    kiln_svdf_dims_t dims;
+    const float *w_feature, *w_time, *bias; /* [filters][input_size], [filters][memory], [units] or NULL */
+    int32_t act;
+} kiln_svdf_f32_params_t;
+
+/* int8 input and output, int16 (kiln_svdf_s8) or int8 (kiln_svdf_s8_state8) state and time weights.
+ * The feature FC's weights packed for kiln_fc_s8_acc, feature_bias -input_zp * each row's sum;
+ * time_bias -state_zp * each time row's sum (or NULL); bias [units] (or NULL). A rescaling:
+ * {m, e, c} for kiln_rq when its flag is set (proved equal), else {multiplier, shift, zero point}. TFLite
+ * Micro applies no fused activation to the int8 output, so neither does this. scratch: filters words. */
+typedef struct {
+    kiln_svdf_dims_t dims;
+    const int8_t *feature_packed;
+    const int32_t *feature_bias;
+    const void *w_time;
+    const int32_t *time_bias, *bias;
+    int32_t feature_rq[3], feature_fast; /* feature FC -> state (before its clamp and zero point) */
+    int32_t out_rq[3], out_fast;         /* unit sums -> output (its zero point included) */
+    int32_t state_zp;
+} kiln_svdf_q_params_t;
+
+void kiln_svdf_f32(const float *in, float *state, float *out, const kiln_svdf_f32_params_t *p);
+void kiln_svdf_s8(const int8_t *in, int16_t *state, int8_t *out, const kiln_svdf_q_params_t *p, int32_t *scratch);
+void kiln_svdf_s8_state8(const int8_t *in, int8_t *state, int8_t *out, const kiln_svdf_q_params_t *p,
+                         int32_t *scratch);
 
 #endif

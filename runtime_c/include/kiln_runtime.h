@@ -94,6 +94,9 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
                                  const kiln_fc_s8_params_t *p);
+/* acc[u] += the dot product of x (depth bytes) with row u of weights packed as for
+ * kiln_fully_connected_s8 (units rows): the DSP FC loop for kernels that rescale on their own */
+void kiln_fc_s8_acc(const int8_t *x, const int8_t *packed, int32_t depth, int32_t units, int32_t *acc);
 /* INT4 weights kept two a byte (half the flash): per group of four rows and 4-byte chunk, a word of
  * rows 0 and 1 (low and high nibble of each byte) and a word of rows 2 and 3; tails and leftover
  * rows as int8 (kiln tune's "weights4" variant, the default for an INT4 model) */

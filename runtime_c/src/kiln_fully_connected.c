@@ -333,6 +333,20 @@ void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32
     fully_connected_s8(in, packed, bias, out, p, rows4_s4, 0);
 }
 
+void kiln_fc_s8_acc(const int8_t *x, const int8_t *packed, int32_t depth, int32_t units, int32_t *acc)
+{
+    const void *w = packed;
+    int32_t u, d;
+    for (u = 0; u + 4 <= units; u += 4) w = rows4_s8(acc + u, x, w, depth);
+    for (; u < units; ++u) {
+        const int8_t *w8 = (const int8_t *)w;
+        int32_t a = acc[u];
+        for (d = 0; d < depth; ++d) a += x[d] * w8[d];
+        acc[u] = a;
+        w = w8 + depth;
+    }
+}
+
 /* Summation order is TFLite's (over depth, then bias), so float results match it exactly
  * when the compiler does not contract or reorder (no -ffast-math). */
 void kiln_fully_connected_f32(const float *in, const float *weights, const float *bias, float *out,

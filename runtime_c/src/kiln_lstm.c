@@ -84,42 +84,46 @@ void kiln_lstm_f32(const float *in, float *out, float *hidden, float *cell, cons
 
 static int16_t sat16(int32_t v)
 {
-    return (int16_t)kiln_clamp_i32(v, INT16_MIN, INT16_MAX);
+    return (int16_t)kiln_sat16(v);
 }
 
-/* int8 x by int8 weights [units][depth] into int16 at scale 2^-12: bias (zero points folded in)
- * plus the dot product in int32, TFLite's rescaling, saturated. */
-static void fc_s8_s16(const int8_t *x, const int8_t *w, const int32_t *bias, int32_t depth, int32_t units,
-                      int32_t mult, int32_t shift, int16_t *out)
+static int32_t rescale(int32_t acc, const kiln_lstm_rq_t *r)
 {
-    int32_t u, k;
-    for (u = 0; u < units; ++u, w += depth) {
-        int32_t acc = bias != NULL ? bias[u] : 0;
-        k = 0;
-#if KILN_DSP
-        for (; k + 4 <= depth; k += 4) { /* two SMLADs per 4 bytes: even bytes, then odd ones */
-            const uint32_t a = kiln_load32(x + k), v = kiln_load32(w + k);
-            acc = __smlad(kiln_even(a), kiln_even(v), acc);
-            acc = __smlad(kiln_odd(a), kiln_odd(v), acc);
-        }
-#endif
-        for (; k < depth; ++k) acc += (int32_t)x[k] * w[k];
-        out[u] = sat16(kiln_mul_by_qm(acc, mult, shift));
+    return r->fast ? kiln_rq(acc, r->q) : kiln_mul_by_qm(acc, r->q[0], r->q[1]) + r->q[2];
+}
+
+/* gates[i] (add: plus gates[i], saturated) + acc[i] rescaled by r and saturated, i < n */
+static void rescale_gate(int16_t *gates, const int32_t *acc, int32_t n, const kiln_lstm_rq_t *r, int32_t add)
+{
+    int32_t i;
+    if (r->fast && add) { /* the common cases, without a branch per element */
+        for (i = 0; i < n; ++i) gates[i] = sat16(gates[i] + sat16(kiln_rq(acc[i], r->q)));
+    } else if (r->fast) {
+        for (i = 0; i < n; ++i) gates[i] = sat16(kiln_rq(acc[i], r->q));
+    } else {
+        for (i = 0; i < n; ++i) gates[i] = sat16((add ? gates[i] : 0) + sat16(rescale(acc[i], r)));
     }
 }
 
-/* The two FCs of a gate (input and recurrent) for one batch, saturated sum into gate. */
-static void gate_fc_s8(const kiln_lstm_q_params_t *p, int32_t k, const int8_t *x, const int8_t *h, int16_t *gate,
-                       int16_t *tmp)
+/* The four gates' FCs of one batch for int8 activations (gates: input, forget, cell, output, n each):
+ * all four gates' input weights as one packed matrix through the DSP FC loop, rescaled per gate to
+ * int16 at 2^-12, then the recurrent ones likewise, added with saturation. acc: 4 n words. */
+static void gates_fc_s8(const kiln_lstm_q_params_t *p, const int8_t *x, const int8_t *h, int16_t *gates,
+                        int32_t *acc)
 {
     const kiln_lstm_dims_t *d = &p->dims;
     const int32_t n = d->n_cell;
-    int32_t i;
-    fc_s8_s16(x, (const int8_t *)p->w_in[k], (const int32_t *)p->b_in[k], d->n_input, n, p->mult_in[k],
-              p->shift_in[k], gate);
-    fc_s8_s16(h, (const int8_t *)p->w_rec[k], (const int32_t *)p->b_rec[k], n, n, p->mult_rec[k], p->shift_rec[k],
-              tmp);
-    for (i = 0; i < n; ++i) gate[i] = sat16((int32_t)gate[i] + tmp[i]);
+    int32_t k;
+    memcpy(acc, p->bias_in, (size_t)(4 * n) * sizeof(int32_t));
+    kiln_fc_s8_acc(x, p->packed_in, d->n_input, 4 * n, acc);
+    for (k = 0; k < 4; ++k) rescale_gate(gates + k * n, acc + k * n, n, &p->rq_in[k], 0);
+    if (p->bias_rec != NULL) {
+        memcpy(acc, p->bias_rec, (size_t)(4 * n) * sizeof(int32_t));
+    } else {
+        memset(acc, 0, (size_t)(4 * n) * sizeof(int32_t));
+    }
+    kiln_fc_s8_acc(h, p->packed_rec, n, 4 * n, acc);
+    for (k = 0; k < 4; ++k) rescale_gate(gates + k * n, acc + k * n, n, &p->rq_rec[k], 1);
 }
 
 static void gate_fc_s16(const kiln_lstm_q_params_t *p, int32_t k, const int16_t *x, const int16_t *h, int16_t *gate,
@@ -138,55 +142,64 @@ static void gate_fc_s16(const kiln_lstm_q_params_t *p, int32_t k, const int16_t 
     for (i = 0; i < n; ++i) gate[i] = sat16((int32_t)gate[i] + tmp[i]);
 }
 
-/* MultiplyByQuantizedMultiplier(a * b) (both int16), plus zp, clamped to [lo, hi] */
-static int32_t mul_q(int32_t a, int32_t b, int32_t mult, int32_t shift, int32_t zp, int32_t lo, int32_t hi)
+/* a * b (both int16) rescaled by r, clamped to [lo, hi] */
+static int32_t mul_q(int32_t a, int32_t b, const kiln_lstm_rq_t *r, int32_t lo, int32_t hi)
 {
-    return kiln_clamp_i32(kiln_mul_by_qm(a * b, mult, shift) + zp, lo, hi);
+    return kiln_clamp_i32(rescale(a * b, r), lo, hi);
 }
 
-/* One step of one batch: the gates from x and h (act16 = 0: int8, 1: int16), then c and h in place. */
-static void step_q(const kiln_lstm_q_params_t *p, const void *x, void *h, int16_t *c, int32_t act16,
-                   int16_t *scratch)
+/* The cell and hidden states of one batch after a step, from its gates (f forget, ig input, g cell,
+ * o output; all at 2^-15); tc: n int16 of room. */
+static void update_q(const kiln_lstm_q_params_t *p, void *h, int16_t *c, int32_t act16, const int16_t *f,
+                     const int16_t *ig, const int16_t *g, const int16_t *o, int16_t *tc)
 {
-    const int32_t n = p->dims.n_cell;
-    int16_t *f = scratch, *ig = scratch + n, *g = scratch + 2 * n, *tmp = scratch + 3 * n;
-    const kiln_sigmoid_s16_params_t sigmoid = {3, 0, 0}, gate_tanh = {3, 0, 1}; /* inputs at scale 2^-12 */
+    const int32_t n = p->dims.n_cell, clip = p->cell_clip;
     const kiln_sigmoid_s16_params_t cell_tanh = {p->tanh_mult, p->tanh_shift, 1};
-    const int32_t clip = p->cell_clip;
-    int32_t i, k;
-    for (k = 0; k < 3; ++k) { /* forget, input, cell gates */
-        int16_t *gate = k == 0 ? f : (k == 1 ? ig : g);
-        const int32_t which = k == 0 ? 1 : (k == 1 ? 0 : 2);
-        if (act16) {
-            gate_fc_s16(p, which, (const int16_t *)x, (const int16_t *)h, gate, tmp);
-        } else {
-            gate_fc_s8(p, which, (const int8_t *)x, (const int8_t *)h, gate, tmp);
-        }
-        kiln_sigmoid_s16(gate, gate, n, k == 2 ? &gate_tanh : &sigmoid, p->sigmoid_table);
-    }
+    int32_t i;
     for (i = 0; i < n; ++i) {
-        const int32_t kept = mul_q(f[i], c[i], p->forget_mult, p->forget_shift, 0, INT16_MIN, INT16_MAX);
-        const int32_t added = mul_q(ig[i], g[i], p->input_mult, p->input_shift, 0, INT16_MIN, INT16_MAX);
-        int32_t v = kiln_clamp_i32(kept + added, INT16_MIN, INT16_MAX);
+        const int32_t kept = kiln_sat16(rescale(f[i] * c[i], &p->forget));
+        const int32_t added = kiln_sat16(rescale(ig[i] * g[i], &p->input));
+        int32_t v = kiln_sat16(kept + added);
         if (clip >= 0) v = kiln_clamp_i32(v, -clip, clip); /* a clip under one step is 0 */
         c[i] = (int16_t)v;
     }
-    if (act16) { /* output gate (from the old hidden state) */
-        gate_fc_s16(p, 3, (const int16_t *)x, (const int16_t *)h, ig, tmp);
-    } else {
-        gate_fc_s8(p, 3, (const int8_t *)x, (const int8_t *)h, ig, tmp);
-    }
-    kiln_sigmoid_s16(ig, ig, n, &sigmoid, p->sigmoid_table);
-    kiln_sigmoid_s16(c, f, n, &cell_tanh, p->sigmoid_table);
+    kiln_sigmoid_s16(c, tc, n, &cell_tanh, p->sigmoid_table);
     for (i = 0; i < n; ++i) {
-        const int32_t v = mul_q(f[i], ig[i], p->hidden_mult, p->hidden_shift, p->hidden_zp, p->hidden_min,
-                                p->hidden_max);
+        const int32_t v = mul_q(tc[i], o[i], &p->hidden, p->hidden_min, p->hidden_max);
         if (act16) {
             ((int16_t *)h)[i] = (int16_t)v;
         } else {
             ((int8_t *)h)[i] = (int8_t)v;
         }
     }
+}
+
+static const kiln_sigmoid_s16_params_t gate_sigmoid = {3, 0, 0}, gate_tanh = {3, 0, 1}; /* inputs at 2^-12 */
+
+/* One int8 step of one batch. scratch: 4 n int16 gates, then 4 n words (the FC sums, then tanh(c)). */
+static void step_s8(const kiln_lstm_q_params_t *p, const int8_t *x, int8_t *h, int16_t *c, int16_t *scratch)
+{
+    const int32_t n = p->dims.n_cell;
+    int16_t *ig = scratch, *f = scratch + n, *g = scratch + 2 * n, *o = scratch + 3 * n;
+    int32_t *acc = (int32_t *)(void *)(scratch + 4 * n);
+    gates_fc_s8(p, x, h, scratch, acc);
+    kiln_sigmoid_s16(ig, ig, 2 * n, &gate_sigmoid, p->sigmoid_table); /* input and forget gates */
+    kiln_sigmoid_s16(g, g, n, &gate_tanh, p->sigmoid_table);
+    kiln_sigmoid_s16(o, o, n, &gate_sigmoid, p->sigmoid_table);
+    update_q(p, h, c, 0, f, ig, g, o, (int16_t *)(void *)acc);
+}
+
+/* One int16 step of one batch. scratch: 5 n int16. */
+static void step_s16(const kiln_lstm_q_params_t *p, const int16_t *x, int16_t *h, int16_t *c, int16_t *scratch)
+{
+    const int32_t n = p->dims.n_cell;
+    int16_t *gates = scratch, *tmp = scratch + 4 * n;
+    int32_t k;
+    for (k = 0; k < 4; ++k) {
+        gate_fc_s16(p, k, x, h, gates + k * n, tmp);
+        kiln_sigmoid_s16(gates + k * n, gates + k * n, n, k == 2 ? &gate_tanh : &gate_sigmoid, p->sigmoid_table);
+    }
+    update_q(p, h, c, 1, gates + n, gates, gates + 2 * n, gates + 3 * n, tmp);
 }
 
 static void lstm_q(const void *in, void *out, void *hidden, int16_t *cell, const kiln_lstm_q_params_t *p,
@@ -199,7 +212,12 @@ static void lstm_q(const void *in, void *out, void *hidden, int16_t *cell, const
         char *h = (char *)hidden + b * n * size;
         for (t = 0; t < d->steps; ++t) {
             const int32_t row = lstm_row(d, b, t);
-            step_q(p, (const char *)in + row * d->n_input * size, h, cell + b * n, act16, scratch);
+            const void *x = (const char *)in + row * d->n_input * size;
+            if (act16) {
+                step_s16(p, (const int16_t *)x, (int16_t *)h, cell + b * n, scratch);
+            } else {
+                step_s8(p, (const int8_t *)x, (int8_t *)h, cell + b * n, scratch);
+            }
             memcpy((char *)out + row * n * size, h, (size_t)(n * size));
         }
     }

@@ -81,33 +81,39 @@ void kiln_abs_i16(const int16_t *in, int16_t *out, int32_t n)
     }
 }
 
+/* One value of kiln_sigmoid_s16; inlined into a loop per kind, so that tanh is a constant there */
+static inline int16_t sigmoid_s16_one(int32_t x, int32_t mult, int32_t shift, int32_t round, int tanh,
+                                       const uint16_t *table)
+{
+    const int frac = tanh ? 8 : 9; /* tanh reads the table at twice the rate */
+    const uint32_t mask = (UINT32_C(1) << frac) - 1u;
+    const int32_t d = (x * mult + round) >> shift;
+    const uint32_t a = (uint32_t)(d < 0 ? -d : d);
+    const uint32_t uh = a >> frac;
+    uint32_t r;
+    if (uh >= 255u) {
+        r = tanh ? (UINT32_C(0xFFFF) << 8) : (UINT32_C(0x7FFF) << 10);
+    } else {
+        const uint32_t ua = table[uh], ub = table[uh + 1u];
+        r = (ua << frac) + (a & mask) * (ub - ua);
+    }
+    if (tanh) { /* 2 sigmoid - 1 in Q0.15, rounded */
+        const int32_t v = d >= 0 ? (int32_t)r - (INT32_C(1) << 23) + (1 << 7) : -(int32_t)r + (INT32_C(1) << 23) + (1 << 7) - 1;
+        return (int16_t)(v >> 8);
+    }
+    r = d >= 0 ? r + (1u << 9) : (UINT32_C(1) << 25) - r + (1u << 9) - 1u;
+    return (int16_t)(r >> 10);
+}
+
 void kiln_sigmoid_s16(const int16_t *in, int16_t *out, int32_t n, const kiln_sigmoid_s16_params_t *p,
                       const uint16_t *table)
 {
-    const int32_t round = p->shift > 0 ? (INT32_C(1) << (p->shift - 1)) : 0;
-    const int frac = p->tanh ? 8 : 9; /* tanh reads the table at twice the rate */
-    const uint32_t mask = (UINT32_C(1) << frac) - 1u;
+    const int32_t mult = p->mult, shift = p->shift, round = shift > 0 ? (INT32_C(1) << (shift - 1)) : 0;
     int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t d = ((int32_t)in[i] * p->mult + round) >> p->shift;
-        const uint32_t a = (uint32_t)(d < 0 ? -d : d);
-        const uint32_t uh = a >> frac;
-        uint32_t r;
-        if (uh >= 255u) {
-            r = p->tanh ? (UINT32_C(0xFFFF) << 8) : (UINT32_C(0x7FFF) << 10);
-        } else {
-            const uint32_t ua = table[uh], ub = table[uh + 1u];
-            r = (ua << frac) + (a & mask) * (ub - ua);
-        }
-        if (p->tanh) {
-            /* 2 sigmoid - 1 in Q0.15, rounded */
-            const int32_t v = d >= 0 ? (int32_t)r - (INT32_C(1) << 23) + (1 << 7)
-                                     : -(int32_t)r + (INT32_C(1) << 23) + (1 << 7) - 1;
-            out[i] = (int16_t)(v >> 8);
-        } else {
-            r = d >= 0 ? r + (1u << 9) : (UINT32_C(1) << 25) - r + (1u << 9) - 1u;
-            out[i] = (int16_t)(r >> 10);
-        }
+    if (p->tanh) {
+        for (i = 0; i < n; ++i) out[i] = sigmoid_s16_one(in[i], mult, shift, round, 1, table);
+    } else {
+        for (i = 0; i < n; ++i) out[i] = sigmoid_s16_one(in[i], mult, shift, round, 0, table);
     }
 }
 

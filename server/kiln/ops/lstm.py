@@ -23,6 +23,7 @@ import numpy as np
 from .. import quantmath as qm
 from .activations16 import checked_log2, require_sigmoid_table, sigmoid_table
 from .base import ACTIVATIONS, dtype_in, quantized, register, require
+from .fully_connected import pack_weights
 
 INPUT, W_IN, W_REC, PEEPHOLE, BIAS, PROJECTION, HIDDEN, CELL, LAYER_NORM = 0, 1, 5, 9, 12, 16, 18, 19, 20
 GATES = ("input", "forget", "cell", "output")
@@ -141,18 +142,19 @@ def prepare(op, g):
     clip = float(op.options.get("cell_clip", 0.0) or 0.0)
     p = dict(dims=s, cell_clip=clip)
     op.macs = nb * ns * (4 * nc * (ni + nc) + 3 * nc)
-    cell_bytes = 4 if x.dtype == "float32" else 2
-    op.scratch_bytes = (4 * nc * cell_bytes + 3) // 4 * 4
+    # float: 4 gates of n floats; int8: 4 gates of n int16 and 4 n int32 sums; int16: 5 n int16
+    op.scratch_bytes = {"float32": 16 * nc, "int8": 24 * nc, "int16": (10 * nc + 3) // 4 * 4}[x.dtype]
     if x.dtype != "float32":
         mults = _gate_multipliers(op, g)
         p["mult_in"] = [mults[2 * k][0] for k in range(4)]
         p["shift_in"] = [mults[2 * k][1] for k in range(4)]
         p["mult_rec"] = [mults[2 * k + 1][0] for k in range(4)]
         p["shift_rec"] = [mults[2 * k + 1][1] for k in range(4)]
-        p["forget"] = qm.quantize_multiplier(ACT_SCALE * c.scale / c.scale)
-        p["input"] = qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / c.scale)
-        p["hidden"] = qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / h.scale)
-        p["hidden_zp"] = h.zero_point
+        # the products of a sigmoid gate (0..32767) and an int16: |a b| <= 32767 * 32768
+        product = 32767 * 32768
+        p["forget"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * c.scale / c.scale), 0, product)
+        p["input"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / c.scale), 0, product)
+        p["hidden"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / h.scale), h.zero_point, product)
         p["hidden_range"] = qm.int_range(h.dtype)
         # TFLite: static_cast<int16_t>(min(max(clip / scale, -32768), 32767)), a truncation
         # (a clip under one step quantizes to 0, and TFLite Micro then clips every cell to 0); -1: none
@@ -167,7 +169,24 @@ def prepare(op, g):
                          for k in range(4)]
             p["b_rec"] = [_wrap(-h.zero_point * ins[W_REC + k].data.astype(np.int64).sum(axis=1), 32)
                           if h.zero_point else None for k in range(4)]
+            for what, first, bias in (("rq_in", W_IN, p["b_in"]), ("rq_rec", W_REC, p["b_rec"])):
+                p[what] = []
+                for k in range(4):
+                    wsum = np.abs(ins[first + k].data.astype(np.int64)).sum(axis=1)
+                    bound = int(qm.accumulator_bounds(bias[k] if bias[k] is not None else 0, wsum).max())
+                    p[what].append(_rescaling(mults[2 * k + (first == W_REC)], 0, bound))
     op.params = p
+
+
+def _rescaling(mult_shift, zp: int, bound: int) -> tuple:
+    """A kiln_lstm_rq_t: ({m, e, c}, 1) for kiln_rq when it equals TFLite's rescaling (plus zp) for
+    every |value| <= bound, else ({multiplier, shift, zp}, 0)."""
+    fast = qm.requant_constants(mult_shift[0], mult_shift[1], zp, bound)
+    return (fast, 1) if fast is not None else ([mult_shift[0], mult_shift[1], zp], 0)
+
+
+def _rq(r) -> str:
+    return f"{{{_ints(r[0])}, {r[1]}}}"
 
 
 def _dims(p) -> str:
@@ -197,28 +216,38 @@ def emit(op, g, c):
                 f"kiln_lstm_f32({c.ptr(x)}, {c.ptr(y)}, {c.ptr(h)}, {c.ptr(cell)}, &params, "
                 f"(float *)(void *){c.scratch(op)});"]
     if x.dtype == "int8":
-        b_in = ", ".join(c.array(f"op{op.index}_bias_{GATES[k]}", p["b_in"][k].astype(np.int32), "int32_t",
-                                 f"{GATES[k]} gate bias with the input zero point folded in") for k in range(4))
-        b_rec = ", ".join("NULL" if p["b_rec"][k] is None else
-                          c.array(f"op{op.index}_rec_bias_{GATES[k]}", p["b_rec"][k].astype(np.int32), "int32_t",
-                                  f"{GATES[k]} gate: -(output state zero point) x sum of each recurrent row")
-                          for k in range(4))
+        packed = [c.array(f"op{op.index}_{what}_weights",
+                          pack_weights(np.concatenate([ins[first + k].data for k in range(4)])), "int8_t",
+                          f"the {what} weights of the input, forget, cell and output gates, packed for kiln_fc_s8_acc")
+                  for what, first in (("input", W_IN), ("recurrent", W_REC))]
+        bias_in = c.array(f"op{op.index}_input_bias", np.concatenate(p["b_in"]).astype(np.int32), "int32_t",
+                          "the gates' biases with the input zero point folded in")
+        bias_rec = "NULL" if p["b_rec"][0] is None else c.array(
+            f"op{op.index}_recurrent_bias", np.concatenate(p["b_rec"]).astype(np.int32), "int32_t",
+            "-(output state zero point) x the sum of each recurrent row")
+        head = [head[0], "    {NULL}, {NULL}, {NULL}, {NULL} /* (the s16 kernel's weights and biases) */,",
+                f"    {packed[0]}, {packed[1]}, {bias_in}, {bias_rec} /* packed weights, biases */,"]
     else:
         b_in = ", ".join(c.const(ins[BIAS + k]) for k in range(4))
-        b_rec = "NULL, NULL, NULL, NULL"
+        head += [f"    {{{b_in}}} /* biases */,", "    {NULL, NULL, NULL, NULL} /* recurrent biases */,",
+                 "    NULL, NULL, NULL, NULL /* (the s8 kernel's packed weights and biases) */,"]
+    if x.dtype == "int8":
+        rq_lines = [f"    {{{', '.join(_rq(r) for r in p[what])}}} /* {label} FCs' rescaling to 2^-12 */,"
+                    for what, label in (("rq_in", "input"), ("rq_rec", "recurrent"))]
+    else:
+        unused = "{" + ", ".join(["{{0, 0, 0}, 0}"] * 4) + "}"
+        rq_lines = [f"    {unused}, {unused} /* (the s8 kernel's rescaling) */,"]
     table = c.array(f"op{op.index}_sigmoid", sigmoid_table(), "uint16_t",
                     "sigmoid(i/24) in Q0.16, i = 0..255: TFLite Micro's own table, read from it at compile time")
     lo, hi = p["hidden_range"]
     fn = "s8" if x.dtype == "int8" else "s16"
     return ["static const kiln_lstm_q_params_t params = {", *head,
-            f"    {{{b_in}}} /* biases */,",
-            f"    {{{b_rec}}} /* recurrent biases */,",
             f"    {_ints(p['mult_in'])}, {_ints(p['shift_in'])} /* input FCs: multipliers, shifts (to 2^-12) */,",
             f"    {_ints(p['mult_rec'])}, {_ints(p['shift_rec'])} /* recurrent FCs */,",
             f"    {p['in_zp']}, {p['h_zp']} /* input and output state zero points */,",
-            f"    {p['forget'][0]}, {p['forget'][1]}, {p['input'][0]}, {p['input'][1]}"
-            " /* forget x cell, input x cell gate */,",
-            f"    {p['hidden'][0]}, {p['hidden'][1]}, {p['hidden_zp']}, {lo}, {hi} /* tanh(cell) x output -> hidden */,",
+            *rq_lines,
+            f"    {_rq(p['forget'])}, {_rq(p['input'])} /* forget x cell, input x cell gate */,",
+            f"    {_rq(p['hidden'])}, {lo}, {hi} /* tanh(cell) x output -> hidden, its range */,",
             f"    {p['qclip']}, {p['tanh'][0]}, {p['tanh'][1]}, {table} /* cell clip, tanh(cell) rescaling, table */",
             "};",
             f"kiln_lstm_{fn}({c.ptr(x)}, {c.ptr(y)}, {c.ptr(h)}, {c.ptr(cell)}, &params, "

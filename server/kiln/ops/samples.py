@@ -231,12 +231,29 @@ def _lstm_model() -> bytes:
     return w.build()
 
 
+def _svdf_model() -> bytes:
+    """An int8 SVDF with an int16 state, as the converter writes a keyword spotter's: 40 features
+    into 64 filters of rank 1 and memory 8; its state is a variable tensor."""
+    rng = np.random.default_rng(0)
+    w = ModelWriter(description="kiln sample: SVDF")
+    x = w.tensor("input", [1, 40], "int8", 1 / 128, 0)
+    wf = w.tensor("weights_feature", [64, 40], "int8", 0.01, 0, data=rng.integers(-127, 128, [64, 40]).astype(np.int8))
+    wt = w.tensor("weights_time", [64, 8], "int16", 2.0 ** -15, 0,
+                  data=rng.integers(-20000, 20000, [64, 8]).astype(np.int16))
+    b = w.tensor("bias", [64], "int32", 2.0 ** -26, 0, data=rng.integers(-1 << 24, 1 << 24, 64).astype(np.int32))
+    s = w.tensor("activation_state", [1, 512], "int16", 2.0 ** -11, 0, variable=True)
+    y = w.tensor("output", [1, 64], "int8", 0.05, 0)
+    w.op("SVDF", [x, wf, wt, b, s], [y], {"rank": 1, "fused_activation_function": 1})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
 # kind -> (the model's builder, the index of the operator of that kind in it)
 MODELS = {"CALL_ONCE": (_variables_model, 0), "VAR_HANDLE": (_variables_model, 1),
           "READ_VARIABLE": (_variables_model, 2), "ASSIGN_VARIABLE": (_variables_model, 4),
           "IF": (_if_model, 0), "WHILE": (_while_model, 0),
           "CUSTOM(TFLite_Detection_PostProcess)": (_detection_model, 0),
-          "UNIDIRECTIONAL_SEQUENCE_LSTM": (_lstm_model, 0)}
+          "UNIDIRECTIONAL_SEQUENCE_LSTM": (_lstm_model, 0), "SVDF": (_svdf_model, 0)}
 
 
 def kinds() -> list[str]:
