@@ -312,3 +312,22 @@ def test_gru_as_a_while_loop(board, tmp_path):
         assert_match(compile_and_run(data, records, tmp_path), "GRU as a WHILE loop")
     else:
         check_on_qemu_m4(data, records, tmp_path, "GRU as a WHILE loop on qemu-m4")
+
+
+@pytest.mark.parametrize("which", ["svdf", "lstm"])
+def test_reset_over_rpc_on_qemu_m4(which, tmp_path):
+    """The recurrent layers' Cortex-M kernels over RPC on qemu-m4: seven steps, a reset request in the
+    middle of the sequence, seven more; TFLite Micro's two fresh interpreters."""
+    from kiln.deploy import Deployment
+
+    path = tmp_path / f"{which}.tflite"
+    path.write_bytes(RESET_MODELS[which]())
+    first, second = random_records(path.read_bytes(), n=7, seed=1), random_records(path.read_bytes(), n=7, seed=2)
+    ref = oracle.run_tflm(path, first, 1) + oracle.run_tflm(path, second, 1)
+    with Deployment(path, "qemu-m4") as d:
+        got = [d.session.infer(r) for r in first]
+        d.session.reset_state()
+        got += [d.session.infer(r) for r in second]
+    for k, (ours, theirs) in enumerate(zip(got, ref)):
+        assert np.array_equal(ours[0], np.asarray(theirs[0]).reshape(ours[0].shape)), f"step {k}"
+    assert len({o[0].tobytes() for o in got}) > 3, "the output hardly changes: the test proves little"
