@@ -99,3 +99,22 @@ def test_conv_16x8_zero_points_ignored_as_tflm(kind, tmp_path):
     if kind == "DEPTHWISE_CONV_2D":
         options["depth_multiplier"] = 1
     check(model(kind, ins, [T([1, 5, 5, 2], "int16", 0.01, -300)], **options), tmp_path)
+
+
+@pytest.mark.parametrize("bias,per_channel", [("int64", False), ("int32", True), ("none", False)])
+@pytest.mark.parametrize("depth", [22, 41], ids=["depth22", "depth41"])
+def test_fully_connected_16x8_qemu_m4(bias, per_channel, depth, tmp_path):
+    """The Cortex-M path (SMLALD, two rows at a time; an odd unit count and a depth tail) and, with
+    an input zero point, the plain loop."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    rng = np.random.default_rng(depth)
+    data = rng.integers(-127, 128, [UNITS, depth]).astype(np.int8)
+    scales = [float(s) for s in rng.uniform(0.002, 0.02, UNITS)] if per_channel else 0.01
+    w = T([UNITS, depth], "int8", scales, [0] * UNITS if per_channel else 0, data=data)
+    ins = [T([3, depth], "int16", 0.0008, 0 if depth == 22 else 9), w]
+    if bias != "none":
+        ins.append(T([UNITS], bias, data=rng.integers(-40000, 40000, UNITS).astype(bias)))
+    m = model("FULLY_CONNECTED", ins, [T([3, UNITS], "int16", 0.005, 0)], fused_activation_function=0)
+    check_on_qemu_m4(m, random_records(m, n=12), tmp_path, f"16x8 FC {bias} depth {depth}")

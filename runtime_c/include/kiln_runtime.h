@@ -102,7 +102,8 @@ void kiln_fc_s8_acc(const int8_t *x, const int8_t *packed, int32_t depth, int32_
  * rows as int8 (kiln tune's "weights4" variant, the default for an INT4 model) */
 void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,
                              const kiln_fc_s8_params_t *p);
-/* 16x8: int16 activations, int8 weights [units][depth] as in the model, an int64 bias and
+/* 16x8: int16 activations, int8 weights [units][depth] with each row's groups of four stored as w0,
+ * w2, w1, w3 in pairs of rows (see pack_rows_s16), an int64 bias and
  * accumulator (acc64) or TFLite Micro's int32 ones; mult/shift per unit when per_channel */
 typedef struct {
     int32_t batches, depth, units;

@@ -369,26 +369,96 @@ void kiln_fully_connected_f32(const float *in, const float *weights, const float
     }
 }
 
+/* The s16 kernel's weights (pack_rows_s16 in ops/fully_connected.py): rows in pairs, per group of
+ * four depth values each row's four bytes stored as w0, w2, w1, w3, so that SXTB16 of the word
+ * gives (w0, w1) and with ROR #8 (w2, w3): the pairs of a word of int16 input as it lies in memory;
+ * then the two rows' depth % 4 tails in order. A last odd row alone, the same way. */
+static const uint8_t s16_order[4] = {0, 2, 1, 3}; /* the input element of each weight in a group */
+
+/* rows (1 or 2) of such weights by (x - in_zp) into 64-bit sums acc[0..rows-1]; returns the
+ * weights after them. On Cortex-M with in_zp 0 (16x8's usual symmetric input), a pair by SMLALD,
+ * which adds two products at a time without overflow: 14 instructions per 8 MACs. */
+static const int8_t *rows_s16(const int16_t *x, const int8_t *w, int32_t depth, int32_t rows, int32_t in_zp,
+                              int64_t *acc)
+{
+    const int32_t groups = depth / 4, tail = depth % 4;
+    int32_t r, g, k;
+#if KILN_DSP
+    if (in_zp == 0 && rows == 2 && groups > 0) {
+        uint32_t a0l = 0, a1l = 0, xa, xb, t, u, v;
+        int32_t a0h = 0, a1h = 0, n = groups;
+        const int16_t *xp = x;
+#define S16_PAIR_STEP                                                                             \
+    "ldr    %[xa], [%[x]], #4\n\t"                                                                  \
+    "ldr    %[xb], [%[x]], #4\n\t"                                                                  \
+    "ldr    %[t], [%[w]], #4\n\t" /* not LDRD: the weights need not be word-aligned */             \
+    "ldr    %[u], [%[w]], #4\n\t"                                                                   \
+    "sxtb16 %[v], %[t]\n\t"                                                                         \
+    "smlald %[a0l], %[a0h], %[xa], %[v]\n\t"                                                        \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                                 \
+    "smlald %[a0l], %[a0h], %[xb], %[t]\n\t"                                                        \
+    "sxtb16 %[v], %[u]\n\t"                                                                         \
+    "smlald %[a1l], %[a1h], %[xa], %[v]\n\t"                                                        \
+    "sxtb16 %[u], %[u], ror #8\n\t"                                                                 \
+    "smlald %[a1l], %[a1h], %[xb], %[u]\n\t"
+#define S16_PAIR_ASM(trips, BODY)                                                                  \
+    __asm__ volatile("1:\n\t" BODY "subs   %[n], %[n], #1\n\t"                                      \
+                     "bne    1b\n\t"                                                                 \
+                     : [a0l] "+r"(a0l), [a0h] "+r"(a0h), [a1l] "+r"(a1l), [a1h] "+r"(a1h), [x] "+r"(xp), \
+                       [w] "+r"(w), [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t), [u] "=&r"(u), \
+                       [v] "=&r"(v)                                                              \
+                     :                                                                            \
+                     : "cc", "memory")
+        if (MAC_1X4_UNROLL && (groups & 1) == 0) { /* two groups a trip (one loop body at -Os) */
+            n = groups / 2;
+            S16_PAIR_ASM(n, S16_PAIR_STEP S16_PAIR_STEP);
+        } else {
+            S16_PAIR_ASM(n, S16_PAIR_STEP);
+        }
+        acc[0] = (int64_t)(((uint64_t)(uint32_t)a0h << 32) | a0l);
+        acc[1] = (int64_t)(((uint64_t)(uint32_t)a1h << 32) | a1l);
+        for (k = 0; k < tail; ++k) {
+            acc[0] += (int32_t)w[k] * x[4 * groups + k];
+            acc[1] += (int32_t)w[tail + k] * x[4 * groups + k];
+        }
+        return w + 2 * tail;
+    }
+#endif
+    for (r = 0; r < rows; ++r) {
+        int64_t a = 0;
+        for (g = 0; g < groups; ++g) {
+            for (k = 0; k < 4; ++k) a += (int32_t)w[(g * rows + r) * 4 + k] * ((int32_t)x[4 * g + s16_order[k]] - in_zp);
+        }
+        for (k = 0; k < tail; ++k) a += (int32_t)w[groups * rows * 4 + r * tail + k] * ((int32_t)x[4 * groups + k] - in_zp);
+        acc[r] = a;
+    }
+    return w + rows * depth;
+}
+
 void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
                               const kiln_fc_s16_params_t *p)
 {
-    int32_t b, u, d;
+    int32_t b, u, j;
     for (b = 0; b < p->batches; ++b, in += p->depth, out += p->units) {
         const int8_t *w = weights;
-        for (u = 0; u < p->units; ++u, w += p->depth) {
-            const int32_t k = p->per_channel ? u : 0;
-            int64_t acc = 0;
-            int32_t r;
-            for (d = 0; d < p->depth; ++d) acc += (int32_t)w[d] * ((int32_t)in[d] - p->in_zp);
-            if (p->acc64) {
-                if (bias) acc += ((const int64_t *)bias)[u];
-                r = kiln_mul_by_qm64(acc, p->mult[k], p->shift[k]);
-            } else { /* TFLite Micro's int32 accumulator (an int32 bias, or none with quantized_bias_type int32) */
-                int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
-                if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[u]);
-                r = kiln_mul_by_qm(acc32, p->mult[k], p->shift[k]);
+        for (u = 0; u < p->units; u += j) {
+            int64_t sums[2];
+            const int32_t done = p->units - u >= 2 ? 2 : 1;
+            w = rows_s16(in, w, p->depth, done, p->in_zp, sums);
+            for (j = 0; j < done; ++j) {
+                const int32_t k = p->per_channel ? u + j : 0;
+                int64_t acc = sums[j];
+                int32_t r;
+                if (p->acc64) {
+                    if (bias) acc += ((const int64_t *)bias)[u + j];
+                    r = kiln_mul_by_qm64(acc, p->mult[k], p->shift[k]);
+                } else { /* TFLite Micro's int32 accumulator (an int32 bias, or none with quantized_bias_type int32) */
+                    int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
+                    if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[u + j]);
+                    r = kiln_mul_by_qm(acc32, p->mult[k], p->shift[k]);
+                }
+                out[u + j] = (int16_t)kiln_clamp_i32(r + p->out_zp, p->act_min, p->act_max);
             }
-            out[u] = (int16_t)kiln_clamp_i32(r + p->out_zp, p->act_min, p->act_max);
         }
     }
 }

@@ -105,9 +105,32 @@ def _emit_16x8(op, c, x, w, b, y, p) -> list[str]:
         f"    {int(len(p['mult']) > 1)}, {int(p['acc64'])},",
         f"    {p['in_zp']}, {p['out_zp']}, {lo}, {hi} /* per channel, 64-bit accumulator, zero points, clamp */",
         "};",
-        f"kiln_fully_connected_s16({c.ptr(x)}, {c.const(w)}, {c.const(b) if b is not None else 'NULL'}, {c.ptr(y)}, "
-        "&params);",
+        f"kiln_fully_connected_s16({c.ptr(x)}, {packed_s16(c, op, 'weights', w.data)}, "
+        f"{c.const(b) if b is not None else 'NULL'}, {c.ptr(y)}, &params);",
     ]
+
+
+def pack_rows_s16(w: np.ndarray) -> np.ndarray:
+    """The layout of kiln_fully_connected_s16's weights: rows in pairs, per group of four depth values
+    each row's four bytes as w0, w2, w1, w3 (SXTB16 then widens the word to the pairs (w0, w1) and
+    (w2, w3), which SMLALD multiplies with two int16 inputs as they lie in memory), then the two
+    rows' depth % 4 tails in order; a last odd row alone, the same way."""
+    w = np.asarray(w, np.int8).reshape(w.shape[0], -1)
+    units, depth = w.shape
+    body = w[:, :depth // 4 * 4].reshape(units, -1, 4)[:, :, [0, 2, 1, 3]]  # [row, group, 4]
+    parts = []
+    for r in range(0, units, 2):
+        rows = slice(r, min(r + 2, units))
+        parts.append(body[rows].transpose(1, 0, 2).reshape(-1))  # group by group, the rows' words alternate
+        parts.append(w[rows, depth // 4 * 4:].reshape(-1))
+    return np.concatenate(parts).astype(np.int8)
+
+
+def packed_s16(c, op, what: str, w: np.ndarray) -> str:
+    """The C array of weights in pack_rows_s16's layout."""
+    return c.array(f"op{op.index}_{what}", pack_rows_s16(w), "int8_t",
+                   f"{what} [{w.shape[0]}][{w.shape[1]}] in pairs of rows, groups of four as w0, w2, w1, w3 "
+                   "(see pack_rows_s16)")
 
 
 def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np.ndarray:

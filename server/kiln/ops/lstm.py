@@ -23,7 +23,7 @@ import numpy as np
 from .. import quantmath as qm
 from .activations16 import checked_log2, require_sigmoid_table, sigmoid_table
 from .base import ACTIVATIONS, dtype_in, quantized, register, require
-from .fully_connected import pack_weights
+from .fully_connected import pack_weights, packed_s16
 
 INPUT, W_IN, W_REC, PEEPHOLE, BIAS, PROJECTION, HIDDEN, CELL, LAYER_NORM = 0, 1, 5, 9, 12, 16, 18, 19, 20
 GATES = ("input", "forget", "cell", "output")
@@ -203,8 +203,12 @@ def emit(op, g, c):
     x, h, cell = ins[INPUT], ins[HIDDEN], ins[CELL]
     (y,) = g.op_outputs(op)
     p = op.params
-    w_in = ", ".join(c.const(ins[W_IN + k]) for k in range(4))
-    w_rec = ", ".join(c.const(ins[W_REC + k]) for k in range(4))
+    if x.dtype == "int16":  # kiln_fully_connected_s16's layout
+        w_in = ", ".join(packed_s16(c, op, f"{GATES[k]}_weights", ins[W_IN + k].data) for k in range(4))
+        w_rec = ", ".join(packed_s16(c, op, f"{GATES[k]}_recurrent_weights", ins[W_REC + k].data) for k in range(4))
+    else:
+        w_in = ", ".join(c.const(ins[W_IN + k]) for k in range(4))
+        w_rec = ", ".join(c.const(ins[W_REC + k]) for k in range(4))
     head = [f"    {_dims(p)} /* batches, steps, n_input, n_cell, time_major */,",
             f"    {{{w_in}}} /* input weights: input, forget, cell, output gates */,",
             f"    {{{w_rec}}} /* recurrent weights */,"]
