@@ -118,3 +118,20 @@ def test_fully_connected_16x8_qemu_m4(bias, per_channel, depth, tmp_path):
         ins.append(T([UNITS], bias, data=rng.integers(-40000, 40000, UNITS).astype(bias)))
     m = model("FULLY_CONNECTED", ins, [T([3, UNITS], "int16", 0.005, 0)], fused_activation_function=0)
     check_on_qemu_m4(m, random_records(m, n=12), tmp_path, f"16x8 FC {bias} depth {depth}")
+
+
+@pytest.mark.parametrize("case", CONV_CASES + [((1, 6, 5, 8), (3, 3), (1, 1), (1, 1), 0)],
+                         ids=lambda c: "x".join(map(str, c[0])))
+@pytest.mark.parametrize("bias", ["int64", "int32"])
+def test_conv_16x8_qemu_m4(case, bias, tmp_path):
+    """The Cortex-M path (two output channels at a time, SMLALD over each tap's input channels; an odd
+    output channel count, channel tails, padding, strides and dilation)."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    m = _conv_model("CONV_2D", case, 5, bias, True, 0, np.random.default_rng(13))
+    check_on_qemu_m4(m, random_records(m, n=12), tmp_path, f"16x8 CONV_2D {case} {bias}")
+
+
+def test_conv_16x8_odd_output_channels(tmp_path):
+    check(_conv_model("CONV_2D", CONV_CASES[1], 7, "int64", True, 0, np.random.default_rng(14)), tmp_path)

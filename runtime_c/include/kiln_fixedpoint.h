@@ -46,10 +46,12 @@ static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shif
  * negative value). */
 static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
 {
-    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
     const int32_t total_shift = 15 - shift;
-    const int64_t v = x * reduced + ((int64_t)1 << (total_shift - 1));
-    return (int32_t)(v >= 0 ? v >> total_shift : -((-(v + 1)) >> total_shift) - 1);
+    /* a 64 x 32-bit product (no library call); the shift of a negative value floors, as TFLite's
+     * -((-(v + 1)) >> s) - 1 does, like the other kernels' arithmetic shifts */
+    const int64_t v = x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1));
+    return (int32_t)(v >> total_shift);
 }
 
 /* (c * 2^32 + a * b + 2^31) >> 32: the rounded high word of a * b, plus c (one SMMLAR on Cortex-M,

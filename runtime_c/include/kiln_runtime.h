@@ -112,6 +112,10 @@ typedef struct {
 } kiln_fc_s16_params_t;
 void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
                               const kiln_fc_s16_params_t *p);
+/* 1 or 2 rows of weights in that layout by (x - in_zp) (depth values), added to 64-bit sums acc[];
+ * returns the weights after them (the 16x8 FC and CONV_2D loop) */
+const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth, int32_t rows, int32_t in_zp,
+                               int64_t *acc);
 void kiln_fully_connected_f32(const float *in, const float *weights, const float *bias, float *out,
                               int32_t batches, int32_t depth, int32_t units, float act_min, float act_max);
 
@@ -194,7 +198,10 @@ typedef struct {
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
 } kiln_conv_s8_params_t;
 
-/* 16x8 CONV_2D (filter [out_c][k_h][k_w][in_c]) and DEPTHWISE_CONV_2D (filter [1][k_h][k_w][out_c]):
+/* 16x8 CONV_2D and DEPTHWISE_CONV_2D (filter [1][k_h][k_w][out_c] as in the model). CONV_2D's filter
+ * [out_c][k_h][k_w][in_c] is packed as a 16x8 FC's [out_c][k_h * k_w * in_c] (kiln_fc_s16_rows's
+ * layout), and each output pixel's taps copied to scratch (k_h * k_w * in_c int16; NULL for
+ * DEPTHWISE_CONV_2D) to be its input.
  * int16 activations without zero points, per-channel mult/shift, an int64 bias and accumulator
  * (acc64) or TFLite Micro's int32 ones */
 typedef struct {
@@ -203,7 +210,7 @@ typedef struct {
     int32_t acc64, act_min, act_max, depthwise;
 } kiln_conv_s16_params_t;
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
-                   const kiln_conv_s16_params_t *p);
+                   const kiln_conv_s16_params_t *p, int16_t *scratch);
 
 /* The filter is packed by the compiler into one stream of words with each output channel pair's
  * biases (the input zero point folded in) and requantization beside its weights (see pack_conv;

@@ -790,43 +790,76 @@ void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *
 /* 16x8 CONV_2D and DEPTHWISE_CONV_2D as TFLite Micro's reference kernels: taps outside the image
  * skipped, no zero points, an int64 (or TFLite Micro's int32) accumulator. One output pixel at a
  * time, each channel's taps read just before its write (conv.py's overlap rule for unit 1). */
+/* One output pixel's taps (k_h x k_w x in_c int16) into col, zeros outside the image (the 16x8
+ * input has no zero point). */
+static void im2col_s16(const int16_t *in, int16_t *col, const kiln_conv_geometry_t *g, int32_t b, int32_t oy,
+                       int32_t ox)
+{
+    const size_t bytes = (size_t)g->in_c * sizeof(int16_t);
+    int32_t ky, kx;
+    for (ky = 0; ky < g->k_h; ++ky) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+        for (kx = 0; kx < g->k_w; ++kx, col += g->in_c) {
+            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                memset(col, 0, bytes);
+            } else {
+                memcpy(col, in + ((b * g->in_h + iy) * g->in_w + ix) * g->in_c, bytes);
+            }
+        }
+    }
+}
+
+static int16_t conv_s16_out(int64_t acc, const void *bias, int32_t oc, const kiln_conv_s16_params_t *p)
+{
+    int32_t r;
+    if (p->acc64) {
+        if (bias) acc += ((const int64_t *)bias)[oc];
+        r = kiln_mul_by_qm64(acc, p->mult[oc], p->shift[oc]);
+    } else {
+        int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
+        if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[oc]);
+        r = kiln_mul_by_qm(acc32, p->mult[oc], p->shift[oc]);
+    }
+    return (int16_t)kiln_clamp_i32(r, p->act_min, p->act_max);
+}
+
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
-                   const kiln_conv_s16_params_t *p)
+                   const kiln_conv_s16_params_t *p, int16_t *scratch)
 {
     const kiln_conv_geometry_t *g = &p->g;
-    int32_t b, oy, ox, oc, ky, kx, ic;
+    const int32_t depth = g->k_h * g->k_w * g->in_c;
+    int32_t b, oy, ox, oc, ky, kx, rows;
     for (b = 0; b < g->batches; ++b)
         for (oy = 0; oy < g->out_h; ++oy)
-            for (ox = 0; ox < g->out_w; ++ox)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                int16_t *y = out + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                if (!p->depthwise) { /* the pixel's taps once, then a 16x8 FC of them per channel pair */
+                    const int8_t *f = filter;
+                    im2col_s16(in, scratch, g, b, oy, ox);
+                    for (oc = 0; oc < g->out_c; oc += rows) {
+                        const int32_t left = g->out_c - oc;
+                        int64_t acc[4] = {0, 0, 0, 0};
+                        int32_t j;
+                        rows = left >= 4 ? 4 : (left >= 2 ? 2 : 1);
+                        f = kiln_fc_s16_rows(scratch, f, depth, rows, 0, acc);
+                        for (j = 0; j < rows; ++j) y[oc + j] = conv_s16_out(acc[j], bias, oc + j, p);
+                    }
+                    continue;
+                }
                 for (oc = 0; oc < g->out_c; ++oc) {
                     int64_t acc = 0;
-                    int32_t r;
                     for (ky = 0; ky < g->k_h; ++ky) {
                         const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
                         if (iy < 0 || iy >= g->in_h) continue;
                         for (kx = 0; kx < g->k_w; ++kx) {
                             const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-                            const int16_t *px;
                             if (ix < 0 || ix >= g->in_w) continue;
-                            px = in + ((b * g->in_h + iy) * g->in_w + ix) * g->in_c;
-                            if (p->depthwise) {
-                                acc += (int32_t)filter[(ky * g->k_w + kx) * g->out_c + oc] *
-                                       (int32_t)px[oc / g->depth_multiplier];
-                            } else {
-                                const int8_t *f = filter + ((oc * g->k_h + ky) * g->k_w + kx) * g->in_c;
-                                for (ic = 0; ic < g->in_c; ++ic) acc += (int32_t)f[ic] * (int32_t)px[ic];
-                            }
+                            acc += (int32_t)filter[(ky * g->k_w + kx) * g->out_c + oc] *
+                                   (int32_t)in[((b * g->in_h + iy) * g->in_w + ix) * g->in_c + oc / g->depth_multiplier];
                         }
                     }
-                    if (p->acc64) {
-                        if (bias) acc += ((const int64_t *)bias)[oc];
-                        r = kiln_mul_by_qm64(acc, p->mult[oc], p->shift[oc]);
-                    } else {
-                        int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
-                        if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[oc]);
-                        r = kiln_mul_by_qm(acc32, p->mult[oc], p->shift[oc]);
-                    }
-                    out[((b * g->out_h + oy) * g->out_w + ox) * g->out_c + oc] =
-                        (int16_t)kiln_clamp_i32(r, p->act_min, p->act_max);
+                    y[oc] = conv_s16_out(acc, bias, oc, p);
                 }
+            }
 }

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from .base import dtype_in, fused_activation
+from .fully_connected import pack_rows_s16
 
 INT32 = 2  # TensorType INT32
 
@@ -32,6 +33,8 @@ def prepare16(op, p, x, w, b, y):
     p["acc64"] = not acc32
     # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
     p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
+    if op.kind == "CONV_2D":  # one output pixel's taps, the input of its FC
+        op.scratch_bytes = (2 * int(np.prod(w.shape[1:])) + 3) // 4 * 4
 
 
 def emit16(op, c, x, w, b, y, geo: str):
@@ -45,5 +48,13 @@ def emit16(op, c, x, w, b, y, geo: str):
         f"    {mult}, {shift}, {int(p['acc64'])}, {p['act_min']}, {p['act_max']}, "
         f"{int(op.kind == 'DEPTHWISE_CONV_2D')} /* 64-bit accumulator, clamp, depthwise */",
         "};",
-        f"kiln_conv_s16({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params);",
+        f"kiln_conv_s16({c.ptr(x)}, {_filter(op, c, w)}, {bias}, {c.ptr(y)}, &params, "
+        f"{'NULL' if op.kind == 'DEPTHWISE_CONV_2D' else f'(int16_t *)(void *){c.scratch(op)}'});",
     ]
+
+
+def _filter(op, c, w) -> str:
+    if op.kind == "DEPTHWISE_CONV_2D":
+        return c.const(w)
+    return c.array(f"op{op.index}_filter", pack_rows_s16(w.data.reshape(w.shape[0], -1)), "int8_t",
+                   f"filter {list(w.shape)} as a 16x8 FC's [out_c][taps x in_c] (see pack_rows_s16)")
