@@ -158,7 +158,7 @@ static int8_t requantize(int32_t acc, const int32_t *q, int32_t fast, int32_t ou
 
 /* Four rows of int8 weights (a group of pack_weights) by the input x (depth bytes) into acc[0..3];
  * returns the weights after the group. */
-static const void *rows4_s8(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
+static KILN_SPECIALIZE const void *rows4_s8(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
 {
     const int32_t chunks = depth / 4, tail = depth % 4;
     const int8_t *w = (const int8_t *)packed;
