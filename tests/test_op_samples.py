@@ -8,12 +8,11 @@ import shutil
 
 import pytest
 
-from harness import assert_match, compile_and_run
+from harness import SANITIZE, assert_match, compile_and_run
 from kiln.ops import REGISTRY
 from kiln.ops.samples import build_model, kinds
 from opgen import random_records
 
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 
 def test_every_operator_has_a_sample():

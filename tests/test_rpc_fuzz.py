@@ -16,13 +16,13 @@ import time
 import pytest
 
 import modelgen as mg
+from harness import SANITIZE
 from kiln import compiler
 from kiln.device import framing
 from kiln.device import protocol as P
 from kiln.device.hostdevice import build
 
 FUZZ_SECONDS = float(os.environ.get("KILN_FUZZ_SECONDS", "12"))
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g"]
 
 
 class Device:

@@ -11,7 +11,7 @@ import pytest
 import stateful_models as sm
 import test_ops_lstm as lstm_ops
 import test_ops_svdf as svdf_ops
-from harness import assert_match, check_on_qemu_m4, compile_and_run
+from harness import SANITIZE, assert_match, check_on_qemu_m4, compile_and_run
 from kiln import compiler, oracle
 from kiln.device import Session
 from kiln.device.hostdevice import HostDevice, build
@@ -36,8 +36,6 @@ def test_ring_sequence_matches_tflm(dtype, init, tmp_path):
 
 
 def test_ring_under_sanitizers(tmp_path):
-    from test_strict_c import SANITIZE
-
     data = sm.ring("int8")
     pair = compile_and_run(data, random_records(data, n=STEPS), tmp_path, cc="clang", extra_flags=SANITIZE, opt="-O1")
     assert_match(pair, "int8 ring under ASan and UBSan")
