@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kiln_dsp.h"
+#include "kiln_runtime.h"
 
 /* SaturatingRoundingDoublingHighMul: (a * b * 2) >> 32, rounded half away from zero.
  * The division by 2^31 truncates toward zero, written with shifts so that Cortex-M
@@ -76,6 +77,27 @@ static inline int32_t kiln_smmlar(int32_t a, int32_t b, int32_t c)
 static inline int32_t kiln_rq(int32_t acc, const int32_t *q)
 {
     return kiln_smmlar(acc * 2, q[0], q[2] + (acc >> 31)) >> q[1];
+}
+
+/* A kiln_rescale_t (kiln_runtime.h) applied to acc */
+static inline int32_t kiln_rescale(int32_t acc, const kiln_rescale_t *r)
+{
+    return r->fast ? kiln_rq(acc, r->q) : kiln_mul_by_qm(acc, r->q[0], r->q[1]) + r->q[2];
+}
+
+/* A 16x8 layer's sum plus its bias (i-th entry, or none), rescaled as TFLite Micro does: in 64
+ * bits with an int64 bias (acc64), else in its wrapping int32 accumulator with an int32 bias. */
+static inline int32_t kiln_rescale_16x8(int64_t acc, const void *bias, int32_t i, int32_t acc64, int32_t mult,
+                                        int32_t shift)
+{
+    int32_t acc32;
+    if (acc64) {
+        if (bias) acc += ((const int64_t *)bias)[i];
+        return kiln_mul_by_qm64(acc, mult, shift);
+    }
+    acc32 = (int32_t)(uint32_t)(uint64_t)acc;
+    if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[i]);
+    return kiln_mul_by_qm(acc32, mult, shift);
 }
 
 /* Saturate to int16 (one SSAT on Cortex-M). */

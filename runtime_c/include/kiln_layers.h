@@ -97,12 +97,6 @@ typedef struct {
  * input zero point folded in, bias_rec -h_zp * the sum of each recurrent row (or NULL); w_in, w_rec,
  * b_in, b_rec, in_zp and h_zp unused. s16: w_in, w_rec as in the model, b_in its int64 biases, b_rec
  * NULL, the zero points subtracted by kiln_fully_connected_s16 (64-bit accumulator). */
-/* A rescaling: q = {m, e, c} for kiln_rq when fast (the compiler proved it equal to TFLite's for
- * every value the products can take), else {multiplier, shift, zero point} for TFLite's path. */
-typedef struct {
-    int32_t q[3], fast;
-} kiln_lstm_rq_t;
-
 typedef struct {
     kiln_lstm_dims_t dims;
     const int8_t *w_in[4], *w_rec[4];
@@ -111,10 +105,10 @@ typedef struct {
     const int32_t *bias_in, *bias_rec;
     int32_t mult_in[4], shift_in[4], mult_rec[4], shift_rec[4]; /* s16: the gate FCs' rescaling */
     int32_t in_zp, h_zp;
-    kiln_lstm_rq_t rq_in[4], rq_rec[4]; /* s8: the gate FCs' rescaling */
-    kiln_lstm_rq_t forget;              /* forget gate x cell state -> cell state */
-    kiln_lstm_rq_t input;               /* input gate x cell gate -> cell state */
-    kiln_lstm_rq_t hidden;              /* tanh(cell) x output gate -> hidden (its zero point included) */
+    kiln_rescale_t rq_in[4], rq_rec[4]; /* s8: the gate FCs' rescaling */
+    kiln_rescale_t forget;              /* forget gate x cell state -> cell state */
+    kiln_rescale_t input;               /* input gate x cell gate -> cell state */
+    kiln_rescale_t hidden;              /* tanh(cell) x output gate -> hidden (its zero point included) */
     int32_t hidden_min, hidden_max;
     int32_t cell_clip;                 /* quantized (truncated); >= 0: clip the cell state to +-cell_clip, -1: none */
     int32_t tanh_mult, tanh_shift;     /* the cell state's rescaling for kiln_sigmoid_s16's tanh */
@@ -146,8 +140,7 @@ typedef struct {
 
 /* int8 input and output, int16 (kiln_svdf_s8) or int8 (kiln_svdf_s8_state8) state and time weights.
  * The feature FC's weights packed for kiln_fc_s8_acc, feature_bias -input_zp * each row's sum;
- * time_bias -state_zp * each time row's sum (or NULL); bias [units] (or NULL). A rescaling:
- * {m, e, c} for kiln_rq when its flag is set (proved equal), else {multiplier, shift, zero point}. TFLite
+ * time_bias -state_zp * each time row's sum (or NULL); bias [units] (or NULL). TFLite
  * Micro applies no fused activation to the int8 output, so neither does this. scratch: filters words. */
 typedef struct {
     kiln_svdf_dims_t dims;
@@ -155,8 +148,8 @@ typedef struct {
     const int32_t *feature_bias;
     const void *w_time;
     const int32_t *time_bias, *bias;
-    int32_t feature_rq[3], feature_fast; /* feature FC -> state (before its clamp and zero point) */
-    int32_t out_rq[3], out_fast;         /* unit sums -> output (its zero point included) */
+    kiln_rescale_t feature; /* feature FC -> state (before its clamp and zero point) */
+    kiln_rescale_t out;     /* unit sums -> output (its zero point included) */
     int32_t state_zp;
 } kiln_svdf_q_params_t;
 

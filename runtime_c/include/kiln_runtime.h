@@ -10,6 +10,13 @@
 
 #include "kiln_model.h"
 
+/* A rescaling the compiler chose (quantmath.rescaling): q = {m, e, c} for kiln_rq when fast (it
+ * proved kiln_rq equal to TFLite's for every value the kernel can pass), else {multiplier, shift,
+ * zero point} for TFLite's MultiplyByQuantizedMultiplier plus the zero point; kiln_rescale applies it. */
+typedef struct {
+    int32_t q[3], fast;
+} kiln_rescale_t;
+
 /* ---- broadcasting: up to 6 collapsed dimensions, element strides (0 repeats) ---- */
 typedef struct {
     int32_t ndim;

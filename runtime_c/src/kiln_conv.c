@@ -788,8 +788,9 @@ void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *
 }
 
 /* 16x8 CONV_2D and DEPTHWISE_CONV_2D as TFLite Micro's reference kernels: taps outside the image
- * skipped, no zero points, an int64 (or TFLite Micro's int32) accumulator. One output pixel at a
- * time, each channel's taps read just before its write (conv.py's overlap rule for unit 1). */
+ * add nothing, no zero points, an int64 (or TFLite Micro's int32) accumulator. One output pixel at
+ * a time, its taps read before its first write (conv.py's overlap rule for unit 1): CONV_2D copies
+ * them all to scratch first, DEPTHWISE_CONV_2D reads each channel's just before its write. */
 /* One output pixel's taps (k_h x k_w x in_c int16) into col, zeros outside the image (the 16x8
  * input has no zero point). */
 static void im2col_s16(const int16_t *in, int16_t *col, const kiln_conv_geometry_t *g, int32_t b, int32_t oy,
@@ -812,16 +813,8 @@ static void im2col_s16(const int16_t *in, int16_t *col, const kiln_conv_geometry
 
 static int16_t conv_s16_out(int64_t acc, const void *bias, int32_t oc, const kiln_conv_s16_params_t *p)
 {
-    int32_t r;
-    if (p->acc64) {
-        if (bias) acc += ((const int64_t *)bias)[oc];
-        r = kiln_mul_by_qm64(acc, p->mult[oc], p->shift[oc]);
-    } else {
-        int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
-        if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[oc]);
-        r = kiln_mul_by_qm(acc32, p->mult[oc], p->shift[oc]);
-    }
-    return (int16_t)kiln_clamp_i32(r, p->act_min, p->act_max);
+    return (int16_t)kiln_clamp_i32(kiln_rescale_16x8(acc, bias, oc, p->acc64, p->mult[oc], p->shift[oc]), p->act_min,
+                                   p->act_max);
 }
 
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,

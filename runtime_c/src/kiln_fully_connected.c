@@ -425,7 +425,7 @@ const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth,
 #if KILN_DSP
     if (in_zp == 0 && rows == 2 && groups > 0) {
         uint32_t a0l = 0, a1l = 0, xa, xb, t, u, v;
-        int32_t a0h = 0, a1h = 0, n = groups;
+        int32_t a0h = 0, a1h = 0, n;
         const int16_t *xp = x;
 #define S16_PAIR_STEP                                                                             \
     "ldr    %[xa], [%[x]], #4\n\t"                                                                  \
@@ -441,6 +441,7 @@ const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth,
     "sxtb16 %[u], %[u], ror #8\n\t"                                                                 \
     "smlald %[a1l], %[a1h], %[xb], %[u]\n\t"
 #define S16_PAIR_ASM(trips, BODY)                                                                  \
+    n = (trips);                                                                                  \
     __asm__ volatile("1:\n\t" BODY "subs   %[n], %[n], #1\n\t"                                      \
                      "bne    1b\n\t"                                                                 \
                      : [a0l] "+r"(a0l), [a0h] "+r"(a0h), [a1l] "+r"(a1l), [a1h] "+r"(a1h), [x] "+r"(xp), \
@@ -449,10 +450,9 @@ const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth,
                      :                                                                            \
                      : "cc", "memory")
         if (MAC_1X4_UNROLL && (groups & 1) == 0) { /* two groups a trip (one loop body at -Os) */
-            n = groups / 2;
-            S16_PAIR_ASM(n, S16_PAIR_STEP S16_PAIR_STEP);
+            S16_PAIR_ASM(groups / 2, S16_PAIR_STEP S16_PAIR_STEP);
         } else {
-            S16_PAIR_ASM(n, S16_PAIR_STEP);
+            S16_PAIR_ASM(groups, S16_PAIR_STEP);
         }
         acc[0] += (int64_t)(((uint64_t)(uint32_t)a0h << 32) | a0l);
         acc[1] += (int64_t)(((uint64_t)(uint32_t)a1h << 32) | a1l);
@@ -486,16 +486,7 @@ void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const vo
             w = kiln_fc_s16_rows(in, w, p->depth, done, p->in_zp, sums);
             for (j = 0; j < done; ++j) {
                 const int32_t k = p->per_channel ? u + j : 0;
-                int64_t acc = sums[j];
-                int32_t r;
-                if (p->acc64) {
-                    if (bias) acc += ((const int64_t *)bias)[u + j];
-                    r = kiln_mul_by_qm64(acc, p->mult[k], p->shift[k]);
-                } else { /* TFLite Micro's int32 accumulator (an int32 bias, or none with quantized_bias_type int32) */
-                    int32_t acc32 = (int32_t)(uint32_t)(uint64_t)acc;
-                    if (bias) acc32 = (int32_t)((uint32_t)acc32 + (uint32_t)((const int32_t *)bias)[u + j]);
-                    r = kiln_mul_by_qm(acc32, p->mult[k], p->shift[k]);
-                }
+                const int32_t r = kiln_rescale_16x8(sums[j], bias, u + j, p->acc64, p->mult[k], p->shift[k]);
                 out[u + j] = (int16_t)kiln_clamp_i32(r + p->out_zp, p->act_min, p->act_max);
             }
         }

@@ -87,13 +87,8 @@ static int16_t sat16(int32_t v)
     return (int16_t)kiln_sat16(v);
 }
 
-static int32_t rescale(int32_t acc, const kiln_lstm_rq_t *r)
-{
-    return r->fast ? kiln_rq(acc, r->q) : kiln_mul_by_qm(acc, r->q[0], r->q[1]) + r->q[2];
-}
-
 /* gates[i] (add: plus gates[i], saturated) + acc[i] rescaled by r and saturated, i < n */
-static void rescale_gate(int16_t *gates, const int32_t *acc, int32_t n, const kiln_lstm_rq_t *r, int32_t add)
+static void rescale_gate(int16_t *gates, const int32_t *acc, int32_t n, const kiln_rescale_t *r, int32_t add)
 {
     int32_t i;
     if (r->fast && add) { /* the common cases, without a branch per element */
@@ -101,7 +96,7 @@ static void rescale_gate(int16_t *gates, const int32_t *acc, int32_t n, const ki
     } else if (r->fast) {
         for (i = 0; i < n; ++i) gates[i] = sat16(kiln_rq(acc[i], r->q));
     } else {
-        for (i = 0; i < n; ++i) gates[i] = sat16((add ? gates[i] : 0) + sat16(rescale(acc[i], r)));
+        for (i = 0; i < n; ++i) gates[i] = sat16((add ? gates[i] : 0) + sat16(kiln_rescale(acc[i], r)));
     }
 }
 
@@ -143,9 +138,9 @@ static void gate_fc_s16(const kiln_lstm_q_params_t *p, int32_t k, const int16_t 
 }
 
 /* a * b (both int16) rescaled by r, clamped to [lo, hi] */
-static int32_t mul_q(int32_t a, int32_t b, const kiln_lstm_rq_t *r, int32_t lo, int32_t hi)
+static int32_t mul_q(int32_t a, int32_t b, const kiln_rescale_t *r, int32_t lo, int32_t hi)
 {
-    return kiln_clamp_i32(rescale(a * b, r), lo, hi);
+    return kiln_clamp_i32(kiln_rescale(a * b, r), lo, hi);
 }
 
 /* The cell and hidden states of one batch after a step, from its gates (f forget, ig input, g cell,
@@ -157,8 +152,8 @@ static void update_q(const kiln_lstm_q_params_t *p, void *h, int16_t *c, int32_t
     const kiln_sigmoid_s16_params_t cell_tanh = {p->tanh_mult, p->tanh_shift, 1};
     int32_t i;
     for (i = 0; i < n; ++i) {
-        const int32_t kept = kiln_sat16(rescale(f[i] * c[i], &p->forget));
-        const int32_t added = kiln_sat16(rescale(ig[i] * g[i], &p->input));
+        const int32_t kept = kiln_sat16(kiln_rescale(f[i] * c[i], &p->forget));
+        const int32_t added = kiln_sat16(kiln_rescale(ig[i] * g[i], &p->input));
         int32_t v = kiln_sat16(kept + added);
         if (clip >= 0) v = kiln_clamp_i32(v, -clip, clip); /* a clip under one step is 0 */
         c[i] = (int16_t)v;

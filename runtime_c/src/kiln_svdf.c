@@ -31,8 +31,7 @@ static void shift_left(void *state, int32_t total, int32_t size)
             w[i] = (a >> right) | (b << left);
             a = b;
         }
-        memmove((char *)state + 4 * words, (char *)state + 4 * words + size,
-                                (size_t)(total - 4 * words - size));
+        memmove((char *)state + 4 * words, (char *)state + 4 * words + size, (size_t)(total - 4 * words - size));
         return;
     }
 #endif
@@ -80,12 +79,6 @@ void kiln_svdf_f32(const float *in, float *state, float *out, const kiln_svdf_f3
     }
 }
 
-/* TFLite's rescaling of acc (plus q[2]), or kiln_rq where the compiler proved it the same */
-static inline int32_t svdf_rq(int32_t acc, const int32_t *q, int32_t fast)
-{
-    return fast ? kiln_rq(acc, q) : kiln_mul_by_qm(acc, q[0], q[1]) + q[2];
-}
-
 /* One filter's memory (int16) by its time weights, in int32 (wrapping as TFLite's sum does). */
 static inline int32_t time_dot_s16(const int16_t *w, const int16_t *m, int32_t n, int32_t acc)
 {
@@ -113,8 +106,7 @@ static KILN_SPECIALIZE void svdf_q(const int8_t *in, void *state, int8_t *out, c
     const kiln_svdf_dims_t d = p->dims;
     const int32_t n_mem = d.memory, n_f = d.filters, rank = d.rank, units = d.filters / d.rank;
     const int32_t size = state8 ? 1 : 2;
-    const int32_t fq[3] = {p->feature_rq[0], p->feature_rq[1], p->feature_rq[2]}, f_fast = p->feature_fast;
-    const int32_t oq[3] = {p->out_rq[0], p->out_rq[1], p->out_rq[2]}, o_fast = p->out_fast;
+    const kiln_rescale_t feature = p->feature, to_out = p->out; /* copies the stores cannot alias */
     const int32_t zp = p->state_zp;
     const int32_t *time_bias = p->time_bias, *bias = p->bias;
     const void *w_time = p->w_time;
@@ -125,7 +117,7 @@ static KILN_SPECIALIZE void svdf_q(const int8_t *in, void *state, int8_t *out, c
         memcpy(acc, p->feature_bias, (size_t)n_f * sizeof(int32_t));
         kiln_fc_s8_acc(in + b * d.input_size, p->feature_packed, d.input_size, n_f, acc);
         for (f = 0; f < n_f; ++f) {
-            int32_t v = svdf_rq(acc[f], fq, f_fast);
+            int32_t v = kiln_rescale(acc[f], &feature);
             v = (state8 ? kiln_sat8(v) : kiln_sat16(v)) + zp;
             if (state8) { /* TFLite Micro's store into int8 wraps a sum past its range */
                 ((int8_t *)(void *)s)[f * n_mem + n_mem - 1] = (int8_t)(((v + 128) & 255) - 128);
@@ -148,7 +140,7 @@ static KILN_SPECIALIZE void svdf_q(const int8_t *in, void *state, int8_t *out, c
                 }
                 total += (uint32_t)dot;
             }
-            out[b * units + u] = (int8_t)kiln_sat8(svdf_rq((int32_t)total, oq, o_fast));
+            out[b * units + u] = (int8_t)kiln_sat8(kiln_rescale((int32_t)total, &to_out));
         }
     }
 }

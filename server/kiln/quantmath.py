@@ -100,6 +100,18 @@ def requant_fast(acc: int, m: int, e: int, c: int) -> int:
     return _wrap32(y + c + (-1 if acc < 0 else 0)) >> e
 
 
+def rescaling(m: int, shift: int, zp: int, bound: int) -> tuple[list[int], int]:
+    """A kiln_rescale_t: ([m, e, c], 1) for kiln_rq when it equals TFLite's rescaling plus zp for
+    every |acc| <= bound (requant_constants), else ([multiplier, shift, zp], 0)."""
+    fast = requant_constants(m, shift, zp, bound)
+    return (fast, 1) if fast is not None else ([m, shift, zp], 0)
+
+
+def rescaling_literal(r: tuple[list[int], int]) -> str:
+    """The C initializer of a kiln_rescale_t."""
+    return f"{{{{{', '.join(str(int(v)) for v in r[0])}}}, {r[1]}}}"
+
+
 def requant_table(mults, shifts, out_zp: int, bounds, constants) -> tuple[np.ndarray, bool]:
     """Per channel [m, e, c] for kiln_rq, and True, when every channel has fast constants;
     otherwise [m, shift, 0] for TFLite's exact path (kiln_mul_by_qm), and False."""

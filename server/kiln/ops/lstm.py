@@ -152,9 +152,10 @@ def prepare(op, g):
         p["shift_rec"] = [mults[2 * k + 1][1] for k in range(4)]
         # the products of a sigmoid gate (0..32767) and an int16: |a b| <= 32767 * 32768
         product = 32767 * 32768
-        p["forget"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * c.scale / c.scale), 0, product)
-        p["input"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / c.scale), 0, product)
-        p["hidden"] = _rescaling(qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / h.scale), h.zero_point, product)
+        p["forget"] = qm.rescaling(*qm.quantize_multiplier(ACT_SCALE * c.scale / c.scale), 0, product)
+        p["input"] = qm.rescaling(*qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / c.scale), 0, product)
+        p["hidden"] = qm.rescaling(*qm.quantize_multiplier(ACT_SCALE * ACT_SCALE / h.scale), h.zero_point,
+                                   product)
         p["hidden_range"] = qm.int_range(h.dtype)
         # TFLite: static_cast<int16_t>(min(max(clip / scale, -32768), 32767)), a truncation
         # (a clip under one step quantizes to 0, and TFLite Micro then clips every cell to 0); -1: none
@@ -174,19 +175,8 @@ def prepare(op, g):
                 for k in range(4):
                     wsum = np.abs(ins[first + k].data.astype(np.int64)).sum(axis=1)
                     bound = int(qm.accumulator_bounds(bias[k] if bias[k] is not None else 0, wsum).max())
-                    p[what].append(_rescaling(mults[2 * k + (first == W_REC)], 0, bound))
+                    p[what].append(qm.rescaling(*mults[2 * k + (first == W_REC)], 0, bound))
     op.params = p
-
-
-def _rescaling(mult_shift, zp: int, bound: int) -> tuple:
-    """A kiln_lstm_rq_t: ({m, e, c}, 1) for kiln_rq when it equals TFLite's rescaling (plus zp) for
-    every |value| <= bound, else ({multiplier, shift, zp}, 0)."""
-    fast = qm.requant_constants(mult_shift[0], mult_shift[1], zp, bound)
-    return (fast, 1) if fast is not None else ([mult_shift[0], mult_shift[1], zp], 0)
-
-
-def _rq(r) -> str:
-    return f"{{{_ints(r[0])}, {r[1]}}}"
 
 
 def _dims(p) -> str:
@@ -235,8 +225,9 @@ def emit(op, g, c):
         b_in = ", ".join(c.const(ins[BIAS + k]) for k in range(4))
         head += [f"    {{{b_in}}} /* biases */,", "    {NULL, NULL, NULL, NULL} /* recurrent biases */,",
                  "    NULL, NULL, NULL, NULL /* (the s8 kernel's packed weights and biases) */,"]
+    lit = qm.rescaling_literal
     if x.dtype == "int8":
-        rq_lines = [f"    {{{', '.join(_rq(r) for r in p[what])}}} /* {label} FCs' rescaling to 2^-12 */,"
+        rq_lines = [f"    {{{', '.join(lit(r) for r in p[what])}}} /* {label} FCs' rescaling to 2^-12 */,"
                     for what, label in (("rq_in", "input"), ("rq_rec", "recurrent"))]
     else:
         unused = "{" + ", ".join(["{{0, 0, 0}, 0}"] * 4) + "}"
@@ -250,8 +241,8 @@ def emit(op, g, c):
             f"    {_ints(p['mult_rec'])}, {_ints(p['shift_rec'])} /* recurrent FCs */,",
             f"    {p['in_zp']}, {p['h_zp']} /* input and output state zero points */,",
             *rq_lines,
-            f"    {_rq(p['forget'])}, {_rq(p['input'])} /* forget x cell, input x cell gate */,",
-            f"    {_rq(p['hidden'])}, {lo}, {hi} /* tanh(cell) x output -> hidden, its range */,",
+            f"    {lit(p['forget'])}, {lit(p['input'])} /* forget x cell, input x cell gate */,",
+            f"    {lit(p['hidden'])}, {lo}, {hi} /* tanh(cell) x output -> hidden, its range */,",
             f"    {p['qclip']}, {p['tanh'][0]}, {p['tanh'][1]}, {table} /* cell clip, tanh(cell) rescaling, table */",
             "};",
             f"kiln_lstm_{fn}({c.ptr(x)}, {c.ptr(y)}, {c.ptr(h)}, {c.ptr(cell)}, &params, "

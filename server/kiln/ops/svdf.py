@@ -56,7 +56,8 @@ def check(op, g):
     act = ACTIVATIONS.get(op.options.get("fused_activation_function", 0))
     require(op, act is not None, f"unknown fused activation {op.options.get('fused_activation_function')}")
     if x.dtype == "float32":
-        for t, role in ((wf, "weights_feature"), (wt, "weights_time"), (s, "activation state"), (b, "bias"), (y, "output")):
+        for t, role in ((wf, "weights_feature"), (wt, "weights_time"), (s, "activation state"), (b, "bias"),
+                        (y, "output")):
             if t is not None:
                 dtype_in(op, t, role, ("float32",))  # int8 weights with float input: the hybrid path TFLite Micro lacks
         return
@@ -83,14 +84,6 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
     return ((np.asarray(v, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
-def _rescaling(real: float, zp: int, bound: int) -> tuple[list[int], int]:
-    """({m, e, c}, 1) for kiln_rq when it equals TFLite's rescaling plus zp for every |acc| <= bound,
-    else ({multiplier, shift, zp}, 0)."""
-    m, shift = qm.quantize_multiplier(real)
-    fast = qm.requant_constants(m, shift, zp, bound)
-    return (fast, 1) if fast is not None else ([m, shift, zp], 0)
-
-
 def prepare(op, g):
     x, wf, wt, b, s = g.op_inputs(op)
     (y,) = g.op_outputs(op)
@@ -104,16 +97,16 @@ def prepare(op, g):
     # TFLite Micro: static_cast<double>(float * float / float)
     scale1 = qm.f32(qm.f32(x.scale * wf.scale) / s.scale)
     scale2 = qm.f32(qm.f32(s.scale * wt.scale) / y.scale)
-    wf_abs = np.abs(wf.data.astype(np.int64)).sum(axis=1)
     p["feature_bias"] = _wrap32(-x.zero_point * _row_sums(wf.data))
-    p["feature_rq"] = _rescaling(scale1, 0, int((np.abs(p["feature_bias"].astype(np.int64)) + 128 * wf_abs).max()))
+    bound = qm.accumulator_bounds(p["feature_bias"], np.abs(wf.data.astype(np.int64)).sum(axis=1)).max()
+    p["feature_rq"] = qm.rescaling(*qm.quantize_multiplier(scale1), 0, int(bound))
     p["time_bias"] = _wrap32(-s.zero_point * _row_sums(wt.data)) if s.zero_point else None
     peak = 128 if wt.dtype == "int8" else 32768
     per_filter = peak * np.abs(wt.data.astype(np.int64)).sum(axis=1)
     if p["time_bias"] is not None:
         per_filter = per_filter + np.abs(p["time_bias"].astype(np.int64))
     per_unit = per_filter.reshape(-1, d["rank"]).sum(axis=1) + (np.abs(b.data.astype(np.int64)) if b is not None else 0)
-    p["out_rq"] = _rescaling(scale2, y.zero_point, int(per_unit.max()))
+    p["out_rq"] = qm.rescaling(*qm.quantize_multiplier(scale2), y.zero_point, int(per_unit.max()))
     p["state_zp"] = s.zero_point
     p["packed"] = pack_weights(wf.data)
     op.params = p
@@ -142,7 +135,7 @@ def emit(op, g, c):
                     "-(input zero point) x the sum of each weights_feature row")
     tbias = "NULL" if p["time_bias"] is None else c.array(
         f"op{op.index}_time_bias", p["time_bias"], "int32_t", "-(state zero point) x the sum of each weights_time row")
-    rq = [f"{{{', '.join(str(int(v)) for v in q)}}}, {fast}" for q, fast in (p["feature_rq"], p["out_rq"])]
+    rq = [qm.rescaling_literal(p["feature_rq"]), qm.rescaling_literal(p["out_rq"])]
     fn = "kiln_svdf_s8" if wt.dtype == "int16" else "kiln_svdf_s8_state8"
     return ["static const kiln_svdf_q_params_t params = {",
             f"    {_dims(p['dims'])},",
