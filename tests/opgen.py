@@ -41,7 +41,8 @@ class T:
 
 
 def model(kind: str, ins: list[T | None], outs: list[T], table: str | None = None, **options) -> bytes:
-    """One operator; inputs without data are the model's inputs (None: an omitted optional input)."""
+    """One operator; inputs without data are the model's inputs (None: an omitted optional input).
+    A kind "CUSTOM(code)" is a custom operator whose options are written as its flexbuffers map."""
     w = ModelWriter(description=f"kiln tests: {kind}")
     idx = []
     for k, t in enumerate(ins):
@@ -55,7 +56,12 @@ def model(kind: str, ins: list[T | None], outs: list[T], table: str | None = Non
             w.inputs.append(idx[-1])
     out_idx = [w.tensor(f"out{k}", t.shape, t.dtype, t.scale, t.zero_point, t.axis) for k, t in enumerate(outs)]
     w.outputs = out_idx
-    w.op(kind, idx, out_idx, options, table)
+    if kind.startswith("CUSTOM("):
+        from flatbuffers import flexbuffers
+
+        w.custom_op(kind[len("CUSTOM("):-1], idx, out_idx, flexbuffers.Dumps(options) if options else b"")
+    else:
+        w.op(kind, idx, out_idx, options, table)
     return w.build()
 
 

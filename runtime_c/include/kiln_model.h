@@ -16,7 +16,8 @@ typedef enum {
     KILN_UINT8 = 4,
     KILN_BOOL = 5, /* one byte, 0 or 1 */
     KILN_INT64 = 6,
-    KILN_UINT32 = 7
+    KILN_UINT32 = 7,
+    KILN_UINT64 = 8
 } kiln_dtype_t;
 
 enum {

@@ -58,6 +58,7 @@ void kiln_bcast_walk(const kiln_bcast_t *s, const char *a, size_t asz, const cha
 #include "kiln_movement.h"
 #include "kiln_reduce.h"
 #include "kiln_layers.h"
+#include "kiln_signal.h"
 #include "kiln_int16.h"
 
 /* ---- profiling: compiles to nothing unless KILN_PROFILE is defined ---- */

@@ -78,6 +78,7 @@ def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan
     for op in g.operators:
         if not op.folded:
             REGISTRY[op.kind].prepare(op, g)
+    variables.place_operator_state(g)
     return plan.run(g)
 
 

@@ -20,11 +20,12 @@ DTYPES: dict[str, tuple[Any, str, int]] = {
     "int16": (np.int16, "int16_t", 2),
     "bool": (np.bool_, "bool", 1),
     "uint32": (np.uint32, "uint32_t", 4),
+    "uint64": (np.uint64, "uint64_t", 8),
 }
 
 # dtype name -> kiln_dtype_t (runtime_c/include/kiln_model.h; the RPC's TENSOR_INFO carries it)
 DTYPE_CODES: dict[str, int] = {"float32": 0, "int8": 1, "int16": 2, "int32": 3, "uint8": 4, "bool": 5, "int64": 6,
-                               "uint32": 7}
+                               "uint32": 7, "uint64": 8}
 QUANTIZED = ("int8", "int16", "uint8")  # the types whose tensors may carry a scale and zero point
 
 
@@ -107,6 +108,10 @@ class Operator:
     macs: int = 0
     scratch_bytes: int = 0  # arena space the kernel needs during this operator only
     scratch_offset: int = -1
+    # Bytes the kernel keeps between invocations (a signal operator's frames, noise estimate...),
+    # placed in the state area by passes/variables.place_operator_state; all zero after a reset.
+    state_bytes: int = 0
+    state_offset: int = -1
     variant: str | None = None  # the kernel variant (ops' OpDef.variants, chosen by kiln tune); None: the default
     options_type: str = ""  # the flatbuffer options table the options came from (e.g. "GatherOptions")
     folded: bool = False  # computed at compile time (passes/constants.py): its outputs are constants
@@ -171,6 +176,7 @@ class Graph:
     resources: dict[int, Variable] = field(default_factory=dict)
     variables: list[Variable] = field(default_factory=list)
     variable_tensors: list[Tensor] = field(default_factory=list)
+    operator_state: list[Operator] = field(default_factory=list)  # operators with state_bytes
     flag_bytes: int = 0  # the CALL_ONCE flags at the start of the state area
     state_bytes: int = 0
 

@@ -5,6 +5,20 @@ from .ir import Graph
 from .passes import plan
 
 
+def summary(op, g: Graph) -> str:
+    """The operator's main options in a few words (OpDef.summary; custom operators), or ""."""
+    from .errors import KilnError
+    from .ops import REGISTRY
+
+    d = REGISTRY.get(op.kind)
+    if d is None or d.summary is None:
+        return ""
+    try:
+        return d.summary(op, g)
+    except (KilnError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return ""  # options it cannot read: its check names the problem
+
+
 def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
     ops = []
     for op in g.operators:
@@ -12,6 +26,7 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
         ops.append({
             "index": op.index,
             "kind": op.kind,
+            "options": summary(op, g),
             "folded": op.folded,  # computed at compile time (passes/constants.py): no code runs
             "inputs": [t.describe() for t in ins if not t.is_const],
             "outputs": [t.describe() for t in g.op_outputs(op)],
@@ -43,7 +58,8 @@ def build(g: Graph, bufs: list[plan.Buffer]) -> dict:
 
 
 def state_layout(g: Graph) -> list[dict]:
-    """The state area's parts: CALL_ONCE flags, resource variables, variable tensors, by offset."""
+    """The state area's parts: CALL_ONCE flags, resource variables, variable tensors, operators'
+    own state, by offset."""
     parts = []
     if g.flag_bytes:
         parts.append({"name": f"CALL_ONCE flag{'s' if g.flag_bytes > 4 else ''}", "kind": "flags", "offset": 0,
@@ -52,6 +68,8 @@ def state_layout(g: Graph) -> list[dict]:
                "type": f"{v.dtype}[{'x'.join(map(str, v.shape)) or 'scalar'}]"} for v in g.variables if v.dtype]
     parts += [{"name": f"tensor {t.index} '{t.name}'", "kind": "variable tensor", "offset": t.state_offset,
                "size": t.nbytes, "type": t.describe()} for t in g.variable_tensors]
+    parts += [{"name": op.label, "kind": "operator state", "offset": op.state_offset, "size": op.state_bytes}
+              for op in g.operator_state]
     return sorted(parts, key=lambda p: p["offset"])
 
 
@@ -71,7 +89,7 @@ def for_model(path) -> dict:
     problems = validate.problems(g)
     if not problems:
         return build(g, compiler.prepare_graph(g))
-    ops = [{"index": op.index, "kind": op.kind, "folded": op.folded,
+    ops = [{"index": op.index, "kind": op.kind, "options": summary(op, g), "folded": op.folded,
             "inputs": [t.describe() for t in g.op_inputs(op) if t is not None and not t.is_const],
             "outputs": [t.describe() for t in g.op_outputs(op)],
             "constants": [t.describe() for t in g.op_inputs(op) if t is not None and t.is_const],
@@ -88,7 +106,8 @@ def text(r: dict) -> str:
     rows = [("#", "operator", "inputs -> outputs", "MACs", "weights B", "live B")]
     for o in r["operators"]:
         io = ", ".join(o["inputs"]) + " -> " + ", ".join(o["outputs"])
-        rows.append((str(o["index"]), o["kind"] + (" (folded)" if o.get("folded") else ""), io, f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}"))
+        kind = o["kind"] + (f" [{o['options']}]" if o.get("options") else "") + (" (folded)" if o.get("folded") else "")
+        rows.append((str(o["index"]), kind, io, f"{o['macs']:,}", f"{o['weight_bytes']:,}", f"{o['live_bytes']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     lines = [f"{r['model']}: inputs {', '.join(r['inputs'])}; outputs {', '.join(r['outputs'])}", ""]
     for k, row in enumerate(rows):

@@ -18,7 +18,7 @@ import tflite
 from .errors import KilnError
 
 TENSOR_TYPES = {"float32": 0, "float16": 1, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7,
-                "int8": 9, "float64": 10, "resource": 13, "uint32": 15, "uint16": 16, "int4": 17}
+                "int8": 9, "float64": 10, "uint64": 12, "resource": 13, "uint32": 15, "uint16": 16, "int4": 17}
 
 # Operators whose options table is not named after the operator.
 _OPTIONS_OF = {"MEAN": "ReducerOptions", "SUM": "ReducerOptions", "REDUCE_MAX": "ReducerOptions",

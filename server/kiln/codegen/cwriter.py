@@ -83,6 +83,11 @@ class Emitter:
         return f"(int8_t *)(arena + {op.scratch_offset})"
 
     @staticmethod
+    def state(op, ctype: str = "uint8_t") -> str:
+        """The operator's own state (op.state_bytes, in the state area)."""
+        return f"({ctype} *)(state + {op.state_offset})"
+
+    @staticmethod
     def f32(x: float) -> str:
         return literals.f32(x)
 
@@ -172,10 +177,12 @@ def _tensor_info(t: Tensor) -> str:
 _DEFINES = re.compile(r"^(?:static\s+)?\w[\w\s\*]*?\b(kiln_\w+)\s*\(", re.M)
 # kernels a runtime macro defines, named in its invocation: KILN_INT_POOLS(int8_t, kiln_avg_pool_s8, ...)
 _MACRO_DEFINES = re.compile(r"^KILN_\w+\((.*)\)\s*$", re.M)
+# kernels a template included several times defines, named per instance: #define KF_RFFT_NAME kiln_rfft_s16
+_TEMPLATE_NAMES = re.compile(r"^#define \w+_NAME\s+(kiln_\w+)\s*$", re.M)
 
 
 def _defined(text: str) -> set:
-    names = {m for m in _DEFINES.findall(text) if not m.startswith("kiln_load")}
+    names = {m for m in _DEFINES.findall(text) if not m.startswith("kiln_load")} | set(_TEMPLATE_NAMES.findall(text))
     for args in _MACRO_DEFINES.findall(text):
         # names passed as arguments, not calls (followed by "(") or types (ending in _t)
         names.update(m for m in re.findall(r"\b(kiln_\w+)\b(?!\s*\()", args) if not m.endswith("_t"))
@@ -208,8 +215,8 @@ def _api(g: Graph) -> str:
         return (f"int {n}_invoke(const {n}_input_t *input, {n}_output_t *output);\n"
                 f"int {n}_invoke_with_arena(const {n}_input_t *input, {n}_output_t *output, void *arena, "
                 "size_t arena_bytes);")
-    return f"""/* The model keeps state between invocations ({N}_STATE_BYTES bytes: {len(g.variables)} variable(s)
- * and CALL_ONCE flags), apart from the arena, which may be shared with other work in between.
+    return f"""/* The model keeps state between invocations ({N}_STATE_BYTES bytes: variables, recurrent and
+ * signal operators' state, CALL_ONCE flags), apart from the arena, which may be shared with other work in between.
  * {n}_invoke() uses a static state that {n}_reset() puts back to its start (it starts there).
  * With your own buffers, call {n}_reset_state() on the state (8-byte aligned, at least
  * {N}_STATE_BYTES) before its first invocation and whenever a sequence starts anew. */
@@ -255,8 +262,11 @@ def _stateful_entry_points(g: Graph, copy_in: str, calls: str, copy_out: str, io
         fill = t.zero_point & 0xFF if t.dtype == "int8" and t.quant is not None else 0
         resets.append(f"    memset(state + {t.state_offset}, 0x{fill:02x}, {t.nbytes}u); /* variable tensor {t.index} "
                       f"'{literals.comment(t.name)}': {t.describe()} */")
+    for op in g.operator_state:
+        resets.append(f"    memset(state + {op.state_offset}, 0, {op.state_bytes}u); /* {literals.comment(op.label)}'s "
+                      "own state */")
     return f"""/* The state's starting contents: each variable filled with the byte TFLite Micro fills it with
- * (its first assigned tensor's zero point), every CALL_ONCE flag cleared. */
+ * (its first assigned tensor's zero point), every CALL_ONCE flag cleared, operators' own state zeroed. */
 static void reset_state(uint8_t *state)
 {{
 {chr(10).join(resets)}

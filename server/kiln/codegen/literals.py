@@ -47,6 +47,8 @@ def array_body(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
                      for v in items]
         elif ctype == "uint32_t":
             items = [f"{v}u" for v in items]
+        elif ctype == "uint64_t":
+            items = [f"UINT64_C({v})" for v in items]
         per_line = 20 if ctype in ("int8_t", "uint8_t") else 10
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
     return "    " + ",\n    ".join(lines)

@@ -43,7 +43,7 @@ MAX_TENSORS = 16
 # kiln_dtype_t (runtime_c/include/kiln_model.h) -> numpy
 DTYPES = {0: np.dtype(np.float32), 1: np.dtype(np.int8), 2: np.dtype("<i2"), 3: np.dtype("<i4"),
           4: np.dtype(np.uint8), 5: np.dtype(np.bool_), 6: np.dtype("<i8"),
-          7: np.dtype("<u4")}
+          7: np.dtype("<u4"), 8: np.dtype("<u8")}
 
 _INFO_HEAD = struct.Struct("<HHBBBB32sIIIII")
 

@@ -46,6 +46,9 @@ class OpDef:
     # Computes the output at compile time even when the inputs are not constant (SHAPE: shapes are
     # static): fold(op, g) -> list of output arrays. See passes/constants.py.
     fold: Callable[[Operator, Graph], list] | None = None
+    # The operator's main options in a few words for the model report and `kiln inspect` (custom
+    # operators, whose options the report cannot show otherwise): "fft_length 512, int16".
+    summary: Callable[[Operator, Graph], str] | None = None
 
 
 REGISTRY: dict[str, OpDef] = {}
@@ -58,11 +61,12 @@ def aliases(op: Operator, g: Graph) -> bool:
 
 
 def register(kind: str, check, prepare, emit, alias_output: bool = False, in_place=None, overlap=None,
-             variants=None, types: tuple[str, ...] = ("int8", "float32"), notes: str = "", fold=None) -> None:
+             variants=None, types: tuple[str, ...] = ("int8", "float32"), notes: str = "", fold=None,
+             summary=None) -> None:
     if kind in REGISTRY:
         raise ValueError(f"operator {kind} is registered twice")
     REGISTRY[kind] = OpDef(kind, check, prepare, emit, alias_output, in_place, overlap, variants, tuple(types),
-                           notes, fold)
+                           notes, fold, summary)
 
 
 def same_shape_input(op: Operator, g: Graph) -> int | None:
@@ -116,3 +120,31 @@ def quantized(op: Operator, t: Tensor, role: str, per_tensor: bool = True) -> No
 
 def same_size(op: Operator, a: Tensor, b: Tensor) -> None:
     require(op, a.size == b.size, f"input has {a.size} elements but output has {b.size}")
+
+
+def custom_options(op: Operator, required: tuple[str, ...], defaults: dict | None = None, what: str = "") -> dict:
+    """A custom operator's options: the flexbuffers map in its custom_options, every key of
+    `required` present (TFLite Micro's kernels read some of them by position in the sorted map, so a
+    missing key would shift the others), `defaults` for the optional ones."""
+    from flatbuffers import flexbuffers
+
+    raw = op.options.get("custom_options")
+    require(op, bool(raw) or not required, f"has no custom options (its flexbuffers map of {what or ', '.join(required)})")
+    o = {}
+    if raw:
+        try:
+            o = flexbuffers.Loads(bytes(raw))
+        except Exception as e:  # a malformed buffer: say so rather than fail
+            require(op, False, f"its custom options are not a readable flexbuffers map ({type(e).__name__})")
+        require(op, isinstance(o, dict), "its custom options are not a flexbuffers map")
+    missing = [k for k in required if k not in o]
+    require(op, not missing, f"its custom options lack {', '.join(missing)}")
+    return {**(defaults or {}), **o}
+
+
+def options_summary(keys: tuple[str, ...]) -> Callable[[Operator, Graph], str]:
+    """An OpDef.summary listing some custom options: "num_channels 40, snr_shift 6"."""
+    def summary(op: Operator, g: Graph) -> str:
+        o = custom_options(op, ())
+        return ", ".join(f"{k} {o[k]}" for k in keys if k in o)
+    return summary

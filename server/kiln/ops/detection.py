@@ -10,7 +10,7 @@ leaves output rows unwritten (fewer detections than rows), Kiln writes zeros.
 """
 from __future__ import annotations
 
-from .base import arity, dtype_in, register, require
+from .base import arity, custom_options, dtype_in, register, require
 
 KIND = "CUSTOM(TFLite_Detection_PostProcess)"
 REQUIRED = ("max_detections", "max_classes_per_detection", "nms_score_threshold", "nms_iou_threshold",
@@ -18,18 +18,8 @@ REQUIRED = ("max_detections", "max_classes_per_detection", "nms_score_threshold"
 
 
 def options(op) -> dict:
-    from flatbuffers import flexbuffers
-
-    raw = op.options.get("custom_options")
-    require(op, bool(raw), "has no custom options (its flexbuffers map of max_detections, num_classes, ...)")
-    try:
-        o = flexbuffers.Loads(bytes(raw))
-    except Exception as e:  # a malformed buffer: say so rather than fail
-        require(op, False, f"its custom options are not a readable flexbuffers map ({type(e).__name__})")
-    require(op, isinstance(o, dict), "its custom options are not a flexbuffers map")
-    missing = [k for k in REQUIRED if k not in o]
-    require(op, not missing, f"its custom options lack {', '.join(missing)}")
-    return {**{"detections_per_class": 100, "use_regular_nms": False}, **o}
+    return custom_options(op, REQUIRED, {"detections_per_class": 100, "use_regular_nms": False},
+                          "max_detections, num_classes, ...")
 
 
 def check(op, g):

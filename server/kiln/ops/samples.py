@@ -248,12 +248,48 @@ def _svdf_model() -> bytes:
     return w.build()
 
 
+def _frontend_model() -> bytes:
+    """The audio front end (kiln/audio_frontend.py): 320 new samples to 40 int8 log-mel features."""
+    from ..audio_frontend import write
+
+    return write()
+
+
+def _synthesis_model() -> bytes:
+    """The signal operators a front end does not use: an inverse FFT of 4 frames of 65 int16 bins,
+    their overlap-add at 64 samples, a delay of 40 samples; and a stacker of 16 channels with three
+    frames of left context (valid from the first invocation: TFLite Micro leaves invalid outputs
+    unwritten)."""
+    from flatbuffers import flexbuffers
+
+    w = ModelWriter(description="kiln sample: signal synthesis operators")
+    bins, stack_in = w.tensor("bins", [4, 130], "int16"), w.tensor("channels", [16], "int16")
+    frames, added = w.tensor("frames", [4, 128], "int16"), w.tensor("added", [256], "int16")
+    delayed, stacked, valid = w.tensor("delayed", [256], "int16"), w.tensor("stacked", [64], "int16"), w.tensor(
+        "stacked_valid", [], "bool")
+    w.custom_op("SignalIrfft", [bins], [frames], flexbuffers.Dumps({"T": 7, "fft_length": 128}))
+    w.custom_op("SignalOverlapAdd", [frames], [added], flexbuffers.Dumps({"T": 7, "frame_step": 64}))
+    w.custom_op("SignalDelay", [added], [delayed], flexbuffers.Dumps({"delay_length": 40}))
+    w.custom_op("SignalStacker", [stack_in], [stacked, valid], flexbuffers.Dumps(
+        {"num_channels": 16, "stacker_left_context": 3, "stacker_right_context": 0, "stacker_step": 1}))
+    w.inputs, w.outputs = [bins, stack_in], [delayed, stacked, valid]
+    return w.build()
+
+
 # kind -> (the model's builder, the index of the operator of that kind in it)
 MODELS = {"CALL_ONCE": (_variables_model, 0), "VAR_HANDLE": (_variables_model, 1),
           "READ_VARIABLE": (_variables_model, 2), "ASSIGN_VARIABLE": (_variables_model, 4),
           "IF": (_if_model, 0), "WHILE": (_while_model, 0),
           "CUSTOM(TFLite_Detection_PostProcess)": (_detection_model, 0),
-          "UNIDIRECTIONAL_SEQUENCE_LSTM": (_lstm_model, 0), "SVDF": (_svdf_model, 0)}
+          "UNIDIRECTIONAL_SEQUENCE_LSTM": (_lstm_model, 0), "SVDF": (_svdf_model, 0),
+          "CUSTOM(SignalFramer)": (_frontend_model, 0), "CUSTOM(SignalWindow)": (_frontend_model, 1),
+          "CUSTOM(SignalFftAutoScale)": (_frontend_model, 3), "CUSTOM(SignalRfft)": (_frontend_model, 4),
+          "CUSTOM(SignalEnergy)": (_frontend_model, 5), "CUSTOM(SignalFilterBank)": (_frontend_model, 6),
+          "CUSTOM(SignalFilterBankSquareRoot)": (_frontend_model, 7),
+          "CUSTOM(SignalFilterBankSpectralSubtraction)": (_frontend_model, 8),
+          "CUSTOM(SignalPCAN)": (_frontend_model, 9), "CUSTOM(SignalFilterBankLog)": (_frontend_model, 10),
+          "CUSTOM(SignalIrfft)": (_synthesis_model, 0), "CUSTOM(SignalOverlapAdd)": (_synthesis_model, 1),
+          "CUSTOM(SignalDelay)": (_synthesis_model, 2), "CUSTOM(SignalStacker)": (_synthesis_model, 3)}
 
 
 def kinds() -> list[str]:

@@ -7,8 +7,8 @@ point, READ_VARIABLE copies it out, ASSIGN_VARIABLE copies into it. Kiln resolve
 compile time: each variable is a fixed place in the model's state area, a buffer of its own
 beside the scratch arena that keeps its contents from one invocation to the next (the arena may
 be shared with other work between invocations; the state may not). The state area starts with
-one word per CALL_ONCE operator (0 until its subgraph has run), then the variables, each aligned
-to 8 bytes.
+one word per CALL_ONCE operator (0 until its subgraph has run), then the variables, then the
+variable tensors, then the state operators keep for themselves, each aligned to 8 bytes.
 
 This pass never raises: what it cannot resolve is reported by the operators' checks
 (ops/variables.py), so that `kiln inspect` lists every problem.
@@ -103,4 +103,20 @@ def run(g: Graph) -> None:
                 t.state_offset = at
                 at += t.nbytes
                 g.variable_tensors.append(t)
+    g.state_bytes = at
+
+
+def place_operator_state(g: Graph) -> None:
+    """After preparation: the state operators keep for themselves (op.state_bytes, e.g. a framer's
+    pending samples), each aligned to 8 bytes after the variables; reset zeroes it, so each kernel
+    encodes its starting state as zeros."""
+    at = g.state_bytes
+    g.operator_state = []
+    for sg in [g] + called(g):
+        for op in sg.operators:
+            if op.state_bytes > 0:
+                at = (at + 7) // 8 * 8
+                op.state_offset = at
+                at += op.state_bytes
+                g.operator_state.append(op)
     g.state_bytes = at
