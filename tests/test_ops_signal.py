@@ -311,10 +311,14 @@ def test_synthesis_operators_on_qemu_m4(tmp_path):
                      "synthesis on qemu-m4")
 
 
-@pytest.mark.parametrize("dtype", ["int32", "float32"])
-def test_rfft_on_qemu_m4(dtype, tmp_path):
-    m = model(RFFT, [T([2, 90], dtype)], [T([2, 98], dtype)], T=TYPE_CODE[dtype], fft_length=96)
-    check_on_qemu_m4(m, random_records(m, n=6, gen=varied(dtype, [2, 90])), tmp_path, f"{dtype} rfft on qemu-m4")
+@pytest.mark.parametrize("dtype,length", [("int16", 512), ("int16", 480), ("int16", 96), ("int16", 8), ("int16", 4),
+                                          ("int32", 96), ("float32", 96)])
+def test_rfft_on_qemu_m4(dtype, length, tmp_path):
+    """The Cortex-M build (int16: the DSP extension's packed radix-2/4 butterflies and split) on
+    full-range and small frames, every radix mix."""
+    m = model(RFFT, [T([2, length - 2], dtype)], [T([2, length + 2], dtype)], T=TYPE_CODE[dtype], fft_length=length)
+    check_on_qemu_m4(m, random_records(m, n=8, gen=varied(dtype, [2, length - 2])), tmp_path,
+                     f"{dtype} rfft {length} on qemu-m4")
 
 
 def test_front_end_reset_starts_anew(tmp_path):

@@ -5,6 +5,9 @@
  *   KF_FIXED  1 for fixed point: KF_PROD (the product type), KF_FRACBITS, KF_SAMP_MAX
  *   KF_ADD(a, b), KF_SUB(a, b), KF_NEG(a)   sums as KISS FFT's C computes them (int16 samples add in
  *             int, exactly; int32 ones wrap in 32 bits; floats add as floats)
+ *   KF_PACKED 1 to take the radix-2 and radix-4 butterflies and the real split from bfly2_packed,
+ *             bfly4_packed and split_packed (int16 on the DSP extension: both halves of a complex
+ *             value in one register), defined before the include
  * The butterflies follow KISS FFT v130 (what TFLite Micro builds) operation for operation: every
  * stage divides by its radix (C_FIXDIV), products round half up (sround), and each store into a
  * sample wraps as the C conversion does. */
@@ -60,6 +63,7 @@
         (res).i = (KF_T)KF_SUB((a).i, (b).i);                                                          \
     } while (0)
 
+#if !KF_PACKED
 static void KF(bfly2)(KF_CPX *out, int32_t fstride, const KF_CPX *tw, int32_t m)
 {
     KF_CPX *out2 = out + m, t;
@@ -113,6 +117,8 @@ static void KF(bfly4)(KF_CPX *out, int32_t fstride, const KF_CPX *tw, int32_t m,
         ++out;
     } while (--k);
 }
+
+#endif
 
 static void KF(bfly3)(KF_CPX *out, int32_t fstride, const KF_CPX *tw, int32_t m)
 {
@@ -207,9 +213,14 @@ static void KF(work)(KF_CPX *out, const KF_CPX *f, int32_t fstride, const int32_
         } while ((out += m) != end);
     }
     switch (p) {
+#if KF_PACKED
+    case 2: bfly2_packed(beg, fstride, tw, m); break;
+    case 4: bfly4_packed(beg, fstride, tw, m, st->inverse); break;
+#else
     case 2: KF(bfly2)(beg, fstride, tw, m); break;
-    case 3: KF(bfly3)(beg, fstride, tw, m); break;
     case 4: KF(bfly4)(beg, fstride, tw, m, st->inverse); break;
+#endif
+    case 3: KF(bfly3)(beg, fstride, tw, m); break;
     default: KF(bfly5)(beg, fstride, tw, m); break;
     }
 }
@@ -228,6 +239,10 @@ static void KF(fftr)(const kiln_fft_plan_t *st, const KF_T *time, KF_CPX *freq, 
     freq[0].r = (KF_T)KF_ADD(tdc.r, tdc.i);
     freq[n].r = (KF_T)KF_SUB(tdc.r, tdc.i);
     freq[n].i = freq[0].i = 0;
+#if KF_PACKED
+    split_packed(freq, tmp, super, n);
+    (void)k;
+#else
     for (k = 1; k <= n / 2; ++k) {
         KF_CPX fpk = tmp[k], fpnk, f1k, f2k, tw;
         fpnk.r = tmp[n - k].r;
@@ -242,6 +257,7 @@ static void KF(fftr)(const kiln_fft_plan_t *st, const KF_T *time, KF_CPX *freq, 
         freq[n - k].r = (KF_T)KF_HALF(KF_SUB(f1k.r, tw.r));
         freq[n - k].i = (KF_T)KF_HALF(KF_SUB(tw.i, f1k.i));
     }
+#endif
 }
 
 /* kiss_fftri: the inverse split into n complex values, then the n-point inverse FFT into the 2n
