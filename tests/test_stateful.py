@@ -13,6 +13,7 @@ import test_ops_lstm as lstm_ops
 import test_ops_svdf as svdf_ops
 from harness import SANITIZE, assert_match, check_on_qemu_m4, compile_and_run
 from kiln import compiler, oracle
+from kiln.audio_frontend import write as frontend_model
 from kiln.device import Session
 from kiln.device.hostdevice import HostDevice, build
 from opgen import random_records
@@ -67,8 +68,10 @@ def test_ring_on_qemu_m4(tmp_path):
     check_on_qemu_m4(data, random_records(data, n=12), tmp_path, "ring on qemu-m4")
 
 
-RESET_MODELS = {  # a variable (resource variable, SVDF's activation state, LSTM's hidden and cell states)
+RESET_MODELS = {  # a variable (resource variable, SVDF's activation state, LSTM's hidden and cell states),
+    # or operators' own state (the audio front end's framer and noise estimate)
     "ring": lambda: sm.ring("int8"),
+    "frontend": lambda: frontend_model(),
     "svdf": lambda: svdf_ops.svdf_model("int8", 1, 7, 6, 2, 5, seed=3),
     "lstm": lambda: lstm_ops.lstm_model("int8", 1, 2, 5, 4, False, seed=3),
 }
@@ -312,7 +315,7 @@ def test_gru_as_a_while_loop(board, tmp_path):
         check_on_qemu_m4(data, records, tmp_path, "GRU as a WHILE loop on qemu-m4")
 
 
-@pytest.mark.parametrize("which", ["svdf", "lstm"])
+@pytest.mark.parametrize("which", ["svdf", "lstm", "frontend"])
 def test_reset_over_rpc_on_qemu_m4(which, tmp_path):
     """The recurrent layers' Cortex-M kernels over RPC on qemu-m4: seven steps, a reset request in the
     middle of the sequence, seven more; TFLite Micro's two fresh interpreters."""
