@@ -284,6 +284,16 @@ def test_front_end_frame_by_frame(int8, tmp_path):
     assert len({o[0].tobytes() for o in pair.ours}) > 20
 
 
+def test_front_end_as_micro_speech_lays_it_out(tmp_path):
+    """The layout of TFLite Micro's own micro_speech preprocessor model: whole 30 ms frames in, the
+    energies zeroed outside the filter bank's bins by CAST / STRIDED_SLICE / CONCATENATION."""
+    m = frontend_model(FrontEnd(framed=False))
+    x = np.concatenate([r[0] for r in audio_records(25)])
+    pair = compile_and_run(m, [[x[k * 320:k * 320 + 480].reshape(1, 480)] for k in range(24)], tmp_path)
+    assert_match(pair, "micro_speech-shaped front end")
+    assert "STRIDED_SLICE" in [op.kind for op in pair.compiled.graph.operators]
+
+
 def test_front_end_on_qemu_m4(tmp_path):
     check_on_qemu_m4(frontend_model(), audio_records(12), tmp_path, "front end on qemu-m4")
 

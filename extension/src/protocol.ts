@@ -63,6 +63,7 @@ export interface RunResult { model: string; board: string; outputs: RunOutput[];
 export interface ReportOperator {
   index: number;
   kind: string;
+  options?: string; // a custom operator's main options, e.g. "fft_length 512, int16"
   inputs: string[];
   outputs: string[];
   constants: string[];

@@ -37,7 +37,7 @@ export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, 
   const t = r.totals;
   const problems = r.problems.length
     ? `<div class="problems" data-testid="problems"><b>Kiln cannot compile this model:</b><ul>${r.problems.map((p) => `<li>${esc(p)}</li>`).join('')}</ul></div>` : '';
-  const rows = r.operators.map((o) => `<tr><td>${o.index}</td><td>${esc(o.kind)}</td>`
+  const rows = r.operators.map((o) => `<tr><td>${o.index}</td><td>${esc(o.kind)}${o.options ? `<br><span class="meta">${esc(o.options)}</span>` : ''}</td>`
     + `<td>${o.inputs.map(esc).join('<br>')}</td><td>${o.outputs.map(esc).join('<br>')}</td>`
     + `<td class="n">${num(o.macs)}</td><td class="n">${num(o.weight_bytes)}</td><td class="n">${num(o.live_bytes)}</td></tr>`);
   const memory = r.buffers.length ? `<h2>Memory timeline</h2>${timelineSvg(r)}<h2>Live activation bytes per operator</h2>${liveBarsSvg(r)}` : '';

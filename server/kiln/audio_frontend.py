@@ -40,6 +40,10 @@ class FrontEnd:
     pcan_gain_bits: int = 21
     log_scale_bits: int = 6
     int8_output: bool = True
+    # TFLite Micro's own micro_speech preprocessor model takes a whole [1, window] frame (no framer)
+    # and zeroes the energies outside the filter bank's bins with CAST, STRIDED_SLICE and
+    # CONCATENATION (its energy operator leaves them unwritten): framed=False writes that layout.
+    framed: bool = True
 
     @property
     def correction_bits(self) -> int:
@@ -105,7 +109,8 @@ def pcan_gain_lut(fe: FrontEnd) -> np.ndarray:
 
 
 def write(fe: FrontEnd = FrontEnd(), name: str = "audio front end") -> bytes:
-    """The front-end model: input int16[step] (new samples), output int8[channels] (or int16)."""
+    """The front-end model: input int16[step] (new samples; framed=False: int16[1, window]), output
+    int8[channels] (or int16)."""
     w = ModelWriter(description=f"kiln: {name}")
     fb = mel_filter_bank(fe)
     bins = fe.fft_length // 2 + 1
@@ -118,9 +123,12 @@ def write(fe: FrontEnd = FrontEnd(), name: str = "audio front end") -> bytes:
     def custom(code, ins, outs, **opts):
         w.custom_op(code, ins, outs, flexbuffers.Dumps(opts) if opts else b"")
 
-    samples = tensor("samples", [fe.step], "int16")
-    custom("SignalFramer", [samples], [tensor("frame", [1, fe.window], "int16"), tensor("frame_valid", [], "bool")],
-           frame_size=fe.window, frame_step=fe.step, prefill=True)
+    if fe.framed:
+        samples = tensor("samples", [fe.step], "int16")
+        custom("SignalFramer", [samples], [tensor("frame", [1, fe.window], "int16"), tensor("frame_valid", [], "bool")],
+               frame_size=fe.window, frame_step=fe.step, prefill=True)
+    else:
+        samples = tensor("frame", [1, fe.window], "int16")
     custom("SignalWindow", [t["frame"], tensor("hann", [fe.window], "int16", hann_window(fe.window, fe.window_bits))],
            [tensor("windowed", [1, fe.window], "int16")], shift=fe.window_bits)
     w.op("RESHAPE", [t["windowed"], tensor("flat_shape", [1], "int32", np.array([fe.window], np.int32))],
@@ -131,8 +139,21 @@ def write(fe: FrontEnd = FrontEnd(), name: str = "audio front end") -> bytes:
            fft_length=fe.fft_length)
     custom("SignalEnergy", [t["spectrum"]], [tensor("energy", [bins], "uint32")], end_index=fb["end"],
            start_index=fb["start"])
+    energy = t["energy"]
+    if not fe.framed:  # as TFLite Micro's model: zeros, the energies in range, zeros
+        start, end = fb["start"], fb["end"]
+        w.op("CAST", [energy], [tensor("energy_i32", [bins], "int32")], {})
+        w.op("STRIDED_SLICE", [t["energy_i32"], tensor("slice_begin", [1], "int32", np.array([start], np.int32)),
+                               tensor("slice_end", [1], "int32", np.array([end], np.int32)),
+                               tensor("slice_step", [1], "int32", np.array([1], np.int32))],
+             [tensor("energy_used", [end - start], "int32")], {})
+        w.op("CONCATENATION", [tensor("zeros_head", [start], "int32", np.zeros(start, np.int32)), t["energy_used"],
+                               tensor("zeros_tail", [bins - end], "int32", np.zeros(bins - end, np.int32))],
+             [tensor("energy_zeroed", [bins], "int32")], {"axis": 0, "fused_activation_function": 0})
+        w.op("CAST", [t["energy_zeroed"]], [tensor("energy_u32", [bins], "uint32")], {})
+        energy = t["energy_u32"]
     tables = [tensor(k, [len(fb[k])], "int16", fb[k]) for k in ("weights", "unweights", "starts", "weight_starts", "widths")]
-    custom("SignalFilterBank", [t["energy"], *tables], [tensor("mel", [fe.channels], "uint64")], num_channels=fe.channels)
+    custom("SignalFilterBank", [energy, *tables], [tensor("mel", [fe.channels], "uint64")], num_channels=fe.channels)
     custom("SignalFilterBankSquareRoot", [t["mel"], t["scale_shift"]], [tensor("mel_root", [fe.channels], "uint32")])
     one = 1 << fe.subtraction_bits
     custom("SignalFilterBankSpectralSubtraction", [t["mel_root"]],

@@ -76,6 +76,12 @@ test('the report: a row per operator, a block per buffer, totals', () => {
   assert.ok(!html.includes('data-testid="problems"'));
 });
 
+test('a custom operator\'s options show under its kind', () => {
+  const fft: ReportResult = { ...report, operators: [{ ...report.operators[0], kind: 'CUSTOM(SignalRfft)', options: 'fft_length 512, int16' }] };
+  const html = reportHtml(fft, csp('s', '', false), 's.css', 'fe.tflite');
+  assert.match(html, /CUSTOM\(SignalRfft\)<br><span class="meta">fft_length 512, int16<\/span>/);
+});
+
 test('the timeline puts offset 0 at the bottom and spans each buffer\'s lifetime', () => {
   const svg = timelineSvg(report);
   const rects = [...svg.matchAll(/class="buf c\d" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => m.slice(1).map(Number));
