@@ -1,6 +1,6 @@
 """Convolutional operators on small generated models, against TFLite Micro, including awkward
 shapes: 1x1 images, channel counts that are not a multiple of 4, stride 2 with SAME padding,
-dilation 2, depth multiplier 2."""
+dilation 2, depth multiplier 2, single-channel depthwise with multipliers 1 to 8."""
 from __future__ import annotations
 
 import pytest
@@ -46,6 +46,11 @@ DW_CASES = [
     dict(input_shape=(1, 10, 10, 6), dilation=(2, 2)),
     dict(input_shape=(1, 1, 1, 7), depth_multiplier=2),
     dict(input_shape=(2, 5, 6, 3), kernel=(5, 3), strides=(1, 2)),
+    # one input channel (int8: computed as a CONV_2D of M filters)
+    dict(input_shape=(1, 12, 10, 1), depth_multiplier=8),                                 # grayscale first layer
+    dict(input_shape=(1, 20, 10, 1), kernel=(10, 8), strides=(2, 2), depth_multiplier=8),  # spectrogram, 10x8
+    dict(input_shape=(2, 7, 5, 1), depth_multiplier=3, padding="VALID", dilation=(2, 1)),
+    dict(input_shape=(1, 6, 6, 1)),                                                       # multiplier 1
 ]
 
 

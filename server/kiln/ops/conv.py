@@ -90,15 +90,28 @@ def check(op, g):
                     f"(has {len(w.quant.scale)} on axis {w.quant.axis})")
 
 
+def single_channel_depthwise(op, g) -> bool:
+    """An int8 DEPTHWISE_CONV_2D of one input channel (a first layer on a grayscale image or a
+    spectrogram, depth multiplier M) is a CONV_2D of M filters [kh, kw, 1]: the same sums and
+    per-channel requantization (TFLite's depthwise skips outside taps, the convolution reads them as
+    the zero point folded into the bias: the same), through the convolution's im2col DSP loop
+    instead of one MAC per tap and output channel."""
+    x = g.tensor(op.inputs[0])
+    return op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
+
+
 def prepare(op, g):
-    depthwise = op.kind == "DEPTHWISE_CONV_2D"
     x, w, *rest = g.op_inputs(op)
+    as_conv = single_channel_depthwise(op, g)
+    depthwise = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
+    wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv else w.data  # [1, kh, kw, M] -> [M, kh, kw, 1]
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     kh, kw = w.shape[1], w.shape[2]
     p = _geometry(op, x, y, kh, kw)
     p["act"] = act = fused_activation(op)
     p["depth_multiplier"] = y.shape[3] // x.shape[3] if depthwise else 1
+    p["as_conv"] = as_conv
     taps = kh * kw * (1 if depthwise else x.shape[3])
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
     if x.dtype == "float32":
@@ -116,9 +129,9 @@ def prepare(op, g):
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
     if depthwise:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
         if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
-            p["bias_folded"] = (bias - x.zero_point * w.data.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+            p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
     else:
-        bias = bias - x.zero_point * w.data.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
+        bias = bias - x.zero_point * wdata.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
         in_place = direct_possible(x.shape[3], kh, kw) and not (op.variant or "").startswith("im2col")
         p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
         p["im2col"] = not in_place
@@ -130,16 +143,16 @@ def prepare(op, g):
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
     acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
-    wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise else \
-        np.abs(w.data.astype(np.int64)).reshape(y.shape[3], -1).sum(axis=1)
+    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise else \
+        np.abs(wdata.astype(np.int64)).reshape(y.shape[3], -1).sum(axis=1)
     in_range = 256 if depthwise and "bias_folded" not in p else 128
     bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
     p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                             qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
     if depthwise and "bias_folded" in p:
-        p["packed"] = pack_depthwise(w.data, p["bias_folded"], p["rq"])
+        p["packed"] = pack_depthwise(wdata, p["bias_folded"], p["rq"])
     if not depthwise:
-        p["packed"] = pack_conv(w.data, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
+        p["packed"] = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
     op.params = p
 
 
@@ -200,7 +213,7 @@ GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h",
 
 
 def emit(op, g, c):
-    depthwise = op.kind == "DEPTHWISE_CONV_2D"
+    depthwise = op.kind == "DEPTHWISE_CONV_2D" and not op.params.get("as_conv")
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
@@ -267,7 +280,7 @@ def overlap(op, g) -> int:
     between its writes; with im2col it copies both pixels' taps to scratch before writing any.
     The depthwise and float kernels do one pixel at a time, reads and writes interleaved."""
     x = g.tensor(op.inputs[0])
-    pair = op.kind == "CONV_2D" and x.dtype == "int8"
+    pair = (op.kind == "CONV_2D" or op.params.get("as_conv", False)) and x.dtype == "int8"
     return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.params.get("im2col", False))
 
 
@@ -314,6 +327,8 @@ def variants(op, g) -> list[str]:
     loop, for a copy and 2 x taps of scratch); with "16", the filter is stored pre-widened to int16
     (no unpacking in the inner loop: 11 instructions per 16 MACs instead of 14, for twice its flash)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
+    if single_channel_depthwise(op, g):
+        return ["im2col", "im2col16"]
     if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
     if not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
@@ -324,6 +339,7 @@ def variants(op, g) -> list[str]:
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
          notes="per-channel int8 (or INT4, unpacked at compile time) weights; SAME/VALID, strides, dilation, fused "
                "activations; 16x8 with an int64 or int32 bias")
-register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, types=("int8", "int16", "float32"),
-         notes="any depth multiplier; int8 or INT4 weights; SAME/VALID, strides, dilation, fused activations; 16x8 "
-               "with an int64 bias")
+register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
+         types=("int8", "int16", "float32"),
+         notes="any depth multiplier (int8 of one input channel: as a CONV_2D of M filters); int8 or INT4 weights; "
+               "SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")
