@@ -131,3 +131,66 @@ def test_int4_variants_agree_and_nibbles_halve_the_flash(tmp_path):
     flash = {v: compiler.compile_model(path, variants={0: v}).const_bytes for v in ("weights4", "weights8", "weights16")}
     assert flash["weights8"] - flash["weights4"] >= 64 * 256 // 2 - 64  # the body halves; tails stay int8
     assert flash["weights16"] > flash["weights8"]
+
+
+def conv4(kind: str, x_shape, units: int, kernel=(3, 3), stride=1, multiplier=1, rng=None, int4=True) -> bytes:
+    """A CONV_2D or DEPTHWISE_CONV_2D with per-channel INT4 (or, int4=False, the same int8) weights."""
+    rng = rng or np.random.default_rng(0)
+    w = ModelWriter(description=f"kiln tests: {kind} with int4 weights")
+    cin = x_shape[3]
+    if kind == "CONV_2D":
+        w_shape, axis, options = [units, *kernel, cin], 0, {}
+    else:
+        units = cin * multiplier
+        w_shape, axis, options = [1, *kernel, units], 3, {"depth_multiplier": multiplier}
+    options.update(padding=0, stride_w=stride, stride_h=stride)
+    oh, ow = -(-x_shape[1] // stride), -(-x_shape[2] // stride)
+    scales = [float(s) for s in rng.uniform(0.02, 0.06, units)]
+    values = rng.integers(-8, 8, w_shape).astype(np.int8)
+    x = w.tensor("x", list(x_shape), "int8", 0.1, -3)
+    wt = w.tensor("w", w_shape, "int4" if int4 else "int8", scales, [0] * units, axis=axis,
+                  data=pack4(values) if int4 else values)
+    b = w.tensor("b", [units], "int32", [0.1 * s for s in scales], [0] * units,
+                 data=rng.integers(-300, 300, units).astype(np.int32))
+    y = w.tensor("y", [x_shape[0], oh, ow, units], "int8", 0.6, 2)
+    w.op(kind, [x, wt, b], [y], options)
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+CONV4 = {  # each of the kernels' filter formats: im2col, taps in place, odd channel counts, the DW forms
+    "conv-im2col": ("CONV_2D", (1, 7, 6, 3), 5, (3, 3), 1, 1),
+    "conv-direct": ("CONV_2D", (1, 6, 6, 8), 7, (3, 3), 2, 1),
+    "conv-1x1": ("CONV_2D", (1, 5, 5, 12), 6, (1, 1), 1, 1),
+    "depthwise-x1": ("DEPTHWISE_CONV_2D", (1, 6, 5, 7), 0, (3, 3), 1, 1),
+    "depthwise-x2": ("DEPTHWISE_CONV_2D", (1, 5, 5, 3), 0, (3, 3), 1, 2),
+    "depthwise-1ch-x8": ("DEPTHWISE_CONV_2D", (1, 10, 8, 1), 0, (5, 4), 2, 8),
+}
+
+
+@pytest.mark.parametrize("case", CONV4)
+def test_int4_convolutions_keep_nibbles(case, tmp_path):
+    """CONV_2D and DEPTHWISE_CONV_2D keep INT4 weights two a byte in flash (the packed stream's
+    weights as nibbles, rebuilt in scratch at each run): bit-exact with TFLite Micro, and the
+    weight bytes about half of the same layer's with int8 weights."""
+    from kiln import compiler
+
+    kind, xs, units, kernel, stride, mult = CONV4[case]
+    data = conv4(kind, xs, units, kernel, stride, mult, np.random.default_rng(len(case)))
+    pair = check(data, tmp_path, what=f"{case} int4")
+    assert "kiln_expand_s4(" in pair.compiled.files[f"{pair.compiled.name}.c"]
+    p8 = tmp_path / "int8.tflite"
+    p8.write_bytes(conv4(kind, xs, units, kernel, stride, mult, np.random.default_rng(len(case)), int4=False))
+    n = int(np.prod(pair.compiled.graph.tensor(1).shape))
+    saved = compiler.compile_model(p8).const_bytes - pair.compiled.const_bytes
+    assert saved >= n // 2 - 8 * (units or xs[3] * mult), f"{case}: only {saved} B saved on {n} weights"
+
+
+def test_int4_convolutions_on_qemu_m4(tmp_path):
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    for case, (kind, xs, units, kernel, stride, mult) in CONV4.items():
+        data = conv4(kind, xs, units, kernel, stride, mult, np.random.default_rng(len(case)))
+        (tmp_path / case).mkdir()
+        check_on_qemu_m4(data, random_records(data, n=4), tmp_path / case, f"{case} int4 on qemu-m4")

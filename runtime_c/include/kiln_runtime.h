@@ -239,6 +239,10 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
                             const int8_t *zp_vector);
 void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
                                     const kiln_conv_s8_params_t *p);
+/* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
+ * rebuilt into RAM before the kernel runs: runs of kind << 14 | words, kind 0 words stored as they
+ * are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a byte, low first. */
+void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int32_t n_runs);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);
 void kiln_depthwise_conv_f32(const float *in, const float *filter, const float *bias, float *out,

@@ -856,3 +856,38 @@ void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, in
                 }
             }
 }
+
+/* The nibble (-8..7) at position i of a run's bytes. */
+static int32_t nibble(const uint8_t *b, int32_t i)
+{
+    const int32_t v = (b[i >> 1] >> ((i & 1) * 4)) & 15;
+    return v - ((v & 8) << 1);
+}
+
+void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int32_t n_runs)
+{
+    int32_t r, i;
+    for (r = 0; r < n_runs; ++r) {
+        const int32_t kind = runs[r] >> 14, words = runs[r] & 0x3FFF;
+        if (kind == 0) {
+            memcpy(dst, src, 4u * (size_t)words);
+            src += 4 * words;
+        } else if (kind == 1) { /* 4 int8 a word: one byte of nibbles makes two int8 bytes */
+            uint8_t *d = (uint8_t *)(void *)dst;
+            for (i = 0; i < 2 * words; ++i) {
+                const uint32_t b = src[i];
+                d[2 * i] = (uint8_t)((b & 15u) ^ 8u) - 8u;
+                d[2 * i + 1] = (uint8_t)((b >> 4) ^ 8u) - 8u;
+            }
+            src += 2 * words;
+        } else if (kind == 2) { /* 2 int16 a word */
+            for (i = 0; i < words; ++i)
+                dst[i] = (int32_t)(((uint32_t)nibble(src, 2 * i) & 0xFFFFu) | ((uint32_t)nibble(src, 2 * i + 1) << 16));
+            src += words;
+        } else { /* one value a word */
+            for (i = 0; i < words; ++i) dst[i] = nibble(src, i);
+            src += (words + 1) / 2;
+        }
+        dst += words;
+    }
+}

@@ -149,17 +149,25 @@ def prepare(op, g):
     bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
     p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                             qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
+    parts = None
     if depthwise and "bias_folded" in p:
-        p["packed"] = pack_depthwise(wdata, p["bias_folded"], p["rq"])
-    if not depthwise:
-        p["packed"] = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
+        parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
+    elif not depthwise:
+        parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
+    if parts is not None:
+        p["packed"] = packing.stream(parts)
+    if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
+        p["nibbles"], p["runs"] = packing.nibble_stream(parts if parts is not None else
+                                                        [packing.Weights(packing.byte_words(wdata), 4)])
+        p["expanded_bytes"] = 4 * (p["packed"].size if parts is not None else -(-wdata.size // 4))
+        op.scratch_bytes += p["expanded_bytes"]
     op.params = p
 
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 
 
-def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> np.ndarray:
+def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
     """Depth multiplier 1, [1, k_h, k_w, C] -> the stream of int32 words kiln_depthwise_conv_s8
     walks: for each block of four channels, their four biases, then for each pair of taps (a zero
     tap added to an odd count) four words, one per channel, holding the two taps' weights as
@@ -174,14 +182,14 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> np.ndarra
     words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2)
     parts = []
     for k in range(c4 // 4):
-        parts += [bias[4 * k:4 * k + 4], words[k], rq[4 * k:4 * k + 4]]
+        parts += [bias[4 * k:4 * k + 4], packing.Weights(words[k], 2), rq[4 * k:4 * k + 4]]
     for c in range(c4, w.shape[3]):
-        parts += [bias[c:c + 1], taps[:, c], rq[c]]
-    return packing.stream(parts)
+        parts += [bias[c:c + 1], packing.Weights(taps[:, c], 1), rq[c]]
+    return parts
 
 
-def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> np.ndarray:
-    """The stream of int32 words kiln_conv_s8 walks with one pointer. For each pair of output
+def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> list:
+    """The parts of the stream of int32 words kiln_conv_s8 walks with one pointer. For each pair of output
     channels: their two biases; for every 4 bytes of depth of every tap (a "step"), each channel's
     4 weights, as one word of int8 or (wide) two words of int16 pairs, depth bytes 0 and 2 then 1
     and 3 (SMLAD's operands, so the loop needs no SXTB16), with one step more of zeros when the
@@ -202,10 +210,11 @@ def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_le
     parts = []
     for k in range(out_c // 2):
         a, b = 2 * k, 2 * k + 1
-        parts += [bias[a:b + 1], np.stack([chunks[a], chunks[b]], axis=1), rq[a], rq[b]]
+        parts += [bias[a:b + 1], packing.Weights(np.stack([chunks[a], chunks[b]], axis=1), 2 if wide else 4),
+                  rq[a], rq[b]]
     if out_c % 2:
-        parts += [bias[-1:], packing.byte_words(cols[-1]), rq[-1]]
-    return packing.stream(parts)
+        parts += [bias[-1:], packing.Weights(packing.byte_words(cols[-1]), 4), rq[-1]]
+    return parts
 
 
 GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w",
@@ -240,24 +249,37 @@ def emit(op, g, c):
         if p["k_h"] > 1 or p["k_w"] > 1:
             zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                          "what taps outside the image read: the input zero point")
-    suffix = ""
+    suffix, pre = "", []
+    scratch = c.scratch(op)
+    if "nibbles" in p:  # INT4: the stream rebuilt at the start of the scratch, the kernel's own after it
+        nib = c.array(f"op{op.index}_filter4", p["nibbles"], "uint8_t",
+                      f"filter '{w.name}' {w.describe()}: the kernel's stream with its weights as nibbles")
+        runs = c.array(f"op{op.index}_filter4_runs", p["runs"], "uint16_t",
+                       "runs of the stream: kind << 14 (0 words as they are, 1-3 nibbles of 4 int8 / 2 int16 / 1 "
+                       "int32 values a word) | word count")
+        pre = [f"kiln_expand_s4((int32_t *)(void *)(arena + {op.scratch_offset}), {nib}, {runs}, {p['runs'].size});"]
+        expanded = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})"
+        scratch = f"(int8_t *)(arena + {op.scratch_offset + p['expanded_bytes']})"
     if depthwise and "packed" in p:
-        filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
-                       f"filter '{w.name}' {w.describe()} as int16 pairs of taps, with each channel's bias (input "
-                       f"zero point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
-                       "kernel (see pack_depthwise)")
+        filt = expanded if pre else c.array(
+            f"op{op.index}_filter", p["packed"], "int32_t",
+            f"filter '{w.name}' {w.describe()} as int16 pairs of taps, with each channel's bias (input "
+            f"zero point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
+            "kernel (see pack_depthwise)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {zp}"
     elif depthwise:
         suffix = "_general"
-        args = f"{c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params"
+        filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
+        args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params"
     else:
         layout = "int16 pairs" if p["wide"] else "int8"
-        filt = c.array(f"op{op.index}_filter", p["packed"], "int32_t",
-                       f"filter '{w.name}' {w.describe()} as {layout}, with each channel pair's bias (input zero "
-                       f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
-                       "kernel (see pack_conv)")
-        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {c.scratch(op)}, {zp}"
-    return [
+        filt = expanded if pre else c.array(
+            f"op{op.index}_filter", p["packed"], "int32_t",
+            f"filter '{w.name}' {w.describe()} as {layout}, with each channel pair's bias (input zero "
+            f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
+            "kernel (see pack_conv)")
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {scratch}, {zp}"
+    return pre + [
         "static const kiln_conv_s8_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, "
@@ -337,9 +359,9 @@ def variants(op, g) -> list[str]:
 
 
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
-         notes="per-channel int8 (or INT4, unpacked at compile time) weights; SAME/VALID, strides, dilation, fused "
+         notes="per-channel int8 or INT4 weights (INT4 stays two a byte in flash, rebuilt in scratch); SAME/VALID, strides, dilation, fused "
                "activations; 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
-         notes="any depth multiplier (int8 of one input channel: as a CONV_2D of M filters); int8 or INT4 weights; "
+         notes="any depth multiplier (int8 of one input channel: as a CONV_2D of M filters); int8 or INT4 weights (two a byte in flash); "
                "SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")

@@ -23,7 +23,69 @@ def byte_words(values) -> np.ndarray:
     return np.pad(b, (0, -b.size % 4)).view("<i4").astype(np.int64)
 
 
+class Weights:
+    """A part of a stream made of weights: words of `per_word` values (4 int8, 2 int16 or 1 int32),
+    which an INT4 model's stream keeps as nibbles (nibble_stream)."""
+
+    def __init__(self, words, per_word: int):
+        self.words, self.per_word = np.asarray(words, np.int64).reshape(-1), per_word
+
+
+def _words(p) -> np.ndarray:
+    return p.words if isinstance(p, Weights) else np.asarray(p, np.int64).reshape(-1)
+
+
 def stream(parts) -> np.ndarray:
     """The parts (words, as any integers) one after another, as the int32 array C holds."""
-    flat = np.concatenate([np.asarray(p, np.int64).reshape(-1) for p in parts])
+    flat = np.concatenate([_words(p) for p in parts])
     return (flat & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+
+
+def _values(w: Weights) -> np.ndarray:
+    """The signed values a Weights part's words hold, in memory order."""
+    u = (w.words & 0xFFFFFFFF).astype(np.uint32)
+    if w.per_word == 4:
+        return u.view(np.int8).astype(np.int64)
+    if w.per_word == 2:
+        return u.view(np.int16).astype(np.int64)
+    return u.view(np.int32).astype(np.int64)
+
+
+# the runs of kiln_expand_s4 (kiln_conv.c): 0 words copied as they are, 1/2/3 words of 4 int8, 2
+# int16 or 1 int32 values stored as nibbles
+RUN_KIND = {4: 1, 2: 2, 1: 3}
+
+
+def nibble_stream(parts) -> tuple[np.ndarray, np.ndarray]:
+    """The stream of `parts` for weights of -8..7 (an INT4 model's): bytes in which each Weights
+    part's values are nibbles, two a byte (low first, a run ending on a whole byte), and every
+    other word its four bytes; and the runs (kind << 14 | word count, uint16) that kiln_expand_s4
+    rebuilds the int32 stream from, into RAM."""
+    out: list[np.ndarray] = []
+    runs: list[int] = []
+    for p in parts:
+        words = _words(p)
+        if not words.size:
+            continue
+        if isinstance(p, Weights) and np.all((_values(p) >= -8) & (_values(p) <= 7)):
+            v = (_values(p) & 15).astype(np.uint8)
+            v = np.append(v, np.uint8(0)) if v.size % 2 else v
+            out.append(v[0::2] | (v[1::2] << 4))
+            kind = RUN_KIND[p.per_word]
+        else:
+            out.append((words & 0xFFFFFFFF).astype("<u4").view(np.uint8))
+            kind = 0
+        if runs and runs[-2] == kind and kind == 0:
+            runs[-1] += words.size
+        else:
+            runs += [kind, words.size]
+    # each run one uint16: kind in the top 2 bits, words in the low 14 (long runs split)
+    codes = []
+    for kind, n in zip(runs[0::2], runs[1::2]):
+        while n > 0:
+            codes.append(kind << 14 | min(n, RUN_MAX))
+            n -= min(n, RUN_MAX)
+    return np.concatenate(out).astype(np.uint8), np.array(codes, np.uint16)
+
+
+RUN_MAX = (1 << 14) - 2  # words in one run: even, so a split one-value-a-word run (kind 3) keeps whole bytes
