@@ -399,3 +399,39 @@ def test_fft_strict_and_sanitized(kind, dtype, toolchain, tmp_path):
     tc = TOOLCHAINS[toolchain]
     check(m, tmp_path, records=random_records(m, n=8, gen=varied(dtype, shape)), cc=tc["cc"],
           extra_flags=tc["extra_flags"], opt=tc["opt"], what=f"{dtype} {kind} {toolchain}")
+
+
+SQRT_PROBE = r"""
+#include <stdio.h>
+#include "kiln_filter_bank.c"
+int main(void)
+{
+    static const uint64_t edges[] = {0, 1, 2, 3, 4, 0xFFFE0001u, 0xFFFF0000u, 0xFFFFFFFEu, 0xFFFFFFFFu,
+        0x100000000u, 0xFFFFFFFE00000001u, 0xFFFFFFFF00000000u, 0xFFFFFFFE00000000u, 0xFFFFFFFFFFFFFFFFu};
+    uint64_t x = 88172645463325252u, v, r;
+    unsigned k;
+    for (k = 0; k < sizeof edges / sizeof edges[0]; ++k) printf("%u\n", (unsigned)sqrt64(edges[k]));
+    for (k = 0; k < 300000; ++k) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        r = (x >> 32) >> (x % 32);
+        v = k % 2 ? x >> (x % 64) : r * r + (uint64_t)(x % 5) - 2u; /* squares, and either side of them */
+        printf("%u\n", (unsigned)sqrt64(v));
+    }
+    return 0;
+}
+"""
+
+
+def test_square_root_paths_agree(tmp_path):
+    """The hardware-float square root (Newton on the exact remainder) and TFLite Micro's bit-by-bit
+    loop give the same roots: edge cases around 2^32 and 2^64, squares and either side of them."""
+    import subprocess
+
+    (tmp_path / "probe.c").write_text(SQRT_PROBE)
+    outs = []
+    for flags in ([], ["-DKILN_SQRT_BITWISE"]):
+        exe = tmp_path / f"probe{len(flags)}"
+        subprocess.run(["gcc", "-O2", "-std=c99", *flags, "-I", str(ROOT / "runtime_c/include"), "-I",
+                        str(ROOT / "runtime_c/src"), str(tmp_path / "probe.c"), "-o", str(exe), "-lm"], check=True)
+        outs.append(subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split())
+    assert len(outs[0]) == 300014 and outs[0] == outs[1]
