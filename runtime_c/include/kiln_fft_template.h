@@ -7,7 +7,9 @@
  *             int, exactly; int32 ones wrap in 32 bits; floats add as floats)
  *   KF_PACKED 1 to take the radix-2 and radix-4 butterflies and the real split from bfly2_packed,
  *             bfly4_packed and split_packed (int16 on the DSP extension: both halves of a complex
- *             value in one register), defined before the include
+ *             value in one register), defined before the include; 0 or undefined otherwise
+ * and undefines them all at its end, ready for the next type's.
+ *
  * The butterflies follow KISS FFT v130 (what TFLite Micro builds) operation for operation: every
  * stage divides by its radix (C_FIXDIV), products round half up (sround), and each store into a
  * sample wraps as the C conversion does. */
@@ -333,3 +335,16 @@ void KF_IRFFT_NAME(const KF_T *in, KF_T *out, int32_t frames, int32_t in_len, co
 #undef KF_MULBYSCALAR
 #undef KF_CADD
 #undef KF_CSUB
+#undef KF_T
+#undef KF_CPX
+#undef KF_SUF
+#undef KF_RFFT_NAME
+#undef KF_IRFFT_NAME
+#undef KF_FIXED
+#undef KF_PROD
+#undef KF_FRACBITS
+#undef KF_SAMP_MAX
+#undef KF_ADD
+#undef KF_SUB
+#undef KF_NEG
+#undef KF_PACKED

@@ -100,6 +100,29 @@ static inline int32_t kiln_rescale_16x8(int64_t acc, const void *bias, int32_t i
     return kiln_mul_by_qm(acc32, mult, shift);
 }
 
+/* Leading zero bits of x (32 for 0): one CLZ where the compiler has it. */
+static inline int32_t kiln_clz32(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? (int32_t)__builtin_clz(x) : 32;
+#else
+    int32_t n = 0;
+    if (x == 0) return 32;
+    while ((x & UINT32_C(0x80000000)) == 0) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
+/* The bit length of x as TFLite Micro's signal library counts it (MostSignificantBit32, whose GCC
+ * path gives 32 for 0, not 0). */
+static inline uint32_t kiln_msb32(uint32_t x)
+{
+    return x ? 32u - (uint32_t)kiln_clz32(x) : 32u;
+}
+
 /* Saturate to int16 (one SSAT on Cortex-M). */
 static inline int32_t kiln_sat16(int32_t x)
 {

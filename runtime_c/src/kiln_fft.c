@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kiln_dsp.h"
+#include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
 #if KILN_DSP
@@ -108,19 +109,6 @@ static void split_packed(kiln_cpx_s16_t *freq, const kiln_cpx_s16_t *tmp, const 
 #define KF_SUB(a, b) ((int32_t)(a) - (int32_t)(b))
 #define KF_NEG(a) (-(int32_t)(a))
 #include "kiln_fft_template.h"
-#undef KF_T
-#undef KF_CPX
-#undef KF_SUF
-#undef KF_RFFT_NAME
-#undef KF_IRFFT_NAME
-#undef KF_PROD
-#undef KF_FRACBITS
-#undef KF_SAMP_MAX
-#undef KF_ADD
-#undef KF_SUB
-#undef KF_NEG
-#undef KF_PACKED
-#define KF_PACKED 0
 
 /* int32: sums wrap in 32 bits (as the int32 arithmetic of KISS FFT's C does), products in int64,
  * Q31 twiddles */
@@ -129,6 +117,7 @@ static void split_packed(kiln_cpx_s16_t *freq, const kiln_cpx_s16_t *tmp, const 
 #define KF_SUF s32
 #define KF_RFFT_NAME kiln_rfft_s32
 #define KF_IRFFT_NAME kiln_irfft_s32
+#define KF_FIXED 1
 #define KF_PROD int64_t
 #define KF_FRACBITS 31
 #define KF_SAMP_MAX 2147483647
@@ -136,18 +125,6 @@ static void split_packed(kiln_cpx_s16_t *freq, const kiln_cpx_s16_t *tmp, const 
 #define KF_SUB(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)))
 #define KF_NEG(a) ((int32_t)(0u - (uint32_t)(a)))
 #include "kiln_fft_template.h"
-#undef KF_T
-#undef KF_CPX
-#undef KF_SUF
-#undef KF_RFFT_NAME
-#undef KF_IRFFT_NAME
-#undef KF_FIXED
-#undef KF_PROD
-#undef KF_FRACBITS
-#undef KF_SAMP_MAX
-#undef KF_ADD
-#undef KF_SUB
-#undef KF_NEG
 
 /* float */
 #define KF_T float
@@ -167,8 +144,7 @@ static void split_packed(kiln_cpx_s16_t *freq, const kiln_cpx_s16_t *tmp, const 
 int32_t kiln_fft_auto_scale_s16(const int16_t *in, int16_t *out, int32_t n)
 {
     int16_t max = 0;
-    int32_t i, bits = 0, shift;
-    uint32_t m;
+    int32_t i, shift;
     for (i = 0; i < n; ++i) {
         const int16_t v = in[i];
         if (v > max)
@@ -176,13 +152,7 @@ int32_t kiln_fft_auto_scale_s16(const int16_t *in, int16_t *out, int32_t n)
         else if (-v > max)
             max = (int16_t)-v;
     }
-    m = (uint32_t)(int32_t)max;
-    if (m == 0) bits = 32;
-    while (m) {
-        m >>= 1;
-        ++bits;
-    }
-    shift = 16 - bits - 1;
+    shift = 16 - (int32_t)kiln_msb32((uint32_t)(int32_t)max) - 1;
     if (shift <= 0) shift = 0;
     for (i = 0; i < n; ++i) out[i] = (int16_t)(in[i] * (1 << shift));
     return shift;

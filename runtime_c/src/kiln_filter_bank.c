@@ -4,23 +4,8 @@
  * its C wraps, so the results are equal bit for bit. */
 #include <math.h>
 
+#include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
-
-/* The bit length of x (MostSignificantBit32; 32 for 0, as its GCC path returns). */
-static uint32_t msb32(uint32_t x)
-{
-#if defined(__GNUC__)
-    return x ? 32u - (uint32_t)__builtin_clz(x) : 32u;
-#else
-    uint32_t n = 0;
-    if (x == 0) return 32u;
-    while (x) {
-        x >>= 1;
-        ++n;
-    }
-    return n;
-#endif
-}
 
 void kiln_energy_s16(const int16_t *bins, uint32_t *out, int32_t n, int32_t start, int32_t end)
 {
@@ -73,7 +58,7 @@ static uint64_t isqrt(uint64_t num, int32_t width, uint64_t cap)
     uint64_t res = 0, bit;
     int32_t top, iterations;
     if (num == 0) return 0;
-    top = (int32_t)(width == 64 ? 32u - msb32(hi) : 32u - msb32((uint32_t)num)) | 1; /* leading zeros, odd */
+    top = (int32_t)(width == 64 ? 32u - kiln_msb32(hi) : 32u - kiln_msb32((uint32_t)num)) | 1; /* leading zeros, odd */
     bit = (uint64_t)1 << (width - 1 - top);
     iterations = (width - 1 - top) / 2 + 1;
     while (iterations--) {
@@ -160,7 +145,7 @@ static uint32_t pcan_gain(uint32_t x, const int16_t *lut)
 {
     int32_t interval, frac, r;
     if (x <= 2) return (uint32_t)(int32_t)lut[x];
-    interval = (int32_t)msb32(x);
+    interval = (int32_t)kiln_msb32(x);
     lut += 4 * interval - 6;
     frac = (int32_t)((interval < 11 ? x << (11 - interval) : x >> (interval - 11)) & 0x3FFu);
     r = ((int32_t)lut[2] * frac) >> 5;
@@ -202,7 +187,7 @@ static const uint16_t log_lut[130] = {
  * in Q16), times out_scale / 2^16, each rounded, in uint32 arithmetic that wraps as its does */
 static uint32_t log32(uint32_t x, uint32_t out_scale)
 {
-    const uint32_t integer = msb32(x) - 1u;
+    const uint32_t integer = kiln_msb32(x) - 1u;
     int32_t frac = (int32_t)((int64_t)x - ((int64_t)1 << integer));
     uint32_t seg, log2, loge;
     int32_t c0, c1, rel;

@@ -3,17 +3,6 @@
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
-static int count_leading_zeros(uint32_t x)
-{
-    int n = 0;
-    if (x == 0) return 32;
-    while ((x & UINT32_C(0x80000000)) == 0) {
-        x <<= 1;
-        ++n;
-    }
-    return n;
-}
-
 /* gemmlowp's SaturatingRoundingMultiplyByPOT for a positive exponent. */
 static int32_t sat_shift_left(int32_t x, int e)
 {
@@ -58,7 +47,7 @@ static inline void softmax_s8_any(const int8_t *in, int8_t *out8, int16_t *out16
         for (c = 0; c < depth; ++c) {
             sum += kiln_rdbpot(exp_table[max - x[c]], 12); /* Q12.19 accumulator */
         }
-        headroom = count_leading_zeros((uint32_t)sum);
+        headroom = kiln_clz32((uint32_t)sum);
         scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - UINT32_C(0x80000000)));
         exponent = (12 - headroom) + 31 - out_bits;
         for (c = 0; c < depth; ++c) {
@@ -87,7 +76,7 @@ void kiln_softmax_s8(const int8_t *in, int8_t *out, int32_t outer, int32_t depth
         for (c = 0; c < depth; ++c) {
             sum += kiln_rdbpot(exp_table[max - x[c]], 12); /* Q12.19 accumulator */
         }
-        headroom = count_leading_zeros((uint32_t)sum);
+        headroom = kiln_clz32((uint32_t)sum);
         scale = one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - UINT32_C(0x80000000)));
         exponent = (12 - headroom) + 31 - 8;
         for (c = 0; c < depth; ++c) {
@@ -129,7 +118,7 @@ void kiln_softmax_s16(const int16_t *in, int16_t *out, int32_t outer, int32_t de
             y[c] = (int16_t)lut16(kiln_clamp_i32(d, -32768, 32767), exp_lut);
             sum += y[c];
         }
-        headroom = count_leading_zeros((uint32_t)sum);
+        headroom = kiln_clz32((uint32_t)sum);
         recip = (int32_t)((((int64_t)sum << (headroom - 1)) + (1 << 13)) >> 14) - ((1 << 15) + (1 << 16));
         recip = lut16(kiln_clamp_i32(recip, -32768, 32767), recip_lut);
         right_shift = 31 - headroom;
@@ -190,11 +179,11 @@ static int32_t log_q12_to_q5(int32_t z_a)
     const int32_t log_2 = 1488522236, sqrt_sqrt_half = 1805811301, sqrt_half = 1518500250;
     const int32_t alpha_n = 117049297, alpha_d = 127690142, alpha_i = 1057819769, alpha_f = 638450708;
     const int32_t shifted_quarter = kiln_rdbpot(536870912, 6);
-    const int z_a_headroom_plus_1 = count_leading_zeros((uint32_t)z_a);
+    const int z_a_headroom_plus_1 = kiln_clz32((uint32_t)z_a);
     const int32_t r_a_raw = sat_pot(kiln_srdhm(sat_pot(z_a, z_a_headroom_plus_1 - 1), sqrt_half), 1);
     const int32_t z_a_pow_2_adj = sat_i64((int64_t)sat_pot(12 - z_a_headroom_plus_1, 31 - 6) + shifted_quarter);
     const int32_t z_b = kiln_srdhm(z_a, sqrt_half);
-    const int z_b_headroom = count_leading_zeros((uint32_t)z_b) - 1;
+    const int z_b_headroom = kiln_clz32((uint32_t)z_b) - 1;
     const int32_t r_b_raw = sat_pot(z_a, z_b_headroom);
     const int32_t z_b_pow_2_adj = sat_i64((int64_t)sat_pot(12 - z_b_headroom, 31 - 6) - shifted_quarter);
     const int32_t r = r_a_raw < r_b_raw ? r_a_raw : r_b_raw;

@@ -9,6 +9,7 @@ Prepare and Eval:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -122,20 +123,28 @@ def same_size(op: Operator, a: Tensor, b: Tensor) -> None:
     require(op, a.size == b.size, f"input has {a.size} elements but output has {b.size}")
 
 
+@functools.lru_cache(maxsize=256)
+def _flexbuffers_map(raw: bytes):
+    """A custom operator's options decoded once (check, prepare, emit and the report all read them),
+    or the name of the error a malformed buffer raised."""
+    from flatbuffers import flexbuffers
+
+    try:
+        return flexbuffers.Loads(raw)
+    except Exception as e:  # a malformed buffer: the caller says so rather than fail
+        return type(e).__name__
+
+
 def custom_options(op: Operator, required: tuple[str, ...], defaults: dict | None = None, what: str = "") -> dict:
     """A custom operator's options: the flexbuffers map in its custom_options, every key of
     `required` present (TFLite Micro's kernels read some of them by position in the sorted map, so a
     missing key would shift the others), `defaults` for the optional ones."""
-    from flatbuffers import flexbuffers
-
     raw = op.options.get("custom_options")
     require(op, bool(raw) or not required, f"has no custom options (its flexbuffers map of {what or ', '.join(required)})")
     o = {}
     if raw:
-        try:
-            o = flexbuffers.Loads(bytes(raw))
-        except Exception as e:  # a malformed buffer: say so rather than fail
-            require(op, False, f"its custom options are not a readable flexbuffers map ({type(e).__name__})")
+        o = _flexbuffers_map(bytes(raw))
+        require(op, not isinstance(o, str), f"its custom options are not a readable flexbuffers map ({o})")
         require(op, isinstance(o, dict), "its custom options are not a flexbuffers map")
     missing = [k for k in required if k not in o]
     require(op, not missing, f"its custom options lack {', '.join(missing)}")
