@@ -184,7 +184,9 @@ TCONV_CASES = [  # (input [n, h, w, c], kh, kw, out_c, (stride_h, stride_w), pad
     ([1, 1, 1, 4], 1, 1, 5, (1, 1), "SAME", (1, 1), False, 0),       # 1x1
     ([1, 2, 3, 1], 5, 5, 2, (4, 4), "SAME", (8, 12), True, 0),       # kernel larger than the stride of 4
     ([1, 2, 2, 3], 2, 2, 2, (2, 2), "VALID", (5, 6), True, 0),       # output past the last tap: bias only there
-    ([1, 3, 3, 8], 3, 3, 40, (2, 2), "SAME", (6, 6), True, 0),       # 40 channels: kiln's blocks of 32 and a rest
+    ([1, 3, 3, 8], 3, 3, 40, (2, 2), "SAME", (6, 6), True, 0),       # 40 channels; in_c 8: taps read in place
+    ([2, 3, 3, 4], 1, 1, 3, (2, 2), "VALID", (5, 5), True, 0),       # stride above the kernel: tapless phases
+    ([2, 4, 3, 4], 3, 3, 5, (2, 2), "SAME", (8, 6), False, 1),       # batches of a strided in-place phase conv
 ]
 
 

@@ -46,13 +46,10 @@ typedef struct {
     int32_t in_zp, out_zp, act_min, act_max;
     float f_min, f_max;
     const int32_t *multiplier, *shift;
-    const int32_t *zp_wsum; /* int8: in_zp * sum of the weights of each [out_c][k_h][k_w] tap */
 } kiln_transpose_conv_params_t;
 
 void kiln_transpose_conv_f32(const float *input, const float *filter, const float *bias, float *output,
                              const kiln_transpose_conv_params_t *p);
-void kiln_transpose_conv_s8(const int8_t *input, const int8_t *filter, const int32_t *bias, int8_t *output,
-                            const kiln_transpose_conv_params_t *p);
 void kiln_transpose_conv_s16(const int16_t *input, const int8_t *filter, const int64_t *bias, int16_t *output,
                              const kiln_transpose_conv_params_t *p);
 

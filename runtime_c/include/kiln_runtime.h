@@ -204,6 +204,9 @@ typedef struct {
     int32_t rq_fast;
     int32_t out_zp, act_min, act_max;
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
+    /* CONV_2D: bytes between output pixels, rows and batches, 0 for a dense output (out_c, out_w *
+     * out_c, out_h * out_w * out_c); one stride phase of a TRANSPOSE_CONV writes every stride-th */
+    int32_t out_px_step, out_row_step, out_batch_step;
 } kiln_conv_s8_params_t;
 
 /* 16x8 CONV_2D and DEPTHWISE_CONV_2D (filter [1][k_h][k_w][out_c] as in the model). CONV_2D's filter

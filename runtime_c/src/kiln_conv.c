@@ -430,19 +430,21 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     const int32_t pixels = g.out_h * g.out_w;
     uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
     const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0; /* taps always inside */
+    const int32_t px_step = p->out_px_step ? p->out_px_step : g.out_c;
+    const int32_t row_step = p->out_row_step ? p->out_row_step : g.out_w * g.out_c;
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
     int32_t b, px;
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
-        int8_t *dst = out + b * pixels * g.out_c;
+        int8_t *dst = out + b * (p->out_batch_step ? p->out_batch_step : pixels * g.out_c);
         int32_t oy0 = 0, ox0 = 0; /* pixel px */
         for (px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
             /* pixel px + 1, or px again for an odd last pixel: computed twice, stored once */
             const int32_t oy1 = !two ? oy0 : (ox0 + 1 < g.out_w ? oy0 : oy0 + 1);
             const int32_t ox1 = !two ? ox0 : (ox0 + 1 < g.out_w ? ox0 + 1 : 0);
-            int8_t *o0 = dst + px * g.out_c;
-            int8_t *o1 = two ? o0 + g.out_c : NULL;
+            int8_t *o0 = dst + oy0 * row_step + ox0 * px_step;
+            int8_t *o1 = two ? dst + oy1 * row_step + ox1 * px_step : NULL;
             if (col_len > 0) {
                 im2col_pixel(image, oy0, ox0, &g, p->in_zp, col_len, scratch);
                 im2col_pixel(image, oy1, ox1, &g, p->in_zp, col_len, scratch + col_len);

@@ -127,35 +127,24 @@ def prepare(op, g):
     p["mult"] = np.array([m for m, _ in mults], np.int32)
     p["shift"] = np.array([s for _, s in mults], np.int32)
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
-    if depthwise:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
-        if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
-            p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
-    else:
-        bias = bias - x.zero_point * wdata.astype(np.int64).reshape(y.shape[3], -1).sum(axis=1)
-        in_place = direct_possible(x.shape[3], kh, kw) and not (op.variant or "").startswith("im2col")
-        p["tap_len"] = x.shape[3] if in_place else -(-kh * kw * x.shape[3] // 4) * 4
-        p["im2col"] = not in_place
-        p["wide"] = (op.variant or "").endswith("16")
-        depth = kh * kw * x.shape[3] if in_place else p["tap_len"]
-        # im2col columns of two pixels (int8), then both pixels widened to int16 (kiln_conv_s8)
-        op.scratch_bytes = (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)  # even steps
-    p["bias"] = bias.astype(np.int32)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
-    acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
-    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise else \
-        np.abs(wdata.astype(np.int64)).reshape(y.shape[3], -1).sum(axis=1)
-    in_range = 256 if depthwise and "bias_folded" not in p else 128
-    bounds = np.abs(np.asarray(acc_bias, np.int64)) + in_range * wsum
-    p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
-                                            qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
-    parts = None
-    if depthwise and "bias_folded" in p:
-        parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
-    elif not depthwise:
-        parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else kh * kw, p["tap_len"], p["wide"])
-    if parts is not None:
-        p["packed"] = packing.stream(parts)
+    if not depthwise:
+        op.scratch_bytes = taps_layout(p, x.shape[3], op.variant)
+        parts = plan_s8(p, wdata, bias, x.zero_point)
+    else:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
+        parts = None
+        if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
+            p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+        p["bias"] = bias.astype(np.int32)
+        acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
+        wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
+        bounds = np.abs(np.asarray(acc_bias, np.int64)) + (128 if "bias_folded" in p else 256) * wsum
+        p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
+                                                qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
+        if "bias_folded" in p:
+            parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
+            p["packed"] = packing.stream(parts)
     if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
         p["nibbles"], p["runs"] = packing.nibble_stream(parts if parts is not None else
                                                         [packing.Weights(packing.byte_words(wdata), 4)])
@@ -165,6 +154,36 @@ def prepare(op, g):
 
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
+
+
+def taps_layout(p: dict, in_c: int, variant: str | None) -> int:
+    """How int8 CONV_2D reads its taps (p["im2col"], p["tap_len"], p["wide"] for filter geometry p
+    and a `kiln tune` variant) and the kernel's scratch bytes: im2col columns of two pixels (int8),
+    then both pixels widened to int16 (kiln_conv_s8), in even steps."""
+    kh, kw = p["k_h"], p["k_w"]
+    in_place = direct_possible(in_c, kh, kw) and not (variant or "").startswith("im2col")
+    p["tap_len"] = in_c if in_place else -(-kh * kw * in_c // 4) * 4
+    p["im2col"] = not in_place
+    p["wide"] = (variant or "").endswith("16")
+    depth = kh * kw * in_c if in_place else p["tap_len"]
+    return (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)
+
+
+def plan_s8(p: dict, wdata: np.ndarray, bias: np.ndarray, in_zp: int) -> list:
+    """The packed filter stream of kiln_conv_s8 for filter wdata [out_c, k_h, k_w, in_c] and its
+    bias, on a plan p that has its taps layout (taps_layout), mult, shift, out_zp, act_min and
+    act_max: the input zero point folded into the bias, requantization constants, the stream's
+    parts (also packed into p["packed"])."""
+    out_c = wdata.shape[0]
+    p["bias"] = (np.asarray(bias, np.int64) - in_zp * wdata.astype(np.int64).reshape(out_c, -1).sum(axis=1)).astype(np.int32)
+    p["in_zp"] = in_zp
+    wsum = np.abs(wdata.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
+    bounds = np.abs(p["bias"].astype(np.int64)) + 128 * wsum
+    p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], p["out_zp"], bounds,
+                                            qm.constant_outputs(p["bias"], wsum, p["mult"], p["shift"], p["out_zp"]))
+    parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else p["k_h"] * p["k_w"], p["tap_len"], p["wide"])
+    p["packed"] = packing.stream(parts)
+    return parts
 
 
 def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
@@ -244,11 +263,7 @@ def emit(op, g, c):
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
     else:  # both in the packed filter stream
         rq = "NULL"
-    zp = "NULL"
-    if (depthwise and "bias_folded" in p) or (not depthwise and not p["im2col"]):
-        if p["k_h"] > 1 or p["k_w"] > 1:
-            zp = c.array(f"op{op.index}_zp", np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
-                         "what taps outside the image read: the input zero point")
+    zp = zp_vector(c, f"op{op.index}_zp", p) if not depthwise or "bias_folded" in p else "NULL"
     suffix, pre = "", []
     scratch = c.scratch(op)
     if "nibbles" in p:  # INT4: the stream rebuilt at the start of the scratch, the kernel's own after it
@@ -279,14 +294,29 @@ def emit(op, g, c):
             f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
             "kernel (see pack_conv)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {scratch}, {zp}"
-    return pre + [
-        "static const kiln_conv_s8_params_t params = {",
+    return pre + s8_params(p, rq) + [f"kiln_{fn}_s8{'_w16' if p.get('wide') else suffix}({args});"]
+
+
+def s8_params(p: dict, rq: str = "NULL", name: str = "params") -> list[str]:
+    """The kiln_conv_s8_params_t of plan p (rq: the table's C name, NULL where it is in the stream)."""
+    geo = ", ".join(str(p[k]) for k in GEOMETRY)
+    steps = ", ".join(str(v) for v in p.get("out_steps", (0, 0, 0)))
+    return [
+        f"static const kiln_conv_s8_params_t {name} = {{",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, "
-        f"{p['tap_len'] if p.get('im2col') else 0}",
+        f"{p['tap_len'] if p.get('im2col') else 0}, {steps}",
         "};",
-        f"kiln_{fn}_s8{'_w16' if p.get('wide') else suffix}({args});",
     ]
+
+
+def zp_vector(c, name: str, p: dict) -> str:
+    """What taps outside the image read in place (in_c copies of the input zero point), or NULL
+    where the kernel never reads one (im2col; 1x1 without padding, whose taps are always inside)."""
+    if p.get("im2col") or (p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0):
+        return "NULL"
+    return c.array(name, np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
+                   "what taps outside the image read: the input zero point")
 
 
 def _rq_comment(fast: bool) -> str:

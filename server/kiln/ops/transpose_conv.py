@@ -7,15 +7,19 @@ padding is TFLite's: that of a convolution from the output's size back to the in
 (ComputePaddingHeightWidth with the output's height and width). TFLite Micro scatters each
 input pixel into an output-sized int32 scratch; Kiln gathers instead (each output pixel sums the
 taps whose stride phase lands on it), so it needs no scratch, and requantizes each output with
-TFLite's MultiplyByQuantizedMultiplier (the 64-bit one for int16). The input zero point cannot
-be folded into the bias (at the borders the set of taps varies), so it is folded per tap: a table
-of zp * (sum of the tap's weights) subtracted once per tap instead of once per MAC.
+TFLite's MultiplyByQuantizedMultiplier (the 64-bit one for int16).
+
+int8 runs on the convolution's kernel instead: each stride phase of the output is an ordinary
+stride-1 convolution over the input with that phase's taps reversed (stride_phases), written by
+kiln_conv_s8 every stride-th pixel, so a transposed convolution costs what a convolution of the
+same MACs costs (its DSP loop, the input zero point folded into each phase's bias).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import quantmath as qm
+from . import conv
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 PADDING = {0: "SAME", 1: "VALID"}
@@ -79,6 +83,41 @@ def padding(pad: str, size: int, k: int, s: int) -> int:
     return max((out - 1) * s + k - size, 0) // 2
 
 
+def stride_phases(p: dict, w: np.ndarray) -> list[dict]:
+    """A transposed convolution as stride_h x stride_w ordinary ones, one per output stride phase
+    (ry, rx): the outputs (ry + stride_h * j, rx + stride_w * i) take the taps fy = f0 + stride_h * t
+    with f0 = (ry + pad_h) % stride_h, from input row (ry + pad_h - f0) / stride_h + j - t. That is
+    a stride-1 convolution over the input with those taps in reverse order and padding T - 1 - that
+    base row (T taps; negative padding starts inside the image), whose outputs the kernel writes
+    every stride-th pixel (out_steps). Taps outside the input read the zero point, which the folded
+    bias cancels: exactly TFLite Micro's sums. A phase with no taps (stride above the kernel) keeps
+    one zero weight, so its outputs are the requantized bias."""
+    out = []
+    for ry in range(p["stride_h"]):
+        for rx in range(p["stride_w"]):
+            geo = dict(batches=p["batches"], in_h=p["in_h"], in_w=p["in_w"], in_c=p["in_c"], out_c=p["out_c"],
+                       stride_h=1, stride_w=1, dil_h=1, dil_w=1)
+            taps = []
+            for axis, r, k in (("h", ry, p["k_h"]), ("w", rx, p["k_w"])):
+                s, pad, size = p[f"stride_{axis}"], p[f"pad_{axis}"], p[f"out_{axis}"]
+                f0 = (r + pad) % s
+                n = -(-(k - f0) // s) if f0 < k else 0
+                base = (r + pad - f0) // s
+                geo[f"out_{axis}"] = -(-(size - r) // s) if r < size else 0
+                geo[f"k_{axis}"] = max(n, 1)
+                geo["pad_top" if axis == "h" else "pad_left"] = n - 1 - base if n else 1  # tapless: not "pointwise"
+                taps.append(slice(f0 + (n - 1) * s, None if f0 == 0 else f0 - 1, -s) if n else None)
+            if taps[0] is None or taps[1] is None:
+                geo["filter"] = np.zeros((p["out_c"], 1, 1, p["in_c"]), w.dtype)
+            else:
+                geo["filter"] = np.ascontiguousarray(w[:, taps[0], taps[1], :])
+            geo["out_steps"] = (p["stride_w"] * p["out_c"], p["stride_h"] * p["out_w"] * p["out_c"],
+                                p["out_h"] * p["out_w"] * p["out_c"])
+            geo["offset"] = (ry * p["out_w"] + rx) * p["out_c"]
+            out.append(geo)
+    return out
+
+
 def prepare(op, g):
     shape, w, x, b, y = _io(op, g)
     n, ih, iw, ic = x.shape
@@ -101,6 +140,14 @@ def prepare(op, g):
         if x.dtype == "int8":
             p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
             p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
+            bias = b.data.astype(np.int64) if b is not None else np.zeros(oc, np.int64)
+            p["phases"] = [phase for phase in stride_phases(p, w.data) if phase["out_h"] and phase["out_w"]]
+            for phase in p["phases"]:
+                phase.update(mult=p["mult"], shift=p["shift"], out_zp=p["out_zp"], act_min=p["act_min"],
+                             act_max=p["act_max"], depth_multiplier=1)
+                phase["scratch"] = conv.taps_layout(phase, ic, None)
+                conv.plan_s8(phase, phase.pop("filter"), bias, p["in_zp"])
+            op.scratch_bytes = max(phase["scratch"] for phase in p["phases"])
         else:
             p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, 0, -32768, 32767)
     op.params = p
@@ -110,6 +157,8 @@ def emit(op, g, c):
     shape, w, x, b, y = _io(op, g)
     p = op.params
     kind = {"float32": "f32", "int8": "s8", "int16": "s16"}[x.dtype]
+    if x.dtype == "int8":
+        return emit_phases(op, w, x, y, c)
     if b is None:
         bias = "NULL"
     elif x.dtype == "int16" and b.dtype == "int16":
@@ -117,16 +166,10 @@ def emit(op, g, c):
     else:
         bias = c.const(b)
     if x.dtype == "float32":
-        rq = "NULL, NULL, NULL"
+        rq = "NULL, NULL"
     else:
         rq = (c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per output channel multiplier") + ", " +
-              c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per output channel shift") + ", ")
-        if x.dtype == "int8":
-            zw = (p["in_zp"] * w.data.astype(np.int64).sum(axis=3)).reshape(-1).astype(np.int32)
-            rq += c.array(f"op{op.index}_zp_wsum", zw, "int32_t",
-                          "input zero point x the sum of each [out_c][k_h][k_w] tap's weights")
-        else:
-            rq += "NULL"
+              c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per output channel shift"))
     return [
         "static const kiln_transpose_conv_params_t params = {",
         f"    {p['batches']}, {p['in_h']}, {p['in_w']}, {p['in_c']}, {p['out_h']}, {p['out_w']}, {p['out_c']},",
@@ -135,6 +178,20 @@ def emit(op, g, c):
         "};",
         f"kiln_transpose_conv_{kind}({c.ptr(x)}, {c.const(w)}, {bias}, {c.ptr(y)}, &params);",
     ]
+
+
+def emit_phases(op, w, x, y, c) -> list[str]:
+    """int8: one kiln_conv_s8 call per stride phase (stride_phases), each writing its own pixels."""
+    lines = []
+    for k, ph in enumerate(op.params["phases"]):
+        filt = c.array(f"op{op.index}_phase{k}_filter", ph["packed"], "int32_t",
+                       f"filter '{w.name}' {w.describe()}: the taps of stride phase {k} "
+                       f"({ph['k_h']}x{ph['k_w']}, reversed), with each channel pair's bias (input zero point folded "
+                       "in) and requantization, packed for kiln_conv_s8 (see conv.pack_conv)")
+        zp = conv.zp_vector(c, f"op{op.index}_phase{k}_zp", ph)
+        lines += ["{"] + ["    " + line for line in conv.s8_params(ph)] + [
+            f"    kiln_conv_s8({c.ptr(x)}, {filt}, {c.ptr(y)} + {ph['offset']}, &params, {c.scratch(op)}, {zp});", "}"]
+    return lines
 
 
 register("TRANSPOSE_CONV", check, prepare, emit, types=("int8", "int16", "float32"),
