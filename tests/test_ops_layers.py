@@ -101,7 +101,7 @@ def test_resize_rejects(tmp_path):
 
 # ---- BATCH_MATMUL ----
 
-MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, constant operand: True (rhs), "lhs" or False)
+MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, constant operand: True (rhs), "lhs" or False[, rhs zp])
     ([3, 5], [5, 4], False, False, False),                 # rank 2
     ([2, 3, 7], [2, 4, 7], False, True, False),             # rhs given as [.., n, k]
     ([2, 1, 6, 3], [4, 6, 5], True, False, False),          # lhs [.., k, m]; batch broadcast both ways
@@ -112,6 +112,10 @@ MATMUL_CASES = [  # (lhs shape, rhs shape, adj_x, adj_y, constant operand: True 
     ([3, 4, 5], [1, 5, 6], False, False, False),            # rhs batch 1: TFLite Micro flattens the lhs batches
     ([2, 3, 5, 4], [1, 6, 5], True, True, "lhs"),           # the same with both adjoints, constant lhs
     ([2, 7, 3], [7, 4], True, False, True),                 # constant rhs under a transposed lhs
+    ([2, 6, 8], [2, 8, 6], False, False, False),            # depth 8: the 1x1 convolution reads rows in place
+    ([3, 4, 12], [12, 6], False, False, True),              # constant rhs, depth 12: one convolution for all rows
+    ([2, 5, 16], [2, 5, 16], False, True, False, 0),        # odd columns, rhs zero point 0: int8 last column
+    ([2, 3, 6], [6, 7], False, False, True, 0),             # constant rhs that fits int8, odd columns, depth 6
 ]
 
 
@@ -130,8 +134,9 @@ def matmul_model(dtype, cases, rng):
     w.inputs, w.outputs = [], []
     lq = {"int8": (0.04, -7), "int16": (0.002, 0), "float32": (None, None)}[dtype]
     rq = {"int8": (0.03, 5), "int16": (0.003, 0), "float32": (None, None)}[dtype]
-    for n, (ls, rs, adj_x, adj_y, const) in enumerate(cases):
+    for n, (ls, rs, adj_x, adj_y, const, *rzp) in enumerate(cases):  # rzp: the int8 rhs zero point, if not 5
         ys, k = _matmul_shape(ls, rs, adj_x, adj_y)
+        rq_n = (rq[0], rzp[0]) if rzp and dtype == "int8" else rq
 
         def operand(name, shape, q, constant):
             if not constant:
@@ -146,7 +151,7 @@ def matmul_model(dtype, cases, rng):
             return w.tensor(name, shape, dtype, *q, data=data)
 
         li = operand(f"l{n}", ls, lq, const == "lhs")
-        ri = operand(f"r{n}", rs, rq, const is True)
+        ri = operand(f"r{n}", rs, rq_n, const is True)
         if dtype == "float32":
             oq = (None, None)
         else:

@@ -37,6 +37,17 @@ void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
                           int16_t *scratch);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
+/* int8 with an activation rhs on the convolution's kernel: one rhs matrix (element strides r_k,
+ * r_col) packed at run time into the filter stream of kiln_conv_s8_w16 for a 1x1 convolution of
+ * `cols` output channels over `depth` input channels (ops/conv.py pack_conv's layout): per pair of
+ * columns their biases -lhs_zp * sum_k (R - rhs_zp), `steps` (even) steps of 4 depth values less
+ * rhs_zp as int16 pairs, and rq (the 3 requantization words every column shares); an odd last
+ * column (rhs_zp 0) as plain bytes, tap_len of them. */
+typedef struct {
+    int32_t depth, cols, r_k, r_col, rhs_zp, lhs_zp, tap_len, steps;
+    const int32_t *rq;
+} kiln_bmm_pack_t;
+void kiln_batch_matmul_pack_rhs_s8(const int8_t *rhs, const kiln_bmm_pack_t *p, int32_t *stream);
 
 /* TRANSPOSE_CONV: NHWC, weights [out_c][k_h][k_w][in_c]; padding as TFLite computes it. Quantized:
  * per output channel multiplier and shift (int16: zero points 0, 64-bit accumulator and rescale). */

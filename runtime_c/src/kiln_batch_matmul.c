@@ -189,3 +189,44 @@ void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out,
         }
     }
 }
+
+/* Column j of the rhs, depth values d..d+3 less the zero point (zeros past the depth). */
+static void column4(const int8_t *rhs, const kiln_bmm_pack_t *p, int32_t j, int32_t d, int32_t *v)
+{
+    int32_t i;
+    for (i = 0; i < 4; ++i) v[i] = d + i < p->depth ? rhs[(d + i) * p->r_k + j * p->r_col] - p->rhs_zp : 0;
+}
+
+void kiln_batch_matmul_pack_rhs_s8(const int8_t *rhs, const kiln_bmm_pack_t *p, int32_t *stream)
+{
+    int32_t j, s, c, v[4];
+    for (j = 0; j + 1 < p->cols; j += 2) {
+        int32_t *bias = stream, sum[2] = {0, 0};
+        stream += 2;
+        for (s = 0; s < p->steps; ++s) {
+            for (c = 0; c < 2; ++c, stream += 2) {
+                column4(rhs, p, j + c, 4 * s, v);
+                sum[c] += v[0] + v[1] + v[2] + v[3];
+                stream[0] = (int32_t)kiln_pair16(v[0], v[2]);
+                stream[1] = (int32_t)kiln_pair16(v[1], v[3]);
+            }
+        }
+        bias[0] = -p->lhs_zp * sum[0];
+        bias[1] = -p->lhs_zp * sum[1];
+        memcpy(stream, p->rq, 3 * sizeof(int32_t));
+        memcpy(stream + 3, p->rq, 3 * sizeof(int32_t));
+        stream += 6;
+    }
+    if (j < p->cols) { /* the odd last column: bias, its values as bytes, requantization */
+        int8_t *bytes = (int8_t *)(void *)(stream + 1);
+        int32_t sum = 0;
+        for (s = 0; s < p->tap_len; s += 4) {
+            column4(rhs, p, j, s, v);
+            for (c = 0; c < 4; ++c) bytes[s + c] = (int8_t)v[c];
+            sum += v[0] + v[1] + v[2] + v[3];
+        }
+        stream[0] = -p->lhs_zp * sum;
+        stream += 1 + p->tap_len / 4;
+        memcpy(stream, p->rq, 3 * sizeof(int32_t));
+    }
+}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
+from . import conv
 from .base import arity, dtype_in, quantized, register, require
 
 MAX_RANK = 5
@@ -89,21 +90,71 @@ def prepare(op, g):
     p = dict(batches=int(lo.size), rows=m, cols=n, depth=k, l_row=l_row, l_k=l_k, r_k=r_k, r_col=r_col,
              lhs_off=lo, rhs_off=ro, rhs_packed=rhs_packed)
     op.macs = int(lo.size) * m * n * k
-    if lhs.dtype == "int8" and rhs_packed is None:  # two lhs rows and the rhs transposed, as int16
-        op.scratch_bytes = (2 * k * (n + 2) + 3) // 4 * 4
     if lhs.dtype != "float32":
         real = qm.f32(lhs.scale * rhs.scale) / y.scale  # TFLite multiplies the two scales in float
         p["mult"], p["shift"] = qm.quantize_multiplier(real)
         info = np.iinfo(np.int8 if lhs.dtype == "int8" else np.int16)
         p.update(lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point, out_zp=y.zero_point,
                  act_min=int(info.min), act_max=int(info.max))
+    if lhs.dtype == "int8":
+        p["conv"] = as_convolution(p, ls, rs)
+        if p["conv"] is not None:
+            op.scratch_bytes = p["conv"]["scratch"]
+        elif rhs_packed is None:  # two lhs rows and the rhs transposed, as int16
+            op.scratch_bytes = (2 * k * (n + 2) + 3) // 4 * 4
     op.params = p
+
+
+def as_convolution(p: dict, ls: list, rs: list) -> dict | None:
+    """int8 on the convolution's kernel: each output matrix [M, N] is a 1x1 CONV_2D of M pixels,
+    K input and N output channels over the lhs rows (which must be contiguous: not adj_x), the rhs
+    columns less rhs_zp its filters (int16 pairs where they do not fit int8), the lhs zero point
+    folded into the bias, the per-tensor requantization repeated per column. A constant rhs of one
+    matrix is packed now, and all the output matrices go through one call when the lhs matrices
+    follow each other; an activation rhs is packed into scratch at run time, one matrix at a time
+    (kiln_batch_matmul_pack_rhs_s8). None where this does not apply (adj_x; an odd column count
+    whose values need int16; several constant rhs matrices): the kernel of kiln_batch_matmul.c."""
+    m, k, n = p["rows"], p["depth"], p["cols"]
+    if p["l_k"] != 1:
+        return None
+    const = p["rhs_packed"] is not None
+    if const:
+        mats = p["rhs_packed"].reshape(-1, n, k)
+        if mats.shape[0] != 1:
+            return None
+        weights = mats[0].astype(np.int64) - p["rhs_zp"]  # [n, k]
+        wide = bool(weights.min() < -128 or weights.max() > 127)
+    else:
+        weights, wide = None, True  # values less the zero point span up to 255: int16 pairs
+    if n % 2 and (wide if const else p["rhs_zp"] != 0):  # the odd last column is stored as int8
+        return None
+    merged = const and np.array_equal(p["lhs_off"], np.arange(p["batches"]) * m * k)
+    pixels = m * p["batches"] if merged else m
+    q = dict(batches=1, in_h=1, in_w=pixels, in_c=k, out_h=1, out_w=pixels, out_c=n, k_h=1, k_w=1,
+             stride_h=1, stride_w=1, dil_h=1, dil_w=1, pad_top=0, pad_left=0, depth_multiplier=1,
+             mult=np.full(n, p["mult"], np.int32), shift=np.full(n, p["shift"], np.int32),
+             out_zp=p["out_zp"], act_min=p["act_min"], act_max=p["act_max"], merged=merged)
+    kernel_scratch = conv.taps_layout(q, k, ("direct" if k % 4 == 0 else "im2col") + ("16" if wide else ""))
+    q["wide"] = wide
+    if const:
+        conv.plan_s8(q, weights.reshape(n, 1, 1, k), np.zeros(n, np.int64), p["lhs_zp"])
+        q["stream_words"] = 0
+    else:
+        bound = (abs(p["lhs_zp"]) + 128) * 255 * k  # |bias| + 128 sum |w|, whatever the rhs holds
+        rq, q["rq_fast"] = qm.requant_table([p["mult"]], [p["shift"]], p["out_zp"], [bound], [None])
+        q["rq_words"], q["in_zp"] = rq.reshape(-1), p["lhs_zp"]
+        q["steps"] = -(-q["tap_len"] // 8) * 2  # 4 depth values a step, an even count
+        q["stream_words"] = n // 2 * (8 + 4 * q["steps"]) + (n % 2) * (4 + q["tap_len"] // 4)
+    q["scratch"] = 4 * q["stream_words"] + kernel_scratch
+    return q
 
 
 def emit(op, g, c):
     lhs, rhs = g.op_inputs(op)
     (y,) = g.op_outputs(op)
     p = op.params
+    if p.get("conv") is not None:
+        return emit_convolution(op, c, lhs, rhs, y)
     ctype = {"int8": "int8_t", "int16": "int16_t", "float32": "float"}[lhs.dtype]
     if p["rhs_packed"] is not None:
         r = c.array(f"op{op.index}_rhs", p["rhs_packed"].reshape(-1), ctype,
@@ -132,6 +183,37 @@ def emit(op, g, c):
         "};",
         f"kiln_batch_matmul_{fn}({c.ptr(lhs)}, {r}, {c.ptr(y)}, &params{scratch});",
     ]
+
+
+def emit_convolution(op, c, lhs, rhs, y) -> list[str]:
+    """as_convolution's calls: one kiln_conv_s8 (constant rhs), or per output matrix the rhs packed
+    into scratch and one kiln_conv_s8_w16."""
+    p, q = op.params, op.params["conv"]
+    fn = "kiln_conv_s8_w16" if q["wide"] else "kiln_conv_s8"
+    m, n = p["rows"], p["cols"]
+    if p["rhs_packed"] is not None:
+        filt = c.array(f"op{op.index}_rhs", q["packed"], "int32_t",
+                       f"rhs '{rhs.name}' {rhs.describe()} less its zero point, as the filters of a 1x1 convolution "
+                       f"({'int16 pairs' if q['wide'] else 'int8'}, see conv.pack_conv) with each column's bias "
+                       "(lhs zero point folded in) and requantization")
+        kernel_scratch = c.scratch(op)
+    else:
+        filt = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})"
+        kernel_scratch = f"(int8_t *)(arena + {op.scratch_offset + 4 * q['stream_words']})"
+    body = [f"    {fn}({c.ptr(lhs)} + {{lo}}, {filt}, {c.ptr(y)} + {{yo}}, &params, {kernel_scratch}, NULL);"]
+    lines = ["{"] + ["    " + line for line in conv.s8_params(q)]
+    if q["merged"]:
+        return lines + [body[0].format(lo=0, yo=0), "}"]
+    lo = c.array(f"op{op.index}_lhs_off", p["lhs_off"], "int32_t", "lhs element offset of each output matrix")
+    if p["rhs_packed"] is None:
+        ro = c.array(f"op{op.index}_rhs_off", p["rhs_off"], "int32_t", "rhs element offset of each output matrix")
+        rq = c.array(f"op{op.index}_rq", q["rq_words"], "int32_t", "the requantization words every column shares")
+        lines += [f"    static const kiln_bmm_pack_t pack = {{{p['depth']}, {n}, {p['r_k']}, {p['r_col']}, {p['rhs_zp']}, "
+                  f"{p['lhs_zp']}, {q['tap_len']}, {q['steps']}, {rq}}};"]
+    lines += ["    int32_t b;", f"    for (b = 0; b < {p['batches']}; ++b) {{"]
+    if p["rhs_packed"] is None:
+        lines += [f"        kiln_batch_matmul_pack_rhs_s8({c.ptr(rhs)} + {ro}[b], &pack, (int32_t *)(void *)(arena + {op.scratch_offset}));"]
+    return lines + ["    " + body[0].format(lo=f"{lo}[b]", yo=f"b * {m * n}"), "    }", "}"]
 
 
 register("BATCH_MATMUL", check, prepare, emit, types=("int8", "int16", "float32"),
