@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
 bash scripts/setup-keras.sh || exit 1
+bash scripts/setup-torch.sh || exit 1
 bash scripts/setup-extension.sh || exit 1
 if [ ! -d ../shared/models ] && [ -z "${KILN_SHARED:-}" ]; then
   echo "note: ../shared/models is absent: the conformance tests on the shared models will be skipped" >&2
