@@ -133,5 +133,23 @@ def test_conv_16x8_qemu_m4(case, bias, tmp_path):
     check_on_qemu_m4(m, random_records(m, n=12), tmp_path, f"16x8 CONV_2D {case} {bias}")
 
 
+def test_conv_16x8_pairs_kernel_only_where_int32_is_exact(tmp_path):
+    """kiln_conv_s16_pairs sums in int32: taken where sum |w| * 2^15 stays below 2^31 for every
+    channel, else the 64-bit loop; both against TFLite Micro on qemu-m4 (depth 1,152 of weights up
+    to 127 is past the bound)."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    from kiln import compiler
+
+    for shape, want in (((1, 5, 4, 6), True), ((1, 3, 3, 128), False)):
+        m = _conv_model("CONV_2D", (shape, (3, 3), (1, 1), (1, 1), 0), 3, "int64", True, 0, np.random.default_rng(15))
+        path = tmp_path / f"c{shape[3]}.tflite"
+        path.write_bytes(m)
+        assert compiler.compile_model(path).graph.operators[0].params["pairs"] is want
+        (tmp_path / str(shape[3])).mkdir()
+        check_on_qemu_m4(m, random_records(m, n=4), tmp_path / str(shape[3]), f"16x8 CONV_2D in_c {shape[3]}")
+
+
 def test_conv_16x8_odd_output_channels(tmp_path):
     check(_conv_model("CONV_2D", CONV_CASES[1], 7, "int64", True, 0, np.random.default_rng(14)), tmp_path)

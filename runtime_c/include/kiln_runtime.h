@@ -219,9 +219,20 @@ typedef struct {
     kiln_conv_geometry_t g;
     const int32_t *mult, *shift;
     int32_t acc64, act_min, act_max, depthwise;
+    /* kiln_conv_s16_pairs: int16 words between output pixels, rows and batches, 0 for a dense
+     * output (a TRANSPOSE_CONV stride phase writes every stride-th pixel) */
+    int32_t out_px_step, out_row_step, out_batch_step;
 } kiln_conv_s16_params_t;
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
                    const kiln_conv_s16_params_t *p, int16_t *scratch);
+/* 16x8 CONV_2D whose every channel's sum stays within int32 (the compiler checks sum |w| * 2^15):
+ * two output pixels' taps copied to scratch (the depth k_h * k_w * in_c rounded up to a multiple
+ * of 8, zeros outside the image and after the depth; 2 columns, then both interleaved: 8 * that
+ * many bytes), then two output channels at a time by SMLAD on those int16 pairs, the int8 kernel's
+ * loop. filter (conv16x8.pack_pairs): per pair of output channels (an odd last one with itself),
+ * per step of 4 depth values, each channel's weights as two words of int16 pairs. */
+void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
+                         const kiln_conv_s16_params_t *p, int16_t *scratch);
 
 /* The filter is packed by the compiler into one stream of words with each output channel pair's
  * biases (the input zero point folded in) and requantization beside its weights (see pack_conv;

@@ -859,6 +859,83 @@ void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, in
             }
 }
 
+/* acc + the two int16 products of x and w's halves: SMLAD where there is one. */
+static inline int32_t smlad16(uint32_t x, uint32_t w, int32_t acc)
+{
+#if KILN_DSP
+    return __smlad(x, w, acc);
+#else
+    return acc + kiln_lo16(x) * kiln_lo16(w) + kiln_hi16(x) * kiln_hi16(w);
+#endif
+}
+
+static inline uint32_t load16x2(const int16_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Two pixels by two output channels over `steps` steps of 4 depth values: xw holds per step
+ * both pixels' two words of int16 pairs (pixel 0's, then pixel 1's), w per step both channels'
+ * two words of weights; acc[channel][pixel] += the sums. The Cortex-M loop is the int8 kernel's
+ * for int16 filters (MAC_STEP16, steps even). Returns w after the pair. */
+static const int32_t *pair_macs_s16(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t steps)
+{
+#if KILN_DSP
+    return pair_macs16(acc, xw, w, steps / STEPS_PER_TRIP);
+#else
+    int32_t s;
+    for (s = 0; s < steps; ++s, xw += 4, w += 4) {
+        acc[0] = smlad16(xw[1], (uint32_t)w[1], smlad16(xw[0], (uint32_t)w[0], acc[0]));
+        acc[1] = smlad16(xw[3], (uint32_t)w[1], smlad16(xw[2], (uint32_t)w[0], acc[1]));
+        acc[2] = smlad16(xw[1], (uint32_t)w[3], smlad16(xw[0], (uint32_t)w[2], acc[2]));
+        acc[3] = smlad16(xw[3], (uint32_t)w[3], smlad16(xw[2], (uint32_t)w[2], acc[3]));
+    }
+    return w;
+#endif
+}
+
+void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
+                         const kiln_conv_s16_params_t *p, int16_t *scratch)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t depth = g->k_h * g->k_w * g->in_c, steps = (depth + 7) / 8 * 2, col = 4 * steps;
+    const int32_t pixels = g->out_h * g->out_w;
+    const int32_t px_step = p->out_px_step ? p->out_px_step : g->out_c;
+    const int32_t row_step = p->out_row_step ? p->out_row_step : g->out_w * g->out_c;
+    int16_t *col0 = scratch, *col1 = scratch + col;
+    uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col);
+    int32_t b, px, i;
+    for (i = depth; i < col; ++i) col0[i] = col1[i] = 0; /* the padding to whole steps */
+    for (b = 0; b < g->batches; ++b) {
+        int16_t *dst = out + b * (p->out_batch_step ? p->out_batch_step : pixels * g->out_c);
+        for (px = 0; px < pixels; px += 2) {
+            const int two = px + 1 < pixels; /* an odd last pixel is computed twice, stored once */
+            const int32_t oy0 = px / g->out_w, ox0 = px % g->out_w;
+            const int32_t oy1 = two ? (px + 1) / g->out_w : oy0, ox1 = two ? (px + 1) % g->out_w : ox0;
+            int16_t *y0 = dst + oy0 * row_step + ox0 * px_step, *y1 = dst + oy1 * row_step + ox1 * px_step;
+            const int32_t *w = filter;
+            int32_t oc;
+            im2col_s16(in, col0, g, b, oy0, ox0);
+            im2col_s16(in, col1, g, b, oy1, ox1);
+            for (i = 0; i < steps; ++i) { /* both columns interleaved a step (8 bytes) at a time */
+                memcpy(xw + 4 * i, col0 + 4 * i, 8);
+                memcpy(xw + 4 * i + 2, col1 + 4 * i, 8);
+            }
+            for (oc = 0; oc < g->out_c; oc += 2) {
+                int32_t a[4] = {0, 0, 0, 0};
+                w = pair_macs_s16(a, xw, w, steps); /* an odd last channel is stored as a pair with itself */
+                y0[oc] = conv_s16_out(a[0], bias, oc, p);
+                if (two) y1[oc] = conv_s16_out(a[1], bias, oc, p);
+                if (oc + 1 == g->out_c) break;
+                y0[oc + 1] = conv_s16_out(a[2], bias, oc + 1, p);
+                if (two) y1[oc + 1] = conv_s16_out(a[3], bias, oc + 1, p);
+            }
+        }
+    }
+}
+
 /* The nibble (-8..7) at position i of a run's bytes. */
 static int32_t nibble(const uint8_t *b, int32_t i)
 {

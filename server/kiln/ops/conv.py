@@ -330,9 +330,12 @@ def overlap(op, g) -> int:
     """OpDef.overlap, from the order the kernels in kiln_conv.c write. kiln_conv_s8 computes two
     output pixels at a time and reads both pixels' taps again for each pair of output channels,
     between its writes; with im2col it copies both pixels' taps to scratch before writing any.
-    The depthwise and float kernels do one pixel at a time, reads and writes interleaved."""
+    The 16x8 pairs kernel does the same in int16. The depthwise and float kernels do one pixel at a
+    time, reads and writes interleaved."""
     x = g.tensor(op.inputs[0])
     pair = (op.kind == "CONV_2D" or op.params.get("as_conv", False)) and x.dtype == "int8"
+    if x.dtype == "int16" and op.params.get("pairs"):  # kiln_conv_s16_pairs: two pixels, like the int8 one
+        return window_overlap(op.params, 2, 2, reads_first=True)
     return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.params.get("im2col", False))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
+from . import packing
 from .base import dtype_in, fused_activation
 from .fully_connected import pack_rows_s16
 
@@ -33,8 +34,33 @@ def prepare16(op, p, x, w, b, y):
     p["acc64"] = not acc32
     # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
     p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
-    if op.kind == "CONV_2D":  # one output pixel's taps, the input of its FC
+    p["pairs"] = pairs_possible(op, w, p)
+    if p["pairs"]:  # both pixels' columns, rounded up to an even count of steps, then interleaved
+        op.scratch_bytes = 8 * (-(-int(np.prod(w.shape[1:])) // 8) * 8)
+    elif op.kind == "CONV_2D":  # one output pixel's taps, the input of its FC
         op.scratch_bytes = (2 * int(np.prod(w.shape[1:])) + 3) // 4 * 4
+
+
+def pairs_possible(op, w, p) -> bool:
+    """kiln_conv_s16_pairs takes a CONV_2D whose every channel's sum of |int16 x int8| products
+    stays within int32 (exactly TFLite Micro's sums, then its 64-bit or int32 rescale with the
+    bias)."""
+    if op.kind != "CONV_2D":
+        return False
+    per_channel = np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
+    return int(per_channel.max(initial=0)) * 32768 < 2 ** 31
+
+
+def pack_pairs(w: np.ndarray) -> np.ndarray:
+    """kiln_conv_s16_pairs's filter words: each channel's [k_h][k_w][in_c] weights zero-padded to a
+    multiple of 8 (an even count of steps of 4) as int16 pairs; per pair of channels (an odd last
+    one paired with itself), per step, each channel's two words."""
+    rows = w.reshape(w.shape[0], -1).astype(np.int64)
+    rows = np.pad(rows, ((0, w.shape[0] % 2), (0, -rows.shape[1] % 8)))
+    if w.shape[0] % 2:
+        rows[-1] = rows[-2]
+    words = packing.int16_pair(rows[:, 0::2], rows[:, 1::2]).reshape(rows.shape[0] // 2, 2, -1, 2)  # [pair, ch, step, 2]
+    return packing.stream([words.transpose(0, 2, 1, 3).reshape(-1)])
 
 
 def emit16(op, c, x, w, b, y, geo: str):
@@ -42,14 +68,25 @@ def emit16(op, c, x, w, b, y, geo: str):
     mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "output multipliers per channel")
     shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "output shifts per channel")
     bias = c.const(b) if b is not None else "NULL"
+    lines = s16_params(p, geo, mult, shift, int(op.kind == "DEPTHWISE_CONV_2D"))
+    if p["pairs"]:
+        filt = c.array(f"op{op.index}_filter", pack_pairs(w.data), "int32_t",
+                       f"filter {list(w.shape)} as int16 pairs, channels in pairs (see conv16x8.pack_pairs)")
+        return lines + [f"kiln_conv_s16_pairs({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, "
+                        f"(int16_t *)(void *){c.scratch(op)});"]
+    return lines + [
+        f"kiln_conv_s16({c.ptr(x)}, {_filter(op, c, w)}, {bias}, {c.ptr(y)}, &params, "
+        f"{'NULL' if op.kind == 'DEPTHWISE_CONV_2D' else f'(int16_t *)(void *){c.scratch(op)}'});",
+    ]
+
+
+def s16_params(p: dict, geo: str, mult: str, shift: str, depthwise: int, steps=(0, 0, 0)) -> list[str]:
     return [
         "static const kiln_conv_s16_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {mult}, {shift}, {int(p['acc64'])}, {p['act_min']}, {p['act_max']}, "
-        f"{int(op.kind == 'DEPTHWISE_CONV_2D')} /* 64-bit accumulator, clamp, depthwise */",
+        f"{depthwise} /* 64-bit accumulator, clamp, depthwise */, {', '.join(str(v) for v in steps)}",
         "};",
-        f"kiln_conv_s16({c.ptr(x)}, {_filter(op, c, w)}, {bias}, {c.ptr(y)}, &params, "
-        f"{'NULL' if op.kind == 'DEPTHWISE_CONV_2D' else f'(int16_t *)(void *){c.scratch(op)}'});",
     ]
 
 
