@@ -241,6 +241,17 @@ def test_transpose_conv(tmp_path, dtype):
     check(m, tmp_path, what=f"TRANSPOSE_CONV {dtype}", **(SAN if dtype == "int8" else {}))
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_transpose_conv_on_qemu_m4(tmp_path, dtype):
+    """The stride phases on the Cortex-M convolution loops (kiln_conv_s8, kiln_conv_s16_pairs):
+    every case above, odd channels, tapless phases and batches included."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    m = tconv_model(dtype, TCONV_CASES, np.random.default_rng(6))
+    check_on_qemu_m4(m, random_records(m, n=3), tmp_path, f"TRANSPOSE_CONV {dtype} on qemu-m4")
+
+
 def test_transpose_conv_per_tensor_and_int16_bias(tmp_path):
     """int8 with per-tensor weights; int16 with an int16 bias (TFLite Micro widens it to int64)."""
     check(tconv_model("int8", TCONV_CASES[:2], np.random.default_rng(6), per_channel=False), tmp_path,

@@ -869,13 +869,6 @@ static inline int32_t smlad16(uint32_t x, uint32_t w, int32_t acc)
 #endif
 }
 
-static inline uint32_t load16x2(const int16_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* Two pixels by two output channels over `steps` steps of 4 depth values: xw holds per step
  * both pixels' two words of int16 pairs (pixel 0's, then pixel 1's), w per step both channels'
  * two words of weights; acc[channel][pixel] += the sums. The Cortex-M loop is the int8 kernel's

@@ -12,14 +12,15 @@ TFLite's MultiplyByQuantizedMultiplier (the 64-bit one for int16).
 int8 runs on the convolution's kernel instead: each stride phase of the output is an ordinary
 stride-1 convolution over the input with that phase's taps reversed (stride_phases), written by
 kiln_conv_s8 every stride-th pixel, so a transposed convolution costs what a convolution of the
-same MACs costs (its DSP loop, the input zero point folded into each phase's bias).
+same MACs costs (its DSP loop, the input zero point folded into each phase's bias). 16x8 does the
+same with kiln_conv_s16_pairs where every channel's sums stay within int32.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import quantmath as qm
-from . import conv
+from . import conv, conv16x8
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 PADDING = {0: "SAME", 1: "VALID"}
@@ -150,6 +151,12 @@ def prepare(op, g):
             op.scratch_bytes = max(phase["scratch"] for phase in p["phases"])
         else:
             p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, 0, -32768, 32767)
+            if int(np.abs(w.data.astype(np.int64)).reshape(oc, -1).sum(axis=1).max(initial=0)) * 32768 < 2 ** 31:
+                # every phase's sums within int32 (each takes a part of the taps): kiln_conv_s16_pairs
+                p["phases"] = [phase for phase in stride_phases(p, w.data) if phase["out_h"] and phase["out_w"]]
+                for phase in p["phases"]:
+                    phase.update(acc64=1, act_min=p["act_min"], act_max=p["act_max"], depth_multiplier=1)
+                op.scratch_bytes = max(8 * (-(-int(np.prod(ph["filter"].shape[1:])) // 8) * 8) for ph in p["phases"])
     op.params = p
 
 
@@ -165,6 +172,8 @@ def emit(op, g, c):
         bias = c.array(f"op{op.index}_bias", b.data.astype(np.int64), "int64_t", f"bias '{b.name}' widened to int64")
     else:
         bias = c.const(b)
+    if "phases" in p:
+        return emit_phases16(op, w, x, y, c, bias)
     if x.dtype == "float32":
         rq = "NULL, NULL"
     else:
@@ -191,6 +200,24 @@ def emit_phases(op, w, x, y, c) -> list[str]:
         zp = conv.zp_vector(c, f"op{op.index}_phase{k}_zp", ph)
         lines += ["{"] + ["    " + line for line in conv.s8_params(ph)] + [
             f"    kiln_conv_s8({c.ptr(x)}, {filt}, {c.ptr(y)} + {ph['offset']}, &params, {c.scratch(op)}, {zp});", "}"]
+    return lines
+
+
+def emit_phases16(op, w, x, y, c, bias: str) -> list[str]:
+    """16x8: one kiln_conv_s16_pairs call per stride phase, its sums in int32 (checked by prepare),
+    the 64-bit rescale with the int64 bias after them as TFLite Micro's."""
+    p = op.params
+    mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "per output channel multiplier")
+    shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "per output channel shift")
+    lines = []
+    for k, ph in enumerate(p["phases"]):
+        filt = c.array(f"op{op.index}_phase{k}_filter", conv16x8.pack_pairs(ph["filter"]), "int32_t",
+                       f"filter '{w.name}' {w.describe()}: the taps of stride phase {k} ({ph['k_h']}x{ph['k_w']}, "
+                       "reversed) as int16 pairs (see conv16x8.pack_pairs)")
+        geo = ", ".join(str(ph[key]) for key in conv.GEOMETRY)
+        lines += ["{"] + ["    " + line for line in conv16x8.s16_params(ph, geo, mult, shift, 0, ph["out_steps"])] + [
+            f"    kiln_conv_s16_pairs({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)} + {ph['offset']}, &params, "
+            f"(int16_t *)(void *){c.scratch(op)});", "}"]
     return lines
 
 
