@@ -133,6 +133,18 @@ def test_conv_16x8_qemu_m4(case, bias, tmp_path):
     check_on_qemu_m4(m, random_records(m, n=12), tmp_path, f"16x8 CONV_2D {case} {bias}")
 
 
+@pytest.mark.parametrize("case", CONV_CASES + [((1, 6, 5, 8), (3, 3), (1, 1), (1, 1), 0)],
+                         ids=lambda c: "x".join(map(str, c[0])))
+def test_depthwise_16x8_qemu_m4(case, tmp_path):
+    """The Cortex-M path of depth multiplier 1 (four channels at a time by SMLABB / SMLATT, tails of
+    one to three channels, padding, strides, dilation)."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    m = _conv_model("DEPTHWISE_CONV_2D", case, case[0][3], "int64", True, 1, np.random.default_rng(16))
+    check_on_qemu_m4(m, random_records(m, n=6), tmp_path, f"16x8 DEPTHWISE_CONV_2D {case}")
+
+
 def test_conv_16x8_pairs_kernel_only_where_int32_is_exact(tmp_path):
     """kiln_conv_s16_pairs sums in int32: taken where sum |w| * 2^15 stays below 2^31 for every
     channel, else the 64-bit loop; both against TFLite Micro on qemu-m4 (depth 1,152 of weights up

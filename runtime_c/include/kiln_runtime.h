@@ -222,6 +222,10 @@ typedef struct {
     /* kiln_conv_s16_pairs: int16 words between output pixels, rows and batches, 0 for a dense
      * output (a TRANSPOSE_CONV stride phase writes every stride-th pixel) */
     int32_t out_px_step, out_row_step, out_batch_step;
+    /* kiln_conv_s16_pairs, kiln_depthwise_conv_s16: per channel {M, bias} where the compiler proved
+     * that the int32 sum plus the bias stays within int32 and TFLite's 64-bit rescale equals one
+     * rounded high multiply by M (conv16x8.fast_rescale), else NULL */
+    const int32_t *rq;
 } kiln_conv_s16_params_t;
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
                    const kiln_conv_s16_params_t *p, int16_t *scratch);
@@ -233,6 +237,14 @@ void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, in
  * per step of 4 depth values, each channel's weights as two words of int16 pairs. */
 void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
                          const kiln_conv_s16_params_t *p, int16_t *scratch);
+
+/* 16x8 DEPTHWISE_CONV_2D of depth multiplier 1 whose sums stay within int32 (under 512 taps), at
+ * most KILN_CONV_MAX_TAPS taps: each output pixel's taps found once (zeros: in_c int16 zeros for
+ * those outside the image), then four channels at a time by SMLABB / SMLATT. filter
+ * (conv16x8.pack_depthwise): per block of four channels, per tap, two words of int16 pairs; then
+ * per tap the last C % 4 channels' weights, one a word. */
+void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
+                             const kiln_conv_s16_params_t *p, const int16_t *zeros);
 
 /* The filter is packed by the compiler into one stream of words with each output channel pair's
  * biases (the input zero point folded in) and requantization beside its weights (see pack_conv;

@@ -819,6 +819,14 @@ static int16_t conv_s16_out(int64_t acc, const void *bias, int32_t oc, const kil
                                    p->act_max);
 }
 
+/* The same for an int32 sum, by the compiler's {M, bias} where it has them: (x * R + 2^(s-1)) >> s
+ * with x = sum + bias is the rounded high word of x * (R << (32 - s)), one SMMULR. */
+static inline int16_t conv_s16_out32(int32_t acc, const void *bias, int32_t oc, const kiln_conv_s16_params_t *p)
+{
+    if (p->rq) return (int16_t)kiln_clamp_i32(kiln_smmlar(acc + p->rq[2 * oc + 1], p->rq[2 * oc], 0), p->act_min, p->act_max);
+    return conv_s16_out(acc, bias, oc, p);
+}
+
 void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, int16_t *out,
                    const kiln_conv_s16_params_t *p, int16_t *scratch)
 {
@@ -919,14 +927,91 @@ void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *b
             for (oc = 0; oc < g->out_c; oc += 2) {
                 int32_t a[4] = {0, 0, 0, 0};
                 w = pair_macs_s16(a, xw, w, steps); /* an odd last channel is stored as a pair with itself */
-                y0[oc] = conv_s16_out(a[0], bias, oc, p);
-                if (two) y1[oc] = conv_s16_out(a[1], bias, oc, p);
+                y0[oc] = conv_s16_out32(a[0], bias, oc, p);
+                if (two) y1[oc] = conv_s16_out32(a[1], bias, oc, p);
                 if (oc + 1 == g->out_c) break;
-                y0[oc + 1] = conv_s16_out(a[2], bias, oc + 1, p);
-                if (two) y1[oc + 1] = conv_s16_out(a[3], bias, oc + 1, p);
+                y0[oc + 1] = conv_s16_out32(a[2], bias, oc + 1, p);
+                if (two) y1[oc + 1] = conv_s16_out32(a[3], bias, oc + 1, p);
             }
         }
     }
+}
+
+/* acc + the low (high) int16 halves of x and w multiplied: SMLABB (SMLATT). */
+static inline int32_t smla_lo16(uint32_t x, uint32_t w, int32_t acc)
+{
+#if KILN_DSP
+    return __smlabb((int32_t)x, (int32_t)w, acc);
+#else
+    return acc + kiln_lo16(x) * kiln_lo16(w);
+#endif
+}
+
+static inline int32_t smla_hi16(uint32_t x, uint32_t w, int32_t acc)
+{
+#if KILN_DSP
+    return __smlatt((int32_t)x, (int32_t)w, acc);
+#else
+    return acc + kiln_hi16(x) * kiln_hi16(w);
+#endif
+}
+
+/* Where each tap of output pixel (oy, ox) reads its in_c int16: in the image, or zeros. */
+static void tap_pointers_s16(const int16_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
+                             const int16_t *zeros, const int16_t **seg)
+{
+    const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    int32_t ky, kx;
+    for (ky = 0; ky < g->k_h; ++ky) {
+        const int32_t iy = y0 + ky * g->dil_h;
+        for (kx = 0; kx < g->k_w; ++kx) {
+            const int32_t ix = x0 + kx * g->dil_w;
+            const int inside = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
+            *seg++ = inside ? image + (iy * g->in_w + ix) * g->in_c : zeros;
+        }
+    }
+}
+
+void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
+                             const kiln_conv_s16_params_t *p, const int16_t *zeros)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t channels = g->in_c, taps = g->k_h * g->k_w, blocks = channels / 4;
+    const int32_t *tail = filter + 2 * taps * blocks;
+    const int16_t *seg[KILN_CONV_MAX_TAPS];
+    int32_t b, oy, ox, c, t;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                int16_t *y = out + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                const int32_t *w = filter;
+                tap_pointers_s16(in + b * g->in_h * g->in_w * channels, oy, ox, g, zeros, seg);
+                for (c = 0; c < 4 * blocks; c += 4) { /* four channels: two words of each tap */
+                    const int16_t *const *xq = seg;
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (t = taps; t > 0; --t) {
+                        const int16_t *x = *xq++ + c;
+                        uint32_t x01, x23;
+                        const uint32_t w01 = (uint32_t)*w++, w23 = (uint32_t)*w++;
+                        memcpy(&x01, x, 4);
+                        memcpy(&x23, x + 2, 4);
+                        a0 = smla_lo16(x01, w01, a0);
+                        a1 = smla_hi16(x01, w01, a1);
+                        a2 = smla_lo16(x23, w23, a2);
+                        a3 = smla_hi16(x23, w23, a3);
+                    }
+                    y[c] = conv_s16_out32(a0, bias, c, p);
+                    y[c + 1] = conv_s16_out32(a1, bias, c + 1, p);
+                    y[c + 2] = conv_s16_out32(a2, bias, c + 2, p);
+                    y[c + 3] = conv_s16_out32(a3, bias, c + 3, p);
+                }
+                for (; c < channels; ++c) { /* the last one to three channels: a weight a word */
+                    const int32_t rest = channels - 4 * blocks, j = c - 4 * blocks;
+                    int32_t a = 0;
+                    for (t = 0; t < taps; ++t) a += (int32_t)seg[t][c] * tail[t * rest + j];
+                    y[c] = conv_s16_out32(a, bias, c, p);
+                }
+            }
 }
 
 /* The nibble (-8..7) at position i of a run's bytes. */

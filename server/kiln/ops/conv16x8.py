@@ -35,6 +35,11 @@ def prepare16(op, p, x, w, b, y):
     # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
     p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
     p["pairs"] = pairs_possible(op, w, p)
+    p["dw_fast"] = op.kind == "DEPTHWISE_CONV_2D" and p["depth_multiplier"] == 1 and p["k_h"] * p["k_w"] <= 64
+    if p["pairs"] or p["dw_fast"]:
+        wsum = np.abs(w.data.astype(np.int64)).reshape(-1, w.shape[3]).sum(axis=0) if op.kind == "DEPTHWISE_CONV_2D" \
+            else np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
+        p["rq16"] = fast_rescale(p, b.data if b is not None else None, wsum)
     if p["pairs"]:  # both pixels' columns, rounded up to an even count of steps, then interleaved
         op.scratch_bytes = 8 * (-(-int(np.prod(w.shape[1:])) // 8) * 8)
     elif op.kind == "CONV_2D":  # one output pixel's taps, the input of its FC
@@ -49,6 +54,35 @@ def pairs_possible(op, w, p) -> bool:
         return False
     per_channel = np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
     return int(per_channel.max(initial=0)) * 32768 < 2 ** 31
+
+
+def fast_rescale(p: dict, bias, wsum) -> np.ndarray | None:
+    """Per channel {M, bias} for one SMMULR in place of TFLite's 64-bit rescale, or None. With an
+    int64 bias, TFLite computes (x * R + 2^(s-1)) >> s for x = sum + bias, R the multiplier reduced
+    to 16 bits and s = 15 - shift; that is exactly the rounded high word of x * (R << (32 - s))
+    when 1 <= s <= 32, R << (32 - s) < 2^31 and |x| < 2^31, which |bias| + 2^15 sum |w| bounds."""
+    if not p["acc64"]:
+        return None
+    out = []
+    for c, (m, shift, ws) in enumerate(zip(p["mult"], p["shift"], wsum)):
+        m, s = int(m), 15 - int(shift)
+        r = (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else 0x7FFF
+        b = int(bias[c]) if bias is not None else 0
+        if not (1 <= s <= 32 and (r << (32 - s)) < 2 ** 31 and abs(b) + 32768 * int(ws) < 2 ** 31):
+            return None
+        out += [r << (32 - s), b]
+    return np.array(out, np.int64).astype(np.int32)
+
+
+def pack_depthwise(w: np.ndarray) -> np.ndarray:
+    """kiln_depthwise_conv_s16's filter words: [1, k_h, k_w, C] as, per block of four channels and
+    per tap, the block's weights in two words of int16 pairs; then per tap the last C % 4
+    channels' weights, one a word."""
+    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
+    c4 = w.shape[3] // 4 * 4
+    blocks = taps[:, :c4].reshape(taps.shape[0], -1, 4).transpose(1, 0, 2)  # [block, tap, 4]
+    pairs = packing.int16_pair(blocks[..., 0::2], blocks[..., 1::2])  # [block, tap, 2]
+    return packing.stream([pairs.reshape(-1), taps[:, c4:].reshape(-1)])
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -68,26 +102,40 @@ def emit16(op, c, x, w, b, y, geo: str):
     mult = c.array(f"op{op.index}_mult", p["mult"], "int32_t", "output multipliers per channel")
     shift = c.array(f"op{op.index}_shift", p["shift"], "int32_t", "output shifts per channel")
     bias = c.const(b) if b is not None else "NULL"
-    lines = s16_params(p, geo, mult, shift, int(op.kind == "DEPTHWISE_CONV_2D"))
+    lines = s16_params(p, geo, mult, shift, int(op.kind == "DEPTHWISE_CONV_2D"),
+                       rq=rq_table(c, f"op{op.index}_rq", p.get("rq16")))
     if p["pairs"]:
         filt = c.array(f"op{op.index}_filter", pack_pairs(w.data), "int32_t",
                        f"filter {list(w.shape)} as int16 pairs, channels in pairs (see conv16x8.pack_pairs)")
         return lines + [f"kiln_conv_s16_pairs({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, "
                         f"(int16_t *)(void *){c.scratch(op)});"]
+    if p["dw_fast"]:
+        filt = c.array(f"op{op.index}_filter", pack_depthwise(w.data), "int32_t",
+                       f"filter {list(w.shape)} as per tap the channels' int16 pairs (see conv16x8.pack_depthwise)")
+        zeros = c.array(f"op{op.index}_zeros", np.zeros(x.shape[3], np.int16), "int16_t",
+                        "what taps outside the image read")
+        return lines + [f"kiln_depthwise_conv_s16({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zeros});"]
     return lines + [
         f"kiln_conv_s16({c.ptr(x)}, {_filter(op, c, w)}, {bias}, {c.ptr(y)}, &params, "
         f"{'NULL' if op.kind == 'DEPTHWISE_CONV_2D' else f'(int16_t *)(void *){c.scratch(op)}'});",
     ]
 
 
-def s16_params(p: dict, geo: str, mult: str, shift: str, depthwise: int, steps=(0, 0, 0)) -> list[str]:
+def s16_params(p: dict, geo: str, mult: str, shift: str, depthwise: int, steps=(0, 0, 0), rq: str = "NULL") -> list[str]:
     return [
         "static const kiln_conv_s16_params_t params = {",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {mult}, {shift}, {int(p['acc64'])}, {p['act_min']}, {p['act_max']}, "
-        f"{depthwise} /* 64-bit accumulator, clamp, depthwise */, {', '.join(str(v) for v in steps)}",
+        f"{depthwise} /* 64-bit accumulator, clamp, depthwise */, {', '.join(str(v) for v in steps)}, {rq}",
         "};",
     ]
+
+
+def rq_table(c, name: str, rq16) -> str:
+    if rq16 is None:
+        return "NULL"
+    return c.array(name, rq16, "int32_t", "per channel {M, bias}: the 64-bit rescale as one rounded high multiply "
+                   "(see conv16x8.fast_rescale)")
 
 
 def _filter(op, c, w) -> str:

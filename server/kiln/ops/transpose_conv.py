@@ -155,7 +155,10 @@ def prepare(op, g):
                 # every phase's sums within int32 (each takes a part of the taps): kiln_conv_s16_pairs
                 p["phases"] = [phase for phase in stride_phases(p, w.data) if phase["out_h"] and phase["out_w"]]
                 for phase in p["phases"]:
-                    phase.update(acc64=1, act_min=p["act_min"], act_max=p["act_max"], depth_multiplier=1)
+                    phase.update(acc64=1, act_min=p["act_min"], act_max=p["act_max"], depth_multiplier=1,
+                                 mult=p["mult"], shift=p["shift"])
+                    wsum = np.abs(phase["filter"].astype(np.int64)).reshape(oc, -1).sum(axis=1)
+                    phase["rq16"] = conv16x8.fast_rescale(phase, b.data if b is not None else None, wsum)
                 op.scratch_bytes = max(8 * (-(-int(np.prod(ph["filter"].shape[1:])) // 8) * 8) for ph in p["phases"])
     op.params = p
 
@@ -215,7 +218,8 @@ def emit_phases16(op, w, x, y, c, bias: str) -> list[str]:
                        f"filter '{w.name}' {w.describe()}: the taps of stride phase {k} ({ph['k_h']}x{ph['k_w']}, "
                        "reversed) as int16 pairs (see conv16x8.pack_pairs)")
         geo = ", ".join(str(ph[key]) for key in conv.GEOMETRY)
-        lines += ["{"] + ["    " + line for line in conv16x8.s16_params(ph, geo, mult, shift, 0, ph["out_steps"])] + [
+        rq = conv16x8.rq_table(c, f"op{op.index}_phase{k}_rq", ph["rq16"])
+        lines += ["{"] + ["    " + line for line in conv16x8.s16_params(ph, geo, mult, shift, 0, ph["out_steps"], rq)] + [
             f"    kiln_conv_s16_pairs({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)} + {ph['offset']}, &params, "
             f"(int16_t *)(void *){c.scratch(op)});", "}"]
     return lines
