@@ -418,10 +418,15 @@ def test_resize_many_sizes(tmp_path):
     check(w.build(), tmp_path, what="resizes of random sizes")
 
 
-def test_batch_matmul_int8_on_qemu_m4(tmp_path):
-    """The Cortex-M4 path (rows and columns in pairs by SMLAD; odd rows, odd columns, depth 1 to 9)."""
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_batch_matmul_on_qemu_m4(tmp_path, dtype):
+    """The Cortex-M4 paths: int8 on the convolution's kernel or rows and columns in pairs by SMLAD,
+    int16 by SMLALD two columns at a time (odd rows, odd columns, odd depths, constant and
+    transposed operands)."""
     from harness import check_on_qemu_m4
     from opgen import random_records
 
-    m = matmul_model("int8", [c for c in MATMUL_CASES if c[4] is False], np.random.default_rng(4))
-    check_on_qemu_m4(m, random_records(m, n=4), tmp_path, "BATCH_MATMUL int8 on qemu-m4")
+    for part, cases in enumerate((MATMUL_CASES[:7], MATMUL_CASES[7:])):  # the board takes 16 inputs at most
+        m = matmul_model(dtype, cases, np.random.default_rng(4))
+        (tmp_path / str(part)).mkdir()
+        check_on_qemu_m4(m, random_records(m, n=4), tmp_path / str(part), f"BATCH_MATMUL {dtype} on qemu-m4")

@@ -44,15 +44,35 @@ static inline int32_t kiln_mul_by_qm(int32_t x, int32_t multiplier, int32_t shif
 
 /* TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (16x8 layers): the multiplier
  * reduced to 16 bits, one rounding shift (a floor division by a power of two that never shifts a
- * negative value). */
+ * negative value). Worked out once per layer (kiln_qm64_of) and applied per output: a 64 x 32-bit
+ * product (no library call), the rounding constant, and the shift taken as words: the shift of a
+ * negative value floors, as TFLite's -((-(v + 1)) >> s) - 1 does, like the other kernels'. */
+typedef struct {
+    int32_t reduced, shift; /* the 16-bit multiplier; the right shift, 1 to 63 */
+    int64_t round;
+} kiln_qm64_t;
+
+static inline kiln_qm64_t kiln_qm64_of(int32_t multiplier, int32_t shift)
+{
+    kiln_qm64_t q;
+    q.reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    q.shift = 15 - shift;
+    q.round = (int64_t)1 << (q.shift - 1);
+    return q;
+}
+
+static inline int32_t kiln_qm64_apply(int64_t x, kiln_qm64_t q)
+{
+    const int64_t v = x * (int64_t)q.reduced + q.round;
+    const uint32_t lo = (uint32_t)(uint64_t)v;
+    const int32_t hi = (int32_t)(v >> 32);
+    if (q.shift >= 32) return hi >> (q.shift - 32);
+    return (int32_t)((lo >> q.shift) | ((uint32_t)hi << (32 - q.shift)));
+}
+
 static inline int32_t kiln_mul_by_qm64(int64_t x, int32_t multiplier, int32_t shift)
 {
-    const int32_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
-    const int32_t total_shift = 15 - shift;
-    /* a 64 x 32-bit product (no library call); the shift of a negative value floors, as TFLite's
-     * -((-(v + 1)) >> s) - 1 does, like the other kernels' arithmetic shifts */
-    const int64_t v = x * (int64_t)reduced + ((int64_t)1 << (total_shift - 1));
-    return (int32_t)(v >> total_shift);
+    return kiln_qm64_apply(x, kiln_qm64_of(multiplier, shift));
 }
 
 /* (c * 2^32 + a * b + 2^31) >> 32: the rounded high word of a * b, plus c (one SMMLAR on Cortex-M,

@@ -37,6 +37,11 @@ void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
                           int16_t *scratch);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
+/* The same where the lhs rows are contiguous (not adj_x): each row by two rhs columns at a time,
+ * SMLALD over int16 pairs into 64-bit sums; scratch (cols * depth int16) takes each rhs matrix
+ * transposed to [cols][depth] unless it is so already (r_k 1: NULL). */
+void kiln_batch_matmul_s16_rows(const int16_t *lhs, const int16_t *rhs, int16_t *out,
+                                const kiln_batch_matmul_params_t *p, int16_t *scratch);
 /* int8 with an activation rhs on the convolution's kernel: one rhs matrix (element strides r_k,
  * r_col) packed at run time into the filter stream of kiln_conv_s8_w16 for a 1x1 convolution of
  * `cols` output channels over `depth` input channels (ops/conv.py pack_conv's layout): per pair of

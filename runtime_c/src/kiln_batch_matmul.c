@@ -190,6 +190,75 @@ void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out,
     }
 }
 
+/* acc + the two int16 products of x and w's halves, in 64 bits: SMLALD where there is one. */
+static inline int64_t smlald16(uint32_t x, uint32_t w, int64_t acc)
+{
+#if KILN_DSP
+    return (int64_t)__smlald((int16x2_t)x, (int16x2_t)w, acc);
+#else
+    return acc + (int64_t)kiln_lo16(x) * kiln_lo16(w) + (int64_t)kiln_hi16(x) * kiln_hi16(w);
+#endif
+}
+
+/* sum l[d] * c0[d] and l[d] * c1[d] over k int16, in 64 bits: two words of each a trip. */
+static void dot_s16_two_columns(const int16_t *l, const int16_t *c0, const int16_t *c1, int32_t k, int64_t *acc)
+{
+    int64_t a0 = 0, a1 = 0;
+    int32_t d;
+    for (d = 0; d + 4 <= k; d += 4) {
+        uint32_t x0, x1, u0, u1, v0, v1;
+        memcpy(&x0, l + d, 4);
+        memcpy(&x1, l + d + 2, 4);
+        memcpy(&u0, c0 + d, 4);
+        memcpy(&u1, c0 + d + 2, 4);
+        memcpy(&v0, c1 + d, 4);
+        memcpy(&v1, c1 + d + 2, 4);
+        a0 = smlald16(x1, u1, smlald16(x0, u0, a0));
+        a1 = smlald16(x1, v1, smlald16(x0, v0, a1));
+    }
+    for (; d < k; ++d) {
+        a0 += (int32_t)l[d] * c0[d];
+        a1 += (int32_t)l[d] * c1[d];
+    }
+    acc[0] = a0, acc[1] = a1;
+}
+
+/* One output: the 64-bit rescale, then the clamp (a BATCH_MATMUL has no fused activation: the
+ * int16 range). */
+static inline int16_t out_s16(int64_t acc, kiln_qm64_t q, const kiln_batch_matmul_params_t *p)
+{
+    return (int16_t)kiln_clamp_i32(kiln_qm64_apply(acc, q), p->act_min, p->act_max);
+}
+
+void kiln_batch_matmul_s16_rows(const int16_t *lhs, const int16_t *rhs, int16_t *out,
+                                const kiln_batch_matmul_params_t *p, int16_t *scratch)
+{
+    const int32_t k = p->depth, n = p->cols;
+    const kiln_qm64_t q = kiln_qm64_of(p->multiplier, p->shift);
+    int32_t b, i, j, d;
+    for (b = 0; b < p->batches; ++b) {
+        const int16_t *l0 = lhs + p->lhs_off[b], *cols = rhs + p->rhs_off[b];
+        if (scratch) { /* the rhs matrix as [cols][depth] */
+            for (j = 0; j < n; ++j)
+                for (d = 0; d < k; ++d) scratch[j * k + d] = cols[d * p->r_k + j * p->r_col];
+            cols = scratch;
+        }
+        for (i = 0; i < p->rows; ++i, out += n) {
+            const int16_t *l = l0 + i * p->l_row;
+            int64_t acc[2];
+            for (j = 0; j + 2 <= n; j += 2) {
+                dot_s16_two_columns(l, cols + j * k, cols + (j + 1) * k, k, acc);
+                out[j] = out_s16(acc[0], q, p);
+                out[j + 1] = out_s16(acc[1], q, p);
+            }
+            if (j < n) { /* an odd last column, done as a pair with itself */
+                dot_s16_two_columns(l, cols + j * k, cols + j * k, k, acc);
+                out[j] = out_s16(acc[0], q, p);
+            }
+        }
+    }
+}
+
 /* Column j of the rhs, depth values d..d+3 less the zero point (zeros past the depth). */
 static void column4(const int8_t *rhs, const kiln_bmm_pack_t *p, int32_t j, int32_t d, int32_t *v)
 {

@@ -96,6 +96,9 @@ def prepare(op, g):
         info = np.iinfo(np.int8 if lhs.dtype == "int8" else np.int16)
         p.update(lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point, out_zp=y.zero_point,
                  act_min=int(info.min), act_max=int(info.max))
+    if lhs.dtype == "int16" and l_k == 1:  # rows by SMLALD; an rhs not [cols][depth] transposed to scratch
+        p["rows_s16"] = True
+        op.scratch_bytes = 0 if p["r_k"] == 1 else (2 * k * n + 3) // 4 * 4
     if lhs.dtype == "int8":
         p["conv"] = as_convolution(p, ls, rs)
         if p["conv"] is not None:
@@ -174,8 +177,10 @@ def emit(op, g, c):
         q += ", NULL"
     fn = {"int8": "s8", "int16": "s16", "float32": "f32"}[lhs.dtype]
     scratch = ""
-    if lhs.dtype == "int8":
+    if lhs.dtype == "int8" or p.get("rows_s16"):
         scratch = f", (int16_t *)(void *){c.scratch(op)}" if op.scratch_bytes else ", NULL"
+    if p.get("rows_s16"):
+        fn = "s16_rows"
     return [
         "static const kiln_batch_matmul_params_t params = {",
         f"    {p['batches']}, {p['rows']}, {p['cols']}, {p['depth']}, {p['l_row']}, {p['l_k']}, {p['r_k']}, {p['r_col']},",
