@@ -37,9 +37,10 @@ void kiln_batch_matmul_f32(const float *lhs, const float *rhs, float *out, const
 void kiln_batch_matmul_s8(const int8_t *lhs, const int8_t *rhs, int8_t *out, const kiln_batch_matmul_params_t *p,
                           int16_t *scratch);
 void kiln_batch_matmul_s16(const int16_t *lhs, const int16_t *rhs, int16_t *out, const kiln_batch_matmul_params_t *p);
-/* The same where the lhs rows are contiguous (not adj_x): each row by two rhs columns at a time,
- * SMLALD over int16 pairs into 64-bit sums; scratch (cols * depth int16) takes each rhs matrix
- * transposed to [cols][depth] unless it is so already (r_k 1: NULL). */
+/* The same where the lhs rows are contiguous (not adj_x): two rows by two columns at a time by
+ * SMLALD into exact 64-bit sums, both pairs interleaved a word at a time in scratch (the depth
+ * rounded up to a multiple of 4, padded with zeros: a row pair, then every column pair of the rhs
+ * matrix; 4 * padded * (1 + ceil(cols / 2)) bytes, word-aligned). */
 void kiln_batch_matmul_s16_rows(const int16_t *lhs, const int16_t *rhs, int16_t *out,
                                 const kiln_batch_matmul_params_t *p, int16_t *scratch);
 /* int8 with an activation rhs on the convolution's kernel: one rhs matrix (element strides r_k,

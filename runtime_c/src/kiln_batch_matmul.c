@@ -200,60 +200,111 @@ static inline int64_t smlald16(uint32_t x, uint32_t w, int64_t acc)
 #endif
 }
 
-/* sum l[d] * c0[d] and l[d] * c1[d] over k int16, in 64 bits: two words of each a trip. */
-static void dot_s16_two_columns(const int16_t *l, const int16_t *c0, const int16_t *c1, int32_t k, int64_t *acc)
-{
-    int64_t a0 = 0, a1 = 0;
-    int32_t d;
-    for (d = 0; d + 4 <= k; d += 4) {
-        uint32_t x0, x1, u0, u1, v0, v1;
-        memcpy(&x0, l + d, 4);
-        memcpy(&x1, l + d + 2, 4);
-        memcpy(&u0, c0 + d, 4);
-        memcpy(&u1, c0 + d + 2, 4);
-        memcpy(&v0, c1 + d, 4);
-        memcpy(&v1, c1 + d + 2, 4);
-        a0 = smlald16(x1, u1, smlald16(x0, u0, a0));
-        a1 = smlald16(x1, v1, smlald16(x0, v0, a1));
-    }
-    for (; d < k; ++d) {
-        a0 += (int32_t)l[d] * c0[d];
-        a1 += (int32_t)l[d] * c1[d];
-    }
-    acc[0] = a0, acc[1] = a1;
-}
+/* Two rows by two columns over `quads` steps of 4 depth values: x holds per step the two rows'
+ * words of int16 pairs interleaved (row 0's first pair, row 1's, row 0's second, row 1's), w the
+ * two columns' the same way; acc[row][column] (a00, a01, a10, a11) as 64-bit sums. */
+typedef struct {
+    const uint32_t *x, *w;
+    int32_t quads;
+    int64_t acc[4];
+} bmm16_job_t;
 
-/* One output: the 64-bit rescale, then the clamp (a BATCH_MATMUL has no fused activation: the
- * int16 range). */
-static inline int16_t out_s16(int64_t acc, kiln_qm64_t q, const kiln_batch_matmul_params_t *p)
+#if KILN_DSP
+/* SMLALD on all four sums: 8 instructions of loads and MACs per 8 MACs, 16 registers' worth of
+ * operands (eight accumulator words, two pointers, four operands), so in assembly with the trip
+ * count on the stack. Registers: sums r0-r7, x r8, w r9, operands r10-r12 and lr. */
+#define BMM16_STEP                                                                                \
+    "ldrd   r10, r11, [r8], #8\n\t"                                                               \
+    "ldrd   r12, lr, [r9], #8\n\t"                                                                \
+    "smlald r0, r1, r10, r12\n\t"                                                                 \
+    "smlald r2, r3, r10, lr\n\t"                                                                  \
+    "smlald r4, r5, r11, r12\n\t"                                                                 \
+    "smlald r6, r7, r11, lr\n\t"
+__attribute__((naked, noinline)) static void bmm16_2x2(bmm16_job_t *job)
 {
-    return (int16_t)kiln_clamp_i32(kiln_qm64_apply(acc, q), p->act_min, p->act_max);
+    (void)job;
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "ldm    r0, {r8, r9, r10}\n\t"
+        "push   {r0, r10}\n\t" /* [sp] job, [sp, #4] trips left */
+        "movs   r0, #0\n\t"
+        "movs   r1, #0\n\t"
+        "movs   r2, #0\n\t"
+        "movs   r3, #0\n\t"
+        "movs   r4, #0\n\t"
+        "movs   r5, #0\n\t"
+        "movs   r6, #0\n\t"
+        "movs   r7, #0\n\t"
+        "1:\n\t" BMM16_STEP BMM16_STEP
+        "ldr    r10, [sp, #4]\n\t"
+        "subs   r10, r10, #1\n\t"
+        "str    r10, [sp, #4]\n\t"
+        "bne    1b\n\t"
+        "ldr    r10, [sp]\n\t"
+        "add    r10, r10, #16\n\t" /* job->acc, 8-byte aligned after three words and padding */
+        "stm    r10, {r0-r7}\n\t"
+        "add    sp, sp, #8\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+#undef BMM16_STEP
+#else
+static void bmm16_2x2(bmm16_job_t *job)
+{
+    const uint32_t *x = job->x, *w = job->w;
+    int64_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t q;
+    for (q = 0; q < 2 * job->quads; ++q, x += 2, w += 2) {
+        a00 = smlald16(x[0], w[0], a00);
+        a01 = smlald16(x[0], w[1], a01);
+        a10 = smlald16(x[1], w[0], a10);
+        a11 = smlald16(x[1], w[1], a11);
+    }
+    job->acc[0] = a00, job->acc[1] = a01, job->acc[2] = a10, job->acc[3] = a11;
+}
+#endif
+
+/* Two vectors of k int16 (b may be a): as the interleaved words bmm16_2x2 walks, zeros after k. */
+static void interleave_pairs(const int16_t *a, int32_t a_step, const int16_t *b, int32_t b_step, int32_t k,
+                             int32_t padded, int16_t *dst)
+{
+    int32_t d;
+    for (d = 0; d < padded; d += 2, dst += 4) {
+        dst[0] = d < k ? a[d * a_step] : 0;
+        dst[1] = d + 1 < k ? a[(d + 1) * a_step] : 0;
+        dst[2] = d < k ? b[d * b_step] : 0;
+        dst[3] = d + 1 < k ? b[(d + 1) * b_step] : 0;
+    }
 }
 
 void kiln_batch_matmul_s16_rows(const int16_t *lhs, const int16_t *rhs, int16_t *out,
                                 const kiln_batch_matmul_params_t *p, int16_t *scratch)
 {
-    const int32_t k = p->depth, n = p->cols;
+    const int32_t k = p->depth, n = p->cols, m = p->rows, padded = (k + 3) / 4 * 4;
     const kiln_qm64_t q = kiln_qm64_of(p->multiplier, p->shift);
-    int32_t b, i, j, d;
+    int16_t *rows = scratch, *cols = scratch + 2 * padded; /* a row pair, then every column pair */
+    bmm16_job_t job;
+    int32_t b, i, j;
+    job.quads = padded / 4;
     for (b = 0; b < p->batches; ++b) {
-        const int16_t *l0 = lhs + p->lhs_off[b], *cols = rhs + p->rhs_off[b];
-        if (scratch) { /* the rhs matrix as [cols][depth] */
-            for (j = 0; j < n; ++j)
-                for (d = 0; d < k; ++d) scratch[j * k + d] = cols[d * p->r_k + j * p->r_col];
-            cols = scratch;
+        const int16_t *l0 = lhs + p->lhs_off[b], *r0 = rhs + p->rhs_off[b];
+        for (j = 0; j < n; j += 2) { /* an odd last column paired with itself */
+            const int16_t *c0 = r0 + j * p->r_col, *c1 = j + 1 < n ? c0 + p->r_col : c0;
+            interleave_pairs(c0, p->r_k, c1, p->r_k, k, padded, cols + j * padded);
         }
-        for (i = 0; i < p->rows; ++i, out += n) {
-            const int16_t *l = l0 + i * p->l_row;
-            int64_t acc[2];
-            for (j = 0; j + 2 <= n; j += 2) {
-                dot_s16_two_columns(l, cols + j * k, cols + (j + 1) * k, k, acc);
-                out[j] = out_s16(acc[0], q, p);
-                out[j + 1] = out_s16(acc[1], q, p);
-            }
-            if (j < n) { /* an odd last column, done as a pair with itself */
-                dot_s16_two_columns(l, cols + j * k, cols + j * k, k, acc);
-                out[j] = out_s16(acc[0], q, p);
+        for (i = 0; i < m; i += 2) { /* an odd last row paired with itself */
+            const int16_t *a = l0 + i * p->l_row;
+            const int two = i + 1 < m;
+            int16_t *y0 = out + (b * m + i) * n, *y1 = y0 + n;
+            interleave_pairs(a, 1, two ? a + p->l_row : a, 1, k, padded, rows);
+            job.x = (const uint32_t *)(const void *)rows;
+            for (j = 0; j < n; j += 2) {
+                job.w = (const uint32_t *)(const void *)(cols + j * padded);
+                bmm16_2x2(&job);
+                y0[j] = (int16_t)kiln_clamp_i32(kiln_qm64_apply(job.acc[0], q), p->act_min, p->act_max);
+                if (two) y1[j] = (int16_t)kiln_clamp_i32(kiln_qm64_apply(job.acc[2], q), p->act_min, p->act_max);
+                if (j + 1 == n) break;
+                y0[j + 1] = (int16_t)kiln_clamp_i32(kiln_qm64_apply(job.acc[1], q), p->act_min, p->act_max);
+                if (two) y1[j + 1] = (int16_t)kiln_clamp_i32(kiln_qm64_apply(job.acc[3], q), p->act_min, p->act_max);
             }
         }
     }

@@ -96,9 +96,10 @@ def prepare(op, g):
         info = np.iinfo(np.int8 if lhs.dtype == "int8" else np.int16)
         p.update(lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point, out_zp=y.zero_point,
                  act_min=int(info.min), act_max=int(info.max))
-    if lhs.dtype == "int16" and l_k == 1:  # rows by SMLALD; an rhs not [cols][depth] transposed to scratch
+    if lhs.dtype == "int16" and l_k == 1:  # SMLALD on two rows by two columns, both interleaved in scratch
         p["rows_s16"] = True
-        op.scratch_bytes = 0 if p["r_k"] == 1 else (2 * k * n + 3) // 4 * 4
+        padded = -(-k // 4) * 4
+        op.scratch_bytes = 4 * padded * (1 + -(-n // 2))
     if lhs.dtype == "int8":
         p["conv"] = as_convolution(p, ls, rs)
         if p["conv"] is not None:
