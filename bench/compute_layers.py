@@ -63,18 +63,18 @@ def _finish(w: ModelWriter, x: int, y: int) -> bytes:
 
 
 def conv(act: str, wtype: str, in_shape, k: int, oc: int, depthwise: bool = False) -> bytes:
+    """CONV_2D, or DEPTHWISE_CONV_2D of oc output channels (a multiple of the input's)."""
     w = ModelWriter(description="kiln bench/compute_layers.py")
     n, h, wd, ic = in_shape
     x = w.tensor("x", in_shape, act, *XQ[act])
     if depthwise:
-        wt = _weights(w, [1, k, k, ic], wtype, ic, axis=3)
-        oc = ic
+        wt = _weights(w, [1, k, k, oc], wtype, oc, axis=3)
     else:
         wt = _weights(w, [oc, k, k, ic], wtype, oc)
     y = w.tensor("y", [n, h, wd, oc], act, 0.05 if act == "int8" else 0.001, 2 if act == "int8" else 0)
     opts = {"padding": 0, "stride_w": 1, "stride_h": 1}
     if depthwise:
-        opts["depth_multiplier"] = 1
+        opts["depth_multiplier"] = oc // ic
     w.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, wt, _bias(w, oc, act)], [y], opts)
     return _finish(w, x, y)
 
@@ -129,6 +129,8 @@ LAYERS = {
         lambda: conv("int16", "int8", [1, 16, 16, 16], 3, 32), lambda: conv("int8", "int8", [1, 16, 16, 16], 3, 32), 1.6),
     "DEPTHWISE_CONV_2D 16x8 16x16x32 3x3": (
         lambda: conv("int16", "int8", [1, 16, 16, 32], 3, 32, True), lambda: conv("int8", "int8", [1, 16, 16, 32], 3, 32, True), 1.6),
+    "DEPTHWISE_CONV_2D 16x8 16x16x16 3x3 x2": (
+        lambda: conv("int16", "int8", [1, 16, 16, 16], 3, 32, True), lambda: conv("int8", "int8", [1, 16, 16, 16], 3, 32, True), 1.6),
     "FULLY_CONNECTED 16x8 256 -> 64": (
         lambda: fc("int16", "int8", 1, 256, 64), lambda: fc("int8", "int8", 1, 256, 64), 1.6),
     "TRANSPOSE_CONV 16x8 8x8x32 4x4 s2 -> 32": (

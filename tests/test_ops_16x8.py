@@ -135,14 +135,15 @@ def test_conv_16x8_qemu_m4(case, bias, tmp_path):
 
 @pytest.mark.parametrize("case", CONV_CASES + [((1, 6, 5, 8), (3, 3), (1, 1), (1, 1), 0)],
                          ids=lambda c: "x".join(map(str, c[0])))
-def test_depthwise_16x8_qemu_m4(case, tmp_path):
-    """The Cortex-M path of depth multiplier 1 (four channels at a time by SMLABB / SMLATT, tails of
-    one to three channels, padding, strides, dilation)."""
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_16x8_qemu_m4(case, multiplier, tmp_path):
+    """The Cortex-M path (multiplier 1: four channels at a time by SMLABB / SMLATT, tails of one to
+    three channels; 2: a channel at a time; padding, strides, dilation)."""
     from harness import check_on_qemu_m4
     from opgen import random_records
 
-    m = _conv_model("DEPTHWISE_CONV_2D", case, case[0][3], "int64", True, 1, np.random.default_rng(16))
-    check_on_qemu_m4(m, random_records(m, n=6), tmp_path, f"16x8 DEPTHWISE_CONV_2D {case}")
+    m = _conv_model("DEPTHWISE_CONV_2D", case, case[0][3] * multiplier, "int64", True, 1, np.random.default_rng(16))
+    check_on_qemu_m4(m, random_records(m, n=6), tmp_path, f"16x8 DEPTHWISE_CONV_2D {case} x{multiplier}")
 
 
 def test_conv_16x8_pairs_kernel_only_where_int32_is_exact(tmp_path):

@@ -238,11 +238,11 @@ void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, in
 void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
                          const kiln_conv_s16_params_t *p, int16_t *scratch);
 
-/* 16x8 DEPTHWISE_CONV_2D of depth multiplier 1 whose sums stay within int32 (under 512 taps), at
- * most KILN_CONV_MAX_TAPS taps: each output pixel's taps found once (zeros: in_c int16 zeros for
- * those outside the image), then four channels at a time by SMLABB / SMLATT. filter
- * (conv16x8.pack_depthwise): per block of four channels, per tap, two words of int16 pairs; then
- * per tap the last C % 4 channels' weights, one a word. */
+/* 16x8 DEPTHWISE_CONV_2D whose sums stay within int32 (under 512 taps), at most
+ * KILN_CONV_MAX_TAPS taps: each output pixel's taps found once (zeros: in_c int16 zeros for those
+ * outside the image), then with depth multiplier 1 four channels at a time by SMLABB / SMLATT.
+ * filter (conv16x8.pack_depthwise): per block of four channels (multiplier 1), per tap, two words
+ * of int16 pairs; then per tap the other output channels' weights, one a word. */
 void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,
                              const kiln_conv_s16_params_t *p, const int16_t *zeros);
 

@@ -976,7 +976,8 @@ void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const voi
                              const kiln_conv_s16_params_t *p, const int16_t *zeros)
 {
     const kiln_conv_geometry_t *g = &p->g;
-    const int32_t channels = g->in_c, taps = g->k_h * g->k_w, blocks = channels / 4;
+    const int32_t dm = g->depth_multiplier, channels = g->out_c, taps = g->k_h * g->k_w;
+    const int32_t blocks = dm == 1 ? channels / 4 : 0; /* a multiplier above 1: a channel at a time */
     const int32_t *tail = filter + 2 * taps * blocks;
     const int16_t *seg[KILN_CONV_MAX_TAPS];
     int32_t b, oy, ox, c, t;
@@ -985,7 +986,7 @@ void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const voi
             for (ox = 0; ox < g->out_w; ++ox) {
                 int16_t *y = out + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
                 const int32_t *w = filter;
-                tap_pointers_s16(in + b * g->in_h * g->in_w * channels, oy, ox, g, zeros, seg);
+                tap_pointers_s16(in + b * g->in_h * g->in_w * g->in_c, oy, ox, g, zeros, seg);
                 for (c = 0; c < 4 * blocks; c += 4) { /* four channels: two words of each tap */
                     const int16_t *const *xq = seg;
                     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -1005,10 +1006,10 @@ void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const voi
                     y[c + 2] = conv_s16_out32(a2, bias, c + 2, p);
                     y[c + 3] = conv_s16_out32(a3, bias, c + 3, p);
                 }
-                for (; c < channels; ++c) { /* the last one to three channels: a weight a word */
-                    const int32_t rest = channels - 4 * blocks, j = c - 4 * blocks;
+                for (; c < channels; ++c) { /* the last one to three channels (or all): a weight a word */
+                    const int32_t rest = channels - 4 * blocks, j = c - 4 * blocks, ic = c / dm;
                     int32_t a = 0;
-                    for (t = 0; t < taps; ++t) a += (int32_t)seg[t][c] * tail[t * rest + j];
+                    for (t = 0; t < taps; ++t) a += (int32_t)seg[t][ic] * tail[t * rest + j];
                     y[c] = conv_s16_out32(a, bias, c, p);
                 }
             }

@@ -35,7 +35,7 @@ def prepare16(op, p, x, w, b, y):
     # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
     p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
     p["pairs"] = pairs_possible(op, w, p)
-    p["dw_fast"] = op.kind == "DEPTHWISE_CONV_2D" and p["depth_multiplier"] == 1 and p["k_h"] * p["k_w"] <= 64
+    p["dw_fast"] = op.kind == "DEPTHWISE_CONV_2D" and p["k_h"] * p["k_w"] <= 64
     if p["pairs"] or p["dw_fast"]:
         wsum = np.abs(w.data.astype(np.int64)).reshape(-1, w.shape[3]).sum(axis=0) if op.kind == "DEPTHWISE_CONV_2D" \
             else np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
@@ -74,12 +74,12 @@ def fast_rescale(p: dict, bias, wsum) -> np.ndarray | None:
     return np.array(out, np.int64).astype(np.int32)
 
 
-def pack_depthwise(w: np.ndarray) -> np.ndarray:
-    """kiln_depthwise_conv_s16's filter words: [1, k_h, k_w, C] as, per block of four channels and
-    per tap, the block's weights in two words of int16 pairs; then per tap the last C % 4
-    channels' weights, one a word."""
+def pack_depthwise(w: np.ndarray, multiplier: int) -> np.ndarray:
+    """kiln_depthwise_conv_s16's filter words: [1, k_h, k_w, C] as, with multiplier 1, per block of
+    four channels and per tap the block's weights in two words of int16 pairs; then per tap the
+    other channels' weights (the last C % 4, or all of them), one a word."""
     taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
-    c4 = w.shape[3] // 4 * 4
+    c4 = w.shape[3] // 4 * 4 if multiplier == 1 else 0
     blocks = taps[:, :c4].reshape(taps.shape[0], -1, 4).transpose(1, 0, 2)  # [block, tap, 4]
     pairs = packing.int16_pair(blocks[..., 0::2], blocks[..., 1::2])  # [block, tap, 2]
     return packing.stream([pairs.reshape(-1), taps[:, c4:].reshape(-1)])
@@ -110,7 +110,7 @@ def emit16(op, c, x, w, b, y, geo: str):
         return lines + [f"kiln_conv_s16_pairs({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, "
                         f"(int16_t *)(void *){c.scratch(op)});"]
     if p["dw_fast"]:
-        filt = c.array(f"op{op.index}_filter", pack_depthwise(w.data), "int32_t",
+        filt = c.array(f"op{op.index}_filter", pack_depthwise(w.data, p["depth_multiplier"]), "int32_t",
                        f"filter {list(w.shape)} as per tap the channels' int16 pairs (see conv16x8.pack_depthwise)")
         zeros = c.array(f"op{op.index}_zeros", np.zeros(x.shape[3], np.int16), "int16_t",
                         "what taps outside the image read")
