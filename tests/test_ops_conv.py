@@ -46,6 +46,7 @@ DW_CASES = [
     dict(input_shape=(1, 10, 10, 6), dilation=(2, 2)),
     dict(input_shape=(1, 1, 1, 7), depth_multiplier=2),
     dict(input_shape=(2, 5, 6, 3), kernel=(5, 3), strides=(1, 2)),
+    dict(input_shape=(1, 6, 5, 3), depth_multiplier=3, strides=(2, 1)),  # an odd multiplier: pairs and a last one
     # one input channel (int8: computed as a CONV_2D of M filters)
     dict(input_shape=(1, 12, 10, 1), depth_multiplier=8),                                 # grayscale first layer
     dict(input_shape=(1, 20, 10, 1), kernel=(10, 8), strides=(2, 2), depth_multiplier=8),  # spectrogram, 10x8

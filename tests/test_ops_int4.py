@@ -53,6 +53,21 @@ def test_int4_weights_against_tflm(kind, tmp_path):
     assert wt.int4 and wt.dtype == "int8" and wt.data.min() >= -8 and wt.data.max() <= 7
 
 
+def test_int4_depthwise_multiplier(tmp_path):
+    """A depth multiplier above 1: the multiplier kernel's own filter order, kept as nibbles."""
+    rng = np.random.default_rng(6)
+    w = ModelWriter(description="kiln tests: int4 depthwise x2")
+    scales = [float(s) for s in rng.uniform(0.02, 0.06, 8)]
+    x = w.tensor("x", [1, 5, 5, 4], "int8", 0.1, -3)
+    wt = w.tensor("w", [1, 3, 3, 8], "int4", scales, [0] * 8, axis=3, data=pack4(rng.integers(-8, 8, [1, 3, 3, 8]).astype(np.int8)))
+    bias = w.tensor("b", [8], "int32", [0.1 * s for s in scales], [0] * 8, data=rng.integers(-300, 300, 8).astype(np.int32))
+    y = w.tensor("y", [1, 5, 5, 8], "int8", 0.4, 2)
+    w.op("DEPTHWISE_CONV_2D", [x, wt, bias], [y], {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 2})
+    w.inputs, w.outputs = [x], [y]
+    pair = check(w.build(), tmp_path, what="DEPTHWISE_CONV_2D int4 x2")
+    assert "nibbles" in pair.compiled.graph.operators[0].params
+
+
 def test_int4_odd_count_unpacks_the_last_low_nibble(tmp_path):
     check(layer("FULLY_CONNECTED", np.random.default_rng(5), odd=True), tmp_path, what="7x15 int4 weights")
 

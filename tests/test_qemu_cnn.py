@@ -61,6 +61,8 @@ CASES = {
     "depthwise_3x3_relu6_clamped": lambda: mg.depthwise_conv2d(58, input_shape=(1, 7, 7, 13), activation="RELU6"),
     "depthwise_odd_channels_stride2": lambda: mg.depthwise_conv2d(48, input_shape=(1, 9, 7, 7), strides=(2, 2)),
     "depthwise_multiplier2": lambda: mg.depthwise_conv2d(49, input_shape=(1, 6, 6, 4), depth_multiplier=2),
+    "depthwise_multiplier3_stride2": lambda: mg.depthwise_conv2d(61, input_shape=(1, 7, 6, 3), depth_multiplier=3,
+                                                                 strides=(2, 2)),
     "depthwise_one_channel_x8": lambda: mg.depthwise_conv2d(59, input_shape=(1, 20, 10, 1), kernel=(10, 8),
                                                             strides=(2, 2), depth_multiplier=8),
     "depthwise_one_channel_x3_3x3": lambda: mg.depthwise_conv2d(60, input_shape=(1, 9, 7, 1), depth_multiplier=3),

@@ -724,6 +724,49 @@ void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, cons
     }
 }
 
+/* A depth multiplier above 1 (at most KILN_CONV_MAX_TAPS taps): the output pixel's tap pointers
+ * found once (zp_vector for taps outside the image, the zero point folded into the bias), then
+ * per input channel its `dm` outputs, two at a time sharing each input value: the filter
+ * (conv.pack_multiplier) holds per input channel, per tap, its outputs' weights in pairs. */
+void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                                       const kiln_conv_s8_params_t *p, const int8_t *zp_vector)
+{
+    const kiln_conv_geometry_t g = p->g;
+    const requant_t r = requant_of(p);
+    const int32_t dm = g.depth_multiplier, taps = g.k_h * g.k_w;
+    const int8_t *seg[KILN_CONV_MAX_TAPS];
+    int32_t b, oy, ox, ic, m, t;
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        for (oy = 0; oy < g.out_h; ++oy) {
+            for (ox = 0; ox < g.out_w; ++ox) {
+                int8_t *dst = out + ((b * g.out_h + oy) * g.out_w + ox) * g.out_c;
+                const int8_t *w = filter;
+                tap_pointers(image, oy, ox, &g, zp_vector, seg);
+                for (ic = 0; ic < g.in_c; ++ic) {
+                    for (m = 0; m + 2 <= dm; m += 2) { /* two outputs of the input channel */
+                        const int32_t oc = ic * dm + m;
+                        int32_t a0 = bias[oc], a1 = bias[oc + 1];
+                        for (t = 0; t < taps; ++t, w += 2) {
+                            const int32_t x = seg[t][ic];
+                            a0 += x * w[0];
+                            a1 += x * w[1];
+                        }
+                        dst[oc] = requantize(a0, r.rq + 3 * oc, &r);
+                        dst[oc + 1] = requantize(a1, r.rq + 3 * (oc + 1), &r);
+                    }
+                    if (m < dm) { /* an odd multiplier's last output */
+                        const int32_t oc = ic * dm + m;
+                        int32_t a = bias[oc];
+                        for (t = 0; t < taps; ++t) a += seg[t][ic] * *w++;
+                        dst[oc] = requantize(a, r.rq + 3 * oc, &r);
+                    }
+                }
+            }
+        }
+    }
+}
+
 static float clampf(float v, float lo, float hi)
 {
     v = v < lo ? lo : v;

@@ -134,21 +134,24 @@ def prepare(op, g):
         parts = plan_s8(p, wdata, bias, x.zero_point)
     else:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
         parts = None
-        if p["depth_multiplier"] == 1 and kh * kw <= MAX_TAPS:
+        if kh * kw <= MAX_TAPS:
             p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+            if p["depth_multiplier"] > 1:
+                p["multiplier_filter"] = pack_multiplier(wdata, p["depth_multiplier"])
         p["bias"] = bias.astype(np.int32)
         acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
         wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
         bounds = np.abs(np.asarray(acc_bias, np.int64)) + (128 if "bias_folded" in p else 256) * wsum
         p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                                 qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
-        if "bias_folded" in p:
+        if "bias_folded" in p and "multiplier_filter" not in p:
             parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
             p["packed"] = packing.stream(parts)
     if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
+        raw = p.get("multiplier_filter", wdata)  # the bytes a kernel that reads int8 weights walks
         p["nibbles"], p["runs"] = packing.nibble_stream(parts if parts is not None else
-                                                        [packing.Weights(packing.byte_words(wdata), 4)])
-        p["expanded_bytes"] = 4 * (p["packed"].size if parts is not None else -(-wdata.size // 4))
+                                                        [packing.Weights(packing.byte_words(raw), 4)])
+        p["expanded_bytes"] = 4 * (p["packed"].size if parts is not None else -(-raw.size // 4))
         op.scratch_bytes += p["expanded_bytes"]
     op.params = p
 
@@ -207,6 +210,20 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
     return parts
 
 
+def pack_multiplier(w: np.ndarray, dm: int) -> np.ndarray:
+    """kiln_depthwise_conv_s8_multiplier's filter, int8 bytes: [1, k_h, k_w, in_c * dm] as, per
+    input channel, per pair of its outputs, per tap the pair's two weights; then per tap the last
+    output's weight when dm is odd."""
+    taps = w.reshape(-1, w.shape[3]).astype(np.int8)  # [taps, out_c]
+    out = []
+    for ic in range(w.shape[3] // dm):
+        for m in range(0, dm - 1, 2):
+            out.append(taps[:, ic * dm + m:ic * dm + m + 2].reshape(-1))
+        if dm % 2:
+            out.append(taps[:, ic * dm + dm - 1])
+    return np.concatenate(out)
+
+
 def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> list:
     """The parts of the stream of int32 words kiln_conv_s8 walks with one pointer. For each pair of output
     channels: their two biases; for every 4 bytes of depth of every tap (a "step"), each channel's
@@ -259,7 +276,9 @@ def emit(op, g, c):
     if x.dtype == "int16":
         return conv16x8.emit16(op, c, x, w, b, y, geo)
     if depthwise and "packed" not in p:
-        bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias")
+        folded = "multiplier_filter" in p
+        bias = c.array(f"op{op.index}_bias", p["bias_folded"] if folded else p["bias"], "int32_t",
+                       "bias, the input zero point folded in" if folded else "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
     else:  # both in the packed filter stream
         rq = "NULL"
@@ -282,6 +301,13 @@ def emit(op, g, c):
             f"zero point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
             "kernel (see pack_depthwise)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {zp}"
+    elif depthwise and "multiplier_filter" in p:
+        suffix = "_multiplier"
+        filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.array(
+            f"op{op.index}_filter", p["multiplier_filter"], "int8_t",
+            f"filter '{w.name}' {w.describe()}: per input channel, per pair of its outputs, per tap the pair's "
+            "weights (see conv.pack_multiplier)")
+        args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
     elif depthwise:
         suffix = "_general"
         filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
