@@ -69,6 +69,13 @@ CASES = {
     "depthwise_dilation2": lambda: mg.depthwise_conv2d(50, input_shape=(1, 10, 10, 8), dilation=(2, 2)),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
+    # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
+    "avg_pool_blocks_relu6": lambda: mg.pool2d(62, kind="AVERAGE", input_shape=(2, 9, 8, 11), filter_size=(3, 3),
+                                               strides=(2, 2), padding="SAME", activation="RELU6"),
+    "max_pool_blocks_relu6": lambda: mg.pool2d(63, kind="MAX", input_shape=(1, 9, 8, 11), filter_size=(3, 2),
+                                               strides=(1, 2), padding="SAME", activation="RELU6"),
+    "max_pool_16_channels": lambda: mg.pool2d(64, kind="MAX", input_shape=(1, 6, 6, 16), filter_size=(2, 2),
+                                              strides=(2, 2), padding="VALID"),
     "residual_add": lambda: mg.elementwise(53, kind="ADD", shape_a=(1, 6, 6, 16), shape_b=(1, 6, 6, 16)),
     "mean": lambda: mg.mean(54, input_shape=(1, 5, 5, 8), keep_dims=False),
 }

@@ -1,5 +1,6 @@
 /* AVERAGE_POOL_2D and MAX_POOL_2D, as TFLite: windows clipped to the image, int8 averages
  * rounded half away from zero, in the input's quantization. */
+#include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
@@ -71,8 +72,98 @@ static int32_t at(const kiln_pool_geometry_t *g, int32_t b, const window_t *w, i
     }
 
 /* (the kernels a macro defines are found by codegen/cwriter.py's KILN_*( ... kiln_name ... ) rule) */
-KILN_INT_POOLS(int8_t, kiln_avg_pool_s8, kiln_max_pool_s8, -128)
 KILN_INT_POOLS(int16_t, kiln_avg_pool_s16, kiln_max_pool_s16, -32768)
+
+/* int8: the same sums and maxima, four channels at a time on the DSP path, the rest one at a time. */
+static int8_t avg_s8(int32_t acc, int32_t count, int32_t act_min, int32_t act_max)
+{
+    if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+    return (int8_t)kiln_clamp_i32(acc, act_min, act_max);
+}
+
+void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
+{
+    const int32_t C = g->channels;
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
+                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
+                c = 0;
+#if KILN_DSP
+                /* int16 sums of the even and odd bytes (SXTB16, SADD16): exact up to 256 taps */
+                for (; c + 4 <= C && g->k_h * g->k_w <= 256; c += 4) {
+                    uint32_t even = 0, odd = 0;
+                    for (ky = w.ys; ky < w.ye; ++ky) {
+                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
+                        for (kx = w.xs; kx < w.xe; ++kx, p += C) {
+                            const uint32_t v = kiln_load32(p);
+                            even = __sadd16(even, (uint32_t)kiln_even(v));
+                            odd = __sadd16(odd, (uint32_t)kiln_odd(v));
+                        }
+                    }
+                    dst[c] = avg_s8(kiln_lo16(even), count, act_min, act_max);
+                    dst[c + 1] = avg_s8(kiln_lo16(odd), count, act_min, act_max);
+                    dst[c + 2] = avg_s8(kiln_hi16(even), count, act_min, act_max);
+                    dst[c + 3] = avg_s8(kiln_hi16(odd), count, act_min, act_max);
+                }
+#endif
+                for (; c < C; ++c) {
+                    int32_t acc = 0;
+                    for (ky = w.ys; ky < w.ye; ++ky) {
+                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
+                        for (kx = w.xs; kx < w.xe; ++kx, p += C) acc += *p;
+                    }
+                    dst[c] = avg_s8(acc, count, act_min, act_max);
+                }
+            }
+}
+
+void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
+{
+    const int32_t C = g->channels;
+#if KILN_DSP
+    const uint32_t lo = 0x01010101u * (uint8_t)act_min, hi = 0x01010101u * (uint8_t)act_max;
+#endif
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < g->batches; ++b)
+        for (oy = 0; oy < g->out_h; ++oy)
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const window_t w = window(g, oy, ox);
+                int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
+                c = 0;
+#if KILN_DSP
+                /* four bytes at a time: SSUB8 sets each byte's GE flag where a >= b, SEL takes those */
+                for (; c + 4 <= C; c += 4) {
+                    uint32_t best = 0x80808080u;
+                    for (ky = w.ys; ky < w.ye; ++ky) {
+                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
+                        for (kx = w.xs; kx < w.xe; ++kx, p += C) {
+                            const uint32_t v = kiln_load32(p);
+                            (void)__ssub8(v, best);
+                            best = __sel(v, best);
+                        }
+                    }
+                    (void)__ssub8(best, lo); /* the clamp: at least act_min, at most act_max */
+                    best = __sel(best, lo);
+                    (void)__ssub8(hi, best);
+                    best = __sel(best, hi);
+                    memcpy(dst + c, &best, 4);
+                }
+#endif
+                for (; c < C; ++c) {
+                    int32_t best = -128;
+                    for (ky = w.ys; ky < w.ye; ++ky)
+                        for (kx = w.xs; kx < w.xe; ++kx) {
+                            const int32_t v = in[at(g, b, &w, ky, kx) + c];
+                            best = v > best ? v : best;
+                        }
+                    dst[c] = (int8_t)kiln_clamp_i32(best, act_min, act_max);
+                }
+            }
+}
 
 static float clampf(float v, float lo, float hi)
 {

@@ -1,0 +1,161 @@
+"""Benchmark (prints figures, asserts nothing): issue 18's shape classes on qemu-m4.
+
+    .venv/bin/python bench/shapes.py [--tflm] [--json] [NAME ...]
+
+One int8 layer per shape class of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and the pools (odd
+channel counts, strides 1-3, dilation, 5x5 and 7x7 kernels, VALID, depth multipliers, one input
+channel, batches), each compiled and run with `kiln bench` (exact instruction counts under QEMU's
+-icount shift=0): the operator's instructions and instructions per MAC (per output value for the
+pools), and with --tflm TFLite Micro + CMSIS-NN's whole Invoke() for the same model
+(../shared/tools/tflm-qemu) and Kiln's share of it. Ends with the five layers of at least 10,000
+MACs with the most instructions per MAC (issue 18: none above 2.5).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "server"))
+
+from kiln import bench  # noqa: E402
+from kiln.tflwriter import ModelWriter  # noqa: E402
+
+import tflm  # noqa: E402  (bench/tflm.py, beside this script)
+
+RNG = np.random.default_rng(18)
+
+
+def _out(size: int, k: int, stride: int, dil: int, same: bool) -> int:
+    eff = (k - 1) * dil + 1
+    return -(-size // stride) if same else (size - eff) // stride + 1
+
+
+def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None) -> bytes:
+    """CONV_2D (dm None) or DEPTHWISE_CONV_2D of multiplier dm, int8, per-channel weights."""
+    n, h, w_, ic = shape
+    kh, kw = (k, k) if isinstance(k, int) else k
+    w = ModelWriter(description="kiln bench/shapes.py")
+    x = w.tensor("x", list(shape), "int8", 0.05, -3)
+    depthwise = dm is not None
+    oc = ic * dm if depthwise else oc
+    fshape = [1, kh, kw, oc] if depthwise else [oc, kh, kw, ic]
+    scales = [float(s) for s in RNG.uniform(0.004, 0.02, oc)]
+    wt = w.tensor("w", fshape, "int8", scales, [0] * oc, axis=3 if depthwise else 0,
+                  data=RNG.integers(-127, 128, fshape).astype(np.int8))
+    b = w.tensor("b", [oc], "int32", [0.05 * s for s in scales], [0] * oc, data=RNG.integers(-2000, 2000, oc).astype(np.int32))
+    y = w.tensor("y", [n, _out(h, kh, stride, dil, same), _out(w_, kw, stride, dil, same), oc], "int8", 0.1, 2)
+    opts = {"padding": 0 if same else 1, "stride_h": stride, "stride_w": stride,
+            "dilation_h_factor": dil, "dilation_w_factor": dil}
+    if depthwise:
+        opts["depth_multiplier"] = dm
+    w.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, wt, b], [y], opts)
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+def fc(batch, depth, units) -> bytes:
+    w = ModelWriter(description="kiln bench/shapes.py")
+    x = w.tensor("x", [batch, depth], "int8", 0.05, -3)
+    wt = w.tensor("w", [units, depth], "int8", 0.01, 0, data=RNG.integers(-127, 128, [units, depth]).astype(np.int8))
+    b = w.tensor("b", [units], "int32", 0.0005, 0, data=RNG.integers(-2000, 2000, units).astype(np.int32))
+    y = w.tensor("y", [batch, units], "int8", 0.2, 2)
+    w.op("FULLY_CONNECTED", [x, wt, b], [y], {})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+def pool(kind, shape, k, stride, same=False) -> bytes:
+    n, h, w_, c = shape
+    w = ModelWriter(description="kiln bench/shapes.py")
+    x = w.tensor("x", list(shape), "int8", 0.05, -3)
+    y = w.tensor("y", [n, _out(h, k, stride, 1, same), _out(w_, k, stride, 1, same), c], "int8", 0.05, -3)
+    w.op(kind, [x], [y], {"padding": 0 if same else 1, "stride_h": stride, "stride_w": stride,
+                         "filter_height": k, "filter_width": k})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+LAYERS = {
+    "conv 1x1 16x16x32 -> 32": lambda: conv([1, 16, 16, 32], 1, 32),
+    "conv 1x1 8x8x13 -> 9 (odd channels)": lambda: conv([1, 8, 8, 13], 1, 9),
+    "conv 3x3 16x16x16 -> 32": lambda: conv([1, 16, 16, 16], 3, 32),
+    "conv 3x3 s2 32x32x8 -> 16": lambda: conv([1, 32, 32, 8], 3, 16, stride=2),
+    "conv 3x3 32x32x3 -> 16 (RGB first layer)": lambda: conv([1, 32, 32, 3], 3, 16, stride=2),
+    "conv 3x3 dilation 2 16x16x16 -> 16": lambda: conv([1, 16, 16, 16], 3, 16, dil=2),
+    "conv 5x5 16x16x8 -> 16": lambda: conv([1, 16, 16, 8], 5, 16),
+    "conv 7x7 s2 32x32x3 -> 16 VALID": lambda: conv([1, 32, 32, 3], 7, 16, stride=2, same=False),
+    "conv 3x3 s3 24x24x6 -> 12": lambda: conv([1, 24, 24, 6], 3, 12, stride=3),
+    "dw 3x3 16x16x32": lambda: conv([1, 16, 16, 32], 3, 0, dm=1),
+    "dw 3x3 16x16x13 (odd channels)": lambda: conv([1, 16, 16, 13], 3, 0, dm=1),
+    "dw 3x3 s2 32x32x16": lambda: conv([1, 32, 32, 16], 3, 0, stride=2, dm=1),
+    "dw 5x5 16x16x16": lambda: conv([1, 16, 16, 16], 5, 0, dm=1),
+    "dw 7x7 16x16x16": lambda: conv([1, 16, 16, 16], 7, 0, dm=1),
+    "dw 3x3 dilation 2 16x16x16": lambda: conv([1, 16, 16, 16], 3, 0, dil=2, dm=1),
+    "dw 3x3 s3 24x24x8": lambda: conv([1, 24, 24, 8], 3, 0, stride=3, dm=1),
+    "dw 3x3 x2 16x16x16": lambda: conv([1, 16, 16, 16], 3, 0, dm=2),
+    "dw 3x3 x4 16x16x8": lambda: conv([1, 16, 16, 8], 3, 0, dm=4),
+    "dw 3x3 one channel x8 48x48x1": lambda: conv([1, 48, 48, 1], 3, 0, stride=2, dm=8),
+    "dw 10x8 one channel x8 49x10x1 (speech)": lambda: conv([1, 49, 10, 1], (10, 8), 0, stride=2, dm=8),
+    "fc 256 -> 64": lambda: fc(1, 256, 64),
+    "fc 37 -> 11": lambda: fc(1, 37, 11),
+    "fc batch 4 128 -> 32": lambda: fc(4, 128, 32),
+    "fc 1024 -> 128": lambda: fc(1, 1024, 128),
+    "avg pool 2x2 s2 16x16x32": lambda: pool("AVERAGE_POOL_2D", [1, 16, 16, 32], 2, 2),
+    "max pool 3x3 s1 16x16x16 SAME": lambda: pool("MAX_POOL_2D", [1, 16, 16, 16], 3, 1, same=True),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("names", nargs="*", help="rows whose name contains any of these (default: all)")
+    ap.add_argument("--tflm", action="store_true", help="also measure TFLite Micro + CMSIS-NN (tflm-qemu)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-shapes-") as d:
+        for k, (name, build) in enumerate(LAYERS.items()):
+            if args.names and not any(s in name for s in args.names):
+                continue
+            path = Path(d) / f"s{k}.tflite"
+            path.write_bytes(build())
+            row = {"layer": name}
+            try:
+                r = bench.bench(path, "qemu-m4")
+                op = r["operators"][0]
+                row.update(instructions=op["instructions"], macs=op["macs"], variant=op["variant"],
+                           per_mac=op["instructions"] / op["macs"] if op["macs"] else None, total=r["instructions"])
+                if args.tflm:
+                    res = tflm.measure(path)
+                    row["tflm_cmsis_invoke"] = int(res["instructions"]) if isinstance(res, dict) else res
+            except Exception as e:  # a benchmark reports, it does not stop
+                row["error"] = str(e).splitlines()[0][:160]
+            rows.append(row)
+            if not args.json:
+                print_row(row)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    worst = sorted((r for r in rows if r.get("per_mac") and r["macs"] >= 10_000), key=lambda r: -r["per_mac"])[:5]
+    print("\nworst five of at least 10,000 MACs (issue 18: none above 2.5 instructions per MAC):")
+    for r in worst:
+        print(f"  {r['per_mac']:6.2f}  {r['layer']}")
+
+
+def print_row(r: dict) -> None:
+    if "error" in r:
+        print(f"{r['layer']:<44} {r['error']}")
+        return
+    per = f"{r['per_mac']:6.2f}/MAC" if r["per_mac"] else "          "
+    tf = r.get("tflm_cmsis_invoke")
+    tf = f"  TFLM+CMSIS {tf:>10,}  Kiln/TFLM {r['total'] / tf:4.2f}" if isinstance(tf, int) else (f"  TFLM: {tf}" if tf else "")
+    print(f"{r['layer']:<44} {r['instructions']:>10,} instr  {r['macs']:>9,} MACs {per}{tf}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
