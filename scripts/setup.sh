@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip
               gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm  # qemu-m4 board
               libstdc++-arm-none-eabi-newlib  # bench: TFLite Micro beside Kiln (../shared/tools/tflm-qemu)
-              espeak-ng)  # examples/keyword/make_models.py: spoken words to train on
+              espeak-ng  # examples/keyword/make_models.py: spoken words to train on
+              cmake make)  # the generated CMakeLists.txt and kiln.mk, built by the tests
 
 source scripts/lib.sh
 apt_install "${APT_PACKAGES[@]}"

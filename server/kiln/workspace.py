@@ -33,6 +33,8 @@ def with_header(name: str, body: str, source: str) -> str:
         assert body.startswith("{\n")
         body = body[2:]
         return f'{{"kiln_header": {json.dumps(note + " (do not edit)")},\n' + body
+    if name == "CMakeLists.txt" or name.endswith((".mk", ".cmake")):
+        return f"# {note}. Kiln will not overwrite this file once you edit it.\n" + body
     return f"/* {note}. Kiln will not overwrite this file once you edit it. */\n" + body
 
 

@@ -18,7 +18,7 @@ from ..ir import DTYPES, QUANTIZED, Graph, Tensor
 from ..ir import function_name as ir_function_name
 from ..ops import REGISTRY
 from ..paths import RUNTIME as RUNTIME_DIR
-from . import literals
+from . import buildfiles, literals
 
 
 class Emitter:
@@ -433,7 +433,10 @@ const kiln_model_t {n}_model = {{
                        **({"variant": op.variant} if op.variant else {})} for op, s, e in lines_map],
     }
     files = {f"{n}.h": header, f"{n}.c": "\n".join(c) + "\n", f"{n}_weights.h": "\n".join(weights) + "\n"}
-    for src in sorted(RUNTIME_DIR.glob("include/*.h")) + runtime_sources(files[f"{n}.c"]):
+    kernels = runtime_sources(files[f"{n}.c"])
+    for src in sorted(RUNTIME_DIR.glob("include/*.h")) + kernels:
         files[src.name] = src.read_text()
+    files["CMakeLists.txt"] = buildfiles.cmake(n, [src.name for src in kernels])
+    files["kiln.mk"] = buildfiles.make(n, [src.name for src in kernels])
     files[f"{n}.kiln.json"] = json.dumps(source_map, indent=1) + "\n"
     return files, sum(data.nbytes for _, _, data, _ in em.arrays)
