@@ -6,6 +6,7 @@ equal TFLite Micro's. Two models of one name, and folders of two different runti
 build with a message naming them; an edited CMakeLists.txt is kept like any edited file."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -171,3 +172,77 @@ def test_an_edited_cmakelists_is_kept(tmp_path):
     assert (out / "CMakeLists.txt").read_text() == edited
     assert (out / "CMakeLists.txt.kiln-new").exists()
     assert any("CMakeLists.txt" in note and "kiln-new" in note for note in result.notes)
+
+
+# ---- kiln compile --build-system ----
+
+def _kiln(*args) -> subprocess.CompletedProcess:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "kiln", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("choice,files", [("cmake", {"CMakeLists.txt"}), ("make", {"kiln.mk"}), ("none", set()),
+                                          ("auto", {"CMakeLists.txt", "kiln.mk"})])
+def test_build_system_choice_picks_the_files(choice, files, tmp_path):
+    out = tmp_path / "kiln_out" / "sine_int8"
+    proc = _kiln("compile", SINE, "--out", out, "--build-system", choice)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in out.iterdir() if p.name in ("CMakeLists.txt", "kiln.mk")} == files
+
+
+WORKSPACES = {  # marker files -> (kind, the build file named, a line the advice must hold)
+    "cmake": ({"CMakeLists.txt": "project(fw C)\n"}, "CMakeLists.txt", "add_subdirectory(kiln_out/sine_int8)"),
+    "make": ({"Makefile": "all:\n"}, "Makefile", "include kiln_out/sine_int8/kiln.mk"),
+    "zephyr": ({"prj.conf": "", "CMakeLists.txt": "find_package(Zephyr)\n"}, "CMakeLists.txt",
+               "target_link_libraries(app PRIVATE kiln::sine_int8)"),
+    "esp-idf": ({"CMakeLists.txt": "include($ENV{IDF_PATH}/tools/cmake/project.cmake)\n",
+                 "main/CMakeLists.txt": "idf_component_register(SRCS main.c)\n"}, "main/CMakeLists.txt",
+                "target_link_libraries(${COMPONENT_LIB} PRIVATE kiln::sine_int8)"),
+    "platformio": ({"platformio.ini": "[env:board]\n", "src/main.c": ""}, "platformio.ini",
+                   "build_src_filter = +<*> +<../kiln_out/sine_int8/*.c>"),
+    "arduino": ({"fw.ino": ""}, "fw.ino", '#include "src/sine_int8/sine_int8.h"'),
+}
+
+
+@pytest.mark.parametrize("kind", list(WORKSPACES))
+def test_auto_finds_the_workspace_build(kind, tmp_path):
+    markers, build_file, line = WORKSPACES[kind]
+    (tmp_path / ".git").mkdir()
+    for name, text in markers.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    proc = _kiln("compile", SINE, "--out", tmp_path / "kiln_out" / "sine_int8", "--json")
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)["build_system"]
+    assert found["kind"] == kind and found["file"] == str(tmp_path / build_file)
+    assert line in found["lines"], found["lines"]
+    assert found["tested_here"] == (kind in ("cmake", "make"))
+
+
+def test_auto_without_a_build_says_so(tmp_path):
+    (tmp_path / ".git").mkdir()
+    proc = _kiln("compile", SINE, "--out", tmp_path / "kiln_out" / "sine_int8")
+    assert proc.returncode == 0 and "no CMakeLists.txt, Makefile" in proc.stdout
+
+
+def test_the_printed_cmake_lines_build_the_project(tmp_path):
+    """The advice is right: its lines, added to the user's CMakeLists.txt, build and link the model;
+    then Kiln sees that the build uses it."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "main.c").write_text('#include "sine_int8.h"\nint main(void) { sine_int8_input_t i = {{0}}; '
+                                     'sine_int8_output_t o; return sine_int8_invoke(&i, &o); }\n')
+    user = "cmake_minimum_required(VERSION 3.13)\nproject(fw C)\nadd_executable(fw main.c)\n"
+    (tmp_path / "CMakeLists.txt").write_text(user)
+    out = tmp_path / "kiln_out" / "sine_int8"
+    found = json.loads(_kiln("compile", SINE, "--out", out, "--json").stdout)["build_system"]
+    assert not found["uses_model"]
+    lines = [line.replace("<your target>", "fw") for line in found["lines"]]
+    (tmp_path / "CMakeLists.txt").write_text(user + "\n".join(lines) + "\n")
+    conf = _cmake(tmp_path, tmp_path / "build")
+    assert conf.returncode == 0, conf.stderr
+    done = subprocess.run(["cmake", "--build", str(tmp_path / "build")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert subprocess.run([str(tmp_path / "build" / "fw")]).returncode == 0
+    again = json.loads(_kiln("compile", SINE, "--out", out, "--json").stdout)["build_system"]
+    assert again["uses_model"]

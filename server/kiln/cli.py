@@ -28,15 +28,20 @@ def _progress(msg: str) -> None:
 
 
 def cmd_compile(args) -> int:
-    from . import boards, compiler
+    from . import boards, buildsystem, compiler
 
     c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board))
+    for name in buildsystem.unwanted(args.build_system):
+        c.files.pop(name, None)
     res = compiler.write(c, args.out)
     s = c.summary()
     files = [str(p) for p in res.written + res.unchanged] + [str(new) for _, new in res.kept]
+    found = buildsystem.detect(args.out) if args.build_system == "auto" else None
     if args.json:
         s["files"] = files
         s["notes"] = res.notes
+        if found is not None:
+            s["build_system"] = found.as_json()
         print(json.dumps(s, indent=1))
     else:
         print(f"{c.name}: {len(s['operators'])} operators, {s['macs']:,} MACs")
@@ -45,9 +50,28 @@ def cmd_compile(args) -> int:
             print(f"  state    {s['state_bytes']:>10,} B   (kept between invocations; {c.name}_reset() restarts)")
         print(f"  weights  {s['weight_bytes']:>10,} B   (flash)")
         print(f"  wrote {len(res.written)} file(s), {len(res.unchanged)} unchanged, in {args.out}")
+        if found is not None:
+            _print_build_system(found, c.name)
     for note in res.notes:
         print(f"kiln: note: {note}", file=sys.stderr)
     return 0
+
+
+def _print_build_system(found, name: str) -> None:
+    from .buildsystem import NAMES, UNTESTED
+
+    if found.kind is None:
+        print(f"  build: {found.note}")
+        return
+    what = f"{NAMES[found.kind]} ({found.file})"
+    if found.uses_model:
+        print(f"  build: {what} already uses {name}")
+        return
+    print(f"  build: {what}; to use {name}, add" + (f" ({found.note})" if found.note else "") + ":")
+    for line in found.lines:
+        print(f"      {line}")
+    if found.kind in UNTESTED:
+        print(f"    (from {NAMES[found.kind]}'s documentation; Kiln's tests build CMake and Make projects only)")
 
 
 def _integer_mismatch(report: dict) -> bool:
@@ -449,6 +473,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tuning-log", help="the tuning log to take kernel variants from (default: kiln-tuning.json "
                    "beside the model, when there is one)")
     p.add_argument("--board", default=None, help="the board whose CPU's tuning applies (default: kiln.toml's, else host)")
+    p.add_argument("--build-system", choices=("auto", "cmake", "make", "none"), default="auto",
+                   help="the build files to write beside the C: cmake (CMakeLists.txt), make (kiln.mk), none, or "
+                        "auto (both, and the lines that add the model to the workspace's own build; default)")
     p.set_defaults(fn=cmd_compile)
 
     p = sub.add_parser("tune", help="measure each operator's kernel variants on a board; keep the fastest bit-exact ones")
