@@ -88,6 +88,9 @@ async def test_compile_writes_files_and_summary(client, work):
     assert [o["kind"] for o in s["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
     assert s["macs"] == 320 and s["arena_bytes"] > 0 and s["flash_bytes"] > 0
     assert r["problems"] == []
+    assert {"CMakeLists.txt", "kiln.mk"} <= names
+    b = r["buildSystem"]  # whatever build lies above the work folder; the keys the extension reads are there
+    assert {"kind", "file", "lines", "uses_model", "tested_here", "note", "model"} <= set(b) and b["model"] == "clf"
     assert any(tok for tok, reports in client.progress_reports.items() if reports and reports[-1].kind == "end")
     # no profile yet: no hints, but hover knows the operator
     c = out / "clf.c"

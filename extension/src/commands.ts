@@ -3,6 +3,7 @@
 // on failure says what failed with the way to the output.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { offerBuildEdit } from './buildEdit';
 import { Cancelled, KilnClient, ServerError } from './client';
 import { currentBoard, setBoard } from './config';
 import type { DevicePanel } from './devicePanel';
@@ -56,6 +57,7 @@ export async function compile(p: Parts, arg?: unknown): Promise<void> {
         const s = r.summary;
         vscode.window.setStatusBarMessage(`Kiln: ${name}: ${s.operators.length} operators, ${s.macs.toLocaleString('en-US')} MACs, arena ${s.arena_bytes.toLocaleString('en-US')} B`, 8000);
         if (c) await vscode.window.showTextDocument(c, { preview: false });
+        void offerBuildEdit(r.buildSystem); // not awaited: the offer waits for the user, the compile is done
       } catch (e) {
         await failed(p, `compiling ${name}`, e);
       } finally {

@@ -8,6 +8,17 @@ export interface CompileResult {
   outDir: string;
   summary: { operators: OperatorSummary[]; arena_bytes: number; flash_bytes: number; macs: number };
   problems: string[];
+  buildSystem?: BuildSystem;
+}
+/** The workspace's build above the output folder, and the lines that add the model to it. */
+export interface BuildSystem {
+  kind: string | null; // cmake, make, zephyr, esp-idf, platformio, arduino; null: none found
+  file: string | null; // uri of the build file
+  lines: string[];
+  uses_model: boolean;
+  tested_here: boolean;
+  note: string;
+  model: string;
 }
 
 export interface BoardInfo {

@@ -11,6 +11,7 @@ for adding a CMake library or C sources, and are printed as such.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def _instructions(f: Found, out: Path, root: Path) -> None:
     text = f.file.read_text(errors="replace") if f.file and f.file.is_file() else ""
     f.uses_model = rel in text or f"kiln::{model}" in text
     if f.kind in ("cmake", "zephyr"):
-        target = "app" if f.kind == "zephyr" else "<your target>"
+        target = "app" if f.kind == "zephyr" else _cmake_target(text)
         f.lines = [f"add_subdirectory({rel})", f"target_link_libraries({target} PRIVATE kiln::{model})"]
     elif f.kind == "esp-idf":
         f.lines = [f"add_subdirectory({rel} kiln_{model})", f"target_link_libraries(${{COMPONENT_LIB}} PRIVATE kiln::{model})"]
@@ -100,6 +101,13 @@ def _instructions(f: Found, out: Path, root: Path) -> None:
         f.lines = [f'#include "{Path(os.path.relpath(out, sketch)).as_posix()}/{model}.h"'] if inside else \
             [f"kiln compile MODEL --out {(sketch / 'src' / model).as_posix()}", f'#include "src/{model}/{model}.h"']
         f.note = "the Arduino build compiles the sketch's src/ folder" + ("" if inside else ": compile into it")
+
+
+def _cmake_target(text: str) -> str:
+    """The project's first executable (add_executable), the target the model links into; else a
+    placeholder for the user to fill."""
+    m = re.search(r"add_executable\s*\(\s*([A-Za-z0-9_.+-]+)", text)
+    return m.group(1) if m else "<your target>"
 
 
 def _model_name(out: Path) -> str | None:

@@ -52,6 +52,42 @@ step('right-click a .tflite, Kiln: Compile Model, the generated C opens', async 
   expect(existsSync(join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c')), 'the generated C is not in models/kiln_out/sine_int8/');
 });
 
+step('Kiln offers to add the model to the workspace CMakeLists.txt: a preview, Apply, the project builds', async ({ page, dirs, shot }) => {
+  const cmakeLists = join(dirs.ws, 'CMakeLists.txt');
+  const before = readFileSync(cmakeLists, 'utf8');
+  const offer = notification(page, 'does not build sine_int8 yet');
+  await offer.waitFor({ timeout: 60000 });
+  await offer.locator('.monaco-button', { hasText: 'Add sine_int8 to CMakeLists.txt' }).click();
+  const apply = page.locator('.monaco-button', { hasText: /^Apply$/ }).first();
+  await apply.waitFor({ timeout: 30000 });
+  const row = page.locator('.part.panel .monaco-tl-row', { hasText: 'CMakeLists.txt' }).first(); // the preview's, not the Explorer's
+  await row.waitFor({ timeout: 30000 });
+  await shot('cmake-preview');
+  expect(readFileSync(cmakeLists, 'utf8') === before, 'CMakeLists.txt changed before Apply');
+  // an edit that needs confirmation waits unticked in the preview: the user ticks it, then applies
+  await row.locator('.edit-checkbox, input[type=checkbox], .monaco-checkbox').first().click();
+  await shot('cmake-preview-ticked');
+  await apply.click();
+  await page.waitForTimeout(1000);
+  await commandPalette(page, 'File: Save All'); // files.refactoring.autoSave saves it; in case it is open and dirty
+  const deadline = Date.now() + 30000;
+  while (readFileSync(cmakeLists, 'utf8') === before && Date.now() < deadline) await page.waitForTimeout(250);
+  const after = readFileSync(cmakeLists, 'utf8');
+  expect(after.includes('add_subdirectory(models/kiln_out/sine_int8)') && after.includes('target_link_libraries(fw PRIVATE kiln::sine_int8)'),
+    `CMakeLists.txt after Apply:\n${after}`);
+  const build = join(dirs.tmp, 'build-fw');
+  for (const args of [['-S', dirs.ws, '-B', build], ['--build', build]]) {
+    const r = spawnSync('cmake', args, { encoding: 'utf8', timeout: 300000 });
+    expect(r.status === 0, `cmake ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  }
+  expect(spawnSync(join(build, 'fw')).status === 0, 'the user\'s firmware built with the model did not run');
+  // the workspace's own CMakeLists.txt (the Explorer lists it after the generated folder's), with Kiln's lines
+  await page.locator('.explorer-folders-view .monaco-list-row[aria-label^="CMakeLists.txt"]').last().dblclick();
+  await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '')
+    .includes('kiln::sine_int8'), null, { timeout: 30000 });
+  await shot('cmake-applied');
+});
+
 step('a .tflite opens in the model report, with operators and the memory timeline', async ({ page }) => {
   await explorerRow(page, 'sine_int8.tflite').dblclick();
   const report = await webviewFrame(page, 'kiln-report');
@@ -212,7 +248,7 @@ async function runSession(session, browser, counts) {
     await context.close().catch(() => undefined);
     server.stop();
     if (counts.failed) writeFileSync(join(ARTIFACTS, `code-server-${session.name.replace(/ /g, '-')}.log`), server.log());
-    rmSync(dirs.tmp, { recursive: true, force: true });
+    rmSync(dirs.tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 }); // its processes may still be closing files
   }
 }
 

@@ -26,6 +26,10 @@ export function makeWorkspace({ python, board, trust = false }) {
   mkdirSync(join(ws, 'models'), { recursive: true });
   mkdirSync(join(ws, '.vscode'), { recursive: true });
   cpSync(join(ROOT, 'examples', 'models', 'sine_int8.tflite'), join(ws, 'models', 'sine_int8.tflite'));
+  // the user's own firmware build, which does not use the model yet
+  writeFileSync(join(ws, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.13)\nproject(fw C)\nadd_executable(fw main.c)\n');
+  writeFileSync(join(ws, 'main.c'), '#include "sine_int8.h"\n\nint main(void)\n{\n    sine_int8_input_t in = {{0}};\n'
+    + '    sine_int8_output_t out;\n    return sine_int8_invoke(&in, &out);\n}\n');
   const wsSettings = python ? { 'kiln.pythonPath': python, 'kiln.board': board } : { 'kiln.board': board };
   writeFileSync(join(ws, '.vscode', 'settings.json'), JSON.stringify(wsSettings, null, 2));
   writeFileSync(join(ws, '.vscode', 'tasks.json'), JSON.stringify({

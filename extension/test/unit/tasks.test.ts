@@ -48,3 +48,17 @@ test('heat: the source map must be the one of this file', () => {
   assert.equal(parseSourceMap(JSON.stringify(map), 'other.c'), undefined);
   assert.equal(parseSourceMap('{not json', 'net.c'), undefined);
 });
+
+test('the lines that add a model to the workspace build: offered only where they can go as they are', async () => {
+  const { appendedText, offerable, offerLabel } = await import('../../src/buildLines');
+  const b = { kind: 'cmake', file: 'file:///w/CMakeLists.txt', lines: ['add_subdirectory(kiln_out/net)', 'target_link_libraries(fw PRIVATE kiln::net)'],
+    uses_model: false, tested_here: true, note: '', model: 'net' };
+  assert.equal(offerable(b), true);
+  assert.equal(offerable({ ...b, uses_model: true }), false);
+  assert.equal(offerable({ ...b, kind: 'platformio' }), false);
+  assert.equal(offerable({ ...b, lines: ['target_link_libraries(<your target> PRIVATE kiln::net)'] }), false);
+  assert.equal(offerable({ ...b, kind: null, file: null }), false);
+  assert.equal(appendedText(b, 'project(fw C)'), '\n\n# Kiln: net\nadd_subdirectory(kiln_out/net)\ntarget_link_libraries(fw PRIVATE kiln::net)\n');
+  assert.equal(appendedText(b, 'project(fw C)\n').startsWith('\n# Kiln: net\n'), true);
+  assert.equal(offerLabel(b, 'CMakeLists.txt'), 'Add net to CMakeLists.txt');
+});

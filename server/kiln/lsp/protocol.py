@@ -48,6 +48,18 @@ class CompileResult(TypedDict):
     outDir: str  # uri
     summary: Summary
     problems: list[str]  # notes from the writer (e.g. an edited file kept, the new one written beside it)
+    buildSystem: BuildSystem  # the workspace's build, and the lines that add the model to it
+
+
+class BuildSystem(TypedDict):
+    """kiln.buildsystem.detect(): the nearest build above the output folder."""
+    kind: str | None  # cmake, make, zephyr, esp-idf, platformio, arduino; None: no build found
+    file: str | None  # uri of the build file to add the lines to
+    lines: list[str]
+    uses_model: bool  # the build file already names the model's folder or target
+    tested_here: bool  # Kiln's tests build this kind (CMake, Make)
+    note: str
+    model: str  # the model's C name
 
 
 class BoardsResult(TypedDict):

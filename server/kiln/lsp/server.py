@@ -290,10 +290,15 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
         res = compiler.write(c, out)
         files = [*res.written, *res.unchanged, *(new for _, new in res.kept)]
         s = c.summary()
+        from .. import buildsystem
+
+        found = buildsystem.detect(out)
         return {"files": [to_uri(f) for f in files], "outDir": to_uri(out),
                 "summary": {"operators": s["operators"], "arena_bytes": s["arena_bytes"],
                             "flash_bytes": c.const_bytes, "macs": s["macs"]},
-                "problems": list(res.notes)}
+                "problems": list(res.notes),
+                "buildSystem": {**found.as_json(), "file": to_uri(found.file) if found.file else None,
+                                "model": c.name}}
 
     result = await _long(ls, protocol.COMPILE, "Compiling", p, work)
     _drop_profiles(ls, _model(p))
