@@ -204,9 +204,6 @@ typedef struct {
     int32_t rq_fast;
     int32_t out_zp, act_min, act_max;
     int32_t tap_len; /* CONV_2D with im2col: the column length, padded to a multiple of 4 */
-    /* CONV_2D: bytes between output pixels, rows and batches, 0 for a dense output (out_c, out_w *
-     * out_c, out_h * out_w * out_c); one stride phase of a TRANSPOSE_CONV writes every stride-th */
-    int32_t out_px_step, out_row_step, out_batch_step;
 } kiln_conv_s8_params_t;
 
 /* 16x8 CONV_2D and DEPTHWISE_CONV_2D (filter [1][k_h][k_w][out_c] as in the model). CONV_2D's filter
@@ -254,6 +251,10 @@ void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const voi
 #define KILN_CONV_MAX_TAPS 64
 void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                   int8_t *scratch, const int8_t *zp_vector);
+/* The same writing output pixels out_steps[0] bytes apart, rows out_steps[1] and batches
+ * out_steps[2] apart (one stride phase of a TRANSPOSE_CONV writes every stride-th pixel). */
+void kiln_conv_s8_strided(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                          int8_t *scratch, const int8_t *zp_vector, const int32_t *out_steps);
 /* The same with the filter stored pre-widened as int16 pairs (kiln tune's "16" variants). */
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                       int8_t *scratch, const int8_t *zp_vector);

@@ -420,7 +420,7 @@ static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln
 /* scratch: with im2col (p->tap_len > 0) the two pixels' columns (2 * tap_len bytes), then the
  * two pixels widened to 16 bits (4 * taps * len bytes, 4-byte aligned; see widen_two_pixels). */
 static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
-                    int8_t *scratch, const int8_t *zp_vector, const filter_format_t *f)
+                    int8_t *scratch, const int8_t *zp_vector, const filter_format_t *f, const int32_t *out_steps)
 {
     const kiln_conv_geometry_t g = p->g;
     const requant_t r = requant_of(p);
@@ -430,13 +430,13 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     const int32_t pixels = g.out_h * g.out_w;
     uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
     const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0; /* taps always inside */
-    const int32_t px_step = p->out_px_step ? p->out_px_step : g.out_c;
-    const int32_t row_step = p->out_row_step ? p->out_row_step : g.out_w * g.out_c;
+    const int32_t px_step = out_steps ? out_steps[0] : g.out_c;
+    const int32_t row_step = out_steps ? out_steps[1] : g.out_w * g.out_c;
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
     int32_t b, px;
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
-        int8_t *dst = out + b * (p->out_batch_step ? p->out_batch_step : pixels * g.out_c);
+        int8_t *dst = out + b * (out_steps ? out_steps[2] : pixels * g.out_c);
         int32_t oy0 = 0, ox0 = 0; /* pixel px */
         for (px = 0; px < pixels; px += 2) {
             const int two = px + 1 < pixels;
@@ -468,13 +468,19 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
 void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                   int8_t *scratch, const int8_t *zp_vector)
 {
-    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S8);
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S8, NULL);
+}
+
+void kiln_conv_s8_strided(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                          int8_t *scratch, const int8_t *zp_vector, const int32_t *out_steps)
+{
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S8, out_steps);
 }
 
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                       int8_t *scratch, const int8_t *zp_vector)
 {
-    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S16);
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S16, NULL);
 }
 
 #if KILN_DSP

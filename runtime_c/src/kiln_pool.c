@@ -74,7 +74,13 @@ static int32_t at(const kiln_pool_geometry_t *g, int32_t b, const window_t *w, i
 /* (the kernels a macro defines are found by codegen/cwriter.py's KILN_*( ... kiln_name ... ) rule) */
 KILN_INT_POOLS(int16_t, kiln_avg_pool_s16, kiln_max_pool_s16, -32768)
 
-/* int8: the same sums and maxima, four channels at a time on the DSP path, the rest one at a time. */
+/* int8: the same sums and maxima, four channels at a time on the DSP path, the rest one at a time
+ * (at -Os only the latter: smaller code). */
+#if KILN_DSP && !defined(__OPTIMIZE_SIZE__)
+#define KILN_POOL_SIMD 1
+#else
+#define KILN_POOL_SIMD 0
+#endif
 static int8_t avg_s8(int32_t acc, int32_t count, int32_t act_min, int32_t act_max)
 {
     if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
@@ -92,7 +98,7 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
                 c = 0;
-#if KILN_DSP
+#if KILN_POOL_SIMD
                 /* int16 sums of the even and odd bytes (SXTB16, SADD16): exact up to 256 taps */
                 for (; c + 4 <= C && g->k_h * g->k_w <= 256; c += 4) {
                     uint32_t even = 0, odd = 0;
@@ -124,7 +130,7 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
 void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
 {
     const int32_t C = g->channels;
-#if KILN_DSP
+#if KILN_POOL_SIMD
     const uint32_t lo = 0x01010101u * (uint8_t)act_min, hi = 0x01010101u * (uint8_t)act_max;
 #endif
     int32_t b, oy, ox, c, ky, kx;
@@ -134,7 +140,7 @@ void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 const window_t w = window(g, oy, ox);
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
                 c = 0;
-#if KILN_DSP
+#if KILN_POOL_SIMD
                 /* four bytes at a time: SSUB8 sets each byte's GE flag where a >= b, SEL takes those */
                 for (; c + 4 <= C; c += 4) {
                     uint32_t best = 0x80808080u;

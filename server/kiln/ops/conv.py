@@ -326,12 +326,11 @@ def emit(op, g, c):
 def s8_params(p: dict, rq: str = "NULL", name: str = "params") -> list[str]:
     """The kiln_conv_s8_params_t of plan p (rq: the table's C name, NULL where it is in the stream)."""
     geo = ", ".join(str(p[k]) for k in GEOMETRY)
-    steps = ", ".join(str(v) for v in p.get("out_steps", (0, 0, 0)))
     return [
         f"static const kiln_conv_s8_params_t {name} = {{",
         f"    {{{geo}, {p['depth_multiplier']}}},",
         f"    {p['in_zp']}, {rq}, {int(p['rq_fast'])}, {p['out_zp']}, {p['act_min']}, {p['act_max']}, "
-        f"{p['tap_len'] if p.get('im2col') else 0}, {steps}",
+        f"{p['tap_len'] if p.get('im2col') else 0}",
         "};",
     ]
 

@@ -201,8 +201,11 @@ def emit_phases(op, w, x, y, c) -> list[str]:
                        f"({ph['k_h']}x{ph['k_w']}, reversed), with each channel pair's bias (input zero point folded "
                        "in) and requantization, packed for kiln_conv_s8 (see conv.pack_conv)")
         zp = conv.zp_vector(c, f"op{op.index}_phase{k}_zp", ph)
+        steps = ", ".join(str(v) for v in ph["out_steps"])
         lines += ["{"] + ["    " + line for line in conv.s8_params(ph)] + [
-            f"    kiln_conv_s8({c.ptr(x)}, {filt}, {c.ptr(y)} + {ph['offset']}, &params, {c.scratch(op)}, {zp});", "}"]
+            f"    static const int32_t out_steps[3] = {{{steps}}}; /* bytes between the phase's pixels, rows, batches */",
+            f"    kiln_conv_s8_strided({c.ptr(x)}, {filt}, {c.ptr(y)} + {ph['offset']}, &params, {c.scratch(op)}, {zp}, "
+            "out_steps);", "}"]
     return lines
 
 
