@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -107,3 +108,23 @@ def test_build_error_in_edited_c_names_the_users_file(tmp_path):
     assert proc.returncode != 0
     assert f"{c.resolve()}:{k + 1}:" in proc.stderr and "kiln-deploy-" not in proc.stderr
     assert "this_is_not_c" in c.read_text()  # the user's edit is kept
+
+
+def test_build_keeps_its_firmware_in_the_output_folder(tmp_path):
+    """kiln build puts the board's project and its artifact in <out>/build/<board>/ (nothing left in
+    the temporary folder, the printed path still there), rebuilt from scratch each time; a folder
+    there that Kiln did not make is refused, untouched."""
+    model = tmp_path / "m.tflite"
+    model.write_bytes(mg.fc_softmax(8).data)
+    out = tmp_path / "gen"
+    for _ in range(2):
+        proc = kiln("build", model, "--board", "host", "--out", out)
+        assert proc.returncode == 0, proc.stderr
+        artifact = Path(proc.stdout.split("built ", 1)[1].strip())
+        assert artifact.exists() and (out / "build" / "host") in artifact.parents
+    mine = tmp_path / "gen2" / "build" / "host"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    proc = kiln("build", model, "--board", "host", "--out", tmp_path / "gen2")
+    assert proc.returncode != 0 and "is not a Kiln build folder" in proc.stderr
+    assert (mine / "notes.txt").read_text() == "mine"

@@ -9,6 +9,7 @@ through to reach a device:
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,23 @@ import numpy as np
 from . import boards, compiler
 from .errors import KilnError
 from .ir import function_name
+
+
+BUILD_MARK = ".kiln-build"  # marks a board build folder as Kiln's own: cleaned before each build
+
+
+def build_folder(out_dir: Path, board: str) -> Path:
+    """Where a board's firmware project and build go: <output folder>/build/<board>/, emptied first
+    (no stale sources from an earlier compile), so the artifact stays beside the C and nothing is
+    left in the temporary folder. A folder there that Kiln did not make is never touched."""
+    folder = Path(out_dir) / "build" / board
+    if folder.exists():
+        if not (folder / BUILD_MARK).exists():
+            raise KilnError(f"{folder} exists and is not a Kiln build folder: move it away, or choose another --out")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / BUILD_MARK).write_text("Kiln's build of the firmware for this board; rebuilt at each build.\n")
+    return folder
 
 
 class Deployment:
@@ -39,10 +57,10 @@ class Deployment:
             self.compiled = compiler.compile_model(self.model, variants=variants, cpu=cpu)
             self.gen_dir = Path(out_dir) if out_dir else work / "generated"
             compiler.write(self.compiled, self.gen_dir)
-            self.project = work / "project"
             self.client = boards.AdapterClient(adapter_path)
             self.server_info = self.client.call("server_info")
             self.check_fits()
+            self.project = build_folder(self.gen_dir, board) if out_dir else work / "project"
             progress(f"generating the {board} project")
             self.client.call("generate_project", model_dir=str(self.gen_dir), project_dir=str(self.project), options={})
             progress(f"building for {board}")
