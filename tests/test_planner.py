@@ -148,6 +148,13 @@ def kernel_order(op, g):
                         read(everything)
                     for q in pix:
                         write(b, q, chans)
+        elif op.kind == "DEPTHWISE_CONV_2D" and "multiplier_filter" in p:  # per input channel, its outputs in pairs
+            dm = p["depth_multiplier"]
+            for q in range(pixels):
+                for ic in range(p["in_c"]):
+                    for m in range(0, dm, 2):
+                        read(taps(b, q, [ic]))
+                        write(b, q, [ic * dm + k for k in (m, m + 1) if k < dm])
         elif op.kind == "DEPTHWISE_CONV_2D" and "bias_folded" in p:  # four channels at a time
             for q in range(pixels):
                 groups = [range(c, c + 4) for c in range(0, p["out_c"] // 4 * 4, 4)]
