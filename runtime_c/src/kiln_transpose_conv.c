@@ -3,7 +3,6 @@
  * pixel gathers the taps whose stride phase lands on it: output (oy, ox) takes input
  * ((oy + pad_h - fy) / stride_h, ...) for every fy of the right phase, so no scratch accumulator
  * is needed. One loop nest per type; TAPS walks the valid taps of an output pixel. */
-#include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 

@@ -101,7 +101,7 @@ def prepare(op, g):
         padded = -(-k // 4) * 4
         op.scratch_bytes = 4 * padded * (1 + -(-n // 2))
     if lhs.dtype == "int8":
-        p["conv"] = as_convolution(p, ls, rs)
+        p["conv"] = as_convolution(p)
         if p["conv"] is not None:
             op.scratch_bytes = p["conv"]["scratch"]
         elif rhs_packed is None:  # two lhs rows and the rhs transposed, as int16
@@ -109,7 +109,7 @@ def prepare(op, g):
     op.params = p
 
 
-def as_convolution(p: dict, ls: list, rs: list) -> dict | None:
+def as_convolution(p: dict) -> dict | None:
     """int8 on the convolution's kernel: each output matrix [M, N] is a 1x1 CONV_2D of M pixels,
     K input and N output channels over the lhs rows (which must be contiguous: not adj_x), the rhs
     columns less rhs_zp its filters (int16 pairs where they do not fit int8), the lhs zero point

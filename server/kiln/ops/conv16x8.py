@@ -34,26 +34,33 @@ def prepare16(op, p, x, w, b, y):
     p["acc64"] = not acc32
     # the clamp from the output's zero point, though the kernel adds none (as TFLite Micro)
     p["act_min"], p["act_max"] = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point, -32768, 32767)
-    p["pairs"] = pairs_possible(op, w, p)
+    wsum = channel_abs_sums(w.data, op.kind == "DEPTHWISE_CONV_2D")
+    p["pairs"] = op.kind == "CONV_2D" and int32_exact(wsum)
     p["dw_fast"] = op.kind == "DEPTHWISE_CONV_2D" and p["k_h"] * p["k_w"] <= 64
     if p["pairs"] or p["dw_fast"]:
-        wsum = np.abs(w.data.astype(np.int64)).reshape(-1, w.shape[3]).sum(axis=0) if op.kind == "DEPTHWISE_CONV_2D" \
-            else np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
         p["rq16"] = fast_rescale(p, b.data if b is not None else None, wsum)
-    if p["pairs"]:  # both pixels' columns, rounded up to an even count of steps, then interleaved
-        op.scratch_bytes = 8 * (-(-int(np.prod(w.shape[1:])) // 8) * 8)
+    if p["pairs"]:
+        op.scratch_bytes = pairs_scratch(int(np.prod(w.shape[1:])))
     elif op.kind == "CONV_2D":  # one output pixel's taps, the input of its FC
         op.scratch_bytes = (2 * int(np.prod(w.shape[1:])) + 3) // 4 * 4
 
 
-def pairs_possible(op, w, p) -> bool:
-    """kiln_conv_s16_pairs takes a CONV_2D whose every channel's sum of |int16 x int8| products
-    stays within int32 (exactly TFLite Micro's sums, then its 64-bit or int32 rescale with the
-    bias)."""
-    if op.kind != "CONV_2D":
-        return False
-    per_channel = np.abs(w.data.astype(np.int64)).reshape(w.shape[0], -1).sum(axis=1)
-    return int(per_channel.max(initial=0)) * 32768 < 2 ** 31
+def channel_abs_sums(w: np.ndarray, depthwise: bool) -> np.ndarray:
+    """sum |w| per output channel: filters [out_c, ...], or depthwise [1, k_h, k_w, out_c]."""
+    a = np.abs(w.astype(np.int64))
+    return a.reshape(-1, w.shape[3]).sum(axis=0) if depthwise else a.reshape(w.shape[0], -1).sum(axis=1)
+
+
+def int32_exact(wsum) -> bool:
+    """Every channel's sum of |int16 x int8| products stays within int32: then the int32 sums of
+    kiln_conv_s16_pairs are exactly TFLite Micro's, before its 64-bit or int32 rescale with the bias."""
+    return int(np.max(wsum, initial=0)) * 32768 < 2 ** 31
+
+
+def pairs_scratch(depth: int) -> int:
+    """kiln_conv_s16_pairs's scratch: two pixels' columns of the depth rounded up to an even count
+    of steps of 4 int16, then both interleaved."""
+    return 8 * (-(-depth // 8) * 8)
 
 
 def fast_rescale(p: dict, bias, wsum) -> np.ndarray | None:

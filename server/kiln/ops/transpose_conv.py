@@ -151,15 +151,15 @@ def prepare(op, g):
             op.scratch_bytes = max(phase["scratch"] for phase in p["phases"])
         else:
             p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, 0, -32768, 32767)
-            if int(np.abs(w.data.astype(np.int64)).reshape(oc, -1).sum(axis=1).max(initial=0)) * 32768 < 2 ** 31:
+            if conv16x8.int32_exact(conv16x8.channel_abs_sums(w.data, False)):
                 # every phase's sums within int32 (each takes a part of the taps): kiln_conv_s16_pairs
                 p["phases"] = [phase for phase in stride_phases(p, w.data) if phase["out_h"] and phase["out_w"]]
                 for phase in p["phases"]:
                     phase.update(acc64=1, act_min=p["act_min"], act_max=p["act_max"], depth_multiplier=1,
                                  mult=p["mult"], shift=p["shift"])
-                    wsum = np.abs(phase["filter"].astype(np.int64)).reshape(oc, -1).sum(axis=1)
-                    phase["rq16"] = conv16x8.fast_rescale(phase, b.data if b is not None else None, wsum)
-                op.scratch_bytes = max(8 * (-(-int(np.prod(ph["filter"].shape[1:])) // 8) * 8) for ph in p["phases"])
+                    phase["rq16"] = conv16x8.fast_rescale(phase, b.data if b is not None else None,
+                                                          conv16x8.channel_abs_sums(phase["filter"], False))
+                op.scratch_bytes = max(conv16x8.pairs_scratch(int(np.prod(ph["filter"].shape[1:]))) for ph in p["phases"])
     op.params = p
 
 
