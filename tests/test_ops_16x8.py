@@ -146,6 +146,22 @@ def test_depthwise_16x8_qemu_m4(case, multiplier, tmp_path):
     check_on_qemu_m4(m, random_records(m, n=6), tmp_path, f"16x8 DEPTHWISE_CONV_2D {case} x{multiplier}")
 
 
+@pytest.mark.parametrize("case, act", [
+    (((1, 6, 7, 12), (3, 3), (1, 1), (1, 1), 0), 0),  # the unrolled 3x3 loop, no clamp
+    (((1, 9, 8, 8), (5, 3), (2, 1), (1, 2), 0), 3),  # the tap loop, RELU6's clamp after it
+    (((1, 5, 5, 10), (1, 2), (1, 1), (1, 1), 1), 0),  # two taps, two channels left for the C tail
+], ids=["3x3", "5x3-relu6", "1x2-tail"])
+def test_depthwise_16x8_qemu_m4_word_loops(case, act, tmp_path):
+    """Multiplier 1 with an even channel count: the assembly loops reading each tap's four int16 by
+    LDRD (unrolled for 3x3, a loop over the taps otherwise), with the pixels between the image's
+    edges reusing the previous pixel's tap pointers."""
+    from harness import check_on_qemu_m4
+    from opgen import random_records
+
+    m = _conv_model("DEPTHWISE_CONV_2D", case, case[0][3], "int64", True, act, np.random.default_rng(17))
+    check_on_qemu_m4(m, random_records(m, n=6), tmp_path, f"16x8 DEPTHWISE_CONV_2D {case} act {act}")
+
+
 def test_conv_16x8_pairs_kernel_only_where_int32_is_exact(tmp_path):
     """kiln_conv_s16_pairs sums in int32: taken where sum |w| * 2^15 stays below 2^31 for every
     channel, else the 64-bit loop; both against TFLite Micro on qemu-m4 (depth 1,152 of weights up

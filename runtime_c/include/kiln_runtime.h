@@ -237,7 +237,9 @@ void kiln_conv_s16_pairs(const int16_t *in, const int32_t *filter, const void *b
 
 /* 16x8 DEPTHWISE_CONV_2D whose sums stay within int32 (under 512 taps), at most
  * KILN_CONV_MAX_TAPS taps: each output pixel's taps found once (zeros: in_c int16 zeros for those
- * outside the image), then with depth multiplier 1 four channels at a time by SMLABB / SMLATT.
+ * outside the image; between the image's edges moved from the previous pixel's), then with depth
+ * multiplier 1 four channels at a time by SMLABB / SMLATT (on Cortex-M at -O2, with rq, an even
+ * in_c and word-aligned in and zeros: assembly loops reading a tap's four int16 by one LDRD).
  * filter (conv16x8.pack_depthwise): per block of four channels (multiplier 1), per tap, two words
  * of int16 pairs; then per tap the other output channels' weights, one a word. */
 void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const void *bias, int16_t *out,

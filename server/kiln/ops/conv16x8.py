@@ -119,9 +119,10 @@ def emit16(op, c, x, w, b, y, geo: str):
     if p["dw_fast"]:
         filt = c.array(f"op{op.index}_filter", pack_depthwise(w.data, p["depth_multiplier"]), "int32_t",
                        f"filter {list(w.shape)} as per tap the channels' int16 pairs (see conv16x8.pack_depthwise)")
-        zeros = c.array(f"op{op.index}_zeros", np.zeros(x.shape[3], np.int16), "int16_t",
-                        "what taps outside the image read")
-        return lines + [f"kiln_depthwise_conv_s16({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zeros});"]
+        zeros = c.array(f"op{op.index}_zeros", np.zeros(-(-x.shape[3] // 2), np.int32), "int32_t",
+                        "what taps outside the image read: in_c int16 zeros, as words to be word-aligned")
+        return lines + [f"kiln_depthwise_conv_s16({c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, "
+                        f"(const int16_t *)(const void *){zeros});"]
     return lines + [
         f"kiln_conv_s16({c.ptr(x)}, {_filter(op, c, w)}, {bias}, {c.ptr(y)}, &params, "
         f"{'NULL' if op.kind == 'DEPTHWISE_CONV_2D' else f'(int16_t *)(void *){c.scratch(op)}'});",
