@@ -131,29 +131,49 @@ static void clear_model_state(kiln_rpc_server_t *s, int zero_arena)
     s->last_ticks = 0;
 }
 
-int kiln_rpc_init(kiln_rpc_server_t *s, const kiln_rpc_config_t *cfg)
+static int config_ok(const kiln_rpc_config_t *cfg)
 {
     const kiln_model_t *m;
     uint32_t i;
-    if (s == NULL || cfg == NULL || cfg->model == NULL) return -1;
+    if (cfg == NULL || cfg->model == NULL) return 0;
     m = cfg->model;
     if (m->run == NULL || cfg->arena == NULL || cfg->arena_bytes < m->arena_bytes ||
         ((uintptr_t)cfg->arena & 7u) != 0u) {
-        return -1;
+        return 0;
     }
-    if (m->input_count > KILN_RPC_MAX_TENSORS || m->output_count > KILN_RPC_MAX_TENSORS - m->input_count) return -1;
-    if (m->input_count > 0u && (cfg->inputs == NULL || m->inputs == NULL)) return -1;
-    if (m->output_count > 0u && (cfg->outputs == NULL || m->outputs == NULL)) return -1;
+    if (m->input_count > KILN_RPC_MAX_TENSORS || m->output_count > KILN_RPC_MAX_TENSORS - m->input_count) return 0;
+    if (m->input_count > 0u && (cfg->inputs == NULL || m->inputs == NULL)) return 0;
+    if (m->output_count > 0u && (cfg->outputs == NULL || m->outputs == NULL)) return 0;
     for (i = 0; i < m->input_count; ++i) {
-        if (cfg->inputs[i] == NULL) return -1;
+        if (cfg->inputs[i] == NULL) return 0;
     }
     for (i = 0; i < m->output_count; ++i) {
-        if (cfg->outputs[i] == NULL) return -1;
+        if (cfg->outputs[i] == NULL) return 0;
     }
+    return 1;
+}
+
+int kiln_rpc_init(kiln_rpc_server_t *s, const kiln_rpc_config_t *cfg)
+{
+    if (s == NULL || !config_ok(cfg)) return -1;
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
+    s->model_count = 1;
     kiln_frame_decoder_init(&s->rx);
     clear_model_state(s, 1);
+    return 0;
+}
+
+int kiln_rpc_init_models(kiln_rpc_server_t *s, const kiln_rpc_config_t *cfgs, uint32_t count)
+{
+    uint32_t i;
+    if (s == NULL || cfgs == NULL || count == 0u || count > 255u) return -1;
+    for (i = 0; i < count; ++i) {
+        if (!config_ok(&cfgs[i])) return -1;
+    }
+    if (kiln_rpc_init(s, &cfgs[0]) != 0) return -1;
+    s->models = cfgs;
+    s->model_count = (uint16_t)count;
     return 0;
 }
 
@@ -205,7 +225,7 @@ static void cmd_info(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
                       (m->reset != NULL ? KILN_INFO_STATEFUL : 0u)));
     put8(s, (uint8_t)m->input_count);
     put8(s, (uint8_t)m->output_count);
-    put8(s, 0u); /* reserved */
+    put8(s, (uint8_t)s->model_count); /* 0 from firmware older than SELECT_MODEL: one */
     put_bytes(s, m->model_sha256 != NULL ? m->model_sha256 : zeros, 32u);
     put32(s, m->arena_bytes);
     put32(s, m->op_count);
@@ -438,6 +458,41 @@ static void cmd_reset_state(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
     begin(s, KILN_ST_OK);
 }
 
+static void cmd_select_model(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
+{
+    uint32_t index;
+    if (n != 2u) {
+        fail(s, KILN_ST_BAD_LENGTH, 2u);
+        return;
+    }
+    index = rd16(p);
+    if (index >= s->model_count) {
+        fail(s, KILN_ST_BAD_INDEX, s->model_count);
+        return;
+    }
+    if (s->models != NULL) s->cfg = s->models[index];
+    s->selected = (uint16_t)index;
+    s->session = 0;
+    clear_model_state(s, 1);
+    begin(s, KILN_ST_OK);
+}
+
+static void cmd_timer_cost(kiln_rpc_server_t *s, uint16_t n)
+{
+    uint32_t least = 0xFFFFFFFFu, k;
+    if (n != 0u) {
+        fail(s, KILN_ST_BAD_LENGTH, 0u);
+        return;
+    }
+    for (k = 0; k < 8u; ++k) {
+        const uint32_t t0 = kiln_timer_read();
+        const uint32_t t1 = kiln_timer_read();
+        if (t1 - t0 < least) least = t1 - t0;
+    }
+    begin(s, KILN_ST_OK);
+    put32(s, least);
+}
+
 static void dispatch(kiln_rpc_server_t *s, uint8_t type, const uint8_t *p, uint16_t n)
 {
     switch (type) {
@@ -450,6 +505,8 @@ static void dispatch(kiln_rpc_server_t *s, uint8_t type, const uint8_t *p, uint1
     case KILN_CMD_GET_TENSOR: cmd_get_tensor(s, p, n); break;
     case KILN_CMD_RESET: cmd_reset(s, n); break;
     case KILN_CMD_RESET_STATE: cmd_reset_state(s, p, n); break;
+    case KILN_CMD_SELECT_MODEL: cmd_select_model(s, p, n); break;
+    case KILN_CMD_TIMER_COST: cmd_timer_cost(s, n); break;
     default: fail(s, KILN_ST_UNKNOWN_COMMAND, type); break;
     }
 }

@@ -19,6 +19,10 @@
  *     kiln_rpc_announce(&rpc);        (tells a connected host that the device has (re)started)
  *     kiln_rpc_serve(&rpc);           (or call kiln_rpc_poll() from your own main loop)
  *
+ * A firmware with several models serves them all with kiln_rpc_init_models() (one config per
+ * model, in an array that outlives the server): the host picks one by SELECT_MODEL, and
+ * `kiln profile MODEL --port ...` finds the one built from MODEL by its SHA-256.
+ *
  * Build kiln_rpc.c with the same -DKILN_PROFILE as the model: INFO then reports that per-operator
  * timings are available. */
 #ifndef KILN_RPC_H
@@ -54,9 +58,14 @@ enum {
     KILN_CMD_GET_TIMINGS = 0x06, /* token u32, first op u32, count u16 -> count x u32 ticks */
     KILN_CMD_GET_TENSOR = 0x07,  /* token u32, tensor u16, offset u32, length u16 -> bytes */
     KILN_CMD_RESET = 0x08,       /* (nothing) -> (nothing); closes the session, clears state */
-    KILN_CMD_RESET_STATE = 0x09  /* token u32 -> (nothing); the model's state back to its start
+    KILN_CMD_RESET_STATE = 0x09, /* token u32 -> (nothing); the model's state back to its start
                                   * (a stateful model's sequence starts anew; opening a session
                                   * does this too) */
+    KILN_CMD_SELECT_MODEL = 0x0A, /* index u16 -> (nothing); the model later commands act on
+                                   * (kiln_rpc_init_models); closes the session */
+    KILN_CMD_TIMER_COST = 0x0B    /* (nothing) -> ticks u32 of an empty measured window: two
+                                   * back-to-back kiln_timer_read(), the least of 8 tries (what
+                                   * every per-operator figure includes besides the operator) */
 };
 
 /* Frame types the device sends that answer no request. */
@@ -101,7 +110,10 @@ typedef struct {
 } kiln_rpc_config_t;
 
 typedef struct {
-    kiln_rpc_config_t cfg;
+    kiln_rpc_config_t cfg; /* the selected model's */
+    const kiln_rpc_config_t *models; /* kiln_rpc_init_models' array, or NULL: one model, cfg */
+    uint16_t model_count;
+    uint16_t selected;
     kiln_frame_decoder_t rx;
     /* the last answer, kept so that a repeated request (same seq, type, length and CRC: the host
      * resending because the answer was lost) is answered again without running anything twice */
@@ -128,6 +140,10 @@ typedef struct {
 /* Checks the configuration (non-NULL buffers, arena size and alignment, tensor count) and
  * prepares the server. Returns 0, or -1 when the configuration cannot work. */
 int kiln_rpc_init(kiln_rpc_server_t *s, const kiln_rpc_config_t *cfg);
+
+/* The same for several models (1..255), the first selected. cfgs is kept, not copied: it must
+ * outlive the server (a static array). Returns 0, or -1 when any configuration cannot work. */
+int kiln_rpc_init_models(kiln_rpc_server_t *s, const kiln_rpc_config_t *cfgs, uint32_t count);
 
 /* Sends a BOOT frame: a host with a session open learns that the device restarted. */
 void kiln_rpc_announce(kiln_rpc_server_t *s);

@@ -161,11 +161,12 @@ def _fmt_array(a: np.ndarray, limit: int = 12) -> str:
 def cmd_run(args) -> int:
     from . import boards, compiler, hostboard, oracle
 
-    rpc_board = args.board not in BOARDS  # other boards: through their adapter and the RPC link
-    if rpc_board:
+    # other boards through their adapter and the RPC link; --attach: the user's firmware at --port
+    rpc_board = args.board not in BOARDS or args.attach
+    if rpc_board and not args.attach:
         boards.find(args.board)  # an unknown board: the error before anything else
     _progress(f"compiling {args.model}")
-    c = compiler.compile_model(args.model, cpu=boards.cpu(args.board))
+    c = compiler.compile_model(args.model, cpu=None if args.attach else boards.cpu(args.board))
     g = c.graph
     seq = args.sequence
     if args.input:
@@ -193,10 +194,8 @@ def cmd_run(args) -> int:
         if rpc_board:
             from types import SimpleNamespace
 
-            from .deploy import Deployment
-
-            with Deployment(args.model, args.board, out_dir=src, port=getattr(args, "port", None),
-                            progress=_progress) as d:
+            with _deployment(SimpleNamespace(**{**vars(args), "out": src, "adapter": None, "compiled": c}),
+                             flash=True) as d:
                 d.session.reset_state() if d.session.info_.stateful else None
                 result = SimpleNamespace(outputs=[d.session.infer(r) for r in records])
                 rpc_profile = d.profile(records[0]) if args.profile else None
@@ -297,8 +296,13 @@ def cmd_boards(args) -> int:
 
 
 def _deployment(args, flash: bool):
-    from .deploy import Deployment
+    from .deploy import Attachment, Deployment
 
+    if getattr(args, "attach", False):
+        if not args.port:
+            raise KilnError("--attach needs --port: the serial port or pyserial URL of the firmware to profile")
+        return Attachment(args.model, args.port, cpu_hz=args.cpu_hz, board=args.board, progress=_progress,
+                          compiled=getattr(args, "compiled", None))
     return Deployment(args.model, args.board, adapter=args.adapter, out_dir=args.out, port=args.port,
                       flash=flash, progress=_progress)
 
@@ -354,7 +358,7 @@ def _profile_sequence(args) -> dict:
         return oracle.random_inputs(g, seed=args.seed, count=args.steps)
 
     steps: list[list[dict]] = []
-    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
+    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc and not args.attach:
         c = compiler.compile_model(args.model, cpu=qemuboard.target(args.board).cpu)
         with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
             counts = bench.profile_sequence(c, records_for(c.graph), args.board, args.out or Path(tmp) / "src",
@@ -397,7 +401,7 @@ def cmd_profile(args) -> int:
         t = r["total"]
         print(f"  {'total':<28} {t['mean_cycles']:>14,.1f}   {t['per_step'][0]:>10,} {t['per_step'][-1]:>10,}")
         return 0
-    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc:
+    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc and not args.attach:
         r = _exact_qemu_profile(args)
     else:
         with _deployment(args, flash=True) as d:
@@ -453,11 +457,37 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_rpc(args) -> int:
+    from . import rpc_component
+
+    res = rpc_component.write(args.out)
+    for note in res.notes:
+        _progress(f"note: {note}")
+    out = Path(args.out)
+    print(f"wrote the RPC component to {out} ({len(res.written)} written, {len(res.unchanged)} unchanged)")
+    print(f"  CMake: add_subdirectory({out}) after the model folders, then "
+          "target_link_libraries(<your target> PRIVATE kiln::rpc)")
+    print(f"  Make:  include {out}/kiln_rpc.mk after the models' kiln.mk; build $(KILN_RPC_SRCS) with $(KILN_RPC_INCLUDES)")
+    print("  then provide the porting layer of kiln_platform.h and call kiln_rpc_poll() from your main loop "
+          "(docs/firmware.md)")
+    return 0
+
+
 def cmd_lsp(args) -> int:
     from .lsp.server import main as lsp_main
 
     lsp_main()
     return 0
+
+
+def _attach_arguments(p) -> None:
+    p.add_argument("--attach", action="store_true",
+                   help="the firmware at --port already serves this model (your own application with the RPC "
+                        "component, `kiln rpc`): connect without building or flashing (the default when --port is "
+                        "given and no --board)")
+    p.add_argument("--cpu-hz", type=float, default=None,
+                   help="with --attach: the CPU clock, to turn the firmware's timer ticks into cycles (default: a "
+                        "tick is a cycle)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -493,6 +523,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default=None, help="board to run on: host, qemu-m4, qemu-m7 (built-in runners), or any "
                    "board of `kiln boards` through its adapter (default: kiln.toml's, else host)")
     p.add_argument("--port", help="the device's serial port (boards reached through their adapter)")
+    _attach_arguments(p)
     p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
     p.add_argument("--output", action="append", default=[], help=".npy file to write for each model output")
     p.add_argument("--compare", action="store_true", help="also run TFLite Micro and print the largest difference")
@@ -532,6 +563,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--port", help="the device's serial port or pyserial URL (default: what the adapter finds)")
         p.add_argument("--out", help="keep the generated C in this folder")
         if name == "profile":
+            _attach_arguments(p)
             p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input")
             p.add_argument("--rpc", action="store_true",
                            help="QEMU boards: profile over the RPC link (to one 40-cycle tick) instead of the exact-count firmware")
@@ -543,6 +575,11 @@ def parser() -> argparse.ArgumentParser:
         if name == "flash":
             p.add_argument("--exit", action="store_true", help="emulated boards: stop the device at once after the check")
         p.set_defaults(fn=fn)
+
+    p = sub.add_parser("rpc", help="write the device RPC component (sources, CMakeLists.txt, kiln_rpc.mk) for your own "
+                       "firmware, so that kiln profile / run --port reach the models in it")
+    p.add_argument("--out", "-o", required=True, help="the folder to write it to, e.g. kiln_out/kiln_rpc")
+    p.set_defaults(fn=cmd_rpc)
 
     p = sub.add_parser("inspect", help="print the model report")
     p.add_argument("model")
@@ -578,6 +615,10 @@ def apply_config(args) -> None:
                         value = str(folder / value / Path(args.model).stem)
                     setattr(args, key, value)
             break
+    if getattr(args, "attach", None) is False and getattr(args, "port", None) and getattr(args, "board", "unset") is None:
+        args.attach = True  # a port and no board: the firmware running there is the user's own
+    if getattr(args, "attach", False) and args.board is None:
+        args.board = f"the firmware at {args.port}"  # what the figures are labelled with
     if getattr(args, "board", "unset") is None:
         args.board = "host"
 

@@ -37,7 +37,33 @@ def build_folder(out_dir: Path, board: str) -> Path:
     return folder
 
 
-class Deployment:
+class _Connected:
+    """What Deployment and Attachment share: a session with a firmware running a compiled model."""
+
+    session = None
+    compiled = None
+    board = ""
+
+    def cycles_per_tick(self) -> float:
+        raise NotImplementedError
+
+    def profile(self, inputs: list[np.ndarray]) -> dict:
+        """One profiled inference: per operator cycles, microseconds and share of the total."""
+        return profile(self.session, self.compiled, self.board, inputs, self.cycles_per_tick())
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Deployment(_Connected):
     def __init__(self, model: str | Path, board: str, *, adapter: str | Path | None = None,
                  out_dir: str | Path | None = None, port: str | None = None, flash: bool = True,
                  progress=lambda msg: None, trace=None, variants: dict[int, str] | None = None):
@@ -93,36 +119,70 @@ class Deployment:
         cpu_hz = (self.info.config if self.info else {}).get("cpu_hz", timer_hz)
         return cpu_hz / timer_hz
 
-    def profile(self, inputs: list[np.ndarray]) -> dict:
-        """One profiled inference: per operator cycles, microseconds and share of the total."""
-        self.session.infer(inputs, profile=True)
-        ticks = self.session.get_timings()
-        timer_hz = self.session.info().timer_hz or 1
-        k = self.cycles_per_tick()
-        total = max(sum(ticks), 1)
-        ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
-                "cycles": round(t * k), "micros": t * 1e6 / timer_hz, "share": t / total, "macs": op.macs}
-               for op, t in zip(self.compiled.graph.operators, ticks)]
-        run = self.session.last_run
-        whole = getattr(run, "ticks", None) if run is not None else None
-        return {"model": self.compiled.name, "board": self.board, "operators": ops,
-                "total": {"cycles": round(sum(ticks) * k), "micros": sum(ticks) * 1e6 / timer_hz},
-                "run": {"cycles": round(whole * k), "micros": whole * 1e6 / timer_hz} if whole else None}
-
     def close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        super().close()
         if self.client is not None:
             self.client.close()
             self.client = None
         self._tmp.cleanup()
 
-    def __enter__(self) -> "Deployment":
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+class Attachment(_Connected):
+    """A firmware already running at `port` that serves the model through the RPC component (the
+    user's own application): nothing is built or flashed. The model is compiled only to know its
+    operators and SHA-256, by which the session finds it among the firmware's models. cpu_hz turns
+    the firmware's timer ticks into cycles (default: a tick is a cycle, as with a cycle counter)."""
+
+    def __init__(self, model: str | Path, port: str, *, cpu_hz: float | None = None, board: str | None = None,
+                 progress=lambda msg: None, trace=None, compiled=None):
+        from .device.session import Session
+
+        self.model = Path(model)
+        self.board = board or "your firmware"
+        self.url = port
+        self.cpu_hz = cpu_hz
+        self.session = None
+        if compiled is None:
+            progress(f"compiling {self.model}")
+        self.compiled = compiled or compiler.compile_model(self.model)
+        progress(f"connecting to the firmware at {port} (nothing is built or flashed)")
+        self.session = Session(port, timeout=5.0, run_timeout=120.0,
+                               expect_sha256=self.compiled.graph.source_sha256, trace=trace)
+        if self.session.info_.op_count != len(self.compiled.graph.operators):
+            n = self.session.info_.op_count
+            self.close()
+            raise KilnError(f"the firmware at {port} runs {self.model.name} with {n} operators, this Kiln compiles "
+                            f"it to {len(self.compiled.graph.operators)}: compile it again with this Kiln and rebuild")
+
+    def cycles_per_tick(self) -> float:
+        timer_hz = self.session.info().timer_hz or 1
+        return (self.cpu_hz or timer_hz) / timer_hz
+
+
+def profile(session, compiled, board: str, inputs: list[np.ndarray], cycles_per_tick: float) -> dict:
+    """One profiled inference over the RPC link: per operator cycles (less the cost of the timer
+    reads around it, which the device measures: TIMER_COST), microseconds and share of the total."""
+    from .device.errors import RemoteError
+
+    session.infer(inputs, profile=True)
+    ticks = session.get_timings()
+    timer_hz = session.info().timer_hz or 1
+    k = cycles_per_tick
+    try:
+        cost = session.timer_cost()
+    except RemoteError:  # firmware from before TIMER_COST
+        cost = 0
+    # exact when a tick is at most a fraction of a cycle (k < 1/2: QEMU at -icount shift=7)
+    own = [max(round(t * k) - round(cost * k), 0) for t in ticks]
+    total = max(sum(own), 1)
+    ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
+            "cycles": c, "micros": c / k / timer_hz * 1e6, "share": c / total, "macs": op.macs}
+           for op, c in zip(compiled.graph.operators, own)]
+    run = session.last_run
+    whole = getattr(run, "ticks", None) if run is not None else None
+    return {"model": compiled.name, "board": board, "operators": ops, "timer_cost_cycles": round(cost * k),
+            "total": {"cycles": sum(own), "micros": sum(own) / k / timer_hz * 1e6},
+            "run": {"cycles": round(whole * k), "micros": whole * 1e6 / timer_hz} if whole else None}
 
 
 def check_fits(compiled, board: str, facts: dict) -> None:

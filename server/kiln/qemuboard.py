@@ -413,11 +413,13 @@ class QemuDevice:
     """QEMU running an RPC firmware, its UART0 on a local TCP port (url: socket://...). QEMU
     waits for the connection before starting the CPU, so nothing the firmware sends is lost."""
 
-    def __init__(self, elf: str | Path, board: str = "qemu-m4"):
+    def __init__(self, elf: str | Path, board: str = "qemu-m4", shift: int = 0):
+        """shift: QEMU's -icount shift, 2^shift ns per instruction (7: a 25 MHz timer ticks 3.2 times
+        an instruction, so a tick count gives any window's instructions exactly)."""
         tgt = target(board)
         self.port = free_port()
         self.url = f"socket://127.0.0.1:{self.port}"
-        cmd = [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.cpu, "-icount", "shift=0", "-display", "none",
+        cmd = [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.cpu, "-icount", f"shift={shift}", "-display", "none",
                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on", "-no-reboot",
                "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -68,6 +68,11 @@ endforeach()
 add_library(kiln_{name} STATIC "${{CMAKE_CURRENT_LIST_DIR}}/{name}.c")
 target_include_directories(kiln_{name} PUBLIC "${{CMAKE_CURRENT_LIST_DIR}}")
 target_link_libraries(kiln_{name} PUBLIC kiln_runtime)
+# set(KILN_PROFILE ON) before add_subdirectory: per-operator timer ticks for `kiln profile`
+# (your firmware then provides kiln_timer_read(), as the RPC component's porting layer does)
+if(KILN_PROFILE)
+  target_compile_definitions(kiln_{name} PUBLIC KILN_PROFILE)
+endif()
 add_library(kiln::{name} ALIAS kiln_{name})
 """
 
@@ -100,4 +105,7 @@ KILN_RUNTIME_SRCS += $(KILN_{n}_RUNTIME)
 KILN_SRCS += $(KILN_{n}_SRCS) $(KILN_{n}_RUNTIME)
 KILN_INCLUDES += -I$(KILN_{n}_DIR)
 KILN_LDLIBS := -lm
+# KILN_PROFILE=1 before the include: per-operator timer ticks for `kiln profile` (add $(KILN_DEFINES)
+# to CFLAGS; your firmware provides kiln_timer_read(), as the RPC component's porting layer does)
+KILN_DEFINES := $(if $(filter 1 ON on yes,$(KILN_PROFILE)),-DKILN_PROFILE)
 """

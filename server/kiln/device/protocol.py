@@ -12,10 +12,12 @@ from .errors import ProtocolError
 PROTOCOL_VERSION = 1
 
 # commands (request frame types)
-INFO, TENSOR_INFO, SET_INPUT, RUN, GET_OUTPUT, GET_TIMINGS, GET_TENSOR, RESET, RESET_STATE = range(1, 10)
+INFO, TENSOR_INFO, SET_INPUT, RUN, GET_OUTPUT, GET_TIMINGS, GET_TENSOR, RESET, RESET_STATE, SELECT_MODEL, \
+    TIMER_COST = range(1, 12)
 COMMAND_NAMES = {INFO: "INFO", TENSOR_INFO: "TENSOR_INFO", SET_INPUT: "SET_INPUT", RUN: "RUN",
                  GET_OUTPUT: "GET_OUTPUT", GET_TIMINGS: "GET_TIMINGS", GET_TENSOR: "GET_TENSOR",
-                 RESET: "RESET", RESET_STATE: "RESET_STATE"}
+                 RESET: "RESET", RESET_STATE: "RESET_STATE", SELECT_MODEL: "SELECT_MODEL",
+                 TIMER_COST: "TIMER_COST"}
 
 RESPONSE = 0x80  # an answer's type: the command | RESPONSE
 ACCEPTED = 0xFD  # RUN arrived, the inference is starting (same seq)
@@ -74,6 +76,7 @@ class DeviceInfo:
     output_bytes: tuple[int, ...]
     name: str
     stateful: bool = False  # the model keeps state between runs: a sequence, reset by reset_state()
+    model_count: int = 1  # models the firmware serves (SELECT_MODEL picks one)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class RunResult:
 def parse_info(data: bytes) -> DeviceInfo:
     if len(data) < _INFO_HEAD.size:
         raise ProtocolError(f"INFO answer of {len(data)} bytes is shorter than {_INFO_HEAD.size}")
-    (version, max_payload, flags, n_in, n_out, _reserved, sha, arena, ops, hz, runs,
+    (version, max_payload, flags, n_in, n_out, models, sha, arena, ops, hz, runs,
      session) = _INFO_HEAD.unpack_from(data)
     if version != PROTOCOL_VERSION:
         raise ProtocolError(f"the device speaks protocol version {version}, this host version "
@@ -107,7 +110,7 @@ def parse_info(data: bytes) -> DeviceInfo:
     name = data[pos + 1:].decode("utf-8", "replace")
     return DeviceInfo(version, max_payload, bool(flags & INFO_PROFILING), bool(flags & INFO_TAPS),
                       sha.hex(), arena, ops, hz, runs, session, tuple(sizes[:n_in]), tuple(sizes[n_in:]), name,
-                      bool(flags & INFO_STATEFUL))
+                      bool(flags & INFO_STATEFUL), max(models, 1))
 
 
 _TENSOR_HEAD = struct.Struct("<BB6iIfiB")

@@ -98,6 +98,7 @@ class Session:
         self.opened = False
         self.stats = {"requests": 0, "resends": 0, "pokes": 0, "naks": 0, "corrupt": 0, "stale": 0}
         self.info_: P.DeviceInfo | None = None
+        self.model_index = 0  # the device's selected model (SELECT_MODEL)
         self.inputs: list[P.TensorInfo] = []
         self.outputs: list[P.TensorInfo] = []
         self.last_run: P.RunResult | None = None
@@ -119,22 +120,22 @@ class Session:
             self.link.reset_input_buffer()
         except (serial.SerialException, OSError) as e:
             raise DeviceGoneError(f"the device link {self.url} failed: {e}") from None
-        token = 0
-        while token == 0:
-            token = int.from_bytes(os.urandom(4), "little")
-        info = P.parse_info(self._call(P.INFO, struct.pack("<I", token)))
-        if info.session != token:
-            raise ProtocolError(f"the device on {self.url} did not take the session token")
-        if info.max_payload < 160:
-            raise ProtocolError(f"the device's payload limit {info.max_payload} is below the minimum 160")
-        if len(info.input_bytes) + len(info.output_bytes) > P.MAX_TENSORS:
-            raise ProtocolError(f"the device reports {len(info.input_bytes)} inputs and {len(info.output_bytes)} outputs")
-        self.token, self.info_ = token, info
-        self.decoder.max_payload = info.max_payload
+        info = self._open_session()
         if self.expect_sha256 is not None and info.sha256 != self.expect_sha256:
-            raise HashMismatchError(
-                f"the firmware on {self.url} was built from model '{info.name}' (sha256 {info.sha256[:16]}...), "
-                f"not from the expected model (sha256 {self.expect_sha256[:16]}...): build and flash it again")
+            # a firmware serving several models: look for the expected one among them
+            seen = [(info.name, info.sha256)]
+            for index in range(info.model_count if info.model_count > 1 else 0):
+                self._call(P.SELECT_MODEL, struct.pack("<H", index))
+                info = self._open_session()
+                if info.sha256 == self.expect_sha256:
+                    self.model_index = index
+                    break
+                seen.append((info.name, info.sha256))
+            else:
+                found = ", ".join(f"'{n}' (sha256 {h[:16]}...)" for n, h in dict.fromkeys(seen))
+                raise HashMismatchError(
+                    f"the firmware on {self.url} was built from model {found}, not from the expected model "
+                    f"(sha256 {self.expect_sha256[:16]}...): compile the model into it, build and flash it again")
         self.opened = True
         self._runs = info.run_count
         self._runs_exact = True
@@ -147,6 +148,35 @@ class Session:
         self.last_run = None
         self.last_timings = None
         return info
+
+    def _open_session(self) -> P.DeviceInfo:
+        """INFO with a fresh token: a session on the device's selected model."""
+        token = 0
+        while token == 0:
+            token = int.from_bytes(os.urandom(4), "little")
+        info = P.parse_info(self._call(P.INFO, struct.pack("<I", token)))
+        if info.session != token:
+            raise ProtocolError(f"the device on {self.url} did not take the session token")
+        if info.max_payload < 160:
+            raise ProtocolError(f"the device's payload limit {info.max_payload} is below the minimum 160")
+        if len(info.input_bytes) + len(info.output_bytes) > P.MAX_TENSORS:
+            raise ProtocolError(f"the device reports {len(info.input_bytes)} inputs and {len(info.output_bytes)} outputs")
+        self.token, self.info_ = token, info
+        self.decoder.max_payload = info.max_payload
+        return info
+
+    def select_model(self, index: int) -> P.DeviceInfo:
+        """Makes the device's model `index` (of info_.model_count) the one later commands act on,
+        and opens a session on it."""
+        self._call(P.SELECT_MODEL, struct.pack("<H", index))
+        self.model_index = index
+        self.expect_sha256 = None
+        return self.open()
+
+    def timer_cost(self) -> int:
+        """Ticks of an empty measured window on the device (two back-to-back timer reads): what
+        every per-operator figure holds besides its operator."""
+        return struct.unpack("<I", self._call(P.TIMER_COST)[:4])[0]
 
     def close(self) -> None:
         try:
