@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,22 +91,63 @@ def test_cmake_firmware_serves_both_models_on_qemu(cmake_elf):
         assert "'sine'" in str(e.value) and "'keyword'" in str(e.value)
 
 
-def test_profile_port_matches_standalone_to_the_instruction(cmake_elf, capsys):
+@pytest.fixture(scope="module")
+def standalone_keyword() -> list[int]:
+    """Per-operator instructions of the keyword model from Kiln's own exact-count firmware."""
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        kiln("profile", MODELS["keyword"], "--board", "qemu-m4", "--json")
+    figures = [o["cycles"] for o in json.loads(buf.getvalue())["operators"]]
+    assert sum(figures) > 100_000
+    return figures
+
+
+def test_profile_port_matches_standalone_to_the_instruction(cmake_elf, standalone_keyword, capsys):
     """`kiln profile --port` on the application's firmware (the model inside it, attached over the
     RPC link) against `kiln profile --board qemu-m4` (Kiln's own exact-count firmware): the same
     instructions for every operator."""
-    model = MODELS["keyword"]
     with qemuboard.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
         capsys.readouterr()
-        kiln("profile", model, "--port", q.url, "--cpu-hz", INSTRUCTIONS_HZ, "--json")
+        kiln("profile", MODELS["keyword"], "--port", q.url, "--cpu-hz", INSTRUCTIONS_HZ, "--json")
         attached = json.loads(capsys.readouterr().out)
-    kiln("profile", model, "--board", "qemu-m4", "--json")
-    standalone = json.loads(capsys.readouterr().out)
     assert attached["board"] == f"the firmware at {q.url}"
     got = [o["cycles"] for o in attached["operators"]]
-    want = [o["cycles"] for o in standalone["operators"]]
-    assert len(got) == len(want) and sum(want) > 100_000
-    assert got == want, f"attached {got} vs standalone {want}"
+    assert got == standalone_keyword, f"attached {got} vs standalone {standalone_keyword}"
+
+
+@pytest.mark.asyncio
+async def test_editor_profile_attaches_to_the_firmware(cmake_elf, standalone_keyword):
+    """The editor's Profile (kiln/profile) with the firmware's port (the setting kiln.firmwarePort,
+    here as the request's attach): the same figures, and inlay hints on the C the firmware was
+    built from."""
+    from lsprotocol import types
+    from pygls.uris import from_fs_path
+    from pytest_lsp import client_capabilities, make_test_lsp_client
+
+    from kiln.lsp.protocol import plain
+
+    gen = cmake_elf.parent.parent / "kiln_out" / "keyword"
+    client = make_test_lsp_client()
+    await client.start_io(sys.executable, "-m", "kiln.lsp")
+    try:
+        await client.initialize_session(types.InitializeParams(capabilities=client_capabilities("visual-studio-code")))
+        with qemuboard.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
+            r = plain(await client.protocol.send_request_async("kiln/profile", {
+                "uri": from_fs_path(str(MODELS["keyword"])), "attach": q.url, "cpuHz": INSTRUCTIONS_HZ,
+                "outDir": str(gen)}))
+        assert r["board"] == f"the firmware at {q.url}"
+        assert [o["cycles"] for o in r["operators"]] == standalone_keyword
+        hints = await client.text_document_inlay_hint_async(types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=from_fs_path(str(gen / "keyword.c"))),
+            range=types.Range(start=types.Position(0, 0), end=types.Position(100000, 0))))
+        assert len(hints) == len(standalone_keyword)
+        assert all(f"on the firmware at {q.url}" in h.tooltip for h in hints)
+    finally:
+        await client.shutdown_session()
+        await client.stop()
 
 
 def test_make_firmware_on_qemu(examples, capsys):

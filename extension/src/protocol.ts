@@ -34,6 +34,9 @@ export interface BoardsResult { boards: BoardInfo[] }
 export interface DeviceParams {
   uri: string; board?: string; outDir?: string; seed?: number; adapter?: string;
   steps?: number; // kiln/run, kiln/profile: invocations in sequence (default: 10 for a model with state, else 1)
+  // kiln/run, kiln/profile: the user's own firmware at this port serves the model (default: the
+  // setting kiln.firmwarePort); cpuHz turns its ticks into cycles (default kiln.firmwareCpuHz)
+  attach?: string; cpuHz?: number;
 }
 export interface BuildResult { artifact: string; board: string }
 export interface FlashResult { board: string; url: string; model_sha256: string }

@@ -82,6 +82,12 @@ class DeviceParams(TypedDict):
     outDir: NotRequired[str]
     seed: NotRequired[int]  # of the deterministic random input, default 0
     adapter: NotRequired[str]  # a user's own adapter script (path or uri), as `kiln ... --adapter`
+    # kiln/run and kiln/profile: the serial port or pyserial URL of the user's own firmware serving
+    # the model (default: the setting kiln.firmwarePort); nothing is built or flashed, as
+    # `kiln profile --port`. cpuHz turns its timer ticks into cycles (default kiln.firmwareCpuHz,
+    # else a tick is a cycle)
+    attach: NotRequired[str]
+    cpuHz: NotRequired[float]
     # kiln/run and kiln/profile: how many invocations, in sequence from the model's reset state
     # (state carried); default SEQUENCE_STEPS for a model that keeps state, else 1
     steps: NotRequired[int]

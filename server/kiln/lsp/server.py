@@ -155,6 +155,20 @@ def _with_board(ls: KilnLanguageServer, params) -> tuple[dict, str]:
     return p, p["board"]
 
 
+def _with_attach(ls: KilnLanguageServer, p: dict, board: str) -> str:
+    """kiln/run and kiln/profile with params' attach or the setting firmwarePort (a serial port or
+    pyserial URL): the user's own firmware serving the model there, reached without building or
+    flashing (deploy.Attachment). Returns the label the figures carry."""
+    url = p.get("attach") or (ls.settings or {}).get("firmwarePort") or None
+    if not url:
+        return board
+    p["attach"] = str(url)
+    if not p.get("cpuHz"):
+        p["cpuHz"] = (ls.settings or {}).get("firmwareCpuHz") or None
+    p["board"] = f"the firmware at {url}"
+    return p["board"]
+
+
 def _board(ls: KilnLanguageServer, p: dict) -> str:
     return str(p.get("board") or _config(ls).get("board") or protocol.DEFAULT_BOARD)
 
@@ -343,7 +357,7 @@ def _adapter(p: dict) -> Path | None:
 
 def _flashed_for(ls: KilnLanguageServer, model: Path, board: str, p: dict) -> Flashed | None:
     """The deployment kiln/flash left on ``board``, when it holds this very model (same bytes)."""
-    if p.get("adapter"):
+    if p.get("adapter") or p.get("attach"):
         return None
     with ls.flash_lock:
         f = ls.flashed.get(board)
@@ -366,8 +380,13 @@ class _Using:
         self.fresh = None
 
     def __enter__(self):
-        from ..deploy import Deployment
+        from ..deploy import Attachment, Deployment
 
+        if self.p.get("attach"):
+            self.fresh = Attachment(self.model, self.p["attach"], cpu_hz=self.p.get("cpuHz"), board=self.board,
+                                    progress=self.progress)
+            self.fresh.gen_dir = _out_dir(self.p, self.model, self.ls)  # the C the user compiled, for the hints
+            return self.fresh
         if self.flashed is not None:
             self.flashed.lock.acquire()
             self.progress(f"using the firmware flashed on {self.board}")
@@ -400,7 +419,7 @@ def _profile_sequence(ls, model: Path, board: str, p: dict, seed: int, steps: in
     from .. import bench, compiler, oracle, qemuboard
 
     per_step: list[list[tuple[float, float]]] = []  # per invocation, per operator: (cycles, micros)
-    if board in qemuboard.TARGETS and not p.get("adapter"):
+    if board in qemuboard.TARGETS and not p.get("adapter") and not p.get("attach"):
         c = compiler.compile_model(model, cpu=qemuboard.target(board).cpu)
         out = _out_dir(p, model, ls)
         counts = bench.profile_sequence(c, oracle.random_inputs(c.graph, seed=seed, count=steps), board, out, progress)
@@ -443,6 +462,7 @@ def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress)
 @server.feature(protocol.PROFILE)
 async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult:
     p, board = _with_board(ls, params)
+    board = _with_attach(ls, p, board)
 
     def work(model: Path, progress) -> tuple[dict, dict | None]:
         from .. import oracle, qemuboard
@@ -451,7 +471,7 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
         steps = _steps(p, model)
         if steps > 1:
             r, out, name = _profile_sequence(ls, model, board, p, seed, steps, progress)
-        elif board in qemuboard.TARGETS and not p.get("adapter"):
+        elif board in qemuboard.TARGETS and not p.get("adapter") and not p.get("attach"):
             out = _out_dir(p, model, ls)
             r = _exact_qemu_profile(model, board, seed, out, progress)
             name = r["model"]
@@ -479,6 +499,7 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
 @server.feature(protocol.RUN)
 async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
     p, board = _with_board(ls, params)
+    board = _with_attach(ls, p, board)
 
     def work(model: Path, progress) -> dict:
         import numpy as np
