@@ -151,6 +151,58 @@ def test_corrupted_bytes_never_crash(good_model, tmp_path):
     assert outcomes["error"] > 0 and outcomes["ok"] > 0, outcomes
 
 
+# Issue 22's classes of hostile names: comment delimiters, a trigraph line splice, a backslash at a
+# line end, markup, a path, NUL, bytes that are not UTF-8, and a name of 10,000 characters.
+HOSTILE = ["/*", "*/", "??/", "tail\\", "</script><img src=x onerror=alert(1)>", "../../../etc/passwd",
+           "nul\x00byte", b"bad\xff\xfeutf-8", "L" * 10_000, "\x1b[31mred\x1b[0m\nnext line"]
+
+
+def _hostile_chain() -> bytes:
+    """A RELU chain whose every tensor carries one of the hostile names (the model's too)."""
+    from kiln.tflwriter import ModelWriter
+
+    w = ModelWriter(description="*/ ??/ </script>")
+    ts = [w.tensor(n, [1, 6], "float32") for n in HOSTILE]
+    for a, b in zip(ts, ts[1:]):
+        w.op("RELU", [a], [b])
+    w.inputs, w.outputs = [ts[0]], [ts[-1]]
+    return w.build()
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_hostile_name_classes_build_strictly_and_stay_inside(cc, tmp_path):
+    """Every hostile name class in one model: it builds under -Werror -pedantic with gcc and clang
+    and equals TFLite Micro; the generated files are only the model's own, inside the output
+    folder, with short lines (long names shortened); the text report is printable, the JSON one
+    valid and holding each name exactly."""
+    import json
+
+    from harness import assert_match, compile_and_run
+    from kiln import report
+    from kiln.passes import validate
+
+    data = _hostile_chain()
+    model = tmp_path / "../hostile name*/.tflite".replace("/", "_")
+    model.write_bytes(data)
+    rng = np.random.default_rng(1)
+    pair = compile_and_run(model, [[rng.uniform(-1, 1, (1, 6)).astype(np.float32)] for _ in range(3)], tmp_path,
+                           cc=cc, extra_flags=["-Wcomment", "-Wtrigraphs", "-Woverlength-strings"])
+    assert_match(pair, f"hostile names with {cc}")
+    src = tmp_path / "src"
+    assert all(p.parent == src for p in src.rglob("*") if p.is_file())
+    longest = max(len(line) for p in src.iterdir() if p.is_file() and p.suffix in (".c", ".h") for line in
+                  p.read_text().splitlines())
+    assert longest < 300, longest
+    g = compiler.load(model)
+    assert not validate.problems(g)
+    r = report.build(g, compiler.prepare_graph(g))
+    text = report.text(r)
+    assert all(ch.isprintable() for line in text.splitlines() for ch in line)
+    names = " = ".join(b["name"] for b in json.loads(json.dumps(r))["buffers"])  # RELUs in place: one buffer
+    for n in HOSTILE[:-3] + ["bad\ufffd\ufffdutf-8", HOSTILE[-1]]:
+        assert n in names, n
+
+
 @pytest.mark.parametrize("name", ["x/*evil", "end*/ int bad;", "trigraph??/", "???=??(", "back\\", "line\nbreak",
                                   'quote"\'', "caf\u00e9 \u2603", "/*/*/", ""])
 def test_hostile_tensor_names_build_strictly(name, tmp_path):

@@ -629,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
         apply_config(args)
         return args.fn(args)
     except KilnError as e:
-        print(f"kiln: error: {e}", file=sys.stderr)
+        # one line, whatever a name from the model holds (line ends, escape sequences)
+        print("kiln: error: " + "".join(ch if ch.isprintable() else "?" for ch in str(e)), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("kiln: interrupted", file=sys.stderr)

@@ -31,7 +31,9 @@ def _snake(name: str) -> str:
 
 
 def c_identifier(stem: str) -> str:
-    ident = re.sub(r"[^0-9A-Za-z_]", "_", stem).strip("_").lower() or "model"
+    """The model's name in C identifiers and file names: [a-z0-9_], at most 64 characters (file
+    names stay far below any file system's limit)."""
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", stem).lower()[:64].strip("_") or "model"
     # keep clear of C's rules and of the runtime's own file and symbol names (kiln_*)
     return "m_" + ident if ident[0].isdigit() or ident.startswith("kiln") else ident
 

@@ -125,3 +125,13 @@ test('a sequence: each output over the invocations as lines, the last step in th
   const single: RunResult = { ...seqRun, steps: 1, outputs: [{ ...seqRun.outputs[0], sequence: undefined }] };
   assert.ok(!outputsHtml(single).includes('data-testid="sequence"'));
 });
+
+test('hostile names from the model are text in the report, never markup', () => {
+  const evil = '</script><img src=x onerror=alert(1)>';
+  const hostile: ReportResult = { ...report, model: evil, problems: [`operator 0 '${evil}' is not supported`],
+    buffers: [{ ...report.buffers[0], name: evil }, { ...report.buffers[1], name: '"quoted" & \'single\'' }] };
+  const html = reportHtml(hostile, csp('s', '', false), 's.css', '<b>net</b>.tflite');
+  assert.ok(!html.includes('<img') && !html.includes('</script><') && !html.includes('<b>net'));
+  assert.match(html, /&lt;\/script&gt;&lt;img src=x onerror=alert\(1\)&gt;/);
+  assert.match(html, /&quot;quoted&quot; &amp; &#39;single&#39;/);
+});

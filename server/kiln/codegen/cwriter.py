@@ -171,7 +171,7 @@ def _tensor_info(t: Tensor) -> str:
     quantized = t.quant is not None and t.dtype in QUANTIZED
     scale = literals.f32(t.scale) if quantized else "0.0f"
     zp = t.zero_point if quantized else 0
-    return (f'{{{literals.c_string(t.name)}, {dtype}, {len(t.shape)}, {{{", ".join(map(str, dims))}}}, {t.nbytes}u, {scale}, {zp}}}')
+    return (f'{{{literals.c_string(literals.shorten(t.name))}, {dtype}, {len(t.shape)}, {{{", ".join(map(str, dims))}}}, {t.nbytes}u, {scale}, {zp}}}')
 
 
 _DEFINES = re.compile(r"^(?:static\s+)?\w[\w\s\*]*?\b(kiln_\w+)\s*\(", re.M)

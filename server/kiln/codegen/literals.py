@@ -54,10 +54,19 @@ def array_body(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
     return "    " + ",\n    ".join(lines)
 
 
-def comment(text: str) -> str:
-    """Text safe inside a C block comment: printable ASCII only, no comment delimiters ("*/" would
-    end it, "/*" inside one is a -Wcomment error) and no trigraphs ("??/" is a line splice)."""
-    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+def shorten(text: str, limit: int = 120) -> str:
+    """A long name from a model as its start and its end (TensorFlow's fused names run to hundreds
+    of characters; a hostile model's to millions)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit // 2 - 2] + "...." + text[-(limit // 2 - 2):]
+
+
+def comment(text: str, limit: int = 120) -> str:
+    """Text safe inside a C block comment: printable ASCII only (so no line ends, and no backslash
+    before one), no comment delimiters ("*/" would end it, "/*" inside one is a -Wcomment error),
+    no trigraphs ("??/" is a line splice); longer than limit characters, its start and end."""
+    text = shorten("".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text), limit)
     text = text.replace("*/", "* /").replace("/*", "/ *")
     return re.sub(r"\?(?=\?)", "? ", text)
 
