@@ -221,3 +221,70 @@ def test_hostile_tensor_names_build_strictly(name, tmp_path):
     pair = compile_and_run(data, [[rng.uniform(-1, 1, (1, 6)).astype(np.float32)] for _ in range(3)], tmp_path,
                            cc="clang", extra_flags=["-Wcomment", "-Wtrigraphs"])
     assert_match(pair, f"tensor named {name!r}")
+
+
+MEMORY_BOUND = 1 << 30  # `kiln compile` on any input: at most 1 GiB of address space (docs: README)
+
+
+def _oversized() -> dict[str, tuple[bytes, str]]:
+    """Models whose declarations ask for absurd resources, and what their error must name."""
+    from kiln.tflwriter import ModelWriter
+
+    def relu(shape):
+        w = ModelWriter()
+        x, y = w.tensor("x", shape, "float32"), w.tensor("y", shape, "float32")
+        w.op("RELU", [x], [y])
+        w.inputs, w.outputs = [x], [y]
+        return w.build()
+
+    def add(shape):  # two inputs, live together: each under the tensor limit, both over the arena's
+        w = ModelWriter()
+        a, b, y = (w.tensor(n, shape, "float32") for n in ("a", "b", "y"))
+        w.op("ADD", [a, b], [y])
+        w.inputs, w.outputs = [a, b], [y]
+        return w.build()
+
+    w = ModelWriter()
+    x = w.tensor("x", [1, 4], "float32")
+    c = w.tensor("c", [1, 4], "float32", data=np.ones([1, 4], np.float32))
+    y = w.tensor("y", [1, 4], "float32")
+    w.op("ADD", [x, c], [y])
+    w.inputs, w.outputs = [x], [y]
+    w.tensors[c].data = ("external", 1 << 40, 16)  # a large model's buffer, supposedly 1 TB into the file
+    past_end = w.build()
+
+    w = ModelWriter()
+    x = w.tensor("x", [1, 8, 8, 2], "float32")
+    f = w.tensor("f", [2, 3, 3, 2], "float32", data=np.ones([2, 3, 3, 2], np.float32))
+    y = w.tensor("y", [1, 1, 1, 2], "float32")
+    w.op("CONV_2D", [x, f], [y], {"padding": 1, "stride_h": 2 ** 31 - 1, "stride_w": -7})
+    w.inputs, w.outputs = [x], [y]
+    return {
+        "billions of elements": (relu([1, 100_000, 100_000, 100]), "4,000,000,000,000 bytes"),
+        "an arena beyond any board": (add([1, 512, 512, 640]), "arena of"),
+        "a buffer past the file end": (past_end, "past the end of the file"),
+        "absurd strides": (w.build(), "stride_w"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_oversized()))
+def test_oversized_declarations_fail_fast_within_the_memory_bound(case, tmp_path):
+    """One-line errors naming the problem, in seconds, with `kiln compile` held to MEMORY_BOUND of
+    address space (prlimit): nothing is allocated at the declared sizes."""
+    import shutil
+    import time
+
+    data, needle = _oversized()[case]
+    model = tmp_path / "big.tflite"
+    model.write_bytes(data)
+    out = tmp_path / "out"
+    assert shutil.which("prlimit"), "prlimit (util-linux) not found"
+    t0 = time.monotonic()
+    proc = subprocess.run(["prlimit", f"--as={MEMORY_BOUND}", sys.executable, "-m", "kiln", "compile", str(model),
+                           "--out", str(out)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    took = time.monotonic() - t0
+    assert proc.returncode != 0 and took < 10, (proc.returncode, took)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kiln: error:") and needle in lines[0], proc.stderr
+    assert not out.exists() or not any(out.iterdir())

@@ -190,7 +190,12 @@ class ModelWriter:
         return bytes(fb.Output())
 
     @staticmethod
-    def _buffer(fb, data: bytes) -> int:
+    def _buffer(fb, data) -> int:
+        if isinstance(data, tuple):  # ("external", offset, size): a large model's buffer after the flatbuffer
+            tflite.BufferStart(fb)
+            tflite.BufferAddOffset(fb, data[1])
+            tflite.BufferAddSize(fb, data[2])
+            return tflite.BufferEnd(fb)
         vec = None
         if data:
             fb.StartVector(1, len(data), 16)

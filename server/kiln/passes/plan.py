@@ -27,9 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..errors import KilnError
 from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
 from ..ops.base import aliases
+from .validate import MAX_TENSOR_BYTES
 
 
 @dataclass
@@ -294,6 +296,9 @@ def run(g: Graph) -> list[Buffer]:
         if _arena(copies) < _arena(bufs):
             bufs = copies
     g.arena_bytes = _arena(bufs)
+    if g.arena_bytes > MAX_TENSOR_BYTES:  # each tensor fits, their sum does not: before any C is written
+        raise KilnError(f"the model needs an arena of {g.arena_bytes:,} bytes, more than any microcontroller has "
+                        f"(limit {MAX_TENSOR_BYTES:,})")
     for b in bufs:
         if b.root < 0:
             g.operators[-1 - b.root].scratch_offset = b.offset
