@@ -1,6 +1,8 @@
 """Checks that every operator is supported with its exact types and options."""
 from __future__ import annotations
 
+import math
+
 from ..errors import UnsupportedError
 from ..ir import DTYPES, Graph
 from ..ops import REGISTRY
@@ -47,6 +49,10 @@ def problems(g: Graph) -> list[str]:
             found.append(f"{op.label} is not supported (see docs/operators.md for what Kiln compiles)")
             continue
         sg = g.subgraphs[op.subgraph] if op.subgraph else g
+        bad = [k for k, v in op.options.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:  # a NaN beta or alpha would reach the fixed-point maths as garbage
+            found.append(f"{op.label}: option {bad[0]} is {op.options[bad[0]]}; Kiln needs a finite number")
+            continue
         int4 = [k for k, i in enumerate(op.inputs) if i >= 0 and sg.tensor(i).int4]
         if int4 and (op.kind not in INT4_KINDS or int4 != [1] or sg.tensor(op.inputs[0]).dtype != "int8"):
             found.append(f"{op.label}: input {int4[0]} is INT4: TFLite Micro takes INT4 only as the weights (input 1) "
@@ -64,6 +70,11 @@ def problems(g: Graph) -> list[str]:
                 found.append(f"graph {role} {i} ('{t.name}') has type {t.dtype.upper()}; supported: {supported}")
             elif t.is_const:
                 found.append(f"graph {role} {i} ('{t.name}') is a constant")
+    for t in (t for sg in [g] + called(g) for t in sg.tensors if t.quant is not None):
+        s = next((v for v in t.quant.scale if not math.isfinite(v) or v < 0), None)
+        if s is not None:
+            found.append(f"tensor {t.index} ('{t.name}') has quantization scale {s}; Kiln needs a finite number, "
+                         f"not negative")
     for t in (t for sg in [g] + called(g) for t in sg.activations):
         if t.dtype not in DTYPES:
             found.append(f"tensor {t.index} ('{t.name}') has type {t.dtype.upper()}, which Kiln cannot hold in "
