@@ -4,7 +4,8 @@
     Session(link, timeout=0.2, retries=5)
 
 Every byte that passes (in the directions chosen) is, independently and with the given
-probabilities, dropped, or has one random bit flipped, or is sent twice. The faults come from a
+probabilities, dropped, or has one random bit flipped, or is sent twice, or is followed by a
+random byte that was never sent (insert). The faults come from a
 seeded random generator, so a failing run can be repeated. `counts` says how many of each were
 injected. Set `paused` to let bytes through untouched for a while (e.g. while a session opens).
 """
@@ -15,17 +16,17 @@ import random
 
 class FaultyLink:
     def __init__(self, link, *, drop: float = 0.0, flip: float = 0.0, duplicate: float = 0.0,
-                 seed: int = 0, directions: str = "both"):
-        for name, p in (("drop", drop), ("flip", flip), ("duplicate", duplicate)):
+                 insert: float = 0.0, seed: int = 0, directions: str = "both"):
+        for name, p in (("drop", drop), ("flip", flip), ("duplicate", duplicate), ("insert", insert)):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be a probability, got {p}")
         if directions not in ("both", "tx", "rx"):
             raise ValueError("directions is 'both', 'tx' (host to device) or 'rx' (device to host)")
         self.link = link
-        self.drop, self.flip, self.duplicate = drop, flip, duplicate
+        self.drop, self.flip, self.duplicate, self.insert = drop, flip, duplicate, insert
         self.directions = directions
         self.rng = random.Random(seed)
-        self.counts = {"bytes": 0, "drop": 0, "flip": 0, "duplicate": 0}
+        self.counts = {"bytes": 0, "drop": 0, "flip": 0, "duplicate": 0, "insert": 0}
         self.paused = False
 
     @property
@@ -51,7 +52,13 @@ class FaultyLink:
             if r < self.duplicate:
                 self.counts["duplicate"] += 1
                 out.append(b)
+                out.append(b)
+                continue
+            r -= self.duplicate
             out.append(b)
+            if r < self.insert:
+                self.counts["insert"] += 1
+                out.append(self.rng.randrange(256))
         return bytes(out)
 
     # the part of the pyserial interface the session uses

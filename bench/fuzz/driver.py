@@ -1,0 +1,71 @@
+"""Runs one Python fuzz target of targets.py under atheris (coverage-guided, libFuzzer's engine)
+for a bounded number of runs or seconds, then prints executions and findings.
+
+Findings (a crash: an exception other than Kiln's one-line error; a run over 10 s; memory over
+1 GB) are written by libFuzzer as crash-*/timeout-*/oom-* files in --artifacts; copy each into
+tests/fuzz_corpus/<target>/ so that tests/test_fuzz_regressions.py replays it for good."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def ensure_atheris() -> None:
+    try:
+        import atheris  # noqa: F401
+    except ImportError:
+        print("installing atheris from PyPI (the fuzzing engine; benchmarks only)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "atheris"], check=True)
+
+
+def child(target: str, libfuzzer_args: list[str]) -> None:
+    import atheris
+
+    sys.path.insert(0, str(HERE))
+    import numpy  # noqa: F401  (not instrumented: only Kiln's own code guides the search)
+
+    with atheris.instrument_imports(include=["kiln"]):
+        import targets
+        from kiln import compiler, importer  # noqa: F401
+        from kiln.device import framing, protocol  # noqa: F401
+    fn = getattr(targets, target)
+    atheris.Setup([sys.argv[0], *libfuzzer_args], fn)
+    atheris.Fuzz()
+
+
+def run(target: str, corpus: Path, seeds: list[Path], artifacts: Path, runs: int | None, seconds: int | None,
+        dictionary: Path | None) -> dict:
+    ensure_atheris()
+    corpus.mkdir(parents=True, exist_ok=True)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    args = [str(corpus), *map(str, seeds), f"-artifact_prefix={artifacts}/", "-timeout=10", "-rss_limit_mb=1024",
+            "-print_final_stats=1", "-max_len=1048576"]
+    if runs:
+        args.append(f"-runs={runs}")
+    if seconds:
+        args.append(f"-max_total_time={seconds}")
+    if dictionary:
+        args.append(f"-dict={dictionary}")
+    proc = subprocess.run([sys.executable, __file__, "--child", target, "--", *args], capture_output=True, text=True,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    log = proc.stdout + proc.stderr
+    execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
+    done = re.findall(r"Done (\d+) runs", log)
+    findings = sorted(p.name for p in artifacts.iterdir() if re.match(r"(crash|timeout|oom|leak)-", p.name))
+    return {"target": target, "executions": int(execs[-1]) if execs else (int(done[-1]) if done else 0),
+            "findings": findings, "exit": proc.returncode, "tail": log.strip().splitlines()[-6:]}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[4:])
+    else:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("target")
+        ap.print_help()
