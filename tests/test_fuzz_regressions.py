@@ -25,3 +25,20 @@ def test_fuzz_finding_stays_fixed(path):
 def test_the_corpus_is_replayed():
     assert CASES, "tests/fuzz_corpus holds no findings"
     assert all(hasattr(targets, p.parent.name) for p in CASES)
+
+
+def test_tflm_folding_runs_isolated():
+    """Constant folding runs TFLite Micro's kernels in a forked child: a result comes back, and a
+    kernel that crashes (as one did on a fuzzed FULLY_CONNECTED) is an error here, not a crash."""
+    import os
+    import signal
+
+    import numpy as np
+
+    from kiln.passes.constants import isolated
+
+    assert np.array_equal(isolated(lambda: [np.arange(5)])[0], np.arange(5))
+    with pytest.raises(RuntimeError):
+        isolated(lambda: os.kill(os.getpid(), signal.SIGSEGV))
+    with pytest.raises(RuntimeError):
+        isolated(lambda: 1 / 0)

@@ -18,7 +18,12 @@ def check(op, g):
     require(op, len(w.shape) == 2, f"weights must be 2-D [units, depth], got {w.shape}")
     require(op, op.options.get("weights_format", 0) == 0, "shuffled weights format is not supported")
     depth = w.shape[1]
-    require(op, depth > 0 and x.size % depth == 0, f"input size {x.size} is not a multiple of the weights depth {depth}")
+    require(op, depth > 0 and x.size > 0 and x.size % depth == 0,
+            f"input size {x.size} is not a positive multiple of the weights depth {depth}")
+    require(op, y.size == x.size // depth * w.shape[0],
+            f"output {y.shape} does not hold {x.size // depth} rows of {w.shape[0]} units")
+    require(op, b is None or b.size == w.shape[0], f"bias of {b.size if b is not None else 0} values for "
+            f"{w.shape[0]} units")
     dtype_in(op, y, "output", (x.dtype,))
     fused_activation(op)
     if x.dtype == "float32":

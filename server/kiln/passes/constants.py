@@ -81,9 +81,59 @@ def evaluate_with_tflm(g: Graph, op: Operator) -> list[np.ndarray] | None:
         return None
     try:
         data = single_op(g, op)
-        interp = runtime.Interpreter.from_bytes(data, arena_size=64 * 1024 + 8 * sum(
-            t.nbytes for t in g.op_inputs(op) + g.op_outputs(op) if t is not None))
+    except Exception:
+        return None
+    arena = 64 * 1024 + 8 * sum(t.nbytes for t in g.op_inputs(op) + g.op_outputs(op) if t is not None)
+
+    def invoke():
+        interp = runtime.Interpreter.from_bytes(data, arena_size=arena)
         interp.invoke()
         return [np.array(interp.get_output(k)) for k in range(len(op.outputs))]
-    except Exception:  # TFLite Micro refused the operator: it is left for validation to report
+
+    try:
+        return isolated(invoke)
+    except Exception:  # TFLite Micro refused (or crashed on) the operator: left for validation to report
         return None
+
+
+def isolated(fn, timeout: float = 30.0):
+    """fn() in a forked child, its result pickled back: TFLite Micro's kernels trust their inputs,
+    and an operator Kiln's checks let through but TFLite Micro reads out of bounds on must not take
+    the compiler (or the language server) down with it. A crash, a timeout or an exception in the
+    child raises RuntimeError here. Without fork (Windows), fn() runs in this process."""
+    import os
+    import pickle
+    import select
+
+    if not hasattr(os, "fork"):
+        return fn()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, write, leave without running any of the parent's cleanup
+        code = 1
+        try:
+            os.close(r)
+            payload = pickle.dumps(fn())
+            with os.fdopen(w, "wb") as f:
+                f.write(payload)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    try:
+        with os.fdopen(r, "rb") as f:
+            while True:
+                ready, _, _ = select.select([f], [], [], timeout)
+                if not ready:
+                    os.kill(pid, 9)
+                    raise RuntimeError("TFLite Micro took too long")
+                chunk = f.read1(1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f"TFLite Micro failed (status {status})")
+    return pickle.loads(b"".join(chunks))
