@@ -72,3 +72,18 @@ def test_writes_nothing_outside_the_output_folder(tmp_path):
     assert compile_to(model, out).returncode == 0
     after = {p for p in tmp_path.rglob("*")}
     assert all(p == out or out in p.parents for p in after - before)
+
+
+def test_files_take_the_umask_permissions(tmp_path):
+    """Generated files are created as an editor would create them (0666 less the umask: -rw-r--r--
+    under 022), not with the 0600 of the temporary file they are written through."""
+    import os
+    import stat
+
+    model = tmp_path / "net.tflite"
+    model.write_bytes(mg.fc_softmax(3).data)
+    proc = subprocess.run(["sh", "-c", f"umask 027 && {sys.executable} -m kiln compile {model} --out {tmp_path / 'o'}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    modes = {p.name: stat.S_IMODE(os.stat(p).st_mode) for p in (tmp_path / "o").iterdir() if p.is_file()}
+    assert modes and set(modes.values()) == {0o640}, modes

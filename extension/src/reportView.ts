@@ -33,6 +33,13 @@ export function liveBarsSvg(r: ReportResult): string {
   return `<svg class="live-bars" viewBox="0 0 ${W} 80" preserveAspectRatio="none" role="img" aria-label="live bytes per operator">${bars.join('')}</svg>`;
 }
 
+/** Beside the arena: the activation lower bound, or why the arena is below it (in-place reuse). */
+export function arenaRemark(arena: number | null | undefined, bound: number | null | undefined): string {
+  if (bound === null || bound === undefined || arena === null || arena === undefined) return '';
+  if (arena < bound) return `(below the ${bytes(bound)} peak of live activations: in-place operators share buffers)`;
+  return `(lower bound ${bytes(bound)})`;
+}
+
 export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, fileName: string): string {
   const t = r.totals;
   const problems = r.problems.length
@@ -49,7 +56,7 @@ export function reportHtml(r: ReportResult, cspValue: string, styleUri: string, 
 <body id="kiln-report">
 <h1>${esc(r.model)} <span class="meta">${esc(fileName)}</span></h1>
 ${problems}
-<p class="totals">${num(t.operators)} operators · ${num(t.macs)} MACs · ${bytes(t.weight_bytes)} of weights · arena ${bytes(t.arena_bytes)} (lower bound ${bytes(t.arena_lower_bound)})${t.state_bytes ? ` · state ${bytes(t.state_bytes)}` : ''}</p>
+<p class="totals">${num(t.operators)} operators · ${num(t.macs)} MACs · ${bytes(t.weight_bytes)} of weights · arena ${[bytes(t.arena_bytes), arenaRemark(t.arena_bytes, t.arena_lower_bound)].filter(Boolean).join(' ')}${t.state_bytes ? ` · state ${bytes(t.state_bytes)}` : ''}</p>
 <p class="meta">inputs: ${r.inputs.map(esc).join(', ')}<br>outputs: ${r.outputs.map(esc).join(', ')}</p>
 <table class="ops"><thead><tr><th>#</th><th>operator</th><th>inputs</th><th>outputs</th><th>MACs</th><th>weight B</th><th>live B</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>

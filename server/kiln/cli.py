@@ -28,7 +28,7 @@ def _progress(msg: str) -> None:
 
 
 def cmd_compile(args) -> int:
-    from . import boards, buildsystem, compiler
+    from . import boards, buildsystem, compiler, report
 
     c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board))
     for name in buildsystem.unwanted(args.build_system):
@@ -45,7 +45,7 @@ def cmd_compile(args) -> int:
         print(json.dumps(s, indent=1))
     else:
         print(f"{c.name}: {len(s['operators'])} operators, {s['macs']:,} MACs")
-        print(f"  arena    {s['arena_bytes']:>10,} B   (lower bound {s['arena_lower_bound']:,} B)")
+        print(f"  arena    {s['arena_bytes']:>10,} B   {report.arena_remark(s['arena_bytes'], s['arena_lower_bound'])}")
         if s["state_bytes"]:
             print(f"  state    {s['state_bytes']:>10,} B   (kept between invocations; {c.name}_reset() restarts)")
         print(f"  weights  {s['weight_bytes']:>10,} B   (flash)")
@@ -635,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kiln: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `kiln ... | head`: the reader has gone; nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as e:  # a bug in Kiln: still one line, with a way to get the details
         if os.environ.get("KILN_DEBUG"):
             traceback.print_exc()

@@ -102,6 +102,16 @@ def for_model(path) -> dict:
             "buffers": [], "state": [], "problems": problems}
 
 
+def arena_remark(arena: int, bound: int | None) -> str:
+    """What to say beside the arena about the activation lower bound (the peak of live
+    activations). Below it is not a mistake: operators that work in place share their buffers."""
+    if bound is None:
+        return ""
+    if arena < bound:
+        return f"(below the {bound:,} B peak of live activations: in-place operators share buffers)"
+    return f"(lower bound {bound:,} B)"
+
+
 def _printable(s: str, limit: int = 80) -> str:
     """A name from the model for a terminal: control characters (escape sequences, line ends) as
     '?', long ones shortened."""
@@ -129,7 +139,7 @@ def text(r: dict) -> str:
             lines.append("  ".join("-" * w for w in widths))
     t = r["totals"]
     lines += ["", f"total: {t['operators']} operators, {t['macs']:,} MACs, {t['weight_bytes']:,} B of weights, "
-              f"arena {t['arena_bytes']:,} B (lower bound {t['arena_lower_bound']:,} B)"]
+              f"arena {t['arena_bytes']:,} B {arena_remark(t['arena_bytes'], t['arena_lower_bound'])}".rstrip()]
     if t.get("state_bytes"):
         lines += [f"state: {t['state_bytes']:,} B kept between invocations, apart from the arena:"]
         lines += [f"  {p['offset']:>6}  {p['size']:>6,} B  {p['name']}" + (f"  {p['type']}" if p.get("type") else "")

@@ -100,7 +100,7 @@ test('a model Kiln cannot compile: its problems, then what is known', () => {
   assert.match(html, /data-testid="problems"/);
   assert.match(html, /LSTM\) is not supported/);
   assert.ok(!html.includes('Memory timeline'));
-  assert.match(html, /arena – \(lower bound –\)/);
+  assert.match(html, /arena –<\/p>/); // nothing known: no bound either
 });
 
 test('a stateful model: the state area, part by part, beside the arena', () => {
@@ -134,4 +134,11 @@ test('hostile names from the model are text in the report, never markup', () => 
   assert.ok(!html.includes('<img') && !html.includes('</script><') && !html.includes('<b>net'));
   assert.match(html, /&lt;\/script&gt;&lt;img src=x onerror=alert\(1\)&gt;/);
   assert.match(html, /&quot;quoted&quot; &amp; &#39;single&#39;/);
+});
+
+test('an arena below the activation peak says why (in-place reuse), not a bare "lower bound"', () => {
+  const inPlace: ReportResult = { ...report, totals: { ...report.totals, arena_bytes: 36928, arena_lower_bound: 55328 } };
+  const html = reportHtml(inPlace, csp('s', '', false), 's.css', 'net.tflite');
+  assert.match(html, /arena 36,928 B \(below the 55,328 B peak of live activations: in-place operators share buffers\)/);
+  assert.ok(!html.includes('lower bound'));
 });
