@@ -198,9 +198,12 @@ def test_hostile_name_classes_build_strictly_and_stay_inside(cc, tmp_path):
     r = report.build(g, compiler.prepare_graph(g))
     text = report.text(r)
     assert all(ch.isprintable() for line in text.splitlines() for ch in line)
+    from kiln.importer import text as model_text
+
     names = " = ".join(b["name"] for b in json.loads(json.dumps(r))["buffers"])  # RELUs in place: one buffer
-    for n in HOSTILE[:-3] + ["bad\ufffd\ufffdutf-8", HOSTILE[-1]]:
-        assert n in names, n
+    for n in HOSTILE:  # as the importer reads them: control characters as '?', bad UTF-8 as U+FFFD
+        assert model_text(n if isinstance(n, bytes) else n.encode()) in names, n
+    assert "nul?byte" in names and "bad\ufffd\ufffdutf-8" in names and "?[31mred?[0m?next line" in names
 
 
 @pytest.mark.parametrize("name", ["x/*evil", "end*/ int bad;", "trigraph??/", "???=??(", "back\\", "line\nbreak",

@@ -30,6 +30,12 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+def text(raw: bytes) -> str:
+    """A string from the model (a name): invalid UTF-8 as U+FFFD, control characters (line ends,
+    escape sequences, NUL) as '?', so that every message naming it stays one line."""
+    return "".join(ch if ch.isprintable() else "?" for ch in raw.decode(errors="replace"))
+
+
 def c_identifier(stem: str) -> str:
     """The model's name in C identifiers and file names: [a-z0-9_], at most 64 characters (file
     names stay far below any file system's limit)."""
@@ -117,7 +123,7 @@ def parse(data: bytes, name: str = "model", where: str = "model") -> Graph:
             nm = op_names.get(code, f"BUILTIN_{code}")
             if nm == "CUSTOM":
                 cc = oc.CustomCode()
-                nm = f"CUSTOM({cc.decode(errors='replace') if cc else '?'})"
+                nm = f"CUSTOM({text(cc) if cc else '?'})"
             opcodes.append(nm)
         graphs = []
         for k in range(n_sub):
@@ -146,7 +152,7 @@ def _subgraph(model, sg, k: int, name: str, opcodes: list[str], data: bytes, whe
         for ti in range(sg.TensorsLength()):
             step = f"tensor {ti}"
             t = sg.Tensors(ti)
-            tname = (t.Name() or b"").decode(errors="replace") or f"tensor_{ti}"
+            tname = text(t.Name() or b"") or f"tensor_{ti}"
             dtype = type_names.get(t.Type(), f"type{t.Type()}").lower()
             shape = [int(d) for d in _vector(t.ShapeAsNumpy())]
             if any(d < 0 for d in shape):

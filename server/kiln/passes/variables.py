@@ -23,7 +23,9 @@ FLAG_BYTES = 4
 def _name(v) -> str:
     if v is None:
         return ""
-    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    from ..importer import text
+
+    return text(v) if isinstance(v, bytes) else text(str(v).encode())
 
 
 # operator kind -> the options naming the subgraphs it runs
