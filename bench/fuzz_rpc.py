@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -35,30 +33,8 @@ def build_device_target(work: Path) -> Path:
     c = compiler.compile_model(ROOT / "examples" / "models" / "sine_int8.tflite", tuning_log=None)
     gen = work / "gen"
     compiler.write(c, gen)
-    exe = work / "rpc_fuzz"
-    cmd = ["clang", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=undefined",
-           "-DKILN_PROFILE", f"-DKILN_MODEL={c.name}_model", "-I", str(gen), "-I", str(RPC),
-           *map(str, sorted(gen.glob("*.c"))), *map(str, sorted(RPC.glob("*.c"))), str(HERE / "fuzz" / "rpc_target.c"),
-           "-o", str(exe), "-lm"]
-    subprocess.run(cmd, check=True)
-    return exe
-
-
-def run_device(exe: Path, work: Path, runs: int, seconds: int | None) -> dict:
-    corpus, artifacts = work / "device" / "corpus", work / "device" / "artifacts"
-    corpus.mkdir(parents=True, exist_ok=True)
-    artifacts.mkdir(parents=True, exist_ok=True)
-    (corpus / "info").write_bytes(bytes([1, 1, 4, 1, 0, 0, 0, 4, 5, 1, 0, 0, 0, 1]))  # INFO(token), RUN
-    args = [str(exe), str(corpus), f"-artifact_prefix={artifacts}/", f"-runs={runs}", "-max_len=4096",
-            "-print_final_stats=1", "-timeout=10", "-rss_limit_mb=1024"]
-    if seconds:
-        args.append(f"-max_total_time={seconds}")
-    proc = subprocess.run(args, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
-    findings = sorted(p.name for p in artifacts.iterdir() if re.match(r"(crash|timeout|oom|leak)-", p.name))
-    return {"target": "device rpc_target.c", "executions": int(execs[-1]) if execs else 0, "findings": findings,
-            "exit": proc.returncode, "tail": log.strip().splitlines()[-6:]}
+    return driver.clang_fuzzer([*sorted(gen.glob("*.c")), *sorted(RPC.glob("*.c")), HERE / "fuzz" / "rpc_target.c"],
+                               [gen, RPC], work / "rpc_fuzz", ("KILN_PROFILE", f"KILN_MODEL={c.name}_model"))
 
 
 def main() -> None:
@@ -72,7 +48,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kiln-fuzz-rpc-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        rows = [run_device(build_device_target(work), work, args.runs, args.seconds)]
+        info_then_run = bytes([1, 1, 4, 1, 0, 0, 0, 4, 5, 1, 0, 0, 0, 1])  # INFO(token 1), RUN(token 1, profile)
+        rows = [driver.run_native(build_device_target(work), "device", work, args.runs, args.seconds,
+                                  {"info_run": info_then_run})]
         if args.host_runs:
             rows.append(driver.run("host_decoder", work / "host" / "corpus", [], work / "host" / "artifacts",
                                    args.host_runs, args.seconds, None))

@@ -55,11 +55,41 @@ def run(target: str, corpus: Path, seeds: list[Path], artifacts: Path, runs: int
     proc = subprocess.run([sys.executable, __file__, "--child", target, "--", *args], capture_output=True, text=True,
                           env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     log = proc.stdout + proc.stderr
+    (artifacts / "fuzz.log").write_text(log)  # a finding's Python traceback is in here
     execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
     done = re.findall(r"Done (\d+) runs", log)
     findings = sorted(p.name for p in artifacts.iterdir() if re.match(r"(crash|timeout|oom|leak)-", p.name))
     return {"target": target, "executions": int(execs[-1]) if execs else (int(done[-1]) if done else 0),
             "findings": findings, "exit": proc.returncode, "tail": log.strip().splitlines()[-6:]}
+
+
+def run_native(exe: Path, name: str, work: Path, runs: int, seconds: int | None, seeds: dict[str, bytes] | None = None,
+               max_len: int = 4096) -> dict:
+    """A libFuzzer executable (clang -fsanitize=fuzzer,...) for `runs` executions or `seconds`."""
+    corpus, artifacts = work / name / "corpus", work / name / "artifacts"
+    corpus.mkdir(parents=True, exist_ok=True)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for seed_name, data in (seeds or {}).items():
+        (corpus / seed_name).write_bytes(data)
+    args = [str(exe), str(corpus), f"-artifact_prefix={artifacts}/", f"-runs={runs}", f"-max_len={max_len}",
+            "-print_final_stats=1", "-timeout=10", "-rss_limit_mb=1024"]
+    if seconds:
+        args.append(f"-max_total_time={seconds}")
+    proc = subprocess.run(args, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    (artifacts / "fuzz.log").write_text(log)
+    execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", log)
+    findings = sorted(p.name for p in artifacts.iterdir() if re.match(r"(crash|timeout|oom|leak)-", p.name))
+    return {"target": name, "executions": int(execs[-1]) if execs else 0, "findings": findings,
+            "exit": proc.returncode, "tail": log.strip().splitlines()[-6:]}
+
+
+def clang_fuzzer(sources: list, includes: list, out: Path, defines: tuple = ()) -> Path:
+    """Builds a libFuzzer target with AddressSanitizer and UndefinedBehaviorSanitizer."""
+    cmd = ["clang", "-g", "-O1", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=undefined",
+           *[f"-D{d}" for d in defines], *[f"-I{i}" for i in includes], *map(str, sources), "-o", str(out), "-lm"]
+    subprocess.run(cmd, check=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""Benchmark (prints figures, asserts nothing): coverage-guided fuzzing of the C kernels.
+
+    .venv/bin/python bench/fuzz_kernels.py [--runs 1000000] [--seconds S] [--work DIR]
+
+bench/fuzz/kernel_target.c gives random tensors and parameters (within the documented
+preconditions) to a fast kernel and to the general kernel of the same operator and requires equal
+outputs: 16x8 DEPTHWISE_CONV_2D, kiln_depthwise_conv_s16 against kiln_conv_s16, over batches,
+sizes, channel counts, multipliers 1-3, kernels up to 5x5, strides, dilation, padding and
+activation. Built with clang -fsanitize=fuzzer,address,undefined; a mismatch or a sanitizer report
+is a finding (<work>/kernels/artifacts). The host build takes the kernels' portable C; the
+Cortex-M assembly is held to the same results by the qemu-m4 tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE / "fuzz"))
+
+import driver  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=int, default=None)
+    ap.add_argument("--work", help="keep the corpus and findings here (default: a temporary folder)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kiln-fuzz-kernels-") as tmp:
+        work = Path(args.work) if args.work else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        exe = driver.clang_fuzzer([*sorted((ROOT / "runtime_c" / "src").glob("*.c")), HERE / "fuzz" / "kernel_target.c"],
+                                  [ROOT / "runtime_c" / "include"], work / "kernel_fuzz")
+        r = driver.run_native(exe, "kernels", work, args.runs, args.seconds, max_len=2048)
+    if args.json:
+        print(json.dumps(r, indent=1))
+        return
+    print(f"{r['target']}: {r['executions']:,} executions, {len(r['findings'])} finding(s) {r['findings']}")
+    print("\n".join("  " + line for line in r["tail"]))
+
+
+if __name__ == "__main__":
+    main()
