@@ -11,8 +11,6 @@ executions and findings.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -44,26 +42,16 @@ def seeds(folder: Path) -> list[Path]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=100_000)
-    ap.add_argument("--seconds", type=int, default=None)
-    ap.add_argument("--work", help="keep the corpus and findings here (default: a temporary folder)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = driver.arguments(__doc__.splitlines()[0], 100_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="kiln-fuzz-compiler-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
-        seed_dir = work / "seeds"
         corpus = work / "corpus"
         corpus.mkdir(parents=True, exist_ok=True)
-        for p in seeds(seed_dir):  # libFuzzer reads every seed once, then grows the corpus folder
+        for p in seeds(work / "seeds"):  # libFuzzer reads every seed once, then grows the corpus folder
             (corpus / p.name).write_bytes(p.read_bytes())
-        r = driver.run("compile_bytes", corpus, [], work / "artifacts", args.runs, args.seconds,
-                       HERE / "fuzz" / "tflite.dict")
-    if args.json:
-        print(json.dumps(r, indent=1))
-        return
-    print(f"compiler target: {r['executions']:,} executions, {len(r['findings'])} finding(s) {r['findings']}")
-    print("\n".join("  " + line for line in r["tail"]))
+        rows = [driver.run("compile_bytes", corpus, [], work / "artifacts", args.runs, args.seconds,
+                           HERE / "fuzz" / "tflite.dict")]
+    driver.report(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ Cortex-M assembly is held to the same results by the qemu-m4 tests.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,23 +24,14 @@ import driver  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=1_000_000)
-    ap.add_argument("--seconds", type=int, default=None)
-    ap.add_argument("--work", help="keep the corpus and findings here (default: a temporary folder)")
-    ap.add_argument("--json", action="store_true")
-    args = ap.parse_args()
+    args = driver.arguments(__doc__.splitlines()[0], 1_000_000).parse_args()
     with tempfile.TemporaryDirectory(prefix="kiln-fuzz-kernels-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         exe = driver.clang_fuzzer([*sorted((ROOT / "runtime_c" / "src").glob("*.c")), HERE / "fuzz" / "kernel_target.c"],
                                   [ROOT / "runtime_c" / "include"], work / "kernel_fuzz")
-        r = driver.run_native(exe, "kernels", work, args.runs, args.seconds, max_len=2048)
-    if args.json:
-        print(json.dumps(r, indent=1))
-        return
-    print(f"{r['target']}: {r['executions']:,} executions, {len(r['findings'])} finding(s) {r['findings']}")
-    print("\n".join("  " + line for line in r["tail"]))
+        rows = [driver.run_native(exe, "kernels", work, args.runs, args.seconds, max_len=2048)]
+    driver.report(rows, args.json)
 
 
 if __name__ == "__main__":

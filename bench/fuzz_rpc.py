@@ -1,6 +1,6 @@
 """Benchmark (prints figures, asserts nothing): coverage-guided fuzzing of the RPC link.
 
-    .venv/bin/python bench/fuzz_rpc.py [--runs 10000000] [--host-runs 10000000] [--work DIR]
+    .venv/bin/python bench/fuzz_rpc.py [--runs 10000000] [--host-runs 1000000] [--work DIR]
 
 - device: bench/fuzz/rpc_target.c, the RPC server (runtime_c/rpc) with examples/models/
   sine_int8.tflite compiled behind it, built with clang -fsanitize=fuzzer,address,undefined (raw
@@ -11,8 +11,6 @@ Prints executions and findings (crash-*/timeout-*/oom-* files in <work>/<target>
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -38,12 +36,8 @@ def build_device_target(work: Path) -> Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=10_000_000, help="device target executions")
-    ap.add_argument("--host-runs", type=int, default=10_000_000, help="host target executions (0: skip)")
-    ap.add_argument("--seconds", type=int, default=None, help="stop each target after this long")
-    ap.add_argument("--work", help="keep corpora and findings here (default: a temporary folder)")
-    ap.add_argument("--json", action="store_true")
+    ap = driver.arguments(__doc__.splitlines()[0], 10_000_000)
+    ap.add_argument("--host-runs", type=int, default=1_000_000, help="host target executions (0: skip)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="kiln-fuzz-rpc-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
@@ -54,12 +48,7 @@ def main() -> None:
         if args.host_runs:
             rows.append(driver.run("host_decoder", work / "host" / "corpus", [], work / "host" / "artifacts",
                                    args.host_runs, args.seconds, None))
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return
-    for r in rows:
-        print(f"{r['target']}: {r['executions']:,} executions, {len(r['findings'])} finding(s) {r['findings']}")
-        print("\n".join("  " + line for line in r["tail"]))
+    driver.report(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,29 @@ def clang_fuzzer(sources: list, includes: list, out: Path, defines: tuple = ()) 
     return out
 
 
+def arguments(description: str, runs: int):
+    """The options every fuzzing benchmark takes."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--runs", type=int, default=runs, help=f"executions (default {runs:,})")
+    ap.add_argument("--seconds", type=int, default=None, help="stop each target after this long")
+    ap.add_argument("--work", help="keep corpora and findings here (default: a temporary folder)")
+    ap.add_argument("--json", action="store_true")
+    return ap
+
+
+def report(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        import json
+
+        print(json.dumps(rows, indent=1))
+        return
+    for r in rows:
+        print(f"{r['target']}: {r['executions']:,} executions, {len(r['findings'])} finding(s) {r['findings']}")
+        print("\n".join("  " + line for line in r["tail"]))
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[4:])

@@ -74,10 +74,16 @@ def _options(op, op_name: str) -> tuple[dict, str]:
         fn = getattr(obj, attr)
         if not callable(fn):
             continue
+        vector = hasattr(obj, attr + "Length")  # vector accessors take an index
         try:
-            value = fn()
-        except TypeError:  # vector accessors take an index
-            value = _vector(getattr(obj, attr + "AsNumpy")()) if hasattr(obj, attr + "AsNumpy") else None
+            if not vector:
+                value = fn()
+            elif hasattr(obj, attr + "AsNumpy"):
+                value = _vector(getattr(obj, attr + "AsNumpy")())
+            else:
+                value = [fn(k) for k in range(getattr(obj, attr + "Length")())]
+        except Exception:  # bytes that are not the table they claim to be
+            raise KilnError(f"{op_name}: its {cls_name} table is malformed (field {attr} cannot be read)") from None
         out[_snake(attr)] = value
     return out, cls_name
 
