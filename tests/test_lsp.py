@@ -131,10 +131,13 @@ async def test_profile_then_hints_and_hover(client, work):
     assert "FULLY_CONNECTED" in hv.contents.value and "operator 0" in hv.contents.value
     assert "MACs: 320" in hv.contents.value and "µs" in hv.contents.value
 
-    # an edit in the editor: the figures no longer belong to the text, the hints go
+    # an edit in the editor (two lines above everything): the hints follow their functions
+    edited = "/* mine */\n/* mine too */\n" + c.read_text()
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-        uri=uri(c), language_id="c", version=1, text=c.read_text() + "\n/* mine */\n")))
-    assert await _hints(client, c) in (None, [])
+        uri=uri(c), language_id="c", version=1, text=edited)))
+    moved = await _hints(client, c)
+    assert [h.position.line for h in moved] == [op["line_start"] + 1 for op in smap["operators"]]
+    assert all(op["function"] in edited.splitlines()[h.position.line] for h, op in zip(moved, smap["operators"]))
     client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri(c))))
     assert len(await _hints(client, c)) == 2
     # a recompile drops them too
@@ -273,7 +276,65 @@ def test_hints_pure():
     (h,) = hints.inlay_hints(smap, prof, "x\nstatic void op000_add(void)\n{\n}\n")
     assert (h.line, h.character) == (1, 27) and h.label == " ⏱ 1,062 µs · 14.1%"
     assert hints.inlay_hints(smap, None, "x\n") == []
-    assert hints.operator_at(smap, 3)["kind"] == "ADD" and hints.operator_at(smap, 0) is None
+    text = "x\nstatic void op000_add(void)\n{\n}\n"
+    assert hints.operator_at(smap, 3, text)["kind"] == "ADD" and hints.operator_at(smap, 0, text) is None
+
+
+GENERATED = """/* header */
+#include "m.h"
+
+/* Operator 0: CONV_2D
+ * { not a brace that counts }
+ */
+static void op000_conv_2d(uint8_t *arena)
+{
+    static const int p[2] = {1, 2};
+    kiln_conv(arena, "}", '{', p);
+}
+
+/* Operator 1: SOFTMAX */
+static void op001_softmax(uint8_t *arena)
+{
+    if (arena) {
+        kiln_softmax(arena); // }
+    }
+}
+
+static int run(void)
+{
+    op000_conv_2d(0);
+    op001_softmax(0);
+    return 0;
+}
+"""
+SMAP = {"operators": [{"index": 0, "kind": "CONV_2D", "function": "op000_conv_2d", "line_start": 7, "line_end": 11},
+                      {"index": 1, "kind": "SOFTMAX", "function": "op001_softmax", "line_start": 14, "line_end": 19}]}
+
+
+def _spans(text):
+    return {op["function"]: (op["line_start"], op["line_end"]) for op in hints.locate(SMAP, text)}
+
+
+def test_positions_follow_edits():
+    """Hints, hover and heat find each operator's function in the text as it is now (issue 20):
+    the source map's lines are where they were at generation, the text may have moved since."""
+    assert _spans(GENERATED) == {"op000_conv_2d": (7, 11), "op001_softmax": (14, 19)}
+    above = "/* my note */\n/* another */\n" + GENERATED  # two lines added above everything
+    assert _spans(above) == {"op000_conv_2d": (9, 13), "op001_softmax": (16, 21)}
+    inside = GENERATED.replace("    static const int p[2]", "    int extra = 0;\n    (void)extra;\n    static const int p[2]")
+    assert _spans(inside) == {"op000_conv_2d": (7, 13), "op001_softmax": (16, 21)}
+    between = GENERATED.replace("/* Operator 1: SOFTMAX */", "static int helper(void) { return 1; }\n\n/* Operator 1 */")
+    assert _spans(between) == {"op000_conv_2d": (7, 11), "op001_softmax": (16, 21)}
+    deleted = GENERATED.replace(GENERATED[GENERATED.index("/* Operator 0"):GENERATED.index("/* Operator 1")], "")
+    assert _spans(deleted) == {"op001_softmax": (5, 10)}
+    prof = {"board": "qemu-m4", "operators": [{"index": i, "kind": k, "function": f, "cycles": 10, "micros": 1.0,
+                                               "share": 0.5, "macs": 0} for i, (k, f) in enumerate(
+        [("CONV_2D", "op000_conv_2d"), ("SOFTMAX", "op001_softmax")])], "total": {"micros": 2.0}}
+    lines = above.splitlines()
+    for h in hints.inlay_hints(SMAP, prof, above):  # on the `static void op...(` line, at its end
+        assert lines[h.line].startswith("static void op") and h.character == len(lines[h.line])
+    assert hints.operator_at(SMAP, 12, above)["kind"] == "CONV_2D"  # the closing brace, moved down by 2
+    assert hints.operator_at(SMAP, 7, above) is None  # what is now the comment above it
 
 
 def _sha(p: Path) -> str:

@@ -1,6 +1,6 @@
 // Heat shading in the generated C: each operator function tinted by its share of the last
-// profile (heat.ts computes it). Cleared when the file changes or the model is recompiled, since
-// the figures then no longer belong to that text.
+// profile (heat.ts computes it), found in the text as it is now, so the shading follows edits.
+// Cleared when the model is recompiled, since the figures then no longer belong to that file.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,14 +15,14 @@ export class HeatDecorations implements vscode.Disposable {
     overviewRulerColor: levelColor(i + 1).replace(/[\d.]+\)$/, '0.9)'),
     overviewRulerLane: vscode.OverviewRulerLane.Left,
   }));
-  private readonly profiles = new Map<string, { profile: ProfileResult; text: string }>(); // .c path -> profile
+  private readonly profiles = new Map<string, { profile: ProfileResult }>(); // .c path -> profile
   private readonly subs: vscode.Disposable[];
 
   constructor() {
     this.subs = [
       vscode.window.onDidChangeVisibleTextEditors(() => this.render()),
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.contentChanges.length && this.profiles.delete(e.document.uri.fsPath)) this.render();
+        if (e.contentChanges.length && this.profiles.has(e.document.uri.fsPath)) this.render();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('kiln.heatShading') && this.render()),
     ];
@@ -30,9 +30,7 @@ export class HeatDecorations implements vscode.Disposable {
 
   /** The profile of the model whose generated C is `cPath`. */
   set(cPath: string, profile: ProfileResult): void {
-    let text = '';
-    try { text = fs.readFileSync(cPath, 'utf8'); } catch { return; }
-    this.profiles.set(cPath, { profile, text });
+    this.profiles.set(cPath, { profile });
     this.render();
   }
 
@@ -44,10 +42,11 @@ export class HeatDecorations implements vscode.Disposable {
 
   /** How many lines of `cPath` are shaded now (for the tests and the hover). */
   shadedFunctions(cPath: string): string[] {
-    return this.compute(cPath).map((s) => s.function);
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === cPath);
+    return this.compute(cPath, doc?.getText()).map((s) => s.function);
   }
 
-  private compute(cPath: string) {
+  private compute(cPath: string, text?: string) {
     const rec = this.profiles.get(cPath);
     if (!rec || !settings().heatShading) return [];
     let mapText: string;
@@ -57,14 +56,16 @@ export class HeatDecorations implements vscode.Disposable {
       return [];
     }
     const map = parseSourceMap(mapText, path.basename(cPath));
-    return map ? shades(map, rec.profile.operators) : [];
+    if (text === undefined) {
+      try { text = fs.readFileSync(cPath, 'utf8'); } catch { return []; }
+    }
+    return map ? shades(map, rec.profile.operators, text) : [];
   }
 
   private render(): void {
     for (const editor of vscode.window.visibleTextEditors) {
       const doc = editor.document;
-      const rec = this.profiles.get(doc.uri.fsPath);
-      const current = rec && doc.getText() === rec.text ? this.compute(doc.uri.fsPath) : [];
+      const current = this.profiles.has(doc.uri.fsPath) ? this.compute(doc.uri.fsPath, doc.getText()) : [];
       this.types.forEach((t, i) => editor.setDecorations(t, current.filter((s) => s.level === i + 1).map((s) => ({
         range: new vscode.Range(s.startLine, 0, s.endLine, 0),
         hoverMessage: `Kiln: ${s.function} took ${(100 * s.share).toFixed(1)}% of the time`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LEVELS, levelColor, parseSourceMap, shades } from '../../src/heat';
+import { functionSpans, LEVELS, levelColor, parseSourceMap, shades } from '../../src/heat';
 import { cliArgs, outDirFor, problem, taskName, tomlKey } from '../../src/taskArgs';
 
 test('a kiln task definition -> the kiln command line', () => {
@@ -61,4 +61,26 @@ test('the lines that add a model to the workspace build: offered only where they
   assert.equal(appendedText(b, 'project(fw C)'), '\n\n# Kiln: net\nadd_subdirectory(kiln_out/net)\ntarget_link_libraries(fw PRIVATE kiln::net)\n');
   assert.equal(appendedText(b, 'project(fw C)\n').startsWith('\n# Kiln: net\n'), true);
   assert.equal(offerLabel(b, 'CMakeLists.txt'), 'Add net to CMakeLists.txt');
+});
+
+const generated = [
+  '/* header */', '#include "net.h"', '', '/* Operator 0: CONV_2D', ' * { not a brace that counts }', ' */',
+  'static void op000_conv_2d(uint8_t *arena)', '{', '    kiln_conv(arena, "}", \'{\');', '}', '',
+  '/* Operator 1: RELU */', 'static void op001_relu(uint8_t *arena)', '{', '    if (arena) {', '        f(); // }', '    }', '}', '',
+].join('\n');
+const small = { ...map, operators: [
+  { index: 0, kind: 'CONV_2D', function: 'op000_conv_2d', line_start: 7, line_end: 10 },
+  { index: 1, kind: 'RELU', function: 'op001_relu', line_start: 13, line_end: 18 },
+] };
+const heat = (text: string) => shades(small, [timing('op000_conv_2d', 0.9), timing('op001_relu', 0.1)], text)
+  .map((x) => [x.function, x.startLine, x.endLine]);
+
+test('heat follows the functions through edits above, inside and between them; a deleted one has none', () => {
+  assert.deepEqual(heat(generated), [['op000_conv_2d', 6, 9], ['op001_relu', 12, 17]]);
+  assert.deepEqual(heat('// mine\n// mine\n' + generated), [['op000_conv_2d', 8, 11], ['op001_relu', 14, 19]]);
+  assert.deepEqual(heat(generated.replace('{\n    kiln_conv', '{\n    int x = 0;\n    kiln_conv')), [['op000_conv_2d', 6, 10], ['op001_relu', 13, 18]]);
+  assert.deepEqual(heat(generated.replace('/* Operator 1: RELU */', 'static int helper(void) { return 1; }')), [['op000_conv_2d', 6, 9], ['op001_relu', 12, 17]]);
+  const deleted = generated.split('\n').filter((_, k) => k < 3 || k > 10).join('\n');
+  assert.deepEqual(heat(deleted), [['op001_relu', 4, 9]]);
+  assert.deepEqual([...functionSpans('int f(void);\nint f(void)\n{\n}\n').entries()], [['f', [1, 3]]]);
 });

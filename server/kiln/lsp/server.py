@@ -42,7 +42,6 @@ class ProfileRecord:
     model: str  # resolved .tflite path
     profile: dict
     source_sha256: str | None  # of the model, from the source map at profile time
-    c_text: str  # the generated .c when profiled
 
 
 @dataclass
@@ -485,7 +484,7 @@ async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult
         smap = hints.source_map_for(c_path)
         rec = None
         if smap is not None:
-            rec = ProfileRecord(str(model.resolve()), r, smap.get("source_sha256"), c_path.read_text())
+            rec = ProfileRecord(str(model.resolve()), r, smap.get("source_sha256"))
         return r, (str(c_path.resolve()), rec)
 
     r, (c_key, rec) = await _long(ls, protocol.PROFILE, f"Profiling on {board}:", p, work)
@@ -614,8 +613,9 @@ def _current(ls: KilnLanguageServer, uri: str) -> tuple[dict, str, ProfileRecord
     text = ls.workspace.get_text_document(uri).source
     key = str(path.resolve())
     rec = ls.profiles.get(key)
-    if rec is not None and (rec.c_text != text or rec.source_sha256 != smap.get("source_sha256")):
-        rec = None  # edited since, or the model was recompiled: the figures no longer belong here
+    if rec is not None and rec.source_sha256 != smap.get("source_sha256"):
+        rec = None  # the model was recompiled: the figures no longer belong here (edits do not matter:
+        # hints.locate finds each function in the text as it is now)
     return smap, text, rec
 
 
@@ -635,8 +635,8 @@ def hover(ls: KilnLanguageServer, params: types.HoverParams) -> types.Hover | No
     cur = _current(ls, params.text_document.uri)
     if cur is None:
         return None
-    smap, _, rec = cur
-    op = hints.operator_at(smap, params.position.line)
+    smap, text, rec = cur
+    op = hints.operator_at(smap, params.position.line, text)
     if op is None:
         return None
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown,
