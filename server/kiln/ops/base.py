@@ -117,6 +117,9 @@ def quantized(op: Operator, t: Tensor, role: str, per_tensor: bool = True) -> No
     require(op, t.quant is not None, f"{role} '{t.name}' is {t.dtype} without quantization parameters")
     if per_tensor:
         require(op, not t.quant.per_channel, f"{role} '{t.name}' is per-channel quantized; only per-tensor is supported here")
+    if not t.is_const:  # an activation's scale divides the rescale; a weight channel may be all zero
+        require(op, all(s > 0 for s in t.quant.scale), f"{role} '{t.name}' has quantization scale "
+                f"{min(t.quant.scale)}; it must be positive")
 
 
 def same_size(op: Operator, a: Tensor, b: Tensor) -> None:
