@@ -3,6 +3,7 @@
 // on failure says what failed with the way to the output.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { boardItem, type Need } from './boardPicker';
 import { offerBuildEdit } from './buildEdit';
 import { Cancelled, KilnClient, ServerError } from './client';
 import { currentBoard, setBoard } from './config';
@@ -55,6 +56,7 @@ export async function compile(p: Parts, arg?: unknown): Promise<void> {
         p.models.remember(model, c?.fsPath);
         for (const note of r.problems) void vscode.window.showWarningMessage(`Kiln: ${note}`);
         const s = r.summary;
+        lastNeed = { model: name, arena: s.arena_bytes, flash: s.flash_bytes };
         vscode.window.setStatusBarMessage(`Kiln: ${name}: ${s.operators.length} operators, ${s.macs.toLocaleString('en-US')} MACs, arena ${s.arena_bytes.toLocaleString('en-US')} B`, 8000);
         if (c) await vscode.window.showTextDocument(c, { preview: false });
         void offerBuildEdit(r.buildSystem); // not awaited: the offer waits for the user, the compile is done
@@ -66,6 +68,9 @@ export async function compile(p: Parts, arg?: unknown): Promise<void> {
     });
 }
 
+// What the model compiled last needs of a board (the board picker says whether each one has it).
+let lastNeed: Need | undefined;
+
 export async function pickBoard(p: Parts): Promise<void> {
   let boards;
   try {
@@ -75,11 +80,8 @@ export async function pickBoard(p: Parts): Promise<void> {
     return;
   }
   const now = currentBoard();
-  const kb = (n?: number) => (n ? `${Math.round(n / 1024).toLocaleString('en-US')} KB` : '?');
-  const item = await vscode.window.showQuickPick(boards.map((b) => ({
-    label: b.name, description: `${b.cpu ?? ''} · ${kb(b.ram_bytes)} RAM · ${kb(b.flash_bytes)} flash${b.name === now ? ' · current' : ''}`,
-    detail: b.description, picked: b.name === now,
-  })), { title: 'Kiln: choose the board', placeHolder: `now: ${now}`, matchOnDescription: true });
+  const item = await vscode.window.showQuickPick(boards.map((b) => boardItem(b, now, lastNeed)),
+    { title: 'Kiln: choose the board', placeHolder: `now: ${now}`, matchOnDescription: true });
   if (!item) return;
   await setBoard(item.label);
   p.status.showBoard(item.label, vscode.workspace.isTrusted);
