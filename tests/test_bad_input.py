@@ -61,7 +61,7 @@ def test_unsupported_operator(tmp_path):
     path.write_bytes(mg.unsupported_operator("LSTM"))
     out = tmp_path / "out"
     proc = kiln("compile", path, "--out", out)
-    assert_clean_failure(proc, out, "1 operator kind is not supported: LSTM (operator 0)")
+    assert_clean_failure(proc, out, "1 operator kind is not supported: LSTM (operator 0)", "Next: re-export the model")
 
 
 def test_unsupported_operator_after_supported_ones(tmp_path):

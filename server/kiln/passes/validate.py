@@ -95,7 +95,9 @@ def run(g: Graph) -> None:
     if kinds:
         rest = len(found) - sum(len(ix) for ix in kinds.values())
         more = f" (and {rest} more problem{'s' if rest > 1 else ''}; kiln inspect lists them)" if rest > 0 else ""
-        raise UnsupportedError(_kinds_line(kinds) + more)
+        raise UnsupportedError(_kinds_line(kinds) + more + ". Next: re-export the model with the operators of "
+                               "docs/operators.md in their place (kiln inspect shows each operator), or keep this "
+                               "part of the network on the host")
     if found:
         more = f" (and {len(found) - 1} more problem{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
         raise UnsupportedError(found[0] + more)
