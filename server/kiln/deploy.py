@@ -43,13 +43,42 @@ class _Connected:
     session = None
     compiled = None
     board = ""
+    _timer_cost: int | None = None
 
     def cycles_per_tick(self) -> float:
         raise NotImplementedError
 
+    def timer_cost(self) -> int:
+        """Ticks of the two timer reads around every operator (TIMER_COST), asked once; 0 from
+        firmware older than that command."""
+        from .device.errors import RemoteError
+
+        if self._timer_cost is None:
+            try:
+                self._timer_cost = self.session.timer_cost()
+            except RemoteError:
+                self._timer_cost = 0
+        return self._timer_cost
+
     def profile(self, inputs: list[np.ndarray]) -> dict:
-        """One profiled inference: per operator cycles, microseconds and share of the total."""
-        return profile(self.session, self.compiled, self.board, inputs, self.cycles_per_tick())
+        """One profiled inference over the RPC link: per operator cycles (less the timer reads
+        around it), microseconds and share of the total."""
+        self.session.infer(inputs, profile=True)
+        ticks = self.session.get_timings()
+        timer_hz = self.session.info_.timer_hz or 1
+        k, cost = self.cycles_per_tick(), self.timer_cost()
+        # exact when a tick is at most a fraction of a cycle (k < 1/2: QEMU at -icount shift=7)
+        own = [max(round(t * k) - round(cost * k), 0) for t in ticks]
+        total = max(sum(own), 1)
+        ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
+                "cycles": c, "micros": c / k / timer_hz * 1e6, "share": c / total, "macs": op.macs}
+               for op, c in zip(self.compiled.graph.operators, own)]
+        run = self.session.last_run
+        whole = getattr(run, "ticks", None) if run is not None else None
+        return {"model": self.compiled.name, "board": self.board, "operators": ops,
+                "timer_cost_cycles": round(cost * k),
+                "total": {"cycles": sum(own), "micros": sum(own) / k / timer_hz * 1e6},
+                "run": {"cycles": round(whole * k), "micros": whole * 1e6 / timer_hz} if whole else None}
 
     def close(self) -> None:
         if self.session is not None:
@@ -115,7 +144,7 @@ class Deployment(_Connected):
 
     def cycles_per_tick(self) -> float:
         """Ticks of the device timer in CPU cycles (QEMU: instructions at -icount shift=0)."""
-        timer_hz = self.session.info().timer_hz or 1
+        timer_hz = self.session.info_.timer_hz or 1
         cpu_hz = (self.info.config if self.info else {}).get("cpu_hz", timer_hz)
         return cpu_hz / timer_hz
 
@@ -134,10 +163,12 @@ class Attachment(_Connected):
     the firmware's timer ticks into cycles (default: a tick is a cycle, as with a cycle counter)."""
 
     def __init__(self, model: str | Path, port: str, *, cpu_hz: float | None = None, board: str | None = None,
-                 progress=lambda msg: None, trace=None, compiled=None):
+                 progress=lambda msg: None, trace=None, compiled=None, gen_dir: str | Path | None = None):
+        """gen_dir: where the C the firmware was built from is (for the editor's hints), if known."""
         from .device.session import Session
 
         self.model = Path(model)
+        self.gen_dir = Path(gen_dir) if gen_dir else None
         self.board = board or "your firmware"
         self.url = port
         self.cpu_hz = cpu_hz
@@ -155,34 +186,8 @@ class Attachment(_Connected):
                             f"it to {len(self.compiled.graph.operators)}: compile it again with this Kiln and rebuild")
 
     def cycles_per_tick(self) -> float:
-        timer_hz = self.session.info().timer_hz or 1
+        timer_hz = self.session.info_.timer_hz or 1
         return (self.cpu_hz or timer_hz) / timer_hz
-
-
-def profile(session, compiled, board: str, inputs: list[np.ndarray], cycles_per_tick: float) -> dict:
-    """One profiled inference over the RPC link: per operator cycles (less the cost of the timer
-    reads around it, which the device measures: TIMER_COST), microseconds and share of the total."""
-    from .device.errors import RemoteError
-
-    session.infer(inputs, profile=True)
-    ticks = session.get_timings()
-    timer_hz = session.info().timer_hz or 1
-    k = cycles_per_tick
-    try:
-        cost = session.timer_cost()
-    except RemoteError:  # firmware from before TIMER_COST
-        cost = 0
-    # exact when a tick is at most a fraction of a cycle (k < 1/2: QEMU at -icount shift=7)
-    own = [max(round(t * k) - round(cost * k), 0) for t in ticks]
-    total = max(sum(own), 1)
-    ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
-            "cycles": c, "micros": c / k / timer_hz * 1e6, "share": c / total, "macs": op.macs}
-           for op, c in zip(compiled.graph.operators, own)]
-    run = session.last_run
-    whole = getattr(run, "ticks", None) if run is not None else None
-    return {"model": compiled.name, "board": board, "operators": ops, "timer_cost_cycles": round(cost * k),
-            "total": {"cycles": sum(own), "micros": sum(own) / k / timer_hz * 1e6},
-            "run": {"cycles": round(whole * k), "micros": whole * 1e6 / timer_hz} if whole else None}
 
 
 def check_fits(compiled, board: str, facts: dict) -> None:

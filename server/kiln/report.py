@@ -112,20 +112,7 @@ def arena_remark(arena: int, bound: int | None) -> str:
     return f"(lower bound {bound:,} B)"
 
 
-def _printable(s: str, limit: int = 80) -> str:
-    """A name from the model for a terminal: control characters (escape sequences, line ends) as
-    '?', long ones shortened."""
-    from .codegen.literals import shorten
-
-    return shorten("".join(ch if ch.isprintable() else "?" for ch in s), limit)
-
-
 def text(r: dict) -> str:
-    r = {**r, "model": _printable(r["model"]), "inputs": [_printable(n) for n in r["inputs"]],
-         "outputs": [_printable(n) for n in r["outputs"]],
-         "operators": [{**o, "inputs": [_printable(n) for n in o["inputs"]],
-                        "outputs": [_printable(n) for n in o["outputs"]]} for o in r["operators"]],
-         "state": [{**p, "name": _printable(p["name"])} for p in r.get("state", [])]}
     rows = [("#", "operator", "inputs -> outputs", "MACs", "weights B", "live B")]
     for o in r["operators"]:
         io = ", ".join(o["inputs"]) + " -> " + ", ".join(o["outputs"])

@@ -74,12 +74,12 @@ def _umask() -> int:
     return old
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, text: str, mode: int) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", newline="\n") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # as any editor would create it, not mkstemp's 0600
+        os.chmod(tmp, mode)  # as any editor would create it, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -96,6 +96,7 @@ def write_files(out_dir: str | Path, files: dict[str, str], source: str) -> Writ
     except OSError as e:
         raise KilnError(f"{out}: cannot create the output folder ({e.strerror})") from None
     result = WriteResult()
+    mode = 0o666 & ~_umask()
     for name, body in files.items():
         if "/" in name or "\\" in name or name.startswith("."):
             raise KilnError(f"refusing to write {name!r}: generated names must be plain file names")
@@ -108,9 +109,9 @@ def write_files(out_dir: str | Path, files: dict[str, str], source: str) -> Writ
                 continue
             if not is_pristine(old):
                 beside = target.with_name(target.name + ".kiln-new")
-                _atomic_write(beside, text)
+                _atomic_write(beside, text, mode)
                 result.kept.append((target, beside))
                 continue
-        _atomic_write(target, text)
+        _atomic_write(target, text, mode)
         result.written.append(target)
     return result

@@ -383,8 +383,7 @@ class _Using:
 
         if self.p.get("attach"):
             self.fresh = Attachment(self.model, self.p["attach"], cpu_hz=self.p.get("cpuHz"), board=self.board,
-                                    progress=self.progress)
-            self.fresh.gen_dir = _out_dir(self.p, self.model, self.ls)  # the C the user compiled, for the hints
+                                    progress=self.progress, gen_dir=_out_dir(self.p, self.model, self.ls))
             return self.fresh
         if self.flashed is not None:
             self.flashed.lock.acquire()
