@@ -1,21 +1,31 @@
 /* libFuzzer target for the C kernels: random tensors and parameters, within each kernel's
- * documented preconditions, given to a fast kernel and to the general (portable) kernel of the
- * same operator; their outputs must be equal. Built by bench/fuzz_kernels.py with clang
- * -fsanitize=fuzzer,address,undefined against runtime_c/src.
+ * documented preconditions, given to a fast kernel and to the general (portable) kernel or a plain
+ * reference of the same operator; their outputs must be equal. Built by bench/fuzz_kernels.py with
+ * clang -fsanitize=fuzzer,address,undefined against runtime_c/src. The first byte picks the pair:
  *
- * 16x8 DEPTHWISE_CONV_2D: kiln_depthwise_conv_s16 (filter packed as conv16x8.pack_depthwise:
- * per block of four channels and tap two words of int16 pairs, then per tap the other channels
- * a word each; multiplier 1 in blocks, any other a channel at a time) against kiln_conv_s16 with
- * depthwise set (the raw [1, k_h, k_w, C] int8 filter, 64-bit sums), both with TFLite's 64-bit
- * rescale (rq NULL). Any geometry: batches, sizes, channels, multiplier 1-3, kernel up to 5x5,
- * strides 1-3, dilation 1-2, SAME or VALID, no clamp or RELU's. Sums stay within int32 (at most 25
- * taps of |w| <= 127 and |x| <= 32768), the fast kernel's precondition.
+ * 0. 16x8 DEPTHWISE_CONV_2D: kiln_depthwise_conv_s16 (filter packed as conv16x8.pack_depthwise:
+ *    per block of four channels and tap two words of int16 pairs, then per tap the other channels
+ *    a word each; multiplier 1 in blocks, any other a channel at a time) against kiln_conv_s16 with
+ *    depthwise set (the raw [1, k_h, k_w, C] int8 filter, 64-bit sums), both with TFLite's 64-bit
+ *    rescale (rq NULL). Any geometry: batches, sizes, channels, multiplier 1-3, kernel up to 5x5,
+ *    strides 1-3, dilation 1-2, SAME or VALID, no clamp or RELU's. Sums stay within int32 (at most
+ *    25 taps of |w| <= 127 and |x| <= 32768), the fast kernel's precondition.
+ * 1. int8 DEPTHWISE_CONV_2D with a depth multiplier of 2-8: kiln_depthwise_conv_s8_multiplier
+ *    (filter as conv.pack_multiplier, the input zero point folded into the bias, zp_vector for taps
+ *    outside the image) against kiln_depthwise_conv_s8_general (TFLite's filter and bias, outside
+ *    taps skipped); 1-5 input channels, the same geometries, any zero points and clamp.
+ * 2. int8 FULLY_CONNECTED: kiln_fully_connected_s8 (weights as fully_connected.pack_weights: rows in
+ *    groups of four with their 4-byte chunks alternating, then the rows' depth % 4 tails; leftover
+ *    rows plainly) against a plain dot product and TFLite's rescale; batches 1-3, depth 1-70,
+ *    units 1-19, per-tensor or per-channel, TFLite's exact rescale or kiln_rq with constants built
+ *    as quantmath.requant_constants does (its precondition |2 acc| < 2^31 holds at these sizes).
  *
  * A mismatch aborts (a finding), as does any ASan or UBSan report. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
 
 #define MAX_ELEMS (2 * 9 * 9 * 39)
@@ -28,7 +38,7 @@ static int32_t out_size(int same, int32_t in, int32_t k, int32_t stride, int32_t
     return same ? (in + stride - 1) / stride : (in - span + stride) / stride;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static int fuzz_dw16(const uint8_t *data, size_t size)
 {
     static int16_t in[MAX_ELEMS], out_fast[MAX_ELEMS * 3], out_ref[MAX_ELEMS * 3];
     static int8_t filter[25 * 39];
@@ -101,4 +111,164 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (memcmp(out_ref, out_fast, sizeof(int16_t) * (size_t)(g->batches * g->out_h * g->out_w * channels)) != 0)
         abort(); /* the fast kernel differs from the general one */
     return 0;
+}
+
+/* ---- 1: int8 depthwise, multiplier above 1 ---- */
+static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
+{
+    enum { MAX_IN = 2 * 9 * 9 * 5, MAX_OC = 5 * 8 };
+    static int8_t in[MAX_IN], out_fast[2 * 9 * 9 * MAX_OC], out_ref[2 * 9 * 9 * MAX_OC];
+    static int8_t filter[25 * MAX_OC], packed[25 * MAX_OC], zp_vector[8];
+    static int32_t bias[MAX_OC], folded[MAX_OC], rq[3 * MAX_OC];
+    kiln_conv_s8_params_t p;
+    kiln_conv_geometry_t *g = &p.g;
+    int32_t c, t, i, m, taps, dm, span_h, span_w, same, lo, hi;
+    const uint8_t *v;
+    size_t nv;
+    if (size < 16) return 0;
+    memset(&p, 0, sizeof p);
+    g->batches = 1 + data[0] % 2;
+    g->in_h = 1 + data[1] % 9;
+    g->in_w = 1 + data[2] % 9;
+    g->in_c = 1 + data[3] % 5;
+    g->depth_multiplier = dm = 2 + data[4] % 7;
+    g->k_h = 1 + data[5] % 5;
+    g->k_w = 1 + data[6] % 5;
+    g->stride_h = 1 + data[7] % 3;
+    g->stride_w = 1 + data[7] / 3 % 3;
+    g->dil_h = 1 + data[8] % 2;
+    g->dil_w = 1 + data[8] / 2 % 2;
+    same = data[9] & 1;
+    span_h = (g->k_h - 1) * g->dil_h + 1;
+    span_w = (g->k_w - 1) * g->dil_w + 1;
+    if (!same && (span_h > g->in_h || span_w > g->in_w)) return 0;
+    g->out_c = g->in_c * dm;
+    g->out_h = out_size(same, g->in_h, g->k_h, g->stride_h, g->dil_h);
+    g->out_w = out_size(same, g->in_w, g->k_w, g->stride_w, g->dil_w);
+    g->pad_top = same ? ((g->out_h - 1) * g->stride_h + span_h - g->in_h) / 2 : 0;
+    g->pad_left = same ? ((g->out_w - 1) * g->stride_w + span_w - g->in_w) / 2 : 0;
+    if (g->pad_top < 0) g->pad_top = 0;
+    if (g->pad_left < 0) g->pad_left = 0;
+    p.in_zp = (int8_t)data[10];
+    p.out_zp = (int8_t)data[11];
+    lo = (int8_t)data[12];
+    hi = (int8_t)data[13];
+    p.act_min = lo < hi ? lo : hi;
+    p.act_max = lo < hi ? hi : lo;
+    p.rq = rq;
+    p.rq_fast = 0; /* TFLite's exact rescale: {multiplier, shift, 0} */
+    taps = g->k_h * g->k_w;
+    v = data + 16;
+    nv = size - 16;
+    for (c = 0; c < g->out_c; ++c) {
+        rq[3 * c] = (int32_t)(0x40000000u | ((uint32_t)byte_at(v, nv, 3 * c) << 22) | byte_at(v, nv, 3 * c + 1));
+        rq[3 * c + 1] = -(int32_t)(byte_at(v, nv, 3 * c + 2) % 14);
+        rq[3 * c + 2] = 0;
+        bias[c] = (int32_t)(int8_t)byte_at(v, nv, 5 * c + 7) * 256 + byte_at(v, nv, c + 11);
+    }
+    for (i = 0; i < g->batches * g->in_h * g->in_w * g->in_c; ++i) in[i] = (int8_t)byte_at(v, nv, i + 13);
+    for (i = 0; i < taps * g->out_c; ++i) {
+        filter[i] = (int8_t)byte_at(v, nv, 7 * i + 5);
+        if (filter[i] == -128) filter[i] = -127;
+    }
+    /* pack_multiplier: per input channel, per pair of its outputs, per tap the two weights; then per
+     * tap an odd multiplier's last output's weight */
+    i = 0;
+    for (c = 0; c < g->in_c; ++c) {
+        for (m = 0; m + 2 <= dm; m += 2)
+            for (t = 0; t < taps; ++t) {
+                packed[i++] = filter[t * g->out_c + c * dm + m];
+                packed[i++] = filter[t * g->out_c + c * dm + m + 1];
+            }
+        if (dm % 2)
+            for (t = 0; t < taps; ++t) packed[i++] = filter[t * g->out_c + c * dm + dm - 1];
+    }
+    for (c = 0; c < g->out_c; ++c) { /* bias - in_zp * sum(w): outside taps read in_zp and add nothing */
+        folded[c] = bias[c];
+        for (t = 0; t < taps; ++t) folded[c] -= p.in_zp * filter[t * g->out_c + c];
+    }
+    memset(zp_vector, p.in_zp, sizeof zp_vector);
+    kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
+    kiln_depthwise_conv_s8_multiplier(in, packed, folded, out_fast, &p, zp_vector);
+    if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
+    return 0;
+}
+
+/* ---- 2: int8 fully connected ---- */
+static int fuzz_fc8(const uint8_t *data, size_t size)
+{
+    enum { MAX_B = 3, MAX_D = 70, MAX_U = 19 };
+    static int8_t in[MAX_B * MAX_D], w[MAX_U * MAX_D], packed[MAX_U * MAX_D], out_fast[MAX_B * MAX_U],
+        out_ref[MAX_B * MAX_U];
+    static int32_t bias[MAX_U], rq[3 * MAX_U], mult[MAX_U], shift[MAX_U];
+    kiln_fc_s8_params_t p;
+    int32_t b, u, d, k, i, q, lo, hi, chunks, groups;
+    const uint8_t *v;
+    size_t nv;
+    if (size < 16) return 0;
+    memset(&p, 0, sizeof p);
+    p.batches = 1 + data[0] % MAX_B;
+    p.depth = 1 + data[1] % MAX_D;
+    p.units = 1 + data[2] % MAX_U;
+    p.per_channel = data[3] & 1;
+    p.rq_fast = (data[3] >> 1) & 1;
+    p.out_zp = (int8_t)data[4];
+    lo = (int8_t)data[5];
+    hi = (int8_t)data[6];
+    p.act_min = lo < hi ? lo : hi;
+    p.act_max = lo < hi ? hi : lo;
+    p.rq = rq;
+    v = data + 16;
+    nv = size - 16;
+    for (u = 0; u < (p.per_channel ? p.units : 1); ++u) {
+        mult[u] = (int32_t)(0x40000000u | ((uint32_t)byte_at(v, nv, 3 * u) << 22) | byte_at(v, nv, 3 * u + 1));
+        shift[u] = -1 - (int32_t)(byte_at(v, nv, 3 * u + 2) % 13); /* kiln_rq needs a right shift */
+        if (p.rq_fast) { /* {m, e, c}: c = 2^(e-1) + zp * 2^e */
+            rq[3 * u] = mult[u];
+            rq[3 * u + 1] = -shift[u];
+            rq[3 * u + 2] = (1 << (-shift[u] - 1)) + p.out_zp * (1 << -shift[u]);
+        } else {
+            rq[3 * u] = mult[u];
+            rq[3 * u + 1] = shift[u];
+            rq[3 * u + 2] = 0;
+        }
+    }
+    for (u = 0; u < p.units; ++u) bias[u] = (int32_t)(int8_t)byte_at(v, nv, 5 * u + 7) * 1024 + byte_at(v, nv, u + 11);
+    for (i = 0; i < p.batches * p.depth; ++i) in[i] = (int8_t)byte_at(v, nv, i + 13);
+    for (i = 0; i < p.units * p.depth; ++i) w[i] = (int8_t)byte_at(v, nv, 7 * i + 5);
+    /* pack_weights */
+    chunks = p.depth / 4;
+    groups = p.units / 4;
+    i = 0;
+    for (u = 0; u < 4 * groups; u += 4) {
+        for (d = 0; d < chunks; ++d)
+            for (k = 0; k < 4; ++k) {
+                memcpy(packed + i, w + (u + k) * p.depth + 4 * d, 4);
+                i += 4;
+            }
+        for (k = 0; k < 4; ++k)
+            for (d = 4 * chunks; d < p.depth; ++d) packed[i++] = w[(u + k) * p.depth + d];
+    }
+    memcpy(packed + i, w + 4 * groups * p.depth, (size_t)((p.units - 4 * groups) * p.depth));
+    for (b = 0; b < p.batches; ++b)
+        for (u = 0; u < p.units; ++u) {
+            const int32_t c = p.per_channel ? u : 0;
+            int32_t acc = bias[u];
+            for (d = 0; d < p.depth; ++d) acc += in[b * p.depth + d] * w[u * p.depth + d];
+            q = kiln_mul_by_qm(acc, mult[c], shift[c]) + p.out_zp;
+            out_ref[b * p.units + u] = (int8_t)kiln_clamp_i32(q, p.act_min, p.act_max);
+        }
+    kiln_fully_connected_s8(in, packed, bias, out_fast, &p);
+    if (memcmp(out_ref, out_fast, (size_t)(p.batches * p.units)) != 0) abort();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    switch (data[0] % 3) {
+    case 0: return fuzz_dw16(data + 1, size - 1);
+    case 1: return fuzz_dw8_multiplier(data + 1, size - 1);
+    default: return fuzz_fc8(data + 1, size - 1);
+    }
 }

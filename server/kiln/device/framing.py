@@ -12,6 +12,7 @@ the C decoder does (tests/test_rpc_framing.py runs both on the same bytes).
 """
 from __future__ import annotations
 
+import binascii
 import zlib
 from dataclasses import dataclass
 
@@ -27,24 +28,10 @@ NONE, READY, ERR_CRC, ERR_LENGTH, ERR_ESCAPE, ERR_TRUNCATED = range(6)
 ERROR_NAMES = {ERR_CRC: "crc", ERR_LENGTH: "length", ERR_ESCAPE: "escape", ERR_TRUNCATED: "truncated"}
 
 
-def _crc16_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-        table.append(crc)
-    return table
-
-
-_CRC16 = _crc16_table()
-
-
 def crc16_ccitt(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE; chain calls by passing the previous result as crc."""
-    for b in data:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[(crc >> 8) ^ b]
-    return crc
+    """CRC-16/CCITT-FALSE; chain calls by passing the previous result as crc. binascii.crc_hqx is
+    exactly this CRC (polynomial 0x1021, not reflected, no final XOR), written in C."""
+    return binascii.crc_hqx(data, crc)
 
 
 def crc32(data: bytes, crc: int = 0) -> int:
