@@ -38,6 +38,35 @@ static int32_t out_size(int same, int32_t in, int32_t k, int32_t stride, int32_t
     return same ? (in + stride - 1) / stride : (in - span + stride) / stride;
 }
 
+/* A depthwise geometry from data[0..9] (in_c and the multiplier already set in *g): batches 1-2,
+ * sizes 1-9, kernel up to 5x5, strides 1-3, dilation 1-2, SAME or VALID; 0 when VALID's kernel
+ * does not fit inside the image. */
+static int depthwise_geometry(const uint8_t *data, kiln_conv_geometry_t *g)
+{
+    int32_t span_h, span_w;
+    const int same = data[9] & 1;
+    g->batches = 1 + data[0] % 2;
+    g->in_h = 1 + data[1] % 9;
+    g->in_w = 1 + data[2] % 9;
+    g->k_h = 1 + data[5] % 5;
+    g->k_w = 1 + data[6] % 5;
+    g->stride_h = 1 + data[7] % 3;
+    g->stride_w = 1 + data[7] / 3 % 3;
+    g->dil_h = 1 + data[8] % 2;
+    g->dil_w = 1 + data[8] / 2 % 2;
+    span_h = (g->k_h - 1) * g->dil_h + 1;
+    span_w = (g->k_w - 1) * g->dil_w + 1;
+    if (!same && (span_h > g->in_h || span_w > g->in_w)) return 0;
+    g->out_c = g->in_c * g->depth_multiplier;
+    g->out_h = out_size(same, g->in_h, g->k_h, g->stride_h, g->dil_h);
+    g->out_w = out_size(same, g->in_w, g->k_w, g->stride_w, g->dil_w);
+    g->pad_top = same ? ((g->out_h - 1) * g->stride_h + span_h - g->in_h) / 2 : 0;
+    g->pad_left = same ? ((g->out_w - 1) * g->stride_w + span_w - g->in_w) / 2 : 0;
+    if (g->pad_top < 0) g->pad_top = 0;
+    if (g->pad_left < 0) g->pad_left = 0;
+    return 1;
+}
+
 static int fuzz_dw16(const uint8_t *data, size_t size)
 {
     static int16_t in[MAX_ELEMS], out_fast[MAX_ELEMS * 3], out_ref[MAX_ELEMS * 3];
@@ -46,33 +75,15 @@ static int fuzz_dw16(const uint8_t *data, size_t size)
     static int64_t bias[39];
     kiln_conv_s16_params_t p;
     kiln_conv_geometry_t *g = &p.g;
-    int32_t c, t, i, taps, channels, blocks, rest, span_h, span_w, same;
+    int32_t c, t, i, taps, channels, blocks, rest;
     const uint8_t *v;
     size_t nv;
     if (size < 16) return 0;
     memset(&p, 0, sizeof p);
-    g->batches = 1 + data[0] % 2;
-    g->in_h = 1 + data[1] % 9;
-    g->in_w = 1 + data[2] % 9;
     g->in_c = 1 + data[3] % 13;
     g->depth_multiplier = data[4] % 4 == 3 ? 2 + data[4] / 4 % 2 : 1;
-    g->k_h = 1 + data[5] % 5;
-    g->k_w = 1 + data[6] % 5;
-    g->stride_h = 1 + data[7] % 3;
-    g->stride_w = 1 + data[7] / 3 % 3;
-    g->dil_h = 1 + data[8] % 2;
-    g->dil_w = 1 + data[8] / 2 % 2;
-    same = data[9] & 1;
-    span_h = (g->k_h - 1) * g->dil_h + 1;
-    span_w = (g->k_w - 1) * g->dil_w + 1;
-    if (!same && (span_h > g->in_h || span_w > g->in_w)) return 0; /* VALID needs the kernel inside */
-    g->out_c = channels = g->in_c * g->depth_multiplier;
-    g->out_h = out_size(same, g->in_h, g->k_h, g->stride_h, g->dil_h);
-    g->out_w = out_size(same, g->in_w, g->k_w, g->stride_w, g->dil_w);
-    g->pad_top = same ? ((g->out_h - 1) * g->stride_h + span_h - g->in_h) / 2 : 0;
-    g->pad_left = same ? ((g->out_w - 1) * g->stride_w + span_w - g->in_w) / 2 : 0;
-    if (g->pad_top < 0) g->pad_top = 0;
-    if (g->pad_left < 0) g->pad_left = 0;
+    if (!depthwise_geometry(data, g)) return 0;
+    channels = g->out_c;
     p.acc64 = 1;
     p.depthwise = 1;
     p.act_min = (data[9] & 2) ? 0 : -32768;
@@ -122,33 +133,14 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
     static int32_t bias[MAX_OC], folded[MAX_OC], rq[3 * MAX_OC];
     kiln_conv_s8_params_t p;
     kiln_conv_geometry_t *g = &p.g;
-    int32_t c, t, i, m, taps, dm, span_h, span_w, same, lo, hi;
+    int32_t c, t, i, m, taps, dm, lo, hi;
     const uint8_t *v;
     size_t nv;
     if (size < 16) return 0;
     memset(&p, 0, sizeof p);
-    g->batches = 1 + data[0] % 2;
-    g->in_h = 1 + data[1] % 9;
-    g->in_w = 1 + data[2] % 9;
     g->in_c = 1 + data[3] % 5;
     g->depth_multiplier = dm = 2 + data[4] % 7;
-    g->k_h = 1 + data[5] % 5;
-    g->k_w = 1 + data[6] % 5;
-    g->stride_h = 1 + data[7] % 3;
-    g->stride_w = 1 + data[7] / 3 % 3;
-    g->dil_h = 1 + data[8] % 2;
-    g->dil_w = 1 + data[8] / 2 % 2;
-    same = data[9] & 1;
-    span_h = (g->k_h - 1) * g->dil_h + 1;
-    span_w = (g->k_w - 1) * g->dil_w + 1;
-    if (!same && (span_h > g->in_h || span_w > g->in_w)) return 0;
-    g->out_c = g->in_c * dm;
-    g->out_h = out_size(same, g->in_h, g->k_h, g->stride_h, g->dil_h);
-    g->out_w = out_size(same, g->in_w, g->k_w, g->stride_w, g->dil_w);
-    g->pad_top = same ? ((g->out_h - 1) * g->stride_h + span_h - g->in_h) / 2 : 0;
-    g->pad_left = same ? ((g->out_w - 1) * g->stride_w + span_w - g->in_w) / 2 : 0;
-    if (g->pad_top < 0) g->pad_top = 0;
-    if (g->pad_left < 0) g->pad_left = 0;
+    if (!depthwise_geometry(data, g)) return 0;
     p.in_zp = (int8_t)data[10];
     p.out_zp = (int8_t)data[11];
     lo = (int8_t)data[12];
