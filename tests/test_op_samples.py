@@ -4,6 +4,7 @@ run against TFLite Micro, and planned within the activation lower bound. Generat
 a registered kind without a sample fails here."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -28,5 +29,7 @@ def test_sample_sanitized_against_tflm(kind, tmp_path):
     pair = compile_and_run(data, records, tmp_path, cc="clang", extra_flags=SANITIZE, opt="-O1")
     assert_match(pair, f"{kind} sample (clang, ASan+UBSan)")
     c = pair.compiled
+    positional = [m.group(0) for m in re.finditer(r"const kiln_\w+_t \w+(\[\w*\])? = \{\s*\{?\s*[^.\s{]", c.files[f"{c.name}.c"])]
+    assert not positional, f"{kind}: parameter structs not written field by field: {positional[:3]}"
     assert c.graph.arena_bytes <= c.lower_bound, \
         f"{kind}: arena {c.graph.arena_bytes} B is above the activation lower bound {c.lower_bound} B"

@@ -330,87 +330,33 @@ def cmd_flash(args) -> int:
     return 0
 
 
-def _exact_qemu_profile(args) -> dict:
-    """QEMU boards: the exact-count firmware (40 phase-shifted repeats, board_support/qemu-m4),
-    so per-operator figures repeat to the instruction; over RPC they are good to one 40-cycle tick."""
-    from . import bench
-
-    r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress,
-                    input_paths=args.input)
-    ns_per_cycle = 1e9 / 1e9  # -icount shift=0: one instruction per nanosecond
-    total = sum(o["instructions"] for o in r["operators"])
-    return {"model": r["model"], "board": args.board, "exact": r["exact"],
-            "operators": [{"index": o["index"], "kind": o["kind"], "function": function_name(o["index"], o["kind"]),
-                           "cycles": o["instructions"], "micros": o["instructions"] * ns_per_cycle / 1000,
-                           "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
-            "total": {"cycles": total, "micros": total * ns_per_cycle / 1000},
-            "run": {"cycles": r["instructions"], "micros": r["instructions"] * ns_per_cycle / 1000}}
-
-
-def _profile_sequence(args) -> dict:
-    """Per-operator figures of every invocation of a sequence (from the reset state, state
-    carried) and their means: exact instruction counts on the QEMU boards, timer ticks over RPC."""
-    from . import bench, compiler, oracle, qemuboard
-
-    def records_for(g):
-        if args.input:
-            return _sequence_records(args.input, g)
-        return oracle.random_inputs(g, seed=args.seed, count=args.steps)
-
-    steps: list[list[dict]] = []
-    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc and not args.attach:
-        c = compiler.compile_model(args.model, cpu=qemuboard.target(args.board).cpu)
-        with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
-            counts = bench.profile_sequence(c, records_for(c.graph), args.board, args.out or Path(tmp) / "src",
-                                            _progress)
-        steps = [[{"function": function_name(op.index, op.kind), "kind": op.kind, "index": op.index, "cycles": n}
-                  for op, n in zip(c.graph.operators, row)] for row in counts]
-        name = c.name
-    else:
-        with _deployment(args, flash=True) as d:
-            g = d.compiled.graph
-            records = records_for(g)
-            if d.session.info_.stateful:
-                d.session.reset_state()
-            _progress(f"profiling {len(records)} invocations of {d.compiled.name} on {args.board}")
-            for r in records:
-                steps.append([{"function": o["function"], "kind": o["kind"], "index": o["index"],
-                               "cycles": o["cycles"]} for o in d.profile(r)["operators"]])
-            name = d.compiled.name
-    n = len(steps)
-    ops = [{"index": o["index"], "kind": o["kind"], "function": o["function"],
-            "mean_cycles": sum(st[k]["cycles"] for st in steps) / n, "per_step": [st[k]["cycles"] for st in steps]}
-           for k, o in enumerate(steps[0])]
-    totals = [sum(o["cycles"] for o in st) for st in steps]
-    return {"model": name, "board": args.board, "steps": n, "operators": ops,
-            "total": {"mean_cycles": sum(totals) / n, "per_step": totals}}
-
-
 def cmd_profile(args) -> int:
-    from . import oracle, qemuboard
+    from . import oracle, profiling
 
+    def records_for(g, count):
+        if args.input:
+            return _sequence_records(args.input, g) if args.sequence else [load_inputs(args.input, g)]
+        return oracle.random_inputs(g, seed=args.seed, count=count)
+
+    exact = profiling.exact_counter(args.board, adapter=args.adapter, attach=args.attach, rpc=args.rpc)
+    r, _ = profiling.profile(args.model, args.board, connect=lambda: _deployment(args, flash=True), exact=exact,
+                             records_for=records_for, sequence=args.sequence, steps=args.steps if args.sequence else 1, out=args.out,
+                             progress=_progress, seed=args.seed, input_paths=args.input)
+    if args.json:
+        if args.sequence:  # the sequence's figures as `kiln profile --sequence --json` has always given them
+            r = {"model": r["model"], "board": r["board"], "steps": r["steps"],
+                 "operators": [{k: o[k] for k in ("index", "kind", "function", "mean_cycles", "per_step")}
+                               for o in r["operators"]],
+                 "total": {k: r["total"][k] for k in ("mean_cycles", "per_step")}}
+        print(json.dumps(r, indent=1))
+        return 0
     if args.sequence:
-        r = _profile_sequence(args)
-        if args.json:
-            print(json.dumps(r, indent=1))
-            return 0
         print(f"{r['model']} on {r['board']}, {r['steps']} invocations in sequence (mean cycles per invocation; "
               "first and last):")
         for o in r["operators"]:
             print(f"  {o['function']:<28} {o['mean_cycles']:>14,.1f}   {o['per_step'][0]:>10,} {o['per_step'][-1]:>10,}")
         t = r["total"]
         print(f"  {'total':<28} {t['mean_cycles']:>14,.1f}   {t['per_step'][0]:>10,} {t['per_step'][-1]:>10,}")
-        return 0
-    if args.board in qemuboard.TARGETS and not args.adapter and not args.rpc and not args.attach:
-        r = _exact_qemu_profile(args)
-    else:
-        with _deployment(args, flash=True) as d:
-            g = d.compiled.graph
-            records = [load_inputs(args.input, g)] if args.input else oracle.random_inputs(g, seed=args.seed, count=1)
-            _progress(f"profiling {d.compiled.name} on {args.board}")
-            r = d.profile(records[0])
-    if args.json:
-        print(json.dumps(r, indent=1))
         return 0
     print(f"{r['model']} on {r['board']}, one profiled inference:")
     for o in r["operators"]:

@@ -18,7 +18,7 @@ from ..ir import DTYPES, QUANTIZED, Graph, Tensor
 from ..ir import function_name as ir_function_name
 from ..ops import REGISTRY
 from ..paths import RUNTIME as RUNTIME_DIR
-from . import buildfiles, literals
+from . import buildfiles, designate, literals
 
 
 class Emitter:
@@ -67,7 +67,7 @@ class Emitter:
 
     def const(self, t: Tensor) -> str:
         if t.index not in self._const_names:
-            comment = f"tensor {t.index} '{literals.comment(t.name)}': {t.describe()}"
+            comment = f"tensor {t.index} '{literals.short_name(t.name)}': {t.describe()}"
             self._const_names[t.index] = self.array(f"tensor{t.index}", t.data, DTYPES[t.dtype][1], comment)
         return self._const_names[t.index]
 
@@ -111,13 +111,22 @@ def _op_comment(g: Graph, op) -> list[str]:
             continue
         role = roles[k] if k < len(roles) else f"input {k}"
         where = _where(t)
-        lines.append(f" *   {role:<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
+        lines.append(f" *   {role:<8} {t.describe()}  [{where}]  '{literals.short_name(t.name)}'")
     for t in g.op_outputs(op):
         where = _where(t)
-        lines.append(f" *   {'output':<8} {t.describe()}  [{where}]  '{literals.comment(t.name)}'")
+        lines.append(f" *   {'output':<8} {t.describe()}  [{where}]  '{literals.short_name(t.name)}'")
     lines.append(f" *   MACs: {op.macs:,}")
     lines.append(" */")
     return lines
+
+
+def _tensor_names(g: Graph, op) -> list[dict]:
+    """The source map's record of an operator's tensors: the full names the comments shorten (up to
+    2,000 characters: a hostile model's names run to millions), for the editor's hover."""
+    ins = [("input " + str(k), t) for k, t in enumerate(g.op_inputs(op)) if t is not None]
+    outs = [("output", t) for t in g.op_outputs(op)]
+    return [{"role": role, "index": t.index, "name": literals.shorten(t.name, 2000), "type": t.describe()}
+            for role, t in ins + outs]
 
 
 def function_name(op) -> str:
@@ -129,7 +138,7 @@ def _body(op, g: Graph, em: Emitter) -> list[str]:
         outs = ", ".join(f"tensor {t.index}" for t in g.op_outputs(op))
         return [f"/* Folded: every input is constant, so Kiln computed {outs} at compile time (exactly as",
                 " * TFLite Micro does) and the readers use the constant from the weights header. */"]
-    return REGISTRY[op.kind].emit(op, g, em)
+    return designate.designate("\n".join(REGISTRY[op.kind].emit(op, g, em))).split("\n")
 
 
 def _functions(g: Graph, bodies, stateful: bool) -> tuple[list[str], list[tuple]]:
@@ -261,7 +270,7 @@ def _stateful_entry_points(g: Graph, copy_in: str, calls: str, copy_out: str, io
     for t in g.variable_tensors:  # TFLite Micro resets them to an int8 zero point, others to 0
         fill = t.zero_point & 0xFF if t.dtype == "int8" and t.quant is not None else 0
         resets.append(f"    memset(state + {t.state_offset}, 0x{fill:02x}, {t.nbytes}u); /* variable tensor {t.index} "
-                      f"'{literals.comment(t.name)}': {t.describe()} */")
+                      f"'{literals.short_name(t.name)}': {t.describe()} */")
     for op in g.operator_state:
         resets.append(f"    memset(state + {op.state_offset}, 0, {op.state_bytes}u); /* {literals.comment(op.label)}'s "
                       "own state */")
@@ -407,7 +416,7 @@ int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
 {{
     return {n}_invoke_with_arena(input, output, static_arena.bytes, sizeof static_arena.bytes);
 }}""")
-    c.append(f"""
+    c.append(designate.designate(f"""
 static const kiln_tensor_info_t input_info[] = {{
 {infos(g.inputs)}
 }};
@@ -424,12 +433,13 @@ const kiln_model_t {n}_model = {{
     "{n}", model_sha256, {N}_ARENA_BYTES, {N}_OP_COUNT, {len(g.inputs)}u, {len(g.outputs)}u,
     input_info, output_info, op_names, run, {N}_STATE_BYTES,
     {f"{n}_reset, static_state.bytes" if em.stateful else "NULL, NULL"}
-}};""")
+}};"""))
 
     source_map = {
         "model": n, "source": source_name, "source_sha256": g.source_sha256, "file": f"{n}.c",
         "operators": [{"index": op.index, "kind": op.kind, "function": function_name(op),
                        "line_start": s + line_offset, "line_end": e + line_offset, "macs": op.macs,
+                       "tensors": _tensor_names(g, op),
                        **({"variant": op.variant} if op.variant else {})} for op, s, e in lines_map],
     }
     files = {f"{n}.h": header, f"{n}.c": "\n".join(c) + "\n", f"{n}_weights.h": "\n".join(weights) + "\n"}

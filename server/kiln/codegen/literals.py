@@ -71,6 +71,21 @@ def comment(text: str, limit: int = 120) -> str:
     return re.sub(r"\?(?=\?)", "? ", text)
 
 
+# path segments TensorFlow appends to a layer's name that say nothing about the layer
+_PLUMBING = {"resource", "ReadVariableOp", "Read", "Identity", "y", "dim", "shape"}
+
+
+def short_name(name: str, limit: int = 48) -> str:
+    """A tensor name as a person reads it in a comment: of a fused name ("a/Relu;a/bn/...;a/conv/Conv2D")
+    the last part, which TensorFlow gives the layer itself; of that path its last two meaningful
+    segments ("conv/Conv2D"), safe inside a C comment. The full name is in the source map."""
+    part = next((p for p in reversed(name.split(";")) if p.strip()), name)
+    segments = [s for s in part.split("/") if s]
+    while len(segments) > 1 and segments[-1] in _PLUMBING:
+        segments.pop()
+    return comment("/".join(segments[-2:]) or name, limit)
+
+
 def c_string(text: str) -> str:
     """A C string literal for arbitrary text (non-ASCII bytes as octal escapes)."""
     out = []

@@ -146,6 +146,9 @@ def operator_at(source_map: dict, line: int, text: str) -> dict | None:
 
 def hover_text(op: dict, profile: dict | None) -> str:
     parts = [f"**{op['kind']}** — operator {op['index']} (`{op['function']}`)", f"MACs: {op.get('macs', 0):,}"]
+    for rec in op.get("tensors", []):  # the full names the C comments shorten
+        name = rec["name"].replace("`", "'")
+        parts.append(f"{rec['role']}: `{name}` {rec['type']}")
     t = _timings(profile).get(op["index"]) if profile else None
     if t is not None:
         parts.append(f"latency{' on ' + profile['board'] if profile.get('board') else ''}: {_num(t['micros'])} µs "

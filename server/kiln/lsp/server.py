@@ -30,7 +30,6 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..errors import KilnError, UnsupportedError
-from ..ir import function_name
 from . import hints, protocol
 
 log = logging.getLogger(__name__)
@@ -412,73 +411,21 @@ def _steps(p: dict, model: Path) -> int:
     return protocol.SEQUENCE_STEPS if g.state_bytes else 1
 
 
-def _profile_sequence(ls, model: Path, board: str, p: dict, seed: int, steps: int, progress):
-    """Per-operator means over a sequence from the reset state (exact counts on the QEMU boards)."""
-    from .. import bench, compiler, oracle, qemuboard
-
-    per_step: list[list[tuple[float, float]]] = []  # per invocation, per operator: (cycles, micros)
-    if board in qemuboard.TARGETS and not p.get("adapter") and not p.get("attach"):
-        c = compiler.compile_model(model, cpu=qemuboard.target(board).cpu)
-        out = _out_dir(p, model, ls)
-        counts = bench.profile_sequence(c, oracle.random_inputs(c.graph, seed=seed, count=steps), board, out, progress)
-        per_step = [[(n, n / 1000) for n in row] for row in counts]  # -icount shift=0: one instruction per ns
-        g, name = c.graph, c.name
-    else:
-        with _Using(ls, model, board, p, progress) as d:
-            g, name = d.compiled.graph, d.compiled.name
-            records = oracle.random_inputs(g, seed=seed, count=steps)
-            if d.session.info_.stateful:
-                d.session.reset_state()
-            progress(f"profiling {steps} invocations of {name} on {board}")
-            per_step = [[(o["cycles"], o["micros"]) for o in d.profile(r)["operators"]] for r in records]
-            out = Path(d.gen_dir)
-    cycles = [sum(st[k][0] for st in per_step) / steps for k in range(len(g.operators))]
-    micros = [sum(st[k][1] for st in per_step) / steps for k in range(len(g.operators))]
-    total = max(sum(cycles), 1e-9)
-    ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind), "cycles": round(cy),
-            "micros": mu, "share": cy / total, "macs": op.macs} for op, cy, mu in zip(g.operators, cycles, micros)]
-    r = {"model": name, "board": board, "operators": ops, "total": {"cycles": round(sum(cycles)), "micros": sum(micros)},
-         "run": None, "steps": steps, "per_step_cycles": [round(sum(c for c, _ in st)) for st in per_step]}
-    return r, out, name
-
-
-def _exact_qemu_profile(model: Path, board: str, seed: int, out: Path, progress) -> dict:
-    """QEMU boards: the exact-count firmware, as `kiln profile` does (cli._exact_qemu_profile):
-    per-operator figures repeat to the instruction (-icount shift=0: one instruction per ns)."""
-    from .. import bench
-
-    r = bench.bench(model, board, seed=seed, keep=out, progress=progress)
-    total = sum(o["instructions"] for o in r["operators"])
-    return {"model": r["model"], "board": board, "exact": r["exact"],
-            "operators": [{"index": o["index"], "kind": o["kind"], "function": function_name(o["index"], o["kind"]),
-                           "cycles": o["instructions"], "micros": o["instructions"] / 1000,
-                           "share": o["share"], "macs": o["macs"]} for o in r["operators"]],
-            "total": {"cycles": total, "micros": total / 1000},
-            "run": {"cycles": r["instructions"], "micros": r["instructions"] / 1000}}
-
-
 @server.feature(protocol.PROFILE)
 async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult:
     p, board = _with_board(ls, params)
     board = _with_attach(ls, p, board)
 
     def work(model: Path, progress) -> tuple[dict, dict | None]:
-        from .. import oracle, qemuboard
+        from .. import oracle, profiling
 
-        seed = int(p.get("seed", 0))
-        steps = _steps(p, model)
-        if steps > 1:
-            r, out, name = _profile_sequence(ls, model, board, p, seed, steps, progress)
-        elif board in qemuboard.TARGETS and not p.get("adapter") and not p.get("attach"):
-            out = _out_dir(p, model, ls)
-            r = _exact_qemu_profile(model, board, seed, out, progress)
-            name = r["model"]
-        else:
-            with _Using(ls, model, board, p, progress) as d:
-                records = oracle.random_inputs(d.compiled.graph, seed=seed, count=1)
-                progress(f"profiling {d.compiled.name} on {board}")
-                r = d.profile(records[0])
-                out, name = Path(d.gen_dir), d.compiled.name
+        seed, steps = int(p.get("seed", 0)), _steps(p, model)
+        exact = profiling.exact_counter(board, adapter=p.get("adapter"), attach=p.get("attach"))
+        r, out = profiling.profile(model, board, connect=lambda: _Using(ls, model, board, p, progress), exact=exact,
+                                   records_for=lambda g, n: oracle.random_inputs(g, seed=seed, count=n),
+                                   sequence=steps > 1, steps=steps, out=_out_dir(p, model, ls), progress=progress,
+                                   seed=seed)
+        name = r["model"]
         c_path = out / f"{name}.c"
         smap = hints.source_map_for(c_path)
         rec = None
