@@ -25,7 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
 
-from kiln import bench, compiler, qemuboard  # noqa: E402
+from kiln.boards import bench, qemu
+from kiln import compiler  # noqa: E402
 from opgen import T, model  # noqa: E402
 
 FRONTEND = ROOT / "examples" / "keyword" / "models" / "frontend.tflite"
@@ -41,8 +42,8 @@ def frames_of(wav: Path) -> list:
 def run_exact(path: Path, records, tmp: Path) -> list[int]:
     c = compiler.compile_model(path)
     compiler.write(c, tmp / "src")
-    elf = qemuboard.build(tmp / "src", c.name, tmp / "build", records, profile=False, exact=True, graph=c.graph)
-    return qemuboard.run(elf, c.graph).total_instructions
+    elf = qemu.build(tmp / "src", c.name, tmp / "build", records, profile=False, exact=True, graph=c.graph)
+    return qemu.run(elf, c.graph).total_instructions
 
 
 def frontend_figures(tmp: Path) -> dict:
@@ -78,7 +79,7 @@ def main() -> None:
     if a.json:
         print(json.dumps({"frontend": fe, "rfft": ffts}, indent=1))
         return
-    print(f"front end (examples/keyword), qemu-m4, {qemuboard.compiler_version()} -O2, over {fe['frames']} frames of "
+    print(f"front end (examples/keyword), qemu-m4, {qemu.compiler_version()} -O2, over {fe['frames']} frames of "
           f"yes.wav:\n  {fe['mean']:,.0f} instructions per 20 ms frame (min {fe['min']:,}, max {fe['max']:,}); arena "
           f"{fe['arena_bytes']:,} B, state {fe['state_bytes']:,} B, flash {fe['flash_code_bytes']:,} B code + "
           f"{fe['flash_weight_bytes']:,} B tables")

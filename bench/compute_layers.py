@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
-from kiln import bench  # noqa: E402
-from kiln.tflwriter import ModelWriter  # noqa: E402
+from kiln.boards import bench  # noqa: E402
+from kiln.compiler.tflwriter import ModelWriter  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 

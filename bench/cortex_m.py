@@ -49,7 +49,7 @@ def tflm_figures() -> dict[str, tuple[int, float]]:
 
 def update_budget() -> None:
     """Measures every budget model (one absent from ../shared keeps its old entry) and rewrites BUDGET."""
-    from kiln import bench
+    from kiln.boards import bench
 
     old = json.loads(BUDGET.read_text()).get("models", {}) if BUDGET.exists() else {}
     models, compiler = {}, None

@@ -25,10 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
-from kiln import bench  # noqa: E402
-from kiln.ops import REGISTRY  # noqa: E402
-from kiln.ops.samples import MODELS, MOVEMENT, SPECS, build_model, kinds  # noqa: E402
-from kiln.tflwriter import ModelWriter  # noqa: E402
+from kiln.boards import bench  # noqa: E402
+from kiln.compiler.ops import REGISTRY  # noqa: E402
+from kiln.compiler.ops.samples import MODELS, MOVEMENT, SPECS, build_model, kinds  # noqa: E402
+from kiln.compiler.tflwriter import ModelWriter  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 

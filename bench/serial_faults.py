@@ -3,7 +3,7 @@
     .venv/bin/python bench/serial_faults.py [--exchanges 1000] [--rates 1e-4 1e-3 1e-2] [--json]
 
 A 256-input int8 FULLY_CONNECTED model (one near-full frame per input) is served by the host
-device (board_support/host/rpc_main.c on a pseudo-terminal, kiln.device.hostdevice); the host
+device (board_support/host/rpc_main.c on a pseudo-terminal, kiln.boards.host_device); the host
 session talks to it through kiln.device.faults.FaultyLink, which drops, flips one bit of,
 duplicates and inserts a random byte after each byte, in both directions, each with the rate's
 probability. Each exchange sets a fresh random input, runs, and reads the output. Per rate it
@@ -26,12 +26,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
-from kiln import compiler, oracle  # noqa: E402
-from kiln.device import hostdevice  # noqa: E402
+from kiln import compiler
+from kiln.compiler import oracle  # noqa: E402
+from kiln.boards import host_device  # noqa: E402
 from kiln.device.errors import DeviceError, DeviceResetError  # noqa: E402
 from kiln.device.faults import FaultyLink  # noqa: E402
 from kiln.device.session import Session  # noqa: E402
-from kiln.tflwriter import ModelWriter  # noqa: E402
+from kiln.compiler.tflwriter import ModelWriter  # noqa: E402
 
 TIMEOUT, RETRIES, RUN_TIMEOUT = 0.15, 6, 2.0
 # an exchange is set_input, run and get_output, each at most (retries + 1) timeouts, plus reopening
@@ -57,7 +58,7 @@ def run_rate(exe: Path, g, path: Path, rate: float, exchanges: int, seed: int) -
     expected = oracle.run_tflm(path, records, 1)
     counts = {"rate": rate, "exchanges": exchanges, "correct": 0, "clear_errors": 0, "wrong": 0, "hangs": 0}
     worst = 0.0
-    with hostdevice.HostDevice(exe) as dev:
+    with host_device.HostDevice(exe) as dev:
         link = FaultyLink(serial.serial_for_url(dev.url, timeout=0.02), drop=rate, flip=rate, duplicate=rate,
                           insert=rate, seed=seed)
         link.paused = True
@@ -99,7 +100,7 @@ def main() -> None:
         path.write_bytes(model())
         c = compiler.compile_model(path)
         compiler.write(c, Path(d) / "src")
-        exe = hostdevice.build(Path(d) / "src", c.name, Path(d) / "build")
+        exe = host_device.build(Path(d) / "src", c.name, Path(d) / "build")
         rows = [run_rate(exe, c.graph, path, r, args.exchanges, seed=k + 1) for k, r in enumerate(args.rates)]
     if args.json:
         print(json.dumps(rows, indent=1))

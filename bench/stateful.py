@@ -22,8 +22,10 @@ sys.path[:0] = [str(ROOT / "server"), str(ROOT / "tests")]
 
 import stateful_models as sm  # noqa: E402
 import test_ops_lstm as lstm_ops  # noqa: E402
-from kiln import boards, compiler, oracle, qemuboard  # noqa: E402
-from kiln.ops import samples  # noqa: E402
+from kiln import boards, compiler
+from kiln.compiler import oracle
+from kiln.boards import qemu  # noqa: E402
+from kiln.compiler.ops import samples  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 
@@ -43,8 +45,8 @@ def kiln_figures(path: Path, tmp: Path) -> dict:
     c = compiler.compile_model(path, cpu=boards.cpu("qemu-m4"))
     compiler.write(c, tmp / "src")
     records = oracle.random_inputs(c.graph, seed=0, count=STEPS)
-    elf = qemuboard.build(tmp / "src", c.name, tmp / "build", records, profile=False, exact=True, graph=c.graph)
-    r = qemuboard.run(elf, c.graph)
+    elf = qemu.build(tmp / "src", c.name, tmp / "build", records, profile=False, exact=True, graph=c.graph)
+    r = qemu.run(elf, c.graph)
     per = r.total_instructions
     return {"first": per[0], "steady": sum(per[1:]) / (len(per) - 1), "state_bytes": c.graph.state_bytes,
             "arena_bytes": c.graph.arena_bytes, "weights": c.const_bytes}

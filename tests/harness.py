@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiln import compiler, hostboard, oracle
+from kiln import compiler
+from kiln.boards import host
+from kiln.compiler import oracle
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("KILN_SHARED", ROOT.parent / "shared"))
@@ -55,8 +57,8 @@ def compile_and_run(model: Path | bytes, records, tmp_path: Path, *, extra_flags
     c = compiler.compile_model(path)
     src = tmp_path / "src"
     compiler.write(c, src)
-    exe = hostboard.build(src, c.name, tmp_path / "build", extra=extra_flags, cc=cc, opt=opt)
-    ours = hostboard.run(exe, c.graph, records).outputs
+    exe = host.build(src, c.name, tmp_path / "build", extra=extra_flags, cc=cc, opt=opt)
+    ours = host.run(exe, c.graph, records).outputs
     ref = oracle.run_tflm(path, records, len(c.graph.outputs))
     return Pair(ours, ref, c)
 
@@ -82,7 +84,7 @@ def tiny_board(folder: Path) -> Path:
     board.mkdir()
     (board / "board.json").write_text(json.dumps({"description": "a tiny board", "cpu": "cortex-m0",
                                                   "ram_bytes": 1024, "flash_bytes": 65536}))
-    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.adapter import BoardAdapter, serve\n"
+    (board / "adapter.py").write_text("from pathlib import Path\nfrom kiln.boards.adapter import BoardAdapter, serve\n"
                                       "serve(BoardAdapter(Path(__file__).resolve().parent))\n")
     return board / "adapter.py"
 
@@ -96,16 +98,16 @@ def check_on_qemu_m4(data: bytes, records, tmp_path: Path, what: str) -> Pair:
     with TFLite Micro; every output must change across the records, or the check proves nothing."""
     import shutil
 
-    from kiln import qemuboard
+    from kiln.boards import qemu
 
-    if not all(shutil.which(t) for t in (qemuboard.GCC, qemuboard.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
-        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}")
+    if not all(shutil.which(t) for t in (qemu.GCC, qemu.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
+        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemu.SETUP_HINT}")
     path = tmp_path / "model.tflite"
     path.write_bytes(data)
     c = compiler.compile_model(path)
     compiler.write(c, tmp_path / "src")
-    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph)
-    result = qemuboard.run(elf, c.graph)
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph)
+    result = qemu.run(elf, c.graph)
     ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
     assert len(result.outputs) == len(records)
     pair = Pair(result.outputs, ref, c)

@@ -5,8 +5,8 @@
               [T([5, 3], "int8", 0.1, 3)], axis=0)
     check(m, tmp_path)                     # 20 random records, Kiln on the host vs TFLite Micro
 
-Options are the operator's builtin options by snake_case field name (as kiln.importer reads them);
-kiln.tflwriter writes them into the kind's options table by reflection, so every operator and
+Options are the operator's builtin options by snake_case field name (as kiln.compiler.importer reads them);
+kiln.compiler.tflwriter writes them into the kind's options table by reflection, so every operator and
 option is reachable without a writer per operator. `calibrate` picks an output quantization from
 the float model's range on sample inputs, so quantized outputs spread over their range instead of
 saturating.
@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 
 from harness import TOOLCHAINS, assert_match, compile_and_run
-from kiln import oracle
-from kiln.tflwriter import ModelWriter
+from kiln.compiler import oracle
+from kiln.compiler.tflwriter import ModelWriter
 
 RECORDS = 20
 
@@ -82,7 +82,7 @@ def _inputs_of(data: bytes):
     """(dtype, shape) of each model input."""
     import tflite
 
-    from kiln.tflwriter import TENSOR_TYPES
+    from kiln.compiler.tflwriter import TENSOR_TYPES
 
     names = {v: k for k, v in TENSOR_TYPES.items()}
     sg = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0)

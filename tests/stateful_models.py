@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kiln.tflwriter import ModelWriter
+from kiln.compiler.tflwriter import ModelWriter
 
 Q = (0.05, -3)
 

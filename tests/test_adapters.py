@@ -13,8 +13,9 @@ import pytest
 
 import modelgen as mg
 from harness import MODELS, shared_model, tiny_board
-from kiln import boards, compiler, oracle
-from kiln.deploy import Deployment
+from kiln import boards, compiler
+from kiln.compiler import oracle
+from kiln.boards.deploy import Deployment
 from kiln.errors import KilnError
 
 ROOT = boards.BOARDS.parent

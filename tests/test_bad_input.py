@@ -159,7 +159,7 @@ HOSTILE = ["/*", "*/", "??/", "tail\\", "</script><img src=x onerror=alert(1)>",
 
 def _hostile_chain() -> bytes:
     """A RELU chain whose every tensor carries one of the hostile names (the model's too)."""
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter(description="*/ ??/ </script>")
     ts = [w.tensor(n, [1, 6], "float32") for n in HOSTILE]
@@ -178,8 +178,8 @@ def test_hostile_name_classes_build_strictly_and_stay_inside(cc, tmp_path):
     import json
 
     from harness import assert_match, compile_and_run
-    from kiln import report
-    from kiln.passes import validate
+    from kiln.compiler import report
+    from kiln.compiler.passes import validate
 
     data = _hostile_chain()
     model = tmp_path / "../hostile name*/.tflite".replace("/", "_")
@@ -198,7 +198,7 @@ def test_hostile_name_classes_build_strictly_and_stay_inside(cc, tmp_path):
     r = report.build(g, compiler.prepare_graph(g))
     text = report.text(r)
     assert all(ch.isprintable() for line in text.splitlines() for ch in line)
-    from kiln.importer import text as model_text
+    from kiln.compiler.importer import text as model_text
 
     names = " = ".join(b["name"] for b in json.loads(json.dumps(r))["buffers"])  # RELUs in place: one buffer
     for n in HOSTILE:  # as the importer reads them: control characters as '?', bad UTF-8 as U+FFFD
@@ -212,7 +212,7 @@ def test_hostile_tensor_names_build_strictly(name, tmp_path):
     """Names from the model reach comments and strings in the generated C: none may change how C
     reads them (comment delimiters, trigraphs, line splices), under -Werror."""
     from harness import assert_match, compile_and_run
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter()
     x = w.tensor(name, [1, 6], "float32")
@@ -231,7 +231,7 @@ MEMORY_BOUND = 1 << 30  # `kiln compile` on any input: at most 1 GiB of address 
 
 def _oversized() -> dict[str, tuple[bytes, str]]:
     """Models whose declarations ask for absurd resources, and what their error must name."""
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     def relu(shape):
         w = ModelWriter()

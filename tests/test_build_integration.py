@@ -16,7 +16,8 @@ import pytest
 
 import modelgen as mg
 from harness import ROOT
-from kiln import compiler, oracle
+from kiln import compiler
+from kiln.compiler import oracle
 from opgen import random_records
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiln.ir import DTYPES
-from kiln.ops import REGISTRY, catalog
+from kiln.compiler.ir import DTYPES
+from kiln.compiler.ops import REGISTRY, catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_operators_doc_is_generated_from_the_table():
     doc = ROOT / "docs" / "operators.md"
-    assert doc.exists(), "docs/operators.md is missing: python -m kiln.ops.catalog > docs/operators.md"
+    assert doc.exists(), "docs/operators.md is missing: python -m kiln.compiler.ops.catalog > docs/operators.md"
     assert doc.read_text() == catalog.markdown(), \
-        "docs/operators.md is stale: regenerate it with  .venv/bin/python -m kiln.ops.catalog > docs/operators.md"
+        "docs/operators.md is stale: regenerate it with  .venv/bin/python -m kiln.compiler.ops.catalog > docs/operators.md"
 
 
 def test_every_operator_declares_its_types():

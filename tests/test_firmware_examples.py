@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 
 from harness import ROOT
-from kiln import cli, compiler, oracle, qemuboard
+from kiln import cli, compiler
+from kiln.compiler import oracle
+from kiln.boards import qemu_rpc
 from kiln.device import protocol as P
 from kiln.device.errors import HashMismatchError, RemoteError
 from kiln.device.session import Session
@@ -79,7 +81,7 @@ def check_models_over_rpc(url: str) -> None:
 
 
 def test_cmake_firmware_serves_both_models_on_qemu(cmake_elf):
-    with qemuboard.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
+    with qemu_rpc.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
         check_models_over_rpc(q.url)
         with Session(q.url, timeout=5.0) as s:
             with pytest.raises(RemoteError) as e:  # only two models: index 2 does not exist
@@ -109,7 +111,7 @@ def test_profile_port_matches_standalone_to_the_instruction(cmake_elf, standalon
     """`kiln profile --port` on the application's firmware (the model inside it, attached over the
     RPC link) against `kiln profile --board qemu-m4` (Kiln's own exact-count firmware): the same
     instructions for every operator."""
-    with qemuboard.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
+    with qemu_rpc.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
         capsys.readouterr()
         kiln("profile", MODELS["keyword"], "--port", q.url, "--cpu-hz", INSTRUCTIONS_HZ, "--json")
         attached = json.loads(capsys.readouterr().out)
@@ -134,7 +136,7 @@ async def test_editor_profile_attaches_to_the_firmware(cmake_elf, standalone_key
     await client.start_io(sys.executable, "-m", "kiln.lsp")
     try:
         await client.initialize_session(types.InitializeParams(capabilities=client_capabilities("visual-studio-code")))
-        with qemuboard.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
+        with qemu_rpc.QemuDevice(cmake_elf, shift=ICOUNT_SHIFT) as q:
             r = plain(await client.protocol.send_request_async("kiln/profile", {
                 "uri": from_fs_path(str(MODELS["keyword"])), "attach": q.url, "cpuHz": INSTRUCTIONS_HZ,
                 "outDir": str(gen)}))
@@ -155,7 +157,7 @@ def test_make_firmware_on_qemu(examples, capsys):
     app = examples / "firmware-make"
     prepare(app)
     run(["make", "-j2"], app)
-    with qemuboard.QemuDevice(app / "build" / "app.elf", shift=ICOUNT_SHIFT) as q:
+    with qemu_rpc.QemuDevice(app / "build" / "app.elf", shift=ICOUNT_SHIFT) as q:
         check_models_over_rpc(q.url)
         capsys.readouterr()
         kiln("run", MODELS["keyword"], "--port", q.url, "--compare", "--seed", 4, "--json")

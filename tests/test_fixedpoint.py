@@ -10,8 +10,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from kiln import hostboard
-from kiln import quantmath as qm
+from kiln.boards import host
+from kiln.compiler import quantmath as qm
 from kiln.paths import RUNTIME
 
 
@@ -93,13 +93,13 @@ int main(void)
 def test_c_helper_matches_python(tmp_path):
     """The portable C form of kiln_rq (what the host board and non-DSP targets run)."""
     try:
-        cc = hostboard.find_cc()
+        cc = host.find_cc()
     except Exception as exc:  # pragma: no cover - no host compiler
         pytest.skip(f"no host C compiler: {exc}")
     src = tmp_path / "rq.c"
     src.write_text(PROGRAM)
     exe = tmp_path / "rq"
-    subprocess.run([cc, *hostboard.STRICT_FLAGS, "-O2", "-I", str(RUNTIME / "include"), str(src), "-o", str(exe)],
+    subprocess.run([cc, *host.STRICT_FLAGS, "-O2", "-I", str(RUNTIME / "include"), str(src), "-o", str(exe)],
                    check=True, capture_output=True, text=True)
     rows, expected = [], []
     for acc, m, shift, zp, bound in _cases(seed=11, multipliers=150, per=60):

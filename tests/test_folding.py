@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness import assert_match, compile_and_run
-from kiln import compiler, report
-from kiln.tflwriter import ModelWriter
+from kiln import compiler
+from kiln.compiler import report
+from kiln.compiler.tflwriter import ModelWriter
 from opgen import random_records
 
 

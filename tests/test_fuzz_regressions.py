@@ -35,7 +35,7 @@ def test_tflm_folding_runs_isolated():
 
     import numpy as np
 
-    from kiln.passes.constants import isolated
+    from kiln.compiler.passes.constants import isolated
 
     assert np.array_equal(isolated(lambda: [np.arange(5)])[0], np.arange(5))
     with pytest.raises(RuntimeError):

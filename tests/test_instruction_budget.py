@@ -16,10 +16,10 @@ import shutil
 import pytest
 
 from harness import ROOT
-from kiln import bench, qemuboard
+from kiln.boards import bench, qemu
 
-if shutil.which(qemuboard.QEMU) is None:
-    pytest.skip(f"{qemuboard.QEMU} not found, so instructions cannot be counted: {qemuboard.SETUP_HINT}",
+if shutil.which(qemu.QEMU) is None:
+    pytest.skip(f"{qemu.QEMU} not found, so instructions cannot be counted: {qemu.SETUP_HINT}",
                 allow_module_level=True)
 
 _spec = importlib.util.spec_from_file_location("cortex_m", ROOT / "bench" / "cortex_m.py")

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from harness import FLOAT_ATOL, FLOAT_RTOL, assert_match, check_on_qemu_m4, compile_and_run
-from kiln import compiler, hostboard
+from kiln import compiler
+from kiln.boards import host
 
 ROOT = Path(__file__).resolve().parents[1]
 TF_PYTHON = Path(os.environ.get("KILN_KERAS_PYTHON", ROOT / ".tools" / "keras" / "bin" / "python"))
@@ -45,8 +46,8 @@ def test_keras_recurrent_model_against_tflite(keras_dir, name, tmp_path):
     c = compiler.compile_model(path)
     assert ("WHILE" in [op.kind for op in c.graph.operators]) == ("loop" in name)
     compiler.write(c, tmp_path / "src")
-    exe = hostboard.build(tmp_path / "src", c.name, tmp_path / "build")
-    ours = np.stack([o[0] for o in hostboard.run(exe, c.graph, [[r] for r in x]).outputs])
+    exe = host.build(tmp_path / "src", c.name, tmp_path / "build")
+    ours = np.stack([o[0] for o in host.run(exe, c.graph, [[r] for r in x]).outputs])
     ref = ref.reshape(ours.shape)
     if ours.dtype.kind == "f":
         np.testing.assert_allclose(ours, ref, rtol=FLOAT_RTOL, atol=FLOAT_ATOL)

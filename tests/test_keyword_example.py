@@ -1,6 +1,6 @@
 """examples/keyword: the front end's features equal TFLite Micro's on the example's WAV files frame
 by frame; the chained C program (both models compiled by Kiln into one folder) names each file's
-word on the host and on qemu-m4; the committed front-end model is what kiln/audio_frontend.py
+word on the host and on qemu-m4; the committed front-end model is what kiln/compiler/audio_frontend.py
 writes."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import assert_match, compile_and_run
-from kiln.audio_frontend import FrontEnd, write
+from kiln.compiler.audio_frontend import FrontEnd, write
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "keyword"
 WORDS = ["silence", "yes", "no", "up", "down"]

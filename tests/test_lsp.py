@@ -157,7 +157,7 @@ async def test_run_compares_with_tflm(client, work):
 async def test_run_and_profile_a_stateful_model_as_a_sequence(client, work):
     """A model that keeps state runs as a sequence from its reset state (10 invocations unless asked),
     each step compared with TFLite Micro's; its profile gives per-operator means."""
-    from kiln import oracle
+    from kiln.compiler import oracle
     from kiln.lsp import protocol
 
     model = work / "ring.tflite"

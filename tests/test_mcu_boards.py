@@ -15,7 +15,8 @@ import pytest
 
 import modelgen as mg
 from harness import MODELS, random_records, shared_model
-from kiln import compiler, firmware, mcuboard, qemuboard
+from kiln import compiler
+from kiln.boards import firmware, mcu, qemu
 from kiln.errors import KilnError
 
 BOARDS = ["nucleo-f746zg", "nrf5340dk"]
@@ -70,7 +71,7 @@ def built(compiled, tmp_path_factory):
     def get(board, key):
         if (board, key) not in cache:
             c, src, records = compiled(key)
-            cache[(board, key)] = mcuboard.build(src, c.name, tmp_path_factory.mktemp(f"{board}-{key}"), records,
+            cache[(board, key)] = mcu.build(src, c.name, tmp_path_factory.mktemp(f"{board}-{key}"), records,
                                                  board=board, graph=c.graph)
         return cache[(board, key)]
     return get
@@ -99,7 +100,7 @@ def _first_hex_address(path):
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_board_json_describes_the_part(board):
-    b = mcuboard.board_info(board)
+    b = mcu.board_info(board)
     assert b.flash_total == 1024 * 1024 and b.ram_total in (320 * 1024, 512 * 1024)
     assert 0 < b.model_flash_bytes < b.flash_total and 0 < b.model_ram_bytes < b.ram_total - b.stack_bytes
     assert "-mthumb" in b.flags and "-mfloat-abi=hard" in b.flags and f"-mcpu={b.cpu}" in b.flags
@@ -109,9 +110,9 @@ def test_board_json_describes_the_part(board):
 
 
 def test_the_qemu_boards_are_not_real_boards():
-    assert set(mcuboard.BOARDS_BY_NAME) == set(BOARDS)
+    assert set(mcu.BOARDS_BY_NAME) == set(BOARDS)
     with pytest.raises(KilnError, match="unknown board 'qemu-m4'"):
-        mcuboard.board_info("qemu-m4")
+        mcu.board_info("qemu-m4")
 
 
 # ---- firmware ----
@@ -119,14 +120,14 @@ def test_the_qemu_boards_are_not_real_boards():
 @pytest.mark.parametrize("key", list(MODEL_MAKERS))
 @pytest.mark.parametrize("board", BOARDS)
 def test_firmware_builds_strict_and_fits(board, key, built, compiled):
-    assert {"-Wall", "-Wextra", "-Werror", "-pedantic", "-std=c99"} <= set(qemuboard.COMMON_CFLAGS)
+    assert {"-Wall", "-Wextra", "-Werror", "-pedantic", "-std=c99"} <= set(qemu.COMMON_CFLAGS)
     fw = built(board, key)
-    b = mcuboard.board_info(board)
+    b = mcu.board_info(board)
     c = compiled(key)[0]
     for f in (fw.elf, fw.hex, fw.bin, fw.map):
         assert f.exists() and f.stat().st_size > 0, f
     # the runner is the QEMU boards' main.c, byte for byte
-    assert (fw.elf.parent / "runner" / "main.c").read_bytes() == mcuboard.RUNNER.read_bytes()
+    assert (fw.elf.parent / "runner" / "main.c").read_bytes() == mcu.RUNNER.read_bytes()
     # every allocated section lies inside the part's flash or RAM, and the totals fit
     def inside(lo, size, region):
         return region[0] <= lo and lo + size <= region[0] + region[1]
@@ -151,7 +152,7 @@ def test_firmware_builds_strict_and_fits(board, key, built, compiled):
 @pytest.mark.parametrize("board", BOARDS)
 def test_vector_table_at_flash_origin(board, key, built):
     fw = built(board, key)
-    b = mcuboard.board_info(board)
+    b = mcu.board_info(board)
     sp, reset = firmware.vector_table(fw.bin)
     assert _first_hex_address(fw.hex) == b.flash_origin
     assert _symbol(fw.elf, "vectors") == b.flash_origin
@@ -173,7 +174,7 @@ def test_options_build_too(board, compiled, tmp_path):
     """A plain build (no profiling) and the optional code paths (wait for the host, a cycle
     counter started near its wrap) compile under the strict flags as well."""
     c, src, records = compiled("conv2d_8x8x8")
-    fw = mcuboard.build(src, c.name, tmp_path, records, board=board, graph=c.graph, profile=False,
+    fw = mcu.build(src, c.name, tmp_path, records, board=board, graph=c.graph, profile=False,
                         extra=["-DKILN_WAIT_FOR_HOST=1", "-DKILN_CYCCNT_START=0xFFF00000u"])
     assert fw.elf.name.endswith(f"_{board}.elf") and fw.flash_bytes > 0
 
@@ -182,7 +183,7 @@ def test_options_build_too(board, compiled, tmp_path):
 def test_exact_mode_is_refused(board, compiled, tmp_path):
     c, src, records = compiled("conv2d_8x8x8")
     with pytest.raises(KilnError, match="exact=True is for QEMU"):
-        mcuboard.build(src, c.name, tmp_path, records, board=board, exact=True)
+        mcu.build(src, c.name, tmp_path, records, board=board, exact=True)
 
 
 def test_a_model_too_big_for_flash_is_reported(compiled, tmp_path):
@@ -193,7 +194,7 @@ def test_a_model_too_big_for_flash_is_reported(compiled, tmp_path):
     compiler.write(c, tmp_path / "src")
     with pytest.raises(KilnError, match=r"nrf5340dk: the firmware does not fit: FLASH overflowed by [\d,]+ bytes "
                                         r"\(the board has 1,048,576\)"):
-        mcuboard.build(tmp_path / "src", c.name, tmp_path / "build", [model.random_inputs(np.random.default_rng(0))],
+        mcu.build(tmp_path / "src", c.name, tmp_path / "build", [model.random_inputs(np.random.default_rng(0))],
                        board="nrf5340dk", graph=c.graph)
 
 
@@ -206,12 +207,12 @@ def _port(device, vid, pid, serial="0671FF485550755187121723", location="1-1:1.2
 
 @pytest.fixture
 def no_hardware(monkeypatch):
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyUSB7", 0x0403, 0x6001)])  # an FTDI cable
-    monkeypatch.setattr(mcuboard, "_which", lambda name: None)
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyUSB7", 0x0403, 0x6001)])  # an FTDI cable
+    monkeypatch.setattr(mcu, "_which", lambda name: None)
 
     def no_run(*a, **k):
         raise AssertionError("no tool may run without a probe")
-    monkeypatch.setattr(mcuboard, "_run", no_run)
+    monkeypatch.setattr(mcu, "_run", no_run)
     return monkeypatch
 
 
@@ -224,7 +225,7 @@ def image(tmp_path):
 
 def test_flash_nucleo_without_probe_or_tool(no_hardware, image):
     with pytest.raises(KilnError) as e:
-        mcuboard.flash("nucleo-f746zg", image)
+        mcu.flash("nucleo-f746zg", image)
     msg = str(e.value)
     assert msg.startswith("nucleo-f746zg: no ST-LINK found (USB 0483:374b/")
     assert "connect the Nucleo board's ST-LINK USB port (CN1" in msg
@@ -232,24 +233,24 @@ def test_flash_nucleo_without_probe_or_tool(no_hardware, image):
 
 
 def test_flash_nrf_without_probe_tool_present(no_hardware, image):
-    no_hardware.setattr(mcuboard, "_which", lambda name: "/usr/bin/nrfjprog" if name == "nrfjprog" else None)
+    no_hardware.setattr(mcu, "_which", lambda name: "/usr/bin/nrfjprog" if name == "nrfjprog" else None)
     with pytest.raises(KilnError) as e:
-        mcuboard.flash("nrf5340dk", image)
+        mcu.flash("nrf5340dk", image)
     msg = str(e.value)
     assert msg.startswith("nrf5340dk: no J-Link OB found (USB 1366:1051/")
     assert "connect the DK's interface-MCU USB port (J2" in msg and "install" not in msg
 
 
 def test_flash_with_probe_but_no_tool(no_hardware, image):
-    no_hardware.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B)])
+    no_hardware.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B)])
     with pytest.raises(KilnError, match=r"nucleo-f746zg: ST-LINK found \(/dev/ttyACM0\) but no flashing tool on "
                                         r"PATH: install openocd \(apt-get install openocd\) or pyocd"):
-        mcuboard.flash("nucleo-f746zg", image)
+        mcu.flash("nucleo-f746zg", image)
 
 
 def test_flash_missing_image(no_hardware, tmp_path):
     with pytest.raises(KilnError, match="not found \\(build the firmware first\\)"):
-        mcuboard.flash("nucleo-f746zg", tmp_path / "nothing.hex")
+        mcu.flash("nucleo-f746zg", tmp_path / "nothing.hex")
 
 
 def _fake_run(calls, returncode=0, stderr=""):
@@ -261,72 +262,72 @@ def _fake_run(calls, returncode=0, stderr=""):
 
 def test_flash_nucleo_runs_openocd(monkeypatch, image):
     calls = []
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B)])
-    monkeypatch.setattr(mcuboard, "_which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(mcuboard, "_run", _fake_run(calls))
-    cmd = mcuboard.flash("nucleo-f746zg", image)
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B)])
+    monkeypatch.setattr(mcu, "_which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(mcu, "_run", _fake_run(calls))
+    cmd = mcu.flash("nucleo-f746zg", image)
     assert calls == [cmd]
     assert cmd == ["/usr/bin/openocd", "-f", "board/st_nucleo_f7.cfg", "-c", f"program {image} verify reset exit"]
     # a chosen probe is named to the tool
-    cmd = mcuboard.flash("nucleo-f746zg", image, serial="0671FF485550755187121723")
+    cmd = mcu.flash("nucleo-f746zg", image, serial="0671FF485550755187121723")
     assert cmd[3:5] == ["-c", "adapter serial 0671FF485550755187121723"]
 
 
 def test_flash_nrf_runs_nrfjprog_else_pyocd(monkeypatch, image):
     calls = []
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyACM1", 0x1366, 0x1051, "001050012345", "1-2:1.2"),
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyACM1", 0x1366, 0x1051, "001050012345", "1-2:1.2"),
                                                           _port("/dev/ttyACM0", 0x1366, 0x1051, "001050012345", "1-2:1.0")])
-    monkeypatch.setattr(mcuboard, "_which", lambda name: f"/opt/bin/{name}")
-    monkeypatch.setattr(mcuboard, "_run", _fake_run(calls))
-    cmd = mcuboard.flash("nrf5340dk", image, serial="001050012345")
+    monkeypatch.setattr(mcu, "_which", lambda name: f"/opt/bin/{name}")
+    monkeypatch.setattr(mcu, "_run", _fake_run(calls))
+    cmd = mcu.flash("nrf5340dk", image, serial="001050012345")
     assert cmd == ["/opt/bin/nrfjprog", "-f", "NRF53", "--coprocessor", "CP_APPLICATION", "--snr", "1050012345",
                    "--program", str(image), "--chiperase", "--verify", "--reset"]
-    monkeypatch.setattr(mcuboard, "_which", lambda name: "/usr/local/bin/pyocd" if name == "pyocd" else None)
-    cmd = mcuboard.flash("nrf5340dk", image)
+    monkeypatch.setattr(mcu, "_which", lambda name: "/usr/local/bin/pyocd" if name == "pyocd" else None)
+    cmd = mcu.flash("nrf5340dk", image)
     assert cmd == ["/usr/local/bin/pyocd", "flash", "-t", "nrf5340_xxaa", str(image)]
 
 
 def test_flash_tool_failure_shows_its_output(monkeypatch, image):
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374E)])
-    monkeypatch.setattr(mcuboard, "_which", lambda name: "/usr/bin/openocd" if name == "openocd" else None)
-    monkeypatch.setattr(mcuboard, "_run", _fake_run([], 1, "Error: open failed\nError: no device found"))
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374E)])
+    monkeypatch.setattr(mcu, "_which", lambda name: "/usr/bin/openocd" if name == "openocd" else None)
+    monkeypatch.setattr(mcu, "_run", _fake_run([], 1, "Error: open failed\nError: no device found"))
     with pytest.raises(KilnError, match=r"nucleo-f746zg: openocd failed \(exit 1\):\nError: open failed\n"
                                         r"Error: no device found"):
-        mcuboard.flash("nucleo-f746zg", image)
+        mcu.flash("nucleo-f746zg", image)
 
 
 @pytest.mark.parametrize("board,probe,ids", [("nucleo-f746zg", "ST-LINK", "0483:374b/"),
                                              ("nrf5340dk", "J-Link OB", "1366:1051/")])
 def test_find_port_without_device(no_hardware, board, probe, ids):
     with pytest.raises(KilnError) as e:
-        mcuboard.find_port(board)
+        mcu.find_port(board)
     msg = str(e.value)
     assert msg.startswith(f"{board}: no {probe} found (USB {ids}") and "connect the" in msg
 
 
 def test_find_port_picks_the_probes_first_interface(monkeypatch):
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [
         _port("/dev/ttyACM2", 0x1366, 0x1051, "001050012345", "1-2:1.4"),
         _port("/dev/ttyACM1", 0x1366, 0x1051, "001050012345", "1-2:1.2"),
         _port("/dev/ttyACM0", 0x1366, 0x1051, "001050012345", "1-2:1.0"),
         _port("/dev/ttyACM3", 0x0483, 0x374B)])
-    assert mcuboard.find_port("nrf5340dk") == "/dev/ttyACM0"  # VCOM0: P0.20/P0.22
-    assert mcuboard.find_port("nucleo-f746zg") == "/dev/ttyACM3"
+    assert mcu.find_port("nrf5340dk") == "/dev/ttyACM0"  # VCOM0: P0.20/P0.22
+    assert mcu.find_port("nucleo-f746zg") == "/dev/ttyACM3"
     with pytest.raises(KilnError, match="no J-Link OB with serial number 42 found"):
-        mcuboard.find_port("nrf5340dk", serial="42")
+        mcu.find_port("nrf5340dk", serial="42")
 
 
 def test_find_port_with_two_probes_asks_which(monkeypatch):
-    monkeypatch.setattr(mcuboard, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B, "AAA"),
+    monkeypatch.setattr(mcu, "_list_ports", lambda: [_port("/dev/ttyACM0", 0x0483, 0x374B, "AAA"),
                                                           _port("/dev/ttyACM1", 0x0483, 0x3753, "BBB")])
     with pytest.raises(KilnError, match=r"2 ST-LINK probes found \(AAA \(/dev/ttyACM0\), BBB \(/dev/ttyACM1\)\): "
                                         r"choose one by its serial number"):
-        mcuboard.find_port("nucleo-f746zg")
-    assert mcuboard.find_port("nucleo-f746zg", serial="BBB") == "/dev/ttyACM1"
+        mcu.find_port("nucleo-f746zg")
+    assert mcu.find_port("nucleo-f746zg", serial="BBB") == "/dev/ttyACM1"
 
 
 def test_without_pyserial_the_message_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "serial", None)
     monkeypatch.setitem(sys.modules, "serial.tools", None)
     with pytest.raises(KilnError, match="pyserial is not installed.*pip install pyserial"):
-        mcuboard.find_port("nucleo-f746zg")
+        mcu.find_port("nucleo-f746zg")

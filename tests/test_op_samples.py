@@ -1,4 +1,4 @@
-"""Every operator in the table, through its sample model (kiln/ops/samples.py): built by clang with
+"""Every operator in the table, through its sample model (kiln/compiler/ops/samples.py): built by clang with
 -std=c99 -Wall -Wextra -Werror -pedantic under AddressSanitizer and UndefinedBehaviorSanitizer,
 run against TFLite Micro, and planned within the activation lower bound. Generated from the table:
 a registered kind without a sample fails here."""
@@ -10,15 +10,15 @@ import shutil
 import pytest
 
 from harness import SANITIZE, assert_match, compile_and_run
-from kiln.ops import REGISTRY
-from kiln.ops.samples import build_model, kinds
+from kiln.compiler.ops import REGISTRY
+from kiln.compiler.ops.samples import build_model, kinds
 from opgen import random_records
 
 
 
 def test_every_operator_has_a_sample():
     missing = sorted(set(REGISTRY) - set(kinds()))
-    assert not missing, f"add a sample model to server/kiln/ops/samples.py for: {', '.join(missing)}"
+    assert not missing, f"add a sample model to server/kiln/compiler/ops/samples.py for: {', '.join(missing)}"
 
 
 @pytest.mark.skipif(shutil.which("clang") is None, reason="clang is not installed (scripts/setup.sh installs it)")

@@ -49,7 +49,7 @@ CONV_CASES = [  # input shape, filter h x w, strides, dilation, padding (0 SAME,
 
 
 def _conv_model(kind, case, out_c, bias, per_channel, act, rng):
-    from kiln.ops.conv import out_size
+    from kiln.compiler.ops.conv import out_size
 
     shape, (kh, kw), (sh, sw), (dh, dw), pad = case
     n, h, w, c = shape

@@ -87,7 +87,7 @@ def test_pool2d(kind, dtype, case, tmp_path):
 @pytest.mark.parametrize("case", POOL_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
 def test_pool2d_int16(kind, act, case, tmp_path):
     """16x8 pools: int16 in and out, one quantization (TFLite Micro requires it), fused activations."""
-    from kiln.ops.conv import out_size
+    from kiln.compiler.ops.conv import out_size
     from opgen import T, model
     from opgen import check as check_against_tflm
 

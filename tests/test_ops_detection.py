@@ -9,7 +9,7 @@ import pytest
 from flatbuffers import flexbuffers
 
 from harness import FLOAT_ATOL, FLOAT_RTOL, compile_and_run
-from kiln.tflwriter import ModelWriter
+from kiln.compiler.tflwriter import ModelWriter
 from opgen import random_records
 
 KIND = "TFLite_Detection_PostProcess"  # the registry's "CUSTOM(TFLite_Detection_PostProcess)"
@@ -145,13 +145,15 @@ def test_ssd_style_detector(board, tmp_path):
         assert pair.compiled.graph.arena_bytes <= pair.compiled.lower_bound
     else:  # check_on_qemu_m4's build and run; the count (always 5 here) may stay the same
         from harness import Pair
-        from kiln import compiler, oracle, qemuboard
+        from kiln import compiler
+        from kiln.compiler import oracle
+        from kiln.boards import qemu
 
         path = tmp_path / "ssd.tflite"
         path.write_bytes(data)
         c = compiler.compile_model(path)
         compiler.write(c, tmp_path / "src")
-        elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", recs, graph=c.graph)
-        ours = qemuboard.run(elf, c.graph).outputs
+        elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", recs, graph=c.graph)
+        ours = qemu.run(elf, c.graph).outputs
         compare(Pair(ours, oracle.run_tflm(path, recs, 4), c), rows_written_only=True)
         assert len({r[0].tobytes() for r in ours}) > 1

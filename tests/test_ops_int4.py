@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from opgen import check
-from kiln.tflwriter import ModelWriter
+from kiln.compiler.tflwriter import ModelWriter
 
 
 def pack4(values: np.ndarray) -> np.ndarray:

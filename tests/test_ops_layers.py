@@ -9,7 +9,7 @@ import pytest
 from opgen import T, check, model
 from kiln import compiler
 from kiln.errors import UnsupportedError
-from kiln.tflwriter import ModelWriter
+from kiln.compiler.tflwriter import ModelWriter
 
 SAN = dict(cc="clang", extra_flags=["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                                     "-fno-omit-frame-pointer", "-g"], opt="-O1")

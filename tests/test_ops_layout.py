@@ -286,7 +286,7 @@ def test_zeros_like(dtype, tmp_path):
 def test_shape_folds_and_feeds_a_reshape(tmp_path):
     """SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE, as PyTorch exports write a flatten: all folded
     at compile time, so the RESHAPE sees a constant shape and aliases its input."""
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter()
     x = w.tensor("x", [2, 3, 4], "float32")

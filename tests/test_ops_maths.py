@@ -8,7 +8,7 @@ import pytest
 from opgen import T, calibrate, check, model
 from kiln import compiler
 from kiln.errors import UnsupportedError
-from kiln.tflwriter import ModelWriter
+from kiln.compiler.tflwriter import ModelWriter
 
 
 # clang under AddressSanitizer and UndefinedBehaviorSanitizer, for the edge cases
@@ -390,8 +390,8 @@ def test_int8_tables_match_tflm_over_random_scales():
     all 256 inputs, over random scales and zero points: no C build, so many cases cheaply."""
     from types import SimpleNamespace as NS
 
-    from kiln import oracle
-    from kiln.ops import activations, maths, unary
+    from kiln.compiler import oracle
+    from kiln.compiler.ops import activations, maths, unary
 
     rng = np.random.default_rng(21)
     x8 = np.arange(-128, 128, dtype=np.int8)

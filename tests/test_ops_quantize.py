@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kiln.ops.quantize import QUANTIZE_PAIRS
+from kiln.compiler.ops.quantize import QUANTIZE_PAIRS
 from opgen import T, assert_rejected, check, model
 
 Q = {"int8": (0.05, 3), "uint8": (0.05, 131), "int16": (0.0004, 0), "int32": (0.0002, 0)}

@@ -4,7 +4,7 @@ radix mix KISS FFT takes, frames shorter than the FFT, int16/int32/float, full-r
 make the fixed-point sums wrap; filter banks with negative weights; spectral subtraction and PCAN
 over their bit options; framers, stackers, delays and overlap-adds over sequences (their state is
 kept between invocations: every check runs 20 invocations through one Kiln program and one TFLite
-Micro interpreter). Then the whole front end (kiln/audio_frontend.py) on a tone in noise, on the
+Micro interpreter). Then the whole front end (kiln/compiler/audio_frontend.py) on a tone in noise, on the
 host and on qemu-m4, and the models TFLite Micro would crash on or misread, refused by name."""
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from harness import assert_match, check_on_qemu_m4, compile_and_run
-from kiln.audio_frontend import FrontEnd, pcan_gain_lut
-from kiln.audio_frontend import write as frontend_model
-from kiln.ops.signal_fft import kiss_factors
+from kiln.compiler.audio_frontend import FrontEnd, pcan_gain_lut
+from kiln.compiler.audio_frontend import write as frontend_model
+from kiln.compiler.ops.signal_fft import kiss_factors
 from opgen import T, assert_rejected, check, model, random_records
 
 WINDOW, FRAMER, STACKER = "CUSTOM(SignalWindow)", "CUSTOM(SignalFramer)", "CUSTOM(SignalStacker)"
@@ -302,7 +302,7 @@ def test_synthesis_operators_on_qemu_m4(tmp_path):
     """IRFFT, overlap-add, delay and a stacker (valid from the first frame) through the Cortex-M build."""
     from flatbuffers import flexbuffers
 
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter(description="kiln tests: signal synthesis on qemu-m4")
     bins, ch = w.tensor("bins", [3, 66], "int16"), w.tensor("channels", [6], "int16")
@@ -331,7 +331,7 @@ def test_rfft_on_qemu_m4(dtype, length, tmp_path):
 
 
 def test_report_names_the_options(tmp_path):
-    from kiln import report
+    from kiln.compiler import report
 
     path = tmp_path / "fe.tflite"
     path.write_bytes(frontend_model())

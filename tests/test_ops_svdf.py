@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from harness import Pair, assert_match, check_on_qemu_m4
-from kiln import compiler, hostboard, oracle
+from kiln import compiler
+from kiln.boards import host
+from kiln.compiler import oracle
 from opgen import T, assert_rejected, check, check_toolchain, model, random_records
 
 KIND = "SVDF"
@@ -92,7 +94,7 @@ def test_svdf_without_bias(dtype, tmp_path):
     c = compiler.compile_model(no_bias)
     compiler.write(c, tmp_path / "src")
     records = random_records(no_bias.read_bytes())
-    ours = hostboard.run(hostboard.build(tmp_path / "src", c.name, tmp_path / "build"), c.graph, records).outputs
+    ours = host.run(host.build(tmp_path / "src", c.name, tmp_path / "build"), c.graph, records).outputs
     assert_match(Pair(ours, oracle.run_tflm(zero_bias, records, 1), c), dtype)
 
 

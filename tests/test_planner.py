@@ -8,9 +8,9 @@ import pytest
 import modelgen as mg
 from harness import assert_match, compile_and_run
 from kiln import compiler
-from kiln.ir import DTYPES, Graph, Operator, Tensor
-from kiln.ops import REGISTRY
-from kiln.passes import plan
+from kiln.compiler.ir import DTYPES, Graph, Operator, Tensor
+from kiln.compiler.ops import REGISTRY
+from kiln.compiler.passes import plan
 
 
 def random_graph(rng, n_ops: int, chain: bool) -> Graph:

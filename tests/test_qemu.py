@@ -16,13 +16,15 @@ import pytest
 
 import modelgen as mg
 from harness import MODELS, Pair, assert_match, shared_model
-from kiln import compiler, oracle, qemuboard
+from kiln import compiler
+from kiln.compiler import oracle
+from kiln.boards import qemu
 from kiln.errors import KilnError
 
 RECORDS = 5
 
-if not all(shutil.which(t) for t in (qemuboard.GCC, qemuboard.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
-    pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}", allow_module_level=True)
+if not all(shutil.which(t) for t in (qemu.GCC, qemu.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
+    pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemu.SETUP_HINT}", allow_module_level=True)
 
 
 def build_and_run(model, records, tmp_path, *, profile=False, exact=False, extra=None, name="model"):
@@ -35,9 +37,9 @@ def build_and_run(model, records, tmp_path, *, profile=False, exact=False, extra
     c = compiler.compile_model(path)
     src = tmp_path / "src"
     compiler.write(c, src)
-    elf = qemuboard.build(src, c.name, tmp_path / "build", records, profile=profile, exact=exact,
+    elf = qemu.build(src, c.name, tmp_path / "build", records, profile=profile, exact=exact,
                           graph=c.graph, extra=extra)
-    return c, elf, qemuboard.run(elf, c.graph)
+    return c, elf, qemu.run(elf, c.graph)
 
 
 def check_against_tflm(model, records, tmp_path, what, name="model"):
@@ -104,7 +106,7 @@ def test_profile_is_exact_and_repeats(name, tmp_path):
     g = compiler.compile_model(path).graph
     records = oracle.random_inputs(g, seed=3, count=1)
     c, elf, first = build_and_run(path, records, tmp_path, profile=True, exact=True)
-    second = qemuboard.run(elf, c.graph)
+    second = qemu.run(elf, c.graph)
     assert first.exact and second.exact
     assert first.total_ticks == second.total_ticks and first.op_ticks == second.op_ticks
     assert first.timer_ticks == second.timer_ticks
@@ -117,9 +119,9 @@ def test_profile_is_exact_and_repeats(name, tmp_path):
     # the exact figures agree with a single coarse measurement (one tick = 40 instructions)
     _, _, coarse = build_and_run(path, records, tmp_path / "coarse", profile=True, exact=False)
     assert coarse.total_phases == [1] and coarse.op_phases == [1]
-    assert abs(coarse.total_instructions[0] - total) <= qemuboard.INSTRUCTIONS_PER_TICK
+    assert abs(coarse.total_instructions[0] - total) <= qemu.INSTRUCTIONS_PER_TICK
     for a, b in zip(coarse.op_instructions[0], ops):
-        assert abs(a - b) <= qemuboard.INSTRUCTIONS_PER_TICK
+        assert abs(a - b) <= qemu.INSTRUCTIONS_PER_TICK
 
 
 def test_timer_resolution_is_one_instruction(tmp_path):
@@ -150,7 +152,7 @@ def test_counter_wraps_are_counted(tmp_path):
         # each wrap's interrupt adds a few instructions; the figures must not be off by 2^bits ticks
         assert abs(other.total_instructions[0] - total) <= 0.001 * total
         for a, b in zip(other.op_instructions[0], ref.op_instructions[0]):
-            assert abs(a - b) <= 0.001 * b + 2 * qemuboard.INSTRUCTIONS_PER_TICK
+            assert abs(a - b) <= 0.001 * b + 2 * qemu.INSTRUCTIONS_PER_TICK
 
 
 def test_exact_with_a_short_counter(tmp_path):
@@ -189,9 +191,9 @@ def test_record_size_mismatch_is_caught_by_the_firmware(tmp_path):
     wrong = [[np.zeros(7, np.int8)]]  # the model takes 32 bytes; no graph given, so no check in Python
     c = compiler.compile_model(_write(tmp_path, model.data))
     compiler.write(c, tmp_path / "src")
-    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", wrong, profile=False, exact=False)
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", wrong, profile=False, exact=False)
     with pytest.raises(KilnError, match="do not match the model"):
-        qemuboard.run(elf, c.graph)
+        qemu.run(elf, c.graph)
 
 
 def _write(tmp_path, data: bytes):
@@ -204,7 +206,7 @@ def test_flash_sizes(tmp_path):
     path = shared_model("ad01_int8.tflite")
     g = compiler.compile_model(path).graph
     c, elf, _ = build_and_run(path, oracle.random_inputs(g, seed=0, count=1), tmp_path)
-    sizes = qemuboard.flash_sizes(elf, c.const_bytes, tmp_path / "src" / f"{c.name}_weights.h")
+    sizes = qemu.flash_sizes(elf, c.const_bytes, tmp_path / "src" / f"{c.name}_weights.h")
     assert sizes["weights"] == c.const_bytes  # every constant array kept, at its declared size
     assert sizes["records"] == g.tensor(g.inputs[0]).nbytes
     assert 1000 < sizes["code"] < 16384

@@ -11,7 +11,7 @@ import pytest
 import modelgen as mg
 from harness import MODELS, assert_match, Pair, shared_model
 from test_qemu import build_and_run, check_against_tflm
-from kiln import oracle
+from kiln.compiler import oracle
 
 
 @pytest.mark.parametrize("name", ["kws_ref_model", "pretrainedResnet_quant", "vww_96_int8"])
@@ -33,7 +33,8 @@ def test_golden_vectors_on_cortex_m4(name, tmp_path):
 def test_golden_vectors_with_the_tuned_variants(name, board, cpu, tmp_path):
     """The builds the issue-7 figures come from: the variants kiln tune chose for each CPU
     (bench/kiln-tuning.json), on every golden vector."""
-    from kiln import compiler, qemuboard
+    from kiln import compiler
+    from kiln.boards import qemu
 
     log = Path(__file__).resolve().parents[1] / "bench" / "kiln-tuning.json"
     path = shared_model(f"{name}.tflite")
@@ -43,8 +44,8 @@ def test_golden_vectors_with_the_tuned_variants(name, board, cpu, tmp_path):
     c = compiler.compile_model(path, tuning_log=log, cpu=cpu)
     assert any(op.variant and op.variant.endswith("16") for op in c.graph.operators), "the log was not applied"
     compiler.write(c, tmp_path / "src")
-    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, board=board)
-    result = qemuboard.run(elf, c.graph, board=board)
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, board=board)
+    result = qemu.run(elf, c.graph, board=board)
     for got, want in zip(result.outputs, outs):
         want = np.load(want)
         assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name} tuned for {cpu}: differs from the golden output"
@@ -97,7 +98,7 @@ def test_every_kernel_variant_matches_tflm(case, tmp_path):
     through a tuning log beside the model, against TFLite Micro."""
     import json
 
-    from kiln import importer, tuning
+    from kiln.compiler import importer, tuning
 
     model = CASES[case]() if case in CASES else mg.fully_connected(57, in_features=64, out_features=24,
                                                                   per_channel=False, activation="RELU")
@@ -116,7 +117,7 @@ def test_every_kernel_variant_matches_tflm(case, tmp_path):
 
 def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
     """Every constant array the compiler counts is used and kept (none emitted for nothing)."""
-    from kiln import qemuboard
+    from kiln.boards import qemu
 
     model = mg.conv_pool(55)
     dw = mg.depthwise_conv2d(56, input_shape=(1, 6, 6, 8))
@@ -124,7 +125,7 @@ def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
         rng = np.random.default_rng(0)
         (tmp_path / str(k)).mkdir()
         c, elf, _ = build_and_run(m.data, [m.random_inputs(rng)], tmp_path / str(k))
-        sizes = qemuboard.flash_sizes(elf, c.const_bytes, tmp_path / str(k) / "src" / f"{c.name}_weights.h")
+        sizes = qemu.flash_sizes(elf, c.const_bytes, tmp_path / str(k) / "src" / f"{c.name}_weights.h")
         assert sizes["weights"] == c.const_bytes
 
 
@@ -132,7 +133,8 @@ def test_compiler_weight_figure_is_what_the_linker_keeps(tmp_path):
 def test_size_optimized_build_matches_golden_vectors(name, tmp_path):
     """At -Os the kernels take their smaller forms (one step per loop trip, no unrolled depthwise
     loop): the same bits."""
-    from kiln import compiler, qemuboard
+    from kiln import compiler
+    from kiln.boards import qemu
 
     path = shared_model(f"{name}.tflite")
     ins = sorted((MODELS / "golden").glob(f"{name}_in*.npy"))[:2]
@@ -140,8 +142,8 @@ def test_size_optimized_build_matches_golden_vectors(name, tmp_path):
     records = [[np.load(p)] for p in ins]
     c = compiler.compile_model(path, tuning_log=None)
     compiler.write(c, tmp_path / "src")
-    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, opt="-Os")
-    result = qemuboard.run(elf, c.graph)
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, opt="-Os")
+    result = qemu.run(elf, c.graph)
     for got, want in zip(result.outputs, outs):
         want = np.load(want)
         assert np.array_equal(got[0], want.reshape(got[0].shape)), f"{name} at -Os differs from the golden output"

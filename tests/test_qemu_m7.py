@@ -11,7 +11,9 @@ import pytest
 
 import modelgen as mg
 from harness import MODELS, Pair, assert_match, shared_model
-from kiln import compiler, oracle, qemuboard
+from kiln import compiler
+from kiln.compiler import oracle
+from kiln.boards import qemu
 
 
 
@@ -22,9 +24,9 @@ def build_and_run_m7(model, records, tmp_path):
         path.write_bytes(model)
     c = compiler.compile_model(path)
     compiler.write(c, tmp_path / "src")
-    elf = qemuboard.build(tmp_path / "src", c.name, tmp_path / "build", records, profile=False, exact=False,
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, profile=False, exact=False,
                           graph=c.graph, board="qemu-m7")
-    return c, qemuboard.run(elf, c.graph, board="qemu-m7")
+    return c, qemu.run(elf, c.graph, board="qemu-m7")
 
 
 def test_kws_golden_on_cortex_m7(tmp_path):

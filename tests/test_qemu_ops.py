@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from harness import check_on_qemu_m4
-from kiln import qemuboard
-from kiln.tflwriter import ModelWriter
+from kiln.boards import qemu
+from kiln.compiler.tflwriter import ModelWriter
 from opgen import random_records
 
-if not all(shutil.which(t) for t in (qemuboard.GCC, qemuboard.QEMU)):
-    pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemuboard.SETUP_HINT}", allow_module_level=True)
+if not all(shutil.which(t) for t in (qemu.GCC, qemu.QEMU)):
+    pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemu.SETUP_HINT}", allow_module_level=True)
 
 
 def chain() -> bytes:

@@ -1,5 +1,5 @@
 """Generated C a reader understands without the kernel headers: every parameter struct's fields
-named (kiln.codegen.designate: the header gives the field order, nested structs and arrays are
+named (kiln.compiler.codegen.designate: the header gives the field order, nested structs and arrays are
 designated too, and an emit step that writes more values than its struct has fields fails loudly
 instead of emitting wrong C); tensor names in comments short, the full ones in the source map and
 the editor's hover. (tests/test_op_samples.py checks every operator's generated C is designated.)"""
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiln.codegen import designate, literals
+from kiln.compiler.codegen import designate, literals
 from kiln.errors import KilnError
 from kiln.lsp import hints
 

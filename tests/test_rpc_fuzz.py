@@ -20,7 +20,7 @@ from harness import SANITIZE
 from kiln import compiler
 from kiln.device import framing
 from kiln.device import protocol as P
-from kiln.device.hostdevice import build
+from kiln.boards.host_device import build
 
 FUZZ_SECONDS = float(os.environ.get("KILN_FUZZ_SECONDS", "12"))
 

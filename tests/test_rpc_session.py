@@ -20,13 +20,15 @@ import serial
 
 import modelgen as mg
 from harness import FLOAT_ATOL, FLOAT_RTOL, shared_model
-from kiln import compiler, hostboard, oracle
-from kiln.device import (CorruptFrameError, DeviceGoneError, DeviceResetError, HashMismatchError, NoAnswerError,
-                         ProtocolError, RemoteError, Session, TimerOverflowError)
+from kiln import compiler
+from kiln.boards import host
+from kiln.compiler import oracle
+from kiln.device import (CorruptFrameError, DeviceGoneError, DeviceResetError, HashMismatchError,
+                         NoAnswerError, ProtocolError, RemoteError, Session, TimerOverflowError)
 from kiln.device import framing
 from kiln.device import protocol as P
 from kiln.device.faults import FaultyLink
-from kiln.device.hostdevice import HostDevice, build
+from kiln.boards.host_device import HostDevice, build
 from kiln.errors import KilnError
 
 
@@ -42,7 +44,7 @@ class Built:
         return oracle.random_inputs(self.compiled.graph, seed=seed, count=count)
 
     def runner_outputs(self, records):
-        return hostboard.run(self.runner, self.compiled.graph, records).outputs
+        return host.run(self.runner, self.compiled.graph, records).outputs
 
 
 def build_model(model, tmp: Path, name: str, *, profile: bool = True) -> Built:
@@ -55,13 +57,13 @@ def build_model(model, tmp: Path, name: str, *, profile: bool = True) -> Built:
     src = tmp / "src"
     compiler.write(c, src)
     device = build(src, c.name, tmp / "build", profile=profile)
-    runner = hostboard.build(src, c.name, tmp / "build")
+    runner = host.build(src, c.name, tmp / "build")
     return Built(path, c, device, runner, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def typed_io_model() -> bytes:
     """Inputs and outputs of every integer width and bool: int16 and int32 in; int32, bool, int8 out."""
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter()
     x = w.tensor("x_int16", [3, 5], "int16")

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from harness import MODELS, assert_match, compile_and_run, shared_model
-from kiln import compiler, oracle
-from kiln.passes import plan
+from kiln import compiler
+from kiln.compiler import oracle
+from kiln.compiler.passes import plan
 
 FIVE = ["hello_world_int8", "hello_world_float", "ad01_int8", "ad01_fp32", "simple_add_model"]
 

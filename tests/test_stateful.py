@@ -12,10 +12,11 @@ import stateful_models as sm
 import test_ops_lstm as lstm_ops
 import test_ops_svdf as svdf_ops
 from harness import SANITIZE, assert_match, check_on_qemu_m4, compile_and_run
-from kiln import compiler, oracle
-from kiln.audio_frontend import write as frontend_model
+from kiln import compiler
+from kiln.compiler import oracle
+from kiln.compiler.audio_frontend import write as frontend_model
 from kiln.device import Session
-from kiln.device.hostdevice import HostDevice, build
+from kiln.boards.host_device import HostDevice, build
 from opgen import random_records
 from test_bad_input import assert_clean_failure, kiln
 
@@ -197,7 +198,7 @@ def test_bad_stateful_models_fail_cleanly(make, needles, tmp_path):
 
 def test_an_operator_of_a_called_subgraph_is_checked_and_named(tmp_path):
     """Operators inside a CALL_ONCE subgraph follow the main graph's rules; errors name the subgraph."""
-    from kiln.tflwriter import ModelWriter
+    from kiln.compiler.tflwriter import ModelWriter
 
     w = ModelWriter()
     sub, k = w.subgraph()
@@ -291,7 +292,7 @@ def test_kiln_profile_sequence_on_qemu(tmp_path):
 
 
 def test_inspect_and_report_show_the_state(tmp_path):
-    from kiln import report
+    from kiln.compiler import report
 
     path = tmp_path / "ring.tflite"
     path.write_bytes(sm.ring("int8"))
@@ -319,7 +320,7 @@ def test_gru_as_a_while_loop(board, tmp_path):
 def test_reset_over_rpc_on_qemu_m4(which, tmp_path):
     """The recurrent layers' Cortex-M kernels over RPC on qemu-m4: seven steps, a reset request in the
     middle of the sequence, seven more; TFLite Micro's two fresh interpreters."""
-    from kiln.deploy import Deployment
+    from kiln.boards.deploy import Deployment
 
     path = tmp_path / f"{which}.tflite"
     path.write_bytes(RESET_MODELS[which]())

@@ -57,7 +57,8 @@ def test_strict_build_and_sanitized_run(name, toolchain, tmp_path):
     assert shutil.which(tc["cc"]), f"{tc['cc']} is not installed (the setup script installs it)"
     model, records = model_and_records(name)
     if records is None:
-        from kiln import compiler, oracle
+        from kiln import compiler
+        from kiln.compiler import oracle
         records = oracle.random_inputs(compiler.compile_model(model).graph, seed=3, count=5)
     pair = compile_and_run(model, records, tmp_path, cc=tc["cc"], extra_flags=tc["extra_flags"], opt=tc["opt"])
     assert_match(pair, f"{name} with {toolchain}")

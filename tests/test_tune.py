@@ -11,7 +11,8 @@ import pytest
 
 import modelgen as mg
 from harness import assert_match, compile_and_run
-from kiln import compiler, importer, tuning
+from kiln import compiler
+from kiln.compiler import importer, tuning
 from kiln.errors import KilnError
 
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
@@ -134,7 +135,7 @@ def test_kiln_tune_on_qemu_m4(tmp_path):
 
 
 def test_tune_a_read_only_folder_says_where_to_write(tmp_path):
-    from kiln import tune
+    from kiln.boards import tune
 
     model = conv_model(tmp_path)
     ro = tmp_path / "ro"
@@ -148,7 +149,7 @@ def test_operators_of_one_signature_take_one_variant(tmp_path, monkeypatch):
     them together, by their cycles summed, even when one of them alone would choose otherwise.
     The device is replaced by a table of cycles: this checks the decision, not the measuring."""
     from harness import shared_model
-    from kiln import tune
+    from kiln.boards import tune
 
     model = shared_model("kws_ref_model.tflite")
     g = importer.load(model)
@@ -178,7 +179,7 @@ def test_operators_of_one_signature_take_one_variant(tmp_path, monkeypatch):
 def test_on_silicon_a_variant_must_win_by_more_than_noise(tmp_path, monkeypatch):
     """Off an emulator the medians still wander by a tick or two: a variant 0.5% faster keeps the
     default, one 5% faster is taken (the device replaced by a table of cycles)."""
-    from kiln import tune
+    from kiln.boards import tune
 
     model = conv_model(tmp_path, in_c=8)
 
@@ -196,7 +197,7 @@ def test_on_silicon_a_variant_must_win_by_more_than_noise(tmp_path, monkeypatch)
 
 
 def test_a_model_without_variants_is_refused_before_any_build(tmp_path):
-    from kiln import tune
+    from kiln.boards import tune
 
     m = mg.conv2d(np.random.default_rng(1), dtype="float32", input_shape=(1, 6, 6, 4), out_channels=4)
     model = tmp_path / "float.tflite"
@@ -212,7 +213,7 @@ def test_variants_too_big_together_are_measured_apart_and_chosen_to_fit(tmp_path
     either, so the choices that gain least per byte go back to their defaults until it does.
     (The device is a table of cycles and a flash limit: this checks the decisions.)"""
     from harness import shared_model
-    from kiln import tune
+    from kiln.boards import tune
 
     model = shared_model("kws_ref_model.tflite")
     g = importer.load(model)

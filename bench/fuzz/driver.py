@@ -40,7 +40,8 @@ def child(target: str, libfuzzer_args: list[str]) -> None:
     with atheris.instrument_imports(include=INSTRUMENT[target]):
         import targets
         if target == "compile_bytes":
-            from kiln import compiler, importer  # noqa: F401
+            from kiln import compiler
+            from kiln.compiler import importer  # noqa: F401
         from kiln.device import framing, protocol  # noqa: F401
     fn = getattr(targets, target)
     atheris.Setup([sys.argv[0], *libfuzzer_args], fn)

@@ -1,10 +1,10 @@
 """Board adapter for `host`: builds the model and the RPC server into a native executable;
-"flash" starts it listening on a local TCP port. See kiln/adapter.py for the protocol."""
+"flash" starts it listening on a local TCP port. See kiln/boards/adapter.py for the protocol."""
 import json
 import sys
 from pathlib import Path
 
-from kiln.adapter import E_BUILD, E_FLASH, E_STATE, AdapterError, BoardAdapter, serve
+from kiln.boards.adapter import E_BUILD, E_FLASH, E_STATE, AdapterError, BoardAdapter, serve
 from kiln.errors import KilnError
 
 
@@ -21,17 +21,17 @@ class HostAdapter(BoardAdapter):
         self.device = None
 
     def build(self, project_dir, options=None):
-        from kiln.device import hostdevice
+        from kiln.boards import host_device
 
         project = Path(project_dir)
         try:
-            exe = hostdevice.build(project / "model", model_name(project), project / "build")
+            exe = host_device.build(project / "model", model_name(project), project / "build")
         except KilnError as e:
             raise AdapterError(E_BUILD, "the host build failed", {"stderr": str(e)}) from None
         return {"artifact": str(exe)}
 
     def flash(self, project_dir, options=None):
-        from kiln.device import hostdevice
+        from kiln.boards import host_device
 
         project = Path(project_dir)
         exe = project / "build" / f"{model_name(project)}_rpc_device"
@@ -39,7 +39,7 @@ class HostAdapter(BoardAdapter):
             raise AdapterError(E_FLASH, f"{exe}: not built (call build first)")
         self.shutdown()
         try:
-            self.device = hostdevice.HostDevice(exe, transport="tcp")
+            self.device = host_device.HostDevice(exe, transport="tcp")
         except KilnError as e:
             raise AdapterError(E_FLASH, str(e)) from None
         return {"url": self.device.url}

@@ -1,8 +1,8 @@
-"""Board adapter (JSON-RPC over stdin/stdout): the real boards share kiln.mcu_adapter."""
+"""Board adapter (JSON-RPC over stdin/stdout): the real boards share kiln.boards.mcu_adapter."""
 from pathlib import Path
 
-from kiln.adapter import serve
-from kiln.mcu_adapter import McuAdapter
+from kiln.boards.adapter import serve
+from kiln.boards.mcu_adapter import McuAdapter
 
 if __name__ == "__main__":
     serve(McuAdapter(Path(__file__).resolve().parent))

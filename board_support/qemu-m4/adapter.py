@@ -1,8 +1,8 @@
-"""Board adapter (JSON-RPC over stdin/stdout): the QEMU boards share kiln.qemu_adapter."""
+"""Board adapter (JSON-RPC over stdin/stdout): the QEMU boards share kiln.boards.qemu_adapter."""
 from pathlib import Path
 
-from kiln.adapter import serve
-from kiln.qemu_adapter import QemuAdapter
+from kiln.boards.adapter import serve
+from kiln.boards.qemu_adapter import QemuAdapter
 
 if __name__ == "__main__":
     serve(QemuAdapter(Path(__file__).resolve().parent))

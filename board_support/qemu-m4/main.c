@@ -1,7 +1,7 @@
 /* Firmware runner for qemu-m4: runs one compiled model on the input records built into the
- * firmware and reports over UART0 in a line protocol that kiln.qemuboard parses.
+ * firmware and reports over UART0 in a line protocol that kiln.boards.qemu parses.
  *
- * Build: -DKILN_MODEL=<name>_model, with the generated kiln_records.h (kiln.qemuboard) on the
+ * Build: -DKILN_MODEL=<name>_model, with the generated kiln_records.h (kiln.boards.qemu) on the
  * include path. It includes the model's <name>.h and defines KILN_ARENA_BYTES, KILN_OP_COUNT,
  * kiln_outputs_t (the model's output struct), KILN_RECORD_COUNT, KILN_RECORD_BYTES,
  * KILN_RECORD_STRIDE and kiln_records.bytes[]: the records, each the model's inputs back to back

@@ -4,7 +4,7 @@
  * The real boards (nucleo-f746zg, nrf5340dk) build this same file against their own board.h.
  *
  * Build: the generated sources, the .c files of runtime_c/rpc, board.c and this file, with
- * -DKILN_MODEL=<name>_model -DKILN_PROFILE -DKILN_RPC_POOL_BYTES=<bytes> (kiln.qemuboard.build_rpc
+ * -DKILN_MODEL=<name>_model -DKILN_PROFILE -DKILN_RPC_POOL_BYTES=<bytes> (kiln.boards.qemu.build_rpc
  * works the pool out from the model: arena, inputs, outputs and per-operator ticks, each 8-byte
  * aligned). All buffers are static; nothing is allocated. */
 #include <stddef.h>
@@ -16,7 +16,7 @@
 #include "kiln_rpc.h"
 
 #ifndef KILN_RPC_POOL_BYTES
-#error "build with -DKILN_RPC_POOL_BYTES=<bytes> (kiln.qemuboard.build_rpc does)"
+#error "build with -DKILN_RPC_POOL_BYTES=<bytes> (kiln.boards.qemu.build_rpc does)"
 #endif
 
 #ifndef BOARD_TIMER_HZ

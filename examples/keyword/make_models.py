@@ -1,6 +1,6 @@
 """Writes the keyword example's models and test recordings, deterministically:
 
-  models/frontend.tflite  the audio front end (kiln/audio_frontend.py): 320 new 16 kHz samples in
+  models/frontend.tflite  the audio front end (kiln/compiler/audio_frontend.py): 320 new 16 kHz samples in
                           (20 ms), 40 int8 log-mel features out, as TFLite Micro's signal operators
   models/keyword.tflite   a small int8 CNN over 50 frames of features (one second): silence, yes,
                           no, up, down
@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
-from kiln.audio_frontend import FrontEnd, write  # noqa: E402
+from kiln.compiler.audio_frontend import FrontEnd, write  # noqa: E402
 
 WORDS = ["silence", "yes", "no", "up", "down"]
 RATE, FRAMES = 16000, 50  # one second: 50 invocations of the front end's 320 samples

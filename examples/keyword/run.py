@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
-from kiln import compiler, qemuboard  # noqa: E402
+from kiln import compiler
+from kiln.boards import qemu  # noqa: E402
 from kiln.errors import KilnError  # noqa: E402
 from kiln.paths import BOARDS  # noqa: E402
 
@@ -63,11 +64,11 @@ def read_wav(path: Path) -> np.ndarray:
 def build_qemu(src: Path, out: Path, wavs: list[Path]) -> Path:
     board = BOARDS / "qemu-m4"
     (out / "clips.h").write_text(clips_header(wavs))
-    tgt = qemuboard.target("qemu-m4")
+    tgt = qemu.target("qemu-m4")
     elf = out / "keyword_qemu-m4.elf"
     sources = [HERE / "main.c", *sorted(src.glob("*.c")), board / "board.c", BOARDS / "common" / "board_print.c"]
-    cmd = [qemuboard.GCC, *tgt.flags, *qemuboard.cflags("-O2"), "-DKEYWORD_QEMU", "-I", str(src), "-I", str(out),
-           "-I", str(board), *map(str, sources), "-T", str(board / "mps2_an386.ld"), *qemuboard.LDFLAGS,
+    cmd = [qemu.GCC, *tgt.flags, *qemu.cflags("-O2"), "-DKEYWORD_QEMU", "-I", str(src), "-I", str(out),
+           "-I", str(board), *map(str, sources), "-T", str(board / "mps2_an386.ld"), *qemu.LDFLAGS,
            "-o", str(elf), "-lm"]
     subprocess.run(cmd, check=True)
     return elf
@@ -76,7 +77,7 @@ def build_qemu(src: Path, out: Path, wavs: list[Path]) -> Path:
 def run_qemu(elf: Path) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         serial = Path(tmp) / "uart.txt"
-        proc = subprocess.run(qemuboard.qemu_command(elf, serial), capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(qemu.qemu_command(elf, serial), capture_output=True, text=True, timeout=300)
         text = serial.read_text(errors="replace") if serial.exists() else ""
     if proc.returncode != 0:
         raise KilnError(f"the qemu-m4 firmware exited with {proc.returncode}: {text.strip() or proc.stderr.strip()}")

@@ -1,5 +1,5 @@
 // The lines that add a compiled model to the workspace's own build (the language server finds the
-// build and writes them: server/kiln/buildsystem.py). Pure logic, unit-tested; buildEdit.ts offers
+// build and writes them: server/kiln/compiler/buildsystem.py). Pure logic, unit-tested; buildEdit.ts offers
 // them as an edit the user previews and accepts.
 import type { BuildSystem } from './protocol';
 

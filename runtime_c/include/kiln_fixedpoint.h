@@ -89,7 +89,7 @@ static inline int32_t kiln_smmlar(int32_t a, int32_t b, int32_t c)
 }
 
 /* MultiplyByQuantizedMultiplier(acc, m, -e) + zp in a few instructions, for the constants
- * q = {m, e, c} that the compiler chose per channel (kiln.quantmath.requant_constants) after
+ * q = {m, e, c} that the compiler chose per channel (kiln.compiler.quantmath.requant_constants) after
  * proving |2 * acc| < 2^31 for the channel and e >= 1. Then SRDHM(acc, m) is the rounded high
  * word of (2 * acc) * m, one SMMLAR; RDBPOT's rounding (ties away from zero) is adding
  * 2^(e-1) - [acc < 0] before the arithmetic shift by e; the zero point is added as zp * 2^e.

@@ -24,7 +24,7 @@ typedef struct {
 /* A real FFT of fft_length = 2 n samples: a complex FFT of n points (radices 2, 3, 4, 5 as
  * `factors` lists them: p1, m1, p2, m2, ... with p * m the size of each stage) and a final split.
  * twiddles: n complex, super_twiddles: n / 2 complex, of the sample type, computed by the compiler
- * as KISS FFT computes them (kiln/ops/signal_fft.py). */
+ * as KISS FFT computes them (kiln/compiler/ops/signal_fft.py). */
 typedef struct {
     int32_t n, inverse;
     const int32_t *factors;

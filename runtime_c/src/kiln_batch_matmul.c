@@ -1,5 +1,5 @@
 /* Kiln runtime: BATCH_MATMUL. Operand layouts come as element strides and the broadcast batch
- * dimensions as per-matrix offset tables (server/kiln/ops/batch_matmul.py), so one loop nest per
+ * dimensions as per-matrix offset tables (server/kiln/compiler/ops/batch_matmul.py), so one loop nest per
  * type covers adj_x, adj_y and broadcasting. */
 #include <string.h>
 

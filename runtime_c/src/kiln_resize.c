@@ -1,6 +1,6 @@
 /* Kiln runtime: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR over NHWC tensors. The source rows,
  * columns and weights of every output row and column come from tables worked out at compile time
- * (server/kiln/ops/resize.py), so the kernels only gather and blend. */
+ * (server/kiln/compiler/ops/resize.py), so the kernels only gather and blend. */
 #include <string.h>
 
 #include "kiln_runtime.h"

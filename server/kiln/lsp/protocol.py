@@ -52,7 +52,7 @@ class CompileResult(TypedDict):
 
 
 class BuildSystem(TypedDict):
-    """kiln.buildsystem.detect(): the nearest build above the output folder."""
+    """kiln.compiler.buildsystem.detect(): the nearest build above the output folder."""
     kind: str | None  # cmake, make, zephyr, esp-idf, platformio, arduino; None: no build found
     file: str | None  # uri of the build file to add the lines to
     lines: list[str]
@@ -151,7 +151,7 @@ class ReportParams(TypedDict):
 
 
 class ReportResult(TypedDict):
-    """kiln.report.for_model: the model report of `kiln inspect --json`, plus the memory timeline.
+    """kiln.compiler.report.for_model: the model report of `kiln inspect --json`, plus the memory timeline.
     A model Kiln cannot compile still lists its operators; `problems` says why (one line each) and
     the MACs, live bytes and arena figures are null."""
     model: str
@@ -171,7 +171,7 @@ class TuneParams(TypedDict):
 
 
 class TuneResult(TypedDict):
-    """kiln.tune.tune: per operator the cycles of each variant tried, the one chosen, and the
+    """kiln.boards.tune.tune: per operator the cycles of each variant tried, the one chosen, and the
     untuned and tuned cycles (never more); the untuned and tuned profiles for the latency chart."""
     model: str
     board: str

@@ -8,14 +8,13 @@ worker stops at its next progress step (a build or emulator run under way finish
 
 kiln/flash keeps its Deployment open (one per board) for later kiln/run and kiln/profile of the
 same model there; it is closed on shutdown or when another flash of that board replaces it. On
-the QEMU boards kiln/profile uses the exact-count firmware (kiln.bench), as `kiln profile` does.
+the QEMU boards kiln/profile uses the exact-count firmware (kiln.boards.bench), as `kiln profile` does.
 Board and output folder: params, else the client's "kiln" settings, else kiln.toml in the
 workspace root (read at every request), else host and kiln_out/<model> beside the model.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import threading
@@ -26,11 +25,12 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
 from ..errors import KilnError, UnsupportedError
 from . import hints, protocol
+from .deployments import _adapter, _steps, _Using
+from .settings import _config, _model, _out_dir, _params, _with_attach, _with_board, to_path, to_uri
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Flashed:
     """A Deployment kept open after kiln/flash: later kiln/run and kiln/profile of that model on that board use it."""
     model: str  # resolved .tflite path
     sha256: str  # of the model when flashed
-    deployment: object  # kiln.deploy.Deployment
+    deployment: object  # kiln.boards.deploy.Deployment
     lock: threading.Lock
 
 
@@ -73,68 +73,6 @@ class KilnLanguageServer(LanguageServer):
                     log.exception("closing the deployment on %s", f.deployment.board)
 
 
-def to_path(uri_or_path: str) -> Path:
-    if uri_or_path.startswith("file:"):
-        return Path(to_fs_path(uri_or_path))  # drive letters (file:///c%3A/...) and UNC hosts too
-    return Path(uri_or_path)
-
-
-def to_uri(path: Path | str) -> str:
-    return from_fs_path(str(path))
-
-
-def default_out_dir(model: Path) -> Path:
-    return model.parent / protocol.OUT_FOLDER / model.stem
-
-
-def _params(params) -> dict:
-    """Custom request params arrive as nested namedtuples (or nothing)."""
-    p = protocol.plain(params)
-    return p if isinstance(p, dict) else {}
-
-
-def _model(p: dict) -> Path:
-    if not p.get("uri"):
-        raise KilnError("the request needs a 'uri' of a .tflite model")
-    return to_path(p["uri"])
-
-
-def _root(ls: KilnLanguageServer) -> Path | None:
-    try:
-        root = ls.workspace.root_path
-    except Exception:
-        root = None
-    return Path(root) if root else None
-
-
-def _toml(ls: KilnLanguageServer) -> dict:
-    """kiln.toml in the workspace root (read at every request, so edits apply at once): board, out."""
-    import tomllib
-
-    root = _root(ls)
-    cfg = root / "kiln.toml" if root else None
-    if cfg is None or not cfg.is_file():
-        return {}
-    try:
-        data = tomllib.loads(cfg.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
-        log.warning("%s: not valid TOML (%s); ignored", cfg, e)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _config(ls: KilnLanguageServer) -> dict:
-    """board and out: client settings win over kiln.toml (params win over both, at the call sites)."""
-    t = _toml(ls)
-    cfg = {"board": t.get("board"), "out": t.get("out")}
-    s = ls.settings or {}
-    if s.get("board"):
-        cfg["board"] = s["board"]
-    if s.get("outDir"):
-        cfg["out"] = s["outDir"]
-    return cfg
-
-
 def _finite(obj):
     """NaN and infinities as null: JSON has no such numbers, and a client drops a reply holding them."""
     if isinstance(obj, float):
@@ -144,44 +82,6 @@ def _finite(obj):
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
     return obj
-
-
-def _with_board(ls: KilnLanguageServer, params) -> tuple[dict, str]:
-    """A device request's params, with the board filled in (params, settings, kiln.toml, host)."""
-    p = _params(params)
-    p["board"] = _board(ls, p)
-    return p, p["board"]
-
-
-def _with_attach(ls: KilnLanguageServer, p: dict, board: str) -> str:
-    """kiln/run and kiln/profile with params' attach or the setting firmwarePort (a serial port or
-    pyserial URL): the user's own firmware serving the model there, reached without building or
-    flashing (deploy.Attachment). Returns the label the figures carry."""
-    url = p.get("attach") or (ls.settings or {}).get("firmwarePort") or None
-    if not url:
-        return board
-    p["attach"] = str(url)
-    if not p.get("cpuHz"):
-        p["cpuHz"] = (ls.settings or {}).get("firmwareCpuHz") or None
-    p["board"] = f"the firmware at {url}"
-    return p["board"]
-
-
-def _board(ls: KilnLanguageServer, p: dict) -> str:
-    return str(p.get("board") or _config(ls).get("board") or protocol.DEFAULT_BOARD)
-
-
-def _out_dir(p: dict, model: Path, ls: KilnLanguageServer | None = None) -> Path:
-    """params' outDir, else <configured out>/<model name> (relative to the workspace root), else the default."""
-    if p.get("outDir"):
-        return to_path(p["outDir"])
-    out = _config(ls).get("out") if ls is not None else None
-    if out:
-        base = to_path(str(out))
-        if not base.is_absolute():
-            base = (_root(ls) or model.parent) / base
-        return base / model.stem
-    return default_out_dir(model)
 
 
 server = KilnLanguageServer()
@@ -294,7 +194,8 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
             cpu = None
         c = compiler.compile_model(model, cpu=cpu)  # with the tuning log beside the model, if any
         if p.get("board"):  # compiling for a board: a model that does not fit is a diagnostic
-            from .. import boards, deploy
+            from .. import boards
+            from ..boards import deploy
 
             deploy.check_fits(c, p["board"], boards.find(p["board"]).config)
         out = _out_dir(p, model, ls)
@@ -302,7 +203,7 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
         res = compiler.write(c, out)
         files = [*res.written, *res.unchanged, *(new for _, new in res.kept)]
         s = c.summary()
-        from .. import buildsystem
+        from ..compiler import buildsystem
 
         found = buildsystem.detect(out)
         return {"files": [to_uri(f) for f in files], "outDir": to_uri(out),
@@ -325,7 +226,7 @@ async def kiln_report(ls: KilnLanguageServer, params) -> protocol.ReportResult:
     p = _params(params)
 
     def work(model: Path) -> dict:
-        from .. import report
+        from ..compiler import report
 
         return report.for_model(model)
 
@@ -349,75 +250,14 @@ def _can_refresh(ls: KilnLanguageServer) -> bool:
     return bool(ws and ws.inlay_hint and ws.inlay_hint.refresh_support)
 
 
-def _adapter(p: dict) -> Path | None:
-    return to_path(p["adapter"]) if p.get("adapter") else None
-
-
-def _flashed_for(ls: KilnLanguageServer, model: Path, board: str, p: dict) -> Flashed | None:
-    """The deployment kiln/flash left on ``board``, when it holds this very model (same bytes)."""
-    if p.get("adapter") or p.get("attach"):
-        return None
-    with ls.flash_lock:
-        f = ls.flashed.get(board)
-    if f is None or f.model != str(model.resolve()):
-        return None
-    try:
-        if hashlib.sha256(model.read_bytes()).hexdigest() != f.sha256:
-            return None  # the model changed since it was flashed: build afresh
-    except OSError:
-        return None
-    return f
-
-
-class _Using:
-    """A context giving a Deployment: the flashed one (kept open, used under its lock) or a fresh one (closed after)."""
-
-    def __init__(self, ls, model: Path, board: str, p: dict, progress):
-        self.ls, self.model, self.board, self.p, self.progress = ls, model, board, p, progress
-        self.flashed = _flashed_for(ls, model, board, p)
-        self.fresh = None
-
-    def __enter__(self):
-        from ..deploy import Attachment, Deployment
-
-        if self.p.get("attach"):
-            self.fresh = Attachment(self.model, self.p["attach"], cpu_hz=self.p.get("cpuHz"), board=self.board,
-                                    progress=self.progress, gen_dir=_out_dir(self.p, self.model, self.ls))
-            return self.fresh
-        if self.flashed is not None:
-            self.flashed.lock.acquire()
-            self.progress(f"using the firmware flashed on {self.board}")
-            return self.flashed.deployment
-        self.fresh = Deployment(self.model, self.board, adapter=_adapter(self.p),
-                                out_dir=_out_dir(self.p, self.model, self.ls), progress=self.progress)
-        return self.fresh
-
-    def __exit__(self, *exc):
-        if self.flashed is not None:
-            self.flashed.lock.release()
-        if self.fresh is not None:
-            self.fresh.close()
-
-
-def _steps(p: dict, model: Path) -> int:
-    """Invocations of a run or profile: as asked, else a sequence for a model that keeps state."""
-    if "steps" in p:
-        return max(1, int(p["steps"]))
-    from .. import importer
-    from ..passes import variables
-
-    g = importer.load(model)  # the state layout needs no folding: just read the model
-    variables.run(g)
-    return protocol.SEQUENCE_STEPS if g.state_bytes else 1
-
-
 @server.feature(protocol.PROFILE)
 async def kiln_profile(ls: KilnLanguageServer, params) -> protocol.ProfileResult:
     p, board = _with_board(ls, params)
     board = _with_attach(ls, p, board)
 
     def work(model: Path, progress) -> tuple[dict, dict | None]:
-        from .. import oracle, profiling
+        from ..boards import profiling
+        from ..compiler import oracle
 
         seed, steps = int(p.get("seed", 0)), _steps(p, model)
         exact = profiling.exact_counter(board, adapter=p.get("adapter"), attach=p.get("attach"))
@@ -449,16 +289,13 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
     def work(model: Path, progress) -> dict:
         import numpy as np
 
-        from .. import oracle
+        from ..boards import running
+        from ..compiler import oracle
 
-        steps = _steps(p, model)
-        with _Using(ls, model, board, p, progress) as d:
-            g = d.compiled.graph
-            records = oracle.random_inputs(g, seed=int(p.get("seed", 0)), count=steps)
-            if d.session.info_.stateful:
-                d.session.reset_state()  # a sequence starts from the reset state, as TFLite Micro's does
-            progress(f"running {d.compiled.name} on {board}" + (f": {steps} invocations in sequence" if steps > 1 else ""))
-            seq = [d.session.infer(r) for r in records]
+        steps, seed = _steps(p, model), int(p.get("seed", 0))
+        ran = running.run(board, lambda g: oracle.random_inputs(g, seed=seed, count=steps), progress=progress,
+                          connect=lambda: _Using(ls, model, board, p, progress))
+        g, records, seq = ran.compiled.graph, ran.records, ran.outputs
         progress("running TFLite Micro for comparison")
         ref = oracle.run_tflm(model, records, len(g.outputs))
         out = []
@@ -481,7 +318,7 @@ async def kiln_build(ls: KilnLanguageServer, params) -> protocol.BuildResult:
     p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
-        from ..deploy import Deployment
+        from ..boards.deploy import Deployment
 
         out = _out_dir(p, model, ls)
         with Deployment(model, board, adapter=_adapter(p), out_dir=out, flash=False, progress=progress) as d:
@@ -503,7 +340,7 @@ async def kiln_flash(ls: KilnLanguageServer, params) -> protocol.FlashResult:
     p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
-        from ..deploy import Deployment
+        from ..boards.deploy import Deployment
 
         ls.close_flashed(board)  # one firmware per board: the old session goes before the new flash
         d = Deployment(model, board, adapter=_adapter(p), out_dir=_out_dir(p, model, ls), flash=True,
@@ -527,7 +364,7 @@ async def kiln_tune(ls: KilnLanguageServer, params) -> protocol.TuneResult:
     p, board = _with_board(ls, params)
 
     def work(model: Path, progress) -> dict:
-        from .. import tune
+        from ..boards import tune
 
         ls.close_flashed(board)  # tuning flashes the board many times: a kept session would be stale
         return tune.tune(model, board, log_path=to_path(p["log"]) if p.get("log") else None, progress=progress,

@@ -1,0 +1,64 @@
+"""TFLite Micro (PyPI tflite-micro) as the numerical reference."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import KilnError
+
+
+def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outputs: int = 1) -> list[list[np.ndarray]]:
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except ImportError:
+        raise KilnError("TFLite Micro is not installed: pip install tflite-micro") from None
+    data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    try:
+        interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20))
+    except RuntimeError as e:  # its Prepare refused an operator; it printed which above
+        raise KilnError(f"TFLite Micro cannot run this model ({e}; its log above names the operator), so there is "
+                        "nothing to compare with: Kiln computes some things TFLite Micro refuses, such as shapes "
+                        "it folds at compile time") from None
+    results = []
+    for inputs in records:
+        for k, arr in enumerate(inputs):
+            det = interp.get_input_details(k)
+            interp.set_input(np.asarray(arr).astype(det["dtype"]).reshape(det["shape"]), k)
+        interp.invoke()
+        results.append([np.array(interp.get_output(k)) for k in range(n_outputs)])
+    return results
+
+
+def differences(ours: np.ndarray, ref) -> dict:
+    """The largest absolute difference from the reference (and the relative one, for floats)."""
+    ours = np.asarray(ours)
+    ref = np.asarray(ref).reshape(ours.shape)
+    diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
+    out = {"max_abs_diff": float(diff.max()) if diff.size else 0.0}
+    if ours.dtype.kind == "f":
+        out["max_rel_diff"] = float((diff / np.maximum(np.abs(ref), 1e-30)).max()) if diff.size else 0.0
+    return out
+
+
+def random_inputs(g, seed: int = 0, count: int = 1) -> list[list[np.ndarray]]:
+    """Deterministic random inputs: the full range of 8- and 16-bit integers, -100..100 for wider
+    ones, either truth value for bool, floats in [-1, 1)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(count):
+        records.append([random_array(rng, g.tensor(i).dtype, g.tensor(i).shape) for i in g.inputs])
+    return records
+
+
+def random_array(rng, dtype: str, shape) -> np.ndarray:
+    from .ir import DTYPES
+
+    npdt = np.dtype(DTYPES[dtype][0])
+    if dtype == "bool":
+        return rng.integers(0, 2, size=shape).astype(np.bool_)
+    if npdt.kind in "iu":
+        info = np.iinfo(npdt)
+        lo, hi = (int(info.min), int(info.max)) if npdt.itemsize <= 2 else (-100, 100)
+        return rng.integers(lo, hi + 1, size=shape).astype(npdt)
+    return rng.uniform(-1.0, 1.0, size=shape).astype(npdt)

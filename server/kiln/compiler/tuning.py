@@ -1,0 +1,117 @@
+"""The tuning log: which kernel variant each operator should use, per CPU and operator signature.
+
+`kiln tune` measures an operator's variants on a device and writes the fastest bit-exact one here;
+the compiler reads it back (docs/tuning.md has the format). An operator's signature holds all that
+decides its kernel's speed (kind, types, shapes, strides, padding, dilation, activation), so one
+log serves every model with the same layers. Variants only change speed and scratch memory, never
+results: a log from another CPU, or a stale one, cannot make the code wrong.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+from ..errors import KilnError
+from .ir import Graph, Operator
+from .ops import REGISTRY
+
+FORMAT = "kiln-tuning-log/1"
+DEFAULT_NAME = "kiln-tuning.json"  # beside the model: used by every compile of it when present
+
+
+def variants(op: Operator, g: Graph) -> list[str]:
+    """The operator's kernel variants, the default first; [] when it has no choice."""
+    fn = REGISTRY[op.kind].variants if op.kind in REGISTRY else None
+    v = fn(op, g) if fn else []
+    return v if len(v) > 1 else []
+
+
+def signature(op: Operator, g: Graph) -> str:
+    """What decides the kernel's speed, as one line: 'CONV_2D int8 1x49x10x1 -> 1x25x5x64 w64x10x4x1 stride=2,2 ...'."""
+    ts = [g.tensor(i) for i in op.inputs if i >= 0]
+    ins = " ".join(f"{t.dtype}{'w' if t.is_const else ''}[{'x'.join(map(str, t.shape))}]" for t in ts)
+    outs = " ".join(f"{g.tensor(i).dtype}[{'x'.join(map(str, g.tensor(i).shape))}]" for i in op.outputs)
+    opts = " ".join(f"{k}={v}" for k, v in sorted(op.options.items()) if isinstance(v, (int, float, str, bool)))
+    return f"{op.kind} {ins} -> {outs}" + (f" {opts}" if opts else "")
+
+
+class Log:
+    """entries[cpu][signature] = {"variant": name, "cycles": {variant: cycles}, "board", "model", "date"}."""
+
+    def __init__(self, entries: dict | None = None, path: Path | None = None):
+        self.entries: dict[str, dict[str, dict]] = entries or {}
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Log":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except OSError as e:
+            raise KilnError(f"{path}: cannot read the tuning log ({e.strerror})") from None
+        except ValueError as e:
+            raise KilnError(f"{path}: not a tuning log: not JSON ({e})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise KilnError(f"{path}: not a tuning log: \"format\" must be \"{FORMAT}\" (see docs/tuning.md)")
+        entries = data.get("cpus")
+        if not isinstance(entries, dict) or not all(
+                isinstance(sigs, dict) and all(isinstance(e, dict) and isinstance(e.get("variant"), str) for e in sigs.values())
+                for sigs in entries.values()):
+            raise KilnError(f"{path}: not a tuning log: \"cpus\" must map a CPU to {{signature: {{\"variant\": ...}}}}")
+        return cls(entries, path)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        data = {"format": FORMAT, "about": "kiln tune: the fastest bit-exact kernel variant per CPU and operator "
+                                           "signature (docs/tuning.md)", "cpus": self.entries}
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        self.path = path
+        return path
+
+    def record(self, cpu: str, sig: str, variant: str, cycles: dict[str, int], board: str, model: str) -> None:
+        self.entries.setdefault(cpu, {})[sig] = {
+            "variant": variant, "cycles": cycles, "board": board, "model": model,
+            "date": datetime.date.today().isoformat()}
+
+    def lookup(self, sig: str, cpu: str | None) -> str | None:
+        """The variant for this signature on this CPU; with no CPU given, the one variant every CPU agrees on."""
+        if cpu is not None:
+            e = self.entries.get(cpu, {}).get(sig)
+            return e["variant"] if e else None
+        found = {sigs[sig]["variant"] for sigs in self.entries.values() if sig in sigs}
+        return found.pop() if len(found) == 1 else None
+
+
+def find_log(model: Path) -> Path | None:
+    p = Path(model).with_name(DEFAULT_NAME)
+    return p if p.is_file() else None
+
+
+def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:
+    """Operator index -> the variant the log names for it (only operators that have that variant)."""
+    out = {}
+    for op in g.operators:
+        names = variants(op, g)
+        if not names:
+            continue
+        v = log.lookup(signature(op, g), cpu)
+        if v is not None and v in names:
+            out[op.index] = v
+    return out
+
+
+def apply(g: Graph, chosen: dict[int, str]) -> None:
+    """Set op.variant before prepare; an unknown variant is an error naming the operator."""
+    for index, v in chosen.items():
+        op = g.operators[index]
+        names = variants(op, g)
+        if v not in names:
+            raise KilnError(f"{op.label}: no kernel variant '{v}' (it has: {', '.join(names) or 'none'})")
+        op.variant = v
+
+
+def from_source_map(source_map: dict) -> dict[int, str]:
+    """Operator index -> kernel variant, as a generated <name>.kiln.json records them (adapters
+    re-plan the graph with the same variants as the sources they build)."""
+    return {o["index"]: o["variant"] for o in source_map.get("operators", []) if o.get("variant")}
