@@ -24,6 +24,7 @@ from .. import quantmath as qm
 from .activations16 import checked_log2, require_sigmoid_table, sigmoid_table
 from .base import ACTIVATIONS, dtype_in, quantized, register, require
 from .fully_connected import pack_weights, packed_s16
+from .packing import wrap_int32
 
 INPUT, W_IN, W_REC, PEEPHOLE, BIAS, PROJECTION, HIDDEN, CELL, LAYER_NORM = 0, 1, 5, 9, 12, 16, 18, 19, 20
 GATES = ("input", "forget", "cell", "output")
@@ -128,12 +129,6 @@ def _gate_multipliers(op, g):
     return out
 
 
-def _wrap(v: np.ndarray, bits: int) -> np.ndarray:
-    """Integers modulo 2^bits as signed (TFLite's accumulator arithmetic wraps the same way)."""
-    v = np.asarray(v, dtype=object) % (1 << bits)
-    return np.array([int(a) - (1 << bits) if a >= 1 << (bits - 1) else int(a) for a in v.reshape(-1)], np.int64)
-
-
 def prepare(op, g):
     ins = g.op_inputs(op)
     x, h, c = ins[INPUT], ins[HIDDEN], ins[CELL]
@@ -165,10 +160,10 @@ def prepare(op, g):
         p["tanh"] = (3, -left) if left < 0 else (3 << left, 0)
         p["in_zp"], p["h_zp"] = x.zero_point, h.zero_point
         if x.dtype == "int8":  # the zero points folded into int32 biases: sum(w (x - zp)) = sum(w x) - zp sum(w)
-            p["b_in"] = [_wrap(ins[BIAS + k].data.astype(np.int64)
-                               - x.zero_point * ins[W_IN + k].data.astype(np.int64).sum(axis=1), 32)
+            p["b_in"] = [wrap_int32(ins[BIAS + k].data.astype(np.int64)
+                                    - x.zero_point * ins[W_IN + k].data.astype(np.int64).sum(axis=1))
                          for k in range(4)]
-            p["b_rec"] = [_wrap(-h.zero_point * ins[W_REC + k].data.astype(np.int64).sum(axis=1), 32)
+            p["b_rec"] = [wrap_int32(-h.zero_point * ins[W_REC + k].data.astype(np.int64).sum(axis=1))
                           if h.zero_point else None for k in range(4)]
             for what, first, bias in (("rq_in", W_IN, p["b_in"]), ("rq_rec", W_REC, p["b_rec"])):
                 p[what] = []

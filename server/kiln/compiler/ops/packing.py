@@ -6,6 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def wrap_int32(v) -> np.ndarray:
+    """Integers modulo 2^32 as signed, as int64 (TFLite's int32 accumulators wrap the same way):
+    numpy's integer narrowing is exactly that wrap."""
+    return np.asarray(v, np.int64).astype(np.int32).astype(np.int64)
+
+
 def int16_pair(lo, hi) -> np.ndarray:
     """Words holding lo in the low half and hi in the high half as int16: one SMLAD operand."""
     return (np.asarray(lo, np.int64) & 0xFFFF) | ((np.asarray(hi, np.int64) & 0xFFFF) << 16)

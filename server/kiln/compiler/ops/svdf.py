@@ -19,6 +19,7 @@ import numpy as np
 from .. import quantmath as qm
 from .base import ACTIVATIONS, arity, dtype_in, quantized, register, require
 from .fully_connected import pack_weights
+from .packing import wrap_int32
 
 INPUT, W_FEATURE, W_TIME, BIAS, STATE = range(5)
 
@@ -80,10 +81,6 @@ def _row_sums(w: np.ndarray) -> np.ndarray:
     return w.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
 
 
-def _wrap32(v: np.ndarray) -> np.ndarray:
-    return ((np.asarray(v, np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
-
-
 def prepare(op, g):
     x, wf, wt, b, s = g.op_inputs(op)
     (y,) = g.op_outputs(op)
@@ -97,10 +94,10 @@ def prepare(op, g):
     # TFLite Micro: static_cast<double>(float * float / float)
     scale1 = qm.f32(qm.f32(x.scale * wf.scale) / s.scale)
     scale2 = qm.f32(qm.f32(s.scale * wt.scale) / y.scale)
-    p["feature_bias"] = _wrap32(-x.zero_point * _row_sums(wf.data))
+    p["feature_bias"] = wrap_int32(-x.zero_point * _row_sums(wf.data))
     bound = qm.accumulator_bounds(p["feature_bias"], np.abs(wf.data.astype(np.int64)).sum(axis=1)).max()
     p["feature_rq"] = qm.rescaling(*qm.quantize_multiplier(scale1), 0, int(bound))
-    p["time_bias"] = _wrap32(-s.zero_point * _row_sums(wt.data)) if s.zero_point else None
+    p["time_bias"] = wrap_int32(-s.zero_point * _row_sums(wt.data)) if s.zero_point else None
     peak = 128 if wt.dtype == "int8" else 32768
     per_filter = peak * np.abs(wt.data.astype(np.int64)).sum(axis=1)
     if p["time_bias"] is not None:
