@@ -41,6 +41,22 @@ def differences(ours: np.ndarray, ref) -> dict:
     return out
 
 
+def compare(model: str | Path | bytes, records: list, outputs: list) -> list[dict]:
+    """Kiln's outputs (per record, per model output) against TFLite Micro's on the same records, in
+    order (a sequence carries TFLite Micro's variables as Kiln's state): per model output the
+    largest difference over the records (differences() of the worst record), the first record
+    that differs (None), and TFLite Micro's output for the last record ("reference")."""
+    n = len(outputs[0]) if outputs else 0
+    ref = run_tflm(model, records, n)
+    result = []
+    for k in range(n):
+        per = [differences(o[k], r[k]) for o, r in zip(outputs, ref)]
+        worst = max(per, key=lambda d: d["max_abs_diff"])
+        first = next((s for s, d in enumerate(per) if d["max_abs_diff"] > 0), None)
+        result.append({**worst, "first_differing_step": first, "reference": np.asarray(ref[-1][k])})
+    return result
+
+
 def random_inputs(g, seed: int = 0, count: int = 1) -> list[list[np.ndarray]]:
     """Deterministic random inputs: the full range of 8- and 16-bit integers, -100..100 for wider
     ones, either truth value for bool, floats in [-1, 1)."""

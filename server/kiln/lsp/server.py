@@ -297,14 +297,12 @@ async def kiln_run(ls: KilnLanguageServer, params) -> protocol.RunResult:
                           connect=lambda: _Using(ls, model, board, p, progress))
         g, records, seq = ran.compiled.graph, ran.records, ran.outputs
         progress("running TFLite Micro for comparison")
-        ref = oracle.run_tflm(model, records, len(g.outputs))
         out = []
-        for k, i in enumerate(g.outputs):
-            a, r = np.asarray(seq[-1][k]), np.asarray(ref[-1][k])
-            diffs = [oracle.differences(np.asarray(s[k]), rr[k]) for s, rr in zip(seq, ref)]
-            worst = max(diffs, key=lambda d: d["max_abs_diff"])
+        for k, (i, cmp) in enumerate(zip(g.outputs, oracle.compare(model, records, seq))):
+            a = np.asarray(seq[-1][k])
+            diffs = {key: cmp[key] for key in ("max_abs_diff", "max_rel_diff") if key in cmp}
             entry = {"index": k, "name": g.tensor(i).name, "shape": list(a.shape), "dtype": str(a.dtype),
-                     "values": a.reshape(-1).tolist(), "reference": r.reshape(-1).tolist(), **worst}
+                     "values": a.reshape(-1).tolist(), "reference": cmp["reference"].reshape(-1).tolist(), **diffs}
             if steps > 1:
                 entry["sequence"] = [np.asarray(s[k]).reshape(-1).tolist() for s in seq]
             out.append(_finite(entry))
