@@ -164,6 +164,10 @@ def test_cli_profile_json_and_kiln_toml(tmp_path):
     assert r["board"] == "qemu-m4"
     assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
     assert {"cycles", "micros"} <= set(r["total"])
+    assert r["unit"] == "instructions" and r["total"]["micros"] is None  # QEMU: no real time
+    text = subprocess.run([sys.executable, "-m", "kiln", "profile", str(model)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300).stdout
+    assert "(instructions)" in text and " instructions" in text and " us " not in text and "cycles" not in text
     # out: <out>/<model name>, relative to kiln.toml, as the language server and the editor's tasks
     (tmp_path / "kiln.toml").write_text('board = "host"\nout = "gen"\n')
     (tmp_path / "sub").mkdir()

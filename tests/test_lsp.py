@@ -109,7 +109,7 @@ async def test_profile_then_hints_and_hover(client, work):
     model = work / "clf.tflite"
     EVENTS.clear()
     r = await request(client, "kiln/profile", {"uri": uri(model), "board": "host"})
-    assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"]
+    assert [o["kind"] for o in r["operators"]] == ["FULLY_CONNECTED", "SOFTMAX"] and r["unit"] == "nanoseconds"
     for o in r["operators"]:
         assert o["cycles"] > 0 and o["micros"] > 0 and 0 < o["share"] <= 1
     assert r["total"]["cycles"] == pytest.approx(sum(o["cycles"] for o in r["operators"]), abs=2)
@@ -123,7 +123,7 @@ async def test_profile_then_hints_and_hover(client, work):
     for h, op, t in zip(got, smap["operators"], r["operators"]):
         assert op["function"] in lines[h.position.line]
         assert h.label == " " + hints.label(t) and "µs" in h.label and f"{100 * t['share']:.1f}%" in h.label
-        assert f"{t['cycles']:,} cycles" in h.tooltip
+        assert f"{t['cycles']:,} nanoseconds" in h.tooltip  # the host's counter is its wall clock
 
     op0 = smap["operators"][0]
     hv = await client.text_document_hover_async(types.HoverParams(
@@ -246,6 +246,16 @@ async def test_unsupported_operator_diagnostic(client, work):
 
 
 @aio
+async def test_a_model_that_does_not_compile_is_a_problem_on_it(client, tmp_path):
+    model = tmp_path / "broken.tflite"
+    model.write_bytes(b"this is not a TensorFlow Lite model")
+    with pytest.raises(JsonRpcException):
+        await request(client, "kiln/compile", {"uri": uri(model)})
+    (d,) = client.diagnostics[uri(model)]
+    assert "not a TensorFlow Lite model" in d.message and d.severity == types.DiagnosticSeverity.Error
+
+
+@aio
 async def test_latency_figures(client, work):
     """`kiln lsp` starts; printed, not asserted: start-to-initialized and inlay-hint latency on a 33-operator file."""
     t0 = time.perf_counter()
@@ -276,6 +286,12 @@ def test_hints_pure():
     (h,) = hints.inlay_hints(smap, prof, "x\nstatic void op000_add(void)\n{\n}\n")
     assert (h.line, h.character) == (1, 27) and h.label == " ⏱ 1,062 µs · 14.1%"
     assert hints.inlay_hints(smap, None, "x\n") == []
+    qemu = {"board": "qemu-m4", "unit": "instructions", "total": {"cycles": 7_500_000, "micros": None},
+            "operators": [{**prof["operators"][0], "micros": None}]}
+    (h,) = hints.inlay_hints(smap, qemu, "x\nstatic void op000_add(void)\n{\n}\n")
+    assert h.label == " ⏱ 1,062,000 instructions · 14.1%" and "1,062,000 instructions" in h.tooltip
+    hover = hints.hover_text(smap["operators"][0], qemu)
+    assert "1,062,000 instructions (14.1% of 7,500,000 instructions)" in hover and "µs" not in hover
     text = "x\nstatic void op000_add(void)\n{\n}\n"
     assert hints.operator_at(smap, 3, text)["kind"] == "ADD" and hints.operator_at(smap, 0, text) is None
 
@@ -430,7 +446,10 @@ async def test_qemu_profile_is_exact_and_gives_hints(client, work, tmp_path):
     got = await _hints(client, out / "small.c")
     assert len(got) == 2
     for h, t in zip(got, b["operators"]):
-        assert h.label == " " + hints.label(t) and "on qemu-m4" in h.tooltip and f"{t['cycles']:,} cycles" in h.tooltip
+        # QEMU counts instructions, which are no real CPU's time: the count and its unit, no µs
+        assert h.label == " " + hints.label(t, "instructions") == f" ⏱ {t['cycles']:,} instructions · {100 * t['share']:.1f}%"
+        assert "on qemu-m4" in h.tooltip and f"{t['cycles']:,} instructions" in h.tooltip
+    assert a["unit"] == "instructions" and all(o["micros"] is None for o in a["operators"]) and a["total"]["micros"] is None
 
 
 @aio

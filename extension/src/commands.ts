@@ -9,10 +9,11 @@ import { Cancelled, KilnClient, ServerError } from './client';
 import { currentBoard, setBoard } from './config';
 import type { DevicePanel } from './devicePanel';
 import type { HeatDecorations } from './heatDecorations';
+import type { KeptEdits } from './keptEdits';
 import type { Models } from './models';
 import type { StatusBar } from './statusBar';
 
-export interface Parts { kiln: KilnClient; status: StatusBar; panel: DevicePanel; heat: HeatDecorations; models: Models }
+export interface Parts { kiln: KilnClient; status: StatusBar; panel: DevicePanel; heat: HeatDecorations; models: Models; kept: KeptEdits }
 
 function trusted(): boolean {
   if (vscode.workspace.isTrusted) return true;
@@ -21,16 +22,18 @@ function trusted(): boolean {
   return false;
 }
 
-async function failed(p: Parts, what: string, e: unknown): Promise<void> {
+/** A command failed: the output and the panel log say so; device work on `model` also turns the
+ * status bar's Flash red (a compile's failure is in Problems and the notification instead). */
+async function failed(p: Parts, what: string, e: unknown, device?: vscode.Uri): Promise<void> {
   if (e instanceof Cancelled) {
-    p.status.idle();
+    if (device) p.status.idle();
     void vscode.window.setStatusBarMessage(`Kiln: ${what} cancelled`, 4000);
     return;
   }
   const message = (e as Error).message ?? String(e);
   p.kiln.output.appendLine(`[error] ${what}: ${message}`);
   p.panel.log(`${what} failed: ${message}`);
-  p.status.failed(what, message);
+  if (device) p.status.failed(what, message, device);
   // the server has already shown its own message for the errors it answered; this one is for the rest
   if (!(e instanceof ServerError)) {
     const a = await vscode.window.showErrorMessage(`Kiln: ${what} failed: ${message}`, 'Show Output');
@@ -54,7 +57,9 @@ export async function compile(p: Parts, arg?: unknown): Promise<void> {
         const c = uris.find((u) => maps.has(u.fsPath));
         p.heat.clearFolder(vscode.Uri.parse(r.outDir).fsPath);
         p.models.remember(model, c?.fsPath);
-        for (const note of r.problems) void vscode.window.showWarningMessage(`Kiln: ${note}`);
+        p.status.current(model);
+        if (r.kept) p.kept.show(r.outDir, r.kept); // the writer's notes are these edits, said with Compare and Replace
+        else for (const note of r.problems) void vscode.window.showWarningMessage(`Kiln: ${note}`);
         const s = r.summary;
         lastNeed = { model: name, arena: s.arena_bytes, flash: s.flash_bytes };
         vscode.window.setStatusBarMessage(`Kiln: ${name}: ${s.operators.length} operators, ${s.macs.toLocaleString('en-US')} MACs, arena ${s.arena_bytes.toLocaleString('en-US')} B`, 8000);
@@ -119,7 +124,7 @@ async function onDevice<T>(p: Parts, what: string, busy: string,
           p.status.idle();
           return r;
         } catch (e) {
-          await failed(p, title, e);
+          await failed(p, title, e, model);
           return undefined;
         } finally {
           sub.dispose();
@@ -165,7 +170,7 @@ export async function profile(p: Parts, arg?: unknown): Promise<void> {
   p.panel.showProfile(r.prof);
   const c = p.models.cOfModel(r.model);
   if (c) p.heat.set(c, r.prof);
-  vscode.window.setStatusBarMessage(`Kiln: ${r.prof.model} on ${r.prof.board}: ${r.prof.total.cycles.toLocaleString('en-US')} cycles`, 8000);
+  vscode.window.setStatusBarMessage(`Kiln: ${r.prof.model} on ${r.prof.board}: ${r.prof.total.cycles.toLocaleString('en-US')} ${r.prof.unit ?? 'cycles'}`, 8000);
 }
 
 /** Measure each operator's kernel variants on the board; the chart shows untuned (before) and tuned. */

@@ -55,10 +55,17 @@ export function sequenceSvg(o: RunOutput): string {
 const ROW = 22;
 const LABEL = 190;
 const WIDTH = 640;
-const VALUE = 150;
+const VALUE = 230; // room for "12,345,678 instructions · 33.3%"
 
-/** Horizontal bars, one per operator, in cycles; `before` (an earlier profile of the same model) as thin bars. */
+/** A profile's figure in its unit, with microseconds only where the count is time. */
+export function countText(p: ProfileResult, count: number, micros: number | null | undefined): string {
+  const unit = p.unit ?? 'cycles';
+  return micros === null || micros === undefined ? `${num(count)} ${unit}` : `${num(count)} ${unit}, ${num(micros, 1)} µs`;
+}
+
+/** Horizontal bars, one per operator, in the board's unit; `before` (an earlier profile of the same model) as thin bars. */
 export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
+  const unit = p.unit ?? 'cycles';
   const prev = new Map((before?.operators ?? []).map((o) => [o.function, o]));
   const max = Math.max(1, ...p.operators.map((o) => o.cycles), ...[...prev.values()].map((o) => o.cycles));
   const span = WIDTH - LABEL - VALUE;
@@ -66,17 +73,17 @@ export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
     const y = i * ROW;
     const w = Math.max(1, (o.cycles / max) * span);
     const b = prev.get(o.function);
-    const old = b ? `<rect class="before" x="${LABEL}" y="${y + ROW - 7}" width="${Math.max(1, (b.cycles / max) * span).toFixed(1)}" height="4"><title>before: ${num(b.cycles)} cycles</title></rect>` : '';
+    const old = b ? `<rect class="before" x="${LABEL}" y="${y + ROW - 7}" width="${Math.max(1, (b.cycles / max) * span).toFixed(1)}" height="4"><title>before: ${num(b.cycles)} ${unit}</title></rect>` : '';
     return `<g class="op" data-function="${esc(o.function)}">`
       + `<text class="label" x="${LABEL - 6}" y="${y + 14}" text-anchor="end">${esc(o.function)}</text>`
-      + `<rect class="bar" x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${b ? 12 : 15}"><title>${esc(o.function)}: ${num(o.cycles)} cycles, ${num(o.micros, 1)} µs, ${(100 * o.share).toFixed(1)}%</title></rect>${old}`
-      + `<text class="value" x="${LABEL + w + 6}" y="${y + 14}">${num(o.cycles)} · ${(100 * o.share).toFixed(1)}%</text></g>`;
+      + `<rect class="bar" x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${b ? 12 : 15}"><title>${esc(o.function)}: ${countText(p, o.cycles, o.micros)}, ${(100 * o.share).toFixed(1)}%</title></rect>${old}`
+      + `<text class="value" x="${LABEL + w + 6}" y="${y + 14}">${num(o.cycles)} ${unit} · ${(100 * o.share).toFixed(1)}%</text></g>`;
   });
   const h = Math.max(ROW, p.operators.length * ROW);
-  const legend = before ? `<p class="meta"><span class="swatch bar"></span> now <span class="swatch before"></span> before (${num(before.total.cycles)} cycles in all)</p>` : '';
+  const legend = before ? `<p class="meta"><span class="swatch bar"></span> now <span class="swatch before"></span> before (${num(before.total.cycles)} ${before.unit ?? 'cycles'} in all)</p>` : '';
   const exact = (p.exact ? ' (exact instruction counts)' : '')
     + (p.steps && p.steps > 1 ? `, means over ${num(p.steps)} invocations in sequence` : '');
-  return `<p class="meta">${esc(p.model)} on <b>${esc(p.board)}</b>: ${num(p.total.cycles)} cycles, ${num(p.total.micros, 1)} µs in all${exact}</p>${legend}`
+  return `<p class="meta">${esc(p.model)} on <b>${esc(p.board)}</b>: ${countText(p, p.total.cycles, p.total.micros)} in all${exact}</p>${legend}`
     + `<svg class="chart" viewBox="0 0 ${WIDTH} ${h}" width="100%" role="img" aria-label="latency per operator">${bars.join('')}</svg>`;
 }
 

@@ -1,12 +1,13 @@
 // Kiln's VS Code extension: wires the parts together. Each file does one job:
 // client (the language server), bootstrap/interpreter (which Python), commands, statusBar,
-// tasks, devicePanel, modelReport, heatDecorations; the *View/heat/taskArgs modules are pure.
+// tasks, devicePanel, modelReport, heatDecorations, keptEdits; the *View/heat/taskArgs modules are pure.
 import * as vscode from 'vscode';
 import { KilnClient } from './client';
 import * as commands from './commands';
 import { currentBoard } from './config';
 import { DevicePanel } from './devicePanel';
 import { HeatDecorations } from './heatDecorations';
+import { KeptEdits } from './keptEdits';
 import { ModelReportProvider, VIEW_TYPE as REPORT } from './modelReport';
 import { Models } from './models';
 import { StatusBar } from './statusBar';
@@ -23,10 +24,11 @@ export async function activate(ctx: vscode.ExtensionContext) {
   const heat = new HeatDecorations();
   const reports = new ModelReportProvider(ctx, kiln);
   const models = new Models(ctx.workspaceState, () => reports.active);
-  const parts: commands.Parts = { kiln, status, panel, heat, models };
+  const kept = new KeptEdits(output);
+  const parts: commands.Parts = { kiln, status, panel, heat, models, kept };
   const refresh = () => status.showBoard(currentBoard(), vscode.workspace.isTrusted);
 
-  ctx.subscriptions.push(output, trace, status, panel, heat, kiln,
+  ctx.subscriptions.push(output, trace, status, panel, heat, kept, kiln,
     vscode.window.registerCustomEditorProvider(REPORT, reports, { supportsMultipleEditorsPerDocument: true }),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new KilnTaskProvider(ctx, kiln)),
     vscode.commands.registerCommand('kiln.compileModel', (arg) => commands.compile(parts, arg ?? reports.active)),

@@ -11,6 +11,14 @@ export const VIEW_TYPE = 'kiln.modelReport';
 export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider {
   /** The .tflite of the report in front, for the title bar's Compile button. */
   active: vscode.Uri | undefined;
+  /** Per report, whether Kiln can compile its model: the title bar offers Compile only then. */
+  private readonly compilable = new Map<string, boolean>();
+
+  private setActive(uri: vscode.Uri | undefined): void {
+    this.active = uri;
+    const can = uri ? this.compilable.get(uri.toString()) ?? true : false;
+    void vscode.commands.executeCommand('setContext', 'kiln.reportCompilable', can);
+  }
 
   constructor(private readonly ctx: vscode.ExtensionContext, private readonly kiln: KilnClient) {}
 
@@ -27,22 +35,26 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
     const load = async () => {
       try {
         const r = await this.kiln.request('kiln/report', { uri: document.uri.toString() });
+        this.compilable.set(document.uri.toString(), r.problems.length === 0);
         panel.webview.html = reportHtml(r, policy, style, name);
       } catch (e) {
+        this.compilable.set(document.uri.toString(), false); // not even readable
         panel.webview.html = errorHtml(`${name}: ${(e as Error).message}`, policy, style);
       }
+      if (panel.active) this.setActive(document.uri);
     };
     panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${esc(policy)}"><link rel="stylesheet" href="${esc(style)}"></head><body><p class="meta">Reading ${esc(name)}…</p></body></html>`;
-    if (panel.active) this.active = document.uri;
+    if (panel.active) this.setActive(document.uri);
     panel.onDidChangeViewState(() => {
-      if (panel.active) this.active = document.uri;
-      else if (this.active?.toString() === document.uri.toString()) this.active = undefined; // not in front any more
+      if (panel.active) this.setActive(document.uri);
+      else if (this.active?.toString() === document.uri.toString()) this.setActive(undefined); // not in front any more
     });
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(document.uri.fsPath)), name));
     watcher.onDidChange(load);
     panel.onDidDispose(() => {
       watcher.dispose();
-      if (this.active?.toString() === document.uri.toString()) this.active = undefined;
+      this.compilable.delete(document.uri.toString());
+      if (this.active?.toString() === document.uri.toString()) this.setActive(undefined);
     });
     await load();
   }

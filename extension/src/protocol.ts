@@ -9,7 +9,10 @@ export interface CompileResult {
   summary: { operators: OperatorSummary[]; arena_bytes: number; flash_bytes: number; macs: number };
   problems: string[];
   buildSystem?: BuildSystem;
+  kept?: KeptEdit[]; // absent from older servers
 }
+/** A generated file the user edited: kept as it is, Kiln's new version written beside it. */
+export interface KeptEdit { file: string; new: string }
 /** The workspace's build above the output folder, and the lines that add the model to it. */
 export interface BuildSystem {
   kind: string | null; // cmake, make, zephyr, esp-idf, platformio, arduino; null: none found
@@ -41,21 +44,26 @@ export interface DeviceParams {
 export interface BuildResult { artifact: string; board: string }
 export interface FlashResult { board: string; url: string; model_sha256: string }
 
+// cycles: the count of the board's per-operator counter, in `unit` (server/kiln/boards: "instructions"
+// on QEMU, "nanoseconds" on the host, "cycles" on real boards); micros: null where the count is no
+// time (QEMU's instructions stand for no real CPU's time).
+export type CountUnit = 'instructions' | 'cycles' | 'nanoseconds';
 export interface OperatorTiming {
   index: number;
   kind: string;
   function: string;
   cycles: number;
-  micros: number;
+  micros: number | null;
   share: number;
   macs: number;
 }
 export interface ProfileResult {
   model: string;
   board: string;
+  unit?: CountUnit; // absent from older servers: cycles
   operators: OperatorTiming[];
-  total: { cycles: number; micros: number };
-  run: { cycles: number; micros: number } | null;
+  total: { cycles: number; micros: number | null };
+  run: { cycles: number; micros: number | null } | null;
   exact?: boolean;
   steps?: number; // a sequence: cycles and micros are per-invocation means
   per_step_cycles?: number[];

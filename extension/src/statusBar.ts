@@ -1,10 +1,13 @@
 // The status bar: the current board (click to choose one) and the Flash button, which spins
 // while Kiln builds or flashes and turns red when that failed (its tooltip points to the output).
+// Both show device work only: a failed compile lives in Problems and its notification, and a red
+// Flash belongs to the model whose device work failed (compiling another model clears it).
 import * as vscode from 'vscode';
 
 export class StatusBar implements vscode.Disposable {
   readonly board = vscode.window.createStatusBarItem('kiln.board', vscode.StatusBarAlignment.Left, 50);
   readonly flash = vscode.window.createStatusBarItem('kiln.flash', vscode.StatusBarAlignment.Left, 49);
+  private failedModel: string | undefined; // the model whose build, flash or run failed, while Flash is red
 
   constructor() {
     this.board.name = 'Kiln Board';
@@ -29,17 +32,25 @@ export class StatusBar implements vscode.Disposable {
   }
 
   idle(): void {
+    this.failedModel = undefined;
     this.flash.text = '$(zap) Flash';
     this.flash.tooltip = 'Kiln: build the firmware for the board and flash it';
     this.flash.command = 'kiln.flash';
     this.flash.backgroundColor = undefined;
   }
 
-  failed(what: string, message: string): void {
+  /** Device work on `model` failed: Flash turns red, and a click tries that model again. */
+  failed(what: string, message: string, model: vscode.Uri): void {
+    this.failedModel = model.toString();
     this.flash.text = `$(error) ${what} failed`;
     this.flash.tooltip = `${message}\nClick to try again; the details are in the Kiln output.`;
-    this.flash.command = 'kiln.flash';
+    this.flash.command = { title: 'Flash', command: 'kiln.flash', arguments: [model] };
     this.flash.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+  }
+
+  /** Another model is now the current one: a failure of the previous one no longer shows. */
+  current(model: vscode.Uri): void {
+    if (this.failedModel !== undefined && this.failedModel !== model.toString()) this.idle();
   }
 
   dispose(): void {

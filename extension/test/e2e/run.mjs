@@ -183,6 +183,103 @@ step('the device panel keeps its outputs and chart across a window reload', asyn
   expect((await panel.locator('#outputs [data-testid=match]').innerText()) === 'bit-exact', 'the outputs are gone after the reload');
 });
 
+step('on a QEMU board the figures are instructions, with no µs: panel, bars and inline hints', async ({ page, dirs, shot }) => {
+  // undo the compile error an earlier step put in the generated C, so that the firmware builds
+  const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
+  writeFileSync(c, readFileSync(c, 'utf8').replace(' kiln_e2e_not_c;', ''));
+  await statusItem(page, 'host').click();
+  await pickQuick(page, 'qemu-m4', 'now: host');
+  await statusItem(page, 'qemu-m4').waitFor({ timeout: 15000 });
+  await page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 15000 }); // the board pick has closed
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await commandPalette(page, 'Kiln: Profile on the Board');
+  const panel = await webviewFrame(page, 'kiln-device');
+  const chartMeta = panel.locator('#chart p.meta', { hasText: 'on qemu-m4' }).first();
+  await chartMeta.waitFor({ timeout: 300000 });
+  const meta = await chartMeta.innerText();
+  expect(/[\d,]+ instructions in all \(exact instruction counts\)/.test(meta) && !meta.includes('µs'), `panel: ${meta}`);
+  const values = await panel.locator('#chart svg text.value').allTextContents();
+  expect(values.length === 3 && values.every((v) => / instructions · [\d.]+%$/.test(v)), `bars: ${values}`);
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await page.waitForFunction(() => /⏱\s[\d,]+\sinstructions/.test((document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').replace(/\u00a0/g, ' ')), null, { timeout: 60000 });
+  const text = (await editorText(page)).replace(/\u00a0/g, ' ');
+  const functions = text.split('\n').filter((l) => l.startsWith('static void op00'));
+  expect(functions.length >= 1 && functions.every((l) => /\) ⏱ [\d,]+ instructions · [\d.]+%/.test(l) && !l.includes('µs')),
+    `operator lines: ${JSON.stringify(functions)}`);
+  await shot('qemu-instructions');
+});
+
+step('a model that fails to compile: Problems and a notification, Flash untouched; Flash then flashes the other model', async ({ page, dirs, shot }) => {
+  writeFileSync(join(dirs.ws, 'models', 'broken.tflite'), 'this is not a TensorFlow Lite model');
+  const broken = explorerRow(page, 'broken.tflite');
+  await broken.waitFor({ timeout: 30000 });
+  await broken.click({ button: 'right' });
+  await page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Compile Model' }).first().hover();
+  await page.keyboard.press('Enter');
+  await notification(page, 'not a TensorFlow Lite model').waitFor({ timeout: 60000 });
+  await page.getByRole('tab', { name: /^Problems/ }).first().click();
+  await page.locator('.markers-panel .monaco-list-row', { hasText: 'not a TensorFlow Lite model' }).first().waitFor({ timeout: 30000 });
+  expect((await page.locator('.markers-panel').innerText()).includes('broken.tflite'), 'the problem does not name broken.tflite');
+  expect(await page.locator('.statusbar-item', { hasText: 'failed' }).count() === 0, 'a failed compile took over the status bar');
+  await statusItem(page, 'Flash').waitFor();
+  await shot('compile-failed');
+  // its report says why, and offers no Compile
+  await broken.dblclick();
+  const until = Date.now() + 30000; // its own report's frame (the other model's report is open too)
+  let shown = false;
+  while (!shown && Date.now() < until) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$('body#kiln-report:has-text("not a TensorFlow Lite model")')) shown = true;
+      } catch { /* detached */ }
+    }
+    if (!shown) await page.waitForTimeout(250);
+  }
+  expect(shown, 'the report of broken.tflite does not say what is wrong');
+  await page.waitForTimeout(1000);
+  expect(await page.locator('.editor-actions .action-label[aria-label*="Compile Model"]').count() === 0,
+    'the report of a model that cannot compile offers Compile');
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await statusItem(page, 'Flash').click();
+  await notification(page, 'flashed qemu-m4').waitFor({ timeout: 300000 });
+  expect((await page.locator('.statusbar').innerText()).includes('Flash'), 'Flash is not back after the flash');
+  const log = await (await webviewFrame(page, 'kiln-device')).locator('#log').innerText();
+  expect(/flashing sine_int8\.tflite on qemu-m4/.test(log) && !/flashing broken/.test(log), `the flash was not sine_int8's: ${log.slice(-400)}`);
+});
+
+step('an edited generated file survives a recompile: a warning with Compare and Replace with New, in Output and Problems too', async ({ page, dirs, shot }) => {
+  const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
+  const fresh = `${c}.kiln-new`;
+  writeFileSync(c, `/* my own note */\n${readFileSync(c, 'utf8')}`);
+  const compile = async () => {
+    await explorerRow(page, 'sine_int8.tflite').click({ button: 'right' });
+    await page.locator('.monaco-menu .action-item', { hasText: 'Kiln: Compile Model' }).first().hover();
+    await page.keyboard.press('Enter');
+    const warning = notification(page, 'you edited sine_int8.c');
+    await warning.waitFor({ timeout: 120000 });
+    return warning;
+  };
+  let warning = await compile();
+  expect((await warning.innerText()).includes('sine_int8.c.kiln-new'), 'the warning does not name the new version');
+  expect(readFileSync(c, 'utf8').startsWith('/* my own note */') && existsSync(fresh), 'the edit was not kept beside the new version');
+  await page.getByRole('tab', { name: /^Problems/ }).first().click();
+  await page.locator('.markers-panel .monaco-list-row', { hasText: 'you edited sine_int8.c' }).first().waitFor({ timeout: 30000 });
+  await warning.locator('.monaco-button', { hasText: 'Compare' }).click();
+  await page.locator('.tab', { hasText: '(yours)' }).first().waitFor({ timeout: 30000 });
+  await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ timeout: 30000 });
+  await shot('compare-kept-edit');
+  await commandPalette(page, 'Kiln: Show Output');
+  await page.waitForFunction(() => /\[kept\][^\n]*sine_int8\.c/.test(document.querySelector('.part.panel .view-lines')?.textContent ?? ''), null, { timeout: 30000 });
+  warning = await compile();
+  await warning.locator('.monaco-button', { hasText: 'Replace with New' }).click();
+  const deadline = Date.now() + 30000;
+  while (existsSync(fresh) && Date.now() < deadline) await page.waitForTimeout(250);
+  expect(!existsSync(fresh) && !readFileSync(c, 'utf8').includes('my own note'), 'Replace with New did not put the new version in place');
+  await page.getByRole('tab', { name: /^Problems/ }).first().click();
+  await page.waitForTimeout(500);
+  expect(!(await page.locator('.markers-panel').innerText()).includes('you edited sine_int8.c'), 'the kept-edit problem stayed after the replace');
+});
+
 // ---------------------------------------------------------------- new user, untrusted workspace
 current = sessions[1];
 

@@ -28,6 +28,20 @@ test('a second profile of the same model shows the first as "before"', () => {
   assert.match(html, /before \(400 cycles in all\)/);
 });
 
+test('QEMU counts instructions: the unit everywhere in the chart, and no microseconds', () => {
+  const p = profile([1000, 3000]);
+  const qemu: ProfileResult = {
+    ...p, board: 'qemu-m4', unit: 'instructions', exact: true, total: { ...p.total, micros: null },
+    operators: p.operators.map((o) => ({ ...o, micros: null })),
+  };
+  const html = chartHtml(qemu);
+  assert.match(html, /4,000 instructions in all \(exact instruction counts\)/);
+  assert.match(html, />1,000 instructions · 25\.0%</);
+  assert.match(html, /op000_add: 1,000 instructions, 25\.0%/);
+  assert.ok(!html.includes('µs') && !html.includes('cycles'), html);
+  assert.match(chartHtml(p), /4,000 cycles, 40\.0 µs in all/); // a board whose count is time keeps its µs
+});
+
 test('outputs beside the reference; a mismatch is flagged; names are escaped', () => {
   const run: RunResult = { model: 'm', board: 'host', outputs: [
     { index: 0, name: '<script>', shape: [1, 2], dtype: 'int8', values: [1, 2], reference: [1, 3], max_abs_diff: 1 },

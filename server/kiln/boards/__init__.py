@@ -30,7 +30,8 @@ class BoardInfo:
         c = self.config
         return {"name": self.name, "description": c.get("description", ""), "cpu": c.get("cpu"),
                 "ram_bytes": c.get("ram_bytes"), "flash_bytes": c.get("flash_bytes"),
-                "clock_hz": c.get("clock_hz"), "adapter": str(self.folder / "adapter.py")}
+                "clock_hz": c.get("clock_hz"), "counts": c.get("counts", "cycles"),
+                "adapter": str(self.folder / "adapter.py")}
 
 
 def available() -> list[BoardInfo]:
@@ -44,6 +45,32 @@ def available() -> list[BoardInfo]:
 def cpu(board: str | None) -> str | None:
     """The board's CPU ("cortex-m4", "host"...): whose entries of a tuning log apply to it."""
     return find(board).config.get("cpu") if board else None
+
+
+UNITS = ("instructions", "cycles", "nanoseconds")  # what a board's per-operator counter counts
+
+
+def counter(board: str | None) -> str:
+    """What `board`'s per-operator figures count (board.json's "counts"): "instructions" on the QEMU
+    boards (-icount: no real time, so no microseconds either), "nanoseconds" on the host (its
+    timer is the wall clock), "cycles" on real boards and on attached firmware."""
+    known = {b.name: b for b in available()}
+    unit = known[board].config.get("counts", "cycles") if board in known else "cycles"
+    if unit not in UNITS:
+        raise KilnError(f"{known[board].folder / 'board.json'}: \"counts\" is {unit!r}; one of {', '.join(UNITS)}")
+    return unit
+
+
+def in_units(report: dict, board: str) -> dict:
+    """A profile report labelled with what its counts count ("unit"); no microseconds for
+    instructions (they stand for no real CPU's time)."""
+    unit = counter(board)
+    report["unit"] = unit
+    if unit == "instructions":
+        for part in [*report["operators"], report["total"], report.get("run") or {}]:
+            if "micros" in part:
+                part["micros"] = None
+    return report
 
 
 def find(name: str) -> BoardInfo:

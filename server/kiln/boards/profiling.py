@@ -7,10 +7,13 @@ adapter, over RPC or attached, is timed over the RPC link by a deployment that t
 `connect()` is a context manager giving a deploy.Deployment or deploy.Attachment (the language
 server passes one that reuses the firmware it flashed).
 
-Every route returns the same report: {"model", "board", "operators": [{"index", "kind",
+Every route returns the same report: {"model", "board", "unit", "operators": [{"index", "kind",
 "function", "cycles", "micros", "share", "macs"}], "total": {"cycles", "micros"}, "run"}; a
 sequence adds per operator "mean_cycles" and "per_step", in total "mean_cycles" and "per_step",
-and "steps" with "per_step_cycles".
+and "steps" with "per_step_cycles". "cycles" is the count of the board's counter and "unit" says
+what it counts (boards.counter: "instructions" on QEMU, "nanoseconds" on the host, "cycles" on
+real boards); "micros" is null where the count is no time (QEMU: one instruction is no real
+CPU's nanosecond).
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..compiler.ir import function_name
+from . import in_units
 
 NS_PER_INSTRUCTION = 1.0  # -icount shift=0
 
@@ -75,21 +79,21 @@ def profile(model: str | Path, board: str, *, connect: Callable, exact: bool, re
 
     if exact and not sequence:
         r = bench.bench(model, board, seed=seed, keep=out, progress=progress, input_paths=input_paths)
-        return _exact_report(r, board), _folder(out)
+        return in_units(_exact_report(r, board), board), _folder(out)
     if exact:
         c = compiler.compile_model(model, cpu=qemu.target(board).cpu)
         with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
             counts = bench.profile_sequence(c, records_for(c.graph, steps), board, out or Path(tmp) / "src", progress)
         per_step = [[(n, n * NS_PER_INSTRUCTION / 1000) for n in row] for row in counts]
-        return _sequence_report(c.name, board, c.graph.operators, per_step), _folder(out)
+        return in_units(_sequence_report(c.name, board, c.graph.operators, per_step), board), _folder(out)
     with connect() as d:
         g, name = d.compiled.graph, d.compiled.name
         records = records_for(g, steps)
         if not sequence:
             progress(f"profiling {name} on {board}")
-            return d.profile(records[0]), _folder(d.gen_dir)
+            return in_units(d.profile(records[0]), board), _folder(d.gen_dir)
         if d.session.info_.stateful:
             d.session.reset_state()
         progress(f"profiling {len(records)} invocations of {name} on {board}")
         per_step = [[(o["cycles"], o["micros"]) for o in d.profile(r)["operators"]] for r in records]
-        return _sequence_report(name, board, g.operators, per_step), _folder(d.gen_dir)
+        return in_units(_sequence_report(name, board, g.operators, per_step), board), _folder(d.gen_dir)

@@ -51,7 +51,9 @@ def run(board: str, records, *, compiled=None, connect: Callable | None = None, 
             progress(f"running {compiled.name} on {board}"
                      + (f": {len(records)} invocations in sequence" if len(records) > 1 else ""))
             outputs = [d.session.infer(r) for r in records]
-            return Ran(compiled, records, outputs, d.profile(records[0]) if profile else None)
+            from . import in_units
+
+            return Ran(compiled, records, outputs, in_units(d.profile(records[0]), board) if profile else None)
     g = compiled.graph
     records = records(g) if callable(records) else records
     if board.startswith("qemu-"):

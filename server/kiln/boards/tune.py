@@ -34,7 +34,8 @@ def _trial(model: Path, board: str, variants: dict[int, str], records, refs, rep
                     for rec, ref in zip(records, refs) for a, r in zip(d.session.infer(rec), ref))
         profiles = [d.profile(records[0]) for _ in range(repeats)]
         cycles = [int(np.median(col)) for col in zip(*[[o["cycles"] for o in p["operators"]] for p in profiles])]
-        return {"exact": exact, "cycles": cycles, "arena_bytes": d.compiled.graph.arena_bytes, "profile": profiles[0]}
+        return {"exact": exact, "cycles": cycles, "arena_bytes": d.compiled.graph.arena_bytes,
+                "profile": boards.in_units(profiles[0], board)}
 
 
 def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, seed: int = 0, checks: int = 3,

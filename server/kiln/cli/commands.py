@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..compiler.inputs import load_inputs
-from .common import _deployment, _progress, _sequence_records
+from .common import _deployment, _progress, _sequence_records, timing_rows
 
 
 def cmd_compile(args) -> int:
@@ -119,26 +119,22 @@ def cmd_profile(args) -> int:
                              progress=_progress, seed=args.seed, input_paths=args.input)
     if args.json:
         if args.sequence:  # the sequence's figures as `kiln profile --sequence --json` has always given them
-            r = {"model": r["model"], "board": r["board"], "steps": r["steps"],
+            r = {"model": r["model"], "board": r["board"], "unit": r["unit"], "steps": r["steps"],
                  "operators": [{k: o[k] for k in ("index", "kind", "function", "mean_cycles", "per_step")}
                                for o in r["operators"]],
                  "total": {k: r["total"][k] for k in ("mean_cycles", "per_step")}}
         print(json.dumps(r, indent=1))
         return 0
     if args.sequence:
-        print(f"{r['model']} on {r['board']}, {r['steps']} invocations in sequence (mean cycles per invocation; "
+        print(f"{r['model']} on {r['board']}, {r['steps']} invocations in sequence (mean {r['unit']} per invocation; "
               "first and last):")
         for o in r["operators"]:
             print(f"  {o['function']:<28} {o['mean_cycles']:>14,.1f}   {o['per_step'][0]:>10,} {o['per_step'][-1]:>10,}")
         t = r["total"]
         print(f"  {'total':<28} {t['mean_cycles']:>14,.1f}   {t['per_step'][0]:>10,} {t['per_step'][-1]:>10,}")
         return 0
-    print(f"{r['model']} on {r['board']}, one profiled inference:")
-    for o in r["operators"]:
-        print(f"  {o['function']:<28} {o['cycles']:>12,} cycles {o['micros']:>11.1f} us  {100 * o['share']:5.1f}%")
-    print(f"  {'total':<28} {r['total']['cycles']:>12,} cycles {r['total']['micros']:>11.1f} us")
-    if r["run"]:
-        print(f"  {'whole run() (timer around it)':<28} {r['run']['cycles']:>12,} cycles")
+    print(f"{r['model']} on {r['board']}, one profiled inference ({r['unit']}):")
+    print("\n".join(timing_rows(r)))
     return 0
 
 

@@ -45,3 +45,25 @@ def _deployment(args, flash: bool):
                           compiled=getattr(args, "compiled", None))
     return Deployment(args.model, args.board, adapter=args.adapter, out_dir=args.out, port=args.port,
                       flash=flash, progress=_progress)
+
+
+def count_text(n, unit: str) -> str:
+    """A profile figure with its unit, as every command prints it ("12,345 instructions")."""
+    return f"{n:>12,} {unit}" if isinstance(n, int) else f"{n:>14,.1f} {unit}"
+
+
+def timing_rows(r: dict) -> list[str]:
+    """One line per operator and the total of a profile report (boards.profiling's): its count in
+    the board's unit, microseconds where the count is time, the share."""
+    unit = r.get("unit", "cycles")
+
+    def row(name, part, share=None):
+        us = f" {part['micros']:>11.1f} us" if part.get("micros") is not None else ""
+        pct = f"  {100 * share:5.1f}%" if share is not None else ""
+        return f"  {name:<28} {count_text(part['cycles'], unit)}{us}{pct}"
+
+    lines = [row(o["function"], o, o["share"]) for o in r["operators"]]
+    lines.append(row("total", r["total"]))
+    if r.get("run"):
+        lines.append(f"  {'whole run() (timer around it)':<28} {count_text(r['run']['cycles'], unit)}")
+    return lines

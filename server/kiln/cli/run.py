@@ -13,7 +13,7 @@ from ..boards.running import PROFILE_REPEATS
 from ..compiler.inputs import load_inputs
 from ..compiler.ir import function_name
 from ..errors import KilnError
-from .common import _deployment, _fmt_array, _progress, _sequence_records
+from .common import _deployment, _fmt_array, _progress, _sequence_records, timing_rows
 
 
 def _integer_mismatch(report: dict) -> bool:
@@ -152,8 +152,7 @@ def cmd_run(args) -> int:
             print(f"  {verdict}")
     if args.profile and rpc_board:
         print(f"\nper-operator time on {args.board} (one profiled inference over the RPC link):")
-        for o in ran.timings["operators"]:
-            print(f"  {o['function']:<28} {o['cycles']:>12,} cycles {o['micros']:>11.1f} us  {100 * o['share']:5.1f}%")
+        print("\n".join(timing_rows(ran.timings)))
     elif args.profile and args.board.startswith("qemu-"):
         from ..boards import bench
 

@@ -38,15 +38,27 @@ def _num(n: float) -> str:
     return f"{n:,.0f}" if n >= 100 else f"{n:,.1f}" if n >= 10 else f"{n:,.2f}"
 
 
-def label(timing: dict) -> str:
-    return f"⏱ {_num(timing['micros'])} µs · {100 * timing['share']:.1f}%"
+SINGULAR = {"instructions": "instruction", "cycles": "cycle", "nanoseconds": "nanosecond"}
 
 
-def tooltip(timing: dict, board: str | None = None) -> str:
+def _unit(profile: dict | None) -> str:
+    """What the profile's counts count (boards.counter); older profiles said nothing: cycles."""
+    return (profile or {}).get("unit") or "cycles"
+
+
+def label(timing: dict, unit: str = "cycles") -> str:
+    """The inlay hint: microseconds where the count is time, else the count in its unit (QEMU's
+    instructions are no real CPU's time)."""
+    if timing.get("micros") is not None:
+        return f"⏱ {_num(timing['micros'])} µs · {100 * timing['share']:.1f}%"
+    return f"⏱ {timing['cycles']:,} {unit} · {100 * timing['share']:.1f}%"
+
+
+def tooltip(timing: dict, board: str | None = None, unit: str = "cycles") -> str:
     macs = timing.get("macs") or 0
-    per = f", {macs / timing['cycles']:.2f} MACs per cycle" if macs and timing.get("cycles") else ""
+    per = f", {macs / timing['cycles']:.2f} MACs per {SINGULAR.get(unit, unit)}" if macs and timing.get("cycles") else ""
     where = f" on {board}" if board else ""
-    return f"{timing['function']}{where}: {timing['cycles']:,} cycles, {macs:,} MACs{per}"
+    return f"{timing['function']}{where}: {timing['cycles']:,} {unit}, {macs:,} MACs{per}"
 
 
 def _timings(profile: dict) -> dict[int, dict]:
@@ -132,7 +144,8 @@ def inlay_hints(source_map: dict, profile: dict | None, text: str, first_line: i
             continue
         if line < first_line or (last_line is not None and line > last_line):
             continue
-        out.append(Hint(line, len(lines[line]), " " + label(t), tooltip(t, profile.get("board"))))
+        unit = _unit(profile)
+        out.append(Hint(line, len(lines[line]), " " + label(t, unit), tooltip(t, profile.get("board"), unit)))
     return out
 
 
@@ -151,6 +164,11 @@ def hover_text(op: dict, profile: dict | None) -> str:
         parts.append(f"{rec['role']}: `{name}` {rec['type']}")
     t = _timings(profile).get(op["index"]) if profile else None
     if t is not None:
-        parts.append(f"latency{' on ' + profile['board'] if profile.get('board') else ''}: {_num(t['micros'])} µs "
-                     f"({100 * t['share']:.1f}% of {_num(profile['total']['micros'])} µs), {t['cycles']:,} cycles")
+        where = f" on {profile['board']}" if profile.get("board") else ""
+        unit, share = _unit(profile), f"{100 * t['share']:.1f}%"
+        if t.get("micros") is not None:
+            parts.append(f"latency{where}: {_num(t['micros'])} µs ({share} of {_num(profile['total']['micros'])} µs), "
+                         f"{t['cycles']:,} {unit}")
+        else:  # a count that is no time (QEMU's instructions)
+            parts.append(f"cost{where}: {t['cycles']:,} {unit} ({share} of {profile['total']['cycles']:,} {unit})")
     return "\n\n".join(parts)

@@ -49,6 +49,12 @@ class CompileResult(TypedDict):
     summary: Summary
     problems: list[str]  # notes from the writer (e.g. an edited file kept, the new one written beside it)
     buildSystem: BuildSystem  # the workspace's build, and the lines that add the model to it
+    kept: list[KeptEdit]  # files the user edited, kept, each with the new version written beside it
+
+
+class KeptEdit(TypedDict):
+    file: str  # uri of the user's edited file (left as it is)
+    new: str  # uri of Kiln's new version of it (<file>.kiln-new)
 
 
 class BuildSystem(TypedDict):

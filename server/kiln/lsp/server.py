@@ -154,7 +154,8 @@ async def _long(ls: KilnLanguageServer, request: str, title: str, p: dict, work)
         raise
     except KilnError as e:
         prog.end(f"failed: {e}")
-        if _is_model_problem(e, model):
+        if _is_model_problem(e, model) or (request == protocol.COMPILE and str(e) != "cancelled"):
+            # a model that does not compile: the problem is the model's, in Problems on the .tflite
             _publish(ls, model, str(e))
         ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Error,
                                                        message=f"kiln: {model.name}: {e}"))
@@ -210,6 +211,7 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
                 "summary": {"operators": s["operators"], "arena_bytes": s["arena_bytes"],
                             "flash_bytes": c.const_bytes, "macs": s["macs"]},
                 "problems": list(res.notes),
+                "kept": [{"file": to_uri(user), "new": to_uri(new)} for user, new in res.kept],
                 "buildSystem": {**found.as_json(), "file": to_uri(found.file) if found.file else None,
                                 "model": c.name}}
 
