@@ -12,32 +12,57 @@ import { DEVICE_EVENT, DeviceEvent, REQUEST_CANCELLED, REQUEST_FAILED, RequestNa
 export class Cancelled extends Error {}
 /** An error the server answered; it has shown the message itself (window/showMessage). */
 export class ServerError extends Error {}
+/** No Python could run the language server (the report waits for one; commands say so). */
+export class ServerDown extends Error {}
 
 export class KilnClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private starting: Promise<boolean> | undefined;
   private installing: Promise<void> | undefined; // requests wait for an install under way, then start
   readonly events = new vscode.EventEmitter<DeviceEvent>();
+  /** Whether a Python that can run the server was found (undefined: not looked yet), and if not why. */
+  readonly readiness = new vscode.EventEmitter<{ ready: boolean; problem?: string }>();
   python: string | undefined;
 
   constructor(private readonly ctx: vscode.ExtensionContext, readonly output: vscode.OutputChannel,
     private readonly trace: vscode.OutputChannel) {}
 
-  /** Start once; later calls wait for the same start. False when no Python could run the server. */
-  async ensureStarted(): Promise<boolean> {
+  /** Start once; later calls wait for the same start. False when no Python could run the server.
+   * The server starts when something needs it (a Kiln command, a model report, a generated .c);
+   * quiet: nobody asked (a file opened), so a missing Python is the status bar's and the
+   * walkthrough's to say, not a notification. */
+  async ensureStarted(quiet = false): Promise<boolean> {
     if (this.installing) await this.installing;
     if (this.client?.isRunning()) return true;
-    if (!this.starting) this.starting = this.start().finally(() => { this.starting = undefined; });
+    if (!this.starting) this.starting = this.start(quiet).finally(() => { this.starting = undefined; });
     return this.starting;
   }
 
-  private async start(): Promise<boolean> {
+  /** Looks for a Python that can run the server, without starting it and without notifications
+   * (at start-up: the status bar and the walkthrough's first step show the result). */
+  async check(): Promise<boolean> {
+    const decision = await choose(this.ctx, this.output);
+    const ready = 'use' in decision;
+    this.readiness.fire(ready ? { ready } : { ready, problem: decision.problem });
+    return ready;
+  }
+
+  /** The walkthrough's "Check Python": the result, with the fixes when there is none. */
+  async checkPython(): Promise<void> {
+    if (await this.ensureStarted()) {
+      void vscode.window.showInformationMessage(`Kiln: the language server runs on ${this.python}.`);
+    }
+  }
+
+  private async start(quiet: boolean): Promise<boolean> {
     const decision = await choose(this.ctx, this.output);
     if (!('use' in decision)) {
       this.output.appendLine(`[python] ${decision.problem}`);
-      void this.offerFixes(decision.problem, decision.offers, decision.installWith?.path);
+      this.readiness.fire({ ready: false, problem: decision.problem });
+      if (!quiet) void this.offerFixes(decision.problem, decision.offers, decision.installWith?.path);
       return false;
     }
+    this.readiness.fire({ ready: true });
     this.python = decision.use.path;
     this.output.appendLine(`[python] using ${decision.note}`);
     const serverDir = path.join(this.ctx.extensionPath, 'server');
@@ -114,7 +139,7 @@ export class KilnClient implements vscode.Disposable {
 
   /** A typed request; a cancelled token ends it with Cancelled, a server error with its one-line message. */
   async request<M extends RequestName>(method: M, params: Requests[M]['params'], token?: vscode.CancellationToken): Promise<Requests[M]['result']> {
-    if (!(await this.ensureStarted()) || !this.client) throw new Error("Kiln's language server is not running (see the Kiln output)");
+    if (!(await this.ensureStarted()) || !this.client) throw new ServerDown("Kiln's language server is not running (see the Kiln output)");
     try {
       // a RequestType, not the method name: with a name, sendRequest takes its arguments as a list
       const type = new RequestType<Requests[M]['params'], Requests[M]['result'], void>(method);
@@ -131,5 +156,6 @@ export class KilnClient implements vscode.Disposable {
   async dispose(): Promise<void> {
     await this.client?.stop().catch(() => undefined);
     this.events.dispose();
+    this.readiness.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // Kiln's VS Code extension: wires the parts together. Each file does one job:
 // client (the language server), bootstrap/interpreter (which Python), commands, statusBar,
 // tasks, devicePanel, modelReport, heatDecorations, keptEdits; the *View/heat/taskArgs modules are pure.
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { KilnClient } from './client';
 import * as commands from './commands';
@@ -57,7 +58,37 @@ export async function activate(ctx: vscode.ExtensionContext) {
   const toml = vscode.workspace.createFileSystemWatcher('**/kiln.toml');
   ctx.subscriptions.push(toml, toml.onDidChange(refresh), toml.onDidCreate(refresh), toml.onDidDelete(refresh));
   refresh();
-  void kiln.ensureStarted();
+  firstRun(ctx, kiln, status);
+}
+
+/** The first minute: the walkthrough opens on the first start after install; Python is looked
+ * for quietly (a missing one is the status bar's set-up item and the walkthrough's first step,
+ * not an error at start-up); the server starts when a Kiln command runs, a model report opens, or
+ * a generated .c (one with a source map beside it) opens, for its inline figures. */
+function firstRun(ctx: vscode.ExtensionContext, client: KilnClient, status: StatusBar): void {
+  const walkthrough = `${ctx.extension.id}#start`;
+  ctx.subscriptions.push(
+    client.readiness.event(({ ready, problem }) => {
+      status.python(ready, problem);
+      void vscode.commands.executeCommand('setContext', 'kiln.pythonReady', ready);
+    }),
+    vscode.commands.registerCommand('kiln.checkPython', () => client.checkPython()),
+    vscode.commands.registerCommand('kiln.setUpPython', () =>
+      vscode.commands.executeCommand('workbench.action.openWalkthrough', { category: walkthrough, step: `${walkthrough}#python` }, false)),
+    vscode.workspace.onDidOpenTextDocument((doc) => {
+      if (doc.uri.scheme === 'file' && doc.fileName.endsWith('.c') && fs.existsSync(doc.fileName.replace(/\.c$/, '.kiln.json'))) {
+        void client.ensureStarted(true);
+      }
+    }),
+  );
+  if (!ctx.globalState.get<boolean>('kiln.walkthroughShown')) {
+    void ctx.globalState.update('kiln.walkthroughShown', true);
+    void vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthrough, false);
+  }
+  void client.check();
+  if (vscode.workspace.textDocuments.some((d) => d.fileName.endsWith('.c') && fs.existsSync(d.fileName.replace(/\.c$/, '.kiln.json')))) {
+    void client.ensureStarted(true); // a generated .c already open (a window reload): its figures
+  }
 }
 
 export async function deactivate() {

@@ -2,7 +2,7 @@
 // operators table and the memory timeline). It refreshes when the file changes on disk.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { KilnClient } from './client';
+import { type KilnClient, ServerDown } from './client';
 import { csp, esc } from './html';
 import { errorHtml, reportHtml } from './reportView';
 
@@ -13,6 +13,8 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
   active: vscode.Uri | undefined;
   /** Per report, whether Kiln can compile its model: the title bar offers Compile only then. */
   private readonly compilable = new Map<string, boolean>();
+  /** Reports that could not load because the server could not start: loaded again once it can. */
+  private readonly waiting = new Map<string, () => Promise<void>>();
 
   private setActive(uri: vscode.Uri | undefined): void {
     this.active = uri;
@@ -20,7 +22,14 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
     void vscode.commands.executeCommand('setContext', 'kiln.reportCompilable', can);
   }
 
-  constructor(private readonly ctx: vscode.ExtensionContext, private readonly kiln: KilnClient) {}
+  constructor(private readonly ctx: vscode.ExtensionContext, private readonly kiln: KilnClient) {
+    ctx.subscriptions.push(kiln.readiness.event(({ ready }) => {
+      if (!ready) return;
+      const again = [...this.waiting.values()];
+      this.waiting.clear();
+      for (const load of again) void load();
+    }));
+  }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => undefined };
@@ -39,6 +48,7 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
         panel.webview.html = reportHtml(r, policy, style, name);
       } catch (e) {
         this.compilable.set(document.uri.toString(), false); // not even readable
+        if (e instanceof ServerDown) this.waiting.set(document.uri.toString(), load);
         panel.webview.html = errorHtml(`${name}: ${(e as Error).message}`, policy, style);
       }
       if (panel.active) this.setActive(document.uri);
@@ -54,6 +64,7 @@ export class ModelReportProvider implements vscode.CustomReadonlyEditorProvider 
     panel.onDidDispose(() => {
       watcher.dispose();
       this.compilable.delete(document.uri.toString());
+      this.waiting.delete(document.uri.toString());
       if (this.active?.toString() === document.uri.toString()) this.setActive(undefined);
     });
     await load();

@@ -8,6 +8,8 @@ export class StatusBar implements vscode.Disposable {
   readonly board = vscode.window.createStatusBarItem('kiln.board', vscode.StatusBarAlignment.Left, 50);
   readonly flash = vscode.window.createStatusBarItem('kiln.flash', vscode.StatusBarAlignment.Left, 49);
   private failedModel: string | undefined; // the model whose build, flash or run failed, while Flash is red
+  /** Shown while no Python can run Kiln's language server: a click opens the walkthrough's set-up step. */
+  readonly setup = vscode.window.createStatusBarItem('kiln.setup', vscode.StatusBarAlignment.Left, 51);
 
   constructor() {
     this.board.name = 'Kiln Board';
@@ -53,8 +55,23 @@ export class StatusBar implements vscode.Disposable {
     if (this.failedModel !== undefined && this.failedModel !== model.toString()) this.idle();
   }
 
+  /** Whether a Python that can run the server was found; if not, the set-up item says why. */
+  python(ready: boolean, problem?: string): void {
+    if (ready) {
+      this.setup.hide();
+      return;
+    }
+    this.setup.name = 'Kiln Set-up';
+    this.setup.text = '$(warning) Kiln: set up Python';
+    this.setup.tooltip = `${problem ?? "No Python can run Kiln's language server."}\nClick for the set-up step.`;
+    this.setup.command = { title: 'Set up Python', command: 'kiln.setUpPython' };
+    this.setup.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.setup.show();
+  }
+
   dispose(): void {
     this.board.dispose();
     this.flash.dispose();
+    this.setup.dispose();
   }
 }

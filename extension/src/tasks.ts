@@ -19,6 +19,8 @@ export class KilnTaskProvider implements vscode.TaskProvider {
     const models = await vscode.workspace.findFiles('**/*.tflite', '**/{node_modules,.git,kiln_out}/**', 50);
     const tasks: vscode.Task[] = [];
     for (const m of models) {
+      // a model that failed to compile (Kiln's error on it in Problems) gets no build, flash or profile tasks
+      if (vscode.languages.getDiagnostics(m).some((d) => d.source === 'kiln' && d.severity === vscode.DiagnosticSeverity.Error)) continue;
       const rel = path.relative(folder.uri.fsPath, m.fsPath).split(path.sep).join('/');
       for (const command of COMMANDS) {
         const t = await this.make({ type: TASK_TYPE, command, model: rel }, folder);

@@ -143,6 +143,21 @@ export async function webviewFrame(page, bodyId, timeout = 60000) {
   }
 }
 
+/** Whether some webview frame shows `selector` within `timeout` ms (by the time several webviews of
+ * a kind are open, or one reloaded into a new frame, a frame found earlier may be another's). */
+export async function someFrameShows(page, selector, timeout) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.$(selector)) return true;
+      } catch { /* detached */ }
+    }
+    if (Date.now() > until) return false;
+    await page.waitForTimeout(250);
+  }
+}
+
 /** The text of the visible editor lines (inlay hints included: they are rendered as text). */
 export async function editorText(page) {
   return page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
