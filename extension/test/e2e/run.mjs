@@ -138,6 +138,25 @@ step('the generated C shows each operator\'s latency inline, and heat shading', 
   expect(shaded > 0, 'no line is heat-shaded');
 });
 
+step('after an edit above the functions, Profile puts each figure on its own function\'s line', async ({ page, dirs, shot }) => {
+  const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
+  writeFileSync(c, `/* a line of mine */\n/* and another */\n${readFileSync(c, 'utf8')}`);
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('a line of mine'), null, { timeout: 30000 });
+  await commandPalette(page, 'Kiln: Profile on the Board');
+  await page.locator('.statusbar', { hasText: 'nanoseconds' }).first().waitFor({ timeout: 180000 }); // "Kiln: sine_int8 on host: N nanoseconds"
+  await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
+  await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('µs'), null, { timeout: 120000 });
+  const text = (await editorText(page)).replace(/\u00a0/g, ' ');
+  expect(text.includes('a line of mine'), 'the edited file is not the one shown');
+  const hinted = text.split('\n').filter((l) => l.includes('⏱'));
+  expect(hinted.length >= 1 && hinted.every((l) => /^static void op00\d_\w+\(uint8_t \*arena\) ⏱ /.test(l)), `hinted lines: ${JSON.stringify(hinted)}`);
+  const shaded = await page.$$eval('.editor-group-container.active .view-overlays > div > div',
+    (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
+  expect(shaded >= 8, `only ${shaded} lines are heat-shaded (a function is 8 lines or more)`);
+  await shot('hints-after-edit');
+});
+
 step('a kiln task from tasks.json runs from the task list', async ({ page }) => {
   await commandPalette(page, 'Tasks: Run Task');
   await pickQuick(page, 'kiln: build sine_int8 for host', 'Select the task to run');

@@ -145,16 +145,18 @@ def cmd_tune(args) -> int:
                   adapter=args.adapter, port=args.port)
     if args.json:
         print(json.dumps({k: v for k, v in r.items() if k not in ("before", "after")} |
-                         {"before": r["before"]["total"], "after": r["after"]["total"]}, indent=1))
+                         {"before": r["before"]["total"], "after": r["after"]["total"],
+                          "unit": r["before"].get("unit", "cycles")}, indent=1))
         return 0
+    unit = r["before"].get("unit", "cycles")
     print(f"{r['model']} on {r['board']} ({r['cpu']}): {r['rounds']} build(s) in {r['seconds']:.0f} s; log: {r['log']}")
-    print(f"  {'operator':<28} {'untuned':>12} {'tuned':>12}  variant (cycles of each)")
+    print(f"  {'operator':<28} {'untuned':>12} {'tuned':>12}  variant ({unit} of each)")
     for o in r["operators"]:
         tried = ", ".join(f"{v} {c:,}" for v, c in o["variants"].items())
         name = f"{o['index']:>3} {o['kind']}"
         print(f"  {name:<28} {o['before']:>12,} {o['after']:>12,}  {o['chosen'] or '-'}{f' ({tried})' if tried else ''}")
     b, a = r["before"]["total"]["cycles"], r["after"]["total"]["cycles"]
-    print(f"  {'total':<28} {b:>12,} {a:>12,}  {100 * (a - b) / max(b, 1):+.1f}%")
+    print(f"  {'total':<28} {b:>12,} {a:>12,}  {100 * (a - b) / max(b, 1):+.1f}% ({unit})")
     return 0
 
 
