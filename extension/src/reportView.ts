@@ -18,9 +18,12 @@ export function timelineSvg(r: ReportResult): string {
     return `<rect class="buf c${i % 6}" x="${x0.toFixed(1)}" y="${top.toFixed(1)}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${h.toFixed(1)}">`
       + `<title>${esc(b.name)}: ${num(b.size)} B at offset ${num(b.offset)}, operators ${b.first}–${b.last}</title></rect>`;
   });
-  return `<svg class="timeline" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="memory timeline">`
-    + `<rect class="frame" x="0" y="0" width="${W}" height="${H}"></rect>${rects.join('')}</svg>`
-    + `<p class="meta">Across: operators 0–${steps - 1}. Up: arena offset, 0–${num(arena)} B. Hover a block for its tensor.</p>`;
+  // the axes are HTML around the stretched SVG, so their text keeps its shape
+  return `<div class="timeline-plot"><div class="axis y"><span>${num(arena)} B</span><span class="name">arena offset</span><span>0 B</span></div>`
+    + `<svg class="timeline" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="memory timeline">`
+    + `<rect class="frame" x="0" y="0" width="${W}" height="${H}"></rect>${rects.join('')}</svg></div>`
+    + `<div class="axis x"><span>operator 0</span><span class="name">operators, in order of execution</span><span>operator ${steps - 1}</span></div>`
+    + `<p class="meta">Each block is a tensor: its offset in the arena (up) over the operators it lives through (across). Hover a block for its name.</p>`;
 }
 
 export function liveBarsSvg(r: ReportResult): string {

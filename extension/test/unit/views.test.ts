@@ -104,6 +104,9 @@ test('the timeline puts offset 0 at the bottom and spans each buffer\'s lifetime
   assert.equal(input[1] + input[3], 220); // offset 0 sits on the bottom edge
   assert.ok(conv[1] < input[1]); // higher offset, higher up
   assert.equal(conv[2], 640); // operators 0..1 of 2: the whole width
+  // labelled axes: the arena's offsets up the side, the operators along the bottom
+  assert.match(svg, /<div class="axis y"><span>[\d,]+ B<\/span><span class="name">arena offset<\/span><span>0 B<\/span><\/div>/);
+  assert.match(svg, /<div class="axis x"><span>operator 0<\/span>.*<span>operator 1<\/span><\/div>/);
 });
 
 test('a model Kiln cannot compile: its problems, then what is known', () => {
