@@ -20,6 +20,11 @@
     render();
   });
 
+  // the buttons: Flash, Run and Profile on the current model and board (the extension checks the name)
+  for (const b of document.querySelectorAll('nav.actions button')) {
+    b.addEventListener('click', () => vscode.postMessage({ type: 'command', command: b.dataset.command }));
+  }
+
   render();
   vscode.postMessage({ type: 'ready' });
 })();

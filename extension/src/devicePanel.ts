@@ -2,7 +2,7 @@
 // per-operator latency chart and the RPC log. Its content is kept in the webview's state, so it
 // survives reloads (a serializer brings the panel back after a window reload).
 import * as vscode from 'vscode';
-import { chartHtml, outputsHtml, shellHtml } from './deviceView';
+import { chartHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from './deviceView';
 import { csp, nonce } from './html';
 import type { ProfileResult, RunResult } from './protocol';
 
@@ -67,6 +67,7 @@ export class DevicePanel implements vscode.Disposable {
     panel.webview.html = shellHtml(csp(panel.webview.cspSource, n, true), n, media('devicePanel.js'), media('kiln.css'));
     panel.webview.onDidReceiveMessage((m) => {
       if (m?.type === 'ready') this.post({ type: 'state', state: this.state });
+      else if (m?.type === 'command' && PANEL_COMMANDS.includes(m.command)) void vscode.commands.executeCommand(m.command);
     });
     panel.onDidDispose(() => { this.panel = undefined; });
   }

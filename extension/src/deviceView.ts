@@ -87,6 +87,10 @@ export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
     + `<svg class="chart" viewBox="0 0 ${WIDTH} ${h}" width="100%" role="img" aria-label="latency per operator">${bars.join('')}</svg>`;
 }
 
+/** The commands the panel's buttons may run (on the current model and board): they stay here, where
+ * a notification's buttons go once it hides. */
+export const PANEL_COMMANDS = ['kiln.flash', 'kiln.run', 'kiln.profile'];
+
 export function shellHtml(cspValue: string, nonce: string, scriptUri: string, styleUri: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="UTF-8">
@@ -95,6 +99,7 @@ export function shellHtml(cspValue: string, nonce: string, scriptUri: string, st
 <link rel="stylesheet" href="${esc(styleUri)}">
 <title>Kiln Device</title></head>
 <body id="kiln-device">
+<nav class="actions"><button data-command="kiln.flash">Flash</button><button data-command="kiln.run">Run</button><button data-command="kiln.profile">Profile</button></nav>
 <section><h2>Outputs</h2><div id="outputs"><p class="meta">Run or profile a model to see its outputs here.</p></div></section>
 <section><h2>Latency per operator</h2><div id="chart"><p class="meta">Profile a model to see where the time goes.</p></div></section>
 <section><h2>Device log</h2><pre id="log"></pre></section>

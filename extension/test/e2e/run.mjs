@@ -143,7 +143,8 @@ step('after an edit above the functions, Profile puts each figure on its own fun
   writeFileSync(c, `/* a line of mine */\n/* and another */\n${readFileSync(c, 'utf8')}`);
   await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
   await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('a line of mine'), null, { timeout: 30000 });
-  await commandPalette(page, 'Kiln: Profile on the Board');
+  // Profile from the device panel's own button: it stays there, unlike a notification's
+  await (await webviewFrame(page, 'kiln-device')).locator('nav.actions button', { hasText: 'Profile' }).click();
   await page.locator('.statusbar', { hasText: 'nanoseconds' }).first().waitFor({ timeout: 180000 }); // "Kiln: sine_int8 on host: N nanoseconds"
   await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
   await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('µs'), null, { timeout: 120000 });

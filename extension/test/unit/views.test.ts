@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chartHtml, outputsHtml, shellHtml } from '../../src/deviceView';
+import { chartHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from '../../src/deviceView';
 import { csp } from '../../src/html';
 import type { ProfileResult, ReportResult, RunResult } from '../../src/protocol';
 import { reportHtml, timelineSvg } from '../../src/reportView';
@@ -63,6 +63,10 @@ test('webviews: nothing remote, scripts only by nonce', () => {
   const shell = shellHtml(policy, 'abc', 'https://file+.vscode-resource.x/p.js', 's.css');
   assert.match(shell, /<script nonce="abc" src=/);
   assert.match(shell, /Content-Security-Policy/);
+  // the panel's own buttons (no inline handlers: the script binds them) name only allowed commands
+  const buttons = [...shell.matchAll(/<button data-command="([\w.]+)">/g)].map((m) => m[1]);
+  assert.deepEqual(buttons, PANEL_COMMANDS);
+  assert.ok(!/onclick/i.test(shell));
 });
 
 const report: ReportResult = {
