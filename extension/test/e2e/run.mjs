@@ -140,9 +140,15 @@ step('the generated C shows each operator\'s latency inline, and heat shading', 
 
 step('after an edit above the functions, Profile puts each figure on its own function\'s line', async ({ page, dirs, shot }) => {
   const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
-  writeFileSync(c, `/* a line of mine */\n/* and another */\n${readFileSync(c, 'utf8')}`);
+  // typed and saved in the editor, as a user would
   await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
-  await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('a line of mine'), null, { timeout: 30000 });
+  await page.locator('.editor-group-container.active .view-lines').first().click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('// a line of mine\n// and another\n'); // line comments: nothing to auto-close
+  await page.keyboard.press('Control+S');
+  const saved = Date.now() + 30000;
+  while (!readFileSync(c, 'utf8').includes('a line of mine') && Date.now() < saved) await page.waitForTimeout(250);
+  expect(readFileSync(c, 'utf8').includes('a line of mine'), 'the edit was not saved');
   // Profile from the device panel's own button: it stays there, unlike a notification's
   await (await webviewFrame(page, 'kiln-device')).locator('nav.actions button', { hasText: 'Profile' }).click();
   await page.locator('.statusbar', { hasText: 'nanoseconds' }).first().waitFor({ timeout: 180000 }); // "Kiln: sine_int8 on host: N nanoseconds"
@@ -155,6 +161,8 @@ step('after an edit above the functions, Profile puts each figure on its own fun
   const shaded = await page.$$eval('.editor-group-container.active .view-overlays > div > div',
     (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
   expect(shaded >= 8, `only ${shaded} lines are heat-shaded (a function is 8 lines or more)`);
+  await page.keyboard.press('Control+Home'); // the view back to the first column, for the screenshot
+  await page.waitForTimeout(300);
   await shot('hints-after-edit');
 });
 
