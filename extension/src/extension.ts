@@ -61,6 +61,11 @@ export async function activate(ctx: vscode.ExtensionContext) {
   firstRun(ctx, kiln, status);
 }
 
+/** A generated .c: one with its source map beside it. */
+function generated(doc: vscode.TextDocument): boolean {
+  return doc.uri.scheme === 'file' && doc.fileName.endsWith('.c') && fs.existsSync(doc.fileName.replace(/\.c$/, '.kiln.json'));
+}
+
 /** The first minute: the walkthrough opens on the first start after install; Python is looked
  * for quietly (a missing one is the status bar's set-up item and the walkthrough's first step,
  * not an error at start-up); the server starts when a Kiln command runs, a model report opens, or
@@ -76,9 +81,7 @@ function firstRun(ctx: vscode.ExtensionContext, client: KilnClient, status: Stat
     vscode.commands.registerCommand('kiln.setUpPython', () =>
       vscode.commands.executeCommand('workbench.action.openWalkthrough', { category: walkthrough, step: `${walkthrough}#python` }, false)),
     vscode.workspace.onDidOpenTextDocument((doc) => {
-      if (doc.uri.scheme === 'file' && doc.fileName.endsWith('.c') && fs.existsSync(doc.fileName.replace(/\.c$/, '.kiln.json'))) {
-        void client.ensureStarted(true);
-      }
+      if (generated(doc)) void client.ensureStarted(true);
     }),
   );
   if (!ctx.globalState.get<boolean>('kiln.walkthroughShown')) {
@@ -86,7 +89,7 @@ function firstRun(ctx: vscode.ExtensionContext, client: KilnClient, status: Stat
     void vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthrough, false);
   }
   void client.check();
-  if (vscode.workspace.textDocuments.some((d) => d.fileName.endsWith('.c') && fs.existsSync(d.fileName.replace(/\.c$/, '.kiln.json')))) {
+  if (vscode.workspace.textDocuments.some(generated)) {
     void client.ensureStarted(true); // a generated .c already open (a window reload): its figures
   }
 }

@@ -16,8 +16,9 @@ from typing import Callable
 import numpy as np
 
 from ..compiler.ir import function_name
+from .qemu import TARGETS
 
-RUNNERS = ("host", "qemu-m4", "qemu-m7")  # boards with a runner of their own (no RPC link needed)
+RUNNERS = ("host", *TARGETS)  # boards with a runner of their own (no RPC link needed)
 PROFILE_REPEATS = 200  # wall-clock profiles on the host: the median of this many inferences
 
 
