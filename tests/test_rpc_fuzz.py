@@ -100,7 +100,7 @@ class Fuzzer:
         r = self.rng
         size = r.choice(list(self.in_sizes) + list(self.out_sizes) + [self.ops, 0, 300])
         cmd = r.choice([P.INFO, P.TENSOR_INFO, P.SET_INPUT, P.RUN, P.GET_OUTPUT, P.GET_TIMINGS, P.GET_TENSOR,
-                        P.RESET, r.randrange(256)])
+                        P.STEP, P.RESET, r.randrange(256)])
         if cmd == P.INFO:
             payload = r.choice([b"", struct.pack("<I", self.token), self.token_bytes()])
         elif cmd == P.TENSOR_INFO:
@@ -112,6 +112,8 @@ class Fuzzer:
             payload = self.token_bytes() + bytes([r.choice([0, 1, 1, 2, 0xFF])])
         elif cmd in (P.GET_OUTPUT, P.GET_TENSOR):
             payload = self.token_bytes() + struct.pack("<HIH", self.pick_u16(2), self.pick_u32(size), self.pick_u16(size))
+        elif cmd == P.STEP:
+            payload = self.token_bytes() + struct.pack("<II", self.pick_u32(self.ops), self.pick_u32(self.ops))
         elif cmd == P.GET_TIMINGS:
             payload = self.token_bytes() + struct.pack("<IH", self.pick_u32(self.ops), self.pick_u16(self.ops))
         else:
@@ -222,7 +224,8 @@ def test_fuzzed_device_never_crashes_and_keeps_answering(sanitized_device):
     assert rc == 0, f"the device exited with {rc}:\n{err[-4000:]}"
     assert "runtime error" not in err and "AddressSanitizer" not in err, err[-4000:]
     # the fuzz reached every refusal path, and real work
+    # (NOT_SUPPORTED only comes from a build without profiling and taps: test_rpc_session has that)
     for status in ("OK", "NAK", "BAD_LENGTH", "BAD_INDEX", "BAD_RANGE", "NO_SESSION", "NOT_READY",
-                   "UNKNOWN_COMMAND", "BAD_ARGUMENT", "NOT_SUPPORTED", "ACCEPTED"):
+                   "UNKNOWN_COMMAND", "BAD_ARGUMENT", "ACCEPTED"):
         assert dev.statuses.get(status, 0) > 0, f"the fuzz never got a {status} answer: {dev.statuses}"
     assert items >= 1000

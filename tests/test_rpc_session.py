@@ -118,7 +118,7 @@ def test_info_describes_the_model(fc, device):
         assert info.sha256 == fc.sha256
         assert info.arena_bytes == g.arena_bytes
         assert info.op_count == len(g.operators)
-        assert info.profiling and not info.taps
+        assert info.profiling and info.taps  # a profiling build carries tensor taps (kiln diff)
         assert info.timer_hz == 1_000_000_000
         assert info.session == s.token != 0
         assert list(info.input_bytes) == [g.tensor(i).nbytes for i in g.inputs]
@@ -178,6 +178,11 @@ def test_no_profiling_build_says_so(tmp_path):
             s.run(profile=True)
         st, _ = s.request(P.RUN, struct.pack("<IB", s.token, P.RUN_PROFILE))
         assert st == P.NOT_SUPPORTED
+        assert not s.info_.taps  # nor tensor taps: a normal build has none of kiln diff's machinery
+        for cmd, payload in ((P.STEP, struct.pack("<II", 0, 0)), (P.GET_TENSOR, struct.pack("<HIH", 0, 0, 1))):
+            assert s.request(cmd, struct.pack("<I", s.token) + payload)[0] == P.NOT_SUPPORTED
+        with pytest.raises(RemoteError, match="taps"):
+            s.step(0, 0)
         assert_same(s.infer(built.records(1, 3)[0]), built.runner_outputs(built.records(1, 3))[0], "no profiling")
 
 
@@ -243,10 +248,17 @@ def test_device_refuses_bad_requests_with_status(fc, device):
         assert status(P.TENSOR_INFO, struct.pack("<BH", 2, 0))[0] == P.BAD_ARGUMENT
         assert status(P.TENSOR_INFO, struct.pack("<BH", 1, 1)) == (P.BAD_INDEX, 1)
         assert status(0x33, b"anything") == (P.UNKNOWN_COMMAND, 0x33)
-        assert status(P.GET_TENSOR, tok + struct.pack("<HIH", 0, 0, 1))[0] == P.NOT_SUPPORTED
+        taps = len(fc.compiled.graph.operators)  # fc_softmax: one output per operator
+        last_tap = g.tensor(g.operators[-1].outputs[0]).nbytes
+        assert status(P.GET_TENSOR, tok + struct.pack("<HIH", taps, 0, 1)) == (P.BAD_INDEX, taps)
+        assert status(P.GET_TENSOR, tok + struct.pack("<HIH", taps - 1, 0, 0))[0] == P.BAD_RANGE
+        assert status(P.GET_TENSOR, tok + struct.pack("<HIH", taps - 1, last_tap, 1)) == (P.BAD_RANGE, last_tap)
+        assert status(P.GET_TENSOR, tok + struct.pack("<HIH", taps - 1, 0xFFFFFFFF, 1)) == (P.BAD_RANGE, last_tap)
+        assert status(P.GET_TENSOR, struct.pack("<IHIH", s.token ^ 1, 0, 0, 1))[0] == P.NO_SESSION
+        assert status(P.STEP, tok + struct.pack("<II", 1, 0)) == (P.BAD_RANGE, ops)  # first after last
+        assert status(P.STEP, tok + struct.pack("<II", 0, ops)) == (P.BAD_RANGE, ops)
+        assert status(P.STEP, tok + struct.pack("<I", 0))[0] == P.BAD_LENGTH
         assert status(P.RESET, b"x")[0] == P.BAD_LENGTH
-        with pytest.raises(RemoteError, match="taps"):
-            s.get_tensor(0)
         # host-side checks come before anything is sent
         with pytest.raises(KilnError, match="no input 1"):
             s.set_input(1, np.zeros(in_bytes, np.int8))

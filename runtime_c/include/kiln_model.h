@@ -8,6 +8,13 @@
 
 #define KILN_MAX_DIMS 6
 
+/* Tensor taps (kiln diff): a profiling build can also run a model a few operators at a time and
+ * read every operator's outputs between steps. Normal builds have none of it (KILN_NO_TAPS turns
+ * it off in a profiling build too). */
+#if defined(KILN_PROFILE) && !defined(KILN_NO_TAPS) && !defined(KILN_TAPS)
+#define KILN_TAPS 1
+#endif
+
 typedef enum {
     KILN_FLOAT32 = 0,
     KILN_INT8 = 1,
@@ -38,6 +45,15 @@ typedef struct {
     int32_t zero_point;
 } kiln_tensor_info_t;
 
+/* Where one operator output lives while the model runs: the compiler's tap list (in the source
+ * map too, in the same order) names its tensor, type and shape. */
+typedef struct {
+    uint32_t op;     /* the operator that writes it */
+    uint32_t region; /* 0: the arena, 1: the state area (a variable tensor) */
+    uint32_t offset; /* bytes from the region's start */
+    uint32_t bytes;
+} kiln_tap_t;
+
 typedef struct {
     const char *name;
     const uint8_t *model_sha256; /* 32 bytes: hash of the .tflite it was compiled from */
@@ -59,6 +75,13 @@ typedef struct {
     uint32_t state_bytes;
     void (*reset)(void);
     uint8_t *state;
+    /* Tap builds (KILN_TAPS): run_ops runs operators first..last only, on the arena and state as
+     * the earlier ones left them (inputs copied in when first is 0, outputs out when last is the
+     * final operator), so that taps[] can be read between steps. NULL, 0 and NULL otherwise. */
+    int (*run_ops)(const void *const *inputs, void *const *outputs, void *arena, size_t arena_bytes,
+                   uint32_t first, uint32_t last);
+    uint32_t tap_count;
+    const kiln_tap_t *taps;
 } kiln_model_t;
 
 #endif

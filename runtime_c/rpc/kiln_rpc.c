@@ -19,6 +19,7 @@
 #define RUN_BYTES (TOKEN_BYTES + 1u)
 #define GET_BYTES (TOKEN_BYTES + 2u + 4u + 2u) /* GET_OUTPUT and GET_TENSOR */
 #define GET_TIMINGS_BYTES (TOKEN_BYTES + 4u + 2u)
+#define STEP_BYTES (TOKEN_BYTES + 4u + 4u)
 
 /* The most data one answer carries after its status byte. */
 #define MAX_DATA (KILN_FRAME_MAX_PAYLOAD - 1u)
@@ -222,7 +223,7 @@ static void cmd_info(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
     put16(s, (uint16_t)KILN_RPC_PROTOCOL_VERSION);
     put16(s, (uint16_t)KILN_FRAME_MAX_PAYLOAD);
     put8(s, (uint8_t)((profiling_available(s) ? KILN_INFO_PROFILING : 0u) |
-                      (m->reset != NULL ? KILN_INFO_STATEFUL : 0u)));
+                      (m->run_ops != NULL ? KILN_INFO_TAPS : 0u) | (m->reset != NULL ? KILN_INFO_STATEFUL : 0u)));
     put8(s, (uint8_t)m->input_count);
     put8(s, (uint8_t)m->output_count);
     put8(s, (uint8_t)s->model_count); /* 0 from firmware older than SELECT_MODEL: one */
@@ -424,14 +425,83 @@ static void cmd_get_timings(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
     for (i = 0; i < count; ++i) put32(s, s->cfg.op_ticks[first + i]);
 }
 
+/* An operator's output as memory holds it now (after STEP ran that operator, before later ones
+ * overwrite it): tap builds only. */
 static void cmd_get_tensor(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
 {
+    const kiln_model_t *m = s->cfg.model;
+    const kiln_tap_t *tap;
+    const uint8_t *base;
+    uint32_t index, offset, length;
     if (n != GET_BYTES) {
         fail(s, KILN_ST_BAD_LENGTH, GET_BYTES);
         return;
     }
     if (!session_ok(s, p)) return;
-    fail(s, KILN_ST_NOT_SUPPORTED, 0u); /* no build has tensor taps yet */
+    index = rd16(p + 4);
+    offset = rd32(p + 6);
+    length = rd16(p + 10);
+    if (m->run_ops == NULL || m->taps == NULL) {
+        fail(s, KILN_ST_NOT_SUPPORTED, 0u);
+        return;
+    }
+    if (index >= m->tap_count) {
+        fail(s, KILN_ST_BAD_INDEX, m->tap_count);
+        return;
+    }
+    if (length == 0u || length > MAX_DATA) {
+        fail(s, KILN_ST_BAD_RANGE, MAX_DATA);
+        return;
+    }
+    tap = &m->taps[index];
+    if (offset > tap->bytes || length > tap->bytes - offset) {
+        fail(s, KILN_ST_BAD_RANGE, tap->bytes);
+        return;
+    }
+    /* the tables come from the same compile as the model; checked anyway, memory is not the host's to roam */
+    if (tap->region == 0u ? (tap->offset > s->cfg.arena_bytes || tap->bytes > s->cfg.arena_bytes - tap->offset)
+                          : (m->state == NULL || tap->offset > m->state_bytes || tap->bytes > m->state_bytes - tap->offset)) {
+        fail(s, KILN_ST_BAD_RANGE, 0u);
+        return;
+    }
+    base = tap->region == 0u ? (const uint8_t *)s->cfg.arena : m->state;
+    begin(s, KILN_ST_OK);
+    put_bytes(s, base + tap->offset + offset, length);
+}
+
+/* Operators first..last alone (tap builds): kiln diff steps through a model one operator at a time. */
+static void cmd_step(kiln_rpc_server_t *s, const uint8_t *p, uint16_t n)
+{
+    const kiln_model_t *m = s->cfg.model;
+    uint32_t first, last;
+    int rc;
+    if (n != STEP_BYTES) {
+        fail(s, KILN_ST_BAD_LENGTH, STEP_BYTES);
+        return;
+    }
+    if (!session_ok(s, p)) return;
+    first = rd32(p + 4);
+    last = rd32(p + 8);
+    if (m->run_ops == NULL) {
+        fail(s, KILN_ST_NOT_SUPPORTED, 0u);
+        return;
+    }
+    if (first > last || last >= m->op_count) {
+        fail(s, KILN_ST_BAD_RANGE, m->op_count);
+        return;
+    }
+    s->outputs_valid = 0;
+    s->timings_valid = 0;
+    rc = m->run_ops((const void *const *)s->cfg.inputs, s->cfg.outputs, s->cfg.arena, s->cfg.arena_bytes, first, last);
+    if (rc != KILN_OK) {
+        fail(s, KILN_ST_MODEL_ERROR, (uint32_t)rc);
+        return;
+    }
+    if (last + 1u == m->op_count) {
+        s->run_count++;
+        s->outputs_valid = 1;
+    }
+    begin(s, KILN_ST_OK);
 }
 
 static void cmd_reset(kiln_rpc_server_t *s, uint16_t n)
@@ -507,6 +577,7 @@ static void dispatch(kiln_rpc_server_t *s, uint8_t type, const uint8_t *p, uint1
     case KILN_CMD_RESET_STATE: cmd_reset_state(s, p, n); break;
     case KILN_CMD_SELECT_MODEL: cmd_select_model(s, p, n); break;
     case KILN_CMD_TIMER_COST: cmd_timer_cost(s, n); break;
+    case KILN_CMD_STEP: cmd_step(s, p, n); break;
     default: fail(s, KILN_ST_UNKNOWN_COMMAND, type); break;
     }
 }
@@ -521,7 +592,7 @@ static void handle_frame(kiln_rpc_server_t *s)
         send_frame(s->tx_seq, s->tx_type, s->tx, s->tx_length);
         return;
     }
-    if (type == KILN_CMD_RUN) {
+    if (type == KILN_CMD_RUN || type == KILN_CMD_STEP) {
         /* an inference may take long: tell the host its request arrived, so it waits, not resends */
         send_frame(seq, (uint8_t)KILN_TYPE_ACCEPTED, NULL, 0u);
     }

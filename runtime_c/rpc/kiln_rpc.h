@@ -56,16 +56,20 @@ enum {
     KILN_CMD_RUN = 0x04,         /* token u32, flags u8 (bit 0: profile) -> run count, ticks, CRCs */
     KILN_CMD_GET_OUTPUT = 0x05,  /* token u32, index u16, offset u32, length u16 -> bytes */
     KILN_CMD_GET_TIMINGS = 0x06, /* token u32, first op u32, count u16 -> count x u32 ticks */
-    KILN_CMD_GET_TENSOR = 0x07,  /* token u32, tensor u16, offset u32, length u16 -> bytes */
+    KILN_CMD_GET_TENSOR = 0x07,  /* token u32, tap u16, offset u32, length u16 -> bytes of an
+                                  * operator's output (tap builds; the model's taps[] order) */
     KILN_CMD_RESET = 0x08,       /* (nothing) -> (nothing); closes the session, clears state */
     KILN_CMD_RESET_STATE = 0x09, /* token u32 -> (nothing); the model's state back to its start
                                   * (a stateful model's sequence starts anew; opening a session
                                   * does this too) */
     KILN_CMD_SELECT_MODEL = 0x0A, /* index u16 -> (nothing); the model later commands act on
                                    * (kiln_rpc_init_models); closes the session */
-    KILN_CMD_TIMER_COST = 0x0B    /* (nothing) -> ticks u32 of an empty measured window: two
+    KILN_CMD_TIMER_COST = 0x0B,   /* (nothing) -> ticks u32 of an empty measured window: two
                                    * back-to-back kiln_timer_read(), the least of 8 tries (what
                                    * every per-operator figure includes besides the operator) */
+    KILN_CMD_STEP = 0x0C          /* token u32, first op u32, last op u32 -> (nothing); runs those
+                                   * operators only, on the arena as earlier steps left it (tap
+                                   * builds): step 0..k, read op k's taps, step k+1.. */
 };
 
 /* Frame types the device sends that answer no request. */
@@ -97,7 +101,7 @@ enum {
 
 /* INFO flags. */
 #define KILN_INFO_PROFILING 0x01u /* built with KILN_PROFILE and given a tick buffer */
-#define KILN_INFO_TAPS 0x02u      /* GET_TENSOR can read intermediate tensors (not yet) */
+#define KILN_INFO_TAPS 0x02u      /* STEP and GET_TENSOR: built with tensor taps (KILN_TAPS) */
 #define KILN_INFO_STATEFUL 0x04u  /* the model keeps state between runs (resource variables) */
 
 typedef struct {

@@ -110,7 +110,9 @@ class Deployment(_Connected):
             cpu = self.info.config.get("cpu") if self.info else None
             self.compiled = compiler.compile_model(self.model, variants=variants, cpu=cpu)
             self.gen_dir = Path(out_dir) if out_dir else work / "generated"
-            compiler.write(self.compiled, self.gen_dir)
+            self.written = compiler.write(self.compiled, self.gen_dir)
+            for note in self.written.notes:  # kept edits: the C built is the user's
+                progress(f"note: {note}")
             self.client = boards.AdapterClient(adapter_path)
             self.server_info = self.client.call("server_info")
             self.check_fits()

@@ -5,6 +5,7 @@ import argparse
 
 from .commands import (cmd_bench, cmd_boards, cmd_build, cmd_compile, cmd_flash, cmd_inspect, cmd_lsp, cmd_profile,
                        cmd_rpc, cmd_tune)
+from .diff import cmd_diff
 from .run import cmd_run
 
 
@@ -64,6 +65,25 @@ def parser() -> argparse.ArgumentParser:
                         "--input (and of each --output written) is the invocation")
     p.add_argument("--steps", type=int, default=10, help="with --sequence and no --input: how many random invocations")
     p.set_defaults(fn=cmd_run)
+
+    p = sub.add_parser("diff", help="run a model operator by operator on a board and compare every operator's outputs "
+                       "with TFLite Micro's: which operator is the first to differ")
+    p.add_argument("model")
+    p.add_argument("--board", default=None, help="a board from `kiln boards` (default: kiln.toml's, else host)")
+    p.add_argument("--port", help="the device's serial port (boards reached through their adapter)")
+    p.add_argument("--adapter", help="your own board adapter script instead of board_support/<board>/adapter.py")
+    _attach_arguments(p)
+    p.add_argument("--input", "-i", action="append", default=[], help=".npy file for each model input, in order")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random input used without --input")
+    p.add_argument("--out", help="the folder of the generated C to build as it is, your edits included (default: a "
+                   "fresh compile in a temporary folder)")
+    p.add_argument("--sequence", action="store_true", help="a sequence of invocations from the reset state, state "
+                   "carried (the first axis of each --input is the invocation)")
+    p.add_argument("--steps", type=int, default=3, help="with --sequence and no --input: how many random invocations")
+    p.add_argument("--atol", type=float, default=1e-5, help="float32 tensors: absolute tolerance (default 1e-5)")
+    p.add_argument("--rtol", type=float, default=1e-4, help="float32 tensors: relative tolerance (default 1e-4)")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.set_defaults(fn=cmd_diff)
 
     p = sub.add_parser("bench", help="measure instructions, arena and flash on a simulated microcontroller")
     p.add_argument("model")

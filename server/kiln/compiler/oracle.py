@@ -8,25 +8,50 @@ import numpy as np
 from ..errors import KilnError
 
 
-def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outputs: int = 1) -> list[list[np.ndarray]]:
+def _interpreter(model: str | Path | bytes, preserve_all: bool = False):
     try:
         from tflite_micro.python.tflite_micro import runtime
     except ImportError:
         raise KilnError("TFLite Micro is not installed: pip install tflite-micro") from None
     data = Path(model).read_bytes() if not isinstance(model, (bytes, bytearray)) else bytes(model)
+    # kPreserveAllTensors: TFLite Micro plans no reuse, so every intermediate keeps its value
+    config = runtime.InterpreterConfig.kPreserveAllTensors if preserve_all else runtime.InterpreterConfig.kAllocationRecording
     try:
-        interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20))
+        return runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (4 << 20), intrepreter_config=config)
     except RuntimeError as e:  # its Prepare refused an operator; it printed which above
         raise KilnError(f"TFLite Micro cannot run this model ({e}; its log above names the operator), so there is "
                         "nothing to compare with: Kiln computes some things TFLite Micro refuses, such as shapes "
                         "it folds at compile time") from None
+
+
+def _invoke(interp, inputs) -> None:
+    for k, arr in enumerate(inputs):
+        det = interp.get_input_details(k)
+        interp.set_input(np.asarray(arr).astype(det["dtype"]).reshape(det["shape"]), k)
+    interp.invoke()
+
+
+def run_tflm(model: str | Path | bytes, records: list[list[np.ndarray]], n_outputs: int = 1) -> list[list[np.ndarray]]:
+    interp = _interpreter(model)
     results = []
     for inputs in records:
-        for k, arr in enumerate(inputs):
-            det = interp.get_input_details(k)
-            interp.set_input(np.asarray(arr).astype(det["dtype"]).reshape(det["shape"]), k)
-        interp.invoke()
+        _invoke(interp, inputs)
         results.append([np.array(interp.get_output(k)) for k in range(n_outputs)])
+    return results
+
+
+def intermediates(model: str | Path | bytes, records: list[list[np.ndarray]], tensors: list[int]) -> list[dict]:
+    """TFLite Micro's value of each of `tensors` (indices in the main subgraph) after each record,
+    in sequence (variables carried): what kiln diff holds every operator's outputs to."""
+    interp = _interpreter(model, preserve_all=True)
+    results = []
+    for inputs in records:
+        _invoke(interp, inputs)
+        values = {}
+        for i in tensors:
+            t = interp.GetTensor(i, 0)
+            values[i] = np.array(t["tensor_data"]).astype(t["dtype"], copy=False).reshape(t["shape"])
+        results.append(values)
     return results
 
 

@@ -13,11 +13,11 @@ PROTOCOL_VERSION = 1
 
 # commands (request frame types)
 INFO, TENSOR_INFO, SET_INPUT, RUN, GET_OUTPUT, GET_TIMINGS, GET_TENSOR, RESET, RESET_STATE, SELECT_MODEL, \
-    TIMER_COST = range(1, 12)
+    TIMER_COST, STEP = range(1, 13)
 COMMAND_NAMES = {INFO: "INFO", TENSOR_INFO: "TENSOR_INFO", SET_INPUT: "SET_INPUT", RUN: "RUN",
                  GET_OUTPUT: "GET_OUTPUT", GET_TIMINGS: "GET_TIMINGS", GET_TENSOR: "GET_TENSOR",
                  RESET: "RESET", RESET_STATE: "RESET_STATE", SELECT_MODEL: "SELECT_MODEL",
-                 TIMER_COST: "TIMER_COST"}
+                 TIMER_COST: "TIMER_COST", STEP: "STEP"}
 
 RESPONSE = 0x80  # an answer's type: the command | RESPONSE
 ACCEPTED = 0xFD  # RUN arrived, the inference is starting (same seq)

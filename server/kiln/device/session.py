@@ -267,9 +267,30 @@ class Session(Channel):
             self.stats["corrupt"] += 1
         raise CorruptFrameError(f"the timings from {self.url} failed their CRC-32 {self.retries + 1} time(s)")
 
-    def get_tensor(self, tensor: int, offset: int = 0, length: int = 1) -> bytes:
-        """Reads an intermediate tensor (firmware built with taps only; none is yet)."""
-        return self._call(P.GET_TENSOR, self._token() + struct.pack("<HIH", tensor, offset, length))
+    def step(self, first: int, last: int) -> None:
+        """Runs operators first..last alone on the inputs set, the arena as earlier steps left it
+        (firmware with tensor taps: a profiling build). Stepping to the last operator completes an
+        inference: its outputs can be read as after run()."""
+        if not self.info_.taps:
+            raise RemoteError(f"STEP: the firmware on {self.url} has no tensor taps (build it with -DKILN_PROFILE)",
+                              P.NOT_SUPPORTED)
+        self.last_run = None
+        self.last_timings = None
+        self._call(P.STEP, self._token() + struct.pack("<II", first, last), busy_timeout=self.run_timeout)
+        if last + 1 == self.info_.op_count:
+            self._runs += 1
+
+    def get_tensor(self, tap: int, nbytes: int) -> bytes:
+        """The bytes of tap `tap` (an operator output, in the compiler's taps() order) as the
+        device's memory holds them now: read right after the step that wrote it."""
+        token, chunk, parts = self._token(), self.info_.max_payload - 1, []
+        for offset in range(0, nbytes, chunk):
+            n = min(chunk, nbytes - offset)
+            part = self._call(P.GET_TENSOR, token + struct.pack("<HIH", tap, offset, n))
+            if len(part) != n:
+                raise ProtocolError(f"GET_TENSOR returned {len(part)} bytes, {n} asked")
+            parts.append(part)
+        return b"".join(parts)
 
     def reset_state(self) -> None:
         """Puts a stateful model's state back to its start: the next run begins a new sequence

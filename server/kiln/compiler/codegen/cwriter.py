@@ -18,7 +18,7 @@ from ...paths import RUNTIME as RUNTIME_DIR
 from ..ir import DTYPES, QUANTIZED, Graph, Tensor
 from ..ir import function_name as ir_function_name
 from ..ops import REGISTRY
-from . import buildfiles, designate, literals
+from . import buildfiles, designate, literals, taps
 from .runtime_files import runtime_sources
 
 
@@ -382,7 +382,8 @@ int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
 {{
     return {n}_invoke_with_arena(input, output, static_arena.bytes, sizeof static_arena.bytes);
 }}""")
-    c.append(designate.designate(f"""
+    c.append(taps.c_block(g, em.stateful, copy_in, copy_out))
+    descriptor = designate.designate(f"""
 static const kiln_tensor_info_t input_info[] = {{
 {infos(g.inputs)}
 }};
@@ -399,7 +400,9 @@ const kiln_model_t {n}_model = {{
     "{n}", model_sha256, {N}_ARENA_BYTES, {N}_OP_COUNT, {len(g.inputs)}u, {len(g.outputs)}u,
     input_info, output_info, op_names, run, {N}_STATE_BYTES,
     {f"{n}_reset, static_state.bytes" if em.stateful else "NULL, NULL"}
-}};"""))
+}};""")
+    head, _, tail = descriptor.rpartition("\n};")  # the model descriptor's end: its tap fields per build
+    c.append(head + "\n" + taps.descriptor_fields(g) + "\n};" + tail)
 
     source_map = {
         "model": n, "source": source_name, "source_sha256": g.source_sha256, "file": f"{n}.c",
