@@ -1,6 +1,7 @@
 """The Kiln language server (DESIGN.md decision 7), driven as a subprocess through pytest-lsp."""
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -544,3 +545,47 @@ async def test_compile_for_a_board_too_small_is_a_diagnostic(client, tmp_path):
     ok = await request(client, "kiln/compile", {"uri": uri(big), "board": "qemu-m4"})
     assert ok["summary"]["arena_bytes"] >= 1 << 20
     assert not client.diagnostics.get(uri(big))  # cleared
+
+
+@aio
+async def test_diff_marks_the_first_differing_operator_and_clears_when_stale(client, work):
+    """kiln/diff: on the C as generated every operator matches and nothing is marked; after an edit
+    to operator 0's function on disk, operator 0 carries an error and operator 1 an information
+    mark; an edit in the editor clears them."""
+    model = work / "clf.tflite"
+    await request(client, "kiln/compile", {"uri": uri(model)})
+    c = work / "kiln_out" / "clf" / "clf.c"
+    EVENTS.clear()
+    r = await request(client, "kiln/diff", {"uri": uri(model), "board": "host"})
+    assert r["first_diverging"] is None and r["file"] == uri(c)
+    assert [o["function"] for o in r["operators"]] == ["op000_fully_connected", "op001_softmax"]
+    assert all(o["mismatches"] == 0 and o["max_abs_diff"] == 0 for o in r["operators"])
+    assert any(e["request"] == "kiln/diff" for e in EVENTS)
+    assert not client.diagnostics.get(uri(c))
+    text = c.read_text()
+    start = text.index("static void op000_fully_connected")
+    body_end = text.index("\n}\n", start)
+    assert ".act_max = 127" in text[start:body_end]
+    c.write_text(text[:start] + text[start:body_end].replace(".act_max = 127", ".act_max = -100", 1) + text[body_end:])
+    r = await request(client, "kiln/diff", {"uri": uri(model), "board": "host"})
+    assert r["first_diverging"] == 0 and r["operators"][0]["mismatches"] > 0
+    lines = c.read_text().splitlines()
+    assert "op000_fully_connected" in lines[r["operators"][0]["line"]]
+    diags = client.diagnostics[uri(c)]
+    first = [d for d in diags if d.severity == types.DiagnosticSeverity.Error]
+    assert len(first) == 1 and "first to differ" in first[0].message and "FULLY_CONNECTED" in first[0].message
+    assert "op000_fully_connected" in lines[first[0].range.start.line]
+    later = [d for d in diags if d.severity == types.DiagnosticSeverity.Information]
+    assert all("op001_softmax" in lines[d.range.start.line] for d in later)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+        uri=uri(c), language_id="c", version=1, text=c.read_text())))
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri(c), version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text="/* fixed */\n" + c.read_text())]))
+    for _ in range(50):
+        if not client.diagnostics.get(uri(c)):
+            break
+        await asyncio.sleep(0.05)
+    assert not client.diagnostics.get(uri(c)), "the marks outlived the text they were for"
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri(c))))
+    c.unlink()  # the next test's compile writes it afresh

@@ -22,6 +22,7 @@ BUILD = "kiln/build"
 FLASH = "kiln/flash"
 REPORT = "kiln/report"
 TUNE = "kiln/tune"
+DIFF = "kiln/diff"
 DEVICE_EVENT = "kiln/deviceEvent"  # notification, server -> client
 
 REQUEST_FAILED = -32803  # LSP ErrorCodes.RequestFailed
@@ -191,9 +192,36 @@ class TuneResult(TypedDict):
     arena_bytes: dict[str, int]  # {before, after}
 
 
+class DiffOperator(TypedDict):
+    index: int
+    kind: str
+    function: str
+    tensors: list[str]  # the outputs compared
+    max_abs_diff: float | None  # None: an operator with no output to compare
+    mismatches: int  # elements that differ (integers: any difference; float32: beyond the tolerance)
+    elements: int  # per invocation
+    first_step: int | None  # the first invocation where it differs
+    line: int | None  # 0-based line of its function in `file` now (None: not found)
+
+
+class DiffResult(TypedDict):
+    """kiln/diff (DeviceParams: uri, board, outDir, seed, adapter, attach): the C in the output folder
+    built as it is, stepped operator by operator on the board, each operator's outputs against
+    TFLite Micro's on the same input (kiln.boards.diff). Diagnostics go on `file`: an error at the
+    first operator that differs, information on those after it; cleared when the file changes,
+    the model is recompiled, or the next comparison."""
+    model: str
+    board: str
+    file: str  # uri of the generated .c
+    invocations: int
+    tolerance: dict[str, float]  # {atol, rtol} for float32
+    operators: list[DiffOperator]
+    first_diverging: int | None
+
+
 class DeviceEvent(TypedDict):
     """kiln/deviceEvent: one progress message of a long request."""
-    request: str  # "kiln/profile", "kiln/run", "kiln/build", "kiln/flash", "kiln/compile"
+    request: str  # "kiln/profile", "kiln/run", "kiln/build", "kiln/flash", "kiln/compile", "kiln/diff"
     uri: str
     board: str
     message: str

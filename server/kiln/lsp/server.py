@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +26,9 @@ from pygls.lsp.server import LanguageServer
 
 from .. import __version__
 from ..errors import KilnError, UnsupportedError
-from . import hints, protocol
+from . import diffs, hints, protocol
 from .deployments import _adapter, _steps, _Using
+from .progress import _finite, _Progress
 from .settings import _config, _model, _out_dir, _params, _with_attach, _with_board, to_path, to_uri
 
 log = logging.getLogger(__name__)
@@ -60,6 +59,7 @@ class KilnLanguageServer(LanguageServer):
         self.flash_lock = threading.Lock()
         self.settings: dict = {}  # the client's "kiln" settings (workspace/didChangeConfiguration)
         self.closing = False  # shutdown received: a flash finishing now is closed, not kept
+        self.diff_marks: set[str] = set()  # uris of generated .c files carrying kiln/diff's marks
 
     def close_flashed(self, board: str | None = None) -> None:
         with self.flash_lock:
@@ -73,54 +73,7 @@ class KilnLanguageServer(LanguageServer):
                     log.exception("closing the deployment on %s", f.deployment.board)
 
 
-def _finite(obj):
-    """NaN and infinities as null: JSON has no such numbers, and a client drops a reply holding them."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    return obj
-
-
 server = KilnLanguageServer()
-
-
-class _Progress:
-    """window/workDoneProgress plus kiln/deviceEvent, callable from a worker thread."""
-
-    def __init__(self, ls: KilnLanguageServer, request: str, uri: str, board: str | None):
-        self.ls, self.request, self.uri, self.board = ls, request, uri, board
-        self.loop = asyncio.get_running_loop()
-        self.token: str | None = None
-        self.cancelled = False  # set on $/cancelRequest: the worker stops at its next progress step
-
-    async def begin(self, title: str) -> None:
-        caps = self.ls.client_capabilities
-        if caps and caps.window and caps.window.work_done_progress:
-            token = f"kiln-{uuid.uuid4().hex[:12]}"
-            try:
-                await self.ls.work_done_progress.create_async(token)
-                self.token = token
-                self.ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=False))
-            except Exception as e:  # the client refused: carry on without progress
-                log.warning("no work done progress: %s", e)
-
-    def _send(self, message: str) -> None:
-        if self.token:
-            self.ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(message=message))
-        self.ls.protocol.notify(protocol.DEVICE_EVENT, {"request": self.request, "uri": self.uri,
-                                                        "board": self.board, "message": message})
-
-    def __call__(self, message: str) -> None:  # from the worker thread
-        if self.cancelled:
-            raise KilnError("cancelled")
-        self.loop.call_soon_threadsafe(self._send, message)
-
-    def end(self, message: str) -> None:
-        if self.token:
-            self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
 
 
 def _is_model_problem(e: KilnError, model: Path) -> bool:
@@ -217,6 +170,8 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
 
     result = await _long(ls, protocol.COMPILE, "Compiling", p, work)
     _drop_profiles(ls, _model(p))
+    for uri in [u for u in ls.diff_marks if u.startswith(result["outDir"].rstrip("/") + "/")]:
+        diffs.clear(ls, uri)  # recompiled: the comparison was of the C before
     if _can_refresh(ls):
         ls.workspace_inlay_hint_refresh(None)
     return result
@@ -371,6 +326,21 @@ async def kiln_tune(ls: KilnLanguageServer, params) -> protocol.TuneResult:
                          adapter=_adapter(p))
 
     return await _long(ls, protocol.TUNE, f"Tuning on {board}:", p, work)
+
+
+@server.feature(protocol.DIFF)
+async def kiln_diff(ls: KilnLanguageServer, params) -> protocol.DiffResult:
+    p, board = _with_board(ls, params)
+    board = _with_attach(ls, p, board)
+    r = await _long(ls, protocol.DIFF, f"Comparing layer by layer on {board}:", p,
+                    lambda model, progress: _finite(diffs.compare(ls, model, board, p, progress)))
+    diffs.publish(ls, r)
+    return r
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def on_change(ls: KilnLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+    diffs.clear(ls, params.text_document.uri)  # kiln/diff's marks were for the text as it was
 
 
 @server.feature(types.SHUTDOWN)
