@@ -190,3 +190,18 @@ export async function tune(p: Parts, arg?: unknown): Promise<void> {
     + `The choices are in ${path.basename(r.log)}; compile again to use them.`, 'Compile Model');
   if (pick) await compile(p);
 }
+
+/** Layer by layer: the C in the output folder as it is (edits included) stepped on the board, each
+ * operator's outputs against TFLite Micro's; the table in the panel, the marks in the C (the server's). */
+export async function compareLayers(p: Parts, arg?: unknown): Promise<void> {
+  const model = arg instanceof vscode.Uri && arg.fsPath.endsWith('.c') ? p.models.modelOfC(arg.fsPath) : arg;
+  const r = await onDevice(p, 'comparing layer by layer', 'Comparing…',
+    (m, board, token) => p.kiln.request('kiln/diff', { uri: m.toString(), board }, token), model);
+  if (!r) return;
+  p.panel.showDiff(r);
+  const first = r.operators.find((o) => o.index === r.first_diverging);
+  p.panel.log(first ? `layer by layer on ${r.board}: ${first.function} is the first to differ (${first.mismatches} values)`
+    : `layer by layer on ${r.board}: every operator matches TFLite Micro`);
+  vscode.window.setStatusBarMessage(first ? `Kiln: ${first.function} is the first operator to differ from TFLite Micro`
+    : `Kiln: every operator of ${r.model} matches TFLite Micro on ${r.board}`, 8000);
+}

@@ -2,14 +2,14 @@
 // per-operator latency chart and the RPC log. Its content is kept in the webview's state, so it
 // survives reloads (a serializer brings the panel back after a window reload).
 import * as vscode from 'vscode';
-import { chartHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from './deviceView';
+import { chartHtml, diffHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from './deviceView';
 import { csp, nonce } from './html';
-import type { ProfileResult, RunResult } from './protocol';
+import type { DiffResult, ProfileResult, RunResult } from './protocol';
 
 export const VIEW_TYPE = 'kiln.devicePanel';
 const MAX_LOG = 500;
 
-interface PanelState { outputs?: string; chart?: string; log: string[] }
+interface PanelState { outputs?: string; chart?: string; diff?: string; diffFile?: string; log: string[] }
 
 export class DevicePanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -48,6 +48,21 @@ export class DevicePanel implements vscode.Disposable {
     this.post({ type: 'chart', html: this.state.chart });
   }
 
+  showDiff(r: DiffResult): void {
+    this.state.diff = diffHtml(r);
+    this.state.diffFile = r.file;
+    this.show();
+    this.post({ type: 'diff', html: this.state.diff });
+  }
+
+  /** A row of the comparison clicked: its function in the C it was computed on (and only that file). */
+  private async reveal(line: unknown): Promise<void> {
+    if (!this.state.diffFile || typeof line !== 'number' || !Number.isInteger(line) || line < 0) return;
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.parse(this.state.diffFile));
+    const at = new vscode.Position(Math.min(line, doc.lineCount - 1), 0);
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(at, at) });
+  }
+
   log(line: string): void {
     const stamped = `${new Date().toLocaleTimeString()}  ${line}`;
     this.state.log.push(stamped);
@@ -68,6 +83,7 @@ export class DevicePanel implements vscode.Disposable {
     panel.webview.onDidReceiveMessage((m) => {
       if (m?.type === 'ready') this.post({ type: 'state', state: this.state });
       else if (m?.type === 'command' && PANEL_COMMANDS.includes(m.command)) void vscode.commands.executeCommand(m.command);
+      else if (m?.type === 'reveal') void this.reveal(m.line);
     });
     panel.onDidDispose(() => { this.panel = undefined; });
   }

@@ -2,7 +2,7 @@
 // latency chart (SVG, with the previous profile as "before" when there is one). Pure (unit-tested);
 // devicePanel.ts posts them to the webview, which keeps them across reloads.
 import { esc, num } from './html';
-import type { OperatorTiming, ProfileResult, RunOutput, RunResult } from './protocol';
+import type { DiffResult, OperatorTiming, ProfileResult, RunOutput, RunResult } from './protocol';
 
 export const MAX_VALUES = 64;
 
@@ -87,9 +87,32 @@ export function chartHtml(p: ProfileResult, before?: ProfileResult): string {
     + `<svg class="chart" viewBox="0 0 ${WIDTH} ${h}" width="100%" role="img" aria-label="latency per operator">${bars.join('')}</svg>`;
 }
 
+/** Layer by layer against TFLite Micro: one row per operator, the first to differ marked; a row
+ * with a known line reveals its function in the C when clicked (the panel's script posts the line). */
+export function diffHtml(r: DiffResult): string {
+  const first = r.first_diverging;
+  const verdict = first === null
+    ? `<span class="ok" data-testid="diff-verdict">every operator matches TFLite Micro</span>`
+    : `<span class="bad" data-testid="diff-verdict">operator ${first} is the first to differ</span>`;
+  const over = r.invocations > 1 ? `, over ${num(r.invocations)} invocations in sequence` : '';
+  const rows = r.operators.map((o) => {
+    const compared = o.max_abs_diff !== null;
+    const cls = [o.index === first ? 'first' : '', o.mismatches ? 'bad' : '', o.line !== null ? 'link' : ''].filter(Boolean).join(' ');
+    const line = o.line !== null ? ` data-line="${o.line}" title="Show ${esc(o.function)}() in the C"` : '';
+    return `<tr class="${cls}" data-testid="diff-row" data-function="${esc(o.function)}"${line}><td>${o.index}</td>`
+      + `<td class="fn">${esc(o.function)}</td><td>${esc(o.kind)}</td>`
+      + `<td>${compared ? esc(o.max_abs_diff) : '–'}</td>`
+      + `<td>${compared ? `${num(o.mismatches)} of ${num(o.elements * r.invocations)}` : 'no output'}</td></tr>`;
+  });
+  return `<p class="meta">${esc(r.model)} on <b>${esc(r.board)}</b>, each operator's outputs against TensorFlow Lite Micro's on the same input${over} `
+    + `(float32 within ${esc(r.tolerance.atol)} + ${esc(r.tolerance.rtol)}·|reference|): ${verdict}</p>`
+    + `<table class="outputs diff"><thead><tr><th>#</th><th>function</th><th>kind</th><th>max |diff|</th><th>mismatches</th></tr></thead>`
+    + `<tbody>${rows.join('')}</tbody></table>`;
+}
+
 /** The commands the panel's buttons may run (on the current model and board): they stay here, where
  * a notification's buttons go once it hides. */
-export const PANEL_COMMANDS = ['kiln.flash', 'kiln.run', 'kiln.profile'];
+export const PANEL_COMMANDS = ['kiln.flash', 'kiln.run', 'kiln.profile', 'kiln.compareLayers'];
 
 export function shellHtml(cspValue: string, nonce: string, scriptUri: string, styleUri: string): string {
   return `<!DOCTYPE html>
@@ -99,9 +122,10 @@ export function shellHtml(cspValue: string, nonce: string, scriptUri: string, st
 <link rel="stylesheet" href="${esc(styleUri)}">
 <title>Kiln Device</title></head>
 <body id="kiln-device">
-<nav class="actions"><button data-command="kiln.flash">Flash</button><button data-command="kiln.run">Run</button><button data-command="kiln.profile">Profile</button></nav>
+<nav class="actions"><button data-command="kiln.flash">Flash</button><button data-command="kiln.run">Run</button><button data-command="kiln.profile">Profile</button><button data-command="kiln.compareLayers">Compare Layer by Layer</button></nav>
 <section><h2>Outputs</h2><div id="outputs"><p class="meta">Run or profile a model to see its outputs here.</p></div></section>
 <section><h2>Latency per operator</h2><div id="chart"><p class="meta">Profile a model to see where the time goes.</p></div></section>
+<section><h2>Layer by layer</h2><div id="diff"><p class="meta">Compare Layer by Layer to find the first operator whose outputs differ from TensorFlow Lite Micro's.</p></div></section>
 <section><h2>Device log</h2><pre id="log"></pre></section>
 <script nonce="${esc(nonce)}" src="${esc(scriptUri)}"></script>
 </body></html>`;

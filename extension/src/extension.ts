@@ -43,6 +43,7 @@ export async function activate(ctx: vscode.ExtensionContext) {
     vscode.commands.registerCommand('kiln.run', (arg) => commands.run(parts, arg)),
     vscode.commands.registerCommand('kiln.profile', (arg) => commands.profile(parts, arg)),
     vscode.commands.registerCommand('kiln.tune', (arg) => commands.tune(parts, arg)),
+    vscode.commands.registerCommand('kiln.compareLayers', (arg) => commands.compareLayers(parts, arg)),
     vscode.commands.registerCommand('kiln.showDevicePanel', () => panel.show(false)),
     vscode.commands.registerCommand('kiln.showOutput', () => output.show(true)),
     vscode.commands.registerCommand('kiln.restartServer', async () => {
@@ -83,7 +84,11 @@ function firstRun(ctx: vscode.ExtensionContext, client: KilnClient, status: Stat
     vscode.workspace.onDidOpenTextDocument((doc) => {
       if (generated(doc)) void client.ensureStarted(true);
     }),
+    // the editor title's Compare Layer by Layer shows on generated C only
+    vscode.window.onDidChangeActiveTextEditor((e) => void vscode.commands.executeCommand('setContext', 'kiln.generatedC', !!e && generated(e.document))),
   );
+  const active = vscode.window.activeTextEditor;
+  void vscode.commands.executeCommand('setContext', 'kiln.generatedC', !!active && generated(active.document));
   if (!ctx.globalState.get<boolean>('kiln.walkthroughShown')) {
     void ctx.globalState.update('kiln.walkthroughShown', true);
     void vscode.commands.executeCommand('workbench.action.openWalkthrough', walkthrough, false);

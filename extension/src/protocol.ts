@@ -135,6 +135,28 @@ export interface TuneResult {
   arena_bytes: { before: number; after: number };
 }
 
+/** kiln/diff: each operator's outputs on the board against TFLite Micro's (the C as it is in the output folder). */
+export interface DiffOperator {
+  index: number;
+  kind: string;
+  function: string;
+  tensors: string[];
+  max_abs_diff: number | null; // null: no output compared
+  mismatches: number;
+  elements: number; // per invocation
+  first_step: number | null;
+  line: number | null; // 0-based line of its function in `file`
+}
+export interface DiffResult {
+  model: string;
+  board: string;
+  file: string; // uri of the generated .c
+  invocations: number;
+  tolerance: { atol: number; rtol: number };
+  operators: DiffOperator[];
+  first_diverging: number | null;
+}
+
 export interface DeviceEvent { request: string; uri: string; board: string | null; message: string }
 
 /** Request name -> params and result: the client's request() is typed by this map. */
@@ -147,6 +169,7 @@ export interface Requests {
   'kiln/run': { params: DeviceParams; result: RunResult };
   'kiln/profile': { params: DeviceParams; result: ProfileResult };
   'kiln/tune': { params: { uri: string; board?: string; log?: string }; result: TuneResult };
+  'kiln/diff': { params: DeviceParams; result: DiffResult };
 }
 export type RequestName = keyof Requests;
 

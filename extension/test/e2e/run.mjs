@@ -166,6 +166,47 @@ step('after an edit above the functions, Profile puts each figure on its own fun
   await shot('hints-after-edit');
 });
 
+step('Compare Layer by Layer: an edited operator is the first to differ, in the panel\'s table and as a diagnostic on its function; a row reveals its function', async ({ page, dirs, shot }) => {
+  const c = join(dirs.ws, 'models', 'kiln_out', 'sine_int8', 'sine_int8.c');
+  const original = readFileSync(c, 'utf8');
+  const hadNew = existsSync(`${c}.kiln-new`);
+  const lines = original.split('\n');
+  const fn = (name) => lines.findIndex((l) => l.startsWith(`static void ${name}(`));
+  const [op1, op2] = [fn('op001_fully_connected'), fn('op002_fully_connected')];
+  const clamp = lines.findIndex((l, i) => i > op1 && l.includes('.act_max = 127'));
+  expect(op1 > 0 && op2 > op1 && clamp > op1 && clamp < op2, `op001 at ${op1}, op002 at ${op2}, its clamp at ${clamp}`);
+  lines[clamp] = lines[clamp].replace('.act_max = 127', '.act_max = -60'); // op001's outputs clamped low: wrong from there on
+  writeFileSync(c, lines.join('\n'));
+  try {
+    await commandPalette(page, 'Kiln: Compare Layer by Layer');
+    const panel = await webviewFrame(page, 'kiln-device');
+    const verdict = panel.locator('#diff [data-testid=diff-verdict]');
+    await verdict.waitFor({ timeout: 180000 });
+    expect((await verdict.innerText()) === 'operator 1 is the first to differ', `verdict: ${await verdict.innerText()}`);
+    const rows = panel.locator('#diff [data-testid=diff-row]');
+    expect(await rows.count() === 3, 'the table should have one row per operator');
+    expect((await rows.nth(1).getAttribute('class')).includes('first'), 'operator 1 is not marked first');
+    expect(!(await rows.nth(0).getAttribute('class')).includes('bad'), 'operator 0 should match');
+    await shot('compare-table');
+    // the diagnostic: on op001's function line, in Problems (opened from the status bar's problem counts)
+    await page.locator('[id="status.problems"]').first().click();
+    await page.getByRole('tab', { name: /^Problems/ }).first().click();
+    const marker = page.locator('.markers-panel .monaco-list-row', { hasText: 'first to differ' }).first();
+    await marker.waitFor({ timeout: 30000 });
+    const at = /Ln (\d+)/.exec(await marker.innerText());
+    expect(at && Number(at[1]) === op1 + 1, `the diagnostic is at ${at && at[1]}, op001_fully_connected is at line ${op1 + 1}`);
+    // a row of the table: its function in the C (the cursor on its line)
+    await page.locator('.tab', { hasText: 'Kiln Device' }).first().click();
+    await (await webviewFrame(page, 'kiln-device')).locator('#diff [data-testid=diff-row][data-function=op002_fully_connected]').click();
+    await page.locator('.statusbar-item', { hasText: `Ln ${op2 + 1},` }).first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(300);
+    await shot('compare-reveal');
+  } finally {
+    writeFileSync(c, original); // the later steps build the C as generated
+    if (!hadNew) rmSync(`${c}.kiln-new`, { force: true }); // the comparison kept the edit and wrote the new C beside it
+  }
+});
+
 step('a kiln task from tasks.json runs from the task list', async ({ page }) => {
   await commandPalette(page, 'Tasks: Run Task');
   await pickQuick(page, 'kiln: build sine_int8 for host', 'Select the task to run');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chartHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from '../../src/deviceView';
+import { chartHtml, diffHtml, outputsHtml, PANEL_COMMANDS, shellHtml } from '../../src/deviceView';
 import { csp } from '../../src/html';
-import type { ProfileResult, ReportResult, RunResult } from '../../src/protocol';
+import type { DiffResult, ProfileResult, ReportResult, RunResult } from '../../src/protocol';
 import { reportHtml, timelineSvg } from '../../src/reportView';
 
 const profile = (cycles: number[]): ProfileResult => {
@@ -162,4 +162,27 @@ test('an arena below the activation peak says why (in-place reuse), not a bare "
   const html = reportHtml(inPlace, csp('s', '', false), 's.css', 'net.tflite');
   assert.match(html, /arena 36,928 B \(below the 55,328 B peak of live activations: in-place operators share buffers\)/);
   assert.ok(!html.includes('lower bound'));
+});
+
+test('layer by layer: a row per operator, the first to differ marked, rows with a line clickable, names escaped', () => {
+  const row = (index: number, mismatches: number, line: number | null, diff: number | null = mismatches ? 7 : 0) => ({
+    index, kind: 'CONV_2D', function: `op00${index}_conv_2d`, tensors: ['<t>'], max_abs_diff: diff, mismatches,
+    elements: 100, first_step: mismatches ? 0 : null, line,
+  });
+  const r: DiffResult = { model: 'n<et', board: 'qemu-m4', file: 'file:///w/net.c', invocations: 2, tolerance: { atol: 1e-5, rtol: 1e-4 },
+    operators: [row(0, 0, 10), row(1, 40, 30), row(2, 60, null), row(3, 0, 50, null)], first_diverging: 1 };
+  const html = diffHtml(r);
+  const rows = [...html.matchAll(/<tr class="([^"]*)" data-testid="diff-row" data-function="([^"]+)"( data-line="(\d+)")?/g)];
+  assert.deepEqual(rows.map((m) => m[2]), ['op000_conv_2d', 'op001_conv_2d', 'op002_conv_2d', 'op003_conv_2d']);
+  assert.deepEqual(rows.map((m) => m[4]), ['10', '30', undefined, '50']);
+  assert.match(rows[1][1], /first/);
+  assert.match(rows[1][1], /bad/);
+  assert.ok(!/first/.test(rows[2][1]) && /bad/.test(rows[2][1]));
+  assert.match(html, /operator 1 is the first to differ/);
+  assert.match(html, /40 of 200/); // mismatches over both invocations' values
+  assert.match(html, /no output/);
+  assert.ok(html.includes('n&lt;et') && !html.includes('n<et'));
+  const ok = diffHtml({ ...r, operators: [row(0, 0, 1)], first_diverging: null });
+  assert.match(ok, /every operator matches TFLite Micro/);
+  assert.ok(PANEL_COMMANDS.includes('kiln.compareLayers'));
 });
