@@ -92,12 +92,10 @@ def diff(model, board: str, connect: Callable, *, records=None, seed: int = 0, a
                     row["mismatches"] += bad
                     if bad and row["first_step"] is None:
                         row["first_step"] = step
-    first = next((r["index"] for r in rows if r["mismatches"]), None)
     # the first to differ in the earliest invocation that differs (in a sequence, a state carried
-    # wrong makes earlier operators differ at later steps)
+    # wrong makes earlier operators differ at later steps too)
     steps = [r["first_step"] for r in rows if r["first_step"] is not None]
-    if steps:
-        first = next(r["index"] for r in rows if r["first_step"] == min(steps))
+    first = next(r["index"] for r in rows if r["first_step"] == min(steps)) if steps else None
     return {"model": c.name, "board": board, "invocations": len(records), "tolerance": {"atol": atol, "rtol": rtol},
             "operators": rows, "first_diverging": first}
 
