@@ -96,6 +96,11 @@ def random_records(compiled: compiler.Compiled, count: int, seed: int):
 def check_on_qemu_m4(data: bytes, records, tmp_path: Path, what: str) -> Pair:
     """A model built for qemu-m4 (arm-none-eabi-gcc, QEMU's mps2-an386), run on `records` and compared
     with TFLite Micro; every output must change across the records, or the check proves nothing."""
+    return check_on_qemu(data, records, tmp_path, what, "qemu-m4")
+
+
+def check_on_qemu(data: bytes, records, tmp_path: Path, what: str, board: str) -> Pair:
+    """check_on_qemu_m4 on any QEMU board."""
     import shutil
 
     from kiln.boards import qemu
@@ -106,8 +111,8 @@ def check_on_qemu_m4(data: bytes, records, tmp_path: Path, what: str) -> Pair:
     path.write_bytes(data)
     c = compiler.compile_model(path)
     compiler.write(c, tmp_path / "src")
-    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph)
-    result = qemu.run(elf, c.graph)
+    elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, board=board)
+    result = qemu.run(elf, c.graph, board=board)
     ref = oracle.run_tflm(c.source, records, len(c.graph.outputs))
     assert len(result.outputs) == len(records)
     pair = Pair(result.outputs, ref, c)

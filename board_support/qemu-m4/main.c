@@ -168,7 +168,8 @@ static void check_outputs(const uint8_t *got)
 /* Exactly 3 * n + c instructions for n >= 1 (c fixed). */
 static void delay_steps(uint32_t n)
 {
-    __asm__ volatile("1:\n\tnop\n\tsubs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
+    /* unified syntax: GCC puts Thumb-1 targets' (Armv6-M) inline assembly in divided syntax */
+    __asm__ volatile(".syntax unified\n1:\n\tnop\n\tsubs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
 }
 
 #ifdef KILN_SELFTEST

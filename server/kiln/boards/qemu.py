@@ -48,16 +48,18 @@ class Target:
 
     name: str
     machine: str
-    cpu: str
+    cpu: str  # the CPU the code is built for (and tuned for)
     flags: tuple[str, ...]
     description: str
+    qemu_cpu: str = ""  # QEMU's -cpu, when it is another core that executes that code (default: cpu)
 
 
 def _load_targets() -> dict[str, Target]:
     targets = {}
     for cfg in sorted(BOARDS.glob("qemu-*/board.json")):
         d = json.loads(cfg.read_text())
-        targets[cfg.parent.name] = Target(cfg.parent.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"])
+        targets[cfg.parent.name] = Target(cfg.parent.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"],
+                                          d.get("qemu_cpu", d["cpu"]))
     return targets
 
 
@@ -244,7 +246,7 @@ def qemu_command(elf: Path, serial_path: Path, board: str = "qemu-m4") -> list[s
     # -serial file: rather than -nographic, which swallows byte 0x01; -no-reboot: a reset request
     # ends QEMU instead of running the firmware again
     tgt = target(board)
-    return [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.cpu, "-icount", "shift=0", "-display", "none",
+    return [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", "shift=0", "-display", "none",
             "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot",
             "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
 

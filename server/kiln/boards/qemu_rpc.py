@@ -62,7 +62,7 @@ class QemuDevice:
         tgt = target(board)
         self.port = free_port()
         self.url = f"socket://127.0.0.1:{self.port}"
-        cmd = [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.cpu, "-icount", f"shift={shift}", "-display", "none",
+        cmd = [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", f"shift={shift}", "-display", "none",
                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on", "-no-reboot",
                "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
