@@ -92,7 +92,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
 
 @pytest.mark.parametrize("case", ["conv_in_place_taps_stride2", "conv_odd_out_channels_relu6", "conv_im2col_dilation2",
                                   "conv_pointwise_odd_channels", "conv_first_layer", "fc_tail_and_leftover_rows",
-                                  "fc_per_tensor_relu"])
+                                  "fc_per_tensor_relu", "depthwise_odd_channels_stride2", "depthwise_dilation2",
+                                  "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

@@ -28,9 +28,28 @@ def conv_model(tmp_path, in_c=8, name="net.tflite"):
 
 def test_variants_where_the_paths_are_possible(tmp_path):
     g = importer.load(conv_model(tmp_path, in_c=8))
-    assert tuning.variants(g.operators[0], g) == ["direct", "im2col", "direct16"]
+    assert tuning.variants(g.operators[0], g) == ["direct", "im2col", "direct16", "rows"]
+    # what kiln tune measures: the DSP layouts on a DSP CPU; on one without, the portable layout first
+    assert tuning.candidates(g.operators[0], g, "cortex-m4") == ["direct", "im2col", "direct16"]
+    assert tuning.candidates(g.operators[0], g, "cortex-m0plus") == ["rows", "direct", "im2col", "direct16"]
     g = importer.load(conv_model(tmp_path, in_c=3, name="odd.tflite"))  # 3 channels: im2col only
-    assert tuning.variants(g.operators[0], g) == ["im2col", "im2col16"]
+    assert tuning.variants(g.operators[0], g) == ["im2col", "im2col16", "rows"]
+
+
+def test_a_cpu_without_dsp_gets_the_portable_layouts_by_default(tmp_path):
+    """compile for a Cortex-M0+: every CONV_2D, DEPTHWISE_CONV_2D (multiplier 1) and FULLY_CONNECTED
+    takes the "rows" variant untuned (a tuning log or explicit variants still win); for an M4 none does."""
+    from harness import shared_model
+
+    path = shared_model("kws_ref_model.tflite")
+    m0 = compiler.compile_model(path, cpu="cortex-m0plus", tuning_log=None).graph
+    kinds = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+    assert all(op.variant == "rows" for op in m0.operators if op.kind in kinds)
+    assert "kiln_conv_s8_rows(" in compiler.compile_model(path, cpu="cortex-m0plus", tuning_log=None).files["kws_ref_model.c"]
+    m4 = compiler.compile_model(path, cpu="cortex-m4", tuning_log=None).graph
+    assert not any(op.variant for op in m4.operators)
+    explicit = compiler.compile_model(path, cpu="cortex-m0plus", variants={0: "im2col"}, tuning_log=None).graph
+    assert explicit.operators[0].variant == "im2col" and explicit.operators[2].variant == "rows"
 
 
 def test_signature_names_what_decides_speed(tmp_path):
@@ -93,7 +112,7 @@ def test_log_errors_name_the_file(tmp_path):
         assert str(log) in str(e.value)
     log.write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {}}}))
     g = importer.load(model)
-    with pytest.raises(KilnError, match=r"operator 0 \(CONV_2D\): no kernel variant 'unrolled' \(it has: direct, im2col, direct16\)"):
+    with pytest.raises(KilnError, match=r"operator 0 \(CONV_2D\): no kernel variant 'unrolled' \(it has: direct, im2col, direct16, rows\)"):
         compiler.prepare_graph(g, {0: "unrolled"})
 
 

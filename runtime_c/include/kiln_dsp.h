@@ -53,14 +53,17 @@ static inline uint32_t kiln_pair16(int32_t lo, int32_t hi)
     return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
 }
 
+/* The halves as signed values: a conversion to int16_t, which gcc and clang define as modulo 2^16
+ * (as every int8/int16 narrowing in the runtime), is one sign-extension (SXTH, or ASR for the high
+ * half) where the arithmetic form took five instructions on Armv6-M. */
 static inline int32_t kiln_lo16(uint32_t x)
 {
-    return (int32_t)(x & 0xFFFFu) - (int32_t)((x & 0x8000u) << 1);
+    return (int16_t)(uint16_t)(x & 0xFFFFu);
 }
 
 static inline int32_t kiln_hi16(uint32_t x)
 {
-    return (int32_t)(x >> 16) - (int32_t)((x >> 15) & 0x10000u);
+    return (int16_t)(uint16_t)(x >> 16);
 }
 
 #endif

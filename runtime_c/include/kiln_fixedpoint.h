@@ -83,6 +83,17 @@ static inline int32_t kiln_smmlar(int32_t a, int32_t b, int32_t c)
     int32_t y;
     __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(a), "r"(b), "r"(c));
     return y;
+#elif defined(__ARM_ARCH_6M__)
+    /* Armv6-M has no 32 x 32 -> 64 multiply (gcc would call __aeabi_lmul): the high word from the
+     * 16-bit halves, exactly. a * b + 2^31 = hi 2^32 + (m1 + m2) 2^16 + lo + 2^31; each middle
+     * product splits into its high half (whole multiples of 2^32) and low half, which join lo's
+     * high half and the rounding 2^15 (in units of 2^16) in a sum below 2^18: its carry. */
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const int32_t m1 = ah * (int32_t)bl, m2 = (int32_t)al * bh;
+    const uint32_t lo = al * bl;
+    const uint32_t mid = (lo >> 16) + ((uint32_t)m1 & 0xFFFFu) + ((uint32_t)m2 & 0xFFFFu) + 0x8000u;
+    return ah * bh + (m1 >> 16) + (m2 >> 16) + (int32_t)(mid >> 16) + c;
 #else
     return (int32_t)(((int64_t)a * b + (INT64_C(1) << 31)) >> 32) + c;
 #endif

@@ -102,6 +102,10 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
                                  const kiln_fc_s8_params_t *p);
+/* The same with the weights row after row as in the model (the "rows" variant): the portable loop
+ * for CPUs without the DSP extension indexes the input and two rows with one register. */
+void kiln_fully_connected_s8_rows(const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out,
+                                  const kiln_fc_s8_params_t *p);
 /* acc[u] += the dot product of x (depth bytes) with row u of weights packed as for
  * kiln_fully_connected_s8 (units rows): the DSP FC loop for kernels that rescale on their own */
 void kiln_fc_s8_acc(const int8_t *x, const int8_t *packed, int32_t depth, int32_t units, int32_t *acc);
@@ -260,12 +264,20 @@ void kiln_conv_s8_strided(const int8_t *in, const int32_t *packed, int8_t *out, 
 /* The same with the filter stored pre-widened as int16 pairs (kiln tune's "16" variants). */
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                       int8_t *scratch, const int8_t *zp_vector);
+/* The "rows" variant (CPUs without the DSP extension): per channel pair, each channel's weights in
+ * one run (the same stream otherwise: biases, zero steps, requantization words). */
+void kiln_conv_s8_rows(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                       int8_t *scratch, const int8_t *zp_vector);
 /* Depth multiplier 1: the filter is packed by the compiler into one stream of words (blocks of
  * four channels, pairs of taps as int16) with each channel's bias (the input zero point folded
  * in) and requantization (see pack_depthwise; p->rq is unused); zp_vector = in_c copies of in_zp
  * (at most KILN_CONV_MAX_TAPS taps). _general: any depth multiplier, TFLite's filter, bias, p->rq. */
 void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                             const int8_t *zp_vector);
+/* Depth multiplier 1 with TFLite's filter layout ("rows" variant, CPUs without DSP): the bias with
+ * the input zero point folded in, p->rq, zp_vector as kiln_depthwise_conv_s8's. */
+void kiln_depthwise_conv_s8_rows(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                                 const kiln_conv_s8_params_t *p, const int8_t *zp_vector);
 void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
                                     const kiln_conv_s8_params_t *p);
 /* Depth multiplier above 1, at most KILN_CONV_MAX_TAPS taps: bias with the input zero point folded

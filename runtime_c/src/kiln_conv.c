@@ -227,14 +227,63 @@ static const int32_t *pair_macs16(int32_t *acc, const uint32_t *xw, const int32_
 }
 #endif
 
-/* How a layer's filter is stored: int8, or pre-widened to int16 pairs. Each public entry point
- * names one, so the linker keeps only the loops of the formats a model uses. */
+#if !KILN_DSP
+/* The "rows" variant's loop, for CPUs without the DSP extension (Armv6-M, RISC-V): one channel for
+ * both pixels, its weights in one run; per tap a negative index counting up to 0 from the taps'
+ * and the weights' ends reaches all three (Thumb-1's LDRSB takes a register offset only), so a
+ * pair of products is three loads, two multiplies, two adds and the index step, and the sums,
+ * pointers and values fit the eight registers Thumb-1's arithmetic reaches. */
+static void channel_rows(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                         const int8_t *w, int32_t *a0, int32_t *a1)
+{
+    int32_t s0 = *a0, s1 = *a1, t, i;
+    for (t = 0; t < taps; ++t) {
+        const int8_t *e0 = seg0[t] + len, *e1 = seg1[t] + len;
+        w += len;
+        for (i = -len; i != 0; ++i) {
+            const int32_t v = w[i];
+            s0 += e0[i] * v;
+            s1 += e1[i] * v;
+        }
+    }
+    *a0 = s0;
+    *a1 = s1;
+}
+#endif
+
+#if KILN_DSP
+/* The "rows" format on a CPU with the DSP extension (code compiled for one without it, built for
+ * one with it): the widened pixels against each channel's run of weights, in C. */
+static const int32_t *pair_macs_rows(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips)
+{
+    const int32_t steps = trips * STEPS_PER_TRIP;
+    const int8_t *b0 = (const int8_t *)w, *b1 = b0 + 4 * steps;
+    int32_t i;
+    for (i = 0; i < steps; ++i, xw += 4, b0 += 4, b1 += 4) {
+        const int32_t e0 = kiln_lo16(xw[0]), e2 = kiln_hi16(xw[0]), o1 = kiln_lo16(xw[1]), o3 = kiln_hi16(xw[1]);
+        const int32_t f0 = kiln_lo16(xw[2]), f2 = kiln_hi16(xw[2]), p1 = kiln_lo16(xw[3]), p3 = kiln_hi16(xw[3]);
+        acc[0] += e0 * b0[0] + o1 * b0[1] + e2 * b0[2] + o3 * b0[3];
+        acc[1] += f0 * b0[0] + p1 * b0[1] + f2 * b0[2] + p3 * b0[3];
+        acc[2] += e0 * b1[0] + o1 * b1[1] + e2 * b1[2] + o3 * b1[3];
+        acc[3] += f0 * b1[0] + p1 * b1[1] + f2 * b1[2] + p3 * b1[3];
+    }
+    return w + 2 * steps;
+}
+#endif
+
+/* How a layer's filter is stored: int8, pre-widened to int16 pairs, or each channel's weights in
+ * one run ("rows"). Each public entry point names one, so the linker keeps only the loops of the
+ * formats a model uses. */
 typedef struct {
 #if KILN_DSP
 #if KILN_CONV_PAIRS_ASM
-    void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream);
+    void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream); /* NULL: pair_macs always */
 #endif
     const int32_t *(*pair_macs)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips);
+#else
+    /* rows: channel_rows (NULL for the other formats) */
+    void (*rows)(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                 const int8_t *w, int32_t *a0, int32_t *a1);
 #endif
     int32_t wide;
 } filter_format_t;
@@ -243,13 +292,48 @@ typedef struct {
 #if KILN_CONV_PAIRS_ASM
 static const filter_format_t FILTER_S8 = {pairs_simple8, pair_macs8, 0};
 static const filter_format_t FILTER_S16 = {pairs_simple16, pair_macs16, 1};
+static const filter_format_t FILTER_ROWS = {NULL, pair_macs_rows, 0};
 #else
 static const filter_format_t FILTER_S8 = {pair_macs8, 0};
 static const filter_format_t FILTER_S16 = {pair_macs16, 1};
+static const filter_format_t FILTER_ROWS = {pair_macs_rows, 0};
 #endif
 #else
-static const filter_format_t FILTER_S8 = {0};
-static const filter_format_t FILTER_S16 = {1};
+static const filter_format_t FILTER_S8 = {NULL, 0};
+static const filter_format_t FILTER_S16 = {NULL, 1};
+static const filter_format_t FILTER_ROWS = {channel_rows, 0};
+#endif
+
+#if !KILN_DSP
+/* Without the DSP extension (Armv6-M, RISC-V...): one channel of a pair for both pixels, reading
+ * the pixels' int8 taps where they are and the channel's 4 weights of each step (chunks of 8 bytes,
+ * the pair's other channel in the second 4): two sums, two pixel pointers, the weights' pointer
+ * and a few values fit the eight registers Thumb-1's arithmetic reaches. The widened copy the DSP
+ * loops read is not made at all. */
+static void channel_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                               const int8_t *w, int32_t *a0, int32_t *a1)
+{
+    int32_t s0 = *a0, s1 = *a1, t, i;
+    for (t = 0; t < taps; ++t) {
+        const int8_t *p0 = seg0[t], *p1 = seg1[t];
+        for (i = 0; i < len; i += 4, w += 8, p0 += 4, p1 += 4) {
+            int32_t v = w[0];
+            s0 += p0[0] * v;
+            s1 += p1[0] * v;
+            v = w[1];
+            s0 += p0[1] * v;
+            s1 += p1[1] * v;
+            v = w[2];
+            s0 += p0[2] * v;
+            s1 += p1[2] * v;
+            v = w[3];
+            s0 += p0[3] * v;
+            s1 += p1[3] * v;
+        }
+    }
+    *a0 = s0;
+    *a1 = s1;
+}
 #endif
 
 /* Two pixels, all output channels: the pixels widened at xw (steps of 4 bytes of depth, see
@@ -269,7 +353,7 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     const int32_t *s = stream;
     steps += steps & 1;
 #if KILN_DSP && KILN_CONV_PAIRS_ASM
-    if (r->simple && pairs > 0) {
+    if (r->simple && pairs > 0 && f->pairs_simple != NULL) {
         pairs_job_t job;
         job.xw = xw;
         job.trips = steps / STEPS_PER_TRIP;
@@ -294,7 +378,20 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
         int32_t a00 = s[0], a01 = s[0], a10 = s[1], a11 = s[1];
         const uint32_t *x = xw;
         s += 2;
-        for (i = 0; i < steps; ++i, x += 4) { /* the SMLAD pairs: depth bytes 0 and 2, 1 and 3 */
+        if (f->rows != NULL) {
+            f->rows(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
+            f->rows(seg0, seg1, taps, len, (const int8_t *)s + 4 * steps, &a10, &a11);
+            s += 2 * steps;
+            i = steps;
+        } else if (!f->wide) { /* int8 chunks: read the pixels where they are, not widened (see channel_two_pixels) */
+            channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
+            channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s + 4, &a10, &a11);
+            s += 2 * steps;
+            i = steps; /* the loop below is for pre-widened weights */
+        } else {
+            i = 0;
+        }
+        for (; i < steps; ++i, x += 4) { /* the SMLAD pairs: depth bytes 0 and 2, 1 and 3 */
             int32_t w0[4], w1[4];
             if (f->wide) {
                 w0[0] = kiln_lo16((uint32_t)s[0]), w0[2] = kiln_hi16((uint32_t)s[0]);
@@ -459,7 +556,11 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
             }
             oy0 = ox1 + 1 < g.out_w ? oy1 : oy1 + 1; /* the next pair's first pixel */
             ox0 = ox1 + 1 < g.out_w ? ox1 + 1 : 0;
+#if KILN_DSP
             widen_two_pixels(seg0, seg1, taps, len, xw);
+#else
+            if (f->wide) widen_two_pixels(seg0, seg1, taps, len, xw); /* the other formats read the taps in place */
+#endif
             dot_two_pixels(xw, taps * len / 4, seg0, seg1, taps, len, packed, o0, o1, g.out_c, f, &r);
         }
     }
@@ -475,6 +576,12 @@ void kiln_conv_s8_strided(const int8_t *in, const int32_t *packed, int8_t *out, 
                           int8_t *scratch, const int8_t *zp_vector, const int32_t *out_steps)
 {
     conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_S8, out_steps);
+}
+
+void kiln_conv_s8_rows(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                       int8_t *scratch, const int8_t *zp_vector)
+{
+    conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_ROWS, NULL);
 }
 
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
@@ -586,6 +693,20 @@ __attribute__((naked, noinline)) static void dw_blocks_3x3(const dw_job_t *job)
 }
 #endif
 
+#if !KILN_DSP
+/* One channel of a 4-channel block without the DSP extension: its pairs of taps at byte offset
+ * `at`, each pair's two weights the halves of every fourth word from w. */
+static int32_t dw_channel_portable(const int8_t *const *seg, int32_t at, const int32_t *w, int32_t pairs, int32_t acc)
+{
+    int32_t p;
+    for (p = 0; p < pairs; ++p, seg += 2, w += 4) {
+        const int32_t v = *w;
+        acc += seg[0][at] * kiln_lo16((uint32_t)v) + seg[1][at] * kiln_hi16((uint32_t)v);
+    }
+    return acc;
+}
+#endif
+
 /* Depth multiplier 1: every tap of a pixel (seg[t] + moved; the zero-point vector outside the
  * image; seg[taps] is one more, with zero weights, when taps is odd) against the stream packed by
  * the compiler (pack_depthwise): for each block of four channels, their four biases (the input
@@ -617,13 +738,14 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
 #if KILN_DSP
         DW_4CH_PAIR_LOOP(seg, c + moved, w, pairs);
 #else
-        for (t = 0; t < 2 * pairs; t += 2, w += 4) {
-            const int8_t *x = seg[t] + moved + c, *y = seg[t + 1] + moved + c;
-            a0 += x[0] * kiln_lo16((uint32_t)w[0]) + y[0] * kiln_hi16((uint32_t)w[0]);
-            a1 += x[1] * kiln_lo16((uint32_t)w[1]) + y[1] * kiln_hi16((uint32_t)w[1]);
-            a2 += x[2] * kiln_lo16((uint32_t)w[2]) + y[2] * kiln_hi16((uint32_t)w[2]);
-            a3 += x[3] * kiln_lo16((uint32_t)w[3]) + y[3] * kiln_hi16((uint32_t)w[3]);
-        }
+        /* one channel at a time over the taps: its sum, the byte offset, the weights' pointer and a
+         * value or two fit the eight registers Thumb-1's arithmetic reaches (Armv6-M) */
+        a0 = dw_channel_portable(seg, moved + c, w, pairs, a0);
+        a1 = dw_channel_portable(seg, moved + c + 1, w + 1, pairs, a1);
+        a2 = dw_channel_portable(seg, moved + c + 2, w + 2, pairs, a2);
+        a3 = dw_channel_portable(seg, moved + c + 3, w + 3, pairs, a3);
+        w += 4 * pairs;
+        (void)t;
 #endif
         if (r->simple) {
             const int32_t y0 = kiln_sat8(kiln_rq(a0, w)), y1 = kiln_sat8(kiln_rq(a1, w + 3));
@@ -708,6 +830,47 @@ static void depthwise_pixel_general(const int8_t *image, const int8_t *filter, c
                 }
             }
             dst[oc] = requantize(acc, r->rq + 3 * oc, r);
+        }
+    }
+}
+
+/* Depth multiplier 1, the filter as the model has it ([k_h][k_w][C]: the "rows" variant, for CPUs
+ * without the DSP extension) with the input zero point folded into bias and p->rq; zp_vector as
+ * for kiln_depthwise_conv_s8. Per channel its taps' weights, C apart, against the taps at the
+ * channel's byte: one sum, the tap pointers and the weights' pointer fit Thumb-1's registers. */
+void kiln_depthwise_conv_s8_rows(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+                                 const kiln_conv_s8_params_t *p, const int8_t *zp_vector)
+{
+    const kiln_conv_geometry_t g = p->g;
+    const requant_t r = requant_of(p);
+    const int32_t taps = g.k_h * g.k_w, channels = g.out_c;
+    const int32_t span_h = (g.k_h - 1) * g.dil_h, span_w = (g.k_w - 1) * g.dil_w;
+    const int32_t step = g.stride_w * g.in_c;
+    const int8_t *seg[KILN_CONV_MAX_TAPS];
+    int32_t b, oy, ox, c, t;
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        for (oy = 0; oy < g.out_h; ++oy) {
+            const int32_t iy = oy * g.stride_h - g.pad_top;
+            const int inside_y = iy >= 0 && iy + span_h < g.in_h;
+            int prev_interior = 0;
+            for (ox = 0; ox < g.out_w; ++ox) {
+                int8_t *dst = out + ((b * g.out_h + oy) * g.out_w + ox) * channels;
+                const int interior = inside_y && ox * g.stride_w - g.pad_left >= 0 &&
+                                     ox * g.stride_w - g.pad_left + span_w < g.in_w;
+                if (interior && prev_interior) { /* one pixel to the right: every tap moves alike */
+                    for (t = 0; t < taps; ++t) seg[t] += step;
+                } else {
+                    tap_pointers(image, oy, ox, &g, zp_vector, seg);
+                }
+                prev_interior = interior;
+                for (c = 0; c < channels; ++c) { /* c indexes both the tap and its weight: one LDRSB each */
+                    const int8_t *f = filter;
+                    int32_t acc = bias[c];
+                    for (t = 0; t < taps; ++t, f += channels) acc += seg[t][c] * f[c];
+                    dst[c] = requantize(acc, r.rq + 3 * c, &r);
+                }
+            }
         }
     }
 }

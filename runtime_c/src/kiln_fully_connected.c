@@ -156,6 +156,31 @@ static int8_t requantize(int32_t acc, const int32_t *q, int32_t fast, int32_t ou
         a3 += v_ * (wt)[3 * (tail) + k];                                                          \
     }
 
+#if !KILN_DSP
+/* Without the DSP extension (Armv6-M, RISC-V...): two rows of a group (their 4-byte chunks at w
+ * and w + 4, a group's chunk 16 bytes) by the input, each input value loaded once for both. */
+static void rows2_portable(const int8_t *x, const int8_t *w, int32_t chunks, int32_t *s0, int32_t *s1)
+{
+    int32_t a = *s0, b = *s1, c, v;
+    for (c = 0; c < chunks; ++c, x += 4, w += 16) {
+        v = x[0];
+        a += v * w[0];
+        b += v * w[4];
+        v = x[1];
+        a += v * w[1];
+        b += v * w[5];
+        v = x[2];
+        a += v * w[2];
+        b += v * w[6];
+        v = x[3];
+        a += v * w[3];
+        b += v * w[7];
+    }
+    *s0 = a;
+    *s1 = b;
+}
+#endif
+
 /* Four rows of int8 weights (a group of pack_weights) by the input x (depth bytes) into acc[0..3];
  * returns the weights after the group. */
 static KILN_SPECIALIZE const void *rows4_s8(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
@@ -167,14 +192,11 @@ static KILN_SPECIALIZE const void *rows4_s8(int32_t *acc, const int8_t *x, const
     if (chunks > 0) MAC_1X4_LOOP(MAC_1X4_ASM, MAC_1X4_STEP, x, chunks);
     (void)d;
 #else
-    for (d = 0; d < chunks * 4; d += 4, w += 16) {
-        for (k = 0; k < 4; ++k) {
-            a0 += x[d + k] * w[k];
-            a1 += x[d + k] * w[4 + k];
-            a2 += x[d + k] * w[8 + k];
-            a3 += x[d + k] * w[12 + k];
-        }
-    }
+    /* two rows at a time: their sums, the input value, the pointers fit Thumb-1's eight registers */
+    rows2_portable(x, w, chunks, &a0, &a1);
+    rows2_portable(x, w + 8, chunks, &a2, &a3);
+    w += 16 * chunks;
+    (void)d;
 #endif
     ROWS4_TAIL(x + chunks * 4, w, tail)
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
@@ -267,6 +289,28 @@ static const void *rows4_s4(int32_t *acc, const int8_t *x, const void *packed, i
     return w + 4 * tail;
 }
 
+/* Four rows stored one after the other (the "rows" variant), two at a time: per pair of products
+ * one index register reaches the input and both rows (Thumb-1's LDRSB takes a register offset
+ * only), so a pair is three loads, two multiplies, two adds and the index step. */
+static const void *rows4_rows(int32_t *acc, const int8_t *x, const void *packed, int32_t depth)
+{
+    const int8_t *w = (const int8_t *)packed;
+    int32_t r, d;
+    for (r = 0; r < 4; r += 2) {
+        /* a negative index counting up to 0 from the rows' and the input's ends: the loop's test is
+         * the increment's own flags, and no register holds a bound */
+        const int8_t *xe = x + depth, *e0 = w + (r + 1) * depth, *e1 = e0 + depth;
+        int32_t a = acc[r], b = acc[r + 1];
+        for (d = -depth; d != 0; ++d) {
+            const int32_t v = xe[d];
+            a += v * e0[d];
+            b += v * e1[d];
+        }
+        acc[r] = a, acc[r + 1] = b;
+    }
+    return w + 4 * depth;
+}
+
 typedef const void *(*rows4_fn)(int32_t *acc, const int8_t *x, const void *packed, int32_t depth);
 
 /* The weights are packed by the compiler (see pack_weights in ops/fully_connected.py): rows in
@@ -325,6 +369,12 @@ void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const 
                                  const kiln_fc_s8_params_t *p)
 {
     fully_connected_s8(in, packed, bias, out, p, rows4_s16, 1);
+}
+
+void kiln_fully_connected_s8_rows(const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out,
+                                  const kiln_fc_s8_params_t *p)
+{
+    fully_connected_s8(in, weights, bias, out, p, rows4_rows, 0);
 }
 
 void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,

@@ -52,7 +52,7 @@ def tune(model: str | Path, board: str, *, log_path: str | Path | None = None, s
     margin = 0.0 if emulated else 0.01
     g = importer.load(model)
     compiler.prepare_graph(g, {})
-    choices = {op.index: tuning.variants(op, g) for op in g.operators}
+    choices = {op.index: tuning.candidates(op, g, cpu) for op in g.operators}
     choices = {i: v for i, v in choices.items() if v}
     if not choices:
         raise KilnError(f"{model.name}: no operator has kernel variants to choose from (int8 CONV_2D and "

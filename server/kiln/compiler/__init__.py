@@ -94,15 +94,22 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
                   cpu: str | None = None) -> Compiled:
     """variants: operator index -> kernel variant, as given (kiln tune's trials); else those the
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
-    there is one; None: no log, every operator's default)."""
+    there is one; None: no log, every operator's default). A CPU without the DSP extension has
+    defaults of its own underneath (tuning.cpu_defaults)."""
     path = Path(path)
     g = load(path)
-    if variants is None:
+    chosen: dict[int, str] = {}
+    if cpu in tuning.NO_DSP_CPUS:
+        validate.run(g)  # the variants need a graph Kiln can compile
+        chosen = tuning.cpu_defaults(g, cpu)  # the CPU's own untuned defaults, under the rest
+    if variants is not None:
+        chosen.update(variants)
+    else:
         log_path = tuning.find_log(path) if tuning_log == "auto" else tuning_log
         if log_path is not None:
             validate.run(g)  # the signatures need a graph Kiln can compile
-            variants = tuning.choose(g, tuning.Log.load(log_path), cpu)
-    bufs = prepare_graph(g, variants)
+            chosen.update(tuning.choose(g, tuning.Log.load(log_path), cpu))
+    bufs = prepare_graph(g, chosen)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
     return Compiled(g, files, bufs, path, const_bytes)
 

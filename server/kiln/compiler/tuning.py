@@ -88,6 +88,30 @@ def find_log(model: Path) -> Path | None:
     return p if p.is_file() else None
 
 
+# CPUs without the DSP extension (no SMLAD, SXTB16, SSAT): the kernels' portable loops run there,
+# and they read weights best in the model's own order. An operator with a variant of this name
+# takes it there unless the tuning log says otherwise.
+NO_DSP_CPUS = frozenset({"cortex-m0", "cortex-m0plus", "cortex-m1", "cortex-m3", "cortex-m23"})
+PORTABLE = "rows"
+
+
+def candidates(op: Operator, g: Graph, cpu: str | None) -> list[str]:
+    """The variants worth measuring on this CPU, its default first: without the DSP extension the
+    portable one leads; with it, the portable one is left out (the DSP loops beat it)."""
+    names = variants(op, g)
+    if PORTABLE not in names:
+        return names
+    rest = [v for v in names if v != PORTABLE]
+    return [PORTABLE, *rest] if cpu in NO_DSP_CPUS else (rest if len(rest) > 1 else [])
+
+
+def cpu_defaults(g: Graph, cpu: str | None) -> dict[int, str]:
+    """Operator index -> the untuned default variant on this CPU, where it is not the first one."""
+    if cpu not in NO_DSP_CPUS:
+        return {}
+    return {op.index: PORTABLE for op in g.operators if PORTABLE in variants(op, g)}
+
+
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:
     """Operator index -> the variant the log names for it (only operators that have that variant)."""
     out = {}

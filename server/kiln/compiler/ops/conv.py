@@ -144,7 +144,8 @@ def prepare(op, g):
         bounds = np.abs(np.asarray(acc_bias, np.int64)) + (128 if "bias_folded" in p else 256) * wsum
         p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                                 qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
-        if "bias_folded" in p and "multiplier_filter" not in p:
+        p["rows"] = op.variant == "rows"  # the filter as the model has it: for CPUs without DSP
+        if "bias_folded" in p and "multiplier_filter" not in p and not p["rows"]:
             parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
             p["packed"] = packing.stream(parts)
     if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
@@ -168,6 +169,7 @@ def taps_layout(p: dict, in_c: int, variant: str | None) -> int:
     p["tap_len"] = in_c if in_place else -(-kh * kw * in_c // 4) * 4
     p["im2col"] = not in_place
     p["wide"] = (variant or "").endswith("16")
+    p["rows"] = variant == "rows"  # each channel's weights in one run: for CPUs without DSP
     depth = kh * kw * in_c if in_place else p["tap_len"]
     return (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)
 
@@ -184,7 +186,8 @@ def plan_s8(p: dict, wdata: np.ndarray, bias: np.ndarray, in_zp: int) -> list:
     bounds = np.abs(p["bias"].astype(np.int64)) + 128 * wsum
     p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], p["out_zp"], bounds,
                                             qm.constant_outputs(p["bias"], wsum, p["mult"], p["shift"], p["out_zp"]))
-    parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else p["k_h"] * p["k_w"], p["tap_len"], p["wide"])
+    parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else p["k_h"] * p["k_w"], p["tap_len"], p["wide"],
+                      runs=p.get("rows", False))
     p["packed"] = packing.stream(parts)
     return parts
 
@@ -224,7 +227,8 @@ def pack_multiplier(w: np.ndarray, dm: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool) -> list:
+def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool,
+              runs: bool = False) -> list:
     """The parts of the stream of int32 words kiln_conv_s8 walks with one pointer. For each pair of output
     channels: their two biases; for every 4 bytes of depth of every tap (a "step"), each channel's
     4 weights, as one word of int8 or (wide) two words of int16 pairs, depth bytes 0 and 2 then 1
@@ -234,7 +238,9 @@ def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_le
     Taps are padded with zero weights to tap_len (im2col columns are padded with zeros too).
 
     Reading taps in place needs in_c % 4 == 0; otherwise (narrow inputs, e.g. a first layer on a
-    1-channel image) the kernel im2col's two pixels into a scratch buffer of 2 * tap_len bytes."""
+    1-channel image) the kernel im2col's two pixels into a scratch buffer of 2 * tap_len bytes.
+    runs (the "rows" variant, int8): a pair's weights as each channel's steps in one run, then the
+    other's, instead of alternating step by step."""
     out_c = w.shape[0]
     cols = w.reshape(out_c, taps, -1)
     cols = np.pad(cols, ((0, 0), (0, 0), (0, tap_len - cols.shape[2]))).reshape(out_c, -1)  # [oc, taps * tap_len]
@@ -246,8 +252,8 @@ def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_le
     parts = []
     for k in range(out_c // 2):
         a, b = 2 * k, 2 * k + 1
-        parts += [bias[a:b + 1], packing.Weights(np.stack([chunks[a], chunks[b]], axis=1), 2 if wide else 4),
-                  rq[a], rq[b]]
+        pair = np.concatenate([chunks[a], chunks[b]]) if runs else np.stack([chunks[a], chunks[b]], axis=1)
+        parts += [bias[a:b + 1], packing.Weights(pair, 2 if wide else 4), rq[a], rq[b]]
     if out_c % 2:
         parts += [bias[-1:], packing.Weights(packing.byte_words(cols[-1]), 4), rq[-1]]
     return parts
@@ -276,7 +282,7 @@ def emit(op, g, c):
     if x.dtype == "int16":
         return conv16x8.emit16(op, c, x, w, b, y, geo)
     if depthwise and "packed" not in p:
-        folded = "multiplier_filter" in p
+        folded = "multiplier_filter" in p or p.get("rows", False)  # those kernels start from the folded bias
         bias = c.array(f"op{op.index}_bias", p["bias_folded"] if folded else p["bias"], "int32_t",
                        "bias, the input zero point folded in" if folded else "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
@@ -308,6 +314,10 @@ def emit(op, g, c):
             f"filter '{w.name}' {w.describe()}: per input channel, per pair of its outputs, per tap the pair's "
             "weights (see conv.pack_multiplier)")
         args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
+    elif depthwise and p.get("rows"):
+        suffix = "_rows"
+        filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
+        args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
     elif depthwise:
         suffix = "_general"
         filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
@@ -320,6 +330,8 @@ def emit(op, g, c):
             f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
             "kernel (see pack_conv)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {scratch}, {zp}"
+    if p.get("rows") and not depthwise:
+        suffix = "_rows"
     return pre + s8_params(p, rq) + [f"kiln_{fn}_s8{'_w16' if p.get('wide') else suffix}({args});"]
 
 
@@ -405,15 +417,23 @@ def variants(op, g) -> list[str]:
     """OpDef.variants of an int8 CONV_2D. "direct" reads taps in place (where its input's channels
     are whole words), "im2col" copies each pixel's taps into one contiguous column (a longer inner
     loop, for a copy and 2 x taps of scratch); with "16", the filter is stored pre-widened to int16
-    (no unpacking in the inner loop: 11 instructions per 16 MACs instead of 14, for twice its flash)."""
+    (no unpacking in the inner loop: 11 instructions per 16 MACs instead of 14, for twice its flash);
+    "rows" keeps each channel's weights in one run, for the portable loop of CPUs without the DSP
+    extension (their default, tuning.cpu_defaults), taps in place where they can be. An int8
+    DEPTHWISE_CONV_2D of multiplier 1: "pairs" (the DSP loop's blocks of four channels, pairs of taps
+    as int16) or "rows" (the filter as the model has it, a channel's taps C apart)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
     if single_channel_depthwise(op, g):
-        return ["im2col", "im2col16"]
+        return ["im2col", "im2col16", "rows"]
+    if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8":
+        y = g.tensor(op.outputs[0])
+        multiplier_one = y.shape[3] == x.shape[3] and w.shape[1] * w.shape[2] <= MAX_TAPS
+        return ["pairs", "rows"] if multiplier_one else []
     if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
     if not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
-        return ["im2col", "im2col16"]
-    return ["direct", "im2col", "direct16"]
+        return ["im2col", "im2col16", "rows"]
+    return ["direct", "im2col", "direct16", "rows"]
 
 
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),

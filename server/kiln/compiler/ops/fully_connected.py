@@ -76,7 +76,9 @@ def prepare(op, g):
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
         p["wide"] = op.variant == "weights16"
         p["int4"] = w.int4 and op.variant in (None, "weights4")  # INT4 weights stay two a byte
-        p["packed"] = pack_weights(w.data, p["wide"], nibbles=p["int4"])
+        p["rows"] = op.variant == "rows"  # TFLite's own [units, depth] order: for CPUs without DSP
+        p["packed"] = (np.asarray(w.data, np.int8).reshape(-1) if p["rows"]
+                       else pack_weights(w.data, p["wide"], nibbles=p["int4"]))
         wsum = np.abs(w.data.astype(np.int64)).sum(axis=1)
         if len(mults) == 1:  # per-tensor: one row, good for every unit
             bounds = [int(qm.accumulator_bounds(folded, wsum).max())]
@@ -178,10 +180,11 @@ def emit(op, g, c):
         return _emit_16x8(op, c, x, w, b, y, p)
     bias = c.array(f"op{op.index}_bias", p["bias"], "int32_t", "bias with the input zero point folded in")
     words = p["packed"] if p["wide"] else packing.stream([packing.byte_words(p["packed"])])  # int32: aligned
-    how = " as int16 pairs" if p["wide"] else " as INT4, eight a word" if p.get("int4") else " as int8, four a word"
+    how = (" as int16 pairs" if p["wide"] else " as INT4, eight a word" if p.get("int4")
+           else " as int8, four a word, row after row" if p["rows"] else " as int8, four a word")
     packed = c.array(f"op{op.index}_weights", words, "int32_t",
-                     f"weights '{w.name}' {w.describe()}{how}, packed for the kernel (see pack_weights"
-                     ")")
+                     f"weights '{w.name}' {w.describe()}{how}"
+                     + ("" if p["rows"] else ", packed for the kernel (see pack_weights)"))
     if not p["wide"]:
         packed = f"(const int8_t *){packed}"
     rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t",
@@ -192,18 +195,21 @@ def emit(op, g, c):
         f"    {p['batches']}, {p['depth']}, {p['units']}, {rq}, {int(len(p['mult']) > 1)}, {int(p['rq_fast'])},",
         f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
-        f"kiln_fully_connected_{'s4' if p.get('int4') else 's8_w16' if p['wide'] else 's8'}({c.ptr(x)}, {packed}, "
+        f"kiln_fully_connected_{'s4' if p.get('int4') else 's8_w16' if p['wide'] else 's8_rows' if p['rows'] else 's8'}"
+        f"({c.ptr(x)}, {packed}, "
         f"{bias}, {c.ptr(y)}, &params);",
     ]
 
 
 def variants(op, g) -> list[str]:
-    """OpDef.variants of an int8 FULLY_CONNECTED: its weights as int8 (the default) or stored
-    pre-widened to int16 (13 instructions per 16 MACs instead of 21, for twice their flash)."""
+    """OpDef.variants of an int8 FULLY_CONNECTED: its weights as int8 in the SMLAD loop's groups of
+    four rows (the default), stored pre-widened to int16 (13 instructions per 16 MACs instead of
+    21, for twice their flash), or row after row as in the model ("rows": the loop for CPUs
+    without the DSP extension indexes a row and the input with one register; their default)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
     if x.dtype != "int8":
         return []
-    return ["weights4", "weights8", "weights16"] if w.int4 else ["weights8", "weights16"]
+    return ["weights4", "weights8", "weights16", "rows"] if w.int4 else ["weights8", "weights16", "rows"]
 
 
 register("FULLY_CONNECTED", check, prepare, emit, variants=variants, types=("int8", "int16", "float32"),
