@@ -378,36 +378,25 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
         int32_t a00 = s[0], a01 = s[0], a10 = s[1], a11 = s[1];
         const uint32_t *x = xw;
         s += 2;
-        if (f->rows != NULL) {
+        if (f->rows != NULL) { /* each channel's weights in one run */
             f->rows(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
             f->rows(seg0, seg1, taps, len, (const int8_t *)s + 4 * steps, &a10, &a11);
             s += 2 * steps;
-            i = steps;
         } else if (!f->wide) { /* int8 chunks: read the pixels where they are, not widened (see channel_two_pixels) */
             channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
             channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s + 4, &a10, &a11);
             s += 2 * steps;
-            i = steps; /* the loop below is for pre-widened weights */
         } else {
-            i = 0;
-        }
-        for (; i < steps; ++i, x += 4) { /* the SMLAD pairs: depth bytes 0 and 2, 1 and 3 */
-            int32_t w0[4], w1[4];
-            if (f->wide) {
-                w0[0] = kiln_lo16((uint32_t)s[0]), w0[2] = kiln_hi16((uint32_t)s[0]);
-                w0[1] = kiln_lo16((uint32_t)s[1]), w0[3] = kiln_hi16((uint32_t)s[1]);
-                w1[0] = kiln_lo16((uint32_t)s[2]), w1[2] = kiln_hi16((uint32_t)s[2]);
-                w1[1] = kiln_lo16((uint32_t)s[3]), w1[3] = kiln_hi16((uint32_t)s[3]);
-                s += 4;
-            } else {
-                const int8_t *b = (const int8_t *)s;
-                for (t = 0; t < 4; ++t) w0[t] = b[t], w1[t] = b[4 + t];
-                s += 2;
+            for (i = 0; i < steps; ++i, x += 4, s += 4) { /* int16 pairs: depth bytes 0 and 2, 1 and 3 */
+                const int32_t w00 = kiln_lo16((uint32_t)s[0]), w02 = kiln_hi16((uint32_t)s[0]);
+                const int32_t w01 = kiln_lo16((uint32_t)s[1]), w03 = kiln_hi16((uint32_t)s[1]);
+                const int32_t w10 = kiln_lo16((uint32_t)s[2]), w12 = kiln_hi16((uint32_t)s[2]);
+                const int32_t w11 = kiln_lo16((uint32_t)s[3]), w13 = kiln_hi16((uint32_t)s[3]);
+                a00 += kiln_lo16(x[0]) * w00 + kiln_hi16(x[0]) * w02 + kiln_lo16(x[1]) * w01 + kiln_hi16(x[1]) * w03;
+                a01 += kiln_lo16(x[2]) * w00 + kiln_hi16(x[2]) * w02 + kiln_lo16(x[3]) * w01 + kiln_hi16(x[3]) * w03;
+                a10 += kiln_lo16(x[0]) * w10 + kiln_hi16(x[0]) * w12 + kiln_lo16(x[1]) * w11 + kiln_hi16(x[1]) * w13;
+                a11 += kiln_lo16(x[2]) * w10 + kiln_hi16(x[2]) * w12 + kiln_lo16(x[3]) * w11 + kiln_hi16(x[3]) * w13;
             }
-            a00 += kiln_lo16(x[0]) * w0[0] + kiln_hi16(x[0]) * w0[2] + kiln_lo16(x[1]) * w0[1] + kiln_hi16(x[1]) * w0[3];
-            a01 += kiln_lo16(x[2]) * w0[0] + kiln_hi16(x[2]) * w0[2] + kiln_lo16(x[3]) * w0[1] + kiln_hi16(x[3]) * w0[3];
-            a10 += kiln_lo16(x[0]) * w1[0] + kiln_hi16(x[0]) * w1[2] + kiln_lo16(x[1]) * w1[1] + kiln_hi16(x[1]) * w1[3];
-            a11 += kiln_lo16(x[2]) * w1[0] + kiln_hi16(x[2]) * w1[2] + kiln_lo16(x[3]) * w1[1] + kiln_hi16(x[3]) * w1[3];
         }
 #endif
         if (r->simple) { /* all four before the first store, which may alias s for all gcc knows */
@@ -693,20 +682,6 @@ __attribute__((naked, noinline)) static void dw_blocks_3x3(const dw_job_t *job)
 }
 #endif
 
-#if !KILN_DSP
-/* One channel of a 4-channel block without the DSP extension: its pairs of taps at byte offset
- * `at`, each pair's two weights the halves of every fourth word from w. */
-static int32_t dw_channel_portable(const int8_t *const *seg, int32_t at, const int32_t *w, int32_t pairs, int32_t acc)
-{
-    int32_t p;
-    for (p = 0; p < pairs; ++p, seg += 2, w += 4) {
-        const int32_t v = *w;
-        acc += seg[0][at] * kiln_lo16((uint32_t)v) + seg[1][at] * kiln_hi16((uint32_t)v);
-    }
-    return acc;
-}
-#endif
-
 /* Depth multiplier 1: every tap of a pixel (seg[t] + moved; the zero-point vector outside the
  * image; seg[taps] is one more, with zero weights, when taps is odd) against the stream packed by
  * the compiler (pack_depthwise): for each block of four channels, their four biases (the input
@@ -738,14 +713,13 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
 #if KILN_DSP
         DW_4CH_PAIR_LOOP(seg, c + moved, w, pairs);
 #else
-        /* one channel at a time over the taps: its sum, the byte offset, the weights' pointer and a
-         * value or two fit the eight registers Thumb-1's arithmetic reaches (Armv6-M) */
-        a0 = dw_channel_portable(seg, moved + c, w, pairs, a0);
-        a1 = dw_channel_portable(seg, moved + c + 1, w + 1, pairs, a1);
-        a2 = dw_channel_portable(seg, moved + c + 2, w + 2, pairs, a2);
-        a3 = dw_channel_portable(seg, moved + c + 3, w + 3, pairs, a3);
-        w += 4 * pairs;
-        (void)t;
+        for (t = 0; t < 2 * pairs; t += 2, w += 4) {
+            const int8_t *x = seg[t] + moved + c, *y = seg[t + 1] + moved + c;
+            a0 += x[0] * kiln_lo16((uint32_t)w[0]) + y[0] * kiln_hi16((uint32_t)w[0]);
+            a1 += x[1] * kiln_lo16((uint32_t)w[1]) + y[1] * kiln_hi16((uint32_t)w[1]);
+            a2 += x[2] * kiln_lo16((uint32_t)w[2]) + y[2] * kiln_hi16((uint32_t)w[2]);
+            a3 += x[3] * kiln_lo16((uint32_t)w[3]) + y[3] * kiln_hi16((uint32_t)w[3]);
+        }
 #endif
         if (r->simple) {
             const int32_t y0 = kiln_sat8(kiln_rq(a0, w)), y1 = kiln_sat8(kiln_rq(a1, w + 3));

@@ -59,7 +59,9 @@ def _print_build_system(found, name: str) -> None:
 
 
 def cmd_bench(args) -> int:
-    from ..boards import bench
+    from ..boards import bench, qemu
+
+    qemu.target(args.board)  # a board that is not a QEMU one: the error before anything is compiled
 
     r = bench.bench(args.model, args.board, seed=args.seed, keep=args.out, progress=_progress, opt=f"-{args.opt}",
                     tuning_log=args.tuning_log or "auto")

@@ -30,7 +30,7 @@ def cmd_diff(args) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kiln-diff-") as tmp:
         out = Path(args.out) if args.out else Path(tmp) / "src"
-        ns = SimpleNamespace(**{**vars(args), "out": out, "adapter": getattr(args, "adapter", None)})
+        ns = SimpleNamespace(**{**vars(args), "out": out})
         report = diff.diff(args.model, args.board, lambda: _deployment(ns, flash=True), records=records,
                            atol=args.atol, rtol=args.rtol, progress=_progress)
     if args.json:

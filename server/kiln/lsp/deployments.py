@@ -37,9 +37,10 @@ def _flashed_for(ls: KilnLanguageServer, model: Path, board: str, p: dict) -> Fl
 class _Using:
     """A context giving a Deployment: the flashed one (kept open, used under its lock) or a fresh one (closed after)."""
 
-    def __init__(self, ls, model: Path, board: str, p: dict, progress):
+    def __init__(self, ls, model: Path, board: str, p: dict, progress, *, reuse: bool = True):
+        """reuse=False: always a fresh build (kiln/diff: the C as it is now, not as it was flashed)."""
         self.ls, self.model, self.board, self.p, self.progress = ls, model, board, p, progress
-        self.flashed = _flashed_for(ls, model, board, p)
+        self.flashed = _flashed_for(ls, model, board, p) if reuse else None
         self.fresh = None
 
     def __enter__(self):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from . import hints
-from .deployments import _adapter
+from .deployments import _Using
 from .settings import _out_dir, to_uri
 
 if TYPE_CHECKING:
@@ -21,19 +21,12 @@ def compare(ls: KilnLanguageServer, model: Path, board: str, p: dict, progress) 
     """Builds the C in the output folder as it is (the user's edits included), steps it on the
     board and compares; the report plus the .c file and each operator's line in it now."""
     from ..boards import diff, running
-    from ..boards.deploy import Attachment, Deployment
 
-    out = _out_dir(p, model, ls)
     if not p.get("attach") and board not in running.RUNNERS:
         ls.close_flashed(board)  # a real board's port: the comparison flashes its own firmware
-
-    def connect():
-        if p.get("attach"):
-            return Attachment(model, p["attach"], cpu_hz=p.get("cpuHz"), board=board, progress=progress, gen_dir=out)
-        return Deployment(model, board, adapter=_adapter(p), out_dir=out, progress=progress)
-
-    r = diff.diff(model, board, connect, seed=int(p.get("seed", 0)), progress=progress,
-                  cancelled=lambda: progress.cancelled or ls.closing)
+    r = diff.diff(model, board, lambda: _Using(ls, model, board, p, progress, reuse=False),
+                  seed=int(p.get("seed", 0)), progress=progress, cancelled=lambda: progress.cancelled or ls.closing)
+    out = _out_dir(p, model, ls)
     c_path = out / f"{r['model']}.c"
     r["file"] = to_uri(c_path)
     lines = _function_lines(c_path)

@@ -382,7 +382,8 @@ int {n}_invoke(const {n}_input_t *input, {n}_output_t *output)
 {{
     return {n}_invoke_with_arena(input, output, static_arena.bytes, sizeof static_arena.bytes);
 }}""")
-    c.append(taps.c_block(g, em.stateful, copy_in, copy_out))
+    tap_table = taps.taps(g)
+    c.append(taps.c_block(g, tap_table, em.stateful, copy_in, copy_out))
     descriptor = designate.designate(f"""
 static const kiln_tensor_info_t input_info[] = {{
 {infos(g.inputs)}
@@ -402,7 +403,7 @@ const kiln_model_t {n}_model = {{
     {f"{n}_reset, static_state.bytes" if em.stateful else "NULL, NULL"}
 }};""")
     head, _, tail = descriptor.rpartition("\n};")  # the model descriptor's end: its tap fields per build
-    c.append(head + "\n" + taps.descriptor_fields(g) + "\n};" + tail)
+    c.append(head + "\n" + taps.descriptor_fields(len(tap_table)) + "\n};" + tail)
 
     source_map = {
         "model": n, "source": source_name, "source_sha256": g.source_sha256, "file": f"{n}.c",

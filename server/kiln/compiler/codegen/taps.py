@@ -45,10 +45,9 @@ def taps(g: Graph) -> list[Tap]:
     return out
 
 
-def c_block(g: Graph, stateful: bool, copy_in: str, copy_out: str) -> str:
-    """The tap table and run_ops, inside #ifdef KILN_TAPS."""
+def c_block(g: Graph, table: list[Tap], stateful: bool, copy_in: str, copy_out: str) -> str:
+    """The tap table (taps(g)) and run_ops, inside #ifdef KILN_TAPS."""
     n, N = g.name, g.name.upper()
-    table = taps(g)
     rows = "\n".join(f"    {{.op = {tp.op}u, .region = {tp.region}u, .offset = {tp.offset}u, .bytes = {tp.nbytes}u}}, "
                       f"/* {literals.comment(literals.short_name(g.tensor(tp.tensor).name))} */" for tp in table)
     state_param = ", uint8_t *state" if stateful else ""
@@ -84,9 +83,8 @@ static int run_ops(const void *const *inputs, void *const *outputs, void *arena_
 #endif"""
 
 
-def descriptor_fields(g: Graph) -> str:
-    """The descriptor's run_ops, tap_count and taps, for either kind of build."""
-    count = len(taps(g))
+def descriptor_fields(count: int) -> str:
+    """The descriptor's run_ops, tap_count and taps (count of them), for either kind of build."""
     return f"""#ifdef KILN_TAPS
     .run_ops = run_ops, .tap_count = {count}u, .taps = {"taps" if count else "NULL"},
 #else
