@@ -115,3 +115,48 @@ def test_c_helper_matches_python(form, tmp_path):
     out = subprocess.run([str(exe)], input="\n".join(rows) + "\n", capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:-1] == expected
     assert len(expected) > 10_000
+
+
+DIV_PROGRAM = r"""
+#include <stdio.h>
+#include "kiln_fixedpoint.h"
+int main(void)
+{
+    long acc, count;
+    while (scanf("%ld %ld", &acc, &count) == 2) printf("%ld\n", (long)kiln_div_round((int32_t)acc, (int32_t)count));
+    return 0;
+}
+"""
+
+
+def _tflite_div_round(acc: int, count: int) -> int:
+    """TFLite's average pooling division: (acc +- count / 2) / count in C (truncating)."""
+    n = acc + count // 2 if acc > 0 else acc - count // 2
+    q = abs(n) // count
+    return q if n >= 0 else -q
+
+
+@pytest.mark.parametrize("form", ["portable", "armv6m"])
+def test_div_round_matches_tflite(form, tmp_path):
+    """kiln_div_round (average pooling's rounded division): C's division, and Armv6-M's shift and
+    subtract (no divide instruction there), against TFLite's expression, ties and extremes included."""
+    cc = host.find_cc()
+    src, exe = tmp_path / "div.c", tmp_path / "div"
+    src.write_text(DIV_PROGRAM)
+    flags = ["-D__ARM_ARCH_6M__"] if form == "armv6m" else []
+    subprocess.run([cc, *host.STRICT_FLAGS, *flags, "-O2", "-I", str(RUNTIME / "include"), str(src), "-o", str(exe)],
+                   check=True, capture_output=True, text=True)
+    rnd = random.Random(5)
+    cases = []
+    for count in [1, 2, 3, 4, 5, 7, 9, 25, 49, 125, 255, 256, 1000, 4096, 65535, 1 << 20, (1 << 30) + 3]:
+        big = min(32768 * count, (1 << 31) - 1 - count)  # int16 sums of count values, within int32
+        accs = {0, 1, -1, big, -big}
+        for k in range(-40, 41):  # around the ties (k + 1/2) * count
+            t = k * count + count // 2
+            accs.update(a for a in (t - 1, t, t + 1) if abs(a) <= big)
+        accs.update(rnd.randint(-big, big) for _ in range(200))
+        cases += [(a, count) for a in sorted(accs)]
+    out = subprocess.run([str(exe)], input="".join(f"{a} {c}\n" for a, c in cases), capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert [int(v) for v in out] == [_tflite_div_round(a, c) for a, c in cases]
+    assert len(cases) > 5_000

@@ -10,13 +10,37 @@ void board_puts(const char *s)
     while (*s) board_putc(*s++);
 }
 
+/* v / 10, and v % 10 in *rem. Without a divide instruction (Armv6-M) by shifts and adds (Hacker's
+ * Delight's divu10), not libgcc's 266-byte division routine, linked for this alone otherwise. */
+static uint32_t div10(uint32_t v, uint32_t *rem)
+{
+#if defined(__ARM_ARCH_6M__)
+    uint32_t q = (v >> 1) + (v >> 2), r;
+    q += q >> 4;
+    q += q >> 8;
+    q += q >> 16;
+    q >>= 3;
+    r = v - q * 10u;
+    if (r > 9u) {
+        ++q;
+        r -= 10u;
+    }
+    *rem = r;
+    return q;
+#else
+    *rem = v % 10u;
+    return v / 10u;
+#endif
+}
+
 void board_put_u32(uint32_t v)
 {
     char buf[10];
     int n = 0;
     do {
-        buf[n++] = (char)('0' + v % 10u);
-        v /= 10u;
+        uint32_t digit;
+        v = div10(v, &digit);
+        buf[n++] = (char)('0' + digit);
     } while (v != 0u);
     while (n > 0) board_putc(buf[--n]);
 }

@@ -280,12 +280,19 @@ typedef struct {
     void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream); /* NULL: pair_macs always */
 #endif
     const int32_t *(*pair_macs)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips);
-#else
-    /* rows: channel_rows (NULL for the other formats) */
-    void (*rows)(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
-                 const int8_t *w, int32_t *a0, int32_t *a1);
-#endif
     int32_t wide;
+#else
+    /* Each format's loops reached only through its table, so that the linker keeps just the
+     * loops of the formats a model uses (a CPU without DSP is often one with little flash): one
+     * channel for both pixels in place (int8 chunks, rows: the second channel's weights start
+     * second_at bytes after the first's, per step of 4 depth bytes) or a pair from the widened
+     * pixels (pre-widened int16 pairs, with the widening). */
+    void (*channel)(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                    const int8_t *w, int32_t *a0, int32_t *a1);
+    int32_t second_at_per_step, second_at;
+    const int32_t *(*pair_wide)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t steps);
+    void (*widen)(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len, uint32_t *xw);
+#endif
 } filter_format_t;
 
 #if KILN_DSP
@@ -298,10 +305,6 @@ static const filter_format_t FILTER_S8 = {pair_macs8, 0};
 static const filter_format_t FILTER_S16 = {pair_macs16, 1};
 static const filter_format_t FILTER_ROWS = {pair_macs_rows, 0};
 #endif
-#else
-static const filter_format_t FILTER_S8 = {NULL, 0};
-static const filter_format_t FILTER_S16 = {NULL, 1};
-static const filter_format_t FILTER_ROWS = {channel_rows, 0};
 #endif
 
 #if !KILN_DSP
@@ -334,6 +337,29 @@ static void channel_two_pixels(const int8_t *const *seg0, const int8_t *const *s
     *a0 = s0;
     *a1 = s1;
 }
+
+/* Pre-widened int16 pairs (depth bytes 0 and 2, 1 and 3) against the widened pixels (see
+ * widen_two_pixels): acc = {channel 0 pixel 0, pixel 1, channel 1 pixel 0, pixel 1}. */
+static const int32_t *pair_wide(int32_t *acc, const uint32_t *x, const int32_t *s, int32_t steps)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], i;
+    for (i = 0; i < steps; ++i, x += 4, s += 4) {
+        const int32_t w00 = kiln_lo16((uint32_t)s[0]), w02 = kiln_hi16((uint32_t)s[0]);
+        const int32_t w01 = kiln_lo16((uint32_t)s[1]), w03 = kiln_hi16((uint32_t)s[1]);
+        const int32_t w10 = kiln_lo16((uint32_t)s[2]), w12 = kiln_hi16((uint32_t)s[2]);
+        const int32_t w11 = kiln_lo16((uint32_t)s[3]), w13 = kiln_hi16((uint32_t)s[3]);
+        a00 += kiln_lo16(x[0]) * w00 + kiln_hi16(x[0]) * w02 + kiln_lo16(x[1]) * w01 + kiln_hi16(x[1]) * w03;
+        a01 += kiln_lo16(x[2]) * w00 + kiln_hi16(x[2]) * w02 + kiln_lo16(x[3]) * w01 + kiln_hi16(x[3]) * w03;
+        a10 += kiln_lo16(x[0]) * w10 + kiln_hi16(x[0]) * w12 + kiln_lo16(x[1]) * w11 + kiln_hi16(x[1]) * w13;
+        a11 += kiln_lo16(x[2]) * w10 + kiln_hi16(x[2]) * w12 + kiln_lo16(x[3]) * w11 + kiln_hi16(x[3]) * w13;
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+    return s;
+}
+
+static const filter_format_t FILTER_S8 = {channel_two_pixels, 0, 4, NULL, NULL};
+static const filter_format_t FILTER_S16 = {NULL, 0, 0, pair_wide, widen_two_pixels};
+static const filter_format_t FILTER_ROWS = {channel_rows, 4, 0, NULL, NULL};
 #endif
 
 /* Two pixels, all output channels: the pixels widened at xw (steps of 4 bytes of depth, see
@@ -351,7 +377,15 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     const int32_t pairs = n_out / 2;
     int8_t *o0 = out0, *o1 = out1 != NULL ? out1 : out0; /* an odd last pixel: seg1 is seg0, same values */
     const int32_t *s = stream;
+#if !KILN_DSP /* in locals: the int8 stores below may alias *f for all the compiler knows */
+    void (*const channel)(const int8_t *const *, const int8_t *const *, int32_t, int32_t, const int8_t *, int32_t *,
+                          int32_t *) = f->channel;
+    int32_t second;
+#endif
     steps += steps & 1;
+#if !KILN_DSP
+    second = f->second_at_per_step * steps + f->second_at;
+#endif
 #if KILN_DSP && KILN_CONV_PAIRS_ASM
     if (r->simple && pairs > 0 && f->pairs_simple != NULL) {
         pairs_job_t job;
@@ -376,27 +410,17 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
         a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
 #else
         int32_t a00 = s[0], a01 = s[0], a10 = s[1], a11 = s[1];
-        const uint32_t *x = xw;
         s += 2;
-        if (f->rows != NULL) { /* each channel's weights in one run */
-            f->rows(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
-            f->rows(seg0, seg1, taps, len, (const int8_t *)s + 4 * steps, &a10, &a11);
-            s += 2 * steps;
-        } else if (!f->wide) { /* int8 chunks: read the pixels where they are, not widened (see channel_two_pixels) */
-            channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s, &a00, &a01);
-            channel_two_pixels(seg0, seg1, taps, len, (const int8_t *)s + 4, &a10, &a11);
+        if (channel != NULL) { /* int8 taps read in place, not widened (see channel_two_pixels, channel_rows) */
+            const int8_t *w = (const int8_t *)s;
+            channel(seg0, seg1, taps, len, w, &a00, &a01);
+            channel(seg0, seg1, taps, len, w + second, &a10, &a11);
             s += 2 * steps;
         } else {
-            for (i = 0; i < steps; ++i, x += 4, s += 4) { /* int16 pairs: depth bytes 0 and 2, 1 and 3 */
-                const int32_t w00 = kiln_lo16((uint32_t)s[0]), w02 = kiln_hi16((uint32_t)s[0]);
-                const int32_t w01 = kiln_lo16((uint32_t)s[1]), w03 = kiln_hi16((uint32_t)s[1]);
-                const int32_t w10 = kiln_lo16((uint32_t)s[2]), w12 = kiln_hi16((uint32_t)s[2]);
-                const int32_t w11 = kiln_lo16((uint32_t)s[3]), w13 = kiln_hi16((uint32_t)s[3]);
-                a00 += kiln_lo16(x[0]) * w00 + kiln_hi16(x[0]) * w02 + kiln_lo16(x[1]) * w01 + kiln_hi16(x[1]) * w03;
-                a01 += kiln_lo16(x[2]) * w00 + kiln_hi16(x[2]) * w02 + kiln_lo16(x[3]) * w01 + kiln_hi16(x[3]) * w03;
-                a10 += kiln_lo16(x[0]) * w10 + kiln_hi16(x[0]) * w12 + kiln_lo16(x[1]) * w11 + kiln_hi16(x[1]) * w13;
-                a11 += kiln_lo16(x[2]) * w10 + kiln_hi16(x[2]) * w12 + kiln_lo16(x[3]) * w11 + kiln_hi16(x[3]) * w13;
-            }
+            int32_t acc[4];
+            acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+            s = f->pair_wide(acc, xw, s, steps);
+            a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
         }
 #endif
         if (r->simple) { /* all four before the first store, which may alias s for all gcc knows */
@@ -548,7 +572,7 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
 #if KILN_DSP
             widen_two_pixels(seg0, seg1, taps, len, xw);
 #else
-            if (f->wide) widen_two_pixels(seg0, seg1, taps, len, xw); /* the other formats read the taps in place */
+            if (f->widen != NULL) f->widen(seg0, seg1, taps, len, xw); /* the other formats read the taps in place */
 #endif
             dot_two_pixels(xw, taps * len / 4, seg0, seg1, taps, len, packed, o0, o1, g.out_c, f, &r);
         }

@@ -45,7 +45,7 @@ static int32_t at(const kiln_pool_geometry_t *g, int32_t b, const window_t *w, i
                             const T *p = in + at(g, b, &w, ky, w.xs) + c;                                        \
                             for (kx = w.xs; kx < w.xe; ++kx, p += g->channels) acc += *p;                        \
                         }                                                                                        \
-                        if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;    \
+                        if (count > 0) acc = kiln_div_round(acc, count);                                         \
                         dst[c] = (T)kiln_clamp_i32(acc, act_min, act_max);                                       \
                     }                                                                                            \
                 }                                                                                                \
@@ -83,7 +83,7 @@ KILN_INT_POOLS(int16_t, kiln_avg_pool_s16, kiln_max_pool_s16, -32768)
 #endif
 static int8_t avg_s8(int32_t acc, int32_t count, int32_t act_min, int32_t act_max)
 {
-    if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+    if (count > 0) acc = kiln_div_round(acc, count);
     return (int8_t)kiln_clamp_i32(acc, act_min, act_max);
 }
 
