@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(gcc clang libclang-rt-14-dev python3 python3-venv python3-pip
               gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm  # qemu-m4 board
+              gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc  # qemu-rv32 board
               libstdc++-arm-none-eabi-newlib  # bench: TFLite Micro beside Kiln (../shared/tools/tflm-qemu)
               espeak-ng  # examples/keyword/make_models.py: spoken words to train on
               cmake make)  # the generated CMakeLists.txt and kiln.mk, built by the tests

@@ -105,11 +105,14 @@ def check_on_qemu(data: bytes, records, tmp_path: Path, what: str, board: str) -
 
     from kiln.boards import qemu
 
-    if not all(shutil.which(t) for t in (qemu.GCC, qemu.QEMU, "arm-none-eabi-nm", "arm-none-eabi-size")):
-        pytest.skip(f"the Cortex-M toolchain or QEMU is missing: {qemu.SETUP_HINT}")
+    from kiln import boards
+
+    tgt = qemu.target(board)
+    if not all(shutil.which(t) for t in (tgt.gcc, tgt.qemu, tgt.toolchain + "nm", tgt.toolchain + "size")):
+        pytest.skip(f"the toolchain or QEMU for {board} is missing: {qemu.SETUP_HINT}")
     path = tmp_path / "model.tflite"
     path.write_bytes(data)
-    c = compiler.compile_model(path)
+    c = compiler.compile_model(path, cpu=boards.cpu(board))  # with the CPU's own default variants
     compiler.write(c, tmp_path / "src")
     elf = qemu.build(tmp_path / "src", c.name, tmp_path / "build", records, graph=c.graph, board=board)
     result = qemu.run(elf, c.graph, board=board)

@@ -1,9 +1,18 @@
-/* Text output shared by every Cortex-M board: built on the board's own board_putc(), so a new
- * board implements putc and gets the rest. Compiled with the board's folder on the include path,
- * so "board.h" is that board's. No printf, to keep flash small. */
+/* Text output shared by every board (Cortex-M and RISC-V): built on the board's own board_putc()
+ * and board_exit(), so a new board implements those and gets the rest. Compiled with the board's
+ * folder on the include path, so "board.h" is that board's. No printf, to keep flash small. */
 #include <stdint.h>
 
 #include "board.h"
+
+/* "ERROR <what>" and the exit status: the line every runner's failure ends with. */
+void board_fail(int code, const char *what)
+{
+    board_puts("ERROR ");
+    board_puts(what);
+    board_putc('\n');
+    board_exit(code);
+}
 
 void board_puts(const char *s)
 {

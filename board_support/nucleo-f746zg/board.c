@@ -128,11 +128,3 @@ void board_exit(int code)
     for (;;) {
     }
 }
-
-void board_fail(int code, const char *what)
-{
-    board_puts("ERROR ");
-    board_puts(what);
-    board_putc('\n');
-    board_exit(code);
-}

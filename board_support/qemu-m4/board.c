@@ -168,14 +168,6 @@ void board_exit(int code)
     }
 }
 
-void board_fail(int code, const char *what)
-{
-    board_puts("ERROR ");
-    board_puts(what);
-    board_putc('\n');
-    board_exit(code);
-}
-
 void kiln_fault_handler(void)
 {
     uint32_t ipsr;

@@ -29,7 +29,9 @@
  * not a multiple of 5. W itself is exact: 40 iterations span 40 * W instructions, exactly W
  * ticks. A short delay loop in each iteration (3 instructions a step) adjusts W until it is prime
  * to 40. So with "<ticks> 40" the tick sum is the instruction count; "<ticks> 1" is a single
- * measurement (no KILN_EXACT, or an inference too long to repeat before the counter wraps). */
+ * measurement (no KILN_EXACT, or an inference too long to repeat before the counter wraps).
+ * A board whose timer counts instructions (board.h: BOARD_INSTRUCTIONS_PER_TICK 1) needs none of
+ * this: its single readings, "<ticks> 1", are exact. */
 #include <stdint.h>
 #include <string.h>
 
@@ -41,6 +43,10 @@ extern const kiln_model_t KILN_MODEL;
 
 #ifndef KILN_EXACT
 #define KILN_EXACT 0
+#endif
+#if defined(BOARD_INSTRUCTIONS_PER_TICK) && BOARD_INSTRUCTIONS_PER_TICK == 1
+#undef KILN_EXACT
+#define KILN_EXACT 0 /* a counter of instructions (qemu-rv32's instret): every reading is exact already */
 #endif
 #ifndef KILN_TICK_LIMIT
 #define KILN_TICK_LIMIT 0xffffffffu /* what a 32-bit figure holds; tests lower it to see the error */

@@ -28,7 +28,7 @@ def profile_report(g, result: qemu.RunResult, record: int = 0) -> dict:
     total = max(sum(own), 1)
     ops = [{"index": op.index, "kind": op.kind, "function": function_name(op.index, op.kind),
             "instructions": n, "macs": op.macs, "share": n / total} for op, n in zip(g.operators, own)]
-    return {"unit": "instructions", "exact": result.op_phases[record] == qemu.PHASES,
+    return {"unit": "instructions", "exact": result.exact_phases(result.op_phases[record]),
             "measurement_overhead": overhead, "operators": ops, "total_instructions": sum(own),
             "run_instructions": result.total_instructions[record]}
 
@@ -79,11 +79,11 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
         src = Path(keep) if keep else Path(tmp) / "src"
         compiler.write(c, src)
         build = Path(tmp) / "build"
-        progress(f"building for {board} with {qemu.GCC} {opt} (plain, exact-count and profiled firmware)")
+        progress(f"building for {board} with {qemu.target(board).gcc} {opt} (plain, exact-count and profiled firmware)")
         # flash from the plainest firmware: one run per record, no profiling, no repeat loops
         flash_elf = qemu.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board,
                                     opt=opt)
-        flash = qemu.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
+        flash = qemu.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h", board)
         plain_elf = qemu.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board,
                                     opt=opt)
         prof_elf = qemu.build(src, c.name, build, records, profile=True, exact=True, graph=g, board=board,
@@ -134,10 +134,10 @@ def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str 
         compiler.write(c, src)
         flash_elf = qemu.build(src, c.name, build, records, profile=False, exact=False, graph=g, board=board,
                                     opt=opt)
-        flash = qemu.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h")
+        flash = qemu.flash_sizes(flash_elf, c.const_bytes, src / f"{c.name}_weights.h", board)
         elf = qemu.build(src, c.name, build, records, profile=False, exact=True, graph=g, board=board, opt=opt)
         result = qemu.run(elf, g, board=board)
-    return {"model": c.name, "board": board, "opt": opt, "seed": seed, "compiler": qemu.compiler_version(),
+    return {"model": c.name, "board": board, "opt": opt, "seed": seed, "compiler": qemu.compiler_version(board),
             "instructions": result.total_instructions[0], "exact": result.exact, "arena_bytes": g.arena_bytes,
             "flash_code_bytes": flash["code"], "flash_board_bytes": flash["board"],
             "flash_weight_bytes": flash["weights"]}

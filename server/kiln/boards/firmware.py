@@ -137,7 +137,7 @@ def vector_table(binary: Path) -> tuple[int, int]:
 _MAP_ONE_LINE = re.compile(r"^ (\.\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
 _MAP_NAME_ONLY = re.compile(r"^ (\.\S+)$")
 _MAP_CONTINUED = re.compile(r"^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
-FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".data", ".ARM.exidx")
+FLASH_SECTIONS = (".vectors", ".text", ".rodata", ".data", ".ARM.exidx", ".srodata", ".sdata")  # .s*: RISC-V small data
 
 
 def object_bytes(map_path: Path, prefix: str, kinds: tuple[str, ...] = FLASH_SECTIONS) -> int:

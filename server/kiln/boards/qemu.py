@@ -37,14 +37,16 @@ from ..paths import BOARDS
 from . import firmware
 from .host import _record
 
-BOARD_DIR = BOARDS / "qemu-m4"  # the template project (startup, UART, timer, runner) both boards share
+BOARD_DIR = BOARDS / "qemu-m4"  # the template project (startup, UART, timer, runners) the Arm boards share
 GCC = "arm-none-eabi-gcc"
 QEMU = "qemu-system-arm"
+ARM_QEMU_ARGS = ("-semihosting-config", "enable=on,target=native")  # the Arm boards exit through semihosting
 
 
 @dataclass(frozen=True)
 class Target:
-    """A QEMU board, as data: board_support/<name>/board.json."""
+    """A QEMU board, as data: board_support/<name>/board.json. A board with its own board.c (qemu-rv32)
+    builds that, its linker script and the shared runners; the others build qemu-m4's template."""
 
     name: str
     machine: str
@@ -52,14 +54,28 @@ class Target:
     flags: tuple[str, ...]
     description: str
     qemu_cpu: str = ""  # QEMU's -cpu, when it is another core that executes that code (default: cpu)
+    qemu: str = QEMU  # the QEMU binary
+    qemu_args: tuple[str, ...] = ARM_QEMU_ARGS
+    toolchain: str = "arm-none-eabi-"  # prefix of gcc, size, nm
+    board_dir: Path = BOARD_DIR  # board.c, board.h and the linker script
+    linker_script: str = "mps2_an386.ld"
+    ldflags: tuple[str, ...] = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
+    instructions_per_tick: int = 40  # SysTick at 25 MHz, one instruction per ns; 1: a counter of instructions
+
+    @property
+    def gcc(self) -> str:
+        return self.toolchain + "gcc"
 
 
 def _load_targets() -> dict[str, Target]:
     targets = {}
     for cfg in sorted(BOARDS.glob("qemu-*/board.json")):
-        d = json.loads(cfg.read_text())
-        targets[cfg.parent.name] = Target(cfg.parent.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"],
-                                          d.get("qemu_cpu", d["cpu"]))
+        d, folder = json.loads(cfg.read_text()), cfg.parent
+        own = (folder / "board.c").exists()
+        optional = {k: d[k] for k in ("qemu", "toolchain", "linker_script", "instructions_per_tick") if k in d}
+        optional.update({k: tuple(d[k]) for k in ("qemu_args", "ldflags") if k in d})
+        targets[folder.name] = Target(folder.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"],
+                                      d.get("qemu_cpu", d["cpu"]), board_dir=folder if own else BOARD_DIR, **optional)
     return targets
 
 
@@ -81,23 +97,36 @@ def cflags(opt: str = "-O2") -> list[str]:
     return [opt if f == "-O2" else f for f in COMMON_CFLAGS]
 
 
-def compiler_version() -> str:
+def compiler_version(board: str = "qemu-m4") -> str:
     """'arm-none-eabi-gcc 12.2.1': instruction counts hold for one compiler version only."""
-    proc = subprocess.run([_tool(GCC), "-dumpversion"], capture_output=True, text=True)
-    return f"{GCC} {proc.stdout.strip()}"
+    gcc = target(board).gcc
+    proc = subprocess.run([_tool(gcc), "-dumpversion"], capture_output=True, text=True)
+    return f"{gcc} {proc.stdout.strip()}"
 
 
 def target(name: str) -> Target:
     if name not in TARGETS:
         raise KilnError(f"unknown QEMU board '{name}' (available: {', '.join(TARGETS)})")
     return TARGETS[name]
-LDFLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
-BOARD_SOURCES = ["board.c", "../common/board_print.c", "main.c"]
+LDFLAGS = list(Target.ldflags)
 BOARD_PREFIX = "qemu-m4_"  # object names of the board's own sources
+
+
+def board_sources(tgt: Target, runner: str, work: Path) -> list[Path]:
+    """The board's sources and a runner (main.c or rpc_main.c, from qemu-m4). A board with its own
+    board.c gets a copy of the runner in work, since a quoted #include "board.h" looks first in
+    the including file's folder (where qemu-m4's is)."""
+    run = BOARD_DIR / runner
+    if tgt.board_dir != BOARD_DIR:
+        (work / "runner").mkdir(parents=True, exist_ok=True)
+        run = work / "runner" / runner
+        shutil.copyfile(BOARD_DIR / runner, run)
+    return [tgt.board_dir / "board.c", BOARDS / "common" / "board_print.c", run]
 
 _EXIT_MEANINGS = {1: "the model returned an error", 2: "profiled and plain outputs differ",
                   3: "the records do not match the model", 4: "timer overflow or a failed measurement", 5: "a fault"}
-SETUP_HINT = "run scripts/setup.sh (it installs gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm)"
+SETUP_HINT = ("run scripts/setup.sh (it installs gcc-arm-none-eabi, libnewlib-arm-none-eabi and qemu-system-arm; "
+              "for qemu-rv32 gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf and qemu-system-misc)")
 
 
 def _tool(name: str) -> str:
@@ -111,7 +140,8 @@ def _tool(name: str) -> str:
 class RunResult:
     """What the firmware reported. Tick figures are as measured: with phases 40 (exact builds) a
     figure is the sum of 40 phase-shifted measurements and equals the instruction count; with
-    phases 1 it is a single measurement, good to one tick (40 instructions)."""
+    phases 1 it is a single measurement, good to one tick (40 instructions); on a board whose timer
+    counts instructions (per_tick 1) every figure is exact."""
     outputs: list[list[np.ndarray]]  # per record, per output
     op_ticks: list[list[int]]  # per record, per operator (profiled builds)
     total_ticks: list[int]  # per record: around the whole plain run() call
@@ -121,27 +151,32 @@ class RunResult:
     timer_phases: int = 1
     calibration: dict[int, int] = field(default_factory=dict)  # self-test builds: NOPs -> instructions
     log: str = field(default="", repr=False)  # the firmware's UART output
+    per_tick: int = INSTRUCTIONS_PER_TICK  # instructions per timer tick on the board that ran it
 
     @property
     def op_instructions(self) -> list[list[int]]:
-        return [[instructions(t, p) for t in row] for row, p in zip(self.op_ticks, self.op_phases)]
+        return [[instructions(t, p, self.per_tick) for t in row] for row, p in zip(self.op_ticks, self.op_phases)]
 
     @property
     def total_instructions(self) -> list[int]:
-        return [instructions(t, p) for t, p in zip(self.total_ticks, self.total_phases)]
+        return [instructions(t, p, self.per_tick) for t, p in zip(self.total_ticks, self.total_phases)]
 
     @property
     def timer_instructions(self) -> int:
-        return instructions(self.timer_ticks, self.timer_phases)
+        return instructions(self.timer_ticks, self.timer_phases, self.per_tick)
+
+    def exact_phases(self, phases: int) -> bool:
+        """Whether a figure measured over `phases` phase-shifted runs is an exact count."""
+        return self.per_tick == 1 or phases == PHASES
 
     @property
     def exact(self) -> bool:
-        return all(p == PHASES for p in self.total_phases + self.op_phases)
+        return all(self.exact_phases(p) for p in self.total_phases + self.op_phases)
 
 
-def instructions(ticks: int, phases: int) -> int:
+def instructions(ticks: int, phases: int, per_tick: int = INSTRUCTIONS_PER_TICK) -> int:
     """Instructions from a tick figure summed over `phases` phase-shifted measurements."""
-    return ticks * INSTRUCTIONS_PER_TICK // phases
+    return ticks * per_tick // phases
 
 
 def _c_bytes(data: bytes, per_line: int = 20) -> str:
@@ -206,7 +241,7 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
     the optimization level of every source, the board's included (one of OPT_LEVELS)."""
     src_dir, build_dir = Path(src_dir), Path(build_dir)
     tgt = target(board)
-    gcc = _tool(GCC)
+    gcc = _tool(tgt.gcc)
     if not (src_dir / f"{model_name}.c").exists():
         raise KilnError(f"{src_dir}: no {model_name}.c (compile the model there first)")
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -217,11 +252,11 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
     obj_dir = elf.with_suffix(".obj")
     obj_dir.mkdir(exist_ok=True)
     flags = [*tgt.flags, *opt_flags, f"-DKILN_MODEL={model_name}_model", *(["-DKILN_PROFILE"] if profile else []),
-             f"-DKILN_EXACT={int(exact)}", "-I", str(src_dir), "-I", str(build_dir), "-I", str(BOARD_DIR),
+             f"-DKILN_EXACT={int(exact)}", "-I", str(src_dir), "-I", str(build_dir), "-I", str(tgt.board_dir),
              *(extra or [])]
     # one object per source (the link map then tells what each file costs in flash), in parallel
     jobs = [(p, obj_dir / (p.stem + ".o")) for p in sorted(src_dir.glob("*.c"))]
-    jobs += [(BOARD_DIR / s, obj_dir / (BOARD_PREFIX + Path(s).stem + ".o")) for s in BOARD_SOURCES]
+    jobs += [(s, obj_dir / (BOARD_PREFIX + s.stem + ".o")) for s in board_sources(tgt, "main.c", obj_dir)]
 
     def compile_one(job):
         source, obj = job
@@ -231,14 +266,14 @@ def build(src_dir: str | Path, model_name: str, build_dir: str | Path, records: 
         results = list(pool.map(compile_one, jobs))
     failed = [r for r in results if r.returncode != 0]
     if not failed:
-        link = [gcc, *tgt.flags, *[str(o) for _, o in jobs], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS,
+        link = [gcc, *tgt.flags, *[str(o) for _, o in jobs], "-T", str(tgt.board_dir / tgt.linker_script), *tgt.ldflags,
                 f"-Wl,-Map={elf.with_suffix('.map')}", "-o", str(elf), "-lm"]
         proc = subprocess.run(link, capture_output=True, text=True)
         failed = [proc] if proc.returncode != 0 else []
     if failed:
         lines = "\n".join(r.stderr.strip() for r in failed).splitlines()
         more = f"\n... ({len(lines) - 25} more lines)" if len(lines) > 25 else ""
-        raise KilnError(f"{tgt.name} build failed ({GCC} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n" + "\n".join(lines[:25]) + more)
+        raise KilnError(f"{tgt.name} build failed ({tgt.gcc} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n" + "\n".join(lines[:25]) + more)
     return elf
 
 
@@ -246,9 +281,8 @@ def qemu_command(elf: Path, serial_path: Path, board: str = "qemu-m4") -> list[s
     # -serial file: rather than -nographic, which swallows byte 0x01; -no-reboot: a reset request
     # ends QEMU instead of running the firmware again
     tgt = target(board)
-    return [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", "shift=0", "-display", "none",
-            "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot",
-            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+    return [_tool(tgt.qemu), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", "shift=0", "-display", "none",
+            "-monitor", "none", "-serial", f"file:{serial_path}", "-no-reboot", *tgt.qemu_args, "-kernel", str(elf)]
 
 
 _LINE = re.compile(r"^(KILN|TIMER|CAL|OUT|TOTAL|TICKS|DONE|ERROR)\b ?(.*)$")
@@ -276,7 +310,9 @@ def run(elf: str | Path, g: Graph, *, timeout: float = 60.0, board: str = "qemu-
         what = errors[0] if errors else (err.decode(errors="replace").strip()
                                          or _EXIT_MEANINGS.get(proc.returncode, "no output"))
         raise KilnError(f"{board}: {elf.name} failed (exit {proc.returncode}): {what}")
-    return parse(log, g)
+    result = parse(log, g)
+    result.per_tick = target(board).instructions_per_tick
+    return result
 
 
 def parse(log: str, g: Graph) -> RunResult:
@@ -332,7 +368,8 @@ def parse(log: str, g: Graph) -> RunResult:
     return result
 
 
-def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | None = None) -> dict:
+def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | None = None,
+                board: str = "qemu-m4") -> dict:
     """Flash use of a firmware, in bytes:
       weights  the model's constant arrays (weights, folded biases, per-operator tables)
       code     everything else in flash: instructions of the generated code, the runtime kernels,
@@ -343,10 +380,11 @@ def flash_sizes(elf: str | Path, const_bytes: int, weights_header: str | Path | 
     With weights_header (<name>_weights.h), weights are the sizes the linker gave the arrays it
     declares (nm); otherwise const_bytes, the compiler's own figure."""
     elf = Path(elf)
-    size = subprocess.run([_tool("arm-none-eabi-size"), "-A", str(elf)], capture_output=True, text=True)
-    nm = subprocess.run([_tool("arm-none-eabi-nm"), "-S", str(elf)], capture_output=True, text=True)
+    prefix = target(board).toolchain
+    size = subprocess.run([_tool(prefix + "size"), "-A", str(elf)], capture_output=True, text=True)
+    nm = subprocess.run([_tool(prefix + "nm"), "-S", str(elf)], capture_output=True, text=True)
     if size.returncode != 0 or nm.returncode != 0:
-        raise KilnError(f"qemu-m4: cannot read {elf}: {(size.stderr + nm.stderr).strip()}")
+        raise KilnError(f"{board}: cannot read {elf}: {(size.stderr + nm.stderr).strip()}")
     sections = {}
     for ln in size.stdout.splitlines():
         parts = ln.split()

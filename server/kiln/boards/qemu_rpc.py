@@ -11,7 +11,7 @@ from pathlib import Path
 from ..compiler.ir import Graph
 from ..errors import KilnError
 from ..paths import BOARDS
-from .qemu import BOARD_DIR, COMMON_CFLAGS, GCC, LDFLAGS, QEMU, _tool, target
+from .qemu import COMMON_CFLAGS, _tool, board_sources, target
 
 RPC_DIR = BOARDS.parent / "runtime_c" / "rpc"
 
@@ -29,17 +29,18 @@ def build_rpc(src_dir: str | Path, model_name: str, build_dir: str | Path, g: Gr
     """The RPC firmware ELF: generated sources + runtime_c/rpc + the board template + rpc_main.c."""
     src_dir, build_dir = Path(src_dir), Path(build_dir)
     tgt = target(board)
-    gcc = _tool(GCC)
+    gcc = _tool(tgt.gcc)
     build_dir.mkdir(parents=True, exist_ok=True)
     elf = build_dir / f"{model_name}_{tgt.name}_rpc.elf"
     sources = (sorted(src_dir.glob("*.c")) + sorted(RPC_DIR.glob("*.c"))
-               + [BOARD_DIR / "board.c", BOARD_DIR / "../common/board_print.c", BOARD_DIR / "rpc_main.c"])
+               + board_sources(tgt, "rpc_main.c", build_dir / f"{tgt.name}_rpc"))
     cmd = [gcc, *tgt.flags, *COMMON_CFLAGS, f"-DKILN_MODEL={model_name}_model", "-DKILN_PROFILE",
-           f"-DKILN_RPC_POOL_BYTES={rpc_pool_bytes(g)}", "-I", str(src_dir), "-I", str(RPC_DIR), "-I", str(BOARD_DIR),
-           *[str(s) for s in sources], "-T", str(BOARD_DIR / "mps2_an386.ld"), *LDFLAGS, "-o", str(elf), "-lm"]
+           f"-DKILN_RPC_POOL_BYTES={rpc_pool_bytes(g)}", "-I", str(src_dir), "-I", str(RPC_DIR),
+           "-I", str(tgt.board_dir), *[str(s) for s in sources], "-T", str(tgt.board_dir / tgt.linker_script),
+           *tgt.ldflags, "-o", str(elf), "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise KilnError(f"{tgt.name} RPC firmware build failed ({GCC} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n"
+        raise KilnError(f"{tgt.name} RPC firmware build failed ({tgt.gcc} -std=c99 -Wall -Wextra -Werror -pedantic ...):\n"
                         + proc.stderr.strip())
     return elf
 
@@ -62,9 +63,9 @@ class QemuDevice:
         tgt = target(board)
         self.port = free_port()
         self.url = f"socket://127.0.0.1:{self.port}"
-        cmd = [_tool(QEMU), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", f"shift={shift}", "-display", "none",
+        cmd = [_tool(tgt.qemu), "-M", tgt.machine, "-cpu", tgt.qemu_cpu, "-icount", f"shift={shift}", "-display", "none",
                "-monitor", "none", "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on", "-no-reboot",
-               "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+               *tgt.qemu_args, "-kernel", str(elf)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
         self._wait_listening()

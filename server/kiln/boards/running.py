@@ -60,7 +60,7 @@ def run(board: str, records, *, compiled=None, connect: Callable | None = None, 
     if board.startswith("qemu-"):
         from . import bench, qemu
 
-        progress(f"building for {board} with {qemu.GCC}")
+        progress(f"building for {board} with {TARGETS[board].gcc}")
         elf = qemu.build(src_dir, compiled.name, build_dir, records, profile=profile, exact=profile, graph=g,
                          board=board)
         progress(f"running {compiled.name} on {board} (QEMU {qemu.target(board).machine})")
