@@ -47,6 +47,33 @@ def tflm_figures() -> dict[str, tuple[int, float]]:
     return out
 
 
+def _shapes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shapes", ROOT / "bench" / "shapes.py")
+    sys.path.insert(0, str(ROOT / "bench"))  # shapes.py imports tflm.py beside it
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def shape_layers() -> list[str]:
+    """The shape classes of bench/shapes.py whose instructions the budget holds."""
+    return list(_shapes().LAYERS)
+
+
+def count_shape(name: str) -> dict:
+    """bench.count of bench/shapes.py's layer `name` (the same model bytes every time)."""
+    import tempfile
+
+    from kiln.boards import bench
+
+    with tempfile.TemporaryDirectory(prefix="kiln-budget-") as d:
+        path = Path(d) / "layer.tflite"
+        path.write_bytes(_shapes().layer_model(name))
+        return bench.count(path, **BUDGET_SETUP)
+
+
 def update_budget() -> None:
     """Measures every budget model (one absent from ../shared keeps its old entry) and rewrites BUDGET."""
     from kiln.boards import bench
@@ -65,10 +92,18 @@ def update_budget() -> None:
         models[name] = {"path": rel, "instructions": r["instructions"]}
         was = old.get(name, {}).get("instructions")
         print(f"{name}: {r['instructions']:,} instructions per inference" + (f" (was {was:,})" if was else ""))
+    shapes = {}
+    for name in shape_layers():
+        r = count_shape(name)
+        shapes[name] = r["instructions"]
+        compiler = compiler or r["compiler"]
+        print(f"shape {name}: {r['instructions']:,} instructions per inference")
     doc = {"about": "Instructions per inference that tests/test_instruction_budget.py holds each build to (exact "
-                    "counts under QEMU -icount shift=0, exact-count firmware without profiling, random input). "
+                    "counts under QEMU -icount shift=0, exact-count firmware without profiling, random input): "
+                    "models, and one generated layer per shape class of bench/shapes.py (issue 18). "
                     "Re-record on purpose with: .venv/bin/python bench/cortex_m.py --update-budget",
-           **BUDGET_SETUP, "compiler": compiler or json.loads(BUDGET.read_text())["compiler"], "models": models}
+           **BUDGET_SETUP, "compiler": compiler or json.loads(BUDGET.read_text())["compiler"], "models": models,
+           "shapes": shapes}
     BUDGET.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {os.path.relpath(BUDGET, ROOT)}")
 

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from kiln.compiler.tflwriter import ModelWriter  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 
-RNG = np.random.default_rng(18)
+RNG = np.random.default_rng(18)  # reseeded per layer by layer_model
 
 
 def _out(size: int, k: int, stride: int, dil: int, same: bool) -> int:
@@ -111,6 +112,14 @@ LAYERS = {
 }
 
 
+def layer_model(name: str) -> bytes:
+    """LAYERS[name] as a .tflite, the same bytes every time (its weights seeded by its name), so that
+    tests/test_instruction_budget.py can hold each shape class to its recorded instructions."""
+    global RNG
+    RNG = np.random.default_rng(zlib.crc32(name.encode()))
+    return LAYERS[name]()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", help="rows whose name contains any of these (default: all)")
@@ -119,11 +128,11 @@ def main() -> None:
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="kiln-bench-shapes-") as d:
-        for k, (name, build) in enumerate(LAYERS.items()):
+        for k, name in enumerate(LAYERS):
             if args.names and not any(s in name for s in args.names):
                 continue
             path = Path(d) / f"s{k}.tflite"
-            path.write_bytes(build())
+            path.write_bytes(layer_model(name))
             row = {"layer": name}
             try:
                 r = bench.bench(path, "qemu-m4")

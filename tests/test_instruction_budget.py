@@ -66,6 +66,22 @@ def test_instructions_per_inference_within_budget(name):
         print(f"{name}: {new:,} instructions, below the recorded {old:,}: {UPDATE} would lower the budget")
 
 
+@pytest.mark.parametrize("name", cortex_m.shape_layers())
+def test_shape_classes_within_budget(name):
+    """Issue 18: one layer per shape class (bench/shapes.py: strides, dilation, odd channels, depth
+    multipliers, batches, pools...), each held to its recorded instructions like the models."""
+    budget = _budget()
+    old = budget.get("shapes", {}).get(name)
+    assert isinstance(old, int), f"bench/{cortex_m.BUDGET.name} has no figure for the shape '{name}': record it with {UPDATE}"
+    r = cortex_m.count_shape(name)
+    assert r["compiler"] == budget["compiler"], f"recorded with {budget['compiler']}, built with {r['compiler']}: {UPDATE}"
+    assert r["exact"] and r["instructions"] <= old, \
+        (f"{name}: {r['instructions']:,} instructions per inference, up from the recorded {old:,}. If the growth is "
+         f"intended, re-record with {UPDATE}")
+    if r["instructions"] < old:
+        print(f"{name}: {r['instructions']:,} instructions, below the recorded {old:,}: {UPDATE} would lower the budget")
+
+
 @pytest.mark.parametrize("board", ["qemu-m4", "qemu-m0plus"])
 def test_kws_flash_beside_the_weights_at_Os_within_8_KB(board):
     """Issue 7 on the Cortex-M4, issue 19 on the Cortex-M0+ (no divide instruction: no libgcc

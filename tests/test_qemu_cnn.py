@@ -73,6 +73,14 @@ CASES = {
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
     "avg_pool_blocks_relu6": lambda: mg.pool2d(62, kind="AVERAGE", input_shape=(2, 9, 8, 11), filter_size=(3, 3),
                                                strides=(2, 2), padding="SAME", activation="RELU6"),
+    # windows of a power of two taps (2x2 and its SAME edges of 2 and 1, 4x4): sums by SXTAB16, the
+    # division a rounding shift on both halfwords; with and without a clamp
+    "avg_pool_2x2_same_edges": lambda: mg.pool2d(65, kind="AVERAGE", input_shape=(1, 9, 7, 15), filter_size=(2, 2),
+                                                 strides=(2, 2), padding="SAME"),
+    "avg_pool_2x2_relu6": lambda: mg.pool2d(66, kind="AVERAGE", input_shape=(2, 8, 8, 8), filter_size=(2, 2),
+                                            strides=(2, 2), padding="VALID", activation="RELU6"),
+    "avg_pool_4x4": lambda: mg.pool2d(67, kind="AVERAGE", input_shape=(1, 8, 8, 12), filter_size=(4, 4),
+                                      strides=(4, 4), padding="VALID"),
     "max_pool_blocks_relu6": lambda: mg.pool2d(63, kind="MAX", input_shape=(1, 9, 8, 11), filter_size=(3, 2),
                                                strides=(1, 2), padding="SAME", activation="RELU6"),
     "max_pool_16_channels": lambda: mg.pool2d(64, kind="MAX", input_shape=(1, 6, 6, 16), filter_size=(2, 2),

@@ -35,6 +35,19 @@ static inline int32_t kiln_odd(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+
+/* acc + kiln_even(x) and acc + kiln_odd(x), halfword by halfword: one SXTAB16 each. */
+static inline uint32_t kiln_add_even(uint32_t acc, uint32_t x)
+{
+    return __sxtab16(acc, x);
+}
+
+static inline uint32_t kiln_add_odd(uint32_t acc, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
 #else
 #define KILN_DSP 0
 #endif

@@ -179,23 +179,23 @@ static inline int32_t kiln_sat8(int32_t x)
  * not libgcc's 460-byte __divsi3 in flash. */
 static inline int32_t kiln_div_round(int32_t acc, int32_t count)
 {
-    uint32_t n = (acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc) + (uint32_t)count / 2u, q;
 #if defined(__ARM_ARCH_6M__)
+    uint32_t n = (acc < 0 ? 0u - (uint32_t)acc : (uint32_t)acc) + (uint32_t)count / 2u, q = 0u;
     uint32_t d = (uint32_t)count, bit = 1u;
     while (d < n && (d & UINT32_C(0x80000000)) == 0u) {
         d <<= 1;
         bit <<= 1;
     }
-    for (q = 0u; bit != 0u; d >>= 1, bit >>= 1) {
+    for (; bit != 0u; d >>= 1, bit >>= 1) {
         if (n >= d) {
             n -= d;
             q |= bit;
         }
     }
-#else
-    q = n / (uint32_t)count;
-#endif
     return acc < 0 ? -(int32_t)q : (int32_t)q;
+#else
+    return acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count; /* one SDIV */
+#endif
 }
 
 static inline int32_t kiln_clamp_i32(int32_t x, int32_t lo, int32_t hi)

@@ -87,9 +87,50 @@ static int8_t avg_s8(int32_t acc, int32_t count, int32_t act_min, int32_t act_ma
     return (int8_t)kiln_clamp_i32(acc, act_min, act_max);
 }
 
+#if KILN_POOL_SIMD
+/* Two int16 sums s of a window of count = 2^k taps, each divided with TFLite's rounding (half away
+ * from zero): (s + count/2 - [s < 0]) >> k, which equals it for a power of two. SADD16 with zero
+ * sets each halfword's GE flag where s >= 0, SEL takes half or half - 1 by it; the shifts come
+ * with the halves' extraction (the low one by SBFX, the high one by ASR). */
+static inline uint32_t pow2_rounding(uint32_t s, uint32_t half, uint32_t half_less_one)
+{
+    (void)__sadd16(s, 0u);
+    return __sadd16(s, __sel(half, half_less_one));
+}
+
+/* Four channels' window sums as int16 halves (SXTAB16 of the even and the odd bytes): exact up to
+ * 256 taps. p: the window's first tap (channel c); rows of cols taps, row_step bytes apart. */
+__attribute__((always_inline)) static inline void sums4(const int8_t *p, int32_t rows, int32_t cols, int32_t C,
+                                                        int32_t row_step, uint32_t *even, uint32_t *odd)
+{
+    uint32_t e = 0, o = 0;
+    int32_t y, x;
+    if (rows == 2 && cols == 2) { /* the common 2x2 window, unrolled */
+        const uint32_t a = kiln_load32(p), b = kiln_load32(p + C);
+        const uint32_t c = kiln_load32(p + row_step), d = kiln_load32(p + row_step + C);
+        *even = kiln_add_even(kiln_add_even(kiln_add_even((uint32_t)kiln_even(a), b), c), d);
+        *odd = kiln_add_odd(kiln_add_odd(kiln_add_odd((uint32_t)kiln_odd(a), b), c), d);
+        return;
+    }
+    for (y = 0; y < rows; ++y, p += row_step) {
+        const int8_t *q = p;
+        for (x = 0; x < cols; ++x, q += C) {
+            const uint32_t v = kiln_load32(q);
+            e = kiln_add_even(e, v);
+            o = kiln_add_odd(o, v);
+        }
+    }
+    *even = e;
+    *odd = o;
+}
+#endif
+
 void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
 {
     const int32_t C = g->channels;
+#if KILN_POOL_SIMD
+    const int full = act_min <= -128 && act_max >= 127; /* an average of int8 values needs no clamp then */
+#endif
     int32_t b, oy, ox, c, ky, kx;
     for (b = 0; b < g->batches; ++b)
         for (oy = 0; oy < g->out_h; ++oy)
@@ -97,19 +138,34 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 const window_t w = window(g, oy, ox);
                 const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
+#if KILN_POOL_SIMD
+                const int8_t *origin = in + at(g, b, &w, w.ys, w.xs);
+                const int32_t rows = w.ye - w.ys, cols = w.xe - w.xs, row_step = g->in_w * C;
+#endif
                 c = 0;
 #if KILN_POOL_SIMD
-                /* int16 sums of the even and odd bytes (SXTB16, SADD16): exact up to 256 taps */
-                for (; c + 4 <= C && g->k_h * g->k_w <= 256; c += 4) {
-                    uint32_t even = 0, odd = 0;
-                    for (ky = w.ys; ky < w.ye; ++ky) {
-                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
-                        for (kx = w.xs; kx < w.xe; ++kx, p += C) {
-                            const uint32_t v = kiln_load32(p);
-                            even = __sadd16(even, (uint32_t)kiln_even(v));
-                            odd = __sadd16(odd, (uint32_t)kiln_odd(v));
+                if (count > 0 && count <= 256 && (count & (count - 1)) == 0) { /* 2x2 windows, their edges */
+                    const int32_t k = 31 - kiln_clz32((uint32_t)count);
+                    const uint32_t half = (uint32_t)(count >> 1) * 0x10001u;
+                    const uint32_t half1 = (uint32_t)((count >> 1) - 1) * 0x10001u; /* k = 0: -1 + [s >= 0] = 0 */
+                    for (; c + 4 <= C; c += 4) {
+                        uint32_t even, odd;
+                        int32_t y0, y1, y2, y3;
+                        sums4(origin + c, rows, cols, C, row_step, &even, &odd);
+                        even = pow2_rounding(even, k ? half : 0u, k ? half1 : 0u);
+                        odd = pow2_rounding(odd, k ? half : 0u, k ? half1 : 0u);
+                        y0 = kiln_lo16(even) >> k, y2 = (int32_t)even >> (16 + k);
+                        y1 = kiln_lo16(odd) >> k, y3 = (int32_t)odd >> (16 + k);
+                        if (!full) {
+                            y0 = kiln_clamp_i32(y0, act_min, act_max), y1 = kiln_clamp_i32(y1, act_min, act_max);
+                            y2 = kiln_clamp_i32(y2, act_min, act_max), y3 = kiln_clamp_i32(y3, act_min, act_max);
                         }
+                        dst[c] = (int8_t)y0, dst[c + 1] = (int8_t)y1, dst[c + 2] = (int8_t)y2, dst[c + 3] = (int8_t)y3;
                     }
+                }
+                for (; c + 4 <= C && count <= 256; c += 4) {
+                    uint32_t even, odd;
+                    sums4(origin + c, rows, cols, C, row_step, &even, &odd);
                     dst[c] = avg_s8(kiln_lo16(even), count, act_min, act_max);
                     dst[c + 1] = avg_s8(kiln_lo16(odd), count, act_min, act_max);
                     dst[c + 2] = avg_s8(kiln_hi16(even), count, act_min, act_max);
