@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
-"""Count the Armv6-M (Cortex-M0+) instructions of one TFLM Invoke() of a .tflite model under QEMU:
-Kiln's copy of ../shared/tools/tflm-qemu/measure.py for issue 19's qemu-m0plus anchor (reference
-kernels built with -mcpu=cortex-m0plus by build.sh, run on mps2-an385 as Kiln's board does).
+"""Count the instructions of one TFLM Invoke() of a .tflite model under QEMU on Kiln's boards
+without DSP: Kiln's copy of ../shared/tools/tflm-qemu/measure.py for issue 19's anchors (reference
+kernels built by build.sh for the target, run on the QEMU machine Kiln's board uses).
 
-  measure.py MODEL.tflite [--kernels ref] [--json] [--seed N] [--timeout S] [--arena B]
+  measure.py MODEL.tflite [--target m0plus|rv32] [--kernels ref] [--json] [--seed N] [--timeout S] [--arena B]
 
-Uses the TFLM library build.sh makes next to this script (lib/ref/libtflm.a, include/)
+  m0plus  -mcpu=cortex-m0plus, qemu-system-arm -M mps2-an385 -cpu cortex-m3 (qemu-m0plus)
+  rv32    -march=rv32imc -mabi=ilp32 (picolibc), qemu-system-riscv32 -M virt -cpu rv32,a=off,f=off,d=off
+          -bios none (qemu-rv32)
+
+Uses the TFLM library build.sh makes next to this script (lib/<target>/ref/libtflm.a, include/)
 and a Python with numpy + tflite-micro (PyPI): this interpreter, or $TFLM_PY if set.
 
 Per kernel set: generates model_config.h (a MicroMutableOpResolver with every builtin op
 the model uses, resource-variable count), embeds model and a seeded random input with
-.incbin, links fw/ + libtflm.a, runs
-  qemu-system-arm -M mps2-an385 -cpu cortex-m3 -icount shift=0 ... -plugin libicount_marks.so
+.incbin, links fw/ + libtflm.a, runs QEMU with -icount shift=0 and -plugin libicount_marks.so
 and reads the exact executed-instruction count between markers placed around
-AllocateTensors(), a warm-up Invoke() and the measured (second) Invoke(). SysTick
-(processor clock; 40 instructions per tick under -icount shift=0 on mps2) is read as a
-cross-check. Outputs of both invokes are compared byte-for-byte with the PyPI tflite-micro
+AllocateTensors(), a warm-up Invoke() and the measured (second) Invoke(). The target's own
+timer is read as a cross-check (SysTick on mps2: 40 instructions a tick; instret on rv32: 1). Outputs of both invokes are compared byte-for-byte with the PyPI tflite-micro
 interpreter (reference kernels, x86) run on the same input, also twice (streaming models
 keep state in resource variables between invokes).
 
@@ -29,8 +31,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent          # the prebuilt tree: lib/, include/, fw/, plugin/
 CACHE = Path(os.environ.get("TFLM_QEMU_CACHE") or "~/.cache/tflm-qemu").expanduser().resolve()
 RUNS = Path(os.environ.get("TFLM_QEMU_RUNS") or CACHE / "runs").expanduser().resolve()
-ARCH = ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"]
 APT = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+TARGETS = {  # the compiler, link and QEMU of each target
+    "m0plus": dict(cross="arm-none-eabi-", arch=["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
+                   link=["arm-none-eabi-g++", "--specs=nano.specs", "--specs=nosys.specs"],
+                   startup="startup.c", ld="link.ld", apt=APT,
+                   qemu=["qemu-system-arm", "-M", "mps2-an385", "-cpu", "cortex-m3",
+                         "-semihosting-config", "enable=on,target=native"]),
+    # linked by gcc, not g++: there is no libstdc++ for this target (tflm.mk)
+    "rv32": dict(cross="riscv64-unknown-elf-", arch=["-march=rv32imc", "-mabi=ilp32"],
+                 link=["riscv64-unknown-elf-gcc", "--specs=picolibc.specs"],
+                 startup="startup_rv32.c", ld="link_rv32.ld",
+                 apt=APT + " gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc",
+                 qemu=["qemu-system-riscv32", "-M", "virt", "-cpu", "rv32,a=off,f=off,d=off", "-bios", "none"]),
+}
 
 _py = os.environ.get("TFLM_PY")
 if _py and not os.environ.get("TFLM_QEMU_REEXEC") and os.path.abspath(_py) != os.path.abspath(sys.executable):
@@ -50,21 +64,24 @@ except ImportError as e:
     sys.exit(2)
 
 
-def check_tools():
-    """Exit 2 with the apt-get line if the cross toolchain, its C++ library or QEMU is missing."""
-    missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-g++", "qemu-system-arm") if not shutil.which(t)]
+def check_tools(target):
+    """Exit 2 with the apt-get line if the cross toolchain, the C++ library (headers) or QEMU is missing."""
+    t = TARGETS[target]
+    missing = [x for x in (t["cross"] + "gcc", t["cross"] + "g++", "arm-none-eabi-g++", t["qemu"][0])
+               if not shutil.which(x)]
     if shutil.which("arm-none-eabi-g++"):
         for f in ("nano.specs", "libstdc++_nano.a"):   # libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib
-            p = subprocess.run(["arm-none-eabi-g++", *ARCH, f"-print-file-name={f}"],
+            p = subprocess.run(["arm-none-eabi-g++", *TARGETS["m0plus"]["arch"], f"-print-file-name={f}"],
                                capture_output=True, text=True).stdout.strip()
             if not os.path.isabs(p):
                 missing.append(f)
     if missing:
-        print(f"missing: {', '.join(missing)}. Install (Debian 12):\n{APT}", file=sys.stderr)
+        print(f"missing: {', '.join(missing)}. Install (Debian 12):\n{t['apt']}", file=sys.stderr)
         sys.exit(2)
     for k in ("ref",):
-        if not (HERE / "lib" / k / "libtflm.a").exists():
-            print(f"{HERE / 'lib' / k / 'libtflm.a'} is missing; rebuild with {HERE / 'build.sh'}", file=sys.stderr)
+        if not (HERE / "lib" / target / k / "libtflm.a").exists():
+            print(f"{HERE / 'lib' / target / k / 'libtflm.a'} is missing; rebuild with TARGET={target} "
+                  f"{HERE / 'build.sh'}", file=sys.stderr)
             sys.exit(2)
 
 
@@ -86,10 +103,10 @@ def plugin_path():
     return so
 
 
-def lib_flags(kernels):
-    """lib/<kernels>/flags.txt as lists of arguments, its include paths (relative to this folder) made absolute."""
+def lib_flags(target, kernels):
+    """lib/<target>/<kernels>/flags.txt as lists of arguments, its include paths (relative to this folder) made absolute."""
     flags = {k: v.split() for k, v in (l.split("=", 1) for l in
-             (HERE / "lib" / kernels / "flags.txt").read_text().splitlines() if "=" in l)}
+             (HERE / "lib" / target / kernels / "flags.txt").read_text().splitlines() if "=" in l)}
     flags["INCLUDES"] = ["-I" + str(HERE / f[2:]) if f.startswith("-I") and not os.path.isabs(f[2:]) else f
                          for f in flags["INCLUDES"]]
     return flags
@@ -190,8 +207,9 @@ def run(cmd, **kw):
     return r
 
 
-def build_fw(kernels, m, buf, inputs, workdir, arena):
-    flags = lib_flags(kernels)
+def build_fw(target, kernels, m, buf, inputs, workdir, arena):
+    t = TARGETS[target]
+    flags = lib_flags(target, kernels)
     os.makedirs(workdir, exist_ok=True)
     methods = resolver_methods()
     codes = sorted(set(op_codes(m)))
@@ -212,32 +230,30 @@ def build_fw(kernels, m, buf, inputs, workdir, arena):
         '.section .model,"a"\n.balign 16\n.global g_model\ng_model:\n.incbin "model.tflite"\n'
         '.section .rodata.input,"a"\n.balign 16\n.global g_input\ng_input:\n.incbin "input.bin"\n.byte 0\n')
     region = "FLASH" if len(buf) < (3 << 20) else "PSRAM"
-    ld = (HERE / "fw/link.ld").read_text().replace("MODEL_REGION", region)
+    ld = (HERE / "fw" / t["ld"]).read_text().replace("MODEL_REGION", region)
     open(os.path.join(workdir, "link.ld"), "w").write(ld)
     inc = flags["INCLUDES"] + ["-I" + workdir]
-    cxx = ["arm-none-eabi-g++"] + flags["CXXFLAGS"] + inc
-    cc = ["arm-none-eabi-gcc"] + flags["CFLAGS"]
+    cxx = [t["cross"] + "g++"] + flags["CXXFLAGS"] + inc
+    cc = [t["cross"] + "gcc"] + flags["CFLAGS"]
     W = lambda f: os.path.join(workdir, f)
     run(cxx + ["-c", str(HERE / "fw/main.cc"), "-o", W("main.o")])
-    run(cc + ["-c", str(HERE / "fw/startup.c"), "-o", W("startup.o")])
+    run(cc + ["-c", str(HERE / "fw" / t["startup"]), "-o", W("startup.o")])
     run(cc + ["-c", W("data.S"), "-o", W("data.o")], cwd=workdir)
-    run(["arm-none-eabi-g++"] + ARCH + ["-O2", "--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles",
+    run([t["link"][0]] + t["arch"] + ["-O2", *t["link"][1:], "-nostartfiles",
          "-T", W("link.ld"), "-Wl,--gc-sections", "-Wl,-Map=" + W("fw.map"),
-         W("startup.o"), W("main.o"), W("data.o"), str(HERE / "lib" / kernels / "libtflm.a"),
+         W("startup.o"), W("main.o"), W("data.o"), str(HERE / "lib" / target / kernels / "libtflm.a"),
          "-lm", "-o", W("fw.elf")])
-    nm = run(["arm-none-eabi-nm", W("fw.elf")]).stdout
+    nm = run([t["cross"] + "nm", W("fw.elf")]).stdout
     mark = int(re.search(r"^([0-9a-f]+) T tflm_mark$", nm, re.M).group(1), 16)
-    size = run(["arm-none-eabi-size", "-A", W("fw.elf")]).stdout
+    size = run([t["cross"] + "size", "-A", W("fw.elf")]).stdout
     text = sum(int(x) for x in re.findall(r"^\.text\s+(\d+)", size, re.M))
     return W("fw.elf"), mark, text
 
 
-def run_qemu(elf, mark, workdir, timeout):
+def run_qemu(target, elf, mark, workdir, timeout):
     out = os.path.join(workdir, "icount.txt")
     if os.path.exists(out): os.remove(out)
-    cmd = ["qemu-system-arm", "-M", "mps2-an385", "-cpu", "cortex-m3", "-icount", "shift=0",
-           "-display", "none", "-monitor", "none", "-serial", "stdio",
-           "-semihosting-config", "enable=on,target=native",
+    cmd = [*TARGETS[target]["qemu"], "-icount", "shift=0", "-display", "none", "-monitor", "none", "-serial", "stdio",
            "-plugin", f"{plugin_path()},mark={mark:#x},out={out}",
            "-kernel", elf]
     t0 = time.time()
@@ -253,7 +269,7 @@ def run_qemu(elf, mark, workdir, timeout):
     return r.stdout, marks, total, wall
 
 
-def measure(model, kernels, seed, timeout, arena):
+def measure(model, kernels, seed, timeout, arena, target="m0plus"):
     buf, m = load_model(model)
     macs, per_op = count_macs(m)
     inputs = make_inputs(m, seed)
@@ -261,9 +277,9 @@ def measure(model, kernels, seed, timeout, arena):
     tag = os.path.splitext(os.path.basename(model))[0] + "-" + hashlib.sha256(buf).hexdigest()[:8]
     results = []
     for k in (["cmsis", "ref"] if kernels == "both" else [kernels]):
-        workdir = str(RUNS / tag / k)
-        elf, mark, text = build_fw(k, m, buf, inputs, workdir, arena)
-        stdout, marks, total, wall = run_qemu(elf, mark, workdir, timeout)
+        workdir = str(RUNS / tag / target / k)
+        elf, mark, text = build_fw(target, k, m, buf, inputs, workdir, arena)
+        stdout, marks, total, wall = run_qemu(target, elf, mark, workdir, timeout)
         if len(marks) != 6:
             raise RuntimeError(f"expected 6 marks, got {marks}")
         kv = dict(re.findall(r"^(ARENA_USED|SYSTICK_INVOKE\d) (\d+)", stdout, re.M))
@@ -285,7 +301,7 @@ def measure(model, kernels, seed, timeout, arena):
         inv = marks[5] - marks[4]
         st = int(kv["SYSTICK_INVOKE2"])
         results.append(dict(
-            model=os.path.basename(model), kernels=k, macs=macs, macs_per_op=per_op,
+            model=os.path.basename(model), target=target, kernels=k, macs=macs, macs_per_op=per_op,
             instructions=inv, instructions_invoke1=marks[3] - marks[2],
             instructions_alloc=marks[1] - marks[0], instructions_total_run=total,
             instr_per_mac=(inv / macs) if macs else None,
@@ -302,20 +318,21 @@ def measure(model, kernels, seed, timeout, arena):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
+    ap.add_argument("--target", choices=sorted(TARGETS), default="m0plus")
     ap.add_argument("--kernels", choices=["ref"], default="ref")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--timeout", type=int, default=600, help="QEMU timeout per run, seconds")
     ap.add_argument("--arena", type=int, default=12 << 20, help="tensor arena bytes (PSRAM, max 16 MiB)")
     a = ap.parse_args()
-    check_tools()
-    res = measure(a.model, a.kernels, a.seed, a.timeout, a.arena)
+    check_tools(a.target)
+    res = measure(a.model, a.kernels, a.seed, a.timeout, a.arena, a.target)
     if a.json:
         print(json.dumps(res, indent=1))
         return
     for r in res:
         ipm = f"{r['instr_per_mac']:.3f}" if r["instr_per_mac"] else "-"
-        print(f"{r['model']} [{r['kernels']}]: instructions={r['instructions']:,} (warm-up invoke "
+        print(f"{r['model']} [{r['target']} {r['kernels']}]: instructions={r['instructions']:,} (warm-up invoke "
               f"{r['instructions_invoke1']:,}, AllocateTensors {r['instructions_alloc']:,})  MACs={r['macs']:,}  "
               f"instr/MAC={ipm}  arena_used={r['arena_used_bytes']:,} B  "
               f"systick={r['systick_invoke']:,} ({r['instr_per_systick']:.4f} instr/tick)  "

@@ -1,4 +1,5 @@
-# Builds libtflm.a (TFLM runtime + kernels) for the Cortex-M0+ (Kiln's copy of tflm-qemu's tflm.mk, -mcpu changed).
+# Builds libtflm.a (TFLM runtime + kernels) for the Cortex-M0+ (TARGET=m0plus) or RV32IMC (TARGET=rv32):
+# Kiln's copy of tflm-qemu's tflm.mk, the target's compiler and flags changed.
 # Mirrors the source selection of tensorflow/lite/micro/tools/make/Makefile
 # (TARGET=cortex_m_generic TARGET_ARCH=cortex-m4+fp [OPTIMIZED_KERNEL_DIR=cmsis_nn]),
 # minus signal/ kernels, tests and benchmarks, with -O2 for every file.
@@ -17,28 +18,43 @@ CORE_OUT ?= $(abspath $(OUT)/../core)
 TFLM := $(SRC)/tflite-micro
 CMSIS_NN := $(SRC)/cmsis-nn
 
-CC  := arm-none-eabi-gcc
-CXX := arm-none-eabi-g++
-AR  := arm-none-eabi-ar
-
-ARCH_FLAGS := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft
+TARGET ?= m0plus
+ifeq ($(TARGET),rv32)
+  CROSS := riscv64-unknown-elf-
+  ARCH_FLAGS := -march=rv32imc -mabi=ilp32 --specs=picolibc.specs
+  TARGET_FLAGS :=
+  # Debian 12 has no C++ library for riscv64-unknown-elf. TFLM (-fno-exceptions -fno-rtti) needs only
+  # libstdc++'s headers (<algorithm>, <limits>, <type_traits>, <cmath>...): the arm-none-eabi ones,
+  # configured for a 32-bit soft-float newlib target (v6-m/nofp), over picolibc's C headers; no
+  # libstdc++ code is linked (fw/main.cc defines the few C++ runtime hooks).
+  LIBSTDCXX := /usr/include/newlib/c++/12.2.1
+  CXX_SYSTEM := -isystem $(LIBSTDCXX) -isystem $(LIBSTDCXX)/arm-none-eabi/thumb/v6-m/nofp
+else
+  CROSS := arm-none-eabi-
+  ARCH_FLAGS := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft
+  TARGET_FLAGS := -mlittle-endian -DARMCM0plus
+  CXX_SYSTEM :=
+endif
+CC  := $(CROSS)gcc
+CXX := $(CROSS)g++
+AR  := $(CROSS)ar
 OPT := -O2
 # Flags of TFLM's Makefile + cortex_m_generic_makefile.inc with BUILD_TYPE=release_with_logs
 # (-DNDEBUG: TFLITE_DCHECKs compiled out, error logs kept). Without NDEBUG the reference
 # kernels run ~4.6x more instructions (kws: 198.6M vs 43.0M).
-COMMON := $(ARCH_FLAGS) $(OPT) -mlittle-endian -fno-unwind-tables -fno-asynchronous-unwind-tables \
+COMMON := $(ARCH_FLAGS) $(OPT) $(TARGET_FLAGS) -fno-unwind-tables -fno-asynchronous-unwind-tables \
   -ffunction-sections -fdata-sections -fmessage-length=0 -fomit-frame-pointer -funsigned-char \
-  -DNDEBUG -DTF_LITE_STATIC_MEMORY -DTF_LITE_DISABLE_X86_NEON -DTF_LITE_MCU_DEBUG_LOG -DARMCM0plus \
+  -DNDEBUG -DTF_LITE_STATIC_MEMORY -DTF_LITE_DISABLE_X86_NEON -DTF_LITE_MCU_DEBUG_LOG \
   -Wno-type-limits -Wno-unused-parameter -MMD -MP
 INCLUDES := -I$(TFLM) -I$(SRC)/gemmlowp -I$(SRC)/flatbuffers/include -I$(SRC)/ruy
 CORE_INCLUDES := $(INCLUDES)
-CORE_CXXFLAGS := $(COMMON) -std=c++17 -fno-rtti -fno-exceptions -fno-threadsafe-statics
+CORE_CXXFLAGS := $(COMMON) $(CXX_SYSTEM) -std=c++17 -fno-rtti -fno-exceptions -fno-threadsafe-statics
 CORE_CFLAGS := $(COMMON) -std=c17
 ifeq ($(KERNELS),cmsis)
   COMMON += -DCMSIS_NN -DARM_NN_ENABLE_F16=0 -DARM_NN_ENABLE_F32=0
   INCLUDES += -I$(CMSIS_NN) -I$(CMSIS_NN)/Include
 endif
-CXXFLAGS := $(COMMON) -std=c++17 -fno-rtti -fno-exceptions -fno-threadsafe-statics
+CXXFLAGS := $(COMMON) $(CXX_SYSTEM) -std=c++17 -fno-rtti -fno-exceptions -fno-threadsafe-statics
 CFLAGS := $(COMMON) -std=c17
 # __FILE__ (error messages of TF_LITE_ENSURE & co.) relative to SRC, so the library holds no
 # build-machine paths. Only string constants change; kept out of `make flags` (it names SRC).

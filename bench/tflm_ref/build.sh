@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Kiln's copy of ../shared/tools/tflm-qemu/build.sh for the Cortex-M0+ (issue 19's anchor): the
-# same TFLite Micro, reference kernels only, built with -mcpu=cortex-m0plus (about 25 min on one core):
-#   lib/ref/libtflm.a       TFLM runtime + reference kernels for Armv6-M (not in git: build it)
-#   lib/ref/flags.txt       its compile flags (include paths relative to this folder)
-#   lib/REVS                                the source commits
+# Kiln's copy of ../shared/tools/tflm-qemu/build.sh for the boards without DSP (issue 19's anchors):
+# the same TFLite Micro, reference kernels only, built for one target (about 25 min on one core):
+#   TARGET=m0plus (default)  -mcpu=cortex-m0plus (qemu-m0plus)
+#   TARGET=rv32              riscv64-unknown-elf -march=rv32imc -mabi=ilp32 with picolibc (qemu-rv32)
+# into:
+#   lib/<TARGET>/ref/libtflm.a   TFLM runtime + reference kernels (not in git: build it)
+#   lib/<TARGET>/ref/flags.txt   its compile flags (include paths relative to this folder)
+#   lib/REVS                     the source commits
 #   include/                                the headers fw/main.cc includes, plus each source tree's LICENSE
 #
 # Sources: local bare clones (git clone --mirror URL DIR), named by environment variables:
@@ -22,18 +25,24 @@ BUILD=${TFLM_QEMU_BUILD:-$HOME/.cache/tflm-qemu/build}
 mkdir -p "$BUILD" && BUILD=$(cd "$BUILD" && pwd)
 JOBS=${JOBS:-$(nproc)}
 SRC=$BUILD/src
-ARCH="-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft"
+TARGET=${TARGET:-m0plus}
+case $TARGET in
+  m0plus) CROSS=arm-none-eabi- ;;
+  rv32) CROSS=riscv64-unknown-elf- ;;
+  *) echo "TARGET=$TARGET: m0plus or rv32" >&2; exit 2 ;;
+esac
 
 missing=
-for t in arm-none-eabi-gcc arm-none-eabi-g++ arm-none-eabi-ar make git patch tar; do
+for t in ${CROSS}gcc ${CROSS}g++ ${CROSS}ar arm-none-eabi-g++ make git patch tar; do
   command -v $t >/dev/null || missing+=" $t"
 done
-if [ -z "$missing" ]; then
-  case $(arm-none-eabi-g++ $ARCH -print-file-name=libstdc++_nano.a) in /*) ;; *) missing+=" libstdc++_nano.a";; esac
+if [ -z "$missing" ]; then  # rv32 borrows the arm-none-eabi libstdc++'s headers (tflm.mk says why)
+  case $(arm-none-eabi-g++ -mcpu=cortex-m0plus -mthumb -print-file-name=libstdc++_nano.a) in /*) ;; *) missing+=" libstdc++_nano.a";; esac
 fi
 if [ -n "$missing" ]; then
   echo "missing:$missing. Install (Debian 12):" >&2
   echo "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib make git patch" >&2
+  [ "$TARGET" = rv32 ] && echo "apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf" >&2
   exit 2
 fi
 
@@ -79,8 +88,8 @@ while read -r name var url rev; do extract "$name" "${!var}" "$rev" "$url"; done
 mv "$SRC/REVS.tmp" "$SRC/REVS"
 
 for k in ref; do
-  make -s -f "$HERE/tflm.mk" SRC="$SRC" KERNELS=$k OUT="$BUILD/$k" -j"$JOBS"
-  make -s -f "$HERE/tflm.mk" SRC="$SRC" KERNELS=$k OUT="$BUILD/$k" flags > "$BUILD/$k/flags.txt"
+  make -s -f "$HERE/tflm.mk" SRC="$SRC" TARGET="$TARGET" KERNELS=$k OUT="$BUILD/$TARGET/$k" -j"$JOBS"
+  make -s -f "$HERE/tflm.mk" SRC="$SRC" TARGET="$TARGET" KERNELS=$k OUT="$BUILD/$TARGET/$k" flags > "$BUILD/$TARGET/$k/flags.txt"
 done
 
 # --- install into this folder: libraries, flags with relative include paths, pruned headers ---
@@ -90,13 +99,13 @@ rm -rf "$STAGE" && mkdir -p "$STAGE/lib" "$STAGE/include"
 printf '%s\n' '#define TFLM_KERNELS "x"' '#define TFLM_NUM_OPS 1' '#define TFLM_NUM_RESOURCE_VARS 1' \
   '#define TFLM_ARENA_SIZE 16' '#define TFLM_ADD_OPS(r) do { } while (0)' > "$STAGE/model_config.h"
 for k in ref; do
-  mkdir -p "$STAGE/lib/$k"
-  cp "$BUILD/$k/libtflm.a" "$STAGE/lib/$k/"
-  sed "s|-I$SRC/|-Iinclude/|g" "$BUILD/$k/flags.txt" > "$STAGE/lib/$k/flags.txt"
-  cxxflags=$(sed -n 's/^CXXFLAGS=//p' "$BUILD/$k/flags.txt")
+  mkdir -p "$STAGE/lib/$TARGET/$k"
+  cp "$BUILD/$TARGET/$k/libtflm.a" "$STAGE/lib/$TARGET/$k/"
+  sed "s|-I$SRC/|-Iinclude/|g" "$BUILD/$TARGET/$k/flags.txt" > "$STAGE/lib/$TARGET/$k/flags.txt"
+  cxxflags=$(sed -n 's/^CXXFLAGS=//p' "$BUILD/$TARGET/$k/flags.txt")
   cxxflags=${cxxflags//-MMD/}; cxxflags=${cxxflags//-MP/}
-  includes=$(sed -n 's/^INCLUDES=//p' "$BUILD/$k/flags.txt")
-  arm-none-eabi-g++ $cxxflags $includes -I"$STAGE" -MM -MF "$STAGE/$k.d" -o /dev/null "$HERE/fw/main.cc"
+  includes=$(sed -n 's/^INCLUDES=//p' "$BUILD/$TARGET/$k/flags.txt")
+  ${CROSS}g++ $cxxflags $includes -I"$STAGE" -MM -MF "$STAGE/$k.d" -o /dev/null "$HERE/fw/main.cc"
   tr -s ' \\' '\n\n' < "$STAGE/$k.d" | grep -F "$SRC/" | xargs -d '\n' realpath -m -s --relative-to="$SRC" >> "$STAGE/headers"
 done
 sort -u "$STAGE/headers" | (cd "$SRC" && xargs -d '\n' cp --parents -t "$STAGE/include")
@@ -106,13 +115,15 @@ done
 cp "$SRC/REVS" "$STAGE/lib/REVS"
 # the pruned tree must compile fw/main.cc with both kernel sets
 for k in ref; do
-  cxxflags=$(sed -n 's/^CXXFLAGS=//p' "$STAGE/lib/$k/flags.txt")
+  cxxflags=$(sed -n 's/^CXXFLAGS=//p' "$STAGE/lib/$TARGET/$k/flags.txt")
   cxxflags=${cxxflags//-MMD/}; cxxflags=${cxxflags//-MP/}
-  (cd "$STAGE" && arm-none-eabi-g++ $cxxflags $(sed -n 's/^INCLUDES=//p' "lib/$k/flags.txt") -I. \
+  (cd "$STAGE" && ${CROSS}g++ $cxxflags $(sed -n 's/^INCLUDES=//p' "lib/$TARGET/$k/flags.txt") -I. \
      -c "$HERE/fw/main.cc" -o "main-$k.o")
 done
-rm -rf "$HERE/lib" "$HERE/include"
-mv "$STAGE/lib" "$STAGE/include" "$HERE/"
+rm -rf "$HERE/lib/$TARGET" "$HERE/include"  # the other target's library stays
+mkdir -p "$HERE/lib"
+mv "$STAGE/lib/$TARGET" "$STAGE/lib/REVS" "$HERE/lib/"
+mv "$STAGE/include" "$HERE/"
 rm -rf "$STAGE"
-echo "OK: $HERE/lib/ref/libtflm.a, $(find "$HERE/include" -name '*.h' | wc -l) headers in include/"
+echo "OK: $HERE/lib/$TARGET/ref/libtflm.a, $(find "$HERE/include" -name '*.h' | wc -l) headers in include/"
 cat "$HERE/lib/REVS"
