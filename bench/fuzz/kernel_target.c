@@ -11,8 +11,8 @@
  *    strides 1-3, dilation 1-2, SAME or VALID, no clamp or RELU's. Sums stay within int32 (at most
  *    25 taps of |w| <= 127 and |x| <= 32768), the fast kernel's precondition.
  * 1. int8 DEPTHWISE_CONV_2D with a depth multiplier of 2-8: kiln_depthwise_conv_s8_multiplier
- *    (filter as conv.pack_multiplier, the input zero point folded into the bias, zp_vector for taps
- *    outside the image) against kiln_depthwise_conv_s8_general (TFLite's filter and bias, outside
+ *    (filter as conv.pack_multiplier, int16 pairs of taps; the input zero point folded into the
+ *    bias, zp_vector for taps outside the image) against kiln_depthwise_conv_s8_general (TFLite's filter and bias, outside
  *    taps skipped); 1-5 input channels, the same geometries, any zero points and clamp.
  * 2. int8 FULLY_CONNECTED: kiln_fully_connected_s8 (weights as fully_connected.pack_weights: rows in
  *    groups of four with their 4-byte chunks alternating, then the rows' depth % 4 tails; leftover
@@ -129,11 +129,12 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
 {
     enum { MAX_IN = 2 * 9 * 9 * 5, MAX_OC = 5 * 8 };
     static int8_t in[MAX_IN], out_fast[2 * 9 * 9 * MAX_OC], out_ref[2 * 9 * 9 * MAX_OC];
-    static int8_t filter[25 * MAX_OC], packed[25 * MAX_OC], zp_vector[8];
+    static int8_t filter[25 * MAX_OC], zp_vector[8];
+    static int32_t packed[13 * MAX_OC];
     static int32_t bias[MAX_OC], folded[MAX_OC], rq[3 * MAX_OC];
     kiln_conv_s8_params_t p;
     kiln_conv_geometry_t *g = &p.g;
-    int32_t c, t, i, m, taps, dm, lo, hi;
+    int32_t c, t, i, m, k, n, taps, dm, lo, hi;
     const uint8_t *v;
     size_t nv;
     if (size < 16) return 0;
@@ -163,17 +164,17 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
         filter[i] = (int8_t)byte_at(v, nv, 7 * i + 5);
         if (filter[i] == -128) filter[i] = -127;
     }
-    /* pack_multiplier: per input channel, per pair of its outputs, per tap the two weights; then per
-     * tap an odd multiplier's last output's weight */
+    /* pack_multiplier: per block of 4 output channels (the last one shorter), per pair of taps (a
+     * zero weight after an odd last tap), each output's two weights as an int16 pair */
     i = 0;
-    for (c = 0; c < g->in_c; ++c) {
-        for (m = 0; m + 2 <= dm; m += 2)
-            for (t = 0; t < taps; ++t) {
-                packed[i++] = filter[t * g->out_c + c * dm + m];
-                packed[i++] = filter[t * g->out_c + c * dm + m + 1];
+    for (m = 0; m < g->out_c; m += 4) {
+        n = g->out_c - m < 4 ? g->out_c - m : 4;
+        for (t = 0; t < taps; t += 2)
+            for (k = 0; k < n; ++k) {
+                const int32_t w0 = filter[t * g->out_c + m + k];
+                const int32_t w1 = t + 1 < taps ? filter[(t + 1) * g->out_c + m + k] : 0;
+                packed[i++] = (int32_t)(((uint32_t)(uint16_t)w0) | ((uint32_t)(uint16_t)w1 << 16));
             }
-        if (dm % 2)
-            for (t = 0; t < taps; ++t) packed[i++] = filter[t * g->out_c + c * dm + dm - 1];
     }
     for (c = 0; c < g->out_c; ++c) { /* bias - in_zp * sum(w): outside taps read in_zp and add nothing */
         folded[c] = bias[c];

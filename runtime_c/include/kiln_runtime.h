@@ -281,9 +281,10 @@ void kiln_depthwise_conv_s8_rows(const int8_t *in, const int8_t *filter, const i
 void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
                                     const kiln_conv_s8_params_t *p);
 /* Depth multiplier above 1, at most KILN_CONV_MAX_TAPS taps: bias with the input zero point folded
- * in, p->rq; zp_vector = in_c copies of in_zp; filter (conv.pack_multiplier): per input channel,
- * per tap, its outputs' weights in pairs (an odd multiplier's last output after them). */
-void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+ * in, p->rq; zp_vector = in_c copies of in_zp; filter (conv.pack_multiplier): per block of 4
+ * output channels (the last one shorter), per pair of taps (zero weights after an odd last tap),
+ * each output's two weights as an int16 pair. */
+void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int32_t *filter, const int32_t *bias, int8_t *out,
                                        const kiln_conv_s8_params_t *p, const int8_t *zp_vector);
 /* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
  * rebuilt into RAM before the kernel runs: runs of kind << 14 | words, kind 0 words stored as they

@@ -891,43 +891,84 @@ void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, cons
     }
 }
 
+/* x (two int16 halves) dotted with w's two int16 halves, plus acc: one SMLAD with the DSP extension. */
+static inline int32_t dot_pair(uint32_t x, uint32_t w, int32_t acc)
+{
+#if KILN_DSP
+    return __smlad(x, w, acc);
+#else
+    return acc + kiln_lo16(x) * kiln_lo16(w) + kiln_hi16(x) * kiln_hi16(w);
+#endif
+}
+
+/* The pair of input channel c's values at taps 2j and 2j + 1, as int16 halves. */
+#define TAP_PAIR(seg, j, c) kiln_pair16((seg)[2 * (j)][c], (seg)[2 * (j) + 1][c])
+
+/* Four outputs' sums requantized and stored at o (q: their {m, e, c} rows). */
+__attribute__((always_inline)) static inline void store4(int8_t *o, int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *q, const requant_t *r)
+{
+    const int8_t y0 = requantize(a0, q, r), y1 = requantize(a1, q + 3, r);
+    const int8_t y2 = requantize(a2, q + 6, r), y3 = requantize(a3, q + 9, r);
+    o[0] = y0, o[1] = y1, o[2] = y2, o[3] = y3;
+}
+
+/* One block of four outputs: channel x's values against the first two outputs' weights, channel
+ * y's against the last two (x == y: one input channel for the block). Returns the weights after it. */
+__attribute__((always_inline)) static inline const int32_t *block4(const int8_t *const *seg, int32_t pairs, int32_t x, int32_t y, const int32_t *w,
+                             const int32_t *bias, const int32_t *q, int8_t *o, const requant_t *r)
+{
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3], j;
+    for (j = 0; j < pairs; ++j, w += 4, seg += 2) {
+        const uint32_t vx = kiln_pair16(seg[0][x], seg[1][x]), vy = kiln_pair16(seg[0][y], seg[1][y]);
+        a0 = dot_pair(vx, (uint32_t)w[0], a0);
+        a1 = dot_pair(vx, (uint32_t)w[1], a1);
+        a2 = dot_pair(vy, (uint32_t)w[2], a2);
+        a3 = dot_pair(vy, (uint32_t)w[3], a3);
+    }
+    store4(o, a0, a1, a2, a3, q, r);
+    return w;
+}
+
 /* A depth multiplier above 1 (at most KILN_CONV_MAX_TAPS taps): the output pixel's tap pointers
- * found once (zp_vector for taps outside the image, the zero point folded into the bias), then
- * per input channel its `dm` outputs, two at a time sharing each input value: the filter
- * (conv.pack_multiplier) holds per input channel, per tap, its outputs' weights in pairs. */
-void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int8_t *filter, const int32_t *bias, int8_t *out,
+ * found once (zp_vector for taps outside the image, the zero point folded into the bias; a
+ * zero-weight tap after an odd last one), then the output channels in blocks of four
+ * (conv.pack_multiplier): per pair of taps, an input channel's two values become one int16 pair,
+ * which each output takes with its pair of weights in one SMLAD. A multiple-of-4 multiplier's
+ * block reads one input channel, a multiplier of 2 two; any other block (and a short last one)
+ * pairs each output with its own channel's values. */
+void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int32_t *filter, const int32_t *bias, int8_t *out,
                                        const kiln_conv_s8_params_t *p, const int8_t *zp_vector)
 {
     const kiln_conv_geometry_t g = p->g;
     const requant_t r = requant_of(p);
-    const int32_t dm = g.depth_multiplier, taps = g.k_h * g.k_w;
-    const int8_t *seg[KILN_CONV_MAX_TAPS];
-    int32_t b, oy, ox, ic, m, t;
+    const int32_t dm = g.depth_multiplier, taps = g.k_h * g.k_w, pairs = (taps + 1) / 2;
+    /* outputs in blocks that read one or two whole input channels */
+    const int32_t fast = dm % 4 == 0 ? g.out_c : (dm == 2 ? g.out_c / 4 * 4 : 0);
+    const int8_t *seg[KILN_CONV_MAX_TAPS + 1];
+    int32_t b, oy, ox, oc, j, k;
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         for (oy = 0; oy < g.out_h; ++oy) {
             for (ox = 0; ox < g.out_w; ++ox) {
                 int8_t *dst = out + ((b * g.out_h + oy) * g.out_w + ox) * g.out_c;
-                const int8_t *w = filter;
+                const int32_t *w = filter;
                 tap_pointers(image, oy, ox, &g, zp_vector, seg);
-                for (ic = 0; ic < g.in_c; ++ic) {
-                    for (m = 0; m + 2 <= dm; m += 2) { /* two outputs of the input channel */
-                        const int32_t oc = ic * dm + m;
-                        int32_t a0 = bias[oc], a1 = bias[oc + 1];
-                        for (t = 0; t < taps; ++t, w += 2) {
-                            const int32_t x = seg[t][ic];
-                            a0 += x * w[0];
-                            a1 += x * w[1];
-                        }
-                        dst[oc] = requantize(a0, r.rq + 3 * oc, &r);
-                        dst[oc + 1] = requantize(a1, r.rq + 3 * (oc + 1), &r);
+                seg[taps] = zp_vector; /* the odd last pair's second tap: its weights are zero */
+                if (dm == 2) {
+                    for (oc = 0; oc < fast; oc += 4) w = block4(seg, pairs, oc / 2, oc / 2 + 1, w, bias + oc,
+                                                                r.rq + 3 * oc, dst + oc, &r);
+                } else {
+                    for (oc = 0; oc < fast; oc += 4) w = block4(seg, pairs, oc / dm, oc / dm, w, bias + oc,
+                                                                r.rq + 3 * oc, dst + oc, &r);
+                }
+                for (oc = fast; oc < g.out_c; oc += 4) { /* each output its own channel's values */
+                    const int32_t n = g.out_c - oc < 4 ? g.out_c - oc : 4;
+                    int32_t acc[4], c[4];
+                    for (k = 0; k < n; ++k) acc[k] = bias[oc + k], c[k] = (oc + k) / dm;
+                    for (j = 0; j < pairs; ++j, w += n) {
+                        for (k = 0; k < n; ++k) acc[k] = dot_pair(TAP_PAIR(seg, j, c[k]), (uint32_t)w[k], acc[k]);
                     }
-                    if (m < dm) { /* an odd multiplier's last output */
-                        const int32_t oc = ic * dm + m;
-                        int32_t a = bias[oc];
-                        for (t = 0; t < taps; ++t) a += seg[t][ic] * *w++;
-                        dst[oc] = requantize(a, r.rq + 3 * oc, &r);
-                    }
+                    for (k = 0; k < n; ++k) dst[oc + k] = requantize(acc[k], r.rq + 3 * (oc + k), &r);
                 }
             }
         }

@@ -149,10 +149,14 @@ def prepare(op, g):
             parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
             p["packed"] = packing.stream(parts)
     if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
-        raw = p.get("multiplier_filter", wdata)  # the bytes a kernel that reads int8 weights walks
-        p["nibbles"], p["runs"] = packing.nibble_stream(parts if parts is not None else
-                                                        [packing.Weights(packing.byte_words(raw), 4)])
-        p["expanded_bytes"] = 4 * (p["packed"].size if parts is not None else -(-raw.size // 4))
+        if parts is None:  # the multiplier kernel's int16 pairs, or the int8 weights the others walk
+            parts = ([packing.Weights(p["multiplier_filter"], 2)] if "multiplier_filter" in p
+                     else [packing.Weights(packing.byte_words(wdata), 4)])
+            raw_words = sum(q.words.size for q in parts)
+        else:
+            raw_words = None
+        p["nibbles"], p["runs"] = packing.nibble_stream(parts)
+        p["expanded_bytes"] = 4 * (p["packed"].size if raw_words is None else raw_words)
         op.scratch_bytes += p["expanded_bytes"]
     op.params = p
 
@@ -213,18 +217,22 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
     return parts
 
 
+MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
+
+
 def pack_multiplier(w: np.ndarray, dm: int) -> np.ndarray:
-    """kiln_depthwise_conv_s8_multiplier's filter, int8 bytes: [1, k_h, k_w, in_c * dm] as, per
-    input channel, per pair of its outputs, per tap the pair's two weights; then per tap the last
-    output's weight when dm is odd."""
-    taps = w.reshape(-1, w.shape[3]).astype(np.int8)  # [taps, out_c]
-    out = []
-    for ic in range(w.shape[3] // dm):
-        for m in range(0, dm - 1, 2):
-            out.append(taps[:, ic * dm + m:ic * dm + m + 2].reshape(-1))
-        if dm % 2:
-            out.append(taps[:, ic * dm + dm - 1])
-    return np.concatenate(out)
+    """kiln_depthwise_conv_s8_multiplier's filter, int32 words: [1, k_h, k_w, out_c] as, per block
+    of MULTIPLIER_BLOCK consecutive output channels (the last one shorter), per pair of taps (a zero
+    weight after an odd last tap), each output's two weights as an int16 pair: one SMLAD against
+    the pair of its input channel's values (shared by the block when dm is a multiple of 4; two
+    input channels per block when dm is 2)."""
+    del dm  # the layout does not depend on it; the kernel does
+    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, out_c]
+    if taps.shape[0] % 2:
+        taps = np.vstack([taps, np.zeros((1, taps.shape[1]), np.int64)])
+    words = [packing.int16_pair(taps[0::2, oc:oc + MULTIPLIER_BLOCK], taps[1::2, oc:oc + MULTIPLIER_BLOCK]).reshape(-1)
+             for oc in range(0, taps.shape[1], MULTIPLIER_BLOCK)]  # per block: per tap pair, per output
+    return packing.stream(words)
 
 
 def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool,
@@ -309,10 +317,10 @@ def emit(op, g, c):
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {zp}"
     elif depthwise and "multiplier_filter" in p:
         suffix = "_multiplier"
-        filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.array(
-            f"op{op.index}_filter", p["multiplier_filter"], "int8_t",
-            f"filter '{w.name}' {w.describe()}: per input channel, per pair of its outputs, per tap the pair's "
-            "weights (see conv.pack_multiplier)")
+        filt = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.array(
+            f"op{op.index}_filter", p["multiplier_filter"], "int32_t",
+            f"filter '{w.name}' {w.describe()}: per block of {MULTIPLIER_BLOCK} output channels, per pair of taps, "
+            "each output's two weights as int16 (see conv.pack_multiplier)")
         args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
     elif depthwise and p.get("rows"):
         suffix = "_rows"
