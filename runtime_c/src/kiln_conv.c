@@ -1118,16 +1118,6 @@ void kiln_conv_s16(const int16_t *in, const int8_t *filter, const void *bias, in
             }
 }
 
-/* acc + the two int16 products of x and w's halves: SMLAD where there is one. */
-static inline int32_t smlad16(uint32_t x, uint32_t w, int32_t acc)
-{
-#if KILN_DSP
-    return __smlad(x, w, acc);
-#else
-    return acc + kiln_lo16(x) * kiln_lo16(w) + kiln_hi16(x) * kiln_hi16(w);
-#endif
-}
-
 /* Two pixels by two output channels over `steps` steps of 4 depth values: xw holds per step
  * both pixels' two words of int16 pairs (pixel 0's, then pixel 1's), w per step both channels'
  * two words of weights; acc[channel][pixel] += the sums. The Cortex-M loop is the int8 kernel's
@@ -1139,10 +1129,10 @@ static const int32_t *pair_macs_s16(int32_t *acc, const uint32_t *xw, const int3
 #else
     int32_t s;
     for (s = 0; s < steps; ++s, xw += 4, w += 4) {
-        acc[0] = smlad16(xw[1], (uint32_t)w[1], smlad16(xw[0], (uint32_t)w[0], acc[0]));
-        acc[1] = smlad16(xw[3], (uint32_t)w[1], smlad16(xw[2], (uint32_t)w[0], acc[1]));
-        acc[2] = smlad16(xw[1], (uint32_t)w[3], smlad16(xw[0], (uint32_t)w[2], acc[2]));
-        acc[3] = smlad16(xw[3], (uint32_t)w[3], smlad16(xw[2], (uint32_t)w[2], acc[3]));
+        acc[0] = dot_pair(xw[1], (uint32_t)w[1], dot_pair(xw[0], (uint32_t)w[0], acc[0]));
+        acc[1] = dot_pair(xw[3], (uint32_t)w[1], dot_pair(xw[2], (uint32_t)w[0], acc[1]));
+        acc[2] = dot_pair(xw[1], (uint32_t)w[3], dot_pair(xw[0], (uint32_t)w[2], acc[2]));
+        acc[3] = dot_pair(xw[3], (uint32_t)w[3], dot_pair(xw[2], (uint32_t)w[2], acc[3]));
     }
     return w;
 #endif
