@@ -1,4 +1,6 @@
-"""The qemu-m4 board: generated C built with arm-none-eabi-gcc for QEMU's mps2-an386 (Cortex-M4F).
+"""The QEMU boards: generated C built with the board's cross compiler for its QEMU machine (qemu-m4:
+arm-none-eabi-gcc for mps2-an386, a Cortex-M4F; the others are described by their board.json, see
+Target; qemu-rv32 brings its own board support and counts with instret, one instruction a tick).
 
 The firmware (board_support/qemu-m4/) carries its input records in flash, runs each once plain and,
 when built with profiling, once more with per-operator ticks, and reports over UART0 in a line
@@ -108,6 +110,8 @@ def target(name: str) -> Target:
     if name not in TARGETS:
         raise KilnError(f"unknown QEMU board '{name}' (available: {', '.join(TARGETS)})")
     return TARGETS[name]
+
+
 LDFLAGS = list(Target.ldflags)
 BOARD_PREFIX = "qemu-m4_"  # object names of the board's own sources
 
