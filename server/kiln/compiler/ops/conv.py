@@ -137,7 +137,7 @@ def prepare(op, g):
         if kh * kw <= MAX_TAPS:
             p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
             if p["depth_multiplier"] > 1:
-                p["multiplier_filter"] = pack_multiplier(wdata, p["depth_multiplier"])
+                p["multiplier_filter"] = pack_multiplier(wdata)
         p["bias"] = bias.astype(np.int32)
         acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
         wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
@@ -152,11 +152,8 @@ def prepare(op, g):
         if parts is None:  # the multiplier kernel's int16 pairs, or the int8 weights the others walk
             parts = ([packing.Weights(p["multiplier_filter"], 2)] if "multiplier_filter" in p
                      else [packing.Weights(packing.byte_words(wdata), 4)])
-            raw_words = sum(q.words.size for q in parts)
-        else:
-            raw_words = None
         p["nibbles"], p["runs"] = packing.nibble_stream(parts)
-        p["expanded_bytes"] = 4 * (p["packed"].size if raw_words is None else raw_words)
+        p["expanded_bytes"] = 4 * packing.stream(parts).size
         op.scratch_bytes += p["expanded_bytes"]
     op.params = p
 
@@ -220,13 +217,12 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
 MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
 
 
-def pack_multiplier(w: np.ndarray, dm: int) -> np.ndarray:
+def pack_multiplier(w: np.ndarray) -> np.ndarray:
     """kiln_depthwise_conv_s8_multiplier's filter, int32 words: [1, k_h, k_w, out_c] as, per block
     of MULTIPLIER_BLOCK consecutive output channels (the last one shorter), per pair of taps (a zero
     weight after an odd last tap), each output's two weights as an int16 pair: one SMLAD against
     the pair of its input channel's values (shared by the block when dm is a multiple of 4; two
     input channels per block when dm is 2)."""
-    del dm  # the layout does not depend on it; the kernel does
     taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, out_c]
     if taps.shape[0] % 2:
         taps = np.vstack([taps, np.zeros((1, taps.shape[1]), np.int64)])
