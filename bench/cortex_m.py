@@ -16,6 +16,7 @@ purpose (or the compiler changes), and commit the file with the change.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -47,7 +48,9 @@ def tflm_figures() -> dict[str, tuple[int, float]]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def _shapes():
+    """bench/shapes.py as a module, loaded once (every budget layer comes from it)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("shapes", ROOT / "bench" / "shapes.py")
