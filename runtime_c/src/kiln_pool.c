@@ -146,14 +146,14 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
 #if KILN_POOL_SIMD
                 if (count > 0 && count <= 256 && (count & (count - 1)) == 0) { /* 2x2 windows, their edges */
                     const int32_t k = 31 - kiln_clz32((uint32_t)count);
-                    const uint32_t half = (uint32_t)(count >> 1) * 0x10001u; /* 0 when k = 0 */
-                    const uint32_t half1 = k ? half - 0x10001u : 0u; /* k = 0 adds nothing either way */
+                    const uint32_t half = (uint32_t)(count >> 1) * 0x10001u;
+                    const uint32_t half1 = (uint32_t)((count >> 1) - 1) * 0x10001u; /* k = 0: -1 + [s >= 0] = 0 */
                     for (; c + 4 <= C; c += 4) {
                         uint32_t even, odd;
                         int32_t y0, y1, y2, y3;
                         sums4(origin + c, rows, cols, C, row_step, &even, &odd);
-                        even = pow2_rounding(even, half, half1);
-                        odd = pow2_rounding(odd, half, half1);
+                        even = pow2_rounding(even, k ? half : 0u, k ? half1 : 0u);
+                        odd = pow2_rounding(odd, k ? half : 0u, k ? half1 : 0u);
                         y0 = kiln_lo16(even) >> k, y2 = (int32_t)even >> (16 + k);
                         y1 = kiln_lo16(odd) >> k, y3 = (int32_t)odd >> (16 + k);
                         if (!full) {
