@@ -44,7 +44,7 @@ def generated(tmp_path):
 
 def test_boards_are_listed_with_their_facts():
     names = [b.name for b in boards.available()]
-    assert {"host", "qemu-m4", "qemu-m7", "qemu-m0plus", "qemu-rv32"} <= set(names)
+    assert {"host", "qemu-m4", "qemu-m7", "qemu-m0plus", "qemu-rv32", "qemu-m55"} <= set(names)
     for b in boards.available():
         s = b.summary()
         assert s["cpu"] and s["ram_bytes"] > 0 and s["flash_bytes"] > 0, s
@@ -88,7 +88,7 @@ def test_a_failing_build_returns_the_compiler_errors_intact(board, generated, tm
     assert "undeclared_name" in text and "net.c" in text and "error" in text
 
 
-@pytest.mark.parametrize("board", ["host", "qemu-m4", "qemu-m7", "qemu-rv32"])
+@pytest.mark.parametrize("board", ["host", "qemu-m4", "qemu-m7", "qemu-rv32", "qemu-m55"])
 def test_every_method_and_an_inference_through_the_adapter(board, generated, tmp_path):
     model, c, gen = generated
     rng = np.random.default_rng(0)

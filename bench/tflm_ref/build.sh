@@ -3,8 +3,9 @@
 # the same TFLite Micro, reference kernels only, built for one target (about 25 min on one core):
 #   TARGET=m0plus (default)  -mcpu=cortex-m0plus (qemu-m0plus)
 #   TARGET=rv32              riscv64-unknown-elf -march=rv32imc -mabi=ilp32 with picolibc (qemu-rv32)
+#   TARGET=m55               -mcpu=cortex-m55 (qemu-m55): reference and CMSIS-NN (Helium) kernels
 # into:
-#   lib/<TARGET>/ref/libtflm.a   TFLM runtime + reference kernels (not in git: build it)
+#   lib/<TARGET>/ref/libtflm.a   TFLM runtime + reference kernels (not in git: build it); m55: and cmsis/
 #   lib/<TARGET>/ref/flags.txt   its compile flags (include paths relative to this folder)
 #   lib/REVS                     the source commits
 #   include/                                the headers fw/main.cc includes, plus each source tree's LICENSE
@@ -29,8 +30,11 @@ TARGET=${TARGET:-m0plus}
 case $TARGET in
   m0plus) CROSS=arm-none-eabi- ;;
   rv32) CROSS=riscv64-unknown-elf- ;;
-  *) echo "TARGET=$TARGET: m0plus or rv32" >&2; exit 2 ;;
+  m55) CROSS=arm-none-eabi- ;;
+  *) echo "TARGET=$TARGET: m0plus, rv32 or m55" >&2; exit 2 ;;
 esac
+KERNEL_SETS=ref
+[ "$TARGET" = m55 ] && KERNEL_SETS="ref cmsis"
 
 missing=
 for t in ${CROSS}gcc ${CROSS}g++ ${CROSS}ar arm-none-eabi-g++ make git patch tar; do
@@ -87,7 +91,7 @@ rm -f "$SRC/REVS.tmp"
 while read -r name var url rev; do extract "$name" "${!var}" "$rev" "$url"; done <<< "$SOURCES"
 mv "$SRC/REVS.tmp" "$SRC/REVS"
 
-for k in ref; do
+for k in $KERNEL_SETS; do
   make -s -f "$HERE/tflm.mk" SRC="$SRC" TARGET="$TARGET" KERNELS=$k OUT="$BUILD/$TARGET/$k" -j"$JOBS"
   make -s -f "$HERE/tflm.mk" SRC="$SRC" TARGET="$TARGET" KERNELS=$k OUT="$BUILD/$TARGET/$k" flags > "$BUILD/$TARGET/$k/flags.txt"
 done
@@ -98,7 +102,7 @@ rm -rf "$STAGE" && mkdir -p "$STAGE/lib" "$STAGE/include"
 # model_config.h only defines macros (measure.py writes the real one), so the include set is model-independent
 printf '%s\n' '#define TFLM_KERNELS "x"' '#define TFLM_NUM_OPS 1' '#define TFLM_NUM_RESOURCE_VARS 1' \
   '#define TFLM_ARENA_SIZE 16' '#define TFLM_ADD_OPS(r) do { } while (0)' > "$STAGE/model_config.h"
-for k in ref; do
+for k in $KERNEL_SETS; do
   mkdir -p "$STAGE/lib/$TARGET/$k"
   cp "$BUILD/$TARGET/$k/libtflm.a" "$STAGE/lib/$TARGET/$k/"
   sed "s|-I$SRC/|-Iinclude/|g" "$BUILD/$TARGET/$k/flags.txt" > "$STAGE/lib/$TARGET/$k/flags.txt"
@@ -114,7 +118,7 @@ for t in tflite-micro cmsis-nn flatbuffers gemmlowp ruy; do
 done
 cp "$SRC/REVS" "$STAGE/lib/REVS"
 # the pruned tree must compile fw/main.cc with both kernel sets
-for k in ref; do
+for k in $KERNEL_SETS; do
   cxxflags=$(sed -n 's/^CXXFLAGS=//p' "$STAGE/lib/$TARGET/$k/flags.txt")
   cxxflags=${cxxflags//-MMD/}; cxxflags=${cxxflags//-MP/}
   (cd "$STAGE" && ${CROSS}g++ $cxxflags $(sed -n 's/^INCLUDES=//p' "lib/$TARGET/$k/flags.txt") -I. \

@@ -3,11 +3,13 @@
 without DSP: Kiln's copy of ../shared/tools/tflm-qemu/measure.py for issue 19's anchors (reference
 kernels built by build.sh for the target, run on the QEMU machine Kiln's board uses).
 
-  measure.py MODEL.tflite [--target m0plus|rv32] [--kernels ref] [--json] [--seed N] [--timeout S] [--arena B]
+  measure.py MODEL.tflite [--target m0plus|rv32|m55] [--kernels ref|cmsis|both] [--json] [--seed N] [--timeout S] [--arena B]
 
   m0plus  -mcpu=cortex-m0plus, qemu-system-arm -M mps2-an385 -cpu cortex-m3 (qemu-m0plus)
   rv32    -march=rv32imc -mabi=ilp32 (picolibc), qemu-system-riscv32 -M virt -cpu rv32,a=off,f=off,d=off
           -bios none (qemu-rv32)
+  m55     -mcpu=cortex-m55, qemu-system-arm -M mps3-an547 -cpu cortex-m55 (qemu-m55); reference and
+          CMSIS-NN kernels (its Helium paths)
 
 Uses the TFLM library build.sh makes next to this script (lib/<target>/ref/libtflm.a, include/)
 and a Python with numpy + tflite-micro (PyPI): this interpreter, or $TFLM_PY if set.
@@ -17,7 +19,8 @@ the model uses, resource-variable count), embeds model and a seeded random input
 .incbin, links fw/ + libtflm.a, runs QEMU with -icount shift=0 and -plugin libicount_marks.so
 and reads the exact executed-instruction count between markers placed around
 AllocateTensors(), a warm-up Invoke() and the measured (second) Invoke(). The target's own
-timer is read as a cross-check (SysTick on mps2: 40 instructions a tick; instret on rv32: 1). Outputs of both invokes are compared byte-for-byte with the PyPI tflite-micro
+timer is read as a cross-check (SysTick on mps2: 40 instructions a tick, 31.25 on mps3-an547;
+instret on rv32: 1). Outputs of both invokes are compared byte-for-byte with the PyPI tflite-micro
 interpreter (reference kernels, x86) run on the same input, also twice (streaming models
 keep state in resource variables between invokes).
 
@@ -38,6 +41,12 @@ TARGETS = {  # the compiler, link and QEMU of each target
                    startup="startup.c", ld="link.ld", apt=APT,
                    qemu=["qemu-system-arm", "-M", "mps2-an385", "-cpu", "cortex-m3",
                          "-semihosting-config", "enable=on,target=native"]),
+    "m55": dict(cross="arm-none-eabi-", arch=["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
+                link=["arm-none-eabi-g++", "--specs=nano.specs", "--specs=nosys.specs"],
+                startup="startup.c", defines=["-DUART0_BASE=0x49303000u"], ld="link_m55.ld", apt=APT,
+                flash=2 << 20, kernels=("ref", "cmsis"),
+                qemu=["qemu-system-arm", "-M", "mps3-an547", "-cpu", "cortex-m55",
+                      "-semihosting-config", "enable=on,target=native"]),
     # linked by gcc, not g++: there is no libstdc++ for this target (tflm.mk)
     "rv32": dict(cross="riscv64-unknown-elf-", arch=["-march=rv32imc", "-mabi=ilp32"],
                  link=["riscv64-unknown-elf-gcc", "--specs=picolibc.specs"],
@@ -78,7 +87,7 @@ def check_tools(target):
     if missing:
         print(f"missing: {', '.join(missing)}. Install (Debian 12):\n{t['apt']}", file=sys.stderr)
         sys.exit(2)
-    for k in ("ref",):
+    for k in t.get("kernels", ("ref",)):
         if not (HERE / "lib" / target / k / "libtflm.a").exists():
             print(f"{HERE / 'lib' / target / k / 'libtflm.a'} is missing; rebuild with TARGET={target} "
                   f"{HERE / 'build.sh'}", file=sys.stderr)
@@ -229,7 +238,7 @@ def build_fw(target, kernels, m, buf, inputs, workdir, arena):
     open(os.path.join(workdir, "data.S"), "w").write(
         '.section .model,"a"\n.balign 16\n.global g_model\ng_model:\n.incbin "model.tflite"\n'
         '.section .rodata.input,"a"\n.balign 16\n.global g_input\ng_input:\n.incbin "input.bin"\n.byte 0\n')
-    region = "FLASH" if len(buf) < (3 << 20) else "PSRAM"
+    region = "FLASH" if len(buf) < t.get("flash", 3 << 20) else "PSRAM"
     ld = (HERE / "fw" / t["ld"]).read_text().replace("MODEL_REGION", region)
     open(os.path.join(workdir, "link.ld"), "w").write(ld)
     inc = flags["INCLUDES"] + ["-I" + workdir]
@@ -237,7 +246,7 @@ def build_fw(target, kernels, m, buf, inputs, workdir, arena):
     cc = [t["cross"] + "gcc"] + flags["CFLAGS"]
     W = lambda f: os.path.join(workdir, f)
     run(cxx + ["-c", str(HERE / "fw/main.cc"), "-o", W("main.o")])
-    run(cc + ["-c", str(HERE / "fw" / t["startup"]), "-o", W("startup.o")])
+    run(cc + t.get("defines", []) + ["-c", str(HERE / "fw" / t["startup"]), "-o", W("startup.o")])
     run(cc + ["-c", W("data.S"), "-o", W("data.o")], cwd=workdir)
     run([t["link"][0]] + t["arch"] + ["-O2", *t["link"][1:], "-nostartfiles",
          "-T", W("link.ld"), "-Wl,--gc-sections", "-Wl,-Map=" + W("fw.map"),
@@ -319,13 +328,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--target", choices=sorted(TARGETS), default="m0plus")
-    ap.add_argument("--kernels", choices=["ref"], default="ref")
+    ap.add_argument("--kernels", choices=["ref", "cmsis", "both"], default="ref",
+                    help="cmsis and both: the m55 only (CMSIS-NN has no fast path for the other two)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--timeout", type=int, default=600, help="QEMU timeout per run, seconds")
     ap.add_argument("--arena", type=int, default=12 << 20, help="tensor arena bytes (PSRAM, max 16 MiB)")
     a = ap.parse_args()
     check_tools(a.target)
+    if a.kernels != "ref" and "cmsis" not in TARGETS[a.target].get("kernels", ()):
+        ap.error(f"--kernels {a.kernels}: target {a.target} has reference kernels only")
     res = measure(a.model, a.kernels, a.seed, a.timeout, a.arena, a.target)
     if a.json:
         print(json.dumps(res, indent=1))

@@ -1,4 +1,5 @@
-# Builds libtflm.a (TFLM runtime + kernels) for the Cortex-M0+ (TARGET=m0plus) or RV32IMC (TARGET=rv32):
+# Builds libtflm.a (TFLM runtime + kernels) for the Cortex-M0+ (TARGET=m0plus), RV32IMC (TARGET=rv32)
+# or the Cortex-M55 (TARGET=m55, reference and CMSIS-NN kernels):
 # Kiln's copy of tflm-qemu's tflm.mk, the target's compiler and flags changed.
 # Mirrors the source selection of tensorflow/lite/micro/tools/make/Makefile
 # (TARGET=cortex_m_generic TARGET_ARCH=cortex-m4+fp [OPTIMIZED_KERNEL_DIR=cmsis_nn]),
@@ -29,6 +30,13 @@ ifeq ($(TARGET),rv32)
   # libstdc++ code is linked (fw/main.cc defines the few C++ runtime hooks).
   LIBSTDCXX := /usr/include/newlib/c++/12.2.1
   CXX_SYSTEM := -isystem $(LIBSTDCXX) -isystem $(LIBSTDCXX)/arm-none-eabi/thumb/v6-m/nofp
+else ifeq ($(TARGET),m55)
+  # TFLM's cortex_m_generic TARGET_ARCH=cortex-m55: Helium (MVE) and FPU; CMSIS-NN takes its MVE paths
+  # (ARM_MATH_MVEI from __ARM_FEATURE_MVE)
+  CROSS := arm-none-eabi-
+  ARCH_FLAGS := -mcpu=cortex-m55 -mthumb -mfloat-abi=hard
+  TARGET_FLAGS := -mlittle-endian -DARMCM55
+  CXX_SYSTEM :=
 else
   CROSS := arm-none-eabi-
   ARCH_FLAGS := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft

@@ -1,13 +1,15 @@
-/* Bare-metal support for QEMU's mps2-an386 (ARM MPS2 AN386: Cortex-M4 with FPv4-SP FPU).
+/* Bare-metal support for QEMU's mps2-an386 (ARM MPS2 AN386: Cortex-M4 with FPv4-SP FPU), shared by
+ * the Arm QEMU boards (board.h has what differs: qemu-m55's mps3-an547 has its UART elsewhere and
+ * a 32 MHz system clock; it runs in the Secure state, and with the SAU off all memory is Secure).
  *
  * Written from the ARMv7-M Architecture Reference Manual (vector table, SCB, SysTick, CPACR),
  * the CMSDK APB UART description and the ARM semihosting specification:
  *   - vector table and reset handler in C: enable the FPU, copy .data, zero .bss, call main;
- *   - UART0 at 0x40004000: polled transmit and receive (TX must be enabled in CTRL or QEMU stalls);
+ *   - UART0 at BOARD_UART0_BASE: polled transmit and receive (TX must be enabled in CTRL or QEMU stalls);
  *   - SysTick: RELOAD = 2^KILN_SYSTICK_BITS - 1, clocked by the processor clock
- *     (CLKSOURCE = 1), which QEMU's mps2 machines run at 25 MHz. Under
+ *     (CLKSOURCE = 1), which QEMU's mps2 machines run at 25 MHz (mps3-an547: 32 MHz). Under
  *     `qemu-system-arm -icount shift=0` one instruction is one nanosecond of virtual time, so
- *     one tick is 40 executed instructions. (The reference clock, CLKSOURCE = 0, is 1 MHz in
+ *     one tick is 40 executed instructions (31.25). (The mps2 reference clock, CLKSOURCE = 0, is 1 MHz in
  *     QEMU, SYST_CALIB.TENMS = 9999: one tick per 1000 instructions.) Wraps are counted in the
  *     SysTick interrupt and combined with the counter, see board_ticks64();
  *   - exit through semihosting SYS_EXIT_EXTENDED (needs -semihosting-config enable=on).
@@ -37,11 +39,10 @@
 #define SYST_CSR_CLKSOURCE_CPU (1UL << 2)
 
 /* CMSDK APB UART0 */
-#define UART0_BASE 0x40004000UL
-#define UART_DATA REG32(UART0_BASE + 0x000UL)
-#define UART_STATE REG32(UART0_BASE + 0x004UL)
-#define UART_CTRL REG32(UART0_BASE + 0x008UL)
-#define UART_BAUDDIV REG32(UART0_BASE + 0x010UL)
+#define UART_DATA REG32(BOARD_UART0_BASE + 0x000UL)
+#define UART_STATE REG32(BOARD_UART0_BASE + 0x004UL)
+#define UART_CTRL REG32(BOARD_UART0_BASE + 0x008UL)
+#define UART_BAUDDIV REG32(BOARD_UART0_BASE + 0x010UL)
 #define UART_STATE_TXFULL (1UL << 0)
 #define UART_STATE_RXFULL (1UL << 1)
 #define UART_CTRL_TXEN (1UL << 0)
@@ -91,7 +92,7 @@ void kiln_reset_handler(void)
 {
     volatile uint32_t *src = kiln_data_load;
     volatile uint32_t *dst = kiln_data_start;
-    SCB_CPACR |= (0xFUL << 20); /* CP10 and CP11: full access */
+    SCB_CPACR |= (0xFUL << 20); /* CP10 and CP11: full access (the FPU, and Helium on the M55) */
     __asm__ volatile("dsb\n\tisb" ::: "memory");
     while (dst < kiln_data_end) *dst++ = *src++;
     for (dst = kiln_bss_start; dst < kiln_bss_end;) *dst++ = 0u;

@@ -1,9 +1,25 @@
-/* Board support for QEMU's mps2-an386 (Cortex-M4F): UART0 output, a SysTick tick counter,
- * semihosting exit. Nothing here allocates; there is no printf. */
+/* Board support for QEMU's mps2-an386 (Cortex-M4F), and the Arm QEMU boards that share it (board.json
+ * says which): UART0 output, a SysTick tick counter, semihosting exit. Nothing here allocates; there
+ * is no printf. */
 #ifndef KILN_BOARD_H
 #define KILN_BOARD_H
 
 #include <stdint.h>
+
+/* What differs between the machines (board.json's flags define KILN_MPS3_AN547 for qemu-m55).
+ * A SysTick tick on the processor clock is BOARD_TICK_NUM / BOARD_TICK_DEN instructions under
+ * -icount shift=0 (one instruction a nanosecond): 1e9 / clock in lowest terms. */
+#if defined(KILN_MPS3_AN547)
+#define BOARD_UART0_BASE 0x49303000UL /* the FPGA's UART0 (SSE-300 expansion), CMSDK APB UART */
+#define BOARD_TIMER_HZ 32000000u      /* the SSE-300's system clock */
+#define BOARD_TICK_NUM 125u           /* 31.25 instructions a tick */
+#define BOARD_TICK_DEN 4u
+#else
+#define BOARD_UART0_BASE 0x40004000UL
+#define BOARD_TIMER_HZ 25000000u /* SysTick on the processor clock in QEMU's mps2 machines */
+#define BOARD_TICK_NUM 40u       /* 40 instructions a tick */
+#define BOARD_TICK_DEN 1u
+#endif
 
 #ifndef KILN_SYSTICK_BITS
 #define KILN_SYSTICK_BITS 24 /* the counter's width; a smaller value (tests) wraps more often */
@@ -21,7 +37,7 @@ enum {
 
 void board_init(void);
 
-/* UART0 (CMSDK APB UART at 0x40004000), polled. */
+/* UART0 (CMSDK APB UART at BOARD_UART0_BASE), polled. */
 void board_putc(char c);
 int board_getc(void); /* a received byte, or -1 when none is waiting (polled, no FIFO) */
 void board_puts(const char *s);
@@ -35,7 +51,6 @@ uint32_t kiln_timer_read(void); /* the low 32 bits, the hook KILN_PROFILE code c
 uint32_t board_ticks_to_wrap(void); /* ticks left before the counter's next wrap */
 uint32_t board_wraps(void);
 #define BOARD_TICK_PERIOD_BITS KILN_SYSTICK_BITS
-#define BOARD_TIMER_HZ 25000000u /* SysTick on the processor clock in QEMU's mps2 machines */
 
 void board_exit(int code);
 void board_fail(int code, const char *what); /* prints "ERROR <what>" and exits with code */

@@ -30,6 +30,11 @@
  * ticks. A short delay loop in each iteration (3 instructions a step) adjusts W until it is prime
  * to 40. So with "<ticks> 40" the tick sum is the instruction count; "<ticks> 1" is a single
  * measurement (no KILN_EXACT, or an inference too long to repeat before the counter wraps).
+ * In general a tick is N / D instructions (board.h: BOARD_TICK_NUM / BOARD_TICK_DEN, in lowest
+ * terms; qemu-m55: 125 / 4): the tick count is then a function f of time with f(x + N) = f(x) + D,
+ * so over PHASES = N iterations whose starts cover all N residues the sum telescopes to D * W,
+ * the N iterations span D * W ticks, and W must be prime to N (N divides 10^9: its only prime
+ * factors are 2 and 5).
  * A board whose timer counts instructions (board.h: BOARD_INSTRUCTIONS_PER_TICK 1) needs none of
  * this: its single readings, "<ticks> 1", are exact. */
 #include <stdint.h>
@@ -51,7 +56,11 @@ extern const kiln_model_t KILN_MODEL;
 #ifndef KILN_TICK_LIMIT
 #define KILN_TICK_LIMIT 0xffffffffu /* what a 32-bit figure holds; tests lower it to see the error */
 #endif
-#define PHASES 40u /* instructions per tick: SysTick at 25 MHz, one instruction per ns */
+#ifndef BOARD_TICK_NUM
+#define BOARD_TICK_NUM 40u /* instructions per tick: SysTick at 25 MHz, one instruction per ns */
+#define BOARD_TICK_DEN 1u
+#endif
+#define PHASES BOARD_TICK_NUM
 #define KILN_MAX_IO 16u
 #define NONZERO(n) ((n) > 0u ? (n) : 1u)
 
@@ -195,9 +204,11 @@ __attribute__((noinline)) static void cal_1001(void)
 static void (*volatile const cal_blocks[3])(void) = {cal_0, cal_1000, cal_1001};
 #endif
 
-static int prime_to_phases(uint32_t w)
+/* iter: the PHASES iterations' span in ticks, BOARD_TICK_DEN * W */
+static int prime_to_phases(uint32_t iter)
 {
-    return (w & 1u) != 0u && w % 5u != 0u;
+    const uint32_t w = iter / BOARD_TICK_DEN;
+    return (PHASES % 2u != 0u || (w & 1u) != 0u) && (PHASES % 5u != 0u || w % 5u != 0u);
 }
 
 /* PHASES + 1 iterations of one measured window, each exactly as long as the others; returns the
@@ -255,8 +266,10 @@ __attribute__((noinline)) static uint32_t iterate(const kiln_model_t *m, int mod
 static uint32_t exact(const kiln_model_t *m, int mode, const void **ins, void **outs, uint32_t coarse)
 {
     uint32_t steps = 1, attempt, iter = 0, sum;
-    const uint32_t span = (PHASES + 1u) * (coarse + 64u) + 256u; /* ticks the iterations take, and more */
-    if (coarse > (1u << (BOARD_TICK_PERIOD_BITS - 1)) / PHASES || span >= (1u << BOARD_TICK_PERIOD_BITS) / 2u) {
+    /* ticks the iterations take, and more; they must fit in the counter's period, less a sixteenth */
+    const uint32_t room = (1u << BOARD_TICK_PERIOD_BITS) - (1u << (BOARD_TICK_PERIOD_BITS - 4));
+    const uint32_t span = (PHASES + 1u) * (coarse + 64u) + 256u;
+    if (coarse > room / (PHASES + 1u) || span >= room) {
         return 0u;
     }
     for (attempt = 0; attempt < 8u; ++attempt) {
@@ -271,10 +284,10 @@ static uint32_t exact(const kiln_model_t *m, int mode, const void **ins, void **
         /* W grows by 3 a step: take the next step count that makes it prime to PHASES */
         do {
             ++steps;
-            iter += 3u;
+            iter += 3u * BOARD_TICK_DEN;
         } while (!prime_to_phases(iter));
     }
-    board_fail(BOARD_EXIT_TIMER_OVERFLOW, "exact measurement failed: no iteration length prime to 40 found");
+    board_fail(BOARD_EXIT_TIMER_OVERFLOW, "exact measurement failed: no iteration length prime to the phases found");
     return 0u;
 }
 #endif

@@ -51,7 +51,7 @@ def profile_sequence(c, records, board: str, src_dir: str | Path, progress=lambd
 
 
 def format_profile(t: dict, board: str = "qemu-m4") -> list[str]:
-    how = "exact" if t["exact"] else f"to {qemu.INSTRUCTIONS_PER_TICK} instructions"
+    how = "exact" if t["exact"] else f"to {qemu.target(board).instructions_per_tick:g} instructions"
     lines = [f"per-operator instructions on {board} ({how}; less {t['measurement_overhead']} for the timer reads):"]
     for o in t["operators"]:
         lines.append(f"  {o['function']:<28} {o['instructions']:>12,}  {100 * o['share']:5.1f}%  {o['macs']:>12,} MACs")

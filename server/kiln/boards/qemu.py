@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from fractions import Fraction
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,13 @@ class Target:
     board_dir: Path = BOARD_DIR  # board.c, board.h and the linker script
     linker_script: str = "mps2_an386.ld"
     ldflags: tuple[str, ...] = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
-    instructions_per_tick: int = 40  # SysTick at 25 MHz, one instruction per ns; 1: a counter of instructions
+    instructions_per_tick: float = 40  # SysTick at 25 MHz, one instruction per ns (32 MHz: 31.25); 1: instret
+
+    @property
+    def phases(self) -> int:
+        """How many phase-shifted repeats make an exact figure: the numerator of the instructions per
+        tick in lowest terms (40; 125 for 31.25; 1 for a counter of instructions)."""
+        return _tick(self.instructions_per_tick).numerator
 
     @property
     def gcc(self) -> str:
@@ -76,6 +83,8 @@ def _load_targets() -> dict[str, Target]:
         own = (folder / "board.c").exists()
         optional = {k: d[k] for k in ("qemu", "toolchain", "linker_script", "instructions_per_tick") if k in d}
         optional.update({k: tuple(d[k]) for k in ("qemu_args", "ldflags") if k in d})
+        if "linker_script" in d and (folder / d["linker_script"]).exists():  # a shared template's own memory map
+            optional["linker_script"] = str(folder / d["linker_script"])
         targets[folder.name] = Target(folder.name, d["machine"], d["cpu"], tuple(d["flags"]), d["description"],
                                       d.get("qemu_cpu", d["cpu"]), board_dir=folder if own else BOARD_DIR, **optional)
     return targets
@@ -84,9 +93,8 @@ def _load_targets() -> dict[str, Target]:
 TARGETS = _load_targets()
 # SysTick on the processor clock: 25 MHz in QEMU's mps2 machines; -icount shift=0 makes one
 # instruction one nanosecond, so a tick is 40 instructions. Exact builds sum 40 phase-shifted
-# measurements (main.c), which makes the sum the instruction count.
+# measurements (main.c), which makes the sum the instruction count (Target.phases for the others).
 INSTRUCTIONS_PER_TICK = 40
-PHASES = 40
 
 COMMON_CFLAGS = ["-O2", "-ffunction-sections", "-fdata-sections", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 OPT_LEVELS = ("-O2", "-Os", "-O3")  # what build(opt=...) takes: -O2 is what the figures use, -Os for flash
@@ -155,7 +163,7 @@ class RunResult:
     timer_phases: int = 1
     calibration: dict[int, int] = field(default_factory=dict)  # self-test builds: NOPs -> instructions
     log: str = field(default="", repr=False)  # the firmware's UART output
-    per_tick: int = INSTRUCTIONS_PER_TICK  # instructions per timer tick on the board that ran it
+    per_tick: float = INSTRUCTIONS_PER_TICK  # instructions per timer tick on the board that ran it
 
     @property
     def op_instructions(self) -> list[list[int]]:
@@ -171,16 +179,21 @@ class RunResult:
 
     def exact_phases(self, phases: int) -> bool:
         """Whether a figure measured over `phases` phase-shifted runs is an exact count."""
-        return self.per_tick == 1 or phases == PHASES
+        return phases == _tick(self.per_tick).numerator
 
     @property
     def exact(self) -> bool:
         return all(self.exact_phases(p) for p in self.total_phases + self.op_phases)
 
 
-def instructions(ticks: int, phases: int, per_tick: int = INSTRUCTIONS_PER_TICK) -> int:
+def _tick(per_tick: float) -> Fraction:
+    return Fraction(str(per_tick))
+
+
+def instructions(ticks: int, phases: int, per_tick: float = INSTRUCTIONS_PER_TICK) -> int:
     """Instructions from a tick figure summed over `phases` phase-shifted measurements."""
-    return ticks * per_tick // phases
+    t = _tick(per_tick)
+    return ticks * t.numerator // (t.denominator * phases)
 
 
 def _c_bytes(data: bytes, per_line: int = 20) -> str:
@@ -314,17 +327,16 @@ def run(elf: str | Path, g: Graph, *, timeout: float = 60.0, board: str = "qemu-
         what = errors[0] if errors else (err.decode(errors="replace").strip()
                                          or _EXIT_MEANINGS.get(proc.returncode, "no output"))
         raise KilnError(f"{board}: {elf.name} failed (exit {proc.returncode}): {what}")
-    result = parse(log, g)
-    result.per_tick = target(board).instructions_per_tick
+    result = parse(log, g, target(board).instructions_per_tick)
     return result
 
 
-def parse(log: str, g: Graph) -> RunResult:
+def parse(log: str, g: Graph, per_tick: float = INSTRUCTIONS_PER_TICK) -> RunResult:
     """Parses the firmware's UART report (protocol in board_support/qemu-m4/main.c)."""
     outs = [g.tensor(i) for i in g.outputs]
     n_ops = len(g.operators)
     header = None
-    result = RunResult([], [], [], log=log)
+    result = RunResult([], [], [], log=log, per_tick=per_tick)
     hexes: dict[tuple[int, int], str] = {}
     totals: dict[int, tuple[int, int]] = {}
     ticks: dict[tuple[int, int], tuple[int, int]] = {}
@@ -340,7 +352,7 @@ def parse(log: str, g: Graph) -> RunResult:
             elif tag == "TIMER":
                 result.timer_ticks, result.timer_phases = int(f[0]), int(f[1])
             elif tag == "CAL":
-                result.calibration[int(f[0])] = instructions(int(f[1]), int(f[2]))
+                result.calibration[int(f[0])] = instructions(int(f[1]), int(f[2]), per_tick)
             elif tag == "OUT":
                 hexes[(int(f[0]), int(f[1]))] = f[2] if len(f) > 2 else ""
             elif tag == "TOTAL":
@@ -368,7 +380,7 @@ def parse(log: str, g: Graph) -> RunResult:
         result.total_phases.append(totals[r][1])
         if ticks:
             result.op_ticks.append([ticks[(r, i)][0] for i in range(n_ops)])
-            result.op_phases.append(ticks[(r, 0)][1] if n_ops else PHASES)
+            result.op_phases.append(ticks[(r, 0)][1] if n_ops else _tick(per_tick).numerator)
     return result
 
 
