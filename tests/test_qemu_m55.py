@@ -46,8 +46,8 @@ def test_a_tick_is_31_25_instructions_and_counts_are_exact(tmp_path):
 
 
 def test_profiles_are_exact_repeat_and_agree_with_one_reading(tmp_path):
-    """kws (3.7 M instructions with the DSP kernels: exact needs 126 runs inside the 24-bit counter's
-    period): exact and repeatable, per operator too, and within a tick of single readings."""
+    """kws (exact counts need its 126 runs inside the 24-bit counter's period): exact and repeatable,
+    per operator too, and within a tick of single readings."""
     path = shared_model("kws_ref_model.tflite")
     g = compiler.compile_model(path, cpu=TARGET.cpu).graph
     records = oracle.random_inputs(g, seed=3, count=1)

@@ -102,4 +102,6 @@ def test_rpc_link_and_exact_bench(board, tmp_path):
     runs = [json.loads(subprocess.run([sys.executable, "-m", "kiln", "bench", str(path), "--board", board, "--json"],
                                       capture_output=True, text=True, timeout=600).stdout) for _ in range(2)]
     assert runs[0]["board"] == board and runs[0]["exact"]
-    assert runs[0]["instructions"] == runs[1]["instructions"] > runs[0]["macs"]
+    # Helium multiplies at most 16 byte pairs in one instruction: fewer instructions than MACs / 16
+    # would be a count that missed the inference
+    assert runs[0]["instructions"] == runs[1]["instructions"] > runs[0]["macs"] / 16

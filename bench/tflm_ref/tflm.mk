@@ -35,7 +35,9 @@ else ifeq ($(TARGET),m55)
   # (ARM_MATH_MVEI from __ARM_FEATURE_MVE)
   CROSS := arm-none-eabi-
   ARCH_FLAGS := -mcpu=cortex-m55 -mthumb -mfloat-abi=hard
-  TARGET_FLAGS := -mlittle-endian -DARMCM55
+  # -fno-if-conversion: gcc 12 puts a VFP vcvt in an IT block (vcvtne.f32.s32), which binutils 2.40
+  # reads as Helium's vcvtn and rejects (resize_nearest_neighbor.cc, float code only)
+  TARGET_FLAGS := -mlittle-endian -DARMCM55 -fno-if-conversion -fno-if-conversion2
   CXX_SYSTEM :=
 else
   CROSS := arm-none-eabi-

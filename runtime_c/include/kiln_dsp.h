@@ -52,6 +52,16 @@ static inline uint32_t kiln_add_odd(uint32_t acc, uint32_t x)
 #define KILN_DSP 0
 #endif
 
+/* Helium, the M-profile vector extension (Cortex-M55, M85): its integer part. Kernels with a Helium
+ * path take it where the compiler was given such a CPU (-mcpu=cortex-m55), optimizing; the same
+ * results as their other paths. KILN_NO_MVE keeps them on the DSP path (to compare the two). */
+#if KILN_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(KILN_NO_MVE)
+#include <arm_mve.h>
+#define KILN_MVE 1
+#else
+#define KILN_MVE 0
+#endif
+
 /* A body shared by the public entry points of several weight formats: copied into each (so the
  * format's loops are called directly and inlined), except at -Os, where one copy serves all. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)

@@ -13,6 +13,7 @@
 
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
+#include "kiln_mve.h"
 #include "kiln_runtime.h"
 
 typedef struct { /* per-call constants kept in locals: int8 stores may alias anything */
@@ -251,9 +252,10 @@ static void channel_rows(const int8_t *const *seg0, const int8_t *const *seg1, i
 }
 #endif
 
-#if KILN_DSP
+#if KILN_DSP && !KILN_MVE
 /* The "rows" format on a CPU with the DSP extension (code compiled for one without it, built for
- * one with it): the widened pixels against each channel's run of weights, in C. */
+ * one with it): the widened pixels against each channel's run of weights, in C (Helium reads the
+ * format directly, conv_rows_mve). */
 static const int32_t *pair_macs_rows(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips)
 {
     const int32_t steps = trips * STEPS_PER_TRIP;
@@ -299,11 +301,15 @@ typedef struct {
 #if KILN_CONV_PAIRS_ASM
 static const filter_format_t FILTER_S8 = {pairs_simple8, pair_macs8, 0};
 static const filter_format_t FILTER_S16 = {pairs_simple16, pair_macs16, 1};
+#if !KILN_MVE
 static const filter_format_t FILTER_ROWS = {NULL, pair_macs_rows, 0};
+#endif
 #else
 static const filter_format_t FILTER_S8 = {pair_macs8, 0};
 static const filter_format_t FILTER_S16 = {pair_macs16, 1};
+#if !KILN_MVE
 static const filter_format_t FILTER_ROWS = {pair_macs_rows, 0};
+#endif
 #endif
 #endif
 
@@ -579,6 +585,73 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     }
 }
 
+#if KILN_MVE
+/* Helium: the "rows" format (each output channel's weights in one run), four pixels at a time. Each
+ * pixel is one column of k bytes: in place for a pointwise layer, else its taps copied to scratch
+ * (im2col, outside taps as the zero point, which the folded bias cancels). Per channel, 16 bytes
+ * of weights are loaded once against each column's 16 (kiln_dot4_mve); the four sums are
+ * requantized as one vector and stored with one scatter. */
+static inline void store4_mve(int32x4_t acc, const int32_t *q, const requant_t *r, int8_t *o, uint32x4_t offs)
+{
+    int32x4_t v;
+    if (r->fast) {
+        v = kiln_rq_mve(acc, vdupq_n_s32(q[0]), vdupq_n_s32(-q[1]), vdupq_n_s32(q[2]));
+    } else {
+        v = vaddq_n_s32(kiln_mul_by_qm_mve(acc, q[0], q[1]), r->out_zp);
+    }
+    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(r->act_min)), vdupq_n_s32(r->act_max));
+    vstrbq_scatter_offset_s32(o, offs, v);
+}
+
+/* scratch: four columns of k bytes (the plan's scratch holds at least that, see taps_layout). The
+ * stream is kiln_conv_s8's with runs (pack_conv): per pair of channels their biases, each one's run
+ * of weights (steps words, an even count), each one's requantization; an odd last channel's bias,
+ * weights (padded to a word) and requantization. */
+static void conv_rows_mve(const int8_t *in, const int32_t *stream, int8_t *out, const kiln_conv_s8_params_t *p,
+                          int8_t *scratch)
+{
+    const kiln_conv_geometry_t g = p->g;
+    const requant_t r = requant_of(p);
+    const int32_t k = p->tap_len > 0 ? p->tap_len : g.k_h * g.k_w * g.in_c;
+    const int32_t steps = (k / 4 + 1) & ~1, pairs = g.out_c / 2, pixels = g.out_h * g.out_w;
+    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0 && p->tap_len == 0;
+    const int8_t *col[4];
+    int32_t b, px, i, ch;
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        int8_t *dst = out + b * pixels * g.out_c;
+        for (px = 0; px < pixels; px += 4) {
+            uint32_t at[4];
+            const int32_t *s = stream;
+            int8_t *o;
+            for (i = 0; i < 4; ++i) { /* past the last pixel: the last again, computed and stored twice */
+                const int32_t q = px + i < pixels ? px + i : pixels - 1, oy = q / g.out_w, ox = q % g.out_w;
+                at[i] = (uint32_t)(q * g.out_c);
+                if (pointwise) {
+                    col[i] = image + (oy * g.stride_h * g.in_w + ox * g.stride_w) * g.in_c;
+                } else {
+                    im2col_pixel(image, oy, ox, &g, p->in_zp, k, scratch + i * k);
+                    col[i] = scratch + i * k;
+                }
+            }
+            o = dst + at[0];
+            {
+                const uint32x4_t offs = vsubq_n_u32(vldrwq_u32(at), at[0]);
+                for (ch = 0; ch < pairs; ++ch, s += 2 + 2 * steps + 6) {
+                    const int8_t *w = (const int8_t *)(s + 2);
+                    store4_mve(kiln_dot4_mve(col, w, k, s[0]), s + 2 + 2 * steps, &r, o + 2 * ch, offs);
+                    store4_mve(kiln_dot4_mve(col, w + 4 * steps, k, s[1]), s + 5 + 2 * steps, &r, o + 2 * ch + 1, offs);
+                }
+                if (2 * pairs < g.out_c) { /* an odd last channel: bias, weights plainly, requantization */
+                    store4_mve(kiln_dot4_mve(col, (const int8_t *)(s + 1), k, s[0]), s + 1 + (k + 3) / 4, &r,
+                               o + 2 * pairs, offs);
+                }
+            }
+        }
+    }
+}
+#endif
+
 void kiln_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                   int8_t *scratch, const int8_t *zp_vector)
 {
@@ -594,7 +667,12 @@ void kiln_conv_s8_strided(const int8_t *in, const int32_t *packed, int8_t *out, 
 void kiln_conv_s8_rows(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
                        int8_t *scratch, const int8_t *zp_vector)
 {
+#if KILN_MVE
+    (void)zp_vector;
+    conv_rows_mve(in, packed, out, p, scratch);
+#else
     conv_s8(in, packed, out, p, scratch, zp_vector, &FILTER_ROWS, NULL);
+#endif
 }
 
 void kiln_conv_s8_w16(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,

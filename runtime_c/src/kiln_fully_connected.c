@@ -2,6 +2,7 @@
 
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
+#include "kiln_mve.h"
 #include "kiln_runtime.h"
 
 #if KILN_DSP
@@ -289,6 +290,7 @@ static const void *rows4_s4(int32_t *acc, const int8_t *x, const void *packed, i
     return w + 4 * tail;
 }
 
+#if !KILN_MVE
 /* Four rows stored one after the other (the "rows" variant), two at a time: per pair of products
  * one index register reaches the input and both rows (Thumb-1's LDRSB takes a register offset
  * only), so a pair is three loads, two multiplies, two adds and the index step. */
@@ -310,6 +312,7 @@ static const void *rows4_rows(int32_t *acc, const int8_t *x, const void *packed,
     }
     return w + 4 * depth;
 }
+#endif
 
 typedef const void *(*rows4_fn)(int32_t *acc, const int8_t *x, const void *packed, int32_t depth);
 
@@ -371,10 +374,57 @@ void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const 
     fully_connected_s8(in, packed, bias, out, p, rows4_s16, 1);
 }
 
+#if KILN_MVE
+/* Helium, the "rows" layout: four rows at a time against the input (kiln_dot4_mve: 16 bytes of input
+ * loaded once for the four rows' 16), the four sums requantized as one vector (each lane its row's
+ * constants, gathered from the table) and stored as one word. */
+static void fully_connected_rows_mve(const int8_t *in, const int8_t *w, const int32_t *bias, int8_t *out,
+                                     const kiln_fc_s8_params_t *p)
+{
+    const int32_t depth = p->depth, units = p->units, step = p->per_channel ? 3 : 0;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const int8_t *rows[4];
+    int32_t b, u, k;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = in + b * depth;
+        int8_t *y = out + b * units;
+        for (u = 0; u < units; u += 4) {
+            /* past the last row: the last again (computed twice, stored once) */
+            const uint32x4_t lane = vminq_u32(vidupq_n_u32(0u, 1), vdupq_n_u32((uint32_t)(units - 1 - u)));
+            const uint32x4_t at = vmulq_n_u32(lane, (uint32_t)step); /* each row's rq words */
+            const int32_t *q = p->rq + step * u;
+            int32x4_t acc, v;
+            for (k = 0; k < 4; ++k) rows[k] = w + (u + k < units ? u + k : units - 1) * depth;
+            acc = kiln_dot4_mve(rows, x, depth, 0);
+            acc = vaddq_s32(acc, vldrwq_gather_shifted_offset_s32(bias + u, lane));
+            if (p->rq_fast) {
+                v = kiln_rq_mve(acc, vldrwq_gather_shifted_offset_s32(q, at),
+                                vnegq_s32(vldrwq_gather_shifted_offset_s32(q + 1, at)),
+                                vldrwq_gather_shifted_offset_s32(q + 2, at));
+            } else { /* TFLite's exact path, row by row */
+                int32_t r[4];
+                vstrwq_s32(r, acc);
+                for (k = 0; k < 4; ++k) {
+                    const int32_t *qk = q + (u + k < units ? k : units - 1 - u) * step;
+                    r[k] = kiln_mul_by_qm(r[k], qk[0], qk[1]) + p->out_zp;
+                }
+                v = vldrwq_s32(r);
+            }
+            v = vminq_s32(vmaxq_s32(v, lo), hi);
+            vstrbq_p_s32(y + u, v, vctp32q((uint32_t)(units - u)));
+        }
+    }
+}
+#endif
+
 void kiln_fully_connected_s8_rows(const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out,
                                   const kiln_fc_s8_params_t *p)
 {
+#if KILN_MVE
+    fully_connected_rows_mve(in, weights, bias, out, p);
+#else
     fully_connected_s8(in, weights, bias, out, p, rows4_rows, 0);
+#endif
 }
 
 void kiln_fully_connected_s4(const int8_t *in, const int8_t *packed, const int32_t *bias, int8_t *out,

@@ -94,12 +94,12 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
                   cpu: str | None = None) -> Compiled:
     """variants: operator index -> kernel variant, as given (kiln tune's trials); else those the
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
-    there is one; None: no log, every operator's default). A CPU without the DSP extension has
-    defaults of its own underneath (tuning.cpu_defaults)."""
+    there is one; None: no log, every operator's default). A CPU without the DSP extension, or with
+    Helium, has defaults of its own underneath (tuning.cpu_defaults)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}
-    if cpu in tuning.NO_DSP_CPUS:
+    if cpu in tuning.NO_DSP_CPUS or cpu in tuning.HELIUM_CPUS:
         validate.run(g)  # the variants need a graph Kiln can compile
         chosen = tuning.cpu_defaults(g, cpu)  # the CPU's own untuned defaults, under the rest
     if variants is not None:

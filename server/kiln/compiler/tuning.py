@@ -95,6 +95,12 @@ NO_DSP_CPUS = frozenset({"cortex-m0", "cortex-m0plus", "cortex-m1", "cortex-m3",
 PORTABLE = "rows"
 
 
+# CPUs with Helium (MVE): the "rows" layout is what their vector kernels read (each output channel's
+# weights in one run, 16 bytes a load), so it is their default for the operators with a Helium path.
+HELIUM_CPUS = frozenset({"cortex-m55", "cortex-m85"})
+HELIUM_KINDS = frozenset({"CONV_2D", "FULLY_CONNECTED"})
+
+
 def portable_cpu(cpu: str | None) -> bool:
     """A CPU that runs the portable C kernels: an Arm core without the DSP extension, or RISC-V
     ("rv32imc", "rv32imac"...: no packed SIMD)."""
@@ -106,12 +112,13 @@ def candidates(op: Operator, g: Graph, cpu: str | None) -> list[str]:
     rows variant leads (its one index register suits LDRSB's register-only offset); RISC-V, whose
     loads take an immediate offset, keeps the int8-chunk default first (kws on qemu-rv32: 14.6 M
     instructions, 20.8 M with rows) and measures rows too; with the DSP extension rows is left out
-    (the DSP loops beat it)."""
+    (the DSP loops beat it), except on a Helium CPU, where it leads for the operators whose Helium
+    kernels read it (HELIUM_KINDS)."""
     names = variants(op, g)
     if PORTABLE not in names:
         return names
     rest = [v for v in names if v != PORTABLE]
-    if cpu in NO_DSP_CPUS:
+    if cpu in NO_DSP_CPUS or (cpu in HELIUM_CPUS and op.kind in HELIUM_KINDS):
         return [PORTABLE, *rest]
     if portable_cpu(cpu):
         return [*rest, PORTABLE]
@@ -120,6 +127,8 @@ def candidates(op: Operator, g: Graph, cpu: str | None) -> list[str]:
 
 def cpu_defaults(g: Graph, cpu: str | None) -> dict[int, str]:
     """Operator index -> the untuned default variant on this CPU, where it is not the first one."""
+    if cpu in HELIUM_CPUS:
+        return {op.index: PORTABLE for op in g.operators if op.kind in HELIUM_KINDS and PORTABLE in variants(op, g)}
     if cpu not in NO_DSP_CPUS:
         return {}
     return {op.index: PORTABLE for op in g.operators if PORTABLE in variants(op, g)}

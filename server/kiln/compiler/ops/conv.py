@@ -94,8 +94,7 @@ def single_channel_depthwise(op, g) -> bool:
     """An int8 DEPTHWISE_CONV_2D of one input channel (a first layer on a grayscale image or a
     spectrogram, depth multiplier M) is a CONV_2D of M filters [kh, kw, 1]: the same sums and
     per-channel requantization (TFLite's depthwise skips outside taps, the convolution reads them as
-    the zero point folded into the bias: the same), through the convolution's im2col DSP loop
-    instead of one MAC per tap and output channel."""
+    the zero point folded into the bias: the same), through the convolution's im2col loops."""
     x = g.tensor(op.inputs[0])
     return op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
 
@@ -371,13 +370,15 @@ def overlap(op, g) -> int:
     """OpDef.overlap, from the order the kernels in kiln_conv.c write. kiln_conv_s8 computes two
     output pixels at a time and reads both pixels' taps again for each pair of output channels,
     between its writes; with im2col it copies both pixels' taps to scratch before writing any.
-    The 16x8 pairs kernel does the same in int16. The depthwise and float kernels do one pixel at a
-    time, reads and writes interleaved."""
+    The 16x8 pairs kernel does the same in int16; "rows" (Helium) four pixels, reads and writes
+    interleaved (which covers its two-pixel C loop). Depthwise and float: one pixel at a time."""
     x = g.tensor(op.inputs[0])
     pair = (op.kind == "CONV_2D" or op.params.get("as_conv", False)) and x.dtype == "int8"
     if x.dtype == "int16" and op.params.get("pairs"):  # kiln_conv_s16_pairs: two pixels, like the int8 one
         return window_overlap(op.params, 2, 2, reads_first=True)
-    return window_overlap(op.params, DTYPES[x.dtype][2], 2 if pair else 1, reads_first=pair and op.params.get("im2col", False))
+    rows = pair and op.params.get("rows", False)
+    return window_overlap(op.params, DTYPES[x.dtype][2], 4 if rows else 2 if pair else 1,
+                          reads_first=pair and not rows and op.params.get("im2col", False))
 
 
 def window_overlap(p: dict, esize: int, unit: int, reads_first: bool) -> int:
@@ -422,8 +423,8 @@ def variants(op, g) -> list[str]:
     are whole words), "im2col" copies each pixel's taps into one contiguous column (a longer inner
     loop, for a copy and 2 x taps of scratch); with "16", the filter is stored pre-widened to int16
     (no unpacking in the inner loop: 11 instructions per 16 MACs instead of 14, for twice its flash);
-    "rows" keeps each channel's weights in one run, for the portable loop of CPUs without the DSP
-    extension (their default, tuning.cpu_defaults), taps in place where they can be. An int8
+    "rows" keeps each channel's weights in one run (the portable loop's and Helium's default,
+    tuning.cpu_defaults), taps in place where they can be. An int8
     DEPTHWISE_CONV_2D of multiplier 1: "pairs" (the DSP loop's blocks of four channels, pairs of taps
     as int16) or "rows" (the filter as the model has it, a channel's taps C apart)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
