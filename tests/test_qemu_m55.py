@@ -61,3 +61,26 @@ def test_profiles_are_exact_repeat_and_agree_with_one_reading(tmp_path):
     assert sum(ops) <= total and total - sum(ops) <= 0.01 * total
     assert abs(coarse.total_instructions[0] - total) <= 32
     assert all(abs(a - b) <= 32 for a, b in zip(coarse.op_instructions[0], ops))
+
+
+@pytest.mark.parametrize("case", ["conv_odd_out_channels_relu6", "conv_first_layer", "depthwise_3x3_relu6_clamped",
+                                  "depthwise_dilation2", "fc_tail_and_leftover_rows"])
+def test_helium_kernels_on_tflites_exact_rescaling(case, tmp_path, monkeypatch):
+    """With kiln_rq's constants refused for every layer, the Helium kernels' other path (TFLite's
+    rescaling, lane by lane) is bit-exact too; the firmware holds Helium instructions (VMLADAVA or
+    VMULLB), so the check is of the vector kernels."""
+    import subprocess
+
+    from harness import check_on_qemu
+    from kiln.compiler import quantmath
+    from test_qemu_cnn import CASES
+
+    monkeypatch.setattr(quantmath, "requant_constants", lambda *a, **k: None)
+    model = CASES[case]()
+    rng = np.random.default_rng(1)
+    pair = check_on_qemu(model.data, [model.random_inputs(rng) for _ in range(4)], tmp_path, f"{case} (exact path)", BOARD)
+    assert not any(op.params.get("rq_fast") for op in pair.compiled.graph.operators)
+    elf = next((tmp_path / "build").rglob("*.elf"))
+    dis = subprocess.run([TARGET.toolchain + "objdump", "-d", "-m", "armv8.1-m.main", str(elf)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "vmlava" in dis or "vmladava" in dis or "vmullb" in dis

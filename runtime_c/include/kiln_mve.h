@@ -36,11 +36,12 @@ static inline int32x4_t kiln_dot4_mve(const int8_t *const *a, const int8_t *b, i
     return vsetq_lane_s32(s3, v, 3);
 }
 
-/* kiln_rq (kiln_fixedpoint.h) lane by lane, with each lane's m, -e and c: SMMLAR's rounded high
- * word plus c is VRMULH's plus c, and VSHL by a negative count is the arithmetic shift right. */
+/* kiln_rq (kiln_fixedpoint.h) lane by lane, with each lane's m, -e and c: SMMLAR(2 acc, m)'s rounded
+ * high word is VQRDMULH(acc, m)'s (the doubling inside it; m > 0, so it never saturates), and VSHL
+ * by a negative count is the arithmetic shift right. */
 static inline int32x4_t kiln_rq_mve(int32x4_t acc, int32x4_t m, int32x4_t neg_e, int32x4_t c)
 {
-    const int32x4_t hi = vrmulhq_s32(vaddq_s32(acc, acc), m);
+    const int32x4_t hi = vqrdmulhq_s32(acc, m);
     return vshlq_s32(vaddq_s32(vaddq_s32(hi, c), vshrq_n_s32(acc, 31)), neg_e);
 }
 

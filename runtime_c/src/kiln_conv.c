@@ -910,6 +910,48 @@ static void depthwise_pixel_general(const int8_t *image, const int8_t *filter, c
     }
 }
 
+#if KILN_MVE
+/* Helium, depth multiplier 1 on the "rows" filter ([taps][C]): 8 channels of one pixel a pass. Per
+ * tap, their inputs and weights load widened to int16 (the products fit), VMULLB and VMULLT
+ * multiply the even and odd lanes into int32 sums. The even and odd sums are requantized (each
+ * lane its channel's constants, gathered: {m, e, c} are 6 words apart for every other channel)
+ * and narrowed back into channel order (VMOVNB, VMOVNT). Channels past the last multiple of 8
+ * take the C loop. */
+static inline void dw8_mve(const int8_t *const *seg, int32_t c, int32_t taps, const int8_t *f, int32_t stride,
+                           const int32_t *bias, const int32_t *q, const requant_t *r, int8_t *dst)
+{
+    const uint32x4_t even = vidupq_n_u32(0u, 2), rq_even = vmulq_n_u32(even, 3u);
+    int32x4_t ev = vldrwq_gather_shifted_offset_s32(bias, even), ov = vldrwq_gather_shifted_offset_s32(bias + 1, even);
+    int16x8_t y = vdupq_n_s16(0);
+    int32_t t, k;
+    for (t = 0; t < taps; ++t, f += stride) {
+        const int16x8_t xv = vldrbq_s16(seg[t] + c), wv = vldrbq_s16(f);
+        ev = vaddq_s32(ev, vmullbq_int_s16(xv, wv));
+        ov = vaddq_s32(ov, vmulltq_int_s16(xv, wv));
+    }
+    if (r->fast) {
+        ev = kiln_rq_mve(ev, vldrwq_gather_shifted_offset_s32(q, rq_even),
+                         vnegq_s32(vldrwq_gather_shifted_offset_s32(q + 1, rq_even)),
+                         vldrwq_gather_shifted_offset_s32(q + 2, rq_even));
+        ov = kiln_rq_mve(ov, vldrwq_gather_shifted_offset_s32(q + 3, rq_even),
+                         vnegq_s32(vldrwq_gather_shifted_offset_s32(q + 4, rq_even)),
+                         vldrwq_gather_shifted_offset_s32(q + 5, rq_even));
+    } else {
+        int32_t a[8]; /* a[k / 2 + 4 * (k & 1)]: channel k */
+        vstrwq_s32(a, ev);
+        vstrwq_s32(a + 4, ov);
+        for (k = 0; k < 8; ++k) {
+            a[k / 2 + 4 * (k & 1)] = kiln_mul_by_qm(a[k / 2 + 4 * (k & 1)], q[3 * k], q[3 * k + 1]) + r->out_zp;
+        }
+        ev = vldrwq_s32(a);
+        ov = vldrwq_s32(a + 4);
+    }
+    y = vmovnbq_s32(y, vminq_s32(vmaxq_s32(ev, vdupq_n_s32(r->act_min)), vdupq_n_s32(r->act_max)));
+    y = vmovntq_s32(y, vminq_s32(vmaxq_s32(ov, vdupq_n_s32(r->act_min)), vdupq_n_s32(r->act_max)));
+    vstrbq_s16(dst, y);
+}
+#endif
+
 /* Depth multiplier 1, the filter as the model has it ([k_h][k_w][C]: the "rows" variant, for CPUs
  * without the DSP extension) with the input zero point folded into bias and p->rq; zp_vector as
  * for kiln_depthwise_conv_s8. Per channel its taps' weights, C apart, against the taps at the
@@ -940,7 +982,11 @@ void kiln_depthwise_conv_s8_rows(const int8_t *in, const int8_t *filter, const i
                     tap_pointers(image, oy, ox, &g, zp_vector, seg);
                 }
                 prev_interior = interior;
-                for (c = 0; c < channels; ++c) { /* c indexes both the tap and its weight: one LDRSB each */
+                c = 0;
+#if KILN_MVE
+                for (; c + 8 <= channels; c += 8) dw8_mve(seg, c, taps, filter + c, channels, bias + c, r.rq + 3 * c, &r, dst + c);
+#endif
+                for (; c < channels; ++c) { /* c indexes both the tap and its weight: one LDRSB each */
                     const int8_t *f = filter;
                     int32_t acc = bias[c];
                     for (t = 0; t < taps; ++t, f += channels) acc += seg[t][c] * f[c];

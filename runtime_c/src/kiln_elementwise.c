@@ -1,4 +1,5 @@
 #include "kiln_fixedpoint.h"
+#include "kiln_mve.h"
 #include "kiln_runtime.h"
 
 /* Walks the collapsed broadcast shape and hands each innermost row to a row function (shared by
@@ -56,6 +57,38 @@ static inline int32_t addsub_q(int32_t x, int32_t y, int32_t sign, const kiln_ad
     return kiln_clamp_i32(r, p->act_min, p->act_max);
 }
 
+#if KILN_MVE
+/* add_side on four lanes: SMMLAR(v << (ls + 1), m) is VQRDMULH(v << ls, m) (the doubling is the
+ * shift's last bit; m > 0 never saturates), the mask keeps the rounding's -1 for negative values
+ * where e >= 1. Every constant a scalar register operand. */
+static inline int32x4_t add_side_mve(int32x4_t v, int32_t ls, int32_t m, int32_t neg_e, int32_t c, int32x4_t mask)
+{
+    const int32x4_t hi = vqrdmulhq_n_s32(vshlq_r_s32(v, ls), m);
+    return vshlq_r_s32(vaddq_s32(vaddq_n_s32(hi, c), vandq_s32(vshrq_n_s32(v, 31), mask)), neg_e);
+}
+
+/* The fast path over a row without broadcast, four elements a step. The constants in locals first:
+ * the int8 stores could alias the parameter block for all the compiler knows. */
+static void add_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t n, const kiln_add_s8_params_t *p)
+{
+    const int32_t a_off = p->a_offset, b_off = p->b_offset, ls = p->left_shift;
+    const int32_t am = p->a_q[0], ae = -p->a_q[1], ac = p->a_q[2], bm = p->b_q[0], be = -p->b_q[1], bc = p->b_q[2];
+    const int32_t om = p->out_q[0], oe = -p->out_q[1], oc = p->out_q[2];
+    const int32x4_t amask = vdupq_n_s32(p->a_q[3]), bmask = vdupq_n_s32(p->b_q[3]);
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    int32_t i;
+    for (i = 0; i < n; i += 4) {
+        const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
+        const int32x4_t x = add_side_mve(vaddq_n_s32(vldrbq_z_s32(a + i, pr), a_off), ls, am, ae, ac, amask);
+        const int32x4_t y = add_side_mve(vaddq_n_s32(vldrbq_z_s32(b + i, pr), b_off), ls, bm, be, bc, bmask);
+        const int32x4_t sum = vaddq_s32(x, y);
+        const int32x4_t hm = vqrdmulhq_n_s32(sum, om); /* kiln_rq: the same identity */
+        const int32x4_t r = vshlq_r_s32(vaddq_s32(vaddq_n_s32(hm, oc), vshrq_n_s32(sum, 31)), oe);
+        vstrbq_p_s32(o + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
+    }
+}
+#endif
+
 static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
                        const void *p_)
 {
@@ -66,6 +99,12 @@ static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
     int32_t i;
     if (p->fast) { /* the same sums as below, each rescaled in a few instructions */
         const int32_t a_off = p->a_offset, b_off = p->b_offset, ls = p->left_shift;
+#if KILN_MVE
+        if (sa == 1 && sb == 1) {
+            add_s8_row_mve(a, b, o, n, p);
+            return;
+        }
+#endif
         const int32_t lo = p->act_min, hi = p->act_max;
         if (lo == -128 && hi == 127) {
             for (i = 0; i < n; ++i) {

@@ -98,7 +98,7 @@ PORTABLE = "rows"
 # CPUs with Helium (MVE): the "rows" layout is what their vector kernels read (each output channel's
 # weights in one run, 16 bytes a load), so it is their default for the operators with a Helium path.
 HELIUM_CPUS = frozenset({"cortex-m55", "cortex-m85"})
-HELIUM_KINDS = frozenset({"CONV_2D", "FULLY_CONNECTED"})
+HELIUM_KINDS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"})
 
 
 def portable_cpu(cpu: str | None) -> bool:
