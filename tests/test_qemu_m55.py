@@ -84,3 +84,22 @@ def test_helium_kernels_on_tflites_exact_rescaling(case, tmp_path, monkeypatch):
     dis = subprocess.run([TARGET.toolchain + "objdump", "-d", "-m", "armv8.1-m.main", str(elf)],
                          capture_output=True, text=True, check=True).stdout
     assert "vmlava" in dis or "vmladava" in dis or "vmullb" in dis
+
+
+# TFLite Micro with its CMSIS-NN (Helium) kernels on the same machine and core: instructions of one
+# Invoke() of the MLPerf Tiny models, measured with bench/tflm_ref (TARGET=m55, --kernels cmsis;
+# figures and method in bench/cortex_m.md). Issue 19's bar: Kiln no higher, model by model.
+TFLM_CMSIS_NN_M55 = {"kws_ref_model": 1_805_750, "vww_96_int8": 6_521_767,
+                     "pretrainedResnet_quant": 4_891_403, "ad01_int8": 284_337}
+
+
+@pytest.mark.parametrize("name", sorted(TFLM_CMSIS_NN_M55))
+def test_fewer_instructions_than_tflite_micro_with_cmsis_nn_helium(name):
+    """Untuned, seeded random input; exact counts where the inference fits the exact-count window
+    (kws, ad01), else single readings (good to a tick: 31 instructions, far inside the margins)."""
+    from kiln.boards import bench
+
+    r = bench.count(shared_model(f"{name}.tflite"), board=BOARD, tuning_log=None)
+    print(f"{name} on {BOARD}: {r['instructions']:,} instructions, TFLite Micro + CMSIS-NN "
+          f"{TFLM_CMSIS_NN_M55[name]:,} ({r['instructions'] / TFLM_CMSIS_NN_M55[name]:.3f}x)")
+    assert r["instructions"] <= TFLM_CMSIS_NN_M55[name] - (0 if r["exact"] else 32)
