@@ -8,7 +8,9 @@
 
 #if KILN_MVE
 /* bias + a[i] . b over k bytes, for i = 0..3, as the lanes of one vector: per 16 bytes one load of
- * b, one of each a[i] and four VMLADAVA (each multiplies 16 byte pairs and adds them to a scalar). */
+ * b, one of each a[i] and four VMLADAVA (each multiplies 16 byte pairs and adds them to a scalar).
+ * A k that is not a multiple of 16 ends with predicated loads, unless the caller zero-padded the
+ * a[i] to a multiple of 16 and b may be read that far: then it passes k rounded up. */
 static inline int32x4_t kiln_dot4_mve(const int8_t *const *a, const int8_t *b, int32_t k, int32_t bias)
 {
     const int8_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
