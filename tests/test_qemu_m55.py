@@ -103,3 +103,17 @@ def test_fewer_instructions_than_tflite_micro_with_cmsis_nn_helium(name):
     print(f"{name} on {BOARD}: {r['instructions']:,} instructions, TFLite Micro + CMSIS-NN "
           f"{TFLM_CMSIS_NN_M55[name]:,} ({r['instructions'] / TFLM_CMSIS_NN_M55[name]:.3f}x)")
     assert r["instructions"] <= TFLM_CMSIS_NN_M55[name] - (0 if r["exact"] else 32)
+
+
+@pytest.mark.parametrize("kind", ["ADD", "SUB", "MUL"])
+@pytest.mark.parametrize("shape_b,activation", [((1, 5, 5, 7), "NONE"), ((1, 5, 5, 7), "RELU6"), ((7,), "NONE")])
+def test_helium_elementwise(kind, shape_b, activation, tmp_path):
+    """ADD, SUB and MUL on Helium (rows without broadcast, 175 elements: a predicated last step) and
+    through the broadcast walk, against TFLite Micro."""
+    from harness import check_on_qemu
+
+    model = mg.elementwise(np.random.default_rng(len(kind) * 7 + len(shape_b)), kind=kind, shape_a=(1, 5, 5, 7),
+                           shape_b=shape_b, activation=activation)
+    rng = np.random.default_rng(2)
+    check_on_qemu(model.data, [model.random_inputs(rng) for _ in range(4)], tmp_path, f"{kind} {shape_b} {activation}",
+                  BOARD)

@@ -47,14 +47,15 @@ static inline int32x4_t kiln_rq_mve(int32x4_t acc, int32x4_t m, int32x4_t neg_e,
     return vshlq_s32(vaddq_s32(vaddq_s32(hi, c), vshrq_n_s32(acc, 31)), neg_e);
 }
 
-/* kiln_mul_by_qm (TFLite's rescaling) lane by lane with one multiplier and shift: the exact path
- * for layers where the compiler could not prove kiln_rq exact; scalar, it is rare. */
-static inline int32x4_t kiln_mul_by_qm_mve(int32x4_t acc, int32_t mult, int32_t shift)
+/* kiln_mul_by_qm (TFLite's MultiplyByQuantizedMultiplier) on four lanes with one multiplier and
+ * shift: the left shift as C's (wrapping), SRDHM as VQRDMULH (the multiplier is 0 or at least 2^30,
+ * so it never saturates), and the rounding divide (ties away from zero) as VRSHL's ties-up rounding
+ * of v - [v < 0] (saturating: INT32_MIN divides exactly either way). */
+static inline int32x4_t kiln_mul_by_qm_mve(int32x4_t x, int32_t mult, int32_t shift)
 {
-    int32x4_t v = vdupq_n_s32(kiln_mul_by_qm(vgetq_lane_s32(acc, 0), mult, shift));
-    v = vsetq_lane_s32(kiln_mul_by_qm(vgetq_lane_s32(acc, 1), mult, shift), v, 1);
-    v = vsetq_lane_s32(kiln_mul_by_qm(vgetq_lane_s32(acc, 2), mult, shift), v, 2);
-    return vsetq_lane_s32(kiln_mul_by_qm(vgetq_lane_s32(acc, 3), mult, shift), v, 3);
+    int32x4_t v = vqrdmulhq_n_s32(vshlq_r_s32(x, shift > 0 ? shift : 0), mult);
+    if (shift < 0) v = vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(v, 31)), shift);
+    return v;
 }
 #endif
 

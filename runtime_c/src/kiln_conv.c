@@ -591,13 +591,20 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
  * (im2col, outside taps as the zero point, which the folded bias cancels). Per channel, 16 bytes
  * of weights are loaded once against each column's 16 (kiln_dot4_mve); the four sums are
  * requantized as one vector and stored with one scatter. */
+/* TFLite's rescaling where kiln_rq is not exact: out of line, so that the common loop keeps its
+ * registers */
+__attribute__((noinline)) static int32x4_t rescale4_exact(int32x4_t acc, const int32_t *q, int32_t out_zp)
+{
+    return vaddq_n_s32(kiln_mul_by_qm_mve(acc, q[0], q[1]), out_zp);
+}
+
 static inline void store4_mve(int32x4_t acc, const int32_t *q, const requant_t *r, int8_t *o, uint32x4_t offs)
 {
     int32x4_t v;
     if (r->fast) {
         v = kiln_rq_mve(acc, vdupq_n_s32(q[0]), vdupq_n_s32(-q[1]), vdupq_n_s32(q[2]));
     } else {
-        v = vaddq_n_s32(kiln_mul_by_qm_mve(acc, q[0], q[1]), r->out_zp);
+        v = rescale4_exact(acc, q, r->out_zp);
     }
     v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(r->act_min)), vdupq_n_s32(r->act_max));
     vstrbq_scatter_offset_s32(o, offs, v);

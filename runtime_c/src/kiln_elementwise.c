@@ -67,9 +67,10 @@ static inline int32x4_t add_side_mve(int32x4_t v, int32_t ls, int32_t m, int32_t
     return vshlq_r_s32(vaddq_s32(vaddq_n_s32(hi, c), vandq_s32(vshrq_n_s32(v, 31), mask)), neg_e);
 }
 
-/* The fast path over a row without broadcast, four elements a step. The constants in locals first:
- * the int8 stores could alias the parameter block for all the compiler knows. */
-static void add_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t n, const kiln_add_s8_params_t *p)
+/* The fast path of ADD (SUB: sub) over a row without broadcast, four elements a step. The constants
+ * in locals first: the int8 stores could alias the parameter block for all the compiler knows. */
+static void add_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t n, const kiln_add_s8_params_t *p,
+                           int sub)
 {
     const int32_t a_off = p->a_offset, b_off = p->b_offset, ls = p->left_shift;
     const int32_t am = p->a_q[0], ae = -p->a_q[1], ac = p->a_q[2], bm = p->b_q[0], be = -p->b_q[1], bc = p->b_q[2];
@@ -81,9 +82,24 @@ static void add_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t 
         const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
         const int32x4_t x = add_side_mve(vaddq_n_s32(vldrbq_z_s32(a + i, pr), a_off), ls, am, ae, ac, amask);
         const int32x4_t y = add_side_mve(vaddq_n_s32(vldrbq_z_s32(b + i, pr), b_off), ls, bm, be, bc, bmask);
-        const int32x4_t sum = vaddq_s32(x, y);
+        const int32x4_t sum = sub ? vsubq_s32(x, y) : vaddq_s32(x, y);
         const int32x4_t hm = vqrdmulhq_n_s32(sum, om); /* kiln_rq: the same identity */
         const int32x4_t r = vshlq_r_s32(vaddq_s32(vaddq_n_s32(hm, oc), vshrq_n_s32(sum, 31)), oe);
+        vstrbq_p_s32(o + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
+    }
+}
+
+/* MUL over a row without broadcast: the offset values' products rescaled on four lanes */
+static void mul_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t n, const kiln_mul_s8_params_t *p)
+{
+    const int32_t a_off = p->a_offset, b_off = p->b_offset, out_off = p->out_offset, mult = p->mult, shift = p->shift;
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    int32_t i;
+    for (i = 0; i < n; i += 4) {
+        const mve_pred16_t pr = vctp32q((uint32_t)(n - i));
+        const int32x4_t x = vaddq_n_s32(vldrbq_z_s32(a + i, pr), a_off);
+        const int32x4_t y = vaddq_n_s32(vldrbq_z_s32(b + i, pr), b_off);
+        const int32x4_t r = vaddq_n_s32(kiln_mul_by_qm_mve(vmulq_s32(x, y), mult, shift), out_off);
         vstrbq_p_s32(o + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
     }
 }
@@ -101,7 +117,7 @@ static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
         const int32_t a_off = p->a_offset, b_off = p->b_offset, ls = p->left_shift;
 #if KILN_MVE
         if (sa == 1 && sb == 1) {
-            add_s8_row_mve(a, b, o, n, p);
+            add_s8_row_mve(a, b, o, n, p, 0);
             return;
         }
 #endif
@@ -154,10 +170,24 @@ void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
     kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row, p);
 }
 
+#if KILN_MVE
+static void mul_s8_row_any(const void *a, const void *b, void *o, int32_t n, int32_t sa, int32_t sb, const void *p)
+{
+    if (sa == 1 && sb == 1) {
+        mul_s8_row_mve((const int8_t *)a, (const int8_t *)b, (int8_t *)o, n, (const kiln_mul_s8_params_t *)p);
+    } else {
+        mul_s8_row(a, b, o, n, sa, sb, p);
+    }
+}
+#define MUL_S8_ROW mul_s8_row_any
+#else
+#define MUL_S8_ROW mul_s8_row
+#endif
+
 void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_mul_s8_params_t *p)
 {
-    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, mul_s8_row, p);
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, MUL_S8_ROW, p);
 }
 
 void kiln_add_f32(const float *a, const float *b, float *out, const kiln_bcast_t *shape, float act_min,
@@ -181,6 +211,12 @@ static void sub_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
     int8_t *o = (int8_t *)o_;
     const kiln_add_s8_params_t *p = (const kiln_add_s8_params_t *)p_;
     int32_t i;
+#if KILN_MVE
+    if (p->fast && sa == 1 && sb == 1) {
+        add_s8_row_mve(a, b, o, n, p, 1);
+        return;
+    }
+#endif
     for (i = 0; i < n; ++i) {
         if (p->fast) {
             const int32_t diff = add_side(p->a_offset + a[i * sa], p->left_shift, p->a_q) -

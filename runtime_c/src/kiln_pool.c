@@ -2,6 +2,7 @@
  * rounded half away from zero, in the input's quantization. */
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
+#include "kiln_mve.h"
 #include "kiln_runtime.h"
 
 typedef struct {
@@ -125,6 +126,42 @@ __attribute__((always_inline)) static inline void sums4(const int8_t *p, int32_t
 }
 #endif
 
+#if KILN_MVE
+/* Helium: 8 channels a step, their window sums in int16 lanes (exact up to 256 taps; each tap one
+ * widening load and one add); a power-of-two count divides on the vector with TFLite's rounding,
+ * (s + count/2 - [s < 0]) >> k, any other lane by lane. Returns the channels done (a multiple of 8). */
+static int32_t avg8_mve(const int8_t *origin, int32_t rows, int32_t cols, int32_t C, int32_t row_step, int32_t count,
+                        int32_t act_min, int32_t act_max, int8_t *dst)
+{
+    const int pow2 = (count & (count - 1)) == 0;
+    const int32_t k = 31 - kiln_clz32((uint32_t)count);
+    const int16x8_t lo = vdupq_n_s16((int16_t)(act_min < -128 ? -128 : act_min));
+    const int16x8_t hi = vdupq_n_s16((int16_t)(act_max > 127 ? 127 : act_max));
+    int32_t c, y, x, i;
+    for (c = 0; c + 8 <= C; c += 8) {
+        const int8_t *p = origin + c;
+        int16x8_t sum = vdupq_n_s16(0), v;
+        for (y = 0; y < rows; ++y, p += row_step) {
+            const int8_t *q = p;
+            for (x = 0; x < cols; ++x, q += C) sum = vaddq_s16(sum, vldrbq_s16(q));
+        }
+        if (pow2 && k > 0) {
+            v = vaddq_s16(vaddq_n_s16(sum, (int16_t)(count >> 1)), vshrq_n_s16(sum, 15));
+            v = vshlq_r_s16(v, -k);
+        } else if (pow2) {
+            v = sum;
+        } else {
+            int16_t t[8];
+            vst1q_s16(t, sum);
+            for (i = 0; i < 8; ++i) t[i] = (int16_t)kiln_div_round(t[i], count);
+            v = vld1q_s16(t);
+        }
+        vstrbq_s16(dst + c, vminq_s16(vmaxq_s16(v, lo), hi));
+    }
+    return c;
+}
+#endif
+
 void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t *g, int32_t act_min, int32_t act_max)
 {
     const int32_t C = g->channels;
@@ -138,11 +175,14 @@ void kiln_avg_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 const window_t w = window(g, oy, ox);
                 const int32_t count = (w.ye - w.ys) * (w.xe - w.xs);
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
-#if KILN_POOL_SIMD
+#if KILN_POOL_SIMD || KILN_MVE
                 const int8_t *origin = in + at(g, b, &w, w.ys, w.xs);
                 const int32_t rows = w.ye - w.ys, cols = w.xe - w.xs, row_step = g->in_w * C;
 #endif
                 c = 0;
+#if KILN_MVE
+                if (count > 0 && count <= 256) c = avg8_mve(origin, rows, cols, C, row_step, count, act_min, act_max, dst);
+#endif
 #if KILN_POOL_SIMD
                 if (count > 0 && count <= 256 && (count & (count - 1)) == 0) { /* 2x2 windows, their edges */
                     const int32_t k = 31 - kiln_clz32((uint32_t)count);
@@ -196,6 +236,17 @@ void kiln_max_pool_s8(const int8_t *in, int8_t *out, const kiln_pool_geometry_t 
                 const window_t w = window(g, oy, ox);
                 int8_t *dst = out + ((b * g->out_h + oy) * g->out_w + ox) * C;
                 c = 0;
+#if KILN_MVE
+                for (; c + 16 <= C; c += 16) { /* Helium: 16 channels a step, one VMAX a tap */
+                    int8x16_t best = vdupq_n_s8(-128);
+                    for (ky = w.ys; ky < w.ye; ++ky) {
+                        const int8_t *p = in + at(g, b, &w, ky, w.xs) + c;
+                        for (kx = w.xs; kx < w.xe; ++kx, p += C) best = vmaxq_s8(best, vldrbq_s8(p));
+                    }
+                    best = vminq_s8(vmaxq_s8(best, vdupq_n_s8((int8_t)act_min)), vdupq_n_s8((int8_t)act_max));
+                    vstrbq_s8(dst + c, best);
+                }
+#endif
 #if KILN_POOL_SIMD
                 /* four bytes at a time: SSUB8 sets each byte's GE flag where a >= b, SEL takes those */
                 for (; c + 4 <= C; c += 4) {
