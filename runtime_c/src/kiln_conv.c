@@ -622,14 +622,15 @@ static void conv_rows_mve(const int8_t *in, const int32_t *stream, int8_t *out, 
     const int32_t k = p->tap_len > 0 ? p->tap_len : g.k_h * g.k_w * g.in_c;
     const int32_t steps = (k / 4 + 1) & ~1, pairs = g.out_c / 2, pixels = g.out_h * g.out_w;
     const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0 && p->tap_len == 0;
-    /* copied columns zero-padded to a multiple of 16 where the scratch holds four of them (see
-     * taps_layout): no predicated tail. The weights are then read up to 12 bytes past a run, into
-     * the next run or the requantization words after it, against zeros. */
-    const int32_t k16 = (k + 15) & ~15, room = (p->tap_len > 0 ? 2 * k : 0) + 4 * ((k + 7) & ~7);
-    const int32_t stride = !pointwise && 4 * k16 <= room ? k16 : k, kdot = stride;
+    /* Columns in scratch are zero-padded to a multiple of 16 (the plan leaves room for four, see
+     * taps_layout), so the dot products need no predicated tail; a pointwise layer's pixels are
+     * read in place when k is a multiple of 16, else copied too. The weights are then read up to
+     * 12 bytes past a run, into the next run or the requantization words after it, against zeros. */
+    const int32_t k16 = (k + 15) & ~15;
+    const int in_place = pointwise && k == k16;
     const int8_t *col[4];
-    int32_t b, px, i, ch;
-    if (!pointwise) memset(scratch, 0, (size_t)(4 * stride));
+    int32_t b, px, i, j, ch;
+    if (!in_place) memset(scratch, 0, (size_t)(4 * k16));
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         int8_t *dst = out + b * pixels * g.out_c;
@@ -640,24 +641,33 @@ static void conv_rows_mve(const int8_t *in, const int32_t *stream, int8_t *out, 
             for (i = 0; i < 4; ++i) { /* past the last pixel: the last again, computed and stored twice */
                 const int32_t q = px + i < pixels ? px + i : pixels - 1, oy = q / g.out_w, ox = q % g.out_w;
                 at[i] = (uint32_t)(q * g.out_c);
-                if (pointwise) {
-                    col[i] = image + (oy * g.stride_h * g.in_w + ox * g.stride_w) * g.in_c;
-                } else {
-                    im2col_pixel(image, oy, ox, &g, p->in_zp, k, scratch + i * stride);
-                    col[i] = scratch + i * stride;
+                const int8_t *pixel = image + (oy * g.stride_h * g.in_w + ox * g.stride_w) * g.in_c;
+                int8_t *copy = scratch + i * k16;
+                if (in_place) {
+                    col[i] = pixel;
+                    continue;
                 }
+                if (pointwise) { /* the pad bytes stay zero: the stores are predicated to k */
+                    for (j = 0; j < k; j += 16) {
+                        const mve_pred16_t pr = vctp8q((uint32_t)(k - j));
+                        vstrbq_p_s8(copy + j, vldrbq_z_s8(pixel + j, pr), pr);
+                    }
+                } else {
+                    im2col_pixel(image, oy, ox, &g, p->in_zp, k, copy);
+                }
+                col[i] = copy;
             }
             o = dst + at[0];
             {
                 const uint32x4_t offs = vsubq_n_u32(vldrwq_u32(at), at[0]);
                 for (ch = 0; ch < pairs; ++ch, s += 2 + 2 * steps + 6) {
                     const int8_t *w = (const int8_t *)(s + 2);
-                    store4_mve(kiln_dot4_mve(col, w, kdot, s[0]), s + 2 + 2 * steps, &r, o + 2 * ch, offs);
-                    store4_mve(kiln_dot4_mve(col, w + 4 * steps, kdot, s[1]), s + 5 + 2 * steps, &r, o + 2 * ch + 1,
+                    store4_mve(kiln_dot4_mve(col, w, k16, s[0]), s + 2 + 2 * steps, &r, o + 2 * ch, offs);
+                    store4_mve(kiln_dot4_mve(col, w + 4 * steps, k16, s[1]), s + 5 + 2 * steps, &r, o + 2 * ch + 1,
                                offs);
                 }
                 if (2 * pairs < g.out_c) { /* an odd last channel: bias, weights plainly, requantization */
-                    store4_mve(kiln_dot4_mve(col, (const int8_t *)(s + 1), kdot, s[0]), s + 1 + (k + 3) / 4, &r,
+                    store4_mve(kiln_dot4_mve(col, (const int8_t *)(s + 1), k16, s[0]), s + 1 + (k + 3) / 4, &r,
                                o + 2 * pairs, offs);
                 }
             }

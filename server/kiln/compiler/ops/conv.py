@@ -161,17 +161,17 @@ MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 
 
 def taps_layout(p: dict, in_c: int, variant: str | None) -> int:
-    """How int8 CONV_2D reads its taps (p["im2col"], p["tap_len"], p["wide"] for filter geometry p
-    and a `kiln tune` variant) and the kernel's scratch bytes: im2col columns of two pixels (int8),
-    then both pixels widened to int16 (kiln_conv_s8), in even steps."""
+    """How int8 CONV_2D reads its taps (p["im2col"], p["tap_len"], p["wide"] for filter geometry p and
+    a `kiln tune` variant) and the kernel's scratch bytes: im2col columns of two pixels, then both
+    widened to int16 in even steps (rows: room for Helium's four columns in 16-byte steps)."""
     kh, kw = p["k_h"], p["k_w"]
     in_place = direct_possible(in_c, kh, kw) and not (variant or "").startswith("im2col")
     p["tap_len"] = in_c if in_place else -(-kh * kw * in_c // 4) * 4
     p["im2col"] = not in_place
     p["wide"] = (variant or "").endswith("16")
-    p["rows"] = variant == "rows"  # each channel's weights in one run: for CPUs without DSP
-    depth = kh * kw * in_c if in_place else p["tap_len"]
-    return (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // 8) * 8)
+    p["rows"] = variant == "rows"  # each channel's weights in one run: portable loops, Helium
+    depth, step = kh * kw * in_c if in_place else p["tap_len"], 16 if p["rows"] else 8
+    return (0 if in_place else 2 * p["tap_len"]) + 4 * (-(-depth // step) * step)
 
 
 def plan_s8(p: dict, wdata: np.ndarray, bias: np.ndarray, in_zp: int) -> list:
