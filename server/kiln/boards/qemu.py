@@ -27,9 +27,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from fractions import Fraction
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
