@@ -266,10 +266,8 @@ __attribute__((noinline)) static uint32_t iterate(const kiln_model_t *m, int mod
 static uint32_t exact(const kiln_model_t *m, int mode, const void **ins, void **outs, uint32_t coarse)
 {
     uint32_t steps = 1, attempt, iter = 0, sum;
-    /* ticks the iterations take, and more; they must fit in the counter's period, less a sixteenth */
-    const uint32_t room = (1u << BOARD_TICK_PERIOD_BITS) - (1u << (BOARD_TICK_PERIOD_BITS - 4));
-    const uint32_t span = (PHASES + 1u) * (coarse + 64u) + 256u;
-    if (coarse > room / (PHASES + 1u) || span >= room) {
+    const uint32_t span = (PHASES + 1u) * (coarse + 64u) + 256u; /* ticks the iterations take, and more */
+    if (coarse > (1u << (BOARD_TICK_PERIOD_BITS - 1)) / PHASES || span >= (1u << BOARD_TICK_PERIOD_BITS) / 2u) {
         return 0u;
     }
     for (attempt = 0; attempt < 8u; ++attempt) {
