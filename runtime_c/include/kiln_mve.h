@@ -47,6 +47,13 @@ static inline int32x4_t kiln_rq_mve(int32x4_t acc, int32x4_t m, int32x4_t neg_e,
     return vshlq_s32(vaddq_s32(vaddq_s32(hi, c), vshrq_n_s32(acc, 31)), neg_e);
 }
 
+/* kiln_rq_mve with one channel's constants for all four lanes, as scalar register operands */
+static inline int32x4_t kiln_rq_n_mve(int32x4_t acc, int32_t m, int32_t neg_e, int32_t c)
+{
+    const int32x4_t hi = vqrdmulhq_n_s32(acc, m);
+    return vshlq_r_s32(vaddq_s32(vaddq_n_s32(hi, c), vshrq_n_s32(acc, 31)), neg_e);
+}
+
 /* kiln_mul_by_qm (TFLite's MultiplyByQuantizedMultiplier) on four lanes with one multiplier and
  * shift: the left shift as C's (wrapping), SRDHM as VQRDMULH (the multiplier is 0 or at least 2^30,
  * so it never saturates), and the rounding divide (ties away from zero) as VRSHL's ties-up rounding

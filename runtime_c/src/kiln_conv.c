@@ -586,11 +586,6 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
 }
 
 #if KILN_MVE
-/* Helium: the "rows" format (each output channel's weights in one run), four pixels at a time. Each
- * pixel is one column of k bytes: in place for a pointwise layer, else its taps copied to scratch
- * (im2col, outside taps as the zero point, which the folded bias cancels). Per channel, 16 bytes
- * of weights are loaded once against each column's 16 (kiln_dot4_mve); the four sums are
- * requantized as one vector and stored with one scatter. */
 /* TFLite's rescaling where kiln_rq is not exact: out of line, so that the common loop keeps its
  * registers */
 __attribute__((noinline)) static int32x4_t rescale4_exact(int32x4_t acc, const int32_t *q, int32_t out_zp)
@@ -602,7 +597,7 @@ static inline void store4_mve(int32x4_t acc, const int32_t *q, const requant_t *
 {
     int32x4_t v;
     if (r->fast) {
-        v = kiln_rq_mve(acc, vdupq_n_s32(q[0]), vdupq_n_s32(-q[1]), vdupq_n_s32(q[2]));
+        v = kiln_rq_n_mve(acc, q[0], -q[1], q[2]);
     } else {
         v = rescale4_exact(acc, q, r->out_zp);
     }
@@ -610,7 +605,12 @@ static inline void store4_mve(int32x4_t acc, const int32_t *q, const requant_t *
     vstrbq_scatter_offset_s32(o, offs, v);
 }
 
-/* scratch: four columns of k bytes (the plan's scratch holds at least that, see taps_layout). The
+/* Helium: the "rows" format (each output channel's weights in one run), four pixels at a time. Each
+ * pixel is one column of k bytes: in place for a pointwise layer, else its taps copied to scratch
+ * (im2col, outside taps as the zero point, which the folded bias cancels). Per channel, 16 bytes
+ * of weights are loaded once against each column's 16 (kiln_dot4_mve); the four sums are
+ * requantized as one vector and stored with one scatter.
+ * scratch: four columns of k bytes (the plan's scratch holds at least that, see taps_layout). The
  * stream is kiln_conv_s8's with runs (pack_conv): per pair of channels their biases, each one's run
  * of weights (steps words, an even count), each one's requantization; an odd last channel's bias,
  * weights (padded to a word) and requantization. */

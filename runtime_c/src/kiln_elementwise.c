@@ -83,9 +83,7 @@ static void add_s8_row_mve(const int8_t *a, const int8_t *b, int8_t *o, int32_t 
         const int32x4_t x = add_side_mve(vaddq_n_s32(vldrbq_z_s32(a + i, pr), a_off), ls, am, ae, ac, amask);
         const int32x4_t y = add_side_mve(vaddq_n_s32(vldrbq_z_s32(b + i, pr), b_off), ls, bm, be, bc, bmask);
         const int32x4_t sum = sub ? vsubq_s32(x, y) : vaddq_s32(x, y);
-        const int32x4_t hm = vqrdmulhq_n_s32(sum, om); /* kiln_rq: the same identity */
-        const int32x4_t r = vshlq_r_s32(vaddq_s32(vaddq_n_s32(hm, oc), vshrq_n_s32(sum, 31)), oe);
-        vstrbq_p_s32(o + i, vminq_s32(vmaxq_s32(r, lo), hi), pr);
+        vstrbq_p_s32(o + i, vminq_s32(vmaxq_s32(kiln_rq_n_mve(sum, om, oe, oc), lo), hi), pr);
     }
 }
 
