@@ -61,6 +61,62 @@ def test_depthwise_conv2d(case, dtype, tmp_path):
     check(mg.depthwise_conv2d(23, dtype=dtype, **case), tmp_path)
 
 
+PLANES_CASES = DW_CASES + [
+    dict(input_shape=(1, 11, 9, 5), dilation=(3, 2)),                         # dilation phases of 3 and 2
+    dict(input_shape=(1, 12, 13, 3), kernel=(7, 7), strides=(3, 3)),          # a 7x7 kernel, stride 3
+    dict(input_shape=(1, 9, 10, 4), kernel=(2, 3), strides=(2, 1), dilation=(2, 2)),
+    dict(input_shape=(1, 9, 12, 4), strides=(2, 2), dilation=(2, 2), padding="VALID"),
+    dict(input_shape=(1, 8, 9, 8), kernel=(4, 4), strides=(2, 2), activation="RELU6"),
+]
+
+
+@pytest.mark.parametrize("case", PLANES_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_depthwise_planes_under_sanitizers(case, tmp_path):
+    """The "planes" layout (kiln_depthwise_conv_s8_planes, its portable C) on every shape, through a
+    tuning log beside the model, built with AddressSanitizer and UBSan: TFLite Micro's bits, and no read
+    past the arena (the ring of rows sits in the operator's scratch)."""
+    import json
+
+    import numpy as np
+    from harness import assert_match, compile_and_run
+    from kiln.compiler import importer, tuning
+
+    from test_ops_layers import SAN
+
+    model = mg.depthwise_conv2d(25, **case)
+    path = tmp_path / "model.tflite"
+    path.write_bytes(model.data)
+    g = importer.load(path)
+    (op,) = g.operators
+    assert "planes" in tuning.variants(op, g)
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"cortex-m4": {
+        tuning.signature(op, g): {"variant": "planes"}}}}))
+    rng = np.random.default_rng(2)
+    pair = compile_and_run(path, [model.random_inputs(rng) for _ in range(3)], tmp_path, **SAN)
+    assert "planes" in pair.compiled.graph.operators[0].params
+    assert_match(pair, f"{model.description} (planes)")
+
+
+@pytest.mark.parametrize("case, default", [
+    (dict(input_shape=(1, 8, 8, 8)), "pairs"),                                  # multiplier 1: a tune variant
+    (dict(input_shape=(1, 8, 8, 8), depth_multiplier=2), "planes"),
+    (dict(input_shape=(1, 9, 9, 3), depth_multiplier=3, strides=(2, 2)), "planes"),
+    (dict(input_shape=(1, 12, 10, 1), depth_multiplier=8), "planes"),           # one input channel
+    (dict(input_shape=(1, 20, 10, 1), kernel=(10, 8), strides=(2, 2), depth_multiplier=8), "im2col"),
+    (dict(input_shape=(1, 8, 8, 8), kernel=(5, 5), depth_multiplier=2), "multiplier"),
+    (dict(input_shape=(1, 8, 8, 8), depth_multiplier=2, activation="RELU6"), "multiplier"),  # a narrower clamp
+])
+def test_depthwise_untuned_default(case, default, tmp_path):
+    """depthwise.planes_first: the layout an untuned int8 DEPTHWISE_CONV_2D takes, first of its variants."""
+    from kiln.compiler import importer, tuning
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(mg.depthwise_conv2d(26, **case).data)
+    g = importer.load(path)
+    (op,) = g.operators
+    assert tuning.variants(op, g)[0] == default
+
+
 @pytest.mark.parametrize("activation", ["RELU", "RELU6"])
 def test_depthwise_options(activation, tmp_path):
     check(mg.depthwise_conv2d(24, input_shape=(1, 6, 6, 8), activation=activation, per_channel=False), tmp_path)

@@ -148,6 +148,20 @@ def kernel_order(op, g):
                         read(everything)
                     for q in pix:
                         write(b, q, chans)
+        elif op.kind == "DEPTHWISE_CONV_2D" and "planes" in p:  # the ring's new rows, then every channel of a row
+            from kiln.compiler.ops import planes
+
+            cols = min(p["in_w"], p["dil_w"] * planes.sub_width(p) - p["pad_left"])
+            filled = -1
+            for oy in range(p["out_h"]):
+                top, last = oy * p["stride_h"], oy * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"]
+                for iy in range(max(filled + 1, top) - p["pad_top"], last + 1 - p["pad_top"]):
+                    if 0 <= iy < p["in_h"]:
+                        read([((b * p["in_h"] + iy) * p["in_w"] + ix) * p["in_c"] + c
+                              for ix in range(cols) for c in range(p["in_c"])])
+                filled = last
+                for ox in range(p["out_w"]):
+                    write(b, oy * p["out_w"] + ox, range(p["out_c"]))
         elif op.kind == "DEPTHWISE_CONV_2D" and "multiplier_filter" in p:  # per input channel, its outputs in pairs
             dm = p["depth_multiplier"]
             for q in range(pixels):
@@ -193,7 +207,11 @@ OVERLAP_CASES = {
     "depthwise_3x3": lambda: mg.depthwise_conv2d(69, input_shape=(1, 7, 6, 12)),
     "depthwise_stride2_odd_channels": lambda: mg.depthwise_conv2d(70, input_shape=(1, 9, 7, 7), strides=(2, 2)),
     "depthwise_multiplier2": lambda: mg.depthwise_conv2d(71, input_shape=(1, 6, 6, 4), depth_multiplier=2),
-    "depthwise_above_tap_limit": lambda: mg.depthwise_conv2d(76, input_shape=(1, 5, 6, 4), kernel=(9, 9)),
+    "depthwise_above_tap_limit": lambda: mg.depthwise_conv2d(76, input_shape=(1, 14, 6, 4), kernel=(9, 9)),  # planes
+    "depthwise_multiplier2_5x5": lambda: mg.depthwise_conv2d(77, input_shape=(1, 6, 6, 4), kernel=(5, 5),
+                                                             depth_multiplier=2),
+    "depthwise_planes_stride2_dilation2": lambda: mg.depthwise_conv2d(78, input_shape=(2, 11, 9, 3), depth_multiplier=2,
+                                                                      strides=(2, 2), dilation=(2, 2)),
     "conv_float": lambda: mg.conv2d(72, dtype="float32", input_shape=(1, 6, 6, 3), out_channels=5),
     "depthwise_float": lambda: mg.depthwise_conv2d(73, dtype="float32", input_shape=(1, 6, 6, 5)),
 }

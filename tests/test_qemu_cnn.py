@@ -68,6 +68,15 @@ CASES = {
                                                             strides=(2, 2), depth_multiplier=8),
     "depthwise_one_channel_x3_3x3": lambda: mg.depthwise_conv2d(60, input_shape=(1, 9, 7, 1), depth_multiplier=3),
     "depthwise_dilation2": lambda: mg.depthwise_conv2d(50, input_shape=(1, 10, 10, 8), dilation=(2, 2)),
+    # planes (kiln_depthwise_conv_s8_planes): the stride-2 3x3 row loop with an odd row of outputs, five
+    # channels (a block of four copied by SXTB16/PKHBT, one alone); dilation's phases of one channel;
+    # the C walk of any kernel (a 5x4 kernel: an even width) at stride 3 over two images
+    "depthwise_x2_odd_width_stride2": lambda: mg.depthwise_conv2d(68, input_shape=(1, 9, 11, 5), depth_multiplier=2,
+                                                                  strides=(2, 2)),
+    "depthwise_one_channel_x4_dilation2": lambda: mg.depthwise_conv2d(69, input_shape=(1, 12, 11, 1),
+                                                                      depth_multiplier=4, dilation=(2, 2)),
+    "depthwise_x2_5x4_valid_stride3": lambda: mg.depthwise_conv2d(70, input_shape=(2, 13, 12, 3), depth_multiplier=2,
+                                                                  kernel=(5, 4), strides=(3, 3), padding="VALID"),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -101,7 +110,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
 @pytest.mark.parametrize("case", ["conv_in_place_taps_stride2", "conv_odd_out_channels_relu6", "conv_im2col_dilation2",
                                   "conv_pointwise_odd_channels", "conv_first_layer", "fc_tail_and_leftover_rows",
                                   "fc_per_tensor_relu", "depthwise_odd_channels_stride2", "depthwise_dilation2",
-                                  "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8"])
+                                  "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8", "depthwise_3x3",
+                                  "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

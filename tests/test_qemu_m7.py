@@ -39,6 +39,9 @@ def test_kws_golden_on_cortex_m7(tmp_path):
 
 @pytest.mark.parametrize("make", [lambda: mg.conv2d(61, input_shape=(1, 7, 7, 8), out_channels=6, strides=(2, 2)),
                                   lambda: mg.depthwise_conv2d(62, input_shape=(1, 6, 6, 12)),
+                                  lambda: mg.depthwise_conv2d(65, input_shape=(1, 9, 7, 6), depth_multiplier=2),
+                                  lambda: mg.depthwise_conv2d(66, input_shape=(1, 10, 9, 1), depth_multiplier=3,
+                                                              strides=(2, 2)),
                                   lambda: mg.fully_connected(63, in_features=37, out_features=9),
                                   lambda: mg.quantized_fc_float_io(64)])
 def test_kernels_match_tflm_on_cortex_m7(make, tmp_path):

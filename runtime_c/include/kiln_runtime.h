@@ -286,6 +286,12 @@ void kiln_depthwise_conv_s8_general(const int8_t *in, const int8_t *filter, cons
  * each output's two weights as an int16 pair. */
 void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int32_t *filter, const int32_t *bias, int8_t *out,
                                        const kiln_conv_s8_params_t *p, const int8_t *zp_vector);
+/* Any depth multiplier on planes ("planes" variant; kiln_depthwise_planes.c): at most 32 kernel rows;
+ * stream (planes.pack in the compiler): per output channel its bias with the input zero point
+ * folded in, its {m, e, c} (p->rq's words), per kernel row its weights as int16 pairs, all doubled;
+ * plane: scratch for a ring of the input's rows widened to int16 (planes.scratch_bytes). */
+void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
+                                   const kiln_conv_s8_params_t *p, int16_t *plane);
 /* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
  * rebuilt into RAM before the kernel runs: runs of kind << 14 | words, kind 0 words stored as they
  * are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a byte, low first. */

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from ..ir import DTYPES
-from . import conv16x8, packing
+from . import conv16x8, depthwise, packing, planes
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 SAME, VALID = 0, 1
@@ -41,7 +41,7 @@ def _geometry(op, x, y, kh, kw):
 
 
 def check(op, g):
-    depthwise = op.kind == "DEPTHWISE_CONV_2D"
+    dw = op.kind == "DEPTHWISE_CONV_2D"
     arity(op, (2, 3))
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
@@ -57,7 +57,7 @@ def check(op, g):
     for key in ("stride_h", "stride_w", "dilation_h_factor", "dilation_w_factor"):
         require(op, o.get(key, 1) >= 1, f"{key} must be at least 1, is {o.get(key)}")
     require(op, o.get("padding", SAME) in (SAME, VALID), f"unknown padding {o.get('padding')}")
-    if depthwise:
+    if dw:
         require(op, w.shape[0] == 1, f"depthwise filter must be [1, h, w, channels], got {w.shape}")
         require(op, w.shape[3] == y.shape[3] and y.shape[3] == x.shape[3] * (y.shape[3] // max(x.shape[3], 1))
                 and y.shape[3] % x.shape[3] == 0,
@@ -83,35 +83,29 @@ def check(op, g):
         quantized(op, y, "output")
         quantized(op, w, "filter", per_tensor=False)
         require(op, all(z == 0 for z in w.quant.zero_point), "the filter must be symmetric (zero point 0)")
-        axis = 3 if depthwise else 0
+        axis = 3 if dw else 0
         if w.quant.per_channel:
             require(op, len(w.quant.scale) == y.shape[3] and w.quant.axis == axis,
                     f"per-channel filter needs {y.shape[3]} scales on axis {axis} "
                     f"(has {len(w.quant.scale)} on axis {w.quant.axis})")
 
 
-def single_channel_depthwise(op, g) -> bool:
-    """An int8 DEPTHWISE_CONV_2D of one input channel (a first layer on a grayscale image or a
-    spectrogram, depth multiplier M) is a CONV_2D of M filters [kh, kw, 1]: the same sums and
-    per-channel requantization (TFLite's depthwise skips outside taps, the convolution reads them as
-    the zero point folded into the bias: the same), through the convolution's im2col loops."""
-    x = g.tensor(op.inputs[0])
-    return op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
-
-
 def prepare(op, g):
     x, w, *rest = g.op_inputs(op)
-    as_conv = single_channel_depthwise(op, g)
-    depthwise = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
+    variant = op.variant
+    if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and variant is None:
+        variant = (variants(op, g) or [None])[0]  # the untuned default (depthwise.variants)
+    as_conv = depthwise.single_channel(op, g) and variant != "planes"
+    depthwise_ = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
     wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv else w.data  # [1, kh, kw, M] -> [M, kh, kw, 1]
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     kh, kw = w.shape[1], w.shape[2]
     p = _geometry(op, x, y, kh, kw)
     p["act"] = act = fused_activation(op)
-    p["depth_multiplier"] = y.shape[3] // x.shape[3] if depthwise else 1
+    p["depth_multiplier"] = y.shape[3] // x.shape[3] if depthwise_ else 1
     p["as_conv"] = as_conv
-    taps = kh * kw * (1 if depthwise else x.shape[3])
+    taps = kh * kw * (1 if depthwise_ else x.shape[3])
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
@@ -128,25 +122,18 @@ def prepare(op, g):
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
-    if not depthwise:
-        op.scratch_bytes = taps_layout(p, x.shape[3], op.variant)
-        parts = plan_s8(p, wdata, bias, x.zero_point)
-    else:  # depth multiplier 1 folds zp into the bias (outside taps read zp); others skip them
-        parts = None
-        if kh * kw <= MAX_TAPS:
-            p["bias_folded"] = (bias - x.zero_point * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
-            if p["depth_multiplier"] > 1:
-                p["multiplier_filter"] = pack_multiplier(wdata)
-        p["bias"] = bias.astype(np.int32)
-        acc_bias = p.get("bias_folded", p["bias"])  # what the kernel's accumulator starts from
-        wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
-        bounds = np.abs(np.asarray(acc_bias, np.int64)) + (128 if "bias_folded" in p else 256) * wsum
+    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise_ else None
+
+    def requant(acc_bias, per_input):  # the requantization table, kiln_rq where it is exact
+        bounds = np.abs(np.asarray(acc_bias, np.int64)) + per_input * wsum
         p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                                 qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
-        p["rows"] = op.variant == "rows"  # the filter as the model has it: for CPUs without DSP
-        if "bias_folded" in p and "multiplier_filter" not in p and not p["rows"]:
-            parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
-            p["packed"] = packing.stream(parts)
+
+    if not depthwise_:
+        op.scratch_bytes = taps_layout(p, x.shape[3], op.variant)
+        parts = plan_s8(p, wdata, bias, x.zero_point)
+    else:
+        parts = depthwise.prepare_s8(op, g, p, wdata, bias, variant, requant)
     if w.int4:  # INT4 weights stay nibbles in flash (half the bytes); expanded into scratch at each run
         if parts is None:  # the multiplier kernel's int16 pairs, or the int8 weights the others walk
             parts = ([packing.Weights(p["multiplier_filter"], 2)] if "multiplier_filter" in p
@@ -157,7 +144,7 @@ def prepare(op, g):
     op.params = p
 
 
-MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
+MAX_TAPS = depthwise.MAX_TAPS
 
 
 def taps_layout(p: dict, in_c: int, variant: str | None) -> int:
@@ -190,44 +177,6 @@ def plan_s8(p: dict, wdata: np.ndarray, bias: np.ndarray, in_zp: int) -> list:
                       runs=p.get("rows", False))
     p["packed"] = packing.stream(parts)
     return parts
-
-
-def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
-    """Depth multiplier 1, [1, k_h, k_w, C] -> the stream of int32 words kiln_depthwise_conv_s8
-    walks: for each block of four channels, their four biases, then for each pair of taps (a zero
-    tap added to an odd count) four words, one per channel, holding the two taps' weights as
-    int16 (first tap in the low half, the operand of one SMLAD), then the four channels' 3
-    requantization words; for each remaining channel, its bias, its taps' weights one a word,
-    its 3 requantization words."""
-    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
-    rq = np.asarray(rq, np.int64).reshape(-1, 3)
-    c4 = w.shape[3] // 4 * 4
-    even = np.pad(taps, ((0, taps.shape[0] % 2), (0, 0)))
-    words = packing.int16_pair(even[0::2, :c4], even[1::2, :c4])  # [pairs, c4]
-    words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2)
-    parts = []
-    for k in range(c4 // 4):
-        parts += [bias[4 * k:4 * k + 4], packing.Weights(words[k], 2), rq[4 * k:4 * k + 4]]
-    for c in range(c4, w.shape[3]):
-        parts += [bias[c:c + 1], packing.Weights(taps[:, c], 1), rq[c]]
-    return parts
-
-
-MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
-
-
-def pack_multiplier(w: np.ndarray) -> np.ndarray:
-    """kiln_depthwise_conv_s8_multiplier's filter, int32 words: [1, k_h, k_w, out_c] as, per block
-    of MULTIPLIER_BLOCK consecutive output channels (the last one shorter), per pair of taps (a zero
-    weight after an odd last tap), each output's two weights as an int16 pair: one SMLAD against
-    the pair of its input channel's values (shared by the block when dm is a multiple of 4; two
-    input channels per block when dm is 2)."""
-    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, out_c]
-    if taps.shape[0] % 2:
-        taps = np.vstack([taps, np.zeros((1, taps.shape[1]), np.int64)])
-    words = [packing.int16_pair(taps[0::2, oc:oc + MULTIPLIER_BLOCK], taps[1::2, oc:oc + MULTIPLIER_BLOCK]).reshape(-1)
-             for oc in range(0, taps.shape[1], MULTIPLIER_BLOCK)]  # per block: per tap pair, per output
-    return packing.stream(words)
 
 
 def pack_conv(w: np.ndarray, bias: np.ndarray, rq: np.ndarray, taps: int, tap_len: int, wide: bool,
@@ -267,13 +216,13 @@ GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h",
 
 
 def emit(op, g, c):
-    depthwise = op.kind == "DEPTHWISE_CONV_2D" and not op.params.get("as_conv")
+    dw = op.kind == "DEPTHWISE_CONV_2D" and not op.params.get("as_conv")
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     p = op.params
     geo = ", ".join(str(p[k]) for k in GEOMETRY)
-    fn = "depthwise_conv" if depthwise else "conv"
+    fn = "depthwise_conv" if dw else "conv"
     if x.dtype == "float32":
         bias = c.const(b) if b is not None else "NULL"
         return [
@@ -284,14 +233,14 @@ def emit(op, g, c):
         ]
     if x.dtype == "int16":
         return conv16x8.emit16(op, c, x, w, b, y, geo)
-    if depthwise and "packed" not in p:
+    if dw and "packed" not in p and "planes" not in p:
         folded = "multiplier_filter" in p or p.get("rows", False)  # those kernels start from the folded bias
         bias = c.array(f"op{op.index}_bias", p["bias_folded"] if folded else p["bias"], "int32_t",
                        "bias, the input zero point folded in" if folded else "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
     else:  # both in the packed filter stream
         rq = "NULL"
-    zp = zp_vector(c, f"op{op.index}_zp", p) if not depthwise or "bias_folded" in p else "NULL"
+    zp = zp_vector(c, f"op{op.index}_zp", p) if (not dw or "bias_folded" in p) and "planes" not in p else "NULL"
     suffix, pre = "", []
     scratch = c.scratch(op)
     if "nibbles" in p:  # INT4: the stream rebuilt at the start of the scratch, the kernel's own after it
@@ -303,25 +252,32 @@ def emit(op, g, c):
         pre = [f"kiln_expand_s4((int32_t *)(void *)(arena + {op.scratch_offset}), {nib}, {runs}, {p['runs'].size});"]
         expanded = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})"
         scratch = f"(int8_t *)(arena + {op.scratch_offset + p['expanded_bytes']})"
-    if depthwise and "packed" in p:
+    if dw and "planes" in p:
+        suffix = "_planes"
+        filt = c.array(f"op{op.index}_filter", p["planes"], "int32_t",
+                       f"filter '{w.name}' {w.describe()}: per output channel its bias (input zero point folded in) "
+                       f"and requantization ({_rq_comment(p['rq_fast'])}), then per kernel row its weights as int16 "
+                       "pairs, bias and weights doubled (see planes.pack)")
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (int16_t *)(void *)(arena + {op.scratch_offset})"
+    elif dw and "packed" in p:
         filt = expanded if pre else c.array(
             f"op{op.index}_filter", p["packed"], "int32_t",
             f"filter '{w.name}' {w.describe()} as int16 pairs of taps, with each channel's bias (input "
             f"zero point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
-            "kernel (see pack_depthwise)")
+            "kernel (see depthwise.pack_depthwise)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {zp}"
-    elif depthwise and "multiplier_filter" in p:
+    elif dw and "multiplier_filter" in p:
         suffix = "_multiplier"
         filt = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.array(
             f"op{op.index}_filter", p["multiplier_filter"], "int32_t",
-            f"filter '{w.name}' {w.describe()}: per block of {MULTIPLIER_BLOCK} output channels, per pair of taps, "
-            "each output's two weights as int16 (see conv.pack_multiplier)")
+            f"filter '{w.name}' {w.describe()}: per block of {depthwise.MULTIPLIER_BLOCK} output channels, per pair of taps, "
+            "each output's two weights as int16 (see depthwise.pack_multiplier)")
         args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
-    elif depthwise and p.get("rows"):
+    elif dw and p.get("rows"):
         suffix = "_rows"
         filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
         args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params, {zp}"
-    elif depthwise:
+    elif dw:
         suffix = "_general"
         filt = f"(const int8_t *)(const void *)(arena + {op.scratch_offset})" if pre else c.const(w)
         args = f"{c.ptr(x)}, {filt}, {bias}, {c.ptr(y)}, &params"
@@ -333,7 +289,7 @@ def emit(op, g, c):
             f"point folded in) and requantization ({_rq_comment(p['rq_fast'])}), packed for the "
             "kernel (see pack_conv)")
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, {scratch}, {zp}"
-    if p.get("rows") and not depthwise:
+    if p.get("rows") and not dw:
         suffix = "_rows"
     return pre + s8_params(p, rq) + [f"kiln_{fn}_s8{'_w16' if p.get('wide') else suffix}({args});"]
 
@@ -373,6 +329,8 @@ def overlap(op, g) -> int:
     The 16x8 pairs kernel does the same in int16; "rows" (Helium) four pixels, reads and writes
     interleaved (which covers its two-pixel C loop). Depthwise and float: one pixel at a time."""
     x = g.tensor(op.inputs[0])
+    if "planes" in op.params:
+        return planes.overlap(op.params)
     pair = (op.kind == "CONV_2D" or op.params.get("as_conv", False)) and x.dtype == "int8"
     if x.dtype == "int16" and op.params.get("pairs"):  # kiln_conv_s16_pairs: two pixels, like the int8 one
         return window_overlap(op.params, 2, 2, reads_first=True)
@@ -428,12 +386,8 @@ def variants(op, g) -> list[str]:
     DEPTHWISE_CONV_2D of multiplier 1: "pairs" (the DSP loop's blocks of four channels, pairs of taps
     as int16) or "rows" (the filter as the model has it, a channel's taps C apart)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
-    if single_channel_depthwise(op, g):
-        return ["im2col", "im2col16", "rows"]
     if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8":
-        y = g.tensor(op.outputs[0])
-        multiplier_one = y.shape[3] == x.shape[3] and w.shape[1] * w.shape[2] <= MAX_TAPS
-        return ["pairs", "rows"] if multiplier_one else []
+        return depthwise.variants(op, g, _geometry(op, x, g.tensor(op.outputs[0]), w.shape[1], w.shape[2]))
     if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
     if not direct_possible(x.shape[3], w.shape[1], w.shape[2]):

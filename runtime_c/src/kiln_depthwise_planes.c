@@ -1,0 +1,448 @@
+/* int8 DEPTHWISE_CONV_2D on planes: any depth multiplier, kernel size, stride, dilation, padding.
+ *
+ * A depthwise output channel is a 2-D convolution of one input channel's plane. The kernel copies
+ * that channel's input rows, widened to int16, into a ring of rows in scratch (the "plane"), with
+ * the zero point in the padding around the image, and walks each output row of each of its output
+ * channels with the channel's weights, bias and requantization in registers. Across a row of the
+ * plane, two neighbouring values are one int16 pair, the operand of SMLAD against a pair of
+ * weights: one load serves two taps, and with stride 1 two output pixels (the word under pixel k's
+ * taps 0-1 is under pixel k+1's taps -1-0). The copy costs about two instructions a value, shared
+ * by every output channel of the input channel (the depth multiplier) and every tap over it.
+ *
+ * Dilation: a plane row holds its columns by phase (x mod d, then x / d), so within one phase the
+ * taps of a pixel are adjacent. The weights (planes.pack in the compiler) are doubled, and so is
+ * the bias, so the sum is twice TFLite's: kiln_rq's own doubling is already done. */
+#include "kiln_dsp.h"
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+#if KILN_DSP
+#define MAC(x, w, a) __smlad((x), (w), (a))     /* x.lo * w.lo + x.hi * w.hi + a */
+#define MAC_BT(x, w, a) __smlabt((x), (w), (a)) /* x.lo * w.hi + a */
+#define MAC_TB(x, w, a) __smlatb((x), (w), (a)) /* x.hi * w.lo + a */
+#define MAC_BB(x, w, a) __smlabb((x), (w), (a)) /* x.lo * w.lo + a */
+#else
+#define MAC(x, w, a) ((a) + kiln_lo16(x) * kiln_lo16(w) + kiln_hi16(x) * kiln_hi16(w))
+#define MAC_BT(x, w, a) ((a) + kiln_lo16(x) * kiln_hi16(w))
+#define MAC_TB(x, w, a) ((a) + kiln_hi16(x) * kiln_lo16(w))
+#define MAC_BB(x, w, a) ((a) + kiln_lo16(x) * kiln_lo16(w))
+#endif
+
+/* The stream's words per kernel row, by path: two for a 3-wide kernel walked two pixels at a time
+ * (stride 1: {w0 w1}, {w1 w2}; stride 2: {w0 w1}, {w2 0}), else every pair of taps from an even
+ * and from an odd first column: {w0 w1} {w2 w3}... then {0 w0} {w1 w2}... */
+enum { PATH_S1, PATH_S2, PATH_ANY };
+
+typedef struct {
+    const int32_t *stream;   /* this output channel's: bias, {m, e, c}, then the weights */
+    const int16_t *const *rows; /* the kernel rows' plane rows */
+    int8_t *out;             /* its first output pixel of the row */
+    int32_t out_step;        /* bytes between output pixels */
+    int32_t base;            /* the channel's plane in each ring slot */
+    int32_t k_h, k_w, stride, dil, sub; /* sub: int16 per phase of a plane row */
+    int32_t path, per_row;
+    int32_t fast, simple, out_zp, act_min, act_max;
+} row_job_t;
+
+static inline int8_t out8(int32_t acc2, const int32_t *q, const row_job_t *j)
+{
+    int32_t v;
+    if (j->simple) return (int8_t)kiln_sat8(kiln_smmlar(acc2, q[0], q[2] + (acc2 >> 31)) >> q[1]);
+    v = j->fast ? kiln_smmlar(acc2, q[0], q[2] + (acc2 >> 31)) >> q[1]
+                : kiln_mul_by_qm(acc2 >> 1, q[0], q[1]) + j->out_zp;
+    return (int8_t)kiln_clamp_i32(v, j->act_min, j->act_max);
+}
+
+/* Two int16 of a plane row as one word: p is 4-byte aligned (an even index in an aligned row) and
+ * the word may alias the int16 stores that filled it. */
+typedef uint32_t __attribute__((may_alias, aligned(4))) plane_word_t;
+
+static inline uint32_t word_at(const int16_t *p)
+{
+    return *(const plane_word_t *)(const void *)p;
+}
+
+#define MAX_ROWS 32 /* kernel rows (planes.MAX_ROWS in the compiler) */
+
+/* Which loop walks the layer's rows (planes.path in the compiler). */
+static int32_t path_of(const kiln_conv_geometry_t *g)
+{
+    if (g->k_w == 3 && g->stride_w == 1) return PATH_S1;
+    if (g->k_w == 3 && g->stride_w == 2 && g->dil_w == 1) return PATH_S2;
+    return PATH_ANY;
+}
+
+/* int16 per phase of a plane row: past the last column any path reads, even (planes.sub_width). */
+static int32_t sub_width(const kiln_conv_geometry_t *g, int32_t path)
+{
+    const int32_t need = path == PATH_S1   ? (g->out_w + g->dil_w - 1) / g->dil_w + 3
+                         : path == PATH_S2 ? 2 * g->out_w + 4
+                                           : g->stride_w * (g->out_w - 1) / g->dil_w + g->k_w + 1;
+    return (need + 1) & ~1;
+}
+
+/* One output pixel whose taps start at column `at` of the phase row (any path's layout when
+ * PATH_ANY): the pairs from the even column at or before it. */
+static int32_t pixel_any(const row_job_t *j, int32_t base, int32_t at, int32_t acc)
+{
+    const int32_t ne = (j->k_w + 1) / 2, odd = at & 1, n = odd ? j->k_w / 2 + 1 : ne;
+    const int32_t *w = j->stream + 4 + (odd ? ne : 0);
+    int32_t r, t;
+    for (r = 0; r < j->k_h; ++r, w += j->per_row) {
+        const int16_t *x = j->rows[r] + base + at - odd;
+        for (t = 0; t < n; ++t) acc = MAC(word_at(x + 2 * t), (uint32_t)w[t], acc);
+    }
+    return acc;
+}
+
+#if KILN_DSP
+/* row_pairs at stride 1 for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer), in
+ * assembly: gcc spilled a third of the loop around its 14 live registers (47 instructions per two
+ * pixels, now 34). Registers: the rows r0-r2 (LDRD of A and B, stepping one word), sums r3 r4, A
+ * r5, B r12, output lr, the six weight words r6-r11; on the stack m, c, e, the output step, the
+ * loop's end and the bias. */
+__attribute__((naked, noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
+                                                        const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+{
+    (void)x0, (void)x1, (void)x2, (void)s, (void)n, (void)o, (void)o_step;
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #24\n\t" /* [sp] m, c, e, step, end, bias; n, o, step at 60, 64, 68 */
+        "ldr    r4, [sp, #60]\n\t"
+        "ldr    lr, [sp, #64]\n\t"
+        "ldr    r5, [sp, #68]\n\t"
+        "str    r5, [sp, #12]\n\t"
+        "ldr    r5, [r3, #0]\n\t"
+        "str    r5, [sp, #20]\n\t"
+        "ldr    r5, [r3, #4]\n\t"
+        "str    r5, [sp, #0]\n\t"
+        "ldr    r5, [r3, #8]\n\t"
+        "str    r5, [sp, #8]\n\t"
+        "ldr    r5, [r3, #12]\n\t"
+        "str    r5, [sp, #4]\n\t"
+        "bic    r5, r4, #1\n\t"
+        "add    r5, r0, r5, lsl #1\n\t"
+        "str    r5, [sp, #16]\n\t"
+        "add    r3, r3, #16\n\t"
+        "ldm    r3, {r6, r7, r8, r9, r10, r11}\n\t"
+        "cmp    r0, r5\n\t"
+        "beq    2f\n\t"
+        "1:\n\t"
+        "ldr    r4, [sp, #20]\n\t"
+        "ldrd   r5, r12, [r0], #4\n\t"
+        "smlad  r3, r5, r6, r4\n\t"
+        "smlatb r4, r5, r6, r4\n\t"
+        "smlabt r3, r12, r7, r3\n\t"
+        "smlad  r4, r12, r7, r4\n\t"
+        "ldrd   r5, r12, [r1], #4\n\t"
+        "smlad  r3, r5, r8, r3\n\t"
+        "smlatb r4, r5, r8, r4\n\t"
+        "smlabt r3, r12, r9, r3\n\t"
+        "smlad  r4, r12, r9, r4\n\t"
+        "ldrd   r5, r12, [r2], #4\n\t"
+        "smlad  r3, r5, r10, r3\n\t"
+        "smlatb r4, r5, r10, r4\n\t"
+        "smlabt r3, r12, r11, r3\n\t"
+        "smlad  r4, r12, r11, r4\n\t"
+        "ldrd   r5, r12, [sp, #0]\n\t"
+        "add    r12, r12, r3, asr #31\n\t"
+        "smmlar r3, r3, r5, r12\n\t"
+        "ldr    r12, [sp, #4]\n\t"
+        "add    r12, r12, r4, asr #31\n\t"
+        "smmlar r4, r4, r5, r12\n\t"
+        "ldrd   r5, r12, [sp, #8]\n\t"
+        "asr    r3, r3, r5\n\t"
+        "asr    r4, r4, r5\n\t"
+        "ssat   r3, #8, r3\n\t"
+        "ssat   r4, #8, r4\n\t"
+        "strb   r3, [lr]\n\t"
+        "strb   r4, [lr, r12]\n\t"
+        "add    lr, lr, r12, lsl #1\n\t"
+        "ldr    r5, [sp, #16]\n\t"
+        "cmp    r0, r5\n\t"
+        "bne    1b\n\t"
+        "2:\n\t" /* an odd count: the last pixel, pixel k's half of the loop */
+        "ldr    r5, [sp, #60]\n\t"
+        "tst    r5, #1\n\t"
+        "beq    3f\n\t"
+        "ldr    r3, [sp, #20]\n\t"
+        "ldrd   r5, r12, [r0]\n\t"
+        "smlad  r3, r5, r6, r3\n\t"
+        "smlabt r3, r12, r7, r3\n\t"
+        "ldrd   r5, r12, [r1]\n\t"
+        "smlad  r3, r5, r8, r3\n\t"
+        "smlabt r3, r12, r9, r3\n\t"
+        "ldrd   r5, r12, [r2]\n\t"
+        "smlad  r3, r5, r10, r3\n\t"
+        "smlabt r3, r12, r11, r3\n\t"
+        "ldrd   r5, r12, [sp, #0]\n\t"
+        "add    r12, r12, r3, asr #31\n\t"
+        "smmlar r3, r3, r5, r12\n\t"
+        "ldr    r5, [sp, #8]\n\t"
+        "asr    r3, r3, r5\n\t"
+        "ssat   r3, #8, r3\n\t"
+        "strb   r3, [lr]\n\t"
+        "3:\n\t"
+        "add    sp, sp, #24\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+#else
+/* row_pairs at stride 1 for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer): the
+ * three rows' pointers, six weight words and the requantization in locals. */
+__attribute__((noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int32_t *s, int32_t n,
+                       int8_t *o, int32_t o_step)
+{
+    const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
+    const uint32_t e2 = (uint32_t)s[8], f2 = (uint32_t)s[9];
+    const int32_t bias = s[0], m = s[1], sh = s[2], rc = s[3];
+    const int16_t *end = x0 + (n & ~1);
+    for (; x0 != end; x0 += 2, x1 += 2, x2 += 2, o += 2 * o_step) {
+        uint32_t A = word_at(x0), B = word_at(x0 + 2);
+        int32_t a0 = MAC(A, e0, bias), a1 = MAC_TB(A, e0, bias);
+        a0 = MAC_BT(B, f0, a0), a1 = MAC(B, f0, a1);
+        A = word_at(x1), B = word_at(x1 + 2);
+        a0 = MAC(A, e1, a0), a1 = MAC_TB(A, e1, a1);
+        a0 = MAC_BT(B, f1, a0), a1 = MAC(B, f1, a1);
+        A = word_at(x2), B = word_at(x2 + 2);
+        a0 = MAC(A, e2, a0), a1 = MAC_TB(A, e2, a1);
+        a0 = MAC_BT(B, f2, a0), a1 = MAC(B, f2, a1);
+        o[0] = (int8_t)kiln_sat8(kiln_smmlar(a0, m, rc + (a0 >> 31)) >> sh);
+        o[o_step] = (int8_t)kiln_sat8(kiln_smmlar(a1, m, rc + (a1 >> 31)) >> sh);
+    }
+    if (n & 1) {
+        const uint32_t A = word_at(x0), B = word_at(x0 + 2), C = word_at(x1), D = word_at(x1 + 2);
+        const uint32_t E = word_at(x2), F = word_at(x2 + 2);
+        const int32_t a = MAC_BT(F, f2, MAC(E, e2, MAC_BT(D, f1, MAC(C, e1, MAC_BT(B, f0, MAC(A, e0, bias))))));
+        o[0] = (int8_t)kiln_sat8(kiln_smmlar(a, m, rc + (a >> 31)) >> sh);
+    }
+}
+#endif
+
+/* row_pairs at stride 2 for a 3x3 kernel with kiln_rq and no clamp narrower than int8, its constants in locals. */
+__attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
+                                                 const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+{
+    const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
+    const uint32_t e2 = (uint32_t)s[8], f2 = (uint32_t)s[9];
+    const int32_t bias = s[0], m = s[1], sh = s[2], rc = s[3];
+    const int16_t *end = x0 + 2 * n;
+    for (; x0 != end; x0 += 4, x1 += 4, x2 += 4, o += 2 * o_step) {
+        uint32_t A = word_at(x0), B = word_at(x0 + 2), C;
+        int32_t a0 = MAC(A, e0, bias), a1 = MAC(B, e0, bias);
+        const int last = x0 + 2 == end; /* an odd count: the last pixel alone */
+        C = word_at(x0 + 4);
+        a0 = MAC_BB(B, f0, a0), a1 = MAC_BB(C, f0, a1);
+        A = word_at(x1), B = word_at(x1 + 2), C = word_at(x1 + 4);
+        a0 = MAC(A, e1, a0), a1 = MAC(B, e1, a1);
+        a0 = MAC_BB(B, f1, a0), a1 = MAC_BB(C, f1, a1);
+        A = word_at(x2), B = word_at(x2 + 2), C = word_at(x2 + 4);
+        a0 = MAC(A, e2, a0), a1 = MAC(B, e2, a1);
+        a0 = MAC_BB(B, f2, a0), a1 = MAC_BB(C, f2, a1);
+        o[0] = (int8_t)kiln_sat8(kiln_smmlar(a0, m, rc + (a0 >> 31)) >> sh);
+        if (last) break;
+        o[o_step] = (int8_t)kiln_sat8(kiln_smmlar(a1, m, rc + (a1 >> 31)) >> sh);
+    }
+}
+
+/* Two pixels a step of a 3-wide kernel, any number of rows and any clamp. Stride 1 (k: pixel k of one
+ * dilation phase, k even): per kernel row the words A = x[k..k+1], B = x[k+2..k+3]; pixel k is
+ * A.{w0 w1} + B.lo w2, pixel k + 1 A.hi w0 + B.{w1 w2} (weights {w0 w1} {w1 w2}). Stride 2 (pixel p
+ * at column 2p): A = x[2p..], B, C; pixel p is A.{w0 w1} + B.lo w2, pixel p + 1 B.{w0 w1} + C.lo w2
+ * (weights {w0 w1} {w2 0}). An odd last pixel alone. */
+__attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base, int32_t n, int8_t *o,
+                                                int32_t o_step, int32_t stride)
+{
+    const int32_t *q = j->stream + 1, bias = j->stream[0];
+    int32_t k, r;
+    for (k = 0; k < n; k += 2, o += 2 * o_step) {
+        const int32_t *w = j->stream + 4;
+        int32_t a0 = bias, a1 = bias;
+        for (r = 0; r < j->k_h; ++r, w += 2) {
+            const int16_t *x = j->rows[r] + base + stride * k;
+            const uint32_t A = word_at(x), B = word_at(x + 2), w0 = (uint32_t)w[0], w1 = (uint32_t)w[1];
+            a0 = MAC(A, w0, a0);
+            if (stride == 1) {
+                a0 = MAC_BT(B, w1, a0);
+                a1 = MAC(B, w1, MAC_TB(A, w0, a1));
+            } else {
+                a0 = MAC_BB(B, w1, a0);
+                if (k + 1 < n) a1 = MAC_BB(word_at(x + 4), w1, MAC(B, w0, a1));
+            }
+        }
+        o[0] = out8(a0, q, j);
+        if (k + 1 < n) o[o_step] = out8(a1, q, j);
+    }
+}
+
+/* One output row of one output channel. */
+static void run_row(const row_job_t *j, int32_t out_w)
+{
+    int32_t phase, p;
+    if (j->path == PATH_S2) { /* (3x3 without a clamp: straight from the caller) */
+        row_pairs(j, j->base, out_w, j->out, j->out_step, 2);
+        return;
+    }
+    if (j->path == PATH_S1) { /* stride 1: pixels phase, phase + d, ... are adjacent in their phase */
+        for (phase = 0; phase < j->dil && phase < out_w; ++phase) {
+            const int32_t n = (out_w - phase + j->dil - 1) / j->dil, base = j->base + phase * j->sub;
+            if (j->k_h == 3 && j->simple) {
+                row_s1_3x3(j->rows[0] + base, j->rows[1] + base, j->rows[2] + base, j->stream, n,
+                           j->out + phase * j->out_step, j->dil * j->out_step);
+            } else {
+                row_pairs(j, base, n, j->out + phase * j->out_step, j->dil * j->out_step, 1);
+            }
+        }
+        return;
+    }
+    for (p = 0; p < out_w; ++p) {
+        const int32_t x = p * j->stride; /* padded column of the first tap */
+        const int32_t base = j->base + (x % j->dil) * j->sub;
+        j->out[p * j->out_step] = out8(pixel_any(j, base, x / j->dil, j->stream[0]), j->stream + 1, j);
+    }
+}
+
+/* Input row y (or, outside the image, the zero point) of channel c into a plane row: columns by
+ * phase of the dilation, the zero point in the padding and in the columns read past it. */
+static void fill_row(int16_t *dst, const int8_t *src, int32_t in_w, int32_t in_c, int32_t pad_left, int32_t dil,
+                     int32_t sub, int32_t zp)
+{
+    const int32_t cols = dil * sub;
+    int32_t x;
+    if (!src) {
+        for (x = 0; x < cols; ++x) dst[x] = (int16_t)zp;
+        return;
+    }
+    for (x = 0; x < cols; ++x) {
+        const int32_t i = x - pad_left;
+        dst[(x % dil) * sub + x / dil] = (int16_t)(i >= 0 && i < in_w ? src[i * in_c] : zp);
+    }
+}
+
+#if KILN_DSP
+/* {a.lo, b.lo} and {a.hi, b.hi}: one PKHBT, one PKHTB */
+static inline uint32_t low_halves(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline uint32_t high_halves(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* n pixels of four channels (src: the first pixel's, in_c apart) into their plane rows (d: the
+ * first channel's at the first pixel's column, the others row_len apart), two pixels a step: both
+ * pixels' words split by SXTB16 into channels 0 and 2, 1 and 3, then paired per channel (PKHBT,
+ * PKHTB) and stored as one word in each plane. */
+static void fill_block4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t n)
+{
+    plane_word_t *w0, *w1, *w2, *w3;
+    int32_t x = 0;
+    if ((uintptr_t)d & 2u) { /* an odd column first: the pairs below store aligned words */
+        d[0] = src[0], d[row_len] = src[1], d[2 * row_len] = src[2], d[3 * row_len] = src[3];
+        x = 1;
+        src += in_c;
+    }
+    w0 = (plane_word_t *)(void *)(d + x), w1 = (plane_word_t *)(void *)(d + x + row_len);
+    w2 = (plane_word_t *)(void *)(d + x + 2 * row_len), w3 = (plane_word_t *)(void *)(d + x + 3 * row_len);
+    for (; x + 2 <= n; x += 2, src += 2 * in_c) {
+        const uint32_t a = kiln_load32(src), b = kiln_load32(src + in_c);
+        const uint32_t ae = (uint32_t)kiln_even(a), ao = (uint32_t)kiln_odd(a);
+        const uint32_t be = (uint32_t)kiln_even(b), bo = (uint32_t)kiln_odd(b);
+        *w0++ = low_halves(ae, be);
+        *w1++ = low_halves(ao, bo);
+        *w2++ = high_halves(ae, be);
+        *w3++ = high_halves(ao, bo);
+    }
+    if (x < n) d[x] = src[0], d[x + row_len] = src[1], d[x + 2 * row_len] = src[2], d[x + 3 * row_len] = src[3];
+}
+#endif
+
+/* One padded row (y - pad_top of the image, or a row of zero points) of every channel's plane. */
+__attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src, const kiln_conv_geometry_t *g,
+                                                int32_t sub, int32_t zp)
+{
+    const int32_t row_len = g->dil_w * sub;
+    int32_t c = 0, x;
+    if (src && g->dil_w == 1) {
+        /* the columns read; those around them hold the zero point from the start (the kernel's) */
+        const int32_t n = g->pad_left + g->in_w < row_len ? g->in_w : row_len - g->pad_left;
+#if KILN_DSP
+        for (; c + 4 <= g->in_c; c += 4) fill_block4(slot + c * row_len + g->pad_left, row_len, src + c, g->in_c, n);
+#endif
+        for (; c < g->in_c; ++c) {
+            int16_t *d = slot + c * row_len + g->pad_left;
+            const int8_t *s = src + c;
+            for (x = 0; x < n; ++x, s += g->in_c) d[x] = *s;
+        }
+        return;
+    }
+    for (c = 0; c < g->in_c; ++c) fill_row(slot + c * row_len, src ? src + c : src, g->in_w, g->in_c, g->pad_left, g->dil_w, sub, zp);
+}
+
+void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
+                                   const kiln_conv_s8_params_t *p, int16_t *plane)
+{
+    const kiln_conv_geometry_t g = p->g;
+    const int32_t ring = (g.k_h - 1) * g.dil_h + 1;
+    const int32_t path = path_of(&g), sub = sub_width(&g, path), row_len = g.dil_w * sub;
+    const int32_t slot = g.in_c * row_len; /* a ring slot: one padded row of every channel's plane */
+    const int16_t *rows[MAX_ROWS];
+    row_job_t j;
+    int32_t b, c, m, oy, r, per_channel, fast3;
+    j.k_h = g.k_h, j.k_w = g.k_w, j.stride = g.stride_w, j.dil = g.dil_w, j.sub = sub;
+    j.path = path;
+    j.per_row = path == PATH_ANY ? (g.k_w + 1) / 2 + g.k_w / 2 + 1 : 2;
+    j.fast = p->rq_fast, j.simple = p->rq_fast && p->act_min == -128 && p->act_max == 127;
+    j.out_zp = p->out_zp, j.act_min = p->act_min, j.act_max = p->act_max;
+    j.out_step = g.out_c;
+    j.rows = rows;
+    per_channel = 4 + g.k_h * j.per_row;
+    fast3 = g.k_h == 3 && j.simple && g.dil_w == 1 && path != PATH_ANY;
+    if (g.dil_w == 1) { /* the padding columns of every slot, which fill_slot leaves alone */
+        const uint32_t zz = kiln_pair16(p->in_zp, p->in_zp);
+        plane_word_t *w = (plane_word_t *)(void *)plane;
+        for (r = 0; r < ring * slot / 2; ++r) w[r] = zz;
+    }
+    for (b = 0; b < g.batches; ++b) {
+        const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
+        int32_t filled = -1; /* the last padded row in the ring */
+        /* row by row, every channel: the output row may overwrite input rows no later row reads */
+        for (oy = 0; oy < g.out_h; ++oy) {
+            const int32_t top = oy * g.stride_h, last = top + (g.k_h - 1) * g.dil_h;
+            int32_t y = filled + 1 > top ? filled + 1 : top;
+            for (; y <= last; ++y) {
+                const int32_t iy = y - g.pad_top;
+                fill_slot(plane + (y % ring) * slot, iy >= 0 && iy < g.in_h ? image + iy * g.in_w * g.in_c : (const int8_t *)0,
+                          &g, sub, p->in_zp);
+            }
+            filled = last;
+            for (r = 0; r < g.k_h; ++r) rows[r] = plane + ((top + r * g.dil_h) % ring) * slot;
+            if (fast3) { /* the common 3x3 layer: straight to its row loop, pointers stepped */
+                const int16_t *x0 = rows[0], *x1 = rows[1], *x2 = rows[2];
+                const int32_t *s = stream;
+                int8_t *o = out + (b * g.out_h + oy) * g.out_w * g.out_c;
+                for (c = 0; c < g.in_c; ++c, x0 += row_len, x1 += row_len, x2 += row_len) {
+                    for (m = 0; m < g.depth_multiplier; ++m, s += per_channel, ++o) {
+                        if (path == PATH_S1) row_s1_3x3(x0, x1, x2, s, g.out_w, o, g.out_c);
+                        else row_s2_3x3(x0, x1, x2, s, g.out_w, o, g.out_c);
+                    }
+                }
+                continue;
+            }
+            for (c = 0; c < g.in_c; ++c) {
+                j.base = c * row_len;
+                for (m = 0; m < g.depth_multiplier; ++m) {
+                    const int32_t oc = c * g.depth_multiplier + m;
+                    j.stream = stream + oc * per_channel;
+                    j.out = out + ((b * g.out_h + oy) * g.out_w) * g.out_c + oc;
+                    run_row(&j, g.out_w);
+                }
+            }
+        }
+    }
+}

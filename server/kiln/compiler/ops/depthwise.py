@@ -1,0 +1,133 @@
+"""int8 DEPTHWISE_CONV_2D: which kernel layouts a layer can take, the untuned choice among them, and
+the packing of each (the emitted calls are in conv.emit).
+
+- "pairs" (depth multiplier 1, at most MAX_TAPS taps; the DSP loop): blocks of four channels, the
+  filter as int16 pairs of taps, each block's biases and requantization in one stream.
+- "rows": TFLite's own filter order (CPUs without the DSP extension; Helium's 8-channel loop).
+- "multiplier" (depth multiplier above 1): blocks of four output channels, pairs of taps.
+- "planes" (any multiplier, kernel, stride, dilation; see planes.py): the input widened to int16
+  planes in a ring of rows, each output channel a 2-D convolution of one plane.
+- One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import quantmath as qm
+from . import packing, planes
+from .base import fused_activation
+
+MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
+MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
+
+
+def single_channel(op, g) -> bool:
+    """An int8 DEPTHWISE_CONV_2D of one input channel (a first layer on a grayscale image or a
+    spectrogram, depth multiplier M) is a CONV_2D of M filters [kh, kw, 1]: the same sums and
+    per-channel requantization (TFLite's depthwise skips outside taps, the convolution reads them as
+    the zero point folded into the bias: the same), through the convolution's im2col loops."""
+    x = g.tensor(op.inputs[0])
+    return op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
+
+
+def folded_bias(g, op) -> np.ndarray:
+    """The bias with the input zero point folded in (int64): bias - zp * sum(w) per channel."""
+    x, w, *rest = g.op_inputs(op)
+    y = g.tensor(op.outputs[0])
+    bias = rest[0].data.astype(np.int64) if rest else np.zeros(y.shape[3], np.int64)
+    return bias - x.zero_point * w.data.astype(np.int64).reshape(-1, y.shape[3]).sum(axis=0)
+
+
+def planes_fit(op, g, geometry: dict) -> bool:
+    w = g.tensor(op.inputs[1])
+    return not w.int4 and planes.fits(geometry, folded_bias(g, op), w.data)
+
+
+def variants(op, g, geometry: dict) -> list[str]:
+    """The int8 layouts this layer can take, the untuned default first."""
+    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    taps = w.shape[1] * w.shape[2]
+    if x.shape[3] == 1:
+        names = ["im2col", "im2col16", "rows"]
+    elif y.shape[3] == x.shape[3]:
+        names = ["pairs", "rows"] if taps <= MAX_TAPS else []
+    else:
+        names = ["multiplier"] if taps <= MAX_TAPS else []
+    if planes_fit(op, g, geometry):
+        names = ["planes", *names] if planes_first(op, g, geometry) else [*names, "planes"]
+    return names
+
+
+def planes_first(op, g, p: dict) -> bool:
+    """The untuned choice (measured on qemu-m4, bench/shapes.py): planes for a 3x3 kernel without a
+    clamp narrower than int8 (its row loops for stride 1 and 2) where the plane serves several
+    outputs: a depth multiplier (2.4-2.5 instructions per MAC against 5.4-6.6 for "multiplier") or
+    one input channel (3.5 against 6.2 as a CONV_2D). At multiplier 1 it is a `kiln tune` variant:
+    2.9 against 3.5 for "pairs" on a 16-wide 3x3 layer, but slower on short rows (kws's 5-wide
+    layers: +6% for the model) and its ring of int16 rows costs arena (vww: 36.9 -> 46.3 KB);
+    other kernels walk the planes in C (5-8.5 per MAC)."""
+    y = g.tensor(op.outputs[0])
+    lo, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
+    if (p["k_h"], p["k_w"]) != (3, 3) or (lo, hi) != (-128, 127):
+        return False
+    return y.shape[3] > p["in_c"] or p["in_c"] == 1
+
+
+def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
+    """The depthwise half of conv.prepare for int8 (not as a CONV_2D): the kernel's filter and bias,
+    p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
+    kh, kw, zp = p["k_h"], p["k_w"], p["in_zp"]
+    if variant == "planes" or kh * kw <= MAX_TAPS:  # outside taps read the zero point, folded in here
+        p["bias_folded"] = (bias - zp * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+        if p["depth_multiplier"] > 1 and variant != "planes":
+            p["multiplier_filter"] = pack_multiplier(wdata)
+    p["bias"] = bias.astype(np.int32)
+    requant(p.get("bias_folded", p["bias"]), 128 if "bias_folded" in p else 256)
+    if variant == "planes":
+        p["planes"] = planes.pack(wdata, p["bias_folded"], p["rq"], p)
+        op.scratch_bytes = planes.scratch_bytes(p)
+        return None
+    p["rows"] = variant == "rows"  # the filter as the model has it: for CPUs without DSP
+    if "bias_folded" in p and "multiplier_filter" not in p and not p["rows"]:
+        parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])
+        p["packed"] = packing.stream(parts)
+        return parts
+    return None
+
+
+def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
+    """Depth multiplier 1, [1, k_h, k_w, C] -> the stream of int32 words kiln_depthwise_conv_s8
+    walks: for each block of four channels, their four biases, then for each pair of taps (a zero
+    tap added to an odd count) four words, one per channel, holding the two taps' weights as
+    int16 (first tap in the low half, the operand of one SMLAD), then the four channels' 3
+    requantization words; for each remaining channel, its bias, its taps' weights one a word,
+    its 3 requantization words."""
+    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, C]
+    rq = np.asarray(rq, np.int64).reshape(-1, 3)
+    c4 = w.shape[3] // 4 * 4
+    even = np.pad(taps, ((0, taps.shape[0] % 2), (0, 0)))
+    words = packing.int16_pair(even[0::2, :c4], even[1::2, :c4])  # [pairs, c4]
+    words = words.reshape(words.shape[0], c4 // 4, 4).transpose(1, 0, 2)
+    parts = []
+    for k in range(c4 // 4):
+        parts += [bias[4 * k:4 * k + 4], packing.Weights(words[k], 2), rq[4 * k:4 * k + 4]]
+    for c in range(c4, w.shape[3]):
+        parts += [bias[c:c + 1], packing.Weights(taps[:, c], 1), rq[c]]
+    return parts
+
+
+MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
+
+
+def pack_multiplier(w: np.ndarray) -> np.ndarray:
+    """kiln_depthwise_conv_s8_multiplier's filter, int32 words: [1, k_h, k_w, out_c] as, per block
+    of MULTIPLIER_BLOCK consecutive output channels (the last one shorter), per pair of taps (a zero
+    weight after an odd last tap), each output's two weights as an int16 pair: one SMLAD against
+    the pair of its input channel's values (shared by the block when dm is a multiple of 4; two
+    input channels per block when dm is 2)."""
+    taps = w.reshape(-1, w.shape[3]).astype(np.int64)  # [taps, out_c]
+    if taps.shape[0] % 2:
+        taps = np.vstack([taps, np.zeros((1, taps.shape[1]), np.int64)])
+    words = [packing.int16_pair(taps[0::2, oc:oc + MULTIPLIER_BLOCK], taps[1::2, oc:oc + MULTIPLIER_BLOCK]).reshape(-1)
+             for oc in range(0, taps.shape[1], MULTIPLIER_BLOCK)]  # per block: per tap pair, per output
+    return packing.stream(words)

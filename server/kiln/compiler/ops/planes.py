@@ -1,0 +1,87 @@
+"""The "planes" layout of an int8 DEPTHWISE_CONV_2D (kiln_depthwise_conv_s8_planes).
+
+Each output channel is a 2-D convolution of one input channel's plane: the kernel copies the
+input's rows, widened to int16, into a ring of `ring` rows in scratch (every channel's plane side by
+side, the zero point in the padding) and walks every output row with one channel's weights at a
+time, two plane values per SMLAD. The functions here mirror the kernel's own (path_of, sub_width):
+the stream's layout and the scratch it needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import packing
+
+MAX_ROWS = 32  # kernel rows the kernel's row table holds (MAX_ROWS in kiln_depthwise_planes.c)
+S1, S2, ANY = 0, 1, 2  # the kernel's paths: 3 wide at stride 1 (any dilation), at stride 2, any other
+
+
+def path(p: dict) -> int:
+    if p["k_w"] == 3 and p["stride_w"] == 1:
+        return S1
+    if p["k_w"] == 3 and p["stride_w"] == 2 and p["dil_w"] == 1:
+        return S2
+    return ANY
+
+
+def sub_width(p: dict) -> int:
+    """int16 per dilation phase of a plane row: past the last column any path reads, even."""
+    kind, ow, d = path(p), p["out_w"], p["dil_w"]
+    need = (ow + d - 1) // d + 3 if kind == S1 else 2 * ow + 4 if kind == S2 else p["stride_w"] * (ow - 1) // d + p["k_w"] + 1
+    return (need + 1) & ~1
+
+
+def scratch_bytes(p: dict) -> int:
+    """The ring: (k_h - 1) * dil_h + 1 padded rows of every input channel, int16."""
+    return ((p["k_h"] - 1) * p["dil_h"] + 1) * p["in_c"] * p["dil_w"] * sub_width(p) * 2
+
+
+def fits(p: dict, bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
+    """The kernel's limits: its row table, and twice the largest sum within int32 (weights and bias
+    are stored doubled; inputs and the zero point are int8)."""
+    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, wdata.shape[3]).sum(axis=0)
+    bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * wsum
+    return p["k_h"] <= MAX_ROWS and int(2 * bound.max()) < 2**31
+
+
+def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.ndarray:
+    """[1, k_h, k_w, out_c] -> the kernel's stream, per output channel: 2 * bias (the input zero
+    point folded in), its 3 requantization words, then per kernel row its weights doubled as int16
+    pairs: {w0 w1} {w1 w2} for a 3-wide kernel at stride 1 (pixels k, k + 1 share the plane's
+    words), {w0 w1} {w2 0} at stride 2, else every pair from an even first tap ({w0 w1} {w2 w3}...,
+    a zero after an odd last one) then from an odd one ({0 w0} {w1 w2}...)."""
+    k_h, k_w, out_c = w.shape[1], w.shape[2], w.shape[3]
+    taps = 2 * w.reshape(k_h, k_w, out_c).astype(np.int64)
+    padded = np.zeros((k_h, k_w + 3, out_c), np.int64)
+    padded[:, 1:k_w + 1] = taps  # padded[:, i + 1] is tap i; zeros around
+    kind = path(p)
+    if kind == S1:
+        lo, hi = [1, 2], [2, 3]  # {w0 w1}, {w1 w2}
+    elif kind == S2:
+        lo, hi = [1, 3], [2, 4]  # {w0 w1}, {w2 0}
+    else:
+        ne, no = (k_w + 1) // 2, k_w // 2 + 1
+        lo = [1 + 2 * j for j in range(ne)] + [2 * j for j in range(no)]
+        hi = [i + 1 for i in lo]
+    words = packing.int16_pair(padded[:, lo], padded[:, hi])  # [k_h, per_row, out_c]
+    rq = np.asarray(rq, np.int64).reshape(out_c, 3)
+    head = np.concatenate([2 * np.asarray(bias_folded, np.int64)[:, None], rq], axis=1)  # [out_c, 4]
+    return packing.stream([np.concatenate([head[o], words[:, :, o].reshape(-1)]) for o in range(out_c)])
+
+
+def overlap(p: dict) -> int:
+    """OpDef.overlap for this layout: the least in_start - out_start (bytes) for which no output row
+    lands on input the kernel has yet to read. Per output row it copies the input rows not yet in the
+    ring (every channel, from column 0), then writes the row; later rows read from the row after its
+    last kernel row on."""
+    never = 1 << 60
+    row_in, image_in = p["in_w"] * p["in_c"], p["in_h"] * p["in_w"] * p["in_c"]
+    row_out, image_out = p["out_w"] * p["out_c"], p["out_h"] * p["out_w"] * p["out_c"]
+    gap = -p["batches"] * image_in
+    for b in range(p["batches"]):
+        for oy in range(p["out_h"]):
+            nxt = max(oy * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"] + 1, (oy + 1) * p["stride_h"]) - p["pad_top"]
+            later = b * image_in + max(nxt, 0) * row_in if nxt < p["in_h"] and oy + 1 < p["out_h"] else (
+                (b + 1) * image_in if b + 1 < p["batches"] else never)
+            gap = max(gap, b * image_out + (oy + 1) * row_out - later)
+    return int(gap)
