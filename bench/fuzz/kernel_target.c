@@ -19,6 +19,11 @@
  *    rows plainly) against a plain dot product and TFLite's rescale; batches 1-3, depth 1-70,
  *    units 1-19, per-tensor or per-channel, TFLite's exact rescale or kiln_rq with constants built
  *    as quantmath.requant_constants does (its precondition |2 acc| < 2^31 holds at these sizes).
+ * 3. int8 DEPTHWISE_CONV_2D on planes: kiln_depthwise_conv_s8_planes (its stream packed as
+ *    planes.pack: per output channel 2 x the folded bias, {multiplier, shift, 0}, per kernel row the
+ *    doubled weights as int16 pairs of the row loop's layout) against kiln_depthwise_conv_s8_general;
+ *    multiplier 1-8, 1-5 input channels, the same geometries, zero points and clamp. Its scratch, the
+ *    ring of rows, is allocated at exactly planes.scratch_bytes, so a read past it is an ASan report.
  *
  * A mismatch aborts (a finding), as does any ASan or UBSan report. */
 #include <stdint.h>
@@ -124,6 +129,25 @@ static int fuzz_dw16(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* An int8 depthwise layer's values from v (g set): per output channel {multiplier, shift, 0} for
+ * TFLite's exact rescale and a bias, the input, the filter (symmetric int8). */
+static void random_dw8(const uint8_t *v, size_t nv, const kiln_conv_geometry_t *g, int32_t *rq, int32_t *bias,
+                       int8_t *in, int8_t *filter)
+{
+    int32_t c, i;
+    for (c = 0; c < g->out_c; ++c) {
+        rq[3 * c] = (int32_t)(0x40000000u | ((uint32_t)byte_at(v, nv, 3 * c) << 22) | byte_at(v, nv, 3 * c + 1));
+        rq[3 * c + 1] = -(int32_t)(byte_at(v, nv, 3 * c + 2) % 14);
+        rq[3 * c + 2] = 0;
+        bias[c] = (int32_t)(int8_t)byte_at(v, nv, 5 * c + 7) * 256 + byte_at(v, nv, c + 11);
+    }
+    for (i = 0; i < g->batches * g->in_h * g->in_w * g->in_c; ++i) in[i] = (int8_t)byte_at(v, nv, i + 13);
+    for (i = 0; i < g->k_h * g->k_w * g->out_c; ++i) {
+        filter[i] = (int8_t)byte_at(v, nv, 7 * i + 5);
+        if (filter[i] == -128) filter[i] = -127;
+    }
+}
+
 /* ---- 1: int8 depthwise, multiplier above 1 ---- */
 static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
 {
@@ -135,8 +159,6 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
     kiln_conv_s8_params_t p;
     kiln_conv_geometry_t *g = &p.g;
     int32_t c, t, i, m, k, n, taps, dm, lo, hi;
-    const uint8_t *v;
-    size_t nv;
     if (size < 16) return 0;
     memset(&p, 0, sizeof p);
     g->in_c = 1 + data[3] % 5;
@@ -151,19 +173,7 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
     p.rq = rq;
     p.rq_fast = 0; /* TFLite's exact rescale: {multiplier, shift, 0} */
     taps = g->k_h * g->k_w;
-    v = data + 16;
-    nv = size - 16;
-    for (c = 0; c < g->out_c; ++c) {
-        rq[3 * c] = (int32_t)(0x40000000u | ((uint32_t)byte_at(v, nv, 3 * c) << 22) | byte_at(v, nv, 3 * c + 1));
-        rq[3 * c + 1] = -(int32_t)(byte_at(v, nv, 3 * c + 2) % 14);
-        rq[3 * c + 2] = 0;
-        bias[c] = (int32_t)(int8_t)byte_at(v, nv, 5 * c + 7) * 256 + byte_at(v, nv, c + 11);
-    }
-    for (i = 0; i < g->batches * g->in_h * g->in_w * g->in_c; ++i) in[i] = (int8_t)byte_at(v, nv, i + 13);
-    for (i = 0; i < taps * g->out_c; ++i) {
-        filter[i] = (int8_t)byte_at(v, nv, 7 * i + 5);
-        if (filter[i] == -128) filter[i] = -127;
-    }
+    random_dw8(data + 16, size - 16, g, rq, bias, in, filter);
     /* pack_multiplier: per block of 4 output channels (the last one shorter), per pair of taps (a
      * zero weight after an odd last tap), each output's two weights as an int16 pair */
     i = 0;
@@ -183,6 +193,89 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
     memset(zp_vector, p.in_zp, sizeof zp_vector);
     kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
     kiln_depthwise_conv_s8_multiplier(in, packed, folded, out_fast, &p, zp_vector);
+    if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
+    return 0;
+}
+
+/* ---- 3: int8 depthwise on planes ---- */
+enum { S1, S2, ANY }; /* planes.path */
+
+static int32_t planes_path(const kiln_conv_geometry_t *g)
+{
+    return g->k_w == 3 && g->stride_w == 1 ? S1 : (g->k_w == 3 && g->stride_w == 2 && g->dil_w == 1 ? S2 : ANY);
+}
+
+static int32_t planes_sub_width(const kiln_conv_geometry_t *g)
+{
+    const int32_t path = planes_path(g);
+    const int32_t need = path == S1 ? (g->out_w + g->dil_w - 1) / g->dil_w + 3
+                                    : (path == S2 ? 2 * g->out_w + 4 : g->stride_w * (g->out_w - 1) / g->dil_w + g->k_w + 1);
+    return (need + 1) & ~1;
+}
+
+/* weight i of a kernel row, doubled, 0 outside the row */
+static int32_t tap2(const int8_t *filter, const kiln_conv_geometry_t *g, int32_t row, int32_t i, int32_t oc)
+{
+    return i >= 0 && i < g->k_w ? 2 * filter[(row * g->k_w + i) * g->out_c + oc] : 0;
+}
+
+static int32_t pair16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)(uint16_t)lo) | ((uint32_t)(uint16_t)hi << 16));
+}
+
+static int fuzz_dw8_planes(const uint8_t *data, size_t size)
+{
+    enum { MAX_IN = 2 * 9 * 9 * 5, MAX_OC = 5 * 8 };
+    static int8_t in[MAX_IN], out_fast[2 * 9 * 9 * MAX_OC], out_ref[2 * 9 * 9 * MAX_OC], filter[25 * MAX_OC];
+    static int32_t stream[MAX_OC * (4 + 5 * 6)], bias[MAX_OC], rq[3 * MAX_OC];
+    kiln_conv_s8_params_t p;
+    kiln_conv_geometry_t *g = &p.g;
+    int32_t c, t, i, r, taps, lo, hi, path;
+    int16_t *ring;
+    size_t ring_bytes;
+    if (size < 16) return 0;
+    memset(&p, 0, sizeof p);
+    g->in_c = 1 + data[3] % 5;
+    g->depth_multiplier = 1 + data[4] % 8;
+    if (!depthwise_geometry(data, g)) return 0;
+    p.in_zp = (int8_t)data[10];
+    p.out_zp = (int8_t)data[11];
+    lo = (int8_t)data[12];
+    hi = (int8_t)data[13];
+    p.act_min = data[14] & 1 ? -128 : (lo < hi ? lo : hi); /* half the runs without a clamp: the 3x3 row loops */
+    p.act_max = data[14] & 1 ? 127 : (lo < hi ? hi : lo);
+    p.rq = rq;
+    p.rq_fast = 0;
+    taps = g->k_h * g->k_w;
+    random_dw8(data + 16, size - 16, g, rq, bias, in, filter);
+    path = planes_path(g);
+    i = 0;
+    for (c = 0; c < g->out_c; ++c) {
+        int32_t folded = bias[c];
+        for (t = 0; t < taps; ++t) folded -= p.in_zp * filter[t * g->out_c + c];
+        stream[i++] = 2 * folded, stream[i++] = rq[3 * c], stream[i++] = rq[3 * c + 1], stream[i++] = 0;
+        for (r = 0; r < g->k_h; ++r) {
+            if (path == S1) { /* {w0 w1} {w1 w2} */
+                stream[i++] = pair16(tap2(filter, g, r, 0, c), tap2(filter, g, r, 1, c));
+                stream[i++] = pair16(tap2(filter, g, r, 1, c), tap2(filter, g, r, 2, c));
+            } else if (path == S2) { /* {w0 w1} {w2 0} */
+                stream[i++] = pair16(tap2(filter, g, r, 0, c), tap2(filter, g, r, 1, c));
+                stream[i++] = pair16(tap2(filter, g, r, 2, c), 0);
+            } else { /* pairs from an even first tap, then from an odd one */
+                for (t = 0; t < (g->k_w + 1) / 2; ++t)
+                    stream[i++] = pair16(tap2(filter, g, r, 2 * t, c), tap2(filter, g, r, 2 * t + 1, c));
+                for (t = 0; t < g->k_w / 2 + 1; ++t)
+                    stream[i++] = pair16(tap2(filter, g, r, 2 * t - 1, c), tap2(filter, g, r, 2 * t, c));
+            }
+        }
+    }
+    ring_bytes = (size_t)(((g->k_h - 1) * g->dil_h + 1) * g->in_c * g->dil_w * planes_sub_width(g)) * 2;
+    ring = (int16_t *)malloc(ring_bytes);
+    if (!ring) return 0;
+    kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
+    kiln_depthwise_conv_s8_planes(in, stream, out_fast, &p, ring);
+    free(ring);
     if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
     return 0;
 }
@@ -259,9 +352,10 @@ static int fuzz_fc8(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: return fuzz_dw16(data + 1, size - 1);
     case 1: return fuzz_dw8_multiplier(data + 1, size - 1);
+    case 3: return fuzz_dw8_planes(data + 1, size - 1);
     default: return fuzz_fc8(data + 1, size - 1);
     }
 }

@@ -81,114 +81,137 @@ static int32_t sub_width(const kiln_conv_geometry_t *g, int32_t path)
     return (need + 1) & ~1;
 }
 
-/* One output pixel whose taps start at column `at` of the phase row (any path's layout when
- * PATH_ANY): the pairs from the even column at or before it. */
-static int32_t pixel_any(const row_job_t *j, int32_t base, int32_t at, int32_t acc)
+/* Two output pixels of any kernel (PATH_ANY), whose taps start at column at[k] of the phase row at
+ * base[k]: each sums the pairs from the even column at or before its start, with the weights from an
+ * even first tap or from an odd one (the stream's E and O words). Pixels of the same parity share
+ * each weight word's load. acc: both sums, from the bias. */
+static void pixels_any(const row_job_t *j, const int32_t *base, const int32_t *at, int32_t *acc)
 {
-    const int32_t ne = (j->k_w + 1) / 2, odd = at & 1, n = odd ? j->k_w / 2 + 1 : ne;
-    const int32_t *w = j->stream + 4 + (odd ? ne : 0);
-    int32_t r, t;
-    for (r = 0; r < j->k_h; ++r, w += j->per_row) {
-        const int16_t *x = j->rows[r] + base + at - odd;
-        for (t = 0; t < n; ++t) acc = MAC(word_at(x + 2 * t), (uint32_t)w[t], acc);
+    const int32_t ne = (j->k_w + 1) / 2, no = j->k_w / 2 + 1, odd0 = at[0] & 1, odd1 = at[1] & 1;
+    const int32_t *w0 = j->stream + 4 + (odd0 ? ne : 0), *w1 = j->stream + 4 + (odd1 ? ne : 0);
+    const int32_t n0 = odd0 ? no : ne, n1 = odd1 ? no : ne;
+    int32_t a0 = acc[0], a1 = acc[1], r, t;
+    for (r = 0; r < j->k_h; ++r, w0 += j->per_row, w1 += j->per_row) {
+        const int16_t *x = j->rows[r] + base[0] + at[0] - odd0, *y = j->rows[r] + base[1] + at[1] - odd1;
+        if (odd0 == odd1) {
+            for (t = 0; t < n0; ++t, x += 2, y += 2) {
+                const uint32_t w = (uint32_t)w0[t];
+                a0 = MAC(word_at(x), w, a0);
+                a1 = MAC(word_at(y), w, a1);
+            }
+        } else {
+            for (t = 0; t < n0; ++t) a0 = MAC(word_at(x + 2 * t), (uint32_t)w0[t], a0);
+            for (t = 0; t < n1; ++t) a1 = MAC(word_at(y + 2 * t), (uint32_t)w1[t], a1);
+        }
     }
-    return acc;
+    acc[0] = a0, acc[1] = a1;
 }
 
 #if KILN_DSP
-/* row_pairs at stride 1 for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer), in
- * assembly: gcc spilled a third of the loop around its 14 live registers (47 instructions per two
- * pixels, now 34). Registers: the rows r0-r2 (LDRD of A and B, stepping one word), sums r3 r4, A
- * r5, B r12, output lr, the six weight words r6-r11; on the stack m, c, e, the output step, the
- * loop's end and the bias. */
+/* row_pairs for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer), in
+ * assembly: gcc spilled a third of its loop around the 14 live values (47 and 54 instructions per two
+ * pixels at stride 1 and 2, now 34 and 37). Registers: the kernel rows r0-r2, sums r3 r4, loaded
+ * words r5 r12, output lr, the six weight words r6-r11; on the stack m, c, e, the output step, the
+ * loop's end and the bias (the caller's n, o and step at 60, 64, 68). ROW_S1/ROW_S2 are one kernel
+ * row of the step (see row_pairs), the first one starting sum r3 from the bias (S: r4); END the loop's
+ * end from n in r4 (2 or 4 int16 a pixel). */
+#define PLANES_PRO(END)                                                                                  \
+    "push   {r4-r11, lr}\n\t"                                                                            \
+    "sub    sp, sp, #24\n\t"                                                                             \
+    "ldr    r4, [sp, #60]\n\t"                                                                           \
+    "ldr    lr, [sp, #64]\n\t"                                                                           \
+    "ldr    r5, [sp, #68]\n\t"                                                                           \
+    "str    r5, [sp, #12]\n\t"                                                                           \
+    "ldr    r5, [r3, #0]\n\t"                                                                            \
+    "str    r5, [sp, #20]\n\t"                                                                           \
+    "ldr    r5, [r3, #4]\n\t"                                                                            \
+    "str    r5, [sp, #0]\n\t"                                                                            \
+    "ldr    r5, [r3, #8]\n\t"                                                                            \
+    "str    r5, [sp, #8]\n\t"                                                                            \
+    "ldr    r5, [r3, #12]\n\t"                                                                           \
+    "str    r5, [sp, #4]\n\t"                                                                            \
+    "bic    r5, r4, #1\n\t" END                                                                          \
+    "str    r5, [sp, #16]\n\t"                                                                           \
+    "add    r3, r3, #16\n\t"                                                                             \
+    "ldm    r3, {r6, r7, r8, r9, r10, r11}\n\t"                                                          \
+    "cmp    r0, r5\n\t"                                                                                  \
+    "beq    2f\n\t"                                                                                      \
+    "1:\n\t"                                                                                             \
+    "ldr    r4, [sp, #20]\n\t"
+#define ROW_S1(X, E, F, S)                                                                                  \
+    "ldrd   r5, r12, [" X "], #4\n\t"                                                                    \
+    "smlad  r3, r5, " E ", " S "\n\t"                                                                    \
+    "smlatb r4, r5, " E ", r4\n\t"                                                                       \
+    "smlabt r3, r12, " F ", r3\n\t"                                                                      \
+    "smlad  r4, r12, " F ", r4\n\t"
+#define ROW_S2(X, E, F, S)                                                                                  \
+    "ldrd   r5, r12, [" X "], #8\n\t"                                                                    \
+    "smlad  r3, r5, " E ", " S "\n\t"                                                                       \
+    "ldr    r5, [" X "]\n\t"                                                                             \
+    "smlabb r3, r12, " F ", r3\n\t"                                                                      \
+    "smlad  r4, r12, " E ", r4\n\t"                                                                      \
+    "smlabb r4, r5, " F ", r4\n\t"
+/* both sums requantized and stored, the loop closed, then an odd last pixel (TAIL: one kernel row
+ * of it into r3), the epilogue */
+#define PLANES_EPI(TAIL)                                                                                 \
+    "ldrd   r5, r12, [sp, #0]\n\t"                                                                       \
+    "add    r12, r12, r3, asr #31\n\t"                                                                   \
+    "smmlar r3, r3, r5, r12\n\t"                                                                         \
+    "ldr    r12, [sp, #4]\n\t"                                                                           \
+    "add    r12, r12, r4, asr #31\n\t"                                                                   \
+    "smmlar r4, r4, r5, r12\n\t"                                                                         \
+    "ldrd   r5, r12, [sp, #8]\n\t"                                                                       \
+    "asr    r3, r3, r5\n\t"                                                                              \
+    "asr    r4, r4, r5\n\t"                                                                              \
+    "ssat   r3, #8, r3\n\t"                                                                              \
+    "ssat   r4, #8, r4\n\t"                                                                              \
+    "strb   r3, [lr]\n\t"                                                                                \
+    "strb   r4, [lr, r12]\n\t"                                                                           \
+    "add    lr, lr, r12, lsl #1\n\t"                                                                     \
+    "ldr    r5, [sp, #16]\n\t"                                                                           \
+    "cmp    r0, r5\n\t"                                                                                  \
+    "bne    1b\n\t"                                                                                      \
+    "2:\n\t"                                                                                             \
+    "ldr    r5, [sp, #60]\n\t"                                                                           \
+    "tst    r5, #1\n\t"                                                                                  \
+    "beq    3f\n\t"                                                                                      \
+    "ldr    r3, [sp, #20]\n\t" TAIL("r0", "r6", "r7") TAIL("r1", "r8", "r9") TAIL("r2", "r10", "r11")       \
+    "ldrd   r5, r12, [sp, #0]\n\t"                                                                       \
+    "add    r12, r12, r3, asr #31\n\t"                                                                   \
+    "smmlar r3, r3, r5, r12\n\t"                                                                         \
+    "ldr    r5, [sp, #8]\n\t"                                                                            \
+    "asr    r3, r3, r5\n\t"                                                                              \
+    "ssat   r3, #8, r3\n\t"                                                                              \
+    "strb   r3, [lr]\n\t"                                                                                \
+    "3:\n\t"                                                                                             \
+    "add    sp, sp, #24\n\t"                                                                             \
+    "pop    {r4-r11, pc}\n\t"
+#define TAIL_S1(X, E, F)                                                                                 \
+    "ldrd   r5, r12, [" X "]\n\t"                                                                        \
+    "smlad  r3, r5, " E ", r3\n\t"                                                                       \
+    "smlabt r3, r12, " F ", r3\n\t"
+#define TAIL_S2(X, E, F)                                                                                 \
+    "ldrd   r5, r12, [" X "]\n\t"                                                                        \
+    "smlad  r3, r5, " E ", r3\n\t"                                                                       \
+    "smlabb r3, r12, " F ", r3\n\t"
+
 __attribute__((naked, noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
                                                         const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
 {
     (void)x0, (void)x1, (void)x2, (void)s, (void)n, (void)o, (void)o_step;
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "sub    sp, sp, #24\n\t" /* [sp] m, c, e, step, end, bias; n, o, step at 60, 64, 68 */
-        "ldr    r4, [sp, #60]\n\t"
-        "ldr    lr, [sp, #64]\n\t"
-        "ldr    r5, [sp, #68]\n\t"
-        "str    r5, [sp, #12]\n\t"
-        "ldr    r5, [r3, #0]\n\t"
-        "str    r5, [sp, #20]\n\t"
-        "ldr    r5, [r3, #4]\n\t"
-        "str    r5, [sp, #0]\n\t"
-        "ldr    r5, [r3, #8]\n\t"
-        "str    r5, [sp, #8]\n\t"
-        "ldr    r5, [r3, #12]\n\t"
-        "str    r5, [sp, #4]\n\t"
-        "bic    r5, r4, #1\n\t"
-        "add    r5, r0, r5, lsl #1\n\t"
-        "str    r5, [sp, #16]\n\t"
-        "add    r3, r3, #16\n\t"
-        "ldm    r3, {r6, r7, r8, r9, r10, r11}\n\t"
-        "cmp    r0, r5\n\t"
-        "beq    2f\n\t"
-        "1:\n\t"
-        "ldr    r4, [sp, #20]\n\t"
-        "ldrd   r5, r12, [r0], #4\n\t"
-        "smlad  r3, r5, r6, r4\n\t"
-        "smlatb r4, r5, r6, r4\n\t"
-        "smlabt r3, r12, r7, r3\n\t"
-        "smlad  r4, r12, r7, r4\n\t"
-        "ldrd   r5, r12, [r1], #4\n\t"
-        "smlad  r3, r5, r8, r3\n\t"
-        "smlatb r4, r5, r8, r4\n\t"
-        "smlabt r3, r12, r9, r3\n\t"
-        "smlad  r4, r12, r9, r4\n\t"
-        "ldrd   r5, r12, [r2], #4\n\t"
-        "smlad  r3, r5, r10, r3\n\t"
-        "smlatb r4, r5, r10, r4\n\t"
-        "smlabt r3, r12, r11, r3\n\t"
-        "smlad  r4, r12, r11, r4\n\t"
-        "ldrd   r5, r12, [sp, #0]\n\t"
-        "add    r12, r12, r3, asr #31\n\t"
-        "smmlar r3, r3, r5, r12\n\t"
-        "ldr    r12, [sp, #4]\n\t"
-        "add    r12, r12, r4, asr #31\n\t"
-        "smmlar r4, r4, r5, r12\n\t"
-        "ldrd   r5, r12, [sp, #8]\n\t"
-        "asr    r3, r3, r5\n\t"
-        "asr    r4, r4, r5\n\t"
-        "ssat   r3, #8, r3\n\t"
-        "ssat   r4, #8, r4\n\t"
-        "strb   r3, [lr]\n\t"
-        "strb   r4, [lr, r12]\n\t"
-        "add    lr, lr, r12, lsl #1\n\t"
-        "ldr    r5, [sp, #16]\n\t"
-        "cmp    r0, r5\n\t"
-        "bne    1b\n\t"
-        "2:\n\t" /* an odd count: the last pixel, pixel k's half of the loop */
-        "ldr    r5, [sp, #60]\n\t"
-        "tst    r5, #1\n\t"
-        "beq    3f\n\t"
-        "ldr    r3, [sp, #20]\n\t"
-        "ldrd   r5, r12, [r0]\n\t"
-        "smlad  r3, r5, r6, r3\n\t"
-        "smlabt r3, r12, r7, r3\n\t"
-        "ldrd   r5, r12, [r1]\n\t"
-        "smlad  r3, r5, r8, r3\n\t"
-        "smlabt r3, r12, r9, r3\n\t"
-        "ldrd   r5, r12, [r2]\n\t"
-        "smlad  r3, r5, r10, r3\n\t"
-        "smlabt r3, r12, r11, r3\n\t"
-        "ldrd   r5, r12, [sp, #0]\n\t"
-        "add    r12, r12, r3, asr #31\n\t"
-        "smmlar r3, r3, r5, r12\n\t"
-        "ldr    r5, [sp, #8]\n\t"
-        "asr    r3, r3, r5\n\t"
-        "ssat   r3, #8, r3\n\t"
-        "strb   r3, [lr]\n\t"
-        "3:\n\t"
-        "add    sp, sp, #24\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    __asm__ volatile(PLANES_PRO("add    r5, r0, r5, lsl #1\n\t") ROW_S1("r0", "r6", "r7", "r4")
+                     ROW_S1("r1", "r8", "r9", "r3") ROW_S1("r2", "r10", "r11", "r3") PLANES_EPI(TAIL_S1));
+}
+
+__attribute__((naked, noinline)) static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
+                                                        const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+{
+    (void)x0, (void)x1, (void)x2, (void)s, (void)n, (void)o, (void)o_step;
+    __asm__ volatile(PLANES_PRO("add    r5, r0, r5, lsl #2\n\t") ROW_S2("r0", "r6", "r7", "r4")
+                     ROW_S2("r1", "r8", "r9", "r3") ROW_S2("r2", "r10", "r11", "r3") PLANES_EPI(TAIL_S2));
 }
 #else
-/* row_pairs at stride 1 for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer): the
- * three rows' pointers, six weight words and the requantization in locals. */
+/* The same in C (the portable path): the rows, weight words and requantization in locals. */
 __attribute__((noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int32_t *s, int32_t n,
                        int8_t *o, int32_t o_step)
 {
@@ -216,7 +239,6 @@ __attribute__((noinline)) static void row_s1_3x3(const int16_t *x0, const int16_
         o[0] = (int8_t)kiln_sat8(kiln_smmlar(a, m, rc + (a >> 31)) >> sh);
     }
 }
-#endif
 
 /* row_pairs at stride 2 for a 3x3 kernel with kiln_rq and no clamp narrower than int8, its constants in locals. */
 __attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
@@ -243,6 +265,7 @@ __attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_
         o[o_step] = (int8_t)kiln_sat8(kiln_smmlar(a1, m, rc + (a1 >> 31)) >> sh);
     }
 }
+#endif
 
 /* Two pixels a step of a 3-wide kernel, any number of rows and any clamp. Stride 1 (k: pixel k of one
  * dilation phase, k even): per kernel row the words A = x[k..k+1], B = x[k+2..k+3]; pixel k is
@@ -294,10 +317,15 @@ static void run_row(const row_job_t *j, int32_t out_w)
         }
         return;
     }
-    for (p = 0; p < out_w; ++p) {
-        const int32_t x = p * j->stride; /* padded column of the first tap */
-        const int32_t base = j->base + (x % j->dil) * j->sub;
-        j->out[p * j->out_step] = out8(pixel_any(j, base, x / j->dil, j->stream[0]), j->stream + 1, j);
+    for (p = 0; p < out_w; p += 2) { /* pixels p and p + 1 (p again for an odd last one) */
+        int32_t base[2], at[2], acc[2], k;
+        for (k = 0; k < 2; ++k) {
+            const int32_t x = (p + k < out_w ? p + k : p) * j->stride; /* padded column of the first tap */
+            base[k] = j->base + (x % j->dil) * j->sub, at[k] = x / j->dil, acc[k] = j->stream[0];
+        }
+        pixels_any(j, base, at, acc);
+        j->out[p * j->out_step] = out8(acc[0], j->stream + 1, j);
+        if (p + 1 < out_w) j->out[(p + 1) * j->out_step] = out8(acc[1], j->stream + 1, j);
     }
 }
 
@@ -307,14 +335,13 @@ static void fill_row(int16_t *dst, const int8_t *src, int32_t in_w, int32_t in_c
                      int32_t sub, int32_t zp)
 {
     const int32_t cols = dil * sub;
-    int32_t x;
+    int32_t x, phase, k, i;
     if (!src) {
         for (x = 0; x < cols; ++x) dst[x] = (int16_t)zp;
         return;
     }
-    for (x = 0; x < cols; ++x) {
-        const int32_t i = x - pad_left;
-        dst[(x % dil) * sub + x / dil] = (int16_t)(i >= 0 && i < in_w ? src[i * in_c] : zp);
+    for (phase = 0; phase < dil; ++phase, dst += sub) { /* columns phase, phase + dil, ... */
+        for (k = 0, i = phase - pad_left; k < sub; ++k, i += dil) dst[k] = (int16_t)(i >= 0 && i < in_w ? src[i * in_c] : zp);
     }
 }
 
