@@ -90,16 +90,21 @@ static void pixels_any(const row_job_t *j, const int32_t *base, const int32_t *a
     const int32_t ne = (j->k_w + 1) / 2, no = j->k_w / 2 + 1, odd0 = at[0] & 1, odd1 = at[1] & 1;
     const int32_t *w0 = j->stream + 4 + (odd0 ? ne : 0), *w1 = j->stream + 4 + (odd1 ? ne : 0);
     const int32_t n0 = odd0 ? no : ne, n1 = odd1 ? no : ne;
+    const int32_t off0 = base[0] + at[0] - odd0, off1 = base[1] + at[1] - odd1;
     int32_t a0 = acc[0], a1 = acc[1], r, t;
-    for (r = 0; r < j->k_h; ++r, w0 += j->per_row, w1 += j->per_row) {
-        const int16_t *x = j->rows[r] + base[0] + at[0] - odd0, *y = j->rows[r] + base[1] + at[1] - odd1;
-        if (odd0 == odd1) {
-            for (t = 0; t < n0; ++t, x += 2, y += 2) {
-                const uint32_t w = (uint32_t)w0[t];
-                a0 = MAC(word_at(x), w, a0);
-                a1 = MAC(word_at(y), w, a1);
+    if (odd0 == odd1) { /* one load of each pair of weight words for both pixels (LDRD) */
+        for (r = 0; r < j->k_h; ++r, w0 += j->per_row) {
+            const int16_t *x = j->rows[r] + off0, *y = j->rows[r] + off1;
+            for (t = 0; t + 2 <= n0; t += 2, x += 4, y += 4) {
+                const uint32_t wa = (uint32_t)w0[t], wb = (uint32_t)w0[t + 1];
+                a0 = MAC(word_at(x + 2), wb, MAC(word_at(x), wa, a0));
+                a1 = MAC(word_at(y + 2), wb, MAC(word_at(y), wa, a1));
             }
-        } else {
+            if (t < n0) a0 = MAC(word_at(x), (uint32_t)w0[t], a0), a1 = MAC(word_at(y), (uint32_t)w0[t], a1);
+        }
+    } else {
+        for (r = 0; r < j->k_h; ++r, w0 += j->per_row, w1 += j->per_row) {
+            const int16_t *x = j->rows[r] + off0, *y = j->rows[r] + off1;
             for (t = 0; t < n0; ++t) a0 = MAC(word_at(x + 2 * t), (uint32_t)w0[t], a0);
             for (t = 0; t < n1; ++t) a1 = MAC(word_at(y + 2 * t), (uint32_t)w1[t], a1);
         }
