@@ -93,6 +93,7 @@ def find_log(model: Path) -> Path | None:
 # takes it there unless the tuning log says otherwise.
 NO_DSP_CPUS = frozenset({"cortex-m0", "cortex-m0plus", "cortex-m1", "cortex-m3", "cortex-m23"})
 PORTABLE = "rows"
+PLANES = "planes"  # int8 DEPTHWISE_CONV_2D on int16 planes (ops/planes.py)
 
 
 # CPUs with Helium (MVE): the "rows" layout is what their vector kernels read (each output channel's
@@ -118,6 +119,8 @@ def candidates(op: Operator, g: Graph, cpu: str | None) -> list[str]:
     if PORTABLE not in names:
         return names
     rest = [v for v in names if v != PORTABLE]
+    if names[0] == PLANES:  # the shape's default on every CPU (ops/depthwise.planes_first)
+        return names if cpu in NO_DSP_CPUS or cpu in HELIUM_CPUS or portable_cpu(cpu) else rest
     if cpu in NO_DSP_CPUS or (cpu in HELIUM_CPUS and op.kind in HELIUM_KINDS):
         return [PORTABLE, *rest]
     if portable_cpu(cpu):
@@ -127,11 +130,15 @@ def candidates(op: Operator, g: Graph, cpu: str | None) -> list[str]:
 
 def cpu_defaults(g: Graph, cpu: str | None) -> dict[int, str]:
     """Operator index -> the untuned default variant on this CPU, where it is not the first one."""
+    def takes_rows(op) -> bool:  # planes, where it leads, beats rows on these CPUs too (bench/cortex_m.md)
+        names = variants(op, g)
+        return PORTABLE in names and names[0] != PLANES
+
     if cpu in HELIUM_CPUS:
-        return {op.index: PORTABLE for op in g.operators if op.kind in HELIUM_KINDS and PORTABLE in variants(op, g)}
+        return {op.index: PORTABLE for op in g.operators if op.kind in HELIUM_KINDS and takes_rows(op)}
     if cpu not in NO_DSP_CPUS:
         return {}
-    return {op.index: PORTABLE for op in g.operators if PORTABLE in variants(op, g)}
+    return {op.index: PORTABLE for op in g.operators if takes_rows(op)}
 
 
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:
