@@ -47,6 +47,12 @@ def cpu(board: str | None) -> str | None:
     return find(board).config.get("cpu") if board else None
 
 
+def flash(board: str | None) -> int | None:
+    """The board's flash in bytes (board.json's "flash_bytes"), where the compiler may spend it on speed
+    (tuning.flash_defaults)."""
+    return find(board).config.get("flash_bytes") if board else None
+
+
 UNITS = ("instructions", "cycles", "nanoseconds")  # what a board's per-operator counter counts
 
 

@@ -14,7 +14,8 @@ def cmd_compile(args) -> int:
     from .. import boards, compiler
     from ..compiler import buildsystem, report
 
-    c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board))
+    c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board),
+                               flash_bytes=boards.flash(args.board))
     for name in buildsystem.unwanted(args.build_system):
         c.files.pop(name, None)
     res = compiler.write(c, args.out)

@@ -89,7 +89,8 @@ def cmd_run(args) -> int:
     if rpc_board and not args.attach:
         boards.find(args.board)  # an unknown board: the error before anything else
     _progress(f"compiling {args.model}")
-    c = compiler.compile_model(args.model, cpu=None if args.attach else boards.cpu(args.board))
+    c = compiler.compile_model(args.model, cpu=None if args.attach else boards.cpu(args.board),
+                               flash_bytes=None if args.attach else boards.flash(args.board))
     g = c.graph
     seq = args.sequence
     if args.input:

@@ -91,17 +91,22 @@ def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan
 
 
 def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, tuning_log: str | Path | None = "auto",
-                  cpu: str | None = None) -> Compiled:
+                  cpu: str | None = None, flash_bytes: int | None = None) -> Compiled:
     """variants: operator index -> kernel variant, as given (kiln tune's trials); else those the
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
     there is one; None: no log, every operator's default). A CPU without the DSP extension, or with
-    Helium, has defaults of its own underneath (tuning.cpu_defaults)."""
+    Helium, has defaults of its own underneath (tuning.cpu_defaults); a DSP CPU on a board of
+    `flash_bytes` (boards.flash) stores large FULLY_CONNECTED weights pre-widened where they fit
+    (tuning.flash_defaults)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}
     if cpu in tuning.NO_DSP_CPUS or cpu in tuning.HELIUM_CPUS:
         validate.run(g)  # the variants need a graph Kiln can compile
         chosen = tuning.cpu_defaults(g, cpu)  # the CPU's own untuned defaults, under the rest
+    elif flash_bytes and cpu and cpu != "host" and not tuning.portable_cpu(cpu):
+        validate.run(g)
+        chosen = tuning.flash_defaults(g, flash_bytes)
     if variants is not None:
         chosen.update(variants)
     else:

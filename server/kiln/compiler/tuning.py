@@ -141,6 +141,30 @@ def cpu_defaults(g: Graph, cpu: str | None) -> dict[int, str]:
     return {op.index: PORTABLE for op in g.operators if takes_rows(op)}
 
 
+FC16_MIN_MACS = 4096  # smaller FULLY_CONNECTED layers keep int8 weights: their rows' fixed costs dominate
+
+
+def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
+    """Operator index -> "weights16" for the int8 FULLY_CONNECTED layers of at least FC16_MIN_MACS MACs
+    whose weights, stored pre-widened (13 instructions per 16 MACs instead of 21, one byte more per
+    weight), keep the model's constants within half the board's flash: the layers with the most MACs
+    per weight (the largest batches) first, then the smallest. A DSP CPU's untuned default on a board
+    whose flash is known (int8 weights cannot beat CMSIS-NN by much more than a third: bench/cortex_m.md)."""
+    budget = flash_bytes // 2 - sum(t.nbytes for t in g.tensors if t.is_const)
+    layers = []
+    for op in g.operators:
+        if op.kind == "FULLY_CONNECTED" and "weights16" in variants(op, g) and not g.tensor(op.inputs[1]).int4:
+            w, x = g.tensor(op.inputs[1]), g.tensor(op.inputs[0])
+            rows = x.size // max(w.shape[-1], 1)
+            if rows * w.size >= FC16_MIN_MACS:
+                layers.append((-rows, w.size, op.index))
+    out = {}
+    for _, size, index in sorted(layers):
+        if size <= budget:
+            out[index], budget = "weights16", budget - size
+    return out
+
+
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:
     """Operator index -> the variant the log names for it (only operators that have that variant)."""
     out = {}
