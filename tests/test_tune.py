@@ -13,6 +13,7 @@ import modelgen as mg
 from harness import assert_match, compile_and_run
 from kiln import compiler
 from kiln.compiler import importer, tuning
+from kiln.compiler.tflwriter import ModelWriter
 from kiln.errors import KilnError
 
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
@@ -264,7 +265,7 @@ def test_variants_too_big_together_are_measured_apart_and_chosen_to_fit(tmp_path
 
 def test_large_fully_connected_weights_widen_where_the_board_has_flash(tmp_path):
     """tuning.flash_defaults: on a DSP CPU whose board's flash is known, FULLY_CONNECTED layers of at
-    least FC16_MIN_MACS MACs store int16 weights while the constants stay within half the flash; a
+    least WIDE_MIN_MACS MACs store int16 weights while the constants stay within half the flash; a
     smaller board, a small layer, a CPU without DSP or no board keep int8."""
     big, small = tmp_path / "big.tflite", tmp_path / "small.tflite"
     big.write_bytes(mg.fully_connected(71, in_features=256, out_features=64).data)    # 16,384 MACs
@@ -276,3 +277,30 @@ def test_large_fully_connected_weights_widen_where_the_board_has_flash(tmp_path)
     assert compiler.compile_model(big, cpu="cortex-m4", flash_bytes=4 << 20, tuning_log=None).graph.operators[0].params["wide"]
     for kw in (dict(cpu="cortex-m4"), dict(cpu="cortex-m0plus", flash_bytes=4 << 20), dict(flash_bytes=4 << 20)):
         assert not compiler.compile_model(big, tuning_log=None, **kw).graph.operators[0].params["wide"], kw
+
+
+def test_convolution_filters_widen_where_the_board_has_flash(tmp_path):
+    """The same for CONV_2D: "direct" becomes "direct16", "im2col" (a first layer of one channel)
+    "im2col16"; the layers with the most MACs per weight first when the flash holds only some."""
+    g = importer.load(conv_model(tmp_path, in_c=8))  # 10x10 pixels, 8 -> 8 channels, 3x3: 576 weights
+    assert tuning.flash_defaults(g, 4 << 20) == {0: "direct16"}
+    g = importer.load(conv_model(tmp_path, in_c=1, name="first.tflite"))
+    assert tuning.flash_defaults(g, 4 << 20) == {0: "im2col16"}
+    two = tmp_path / "two.tflite"  # a 3x3 convolution (100 pixels a weight) then an FC (1 row a weight)
+    w = ModelWriter(description="conv then fc")
+    x = w.tensor("x", [1, 10, 10, 8], "int8", 0.05, 0)
+    f = w.tensor("f", [8, 3, 3, 8], "int8", [0.01] * 8, [0] * 8, axis=0,
+                 data=np.random.default_rng(1).integers(-127, 128, (8, 3, 3, 8)).astype(np.int8))
+    y = w.tensor("y", [1, 10, 10, 8], "int8", 0.1, 0)
+    w.op("CONV_2D", [x, f], [y], {"padding": 0})
+    r = w.tensor("r", [1, 800], "int8", 0.1, 0)
+    w.op("RESHAPE", [y], [r], {"new_shape": [1, 800]})
+    fw = w.tensor("fw", [16, 800], "int8", 0.01, 0, data=np.random.default_rng(2).integers(-127, 128, (16, 800)).astype(np.int8))
+    z = w.tensor("z", [1, 16], "int8", 0.2, 0)
+    w.op("FULLY_CONNECTED", [r, fw], [z], {})
+    w.inputs, w.outputs = [x], [z]
+    two.write_bytes(w.build())
+    g = importer.load(two)
+    consts = sum(t.nbytes for t in g.tensors if t.is_const)
+    assert tuning.flash_defaults(g, 4 << 20) == {0: "direct16", 2: "weights16"}
+    assert tuning.flash_defaults(g, 2 * (consts + 576)) == {0: "direct16"}  # room for the convolution's only

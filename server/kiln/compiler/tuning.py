@@ -141,27 +141,41 @@ def cpu_defaults(g: Graph, cpu: str | None) -> dict[int, str]:
     return {op.index: PORTABLE for op in g.operators if takes_rows(op)}
 
 
-FC16_MIN_MACS = 4096  # smaller FULLY_CONNECTED layers keep int8 weights: their rows' fixed costs dominate
+WIDE_MIN_MACS = 4096  # smaller layers keep int8 weights: their per-output costs dominate
+
+
+def widened_variant(op: Operator, g: Graph) -> str | None:
+    """The variant storing op's int8 weights pre-widened to int16 pairs, where its default has one:
+    "weights16" for FULLY_CONNECTED, "direct16" / "im2col16" for a CONV_2D (or a one-channel
+    DEPTHWISE_CONV_2D computed as one) whose default is "direct" / "im2col"."""
+    names = variants(op, g)
+    if op.kind == "FULLY_CONNECTED":
+        return "weights16" if "weights16" in names and not g.tensor(op.inputs[1]).int4 else None
+    if names and names[0] + "16" in names and not g.tensor(op.inputs[1]).int4:
+        return names[0] + "16"
+    return None
 
 
 def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
-    """Operator index -> "weights16" for the int8 FULLY_CONNECTED layers of at least FC16_MIN_MACS MACs
-    whose weights, stored pre-widened (13 instructions per 16 MACs instead of 21, one byte more per
-    weight), keep the model's constants within half the board's flash: the layers with the most MACs
-    per weight (the largest batches) first, then the smallest. A DSP CPU's untuned default on a board
-    whose flash is known (int8 weights cannot beat CMSIS-NN by much more than a third: bench/cortex_m.md)."""
+    """Operator index -> its widened_variant for the layers of at least WIDE_MIN_MACS MACs whose
+    weights, stored as int16 pairs (no SXTB16 in the inner loop: 13 instructions per 16 MACs instead
+    of 21 in FULLY_CONNECTED, 11 instead of 14 in CONV_2D; one byte more per weight), keep the model's
+    constants within half the board's flash: the layers with the most MACs per weight first (most
+    pixels or batches), then the smallest. A DSP CPU's untuned default on a board whose flash is
+    known (what `kiln tune` chose on every layer of the four MLPerf Tiny models: bench/cortex_m.md)."""
     budget = flash_bytes // 2 - sum(t.nbytes for t in g.tensors if t.is_const)
     layers = []
     for op in g.operators:
-        if op.kind == "FULLY_CONNECTED" and "weights16" in variants(op, g) and not g.tensor(op.inputs[1]).int4:
-            w, x = g.tensor(op.inputs[1]), g.tensor(op.inputs[0])
-            rows = x.size // max(w.shape[-1], 1)
-            if rows * w.size >= FC16_MIN_MACS:
-                layers.append((-rows, w.size, op.index))
+        wide = widened_variant(op, g)
+        if wide:
+            w, y = g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+            per_weight = y.size // max(y.shape[-1], 1)  # MACs per weight: output pixels or rows
+            if per_weight * w.size >= WIDE_MIN_MACS:
+                layers.append((-per_weight, w.size, op.index, wide))
     out = {}
-    for _, size, index in sorted(layers):
+    for _, size, index, wide in sorted(layers):
         if size <= budget:
-            out[index], budget = "weights16", budget - size
+            out[index], budget = wide, budget - size
     return out
 
 
