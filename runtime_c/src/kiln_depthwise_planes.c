@@ -1,9 +1,10 @@
 /* int8 DEPTHWISE_CONV_2D on planes: any depth multiplier, kernel size, stride, dilation, padding.
  *
- * A depthwise output channel is a 2-D convolution of one input channel's plane. The kernel copies
- * that channel's input rows, widened to int16, into a ring of rows in scratch (the "plane"), with
- * the zero point in the padding around the image, and walks each output row of each of its output
- * channels with the channel's weights, bias and requantization in registers. Across a row of the
+ * A depthwise output channel is a 2-D convolution of one input channel's plane. Row by row, the
+ * kernel copies the input rows each output row needs (every channel), widened to int16, into a
+ * ring of rows in scratch (the planes), with the zero point in the padding around the image, then
+ * walks that output row of every output channel with the channel's weights, bias and
+ * requantization in registers; the output may overlap the input (planes.overlap). Across a row of the
  * plane, two neighbouring values are one int16 pair, the operand of SMLAD against a pair of
  * weights: one load serves two taps, and with stride 1 two output pixels (the word under pixel k's
  * taps 0-1 is under pixel k+1's taps -1-0). The copy costs about two instructions a value, shared
