@@ -36,10 +36,11 @@ def kiln(*argv: str) -> None:
     assert cli.main([str(a) for a in argv]) == 0, f"kiln {' '.join(map(str, argv))} failed"
 
 
-def prepare(folder: Path, rpc: bool = True) -> None:
-    """What the example's README asks before building: the models' C and the RPC component."""
+def prepare(folder: Path, rpc: bool = True, board: str | None = None) -> None:
+    """What the example's README asks before building: the models' C (for the board the firmware
+    runs on, whose CPU and flash pick the kernels' layouts) and the RPC component."""
     for name, model in MODELS.items():
-        kiln("compile", model, "--out", folder / "kiln_out" / name)
+        kiln("compile", model, "--out", folder / "kiln_out" / name, *(["--board", board] if board else []))
     if rpc:
         kiln("rpc", "--out", folder / "kiln_out" / "kiln_rpc")
 
@@ -60,7 +61,7 @@ def examples(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def cmake_elf(examples) -> Path:
     app = examples / "firmware-cmake"
-    prepare(app)
+    prepare(app, board="qemu-m4")
     run(["cmake", "-B", "build", "-S", "."], app)
     run(["cmake", "--build", "build"], app)
     return app / "build" / "app.elf"
@@ -155,7 +156,7 @@ async def test_editor_profile_attaches_to_the_firmware(cmake_elf, standalone_key
 def test_make_firmware_on_qemu(examples, capsys):
     """The Makefile build; then `kiln run --port` (attached) on it compares with TFLite Micro."""
     app = examples / "firmware-make"
-    prepare(app)
+    prepare(app, board="qemu-m4")
     run(["make", "-j2"], app)
     with qemu_rpc.QemuDevice(app / "build" / "app.elf", shift=ICOUNT_SHIFT) as q:
         check_models_over_rpc(q.url)

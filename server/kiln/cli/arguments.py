@@ -31,7 +31,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--tuning-log", help="the tuning log to take kernel variants from (default: kiln-tuning.json "
                    "beside the model, when there is one)")
-    p.add_argument("--board", default=None, help="the board whose CPU's tuning applies (default: kiln.toml's, else host)")
+    p.add_argument("--board", default=None, help="the board whose CPU's tuning and flash apply (default: kiln.toml's, else host)")
     p.add_argument("--build-system", choices=("auto", "cmake", "make", "none"), default="auto",
                    help="the build files to write beside the C: cmake (CMakeLists.txt), make (kiln.mk), none, or "
                         "auto (both, and the lines that add the model to the workspace's own build; default)")
