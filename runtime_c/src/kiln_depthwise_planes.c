@@ -279,8 +279,9 @@ __attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_
  * at column 2p): A = x[2p..], B, C; pixel p is A.{w0 w1} + B.lo w2, pixel p + 1 B.{w0 w1} + C.lo w2
  * (weights {w0 w1} {w2 0}). An odd last pixel alone. */
 __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base, int32_t n, int8_t *o,
-                                                int32_t o_step, int32_t stride)
+                                                int32_t o_step)
 {
+    const int32_t stride = j->stride;
     const int32_t *q = j->stream + 1, bias = j->stream[0];
     int32_t k, r;
     for (k = 0; k < n; k += 2, o += 2 * o_step) {
@@ -308,7 +309,7 @@ static void run_row(const row_job_t *j, int32_t out_w)
 {
     int32_t phase, p;
     if (j->path == PATH_S2) { /* (3x3 without a clamp: straight from the caller) */
-        row_pairs(j, j->base, out_w, j->out, j->out_step, 2);
+        row_pairs(j, j->base, out_w, j->out, j->out_step);
         return;
     }
     if (j->path == PATH_S1) { /* stride 1: pixels phase, phase + d, ... are adjacent in their phase */
@@ -318,7 +319,7 @@ static void run_row(const row_job_t *j, int32_t out_w)
                 row_s1_3x3(j->rows[0] + base, j->rows[1] + base, j->rows[2] + base, j->stream, n,
                            j->out + phase * j->out_step, j->dil * j->out_step);
             } else {
-                row_pairs(j, base, n, j->out + phase * j->out_step, j->dil * j->out_step, 1);
+                row_pairs(j, base, n, j->out + phase * j->out_step, j->dil * j->out_step);
             }
         }
         return;

@@ -96,8 +96,8 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
     there is one; None: no log, every operator's default). A CPU without the DSP extension, or with
     Helium, has defaults of its own underneath (tuning.cpu_defaults); a DSP CPU on a board of
-    `flash_bytes` (boards.flash) stores large FULLY_CONNECTED weights pre-widened where they fit
-    (tuning.flash_defaults)."""
+    `flash_bytes` (boards.flash) stores large FULLY_CONNECTED and CONV_2D weights pre-widened where
+    they fit (tuning.flash_defaults)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}

@@ -96,16 +96,16 @@ def prepare(op, g):
     if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and variant is None:
         variant = (variants(op, g) or [None])[0]  # the untuned default (depthwise.variants)
     as_conv = depthwise.single_channel(op, g) and variant != "planes"
-    depthwise_ = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
+    dw_layer = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
     wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv else w.data  # [1, kh, kw, M] -> [M, kh, kw, 1]
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     kh, kw = w.shape[1], w.shape[2]
     p = _geometry(op, x, y, kh, kw)
     p["act"] = act = fused_activation(op)
-    p["depth_multiplier"] = y.shape[3] // x.shape[3] if depthwise_ else 1
+    p["depth_multiplier"] = y.shape[3] // x.shape[3] if dw_layer else 1
     p["as_conv"] = as_conv
-    taps = kh * kw * (1 if depthwise_ else x.shape[3])
+    taps = kh * kw * (1 if dw_layer else x.shape[3])
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
@@ -122,14 +122,14 @@ def prepare(op, g):
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
-    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if depthwise_ else None
+    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if dw_layer else None
 
     def requant(acc_bias, per_input):  # the requantization table, kiln_rq where it is exact
         bounds = np.abs(np.asarray(acc_bias, np.int64)) + per_input * wsum
         p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
                                                 qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
 
-    if not depthwise_:
+    if not dw_layer:
         op.scratch_bytes = taps_layout(p, x.shape[3], op.variant)
         parts = plan_s8(p, wdata, bias, x.zero_point)
     else:

@@ -76,9 +76,8 @@ def planes_first(op, g, p: dict) -> bool:
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
     """The depthwise half of conv.prepare for int8 (not as a CONV_2D): the kernel's filter and bias,
     p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
-    kh, kw, zp = p["k_h"], p["k_w"], p["in_zp"]
-    if variant == "planes" or kh * kw <= MAX_TAPS:  # outside taps read the zero point, folded in here
-        p["bias_folded"] = (bias - zp * wdata.astype(np.int64).sum(axis=(0, 1, 2))).astype(np.int32)
+    if variant == "planes" or p["k_h"] * p["k_w"] <= MAX_TAPS:  # outside taps read the zero point, folded in
+        p["bias_folded"] = folded_bias(g, op).astype(np.int32)
         if p["depth_multiplier"] > 1 and variant != "planes":
             p["multiplier_filter"] = pack_multiplier(wdata)
     p["bias"] = bias.astype(np.int32)
@@ -114,9 +113,6 @@ def pack_depthwise(w: np.ndarray, bias: np.ndarray, rq: np.ndarray) -> list:
     for c in range(c4, w.shape[3]):
         parts += [bias[c:c + 1], packing.Weights(taps[:, c], 1), rq[c]]
     return parts
-
-
-MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
 
 
 def pack_multiplier(w: np.ndarray) -> np.ndarray:
