@@ -144,7 +144,7 @@ def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np
     """The layout kiln_fully_connected_s8 walks with one pointer: rows in groups of four, their
     4-byte chunks alternating, then each row's depth % 4 tail bytes; leftover rows plainly.
     wide (the "weights16" variant): int32 words, each chunk as two words of int16 pairs (depth
-    bytes 0 and 2, then 1 and 3: SMLAD's operands), the tail and leftover rows a weight a word.
+    bytes 0 and 2, then 1 and 3: SMLAD's operands), the tail a weight a word, leftover rows int8.
     nibbles (INT4 weights, the "weights4" variant, kiln_fully_connected_s4): each chunk as four
     bytes holding rows 0 and 1 (low and high nibbles, each w + 8), then four holding rows 2 and 3;
     the tails and leftover rows as int8."""
@@ -161,7 +161,7 @@ def pack_weights(w: np.ndarray, wide: bool = False, nibbles: bool = False) -> np
             body = np.where(body >= 128, body - 256, body)
         parts.append(packing.widened(body) if wide else body)
         parts.append(rows[:, chunks * 4:])
-    parts.append(w[groups * 4:])
+    parts.append(packing.byte_words(w[groups * 4:]) if wide else w[groups * 4:])
     return packing.stream(parts) if wide else np.concatenate([p.reshape(-1) for p in parts]).astype(np.int8)
 
 
