@@ -77,6 +77,11 @@ CASES = {
                                                                       depth_multiplier=4, dilation=(2, 2)),
     "depthwise_x2_5x4_valid_stride3": lambda: mg.depthwise_conv2d(70, input_shape=(2, 13, 12, 3), depth_multiplier=2,
                                                                   kernel=(5, 4), strides=(3, 3), padding="VALID"),
+    # a fused ReLU whose zero is above -128 (as PyTorch's exports have): the clamped assembly loops
+    # (pairs_relu8/16, dw_blocks_3x3_relu) with taps in place, im2col'd, and a 3x3 depthwise layer
+    "conv_relu_lower_clamp": lambda: mg.conv2d(71, input_shape=(1, 7, 6, 16), out_channels=10, activation="RELU"),
+    "conv_im2col_relu_lower_clamp": lambda: mg.conv2d(72, input_shape=(1, 8, 7, 3), out_channels=6, activation="RELU"),
+    "depthwise_3x3_relu_lower_clamp": lambda: mg.depthwise_conv2d(73, input_shape=(1, 7, 9, 12), activation="RELU"),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -111,7 +116,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "conv_pointwise_odd_channels", "conv_first_layer", "fc_tail_and_leftover_rows",
                                   "fc_per_tensor_relu", "depthwise_odd_channels_stride2", "depthwise_dilation2",
                                   "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8", "depthwise_3x3",
-                                  "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3"])
+                                  "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3", "conv_relu_lower_clamp",
+                                  "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

@@ -19,6 +19,7 @@
 typedef struct { /* per-call constants kept in locals: int8 stores may alias anything */
     const int32_t *rq;
     int32_t simple; /* kiln_rq for every channel and no clamp narrower than int8's range */
+    int32_t relu;   /* kiln_rq for every channel, a lower clamp above -128, no upper one below 127 */
     int32_t fast, out_zp, act_min, act_max;
 } requant_t;
 
@@ -28,6 +29,7 @@ static requant_t requant_of(const kiln_conv_s8_params_t *p)
     r.rq = p->rq;
     r.fast = p->rq_fast;
     r.simple = p->rq_fast && p->act_min == -128 && p->act_max == 127;
+    r.relu = p->rq_fast && p->act_min > -128 && p->act_max == 127;
     r.out_zp = p->out_zp;
     r.act_min = p->act_min;
     r.act_max = p->act_max;
@@ -42,10 +44,18 @@ static int8_t requantize_general(int32_t acc, const int32_t *q, const requant_t 
     return (int8_t)kiln_clamp_i32(v, r->act_min, r->act_max);
 }
 
-/* One output: a few instructions for a layer with r->simple, requantize_general otherwise. */
+/* kiln_rq and a clamp narrower than int8's (a fused ReLU whose zero is above -128, as PyTorch's
+ * exports have): inline, a few instructions more than the simple path, where the call took ~25. */
+static inline int8_t rq_clamp(int32_t acc, const int32_t *q, const requant_t *r)
+{
+    return (int8_t)kiln_clamp_i32(kiln_rq(acc, q), r->act_min, r->act_max);
+}
+
+/* One output: a few instructions for a layer with r->simple or r->fast, requantize_general
+ * otherwise. */
 static inline int8_t requantize(int32_t acc, const int32_t *q, const requant_t *r)
 {
-    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, q)) : requantize_general(acc, q, r);
+    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, q)) : r->fast ? rq_clamp(acc, q, r) : requantize_general(acc, q, r);
 }
 
 /* Both pixels' taps (seg0[t], seg1[t], len bytes each, len % 4 == 0) widened to 16 bits once, so
@@ -151,6 +161,19 @@ static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg
     "ssat   " A ", #8, " A "\n\t"                                                                 \
     "strb   " A ", [" O "], #1\n\t"
 
+/* The same, then the lower clamp LO (a register) of a fused ReLU whose zero is above -128 (the
+ * upper one is 127: SSAT's): three instructions more. */
+#define RQ_LO_STORE(A, M, E, C, O, T, LO)                                                         \
+    "add    " T ", " C ", " A ", asr #31\n\t"                                                     \
+    "lsl    " A ", " A ", #1\n\t"                                                                 \
+    "smmlar " A ", " A ", " M ", " T "\n\t"                                                       \
+    "asr    " A ", " A ", " E "\n\t"                                                              \
+    "ssat   " A ", #8, " A "\n\t"                                                                 \
+    "cmp    " A ", " LO "\n\t"                                                                    \
+    "it     lt\n\t"                                                                               \
+    "movlt  " A ", " LO "\n\t"                                                                    \
+    "strb   " A ", [" O "], #1\n\t"
+
 #if KILN_CONV_PAIRS_ASM
 /* What the whole-layer loops below read: the two pixels (widened), the trips, where the two
  * pixels' outputs go, and where the channel pairs of the filter stream end. */
@@ -159,6 +182,7 @@ typedef struct {
     int32_t trips;
     int8_t *o0, *o1;
     const int32_t *end;
+    int32_t lo; /* the lower clamp (the _relu loops) */
 } pairs_job_t;
 
 /* Every channel pair of a layer whose requantization is simple (kiln_rq, no narrower clamp), for
@@ -168,12 +192,12 @@ typedef struct {
  * against about 64. The job's fields live on the stack ([sp] .. [sp, #16]).
  * Registers: a00 r0, a01 r1, a10 r2, a11 r3; w r4, x r5, n r6; the pixels r8-r11; t r12, u lr,
  * vo r7, which is also RQ_STORE's temporary. */
-#define PAIRS_SIMPLE_BODY(STEP)                                                                   \
+#define PAIRS_SIMPLE_BODY(STEP, EPILOGUE)                                                         \
     __asm__ volatile(                                                                             \
         "push   {r4-r11, lr}\n\t"                                                                 \
         "mov    r4, r1\n\t"                                                                       \
-        "ldm    r0, {r5, r6, r7, r8, r9}\n\t"                                                     \
-        "push   {r5, r6, r7, r8, r9}\n\t" /* [sp] xw, trips, o0, o1, end */                       \
+        "ldm    r0, {r5, r6, r7, r8, r9, r10}\n\t"                                                \
+        "push   {r5, r6, r7, r8, r9, r10}\n\t" /* [sp] xw, trips, o0, o1, end, lo */              \
         "1:\n\t"                                                                                  \
         "ldrd   r5, r6, [sp]\n\t"                                                                 \
         "ldrd   r0, r2, [r4], #8\n\t" /* the two biases */                                        \
@@ -182,30 +206,57 @@ typedef struct {
         "2:\n\t" TRIP(STEP, "r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                \
         "subs   r6, r6, #1\n\t"                                                                   \
         "bne    2b\n\t"                                                                           \
-        "ldmia  r4!, {r8, r9, r10, r11, r12, lr}\n\t" /* m0 e0 c0 m1 e1 c1 */                    \
-        "ldrd   r5, r6, [sp, #8]\n\t"                                                             \
-        RQ_STORE("r0", "r8", "r9", "r10", "r5", "r7") RQ_STORE("r2", "r11", "r12", "lr", "r5", "r7") \
-        RQ_STORE("r1", "r8", "r9", "r10", "r6", "r7") RQ_STORE("r3", "r11", "r12", "lr", "r6", "r7") \
+        "ldrd   r5, r6, [sp, #8]\n\t" EPILOGUE                                                    \
         "strd   r5, r6, [sp, #8]\n\t"                                                             \
         "ldr    r6, [sp, #16]\n\t"                                                                \
         "cmp    r4, r6\n\t"                                                                       \
         "bne    1b\n\t"                                                                           \
-        "add    sp, sp, #20\n\t"                                                                  \
+        "add    sp, sp, #24\n\t"                                                                  \
         "pop    {r4-r11, pc}\n\t")
+/* The four outputs of a channel pair: both channels' {m, e, c} at once, or with the lower clamp
+ * (in r11) one channel's at a time. */
+#define PAIRS_RQ                                                                                  \
+    "ldmia  r4!, {r8, r9, r10, r11, r12, lr}\n\t" /* m0 e0 c0 m1 e1 c1 */                        \
+    RQ_STORE("r0", "r8", "r9", "r10", "r5", "r7") RQ_STORE("r2", "r11", "r12", "lr", "r5", "r7")     \
+    RQ_STORE("r1", "r8", "r9", "r10", "r6", "r7") RQ_STORE("r3", "r11", "r12", "lr", "r6", "r7")
+#define PAIRS_RQ_RELU                                                                             \
+    "ldr    r11, [sp, #20]\n\t"                                                                   \
+    "ldmia  r4!, {r8, r9, r10}\n\t"                                                               \
+    RQ_LO_STORE("r0", "r8", "r9", "r10", "r5", "r7", "r11")                                         \
+    RQ_LO_STORE("r1", "r8", "r9", "r10", "r6", "r7", "r11")                                         \
+    "ldmia  r4!, {r8, r9, r10}\n\t"                                                               \
+    RQ_LO_STORE("r2", "r8", "r9", "r10", "r5", "r7", "r11")                                         \
+    RQ_LO_STORE("r3", "r8", "r9", "r10", "r6", "r7", "r11")
 
 __attribute__((naked, noinline)) static void pairs_simple8(const pairs_job_t *job, const int32_t *stream)
 {
     (void)job;
     (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP8);
+    PAIRS_SIMPLE_BODY(MAC_STEP8, PAIRS_RQ);
 }
 
 __attribute__((naked, noinline)) static void pairs_simple16(const pairs_job_t *job, const int32_t *stream)
 {
     (void)job;
     (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP16);
+    PAIRS_SIMPLE_BODY(MAC_STEP16, PAIRS_RQ);
 }
+
+#if !defined(__OPTIMIZE_SIZE__)
+__attribute__((naked, noinline)) static void pairs_relu8(const pairs_job_t *job, const int32_t *stream)
+{
+    (void)job;
+    (void)stream;
+    PAIRS_SIMPLE_BODY(MAC_STEP8, PAIRS_RQ_RELU);
+}
+
+__attribute__((naked, noinline)) static void pairs_relu16(const pairs_job_t *job, const int32_t *stream)
+{
+    (void)job;
+    (void)stream;
+    PAIRS_SIMPLE_BODY(MAC_STEP16, PAIRS_RQ_RELU);
+}
+#endif
 
 #endif
 
@@ -280,6 +331,7 @@ typedef struct {
 #if KILN_DSP
 #if KILN_CONV_PAIRS_ASM
     void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream); /* NULL: pair_macs always */
+    void (*pairs_relu)(const pairs_job_t *job, const int32_t *stream);   /* NULL: pair_macs */
 #endif
     const int32_t *(*pair_macs)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips);
     int32_t wide;
@@ -299,10 +351,15 @@ typedef struct {
 
 #if KILN_DSP
 #if KILN_CONV_PAIRS_ASM
-static const filter_format_t FILTER_S8 = {pairs_simple8, pair_macs8, 0};
-static const filter_format_t FILTER_S16 = {pairs_simple16, pair_macs16, 1};
+#if defined(__OPTIMIZE_SIZE__) /* smaller code: clamped layers requantize in C */
+#define PAIRS_RELU(f) NULL
+#else
+#define PAIRS_RELU(f) f
+#endif
+static const filter_format_t FILTER_S8 = {pairs_simple8, PAIRS_RELU(pairs_relu8), pair_macs8, 0};
+static const filter_format_t FILTER_S16 = {pairs_simple16, PAIRS_RELU(pairs_relu16), pair_macs16, 1};
 #if !KILN_MVE
-static const filter_format_t FILTER_ROWS = {NULL, pair_macs_rows, 0};
+static const filter_format_t FILTER_ROWS = {NULL, NULL, pair_macs_rows, 0};
 #endif
 #else
 static const filter_format_t FILTER_S8 = {pair_macs8, 0};
@@ -393,14 +450,15 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     second = f->second_at_per_step * steps + f->second_at;
 #endif
 #if KILN_DSP && KILN_CONV_PAIRS_ASM
-    if (r->simple && pairs > 0 && f->pairs_simple != NULL) {
+    if (pairs > 0 && (r->simple ? f->pairs_simple : r->relu ? f->pairs_relu : NULL) != NULL) {
         pairs_job_t job;
         job.xw = xw;
         job.trips = steps / STEPS_PER_TRIP;
         job.o0 = o0;
         job.o1 = o1;
         job.end = s + pairs * (2 + steps * (f->wide ? 4 : 2) + 6);
-        f->pairs_simple(&job, s);
+        job.lo = r->act_min;
+        (r->simple ? f->pairs_simple : f->pairs_relu)(&job, s);
         s = job.end;
         o0 += 2 * pairs;
         o1 += 2 * pairs;
@@ -436,6 +494,13 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
             o0[1] = (int8_t)y10;
             o1[0] = (int8_t)y01;
             o1[1] = (int8_t)y11;
+        } else if (r->fast) {
+            const int8_t y00 = rq_clamp(a00, s, r), y01 = rq_clamp(a01, s, r);
+            const int8_t y10 = rq_clamp(a10, s + 3, r), y11 = rq_clamp(a11, s + 3, r);
+            o0[0] = y00;
+            o0[1] = y10;
+            o1[0] = y01;
+            o1[1] = y11;
         } else {
             o0[0] = requantize_general(a00, s, r);
             o0[1] = requantize_general(a10, s + 3, r);
@@ -446,14 +511,29 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     }
     if (2 * pairs < n_out) { /* an odd last channel: bias, weights plainly, requantization */
         const int32_t oc = 2 * pairs;
-        const int8_t *w = (const int8_t *)(s + 1);
         int32_t a0 = s[0], a1 = s[0];
+#if KILN_DSP
+        /* the pixels are widened already (xw: per step, pixel 0's even and odd pairs, then pixel 1's):
+         * a word of the channel's weights, SXTB16 twice, four SMLAD */
+        const int32_t *w = s + 1, *end = w + taps * len / 4;
+        for (; w < end; ++w, xw += 4) {
+            const uint32_t v = (uint32_t)*w;
+            const int32_t we = kiln_even(v), wo = kiln_odd(v);
+            a0 = __smlad((int32_t)xw[0], we, a0);
+            a0 = __smlad((int32_t)xw[1], wo, a0);
+            a1 = __smlad((int32_t)xw[2], we, a1);
+            a1 = __smlad((int32_t)xw[3], wo, a1);
+        }
+        (void)t, (void)i, (void)seg0, (void)seg1;
+#else
+        const int8_t *w = (const int8_t *)(s + 1);
         for (t = 0; t < taps; ++t) {
             for (i = 0; i < len; ++i, ++w) {
                 a0 += seg0[t][i] * *w;
                 a1 += seg1[t][i] * *w;
             }
         }
+#endif
         s += 1 + (taps * len + 3) / 4;
         out0[oc] = requantize(a0, s, r);
         if (out1 != NULL) out1[oc] = requantize(a1, s, r);
@@ -489,48 +569,88 @@ static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
     for (; n > 0; --n) *dst++ = *src++;
 }
 
+/* n bytes of the word v4's low byte (four copies of it) at dst, a word at a time: gcc turned the
+ * byte loop into a call of memset, 20 instructions before the first byte. */
+static void fill_bytes(int8_t *dst, uint32_t v4, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4) memcpy(dst, &v4, 4);
+    if (n & 2) {
+        const uint16_t h = (uint16_t)v4;
+        memcpy(dst, &h, 2);
+        dst += 2;
+    }
+    if (n & 1) *dst = (int8_t)v4;
+}
+
+/* im2col_pixel's column where the window crosses the image's edge (y0, x0: its top left tap). */
+__attribute__((noinline)) static void im2col_border(const int8_t *image, int32_t y0, int32_t x0,
+                                                    const kiln_conv_geometry_t *g, int32_t in_zp, int8_t *col)
+{
+    const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
+    const uint32_t zp4 = 0x01010101u * (uint8_t)in_zp;
+    const int32_t row = k_w * in_c;
+    int32_t ky, kx;
+    if (g->dil_w == 1) { /* per row: zero points left of the image, the row's pixels, zero points right */
+        const int32_t left = x0 < 0 ? (-x0 < k_w ? -x0 : k_w) : 0; /* taps left of the image */
+        const int32_t over = x0 + k_w - in_w, right = over < 0 ? 0 : (over < k_w - left ? over : k_w - left);
+        const int32_t inside = (k_w - left - right) * in_c;
+        for (ky = 0; ky < k_h; ++ky, col += row) {
+            const int32_t iy = y0 + ky * g->dil_h;
+            if (iy < 0 || iy >= in_h) { /* a row above or below the image: all zero points */
+                fill_bytes(col, zp4, row);
+                continue;
+            }
+            fill_bytes(col, zp4, left * in_c);
+            if (inside > 0) copy_bytes(col + left * in_c, image + (iy * in_w + x0 + left) * in_c, inside);
+            fill_bytes(col + left * in_c + inside, zp4, right * in_c);
+        }
+        return;
+    }
+    for (ky = 0; ky < k_h; ++ky) {
+        const int32_t iy = y0 + ky * g->dil_h;
+        for (kx = 0; kx < k_w; ++kx, col += in_c) {
+            const int32_t ix = x0 + kx * g->dil_w;
+            if (iy >= 0 && iy < in_h && ix >= 0 && ix < in_w) {
+                copy_bytes(col, image + (iy * in_w + ix) * in_c, in_c);
+            } else {
+                fill_bytes(col, zp4, in_c);
+            }
+        }
+    }
+}
+
 /* One output pixel's receptive field as a column of k_h * k_w * in_c bytes (outside taps read
  * the zero point), then zeros up to len, the multiple of 4 the packed filter was padded to. */
 static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
                          int32_t in_zp, int32_t len, int8_t *col)
 {
-    const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
     const uint32_t zero = 0;
-    int32_t ky, kx, c;
     memcpy(col + len - 4, &zero, 4); /* the padding (under 4 bytes), before the taps overwrite the rest */
-#if !defined(__OPTIMIZE_SIZE__) /* the loop below does this too, with more checks: at -Os, smaller code */
-    if (g->dil_w == 1 && y0 >= 0 && y0 + (k_h - 1) * g->dil_h < in_h && x0 >= 0 && x0 + k_w <= in_w) {
-        for (ky = 0; ky < k_h; ++ky, col += k_w * in_c) { /* inside the image: a row of taps is contiguous */
-            copy_bytes(col, image + ((y0 + ky * g->dil_h) * in_w + x0) * in_c, k_w * in_c);
+#if !defined(__OPTIMIZE_SIZE__) /* im2col_border does this too, with more checks: at -Os, smaller code */
+    if (g->dil_w == 1 && y0 >= 0 && y0 + (g->k_h - 1) * g->dil_h < g->in_h && x0 >= 0 && x0 + g->k_w <= g->in_w) {
+        const int32_t row = g->k_w * g->in_c;
+        int32_t ky;
+        for (ky = 0; ky < g->k_h; ++ky, col += row) { /* inside the image: a row of taps is contiguous */
+            copy_bytes(col, image + ((y0 + ky * g->dil_h) * g->in_w + x0) * g->in_c, row);
         }
         return;
     }
 #endif
-    for (ky = 0; ky < k_h; ++ky) {
-        const int32_t iy = y0 + ky * g->dil_h;
-        if (iy < 0 || iy >= in_h) { /* a row above or below the image: all zero points */
-            for (c = 0; c < k_w * in_c; ++c) *col++ = (int8_t)in_zp;
-        } else if (g->dil_w == 1) { /* zero points left of the image, the row's pixels, zero points right */
-            const int32_t left = x0 < 0 ? (-x0 < k_w ? -x0 : k_w) : 0; /* taps left of the image */
-            const int32_t over = x0 + k_w - in_w, right = over < 0 ? 0 : (over < k_w - left ? over : k_w - left);
-            const int32_t inside = k_w - left - right;
-            for (c = 0; c < left * in_c; ++c) *col++ = (int8_t)in_zp;
-            if (inside > 0) copy_bytes(col, image + (iy * in_w + x0 + left) * in_c, inside * in_c);
-            col += inside * in_c;
-            for (c = 0; c < right * in_c; ++c) *col++ = (int8_t)in_zp;
-        } else {
-            for (kx = 0; kx < k_w; ++kx) {
-                const int32_t ix = x0 + kx * g->dil_w;
-                if (ix >= 0 && ix < in_w) {
-                    copy_bytes(col, image + (iy * in_w + ix) * in_c, in_c);
-                    col += in_c;
-                } else {
-                    for (c = 0; c < in_c; ++c) *col++ = (int8_t)in_zp;
-                }
-            }
-        }
-    }
+    im2col_border(image, y0, x0, g, in_zp, col);
+}
+
+/* The two columns of a 1x1 convolution without padding: each pixel's in_c channels, then zeros up
+ * to len (im2col_pixel's general walk cost 90 instructions a pixel for 13 channels). Out of line:
+ * inlined, its registers slowed conv_s8's other paths. */
+__attribute__((noinline)) static void pointwise_columns(const int8_t *px0, const int8_t *px1, int32_t in_c,
+                                                        int32_t len, int8_t *col)
+{
+    const uint32_t zero = 0;
+    memcpy(col + len - 4, &zero, 4);
+    memcpy(col + 2 * len - 4, &zero, 4);
+    copy_bytes(col, px0, in_c);
+    copy_bytes(col + len, px1, in_c);
 }
 
 /* scratch: with im2col (p->tap_len > 0) the two pixels' columns (2 * tap_len bytes), then the
@@ -562,8 +682,14 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
             int8_t *o0 = dst + oy0 * row_step + ox0 * px_step;
             int8_t *o1 = two ? dst + oy1 * row_step + ox1 * px_step : NULL;
             if (col_len > 0) {
-                im2col_pixel(image, oy0, ox0, &g, p->in_zp, col_len, scratch);
-                im2col_pixel(image, oy1, ox1, &g, p->in_zp, col_len, scratch + col_len);
+                if (pointwise) {
+                    pointwise_columns(image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c,
+                                      image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c, g.in_c,
+                                      col_len, scratch);
+                } else {
+                    im2col_pixel(image, oy0, ox0, &g, p->in_zp, col_len, scratch);
+                    im2col_pixel(image, oy1, ox1, &g, p->in_zp, col_len, scratch + col_len);
+                }
                 seg0[0] = scratch;
                 seg1[0] = scratch + col_len;
             } else if (pointwise) {
@@ -756,6 +882,7 @@ typedef struct {
     int8_t *dst;
     const int32_t *end;
     int32_t offset;
+    int32_t lo; /* the lower clamp (dw_blocks_3x3_relu) */
 } dw_job_t;
 
 /* One pair of taps of four channels, 8 MACs in 14 instructions: both taps' pointers by one LDM,
@@ -782,29 +909,51 @@ typedef struct {
  * for the loop in C around DW_4CH_PAIR_LOOP. Registers: a0-a3 r0-r3, stream r4, taps r5,
  * offset r6, r7 r12 lr the taps' words, r8-r11 the weights, then the constants; on the stack
  * the job's seg, dst and end. */
+#define DW_BLOCKS_3X3_BODY(EPILOGUE)                                                              \
+    __asm__ volatile(                                                                             \
+        "push   {r4-r11, lr}\n\t"                                                                 \
+        "ldm    r0, {r4, r5, r7, r8, r9, r10}\n\t"                                                \
+        "mov    r6, r9\n\t"                                                                       \
+        "push   {r5, r7, r8, r10}\n\t" /* [sp] seg, dst, end, lo */                               \
+        "1:\n\t"                                                                                  \
+        "ldr    r5, [sp]\n\t"                                                                     \
+        "ldmia  r4!, {r0, r1, r2, r3}\n\t" DW_PAIR DW_PAIR DW_PAIR DW_PAIR DW_PAIR                 \
+        "ldr    r5, [sp, #4]\n\t" EPILOGUE                                                        \
+        "str    r5, [sp, #4]\n\t"                                                                 \
+        "adds   r6, r6, #4\n\t"                                                                   \
+        "ldr    lr, [sp, #8]\n\t"                                                                 \
+        "cmp    r4, lr\n\t"                                                                       \
+        "bne    1b\n\t"                                                                           \
+        "add    sp, sp, #16\n\t"                                                                  \
+        "pop    {r4-r11, pc}\n\t")
+#define DW_RQ                                                                                     \
+    "ldmia  r4!, {r7, r8, r9, r10, r11, r12}\n\t"                                                 \
+    RQ_STORE("r0", "r7", "r8", "r9", "r5", "lr") RQ_STORE("r1", "r10", "r11", "r12", "r5", "lr")     \
+    "ldmia  r4!, {r7, r8, r9, r10, r11, r12}\n\t"                                                 \
+    RQ_STORE("r2", "r7", "r8", "r9", "r5", "lr") RQ_STORE("r3", "r10", "r11", "r12", "r5", "lr")
+/* with the lower clamp (in r12): the channels' {m, e, c} one at a time */
+#define DW_RQ_RELU                                                                                \
+    "ldr    r12, [sp, #12]\n\t"                                                                   \
+    "ldmia  r4!, {r7, r8, r9, r10, r11}\n\t"                                                      \
+    RQ_LO_STORE("r0", "r7", "r8", "r9", "r5", "lr", "r12")                                          \
+    "ldr    r7, [r4], #4\n\t" /* m1 e1 c1 in r10, r11, r7 */                                      \
+    RQ_LO_STORE("r1", "r10", "r11", "r7", "r5", "lr", "r12")                                        \
+    "ldmia  r4!, {r7, r8, r9, r10, r11}\n\t"                                                      \
+    RQ_LO_STORE("r2", "r7", "r8", "r9", "r5", "lr", "r12")                                          \
+    "ldr    r7, [r4], #4\n\t"                                                                     \
+    RQ_LO_STORE("r3", "r10", "r11", "r7", "r5", "lr", "r12")
+
 __attribute__((naked, noinline)) static void dw_blocks_3x3(const dw_job_t *job)
 {
     (void)job;
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "ldm    r0, {r4, r5, r7, r8, r9}\n\t"
-        "mov    r6, r9\n\t"
-        "push   {r5, r7, r8}\n\t" /* [sp] seg, dst, end */
-        "1:\n\t"
-        "ldr    r5, [sp]\n\t"
-        "ldmia  r4!, {r0, r1, r2, r3}\n\t" DW_PAIR DW_PAIR DW_PAIR DW_PAIR DW_PAIR
-        "ldr    r5, [sp, #4]\n\t"
-        "ldmia  r4!, {r7, r8, r9, r10, r11, r12}\n\t"
-        RQ_STORE("r0", "r7", "r8", "r9", "r5", "lr") RQ_STORE("r1", "r10", "r11", "r12", "r5", "lr")
-        "ldmia  r4!, {r7, r8, r9, r10, r11, r12}\n\t"
-        RQ_STORE("r2", "r7", "r8", "r9", "r5", "lr") RQ_STORE("r3", "r10", "r11", "r12", "r5", "lr")
-        "str    r5, [sp, #4]\n\t"
-        "adds   r6, r6, #4\n\t"
-        "ldr    lr, [sp, #8]\n\t"
-        "cmp    r4, lr\n\t"
-        "bne    1b\n\t"
-        "add    sp, sp, #12\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    DW_BLOCKS_3X3_BODY(DW_RQ);
+}
+
+/* The same for a layer whose only clamp is a lower one (job->lo): 12 instructions more a block. */
+__attribute__((naked, noinline)) static void dw_blocks_3x3_relu(const dw_job_t *job)
+{
+    (void)job;
+    DW_BLOCKS_3X3_BODY(DW_RQ_RELU);
 }
 #endif
 
@@ -821,14 +970,16 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
     const int32_t pairs = (taps + 1) / 2;
     int32_t c = 0, t;
 #if KILN_DW_ASM
-    if (taps == 9 && r->simple && channels >= 4) {
+    if (taps == 9 && (r->simple || r->relu) && channels >= 4) {
         dw_job_t job;
         job.stream = w;
         job.seg = seg;
         job.dst = dst;
         job.end = w + channels / 4 * (4 + 4 * 5 + 12);
         job.offset = moved;
-        dw_blocks_3x3(&job);
+        job.lo = r->act_min;
+        if (r->simple) dw_blocks_3x3(&job);
+        else dw_blocks_3x3_relu(&job);
         w = job.end;
         c = channels / 4 * 4;
     }
@@ -854,6 +1005,13 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
             dst[c + 1] = (int8_t)y1;
             dst[c + 2] = (int8_t)y2;
             dst[c + 3] = (int8_t)y3;
+        } else if (r->fast) {
+            const int8_t y0 = rq_clamp(a0, w, r), y1 = rq_clamp(a1, w + 3, r);
+            const int8_t y2 = rq_clamp(a2, w + 6, r), y3 = rq_clamp(a3, w + 9, r);
+            dst[c] = y0;
+            dst[c + 1] = y1;
+            dst[c + 2] = y2;
+            dst[c + 3] = y3;
         } else {
             dst[c] = requantize_general(a0, w, r);
             dst[c + 1] = requantize_general(a1, w + 3, r);
