@@ -7,13 +7,19 @@ channel counts, strides 1-3, dilation, 5x5 and 7x7 kernels, VALID, depth multipl
 channel, batches), each compiled and run with `kiln bench` (exact instruction counts under QEMU's
 -icount shift=0): the operator's instructions and instructions per MAC (per output value for the
 pools), and with --tflm TFLite Micro + CMSIS-NN's whole Invoke() for the same model
-(../shared/tools/tflm-qemu) and Kiln's share of it. Ends with the five layers of at least 10,000
-MACs with the most instructions per MAC (issue 18: none above 2.5).
+(../shared/tools/tflm-qemu) and Kiln's share of it. Then whole models (--models, or only them with
+--models-only): the public models of ../shared/models that are int8 (beside the four of
+bench/cortex_m.py) and the networks the tests convert from Keras and PyTorch (tests/keras_networks.py,
+tests/torch_networks.py, built once into .cache/bench-models with the test environments of
+scripts/setup-keras.sh and scripts/setup-torch.sh). Ends with the five int8 CONV_2D, DEPTHWISE_CONV_2D
+or FULLY_CONNECTED operators of at least 10,000 MACs with the most instructions per MAC, layers and
+models' operators alike (issue 18: none above 2.5).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import zlib
@@ -24,11 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "server"))
 
+from kiln import compiler  # noqa: E402
 from kiln.boards import bench  # noqa: E402
 from kiln.compiler.tflwriter import ModelWriter  # noqa: E402
 
 import tflm  # noqa: E402  (bench/tflm.py, beside this script)
 
+COMPUTE_PREFIXES = ("conv ", "dw ", "fc ")  # the layers of CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
 RNG = np.random.default_rng(18)  # reseeded per layer by layer_model
 
 
@@ -123,15 +131,72 @@ def layer_model(name: str) -> bytes:
     return LAYERS[name]()
 
 
+SHARED = ROOT.parent / "shared" / "models"
+CACHE = ROOT / ".cache" / "bench-models"
+COMPUTE = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _converted(tool: str, script: str, names: list[str]) -> dict[str, Path]:
+    """names built by tests/<script> in the test environment .tools/<tool> (once, then cached)."""
+    py = ROOT / ".tools" / tool / "bin" / "python"
+    out = CACHE / tool
+    if not all((out / f"{n}.tflite").exists() for n in names):
+        if not py.exists():
+            print(f"(skipping {', '.join(names)}: run scripts/setup-{tool}.sh first)")
+            return {}
+        print(f"converting {script} with {py} ...", flush=True)
+        subprocess.run([str(py), str(ROOT / "tests" / script), str(out)], check=True, capture_output=True, timeout=1800)
+    return {n: out / f"{n}.tflite" for n in names}
+
+
+def public_models() -> dict[str, Path]:
+    """The wider set's whole models: name -> .tflite (those whose sources are absent are left out)."""
+    models = {n: SHARED / f"{n}.tflite" for n in ("hello_world_int8",) if (SHARED / f"{n}.tflite").exists()}
+    models.update(_converted("keras", "keras_networks.py",
+                             ["mobilenet_v2_nchw", "mobilenet_v3", "unet_decoder", "transformer_block"]))
+    models.update(_converted("torch", "torch_networks.py", ["mobilenet_v2_nchw_torch"]))
+    return models
+
+
+def measure_model(name: str, path: Path, tflm_too: bool) -> dict:
+    row = {"model": name}
+    try:
+        r = bench.bench(path, "qemu-m4")
+        g = compiler.compile_model(path).graph  # for the operators' shapes
+        ops = r["operators"]
+        row.update(total=r["instructions"], macs=sum(o["macs"] or 0 for o in ops),
+                   operators=[{"layer": f"{name} #{o['index']} {describe(g, g.operators[o['index']])}",
+                               "instructions": o["instructions"], "macs": o["macs"], "variant": o["variant"],
+                               "per_mac": o["instructions"] / o["macs"] if o["macs"] else None}
+                              for o in ops if o["kind"] in COMPUTE
+                              and g.tensor(g.operators[o["index"]].inputs[0]).dtype == "int8"])
+        if tflm_too:
+            res = tflm.measure(path)
+            row["tflm_cmsis_invoke"] = int(res["instructions"]) if isinstance(res, dict) else res
+    except Exception as e:  # a benchmark reports, it does not stop
+        row["error"] = str(e).splitlines()[0][:160]
+    return row
+
+
+def describe(g, op) -> str:
+    """An operator as the worst-five list names it: kind, input -> output shape, filter shape."""
+    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    o = op.options
+    stride = f" s{o['stride_w']}" if o.get("stride_w", 1) > 1 else ""
+    return f"{op.kind} {'x'.join(map(str, x.shape))} -> {'x'.join(map(str, y.shape))} filter {'x'.join(map(str, w.shape))}{stride}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", help="rows whose name contains any of these (default: all)")
     ap.add_argument("--tflm", action="store_true", help="also measure TFLite Micro + CMSIS-NN (tflm-qemu)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--models", action="store_true", help="also the whole public models (see above)")
+    ap.add_argument("--models-only", action="store_true", help="only the whole public models")
     args = ap.parse_args()
-    rows = []
+    rows, models = [], []
     with tempfile.TemporaryDirectory(prefix="kiln-bench-shapes-") as d:
-        for k, name in enumerate(LAYERS):
+        for k, name in enumerate([] if args.models_only else LAYERS):
             if args.names and not any(s in name for s in args.names):
                 continue
             path = Path(d) / f"s{k}.tflite"
@@ -150,23 +215,37 @@ def main() -> None:
             rows.append(row)
             if not args.json:
                 print_row(row)
+    if args.models or args.models_only:
+        if not args.json and rows:
+            print()
+        for name, path in public_models().items():
+            if args.names and not any(s in name for s in args.names):
+                continue
+            models.append(measure_model(name, path, args.tflm))
+            if not args.json:
+                print_row(models[-1])
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps({"layers": rows, "models": models}, indent=1))
         return
-    worst = sorted((r for r in rows if r.get("per_mac") and r["macs"] >= 10_000), key=lambda r: -r["per_mac"])[:5]
+    ops = [r for r in rows if r.get("layer", "").startswith(COMPUTE_PREFIXES)]
+    ops += [o for m in models for o in m.get("operators", [])]
+    worst = sorted((r for r in ops if r.get("per_mac") and r["macs"] >= 10_000), key=lambda r: -r["per_mac"])[:5]
     print("\nworst five of at least 10,000 MACs (issue 18: none above 2.5 instructions per MAC):")
     for r in worst:
         print(f"  {r['per_mac']:6.2f}  {r['layer']}")
 
 
 def print_row(r: dict) -> None:
+    """A layer's row (its operator's instructions) or a model's (its whole run's)."""
+    label = r.get("layer", r.get("model"))
     if "error" in r:
-        print(f"{r['layer']:<44} {r['error']}")
+        print(f"{label:<44} {r['error']}")
         return
-    per = f"{r['per_mac']:6.2f}/MAC" if r["per_mac"] else "          "
+    instructions = r["instructions"] if "layer" in r else r["total"]
+    per = f"{instructions / r['macs']:6.2f}/MAC" if r["macs"] else "          "
     tf = r.get("tflm_cmsis_invoke")
     tf = f"  TFLM+CMSIS {tf:>10,}  Kiln/TFLM {r['total'] / tf:4.2f}" if isinstance(tf, int) else (f"  TFLM: {tf}" if tf else "")
-    print(f"{r['layer']:<44} {r['instructions']:>10,} instr  {r['macs']:>9,} MACs {per}{tf}", flush=True)
+    print(f"{label:<44} {instructions:>10,} instr  {r['macs']:>9,} MACs {per}{tf}", flush=True)
 
 
 if __name__ == "__main__":
