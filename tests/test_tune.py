@@ -80,6 +80,15 @@ def test_every_variant_is_bit_exact_and_im2col_takes_scratch(tmp_path):
     assert compiler.compile_model(model, cpu="cortex-m4").graph.operators[0].variant is None  # another CPU's log
 
 
+def _log_variant(model, variant: str):
+    """A tuning log beside model naming variant for its first operator on the host; returns the
+    model compiled without it."""
+    g = importer.load(model)
+    (model.parent / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {
+        tuning.signature(g.operators[0], g): {"variant": variant}}}}))
+    return compiler.compile_model(model, tuning_log=None)
+
+
 @pytest.mark.parametrize("in_c, out_c, variant", [(8, 8, "direct16"), (8, 7, "direct16"), (3, 5, "im2col16"),
                                                   (4, 3, "im2col"), (3, 6, "im2col")])
 def test_int16_filter_variants_are_bit_exact(tmp_path, in_c, out_c, variant):
@@ -89,10 +98,7 @@ def test_int16_filter_variants_are_bit_exact(tmp_path, in_c, out_c, variant):
                   kernel=(3, 3), activation="RELU")
     model = tmp_path / "net.tflite"
     model.write_bytes(m.data)
-    plain = compiler.compile_model(model, tuning_log=None)
-    g = importer.load(model)
-    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"host": {
-        tuning.signature(g.operators[0], g): {"variant": variant}}}}))
+    plain = _log_variant(model, variant)
     from harness import random_records
 
     pair = compile_and_run(model, random_records(plain, 6, seed=in_c), tmp_path)
@@ -100,6 +106,24 @@ def test_int16_filter_variants_are_bit_exact(tmp_path, in_c, out_c, variant):
     assert_match(pair, f"{variant} variant")
     if variant.endswith("16"):
         assert pair.compiled.graph.operators[0].params["packed"].size > plain.graph.operators[0].params["packed"].size
+
+
+@pytest.mark.parametrize("variant", ["weights16", "both16", "rows"])
+def test_fully_connected_variants_are_bit_exact(tmp_path, variant):
+    """Each FULLY_CONNECTED variant on the portable path (host), with a depth tail (37 = 9 * 4 + 1),
+    rows left over after the groups of four (11 = 8 + 3) and two batches: TFLite Micro's bits;
+    "both16" widens each input into scratch (2 * 9 + 1 words)."""
+    m = mg.fully_connected(77, in_features=37, out_features=11, batch=2)
+    model = tmp_path / "fc.tflite"
+    model.write_bytes(m.data)
+    plain = _log_variant(model, variant)
+    from harness import random_records
+
+    pair = compile_and_run(model, random_records(plain, 6, seed=7), tmp_path)
+    op = pair.compiled.graph.operators[0]
+    assert op.variant == variant
+    assert_match(pair, f"{variant} variant")
+    assert op.scratch_bytes == (4 * (2 * 9 + 1) if variant == "both16" else 0)
 
 
 def test_log_errors_name_the_file(tmp_path):

@@ -102,6 +102,9 @@ void kiln_fully_connected_s8(const int8_t *in, const int8_t *packed, const int32
                              const kiln_fc_s8_params_t *p);
 void kiln_fully_connected_s8_w16(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
                                  const kiln_fc_s8_params_t *p);
+/* The same with the input widened once into scratch (2 * (depth / 4) + depth % 4 words): the "both16" variant. */
+void kiln_fully_connected_s8_w16x(const int8_t *in, const int32_t *packed, const int32_t *bias, int8_t *out,
+                                  const kiln_fc_s8_params_t *p, uint32_t *scratch);
 /* The same with the weights row after row as in the model (the "rows" variant): the portable loop
  * for CPUs without the DSP extension indexes the input and two rows with one register. */
 void kiln_fully_connected_s8_rows(const int8_t *in, const int8_t *weights, const int32_t *bias, int8_t *out,

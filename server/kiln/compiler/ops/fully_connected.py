@@ -74,7 +74,10 @@ def prepare(op, g):
         p["bias"] = folded.astype(np.int32)
         p["out_zp"] = y.zero_point
         p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
-        p["wide"] = op.variant == "weights16"
+        p["wide"] = op.variant in ("weights16", "both16")
+        p["wide_input"] = op.variant == "both16"  # the input widened once into scratch too
+        if p["wide_input"]:
+            op.scratch_bytes = 4 * (2 * (depth // 4) + depth % 4)
         p["int4"] = w.int4 and op.variant in (None, "weights4")  # INT4 weights stay two a byte
         p["rows"] = op.variant == "rows"  # TFLite's own [units, depth] order: for CPUs without DSP
         p["packed"] = (np.asarray(w.data, np.int8).reshape(-1) if p["rows"]
@@ -190,26 +193,29 @@ def emit(op, g, c):
     rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t",
                  "requantization {m, e, c} for kiln_rq (see quantmath.requant_constants)" if p["rq_fast"]
                  else "requantization {multiplier, shift, 0}: TFLite's exact path")
+    kernel = ("s4" if p.get("int4") else "s8_w16x" if p.get("wide_input") else "s8_w16" if p["wide"]
+              else "s8_rows" if p["rows"] else "s8")
+    scratch = f", (uint32_t *)(void *){c.scratch(op)}" if p.get("wide_input") else ""
     return [
         "static const kiln_fc_s8_params_t params = {",
         f"    {p['batches']}, {p['depth']}, {p['units']}, {rq}, {int(len(p['mult']) > 1)}, {int(p['rq_fast'])},",
         f"    {p['out_zp']}, {p['act_min']}, {p['act_max']}",
         "};",
-        f"kiln_fully_connected_{'s4' if p.get('int4') else 's8_w16' if p['wide'] else 's8_rows' if p['rows'] else 's8'}"
-        f"({c.ptr(x)}, {packed}, "
-        f"{bias}, {c.ptr(y)}, &params);",
+        f"kiln_fully_connected_{kernel}({c.ptr(x)}, {packed}, {bias}, {c.ptr(y)}, &params{scratch});",
     ]
 
 
 def variants(op, g) -> list[str]:
     """OpDef.variants of an int8 FULLY_CONNECTED: its weights as int8 in the SMLAD loop's groups of
     four rows (the default), stored pre-widened to int16 (13 instructions per 16 MACs instead of
-    21, for twice their flash), or row after row as in the model ("rows": the loop for CPUs
-    without the DSP extension indexes a row and the input with one register; their default)."""
+    21, for twice their flash), the same with the input widened once into scratch too ("both16": 12,
+    for 2 bytes of arena per input value), or row after row as in the model ("rows": the loop for
+    CPUs without the DSP extension indexes a row and the input with one register; their default)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
     if x.dtype != "int8":
         return []
-    return ["weights4", "weights8", "weights16", "rows"] if w.int4 else ["weights8", "weights16", "rows"]
+    return (["weights4", "weights8", "weights16", "both16", "rows"] if w.int4
+            else ["weights8", "weights16", "both16", "rows"])
 
 
 register("FULLY_CONNECTED", check, prepare, emit, variants=variants, types=("int8", "int16", "float32"),
