@@ -16,6 +16,14 @@
 #include "kiln_mve.h"
 #include "kiln_runtime.h"
 
+/* At -Os code size comes first: the fast paths tested with KILN_FAST_PATHS are left out (the
+ * general ones give the same results; kws must fit 8 KB beside its weights). */
+#if defined(__OPTIMIZE_SIZE__)
+#define KILN_FAST_PATHS 0
+#else
+#define KILN_FAST_PATHS 1
+#endif
+
 typedef struct { /* per-call constants kept in locals: int8 stores may alias anything */
     const int32_t *rq;
     int32_t simple; /* kiln_rq for every channel and no clamp narrower than int8's range */
@@ -29,7 +37,7 @@ static requant_t requant_of(const kiln_conv_s8_params_t *p)
     r.rq = p->rq;
     r.fast = p->rq_fast;
     r.simple = p->rq_fast && p->act_min == -128 && p->act_max == 127;
-    r.relu = p->rq_fast && p->act_min > -128 && p->act_max == 127;
+    r.relu = KILN_FAST_PATHS && p->rq_fast && p->act_min > -128 && p->act_max == 127;
     r.out_zp = p->out_zp;
     r.act_min = p->act_min;
     r.act_max = p->act_max;
@@ -55,39 +63,83 @@ static inline int8_t rq_clamp(int32_t acc, const int32_t *q, const requant_t *r)
  * otherwise. */
 static inline int8_t requantize(int32_t acc, const int32_t *q, const requant_t *r)
 {
-    return r->simple ? (int8_t)kiln_sat8(kiln_rq(acc, q)) : r->fast ? rq_clamp(acc, q, r) : requantize_general(acc, q, r);
+    return r->simple                    ? (int8_t)kiln_sat8(kiln_rq(acc, q))
+           : KILN_FAST_PATHS && r->fast ? rq_clamp(acc, q, r)
+                                        : requantize_general(acc, q, r);
 }
 
-/* Both pixels' taps (seg0[t], seg1[t], len bytes each, len % 4 == 0) widened to 16 bits once, so
- * that every pair of output channels reads them without unpacking again: for each 4 bytes of
- * depth, four words of two int16 each: pixel 0's bytes 0 and 2, its bytes 1 and 3, then pixel
- * 1's (SXTB16's even and odd halves, the operands of SMLAD). */
-static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
-                             uint32_t *xw)
+/* One tap of two pixels (p0, p1: len bytes each, len % 4 == 0) widened to 16 bits: for each 4
+ * bytes of depth, four words of two int16 each: pixel 0's bytes 0 and 2, its bytes 1 and 3, then
+ * pixel 1's (SXTB16's even and odd halves, the operands of SMLAD). Returns xw after them. */
+static inline uint32_t *widen_tap(const int8_t *p0, const int8_t *p1, int32_t len, uint32_t *xw)
 {
-    int32_t t, i;
-    if ((taps * len / 4) & 1) { /* an odd number of steps: one more of zeros (the packed filter has zero weights) */
+    int32_t i;
+    for (i = 0; i < len; i += 4, xw += 4) {
+#if KILN_DSP
+        const uint32_t v0 = kiln_load32(p0 + i), v1 = kiln_load32(p1 + i);
+        xw[0] = (uint32_t)kiln_even(v0);
+        xw[1] = (uint32_t)kiln_odd(v0);
+        xw[2] = (uint32_t)kiln_even(v1);
+        xw[3] = (uint32_t)kiln_odd(v1);
+#else
+        xw[0] = kiln_pair16(p0[i], p0[i + 2]);
+        xw[1] = kiln_pair16(p0[i + 1], p0[i + 3]);
+        xw[2] = kiln_pair16(p1[i], p1[i + 2]);
+        xw[3] = kiln_pair16(p1[i + 1], p1[i + 3]);
+#endif
+    }
+    return xw;
+}
+
+/* An odd number of steps: one more of zeros after them (the packed filter has zero weights). */
+static inline void widen_pad(int32_t taps, int32_t len, uint32_t *xw)
+{
+    if ((taps * len / 4) & 1) {
         uint32_t *pad = xw + taps * len;
         pad[0] = pad[1] = pad[2] = pad[3] = 0;
     }
-    for (t = 0; t < taps; ++t) {
-        const int8_t *p0 = seg0[t], *p1 = seg1[t];
-        for (i = 0; i < len; i += 4, xw += 4) {
-#if KILN_DSP
-            const uint32_t v0 = kiln_load32(p0 + i), v1 = kiln_load32(p1 + i);
-            xw[0] = (uint32_t)kiln_even(v0);
-            xw[1] = (uint32_t)kiln_odd(v0);
-            xw[2] = (uint32_t)kiln_even(v1);
-            xw[3] = (uint32_t)kiln_odd(v1);
-#else
-            xw[0] = kiln_pair16(p0[i], p0[i + 2]);
-            xw[1] = kiln_pair16(p0[i + 1], p0[i + 3]);
-            xw[2] = kiln_pair16(p1[i], p1[i + 2]);
-            xw[3] = kiln_pair16(p1[i + 1], p1[i + 3]);
-#endif
-        }
-    }
 }
+
+/* Both pixels' taps (seg0[t], seg1[t]) widened once, so that every pair of output channels reads
+ * them without unpacking again. */
+static void widen_two_pixels(const int8_t *const *seg0, const int8_t *const *seg1, int32_t taps, int32_t len,
+                             uint32_t *xw)
+{
+    int32_t t;
+    widen_pad(taps, len, xw);
+    for (t = 0; t < taps; ++t) xw = widen_tap(seg0[t], seg1[t], len, xw);
+}
+
+#if KILN_DSP && KILN_FAST_PATHS
+/* The same for two pixels whose windows lie inside the image: tap t at base + off[t] (the layer's
+ * tap offsets), where tap_pointers' checks cost about 65 instructions a pixel. */
+__attribute__((noinline)) static int widen_two_inside(const int8_t *image, int32_t oy0, int32_t ox0, int32_t oy1,
+                                                      int32_t ox1, const kiln_conv_geometry_t *g, const int32_t *off,
+                                                      uint32_t *xw)
+{
+    const int32_t y0 = oy0 * g->stride_h - g->pad_top, x0 = ox0 * g->stride_w - g->pad_left;
+    const int32_t y1 = oy1 * g->stride_h - g->pad_top, x1 = ox1 * g->stride_w - g->pad_left;
+    const int32_t span_h = (g->k_h - 1) * g->dil_h, span_w = (g->k_w - 1) * g->dil_w;
+    const int32_t taps = g->k_h * g->k_w, len = g->in_c;
+    const int8_t *base0, *base1;
+    int32_t t;
+    if (y0 < 0 || x0 < 0 || y1 + span_h >= g->in_h || x0 + span_w >= g->in_w || x1 < 0 || x1 + span_w >= g->in_w)
+        return 0; /* (pixel 1 is at or below pixel 0's row) */
+    base0 = image + (y0 * g->in_w + x0) * len;
+    base1 = image + (y1 * g->in_w + x1) * len;
+    widen_pad(taps, len, xw);
+    for (t = 0; t < taps; ++t) xw = widen_tap(base0 + off[t], base1 + off[t], len, xw);
+    return 1;
+}
+
+/* The byte offset of each tap from its window's first, for widen_two_inside. */
+static void tap_offsets(const kiln_conv_geometry_t *g, int32_t *off)
+{
+    int32_t ky, kx;
+    for (ky = 0; ky < g->k_h; ++ky)
+        for (kx = 0; kx < g->k_w; ++kx) *off++ = (ky * g->dil_h * g->in_w + kx * g->dil_w) * g->in_c;
+}
+#endif
 
 #if KILN_DSP
 /* One 4-byte step of depth, 16 MACs: the widened pixels' four words (ldmia into r8-r11) by two
@@ -331,7 +383,9 @@ typedef struct {
 #if KILN_DSP
 #if KILN_CONV_PAIRS_ASM
     void (*pairs_simple)(const pairs_job_t *job, const int32_t *stream); /* NULL: pair_macs always */
+#if KILN_FAST_PATHS
     void (*pairs_relu)(const pairs_job_t *job, const int32_t *stream);   /* NULL: pair_macs */
+#endif
 #endif
     const int32_t *(*pair_macs)(int32_t *acc, const uint32_t *xw, const int32_t *w, int32_t trips);
     int32_t wide;
@@ -351,15 +405,15 @@ typedef struct {
 
 #if KILN_DSP
 #if KILN_CONV_PAIRS_ASM
-#if defined(__OPTIMIZE_SIZE__) /* smaller code: clamped layers requantize in C */
-#define PAIRS_RELU(f) NULL
+#if KILN_FAST_PATHS /* at -Os clamped layers requantize in C */
+#define PAIRS_RELU(f) f,
 #else
-#define PAIRS_RELU(f) f
+#define PAIRS_RELU(f)
 #endif
-static const filter_format_t FILTER_S8 = {pairs_simple8, PAIRS_RELU(pairs_relu8), pair_macs8, 0};
-static const filter_format_t FILTER_S16 = {pairs_simple16, PAIRS_RELU(pairs_relu16), pair_macs16, 1};
+static const filter_format_t FILTER_S8 = {pairs_simple8, PAIRS_RELU(pairs_relu8) pair_macs8, 0};
+static const filter_format_t FILTER_S16 = {pairs_simple16, PAIRS_RELU(pairs_relu16) pair_macs16, 1};
 #if !KILN_MVE
-static const filter_format_t FILTER_ROWS = {NULL, NULL, pair_macs_rows, 0};
+static const filter_format_t FILTER_ROWS = {NULL, PAIRS_RELU(NULL) pair_macs_rows, 0};
 #endif
 #else
 static const filter_format_t FILTER_S8 = {pair_macs8, 0};
@@ -450,7 +504,11 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     second = f->second_at_per_step * steps + f->second_at;
 #endif
 #if KILN_DSP && KILN_CONV_PAIRS_ASM
+#if KILN_FAST_PATHS
     if (pairs > 0 && (r->simple ? f->pairs_simple : r->relu ? f->pairs_relu : NULL) != NULL) {
+#else
+    if (pairs > 0 && r->simple && f->pairs_simple != NULL) {
+#endif
         pairs_job_t job;
         job.xw = xw;
         job.trips = steps / STEPS_PER_TRIP;
@@ -458,7 +516,11 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
         job.o1 = o1;
         job.end = s + pairs * (2 + steps * (f->wide ? 4 : 2) + 6);
         job.lo = r->act_min;
+#if KILN_FAST_PATHS
         (r->simple ? f->pairs_simple : f->pairs_relu)(&job, s);
+#else
+        f->pairs_simple(&job, s);
+#endif
         s = job.end;
         o0 += 2 * pairs;
         o1 += 2 * pairs;
@@ -494,7 +556,7 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
             o0[1] = (int8_t)y10;
             o1[0] = (int8_t)y01;
             o1[1] = (int8_t)y11;
-        } else if (r->fast) {
+        } else if (KILN_FAST_PATHS && r->fast) {
             const int8_t y00 = rq_clamp(a00, s, r), y01 = rq_clamp(a01, s, r);
             const int8_t y10 = rq_clamp(a10, s + 3, r), y11 = rq_clamp(a11, s + 3, r);
             o0[0] = y00;
@@ -512,7 +574,7 @@ static void dot_two_pixels(const uint32_t *xw, int32_t steps, const int8_t *cons
     if (2 * pairs < n_out) { /* an odd last channel: bias, weights plainly, requantization */
         const int32_t oc = 2 * pairs;
         int32_t a0 = s[0], a1 = s[0];
-#if KILN_DSP
+#if KILN_DSP && KILN_FAST_PATHS
         /* the pixels are widened already (xw: per step, pixel 0's even and odd pairs, then pixel 1's):
          * a word of the channel's weights, SXTB16 twice, four SMLAD */
         const int32_t *w = s + 1, *end = w + taps * len / 4;
@@ -583,7 +645,12 @@ static void fill_bytes(int8_t *dst, uint32_t v4, int32_t n)
 }
 
 /* im2col_pixel's column where the window crosses the image's edge (y0, x0: its top left tap). */
-__attribute__((noinline)) static void im2col_border(const int8_t *image, int32_t y0, int32_t x0,
+#if KILN_FAST_PATHS /* out of line, so that the inside path keeps a light prologue; at -Os one function */
+#define IM2COL_BORDER_INLINE __attribute__((noinline))
+#else
+#define IM2COL_BORDER_INLINE __attribute__((always_inline)) inline
+#endif
+IM2COL_BORDER_INLINE static void im2col_border(const int8_t *image, int32_t y0, int32_t x0,
                                                     const kiln_conv_geometry_t *g, int32_t in_zp, int8_t *col)
 {
     const int32_t in_h = g->in_h, in_w = g->in_w, in_c = g->in_c, k_h = g->k_h, k_w = g->k_w;
@@ -621,8 +688,9 @@ __attribute__((noinline)) static void im2col_border(const int8_t *image, int32_t
 
 /* One output pixel's receptive field as a column of k_h * k_w * in_c bytes (outside taps read
  * the zero point), then zeros up to len, the multiple of 4 the packed filter was padded to. */
-static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox, const kiln_conv_geometry_t *g,
-                         int32_t in_zp, int32_t len, int8_t *col)
+__attribute__((noinline)) static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox,
+                                                   const kiln_conv_geometry_t *g, int32_t in_zp, int32_t len,
+                                                   int8_t *col)
 {
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
     const uint32_t zero = 0;
@@ -670,11 +738,16 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     const int32_t row_step = out_steps ? out_steps[1] : g.out_w * g.out_c;
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
     int32_t b, px;
+#if KILN_DSP && KILN_FAST_PATHS
+    int32_t off[KILN_CONV_MAX_TAPS];
+    if (col_len == 0 && !pointwise) tap_offsets(&g, off);
+#endif
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         int8_t *dst = out + b * (out_steps ? out_steps[2] : pixels * g.out_c);
         int32_t oy0 = 0, ox0 = 0; /* pixel px */
         for (px = 0; px < pixels; px += 2) {
+            int widened = 0;
             const int two = px + 1 < pixels;
             /* pixel px + 1, or px again for an odd last pixel: computed twice, stored once */
             const int32_t oy1 = !two ? oy0 : (ox0 + 1 < g.out_w ? oy0 : oy0 + 1);
@@ -682,7 +755,7 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
             int8_t *o0 = dst + oy0 * row_step + ox0 * px_step;
             int8_t *o1 = two ? dst + oy1 * row_step + ox1 * px_step : NULL;
             if (col_len > 0) {
-                if (pointwise) {
+                if (KILN_FAST_PATHS && pointwise) {
                     pointwise_columns(image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c,
                                       image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c, g.in_c,
                                       col_len, scratch);
@@ -696,13 +769,18 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
                 seg0[0] = image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c;
                 seg1[0] = image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c;
             } else {
-                tap_pointers(image, oy0, ox0, &g, zp_vector, seg0);
-                tap_pointers(image, oy1, ox1, &g, zp_vector, seg1);
+#if KILN_DSP && KILN_FAST_PATHS
+                widened = widen_two_inside(image, oy0, ox0, oy1, ox1, &g, off, xw);
+#endif
+                if (!widened) {
+                    tap_pointers(image, oy0, ox0, &g, zp_vector, seg0);
+                    tap_pointers(image, oy1, ox1, &g, zp_vector, seg1);
+                }
             }
             oy0 = ox1 + 1 < g.out_w ? oy1 : oy1 + 1; /* the next pair's first pixel */
             ox0 = ox1 + 1 < g.out_w ? ox1 + 1 : 0;
 #if KILN_DSP
-            widen_two_pixels(seg0, seg1, taps, len, xw);
+            if (!widened) widen_two_pixels(seg0, seg1, taps, len, xw);
 #else
             if (f->widen != NULL) f->widen(seg0, seg1, taps, len, xw); /* the other formats read the taps in place */
 #endif
@@ -964,26 +1042,11 @@ __attribute__((naked, noinline)) static void dw_blocks_3x3_relu(const dw_job_t *
  * int16, and the four channels' requantization (3 words each); then, for each remaining
  * channel, its bias, its taps' weights (a word each) and its requantization. */
 static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t taps, int32_t channels,
-                            const int32_t *stream, int8_t *dst, const requant_t *r)
+                            const int32_t *stream, int8_t *dst, const requant_t *r, int32_t first)
 {
-    const int32_t *w = stream;
+    const int32_t *w = stream; /* at channel `first` (the channels before it done by dw_blocks_3x3) */
     const int32_t pairs = (taps + 1) / 2;
-    int32_t c = 0, t;
-#if KILN_DW_ASM
-    if (taps == 9 && (r->simple || r->relu) && channels >= 4) {
-        dw_job_t job;
-        job.stream = w;
-        job.seg = seg;
-        job.dst = dst;
-        job.end = w + channels / 4 * (4 + 4 * 5 + 12);
-        job.offset = moved;
-        job.lo = r->act_min;
-        if (r->simple) dw_blocks_3x3(&job);
-        else dw_blocks_3x3_relu(&job);
-        w = job.end;
-        c = channels / 4 * 4;
-    }
-#endif
+    int32_t c = first, t;
     for (; c + 4 <= channels; c += 4) {
         int32_t a0 = w[0], a1 = w[1], a2 = w[2], a3 = w[3];
         w += 4;
@@ -1005,7 +1068,7 @@ static void depthwise_pixel(const int8_t *const *seg, int32_t moved, int32_t tap
             dst[c + 1] = (int8_t)y1;
             dst[c + 2] = (int8_t)y2;
             dst[c + 3] = (int8_t)y3;
-        } else if (r->fast) {
+        } else if (KILN_FAST_PATHS && r->fast) {
             const int8_t y0 = rq_clamp(a0, w, r), y1 = rq_clamp(a1, w + 3, r);
             const int8_t y2 = rq_clamp(a2, w + 6, r), y3 = rq_clamp(a3, w + 9, r);
             dst[c] = y0;
@@ -1039,7 +1102,18 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
     const int32_t span_h = (g.k_h - 1) * g.dil_h, span_w = (g.k_w - 1) * g.dil_w;
     const int32_t step = g.stride_w * g.in_c;
     const int8_t *seg[KILN_CONV_MAX_TAPS + 1];
-    int32_t b, oy, ox;
+    const int32_t *rest = packed; /* the stream after the blocks the assembly does */
+    int32_t b, oy, ox, done = 0;  /* ... and the channels they hold */
+#if KILN_DW_ASM /* 3x3: the blocks of four channels in assembly, its job set up once */
+    void (*const blocks)(const dw_job_t *) = taps != 9 || g.out_c < 4 ? NULL
+                                             : r.simple ? dw_blocks_3x3 : r.relu ? dw_blocks_3x3_relu : NULL;
+    dw_job_t job;
+    job.stream = packed;
+    job.seg = seg;
+    job.end = packed + g.out_c / 4 * (4 + 4 * 5 + 12);
+    job.lo = r.act_min;
+    if (blocks != NULL) rest = job.end, done = g.out_c / 4 * 4;
+#endif
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         /* an odd number of taps: one more with zero weights, read at the same offsets as the others
@@ -1061,7 +1135,14 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
                     moved = 0;
                 }
                 prev_interior = interior;
-                depthwise_pixel(seg, moved, taps, g.out_c, packed, dst, &r);
+#if KILN_DW_ASM
+                if (blocks != NULL) {
+                    job.dst = dst;
+                    job.offset = moved;
+                    blocks(&job);
+                }
+#endif
+                if (done < g.out_c) depthwise_pixel(seg, moved, taps, g.out_c, rest, dst, &r, done);
             }
         }
     }

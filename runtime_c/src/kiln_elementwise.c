@@ -121,9 +121,14 @@ static void add_s8_row(const void *a_, const void *b_, void *o_, int32_t n, int3
 #endif
         const int32_t lo = p->act_min, hi = p->act_max;
         if (lo == -128 && hi == 127) {
+            /* every constant in a local: through p, gcc reloaded eleven of them per element (the
+             * int8 stores may alias the parameter block for all it knows) */
+            const int32_t aq[4] = {p->a_q[0], p->a_q[1], p->a_q[2], p->a_q[3]};
+            const int32_t bq[4] = {p->b_q[0], p->b_q[1], p->b_q[2], p->b_q[3]};
+            const int32_t oq[3] = {p->out_q[0], p->out_q[1], p->out_q[2]};
             for (i = 0; i < n; ++i) {
-                const int32_t sum = add_side(a_off + a[i * sa], ls, p->a_q) + add_side(b_off + b[i * sb], ls, p->b_q);
-                o[i] = (int8_t)kiln_sat8(kiln_rq(sum, p->out_q));
+                const int32_t sum = add_side(a_off + a[i * sa], ls, aq) + add_side(b_off + b[i * sb], ls, bq);
+                o[i] = (int8_t)kiln_sat8(kiln_rq(sum, oq));
             }
         } else {
             for (i = 0; i < n; ++i) {
