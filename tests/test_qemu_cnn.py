@@ -100,6 +100,7 @@ CASES = {
     "max_pool_16_channels": lambda: mg.pool2d(64, kind="MAX", input_shape=(1, 6, 6, 16), filter_size=(2, 2),
                                               strides=(2, 2), padding="VALID"),
     "residual_add": lambda: mg.elementwise(53, kind="ADD", shape_a=(1, 6, 6, 16), shape_b=(1, 6, 6, 16)),
+    "sub_broadcast_relu": lambda: mg.elementwise(74, kind="SUB", shape_a=(1, 5, 6, 7), shape_b=(7,), activation="RELU"),
     "mean": lambda: mg.mean(54, input_shape=(1, 5, 5, 8), keep_dims=False),
 }
 
@@ -117,7 +118,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "fc_per_tensor_relu", "depthwise_odd_channels_stride2", "depthwise_dilation2",
                                   "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8", "depthwise_3x3",
                                   "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3", "conv_relu_lower_clamp",
-                                  "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp"])
+                                  "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp", "residual_add",
+                                  "sub_broadcast_relu"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

@@ -126,6 +126,29 @@ def test_fully_connected_variants_are_bit_exact(tmp_path, variant):
     assert op.scratch_bytes == (4 * (2 * 9 + 1) if variant == "both16" else 0)
 
 
+@pytest.mark.parametrize("kind, shape_b, activation", [("ADD", (1, 5, 6, 7), "NONE"), ("SUB", (7,), "RELU"),
+                                                       ("ADD", (1, 1, 6, 1), "RELU6")])
+def test_add_and_sub_tables_are_bit_exact(tmp_path, kind, shape_b, activation):
+    """int8 ADD and SUB reading each value's side from the compiler's tables ("tables"): TFLite
+    Micro's bits on the host, same shapes and broadcasts, with and without a clamp; 512 words of
+    tables in flash."""
+    m = mg.elementwise(np.random.default_rng(len(shape_b)), kind=kind, shape_a=(1, 5, 6, 7), shape_b=shape_b,
+                       activation=activation)
+    model = tmp_path / "add.tflite"
+    model.write_bytes(m.data)
+    plain = _log_variant(model, "tables")
+    from harness import random_records
+
+    pair = compile_and_run(model, random_records(plain, 8, seed=3), tmp_path)
+    op = pair.compiled.graph.operators[0]
+    assert op.variant == "tables" and op.params["tables"].size == 512
+    assert "kiln_addsub_s8_tables(" in pair.compiled.files["add.c"]
+    assert_match(pair, f"{kind} tables")
+    # untuned on a DSP CPU: where the board's flash holds the tables within half
+    g = importer.load(model)
+    assert tuning.flash_defaults(g, 4 << 20) == {0: "tables"} and tuning.flash_defaults(g, 2 << 10) == {}
+
+
 def test_log_errors_name_the_file(tmp_path):
     model = conv_model(tmp_path)
     log = tmp_path / "kiln-tuning.json"

@@ -154,6 +154,10 @@ typedef struct {
 
 void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_add_s8_params_t *p);
+/* ADD and SUB (the "tables" variant): sides[value + 128] the first input's rescaled side,
+ * sides[256 + value + 128] the second's (negated for SUB); p's out_q and fast for the output */
+void kiln_addsub_s8_tables(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                           const kiln_add_s8_params_t *p, const int32_t *sides);
 void kiln_mul_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
                  const kiln_mul_s8_params_t *p);
 /* SUB takes ADD's parameters: both sides rescaled as for ADD, the second subtracted */

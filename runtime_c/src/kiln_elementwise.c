@@ -173,6 +173,49 @@ void kiln_add_s8(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast
     kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row, p);
 }
 
+typedef struct {
+    const kiln_add_s8_params_t *p;
+    const int32_t *sides;
+} add_tables_t;
+
+/* ADD or SUB from the compiler's tables (the "tables" variant): each input value's side, TFLite's
+ * exact rescaling of (value + offset) << left_shift (the second input's negated for SUB), so an
+ * element is two loads and the output's rescaling, where add_s8_row rescaled both sides. */
+static void add_s8_row_tables(const void *a_, const void *b_, void *o_, int32_t n, int32_t sa, int32_t sb,
+                              const void *t_)
+{
+    const add_tables_t *t = (const add_tables_t *)t_;
+    const kiln_add_s8_params_t *p = t->p;
+    const int32_t *ta = t->sides + 128, *tb = t->sides + 384; /* indexed by the int8 value */
+    const int8_t *a = (const int8_t *)a_;
+    const int8_t *b = (const int8_t *)b_;
+    int8_t *o = (int8_t *)o_;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int32_t i;
+    if (p->fast) {
+        const int32_t oq[3] = {p->out_q[0], p->out_q[1], p->out_q[2]};
+        if (sa == 1 && sb == 1 && lo == -128 && hi == 127) {
+            for (i = 0; i < n; ++i) o[i] = (int8_t)kiln_sat8(kiln_rq(ta[a[i]] + tb[b[i]], oq));
+            return;
+        }
+        for (i = 0; i < n; ++i) o[i] = (int8_t)kiln_clamp_i32(kiln_rq(ta[a[i * sa]] + tb[b[i * sb]], oq), lo, hi);
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t v = kiln_mul_by_qm(ta[a[i * sa]] + tb[b[i * sb]], p->out_mult, p->out_shift) + p->out_offset;
+        o[i] = (int8_t)kiln_clamp_i32(v, lo, hi);
+    }
+}
+
+void kiln_addsub_s8_tables(const int8_t *a, const int8_t *b, int8_t *out, const kiln_bcast_t *shape,
+                           const kiln_add_s8_params_t *p, const int32_t *sides)
+{
+    add_tables_t t;
+    t.p = p;
+    t.sides = sides;
+    kiln_bcast_walk(shape, (const char *)a, 1, (const char *)b, 1, (char *)out, 1, add_s8_row_tables, &t);
+}
+
 #if KILN_MVE
 static void mul_s8_row_any(const void *a, const void *b, void *o, int32_t n, int32_t sa, int32_t sb, const void *p)
 {

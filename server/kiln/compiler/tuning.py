@@ -158,13 +158,18 @@ def widened_variant(op: Operator, g: Graph) -> str | None:
     return None
 
 
+ADD_TABLE_BYTES = 2048  # the "tables" variant of int8 ADD and SUB: 256 words an input
+
+
 def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
     """Operator index -> its widened_variant for the layers of at least WIDE_MIN_MACS MACs whose
     weights, stored as int16 pairs (no SXTB16 in the inner loop: 13 instructions per 16 MACs instead
     of 21 in FULLY_CONNECTED, 11 instead of 14 in CONV_2D; one byte more per weight), keep the model's
     constants within half the board's flash: the layers with the most MACs per weight first (most
     pixels or batches), then the smallest. A DSP CPU's untuned default on a board whose flash is
-    known (what `kiln tune` chose on every layer of the four MLPerf Tiny models: bench/cortex_m.md)."""
+    known (what `kiln tune` chose on every layer of the four MLPerf Tiny models: bench/cortex_m.md).
+    Then int8 ADD and SUB read their sides from tables ("tables": ADD_TABLE_BYTES each) while they
+    fit too, in the model's order (ResNet-8's three ADDs: 1,003,646 -> 372,838 instructions)."""
     budget = flash_bytes // 2 - sum(t.nbytes for t in g.tensors if t.is_const)
     layers = []
     for op in g.operators:
@@ -174,6 +179,8 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
             per_weight = y.size // max(y.shape[-1], 1)  # MACs per weight: output pixels or rows
             if per_weight * w.size >= WIDE_MIN_MACS[op.kind]:
                 layers.append((-per_weight, w.size, op.index, wide))
+        elif "tables" in variants(op, g):  # after every layer's weights (their key starts at -1)
+            layers.append((0, ADD_TABLE_BYTES, op.index, "tables"))
     out = {}
     for _, size, index, wide in sorted(layers):
         if size <= budget:

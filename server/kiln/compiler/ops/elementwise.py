@@ -85,6 +85,8 @@ def prepare(op, g):
             p[key + "_mult"], p[key + "_shift"] = qm.quantize_multiplier(real)
         if a.dtype == "int8":
             p["fast"], p["a_q"], p["b_q"], p["out_q"] = _add_fast(p, y.zero_point)
+            if op.variant == "tables":
+                _add_tables(p, -1 if op.kind == "SUB" else 1, y.zero_point)
     else:  # MUL
         p["mult"], p["shift"] = qm.quantize_multiplier(a.scale * b.scale / y.scale)
         p.update(a_offset=-a.zero_point, b_offset=-b.zero_point, out_offset=y.zero_point)
@@ -131,6 +133,27 @@ def _add_fast(p: dict, out_zp: int):
     return 1, sides[0], sides[1], out_q
 
 
+def _add_tables(p: dict, sign: int, out_zp: int) -> None:
+    """The "tables" variant: each int8 value's side as TFLite computes it ((value + offset) <<
+    left_shift, rescaled; the second input's times sign), 256 words an input; the output's
+    rescaling kiln_rq where exact over every sum the tables can make (p["fast"], p["out_q"])."""
+    ls = p["left_shift"]
+    sides = [[qm.mul_by_quantized_multiplier((p[k + "_offset"] + x) << ls, p[k + "_mult"], p[k + "_shift"])
+              for x in range(-128, 128)] for k in ("a", "b")]
+    sides[1] = [sign * v for v in sides[1]]
+    p["tables"] = np.array(sides[0] + sides[1], np.int64)
+    bound = max(map(abs, sides[0])) + max(map(abs, sides[1]))
+    out_q = qm.requant_constants(p["out_mult"], p["out_shift"], out_zp, bound)
+    p["fast"], p["out_q"] = (1, out_q) if out_q is not None else (0, [0] * 3)
+
+
+def variants(op, g) -> list[str]:
+    """OpDef.variants of int8 ADD and SUB: both sides rescaled per element (the default), or read
+    from two tables of 256 words the compiler computed ("tables": 2 KB of flash an operator, about a
+    third of the instructions; tuning.flash_defaults takes it where the board's flash allows)."""
+    return ["rescale", "tables"] if g.op_inputs(op)[0].dtype == "int8" else []
+
+
 def add_params_lines(p) -> list[str]:
     """ADD's parameter block (kiln_add_s8_params_t), shared by SUB and quantized SQUARED_DIFFERENCE."""
     def arr(v):
@@ -169,6 +192,12 @@ def emit(op, g, c):
         return lines
     if op.kind in ("ADD", "SUB"):
         lines += add_params_lines(p)
+        if "tables" in p:
+            sides = c.array(f"op{op.index}_sides", p["tables"], "int32_t",
+                            "each int8 value's rescaled side: the first input's, then the second's"
+                            + (" negated" if op.kind == "SUB" else ""))
+            lines.append(f"kiln_addsub_s8_tables({c.ptr(a)}, {c.ptr(b)}, {c.ptr(y)}, &shape, &params, {sides});")
+            return lines
     else:
         lines += [
             "static const kiln_mul_s8_params_t params = {",
@@ -180,7 +209,7 @@ def emit(op, g, c):
 
 
 NOTES = "broadcast up to 6 dimensions; fused activations; int16 on TFLite Micro's 16-bit path; int32 wraps"
-register("ADD", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
-register("SUB", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES)
+register("ADD", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES, variants=variants)
+register("SUB", check, prepare, emit, in_place=same_shape_input, types=TYPES, notes=NOTES, variants=variants)
 register("MUL", check, prepare, emit, in_place=same_shape_input, types=TYPES,
          notes=NOTES + "; int16 with zero points 0, as TFLite Micro")
