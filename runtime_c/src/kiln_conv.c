@@ -733,9 +733,11 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     const int32_t len = col_len > 0 ? col_len : g.in_c;
     const int32_t pixels = g.out_h * g.out_w;
     uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
-    /* 1x1 taps always inside the image (a TRANSPOSE_CONV's stride phase may reach past it) */
-    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
-                          (g.out_h - 1) * g.stride_h < g.in_h && (g.out_w - 1) * g.stride_w < g.in_w;
+    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0; /* taps always inside */
+    /* 1x1 columns copied straight from the pixels: only where every pixel is inside the image (a
+     * TRANSPOSE_CONV's stride phase may reach past it; im2col_pixel reads the zero point there) */
+    const int pointwise_columns_ok = KILN_FAST_PATHS && pointwise && (g.out_h - 1) * g.stride_h < g.in_h &&
+                                     (g.out_w - 1) * g.stride_w < g.in_w;
     const int32_t px_step = out_steps ? out_steps[0] : g.out_c;
     const int32_t row_step = out_steps ? out_steps[1] : g.out_w * g.out_c;
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
@@ -757,7 +759,7 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
             int8_t *o0 = dst + oy0 * row_step + ox0 * px_step;
             int8_t *o1 = two ? dst + oy1 * row_step + ox1 * px_step : NULL;
             if (col_len > 0) {
-                if (KILN_FAST_PATHS && pointwise) {
+                if (pointwise_columns_ok) {
                     pointwise_columns(image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c,
                                       image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c, g.in_c,
                                       col_len, scratch);
