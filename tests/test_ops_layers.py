@@ -192,6 +192,8 @@ TCONV_CASES = [  # (input [n, h, w, c], kh, kw, out_c, (stride_h, stride_w), pad
     ([1, 3, 3, 8], 3, 3, 40, (2, 2), "SAME", (6, 6), True, 0),       # 40 channels; in_c 8: taps read in place
     ([2, 3, 3, 4], 1, 1, 3, (2, 2), "VALID", (5, 5), True, 0),       # stride above the kernel: tapless phases
     ([2, 4, 3, 4], 3, 3, 5, (2, 2), "SAME", (8, 6), False, 1),       # batches of a strided in-place phase conv
+    ([1, 2, 2, 4], 2, 2, 2, (2, 2), "VALID", (5, 6), True, 0),       # 1x1 phases past the image, taps in place
+    ([1, 2, 3, 8], 1, 1, 3, (2, 2), "VALID", (5, 7), True, 0),       # the same, one phase with taps
 ]
 
 

@@ -733,11 +733,14 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     const int32_t len = col_len > 0 ? col_len : g.in_c;
     const int32_t pixels = g.out_h * g.out_w;
     uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
-    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0; /* taps always inside */
-    /* 1x1 columns copied straight from the pixels: only where every pixel is inside the image (a
-     * TRANSPOSE_CONV's stride phase may reach past it; im2col_pixel reads the zero point there) */
-    const int pointwise_columns_ok = KILN_FAST_PATHS && pointwise && (g.out_h - 1) * g.stride_h < g.in_h &&
-                                     (g.out_w - 1) * g.stride_w < g.in_w;
+    /* 1x1 taps read straight from the pixels where every output pixel's tap is inside the image (a
+     * TRANSPOSE_CONV's stride phase may reach past it, where tap_pointers and im2col_pixel read the
+     * zero point). Taps in place: the compiler passes no zero-point vector exactly then (conv.zp_vector);
+     * im2col'd: checked here, on the fast path that copies the columns. */
+    const int one_by_one = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0;
+    const int pointwise = one_by_one && (col_len > 0 ? KILN_FAST_PATHS && (g.out_h - 1) * g.stride_h < g.in_h &&
+                                                           (g.out_w - 1) * g.stride_w < g.in_w
+                                                     : zp_vector == NULL);
     const int32_t px_step = out_steps ? out_steps[0] : g.out_c;
     const int32_t row_step = out_steps ? out_steps[1] : g.out_w * g.out_c;
     const int8_t *seg0[KILN_CONV_MAX_TAPS], *seg1[KILN_CONV_MAX_TAPS];
@@ -759,7 +762,7 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
             int8_t *o0 = dst + oy0 * row_step + ox0 * px_step;
             int8_t *o1 = two ? dst + oy1 * row_step + ox1 * px_step : NULL;
             if (col_len > 0) {
-                if (pointwise_columns_ok) {
+                if (KILN_FAST_PATHS && pointwise) {
                     pointwise_columns(image + (oy0 * g.stride_h * g.in_w + ox0 * g.stride_w) * g.in_c,
                                       image + (oy1 * g.stride_h * g.in_w + ox1 * g.stride_w) * g.in_c, g.in_c,
                                       col_len, scratch);
@@ -829,7 +832,8 @@ static void conv_rows_mve(const int8_t *in, const int32_t *stream, int8_t *out, 
     const requant_t r = requant_of(p);
     const int32_t k = p->tap_len > 0 ? p->tap_len : g.k_h * g.k_w * g.in_c;
     const int32_t steps = (k / 4 + 1) & ~1, pairs = g.out_c / 2, pixels = g.out_h * g.out_w;
-    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0 && p->tap_len == 0;
+    const int pointwise = g.k_h == 1 && g.k_w == 1 && g.pad_top == 0 && g.pad_left == 0 && p->tap_len == 0 &&
+                          (g.out_h - 1) * g.stride_h < g.in_h && (g.out_w - 1) * g.stride_w < g.in_w; /* see conv_s8 */
     /* Columns in scratch are zero-padded to a multiple of 16 (the plan leaves room for four, see
      * taps_layout), so the dot products need no predicated tail; a pointwise layer's pixels are
      * read in place when k is a multiple of 16, else copied too. The weights are then read up to

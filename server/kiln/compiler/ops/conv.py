@@ -308,8 +308,10 @@ def s8_params(p: dict, rq: str = "NULL", name: str = "params") -> list[str]:
 
 def zp_vector(c, name: str, p: dict) -> str:
     """What taps outside the image read in place (in_c copies of the input zero point), or NULL
-    where the kernel never reads one (im2col; 1x1 without padding, whose taps are always inside)."""
-    if p.get("im2col") or (p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0):
+    where the kernel never reads one (im2col; 1x1 without padding whose output pixels all map inside
+    the image: not so in some of TRANSPOSE_CONV's stride phases; kiln_conv.c's `pointwise`)."""
+    inside = ((p["out_h"] - 1) * p["stride_h"] < p["in_h"] and (p["out_w"] - 1) * p["stride_w"] < p["in_w"])
+    if p.get("im2col") or (p["k_h"] == 1 and p["k_w"] == 1 and p["pad_top"] == 0 and p["pad_left"] == 0 and inside):
         return "NULL"
     return c.array(name, np.full(p["in_c"], p["in_zp"], np.int8), "int8_t",
                    "what taps outside the image read: the input zero point")
