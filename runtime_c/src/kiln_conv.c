@@ -203,24 +203,21 @@ static void tap_offsets(const kiln_conv_geometry_t *g, int32_t *off)
                          : "cc", "memory");                                                       \
     } while (0)
 
-/* kiln_rq and SSAT of accumulator A with the channel's {m, e, c} in M, E, C, stored at *O++;
- * T is a temporary. */
-#define RQ_STORE(A, M, E, C, O, T)                                                                \
+/* kiln_rq and SSAT of accumulator A with the channel's {m, e, c} in M, E, C; T is a temporary. */
+#define RQ_SAT(A, M, E, C, T)                                                                     \
     "add    " T ", " C ", " A ", asr #31\n\t"                                                     \
     "lsl    " A ", " A ", #1\n\t"                                                                 \
     "smmlar " A ", " A ", " M ", " T "\n\t"                                                       \
     "asr    " A ", " A ", " E "\n\t"                                                              \
-    "ssat   " A ", #8, " A "\n\t"                                                                 \
-    "strb   " A ", [" O "], #1\n\t"
+    "ssat   " A ", #8, " A "\n\t"
+
+/* RQ_SAT, stored at *O++. */
+#define RQ_STORE(A, M, E, C, O, T) RQ_SAT(A, M, E, C, T) "strb   " A ", [" O "], #1\n\t"
 
 /* The same, then the lower clamp LO (a register) of a fused ReLU whose zero is above -128 (the
  * upper one is 127: SSAT's): three instructions more. */
 #define RQ_LO_STORE(A, M, E, C, O, T, LO)                                                         \
-    "add    " T ", " C ", " A ", asr #31\n\t"                                                     \
-    "lsl    " A ", " A ", #1\n\t"                                                                 \
-    "smmlar " A ", " A ", " M ", " T "\n\t"                                                       \
-    "asr    " A ", " A ", " E "\n\t"                                                              \
-    "ssat   " A ", #8, " A "\n\t"                                                                 \
+    RQ_SAT(A, M, E, C, T)                                                                         \
     "cmp    " A ", " LO "\n\t"                                                                    \
     "it     lt\n\t"                                                                               \
     "movlt  " A ", " LO "\n\t"                                                                    \
@@ -237,11 +234,12 @@ typedef struct {
     int32_t lo; /* the lower clamp (the _relu loops) */
 } pairs_job_t;
 
-/* Every channel pair of a layer whose requantization is simple (kiln_rq, no narrower clamp), for
- * two pixels: per pair, the stream holds its two biases, the weights, then both channels' {m, e,
- * c}. All of it in assembly, because the 2x2 loop needs all 14 registers and gcc, around it,
- * spills and reloads the pointers and constants: 34 instructions per pair besides the MACs,
- * against about 64. The job's fields live on the stack ([sp] .. [sp, #16]).
+/* Every channel pair of a layer whose requantization is kiln_rq with no clamp narrower than int8
+ * (PAIRS_RQ) or only a lower one (PAIRS_RQ_RELU), for two pixels: per pair, the stream holds its two
+ * biases, the weights, then both channels' {m, e, c}. All of it in assembly, because the 2x2 loop
+ * needs all 14 registers and gcc, around it, spills and reloads the pointers and constants: 34
+ * instructions per pair besides the MACs, against about 64. The job's fields live on the stack
+ * ([sp] .. [sp, #20]).
  * Registers: a00 r0, a01 r1, a10 r2, a11 r3; w r4, x r5, n r6; the pixels r8-r11; t r12, u lr,
  * vo r7, which is also RQ_STORE's temporary. */
 #define PAIRS_SIMPLE_BODY(STEP, EPILOGUE)                                                         \
@@ -280,34 +278,20 @@ typedef struct {
     RQ_LO_STORE("r2", "r8", "r9", "r10", "r5", "r7", "r11")                                         \
     RQ_LO_STORE("r3", "r8", "r9", "r10", "r6", "r7", "r11")
 
-__attribute__((naked, noinline)) static void pairs_simple8(const pairs_job_t *job, const int32_t *stream)
-{
-    (void)job;
-    (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP8, PAIRS_RQ);
-}
+/* One whole-layer loop: the filter format's STEP, the requantization RQ. */
+#define PAIRS_KERNEL(name, STEP, RQ)                                                              \
+    __attribute__((naked, noinline)) static void name(const pairs_job_t *job, const int32_t *stream) \
+    {                                                                                             \
+        (void)job;                                                                                \
+        (void)stream;                                                                             \
+        PAIRS_SIMPLE_BODY(STEP, RQ);                                                              \
+    }
 
-__attribute__((naked, noinline)) static void pairs_simple16(const pairs_job_t *job, const int32_t *stream)
-{
-    (void)job;
-    (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP16, PAIRS_RQ);
-}
-
-#if !defined(__OPTIMIZE_SIZE__)
-__attribute__((naked, noinline)) static void pairs_relu8(const pairs_job_t *job, const int32_t *stream)
-{
-    (void)job;
-    (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP8, PAIRS_RQ_RELU);
-}
-
-__attribute__((naked, noinline)) static void pairs_relu16(const pairs_job_t *job, const int32_t *stream)
-{
-    (void)job;
-    (void)stream;
-    PAIRS_SIMPLE_BODY(MAC_STEP16, PAIRS_RQ_RELU);
-}
+PAIRS_KERNEL(pairs_simple8, MAC_STEP8, PAIRS_RQ)
+PAIRS_KERNEL(pairs_simple16, MAC_STEP16, PAIRS_RQ)
+#if KILN_FAST_PATHS /* at -Os clamped layers requantize in C */
+PAIRS_KERNEL(pairs_relu8, MAC_STEP8, PAIRS_RQ_RELU)
+PAIRS_KERNEL(pairs_relu16, MAC_STEP16, PAIRS_RQ_RELU)
 #endif
 
 #endif
