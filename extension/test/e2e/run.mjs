@@ -127,14 +127,27 @@ step('the device panel shows the outputs beside TFLite Micro, the latency chart 
   expect((await panel.locator('#log').innerText()).includes('flashed host'), 'the log does not show the flash');
 });
 
+// Heat shading is a decoration the editor paints a frame or more after the inline hints: wait (up to
+// 15 s) for at least `atLeast` shaded lines, then report how many there are.
+async function shadedLines(page, atLeast) {
+  const count = () => page.$$eval('.editor-group-container.active .view-overlays > div > div',
+    (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
+  const until = Date.now() + 15000;
+  let n = await count();
+  while (n < atLeast && Date.now() < until) {
+    await page.waitForTimeout(250);
+    n = await count();
+  }
+  return n;
+}
+
 step('the generated C shows each operator\'s latency inline, and heat shading', async ({ page }) => {
   await page.locator('.tab', { hasText: 'sine_int8.c' }).first().click();
   await page.waitForFunction(() => (document.querySelector('.editor-group-container.active .view-lines')?.textContent ?? '').includes('µs'), null, { timeout: 30000 });
   const text = (await editorText(page)).replace(/\u00a0/g, ' ');
   const functions = text.split('\n').filter((l) => l.startsWith('static void op00'));
   expect(functions.length >= 2 && functions.every((l) => /\) ⏱ [\d.,]+ µs · [\d.]+%/.test(l)), `operator lines: ${JSON.stringify(functions)}`);
-  const shaded = await page.$$eval('.editor-group-container.active .view-overlays > div > div',
-    (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
+  const shaded = await shadedLines(page, 1);
   expect(shaded > 0, 'no line is heat-shaded');
 });
 
@@ -158,8 +171,7 @@ step('after an edit above the functions, Profile puts each figure on its own fun
   expect(text.includes('a line of mine'), 'the edited file is not the one shown');
   const hinted = text.split('\n').filter((l) => l.includes('⏱'));
   expect(hinted.length >= 1 && hinted.every((l) => /^static void op00\d_\w+\(uint8_t \*arena\) ⏱ /.test(l)), `hinted lines: ${JSON.stringify(hinted)}`);
-  const shaded = await page.$$eval('.editor-group-container.active .view-overlays > div > div',
-    (els) => els.filter((e) => getComputedStyle(e).backgroundColor.startsWith('rgba(255, 112, 0')).length);
+  const shaded = await shadedLines(page, 8);
   expect(shaded >= 8, `only ${shaded} lines are heat-shaded (a function is 8 lines or more)`);
   await page.keyboard.press('Control+Home'); // the view back to the first column, for the screenshot
   await page.waitForTimeout(300);

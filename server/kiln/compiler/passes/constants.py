@@ -101,6 +101,7 @@ def isolated(fn, timeout: float = 30.0):
     and an operator Kiln's checks let through but TFLite Micro reads out of bounds on must not take
     the compiler (or the language server) down with it. A crash, a timeout or an exception in the
     child raises RuntimeError here. Without fork (Windows), fn() runs in this process."""
+    import faulthandler
     import os
     import pickle
     import select
@@ -112,6 +113,7 @@ def isolated(fn, timeout: float = 30.0):
     if pid == 0:  # the child: compute, write, leave without running any of the parent's cleanup
         code = 1
         try:
+            faulthandler.disable()  # a crash here is the parent's RuntimeError, not a dump on stderr
             os.close(r)
             payload = pickle.dumps(fn())
             with os.fdopen(w, "wb") as f:
