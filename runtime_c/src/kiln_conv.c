@@ -242,27 +242,47 @@ typedef struct {
  * ([sp] .. [sp, #20]).
  * Registers: a00 r0, a01 r1, a10 r2, a11 r3; w r4, x r5, n r6; the pixels r8-r11; t r12, u lr,
  * vo r7, which is also RQ_STORE's temporary. */
+#define PAIRS_PRO                                                                                 \
+    "push   {r4-r11, lr}\n\t"                                                                     \
+    "mov    r4, r1\n\t"                                                                           \
+    "ldm    r0, {r5, r6, r7, r8, r9, r10}\n\t"                                                    \
+    "push   {r5, r6, r7, r8, r9, r10}\n\t" /* [sp] xw, trips, o0, o1, end, lo */
+/* A channel pair's loop: its biases, the trips (LOOP; at -O2 SECOND, the second trip of two),
+ * EPILOGUE's requantization and stores, then the next pair (TOP) until the stream's end. ENTRY may
+ * jump into the loop. */
+#define PAIRS_CHANNEL_LOOP(STEP, EPILOGUE, TOP, LOOP, ENTRY, SECOND)                              \
+    TOP ":\n\t"                                                                                   \
+    "ldrd   r5, r6, [sp]\n\t"                                                                     \
+    "ldrd   r0, r2, [r4], #8\n\t" /* the two biases */                                            \
+    "mov    r1, r0\n\t"                                                                           \
+    "mov    r3, r2\n\t" ENTRY LOOP ":\n\t" PAIRS_TRIP(STEP) SECOND                                 \
+    "subs   r6, r6, #1\n\t"                                                                       \
+    "bne    " LOOP "b\n\t"                                                                        \
+    "ldrd   r5, r6, [sp, #8]\n\t" EPILOGUE                                                        \
+    "strd   r5, r6, [sp, #8]\n\t"                                                                 \
+    "ldr    r6, [sp, #16]\n\t"                                                                    \
+    "cmp    r4, r6\n\t"                                                                           \
+    "bne    " TOP "b\n\t"
+#define PAIRS_TRIP(STEP) TRIP(STEP, "r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")
+#define PAIRS_EXIT "add    sp, sp, #24\n\t" "pop    {r4-r11, pc}\n\t"
+#if STEPS_PER_TRIP == 2
+/* At -O2 a channel pair's loop holds two trips (four steps: the loop's SUBS/BNE is 2 instructions in
+ * 46, not in 24): the pair loop comes twice, the second entering its loop at the second trip, and
+ * an odd number of trips takes that copy (chosen once per call); r6 counts trips two at a time. */
 #define PAIRS_SIMPLE_BODY(STEP, EPILOGUE)                                                         \
-    __asm__ volatile(                                                                             \
-        "push   {r4-r11, lr}\n\t"                                                                 \
-        "mov    r4, r1\n\t"                                                                       \
-        "ldm    r0, {r5, r6, r7, r8, r9, r10}\n\t"                                                \
-        "push   {r5, r6, r7, r8, r9, r10}\n\t" /* [sp] xw, trips, o0, o1, end, lo */              \
-        "1:\n\t"                                                                                  \
-        "ldrd   r5, r6, [sp]\n\t"                                                                 \
-        "ldrd   r0, r2, [r4], #8\n\t" /* the two biases */                                        \
-        "mov    r1, r0\n\t"                                                                       \
-        "mov    r3, r2\n\t"                                                                       \
-        "2:\n\t" TRIP(STEP, "r0", "r1", "r2", "r3", "r5", "r4", "r12", "lr", "r7")                \
-        "subs   r6, r6, #1\n\t"                                                                   \
-        "bne    2b\n\t"                                                                           \
-        "ldrd   r5, r6, [sp, #8]\n\t" EPILOGUE                                                    \
-        "strd   r5, r6, [sp, #8]\n\t"                                                             \
-        "ldr    r6, [sp, #16]\n\t"                                                                \
-        "cmp    r4, r6\n\t"                                                                       \
-        "bne    1b\n\t"                                                                           \
-        "add    sp, sp, #24\n\t"                                                                  \
-        "pop    {r4-r11, pc}\n\t")
+    __asm__ volatile(PAIRS_PRO                                                                    \
+                     "lsrs   r6, r6, #1\n\t" /* C: an odd number of trips */                      \
+                     "adc    r6, r6, #0\n\t"                                                      \
+                     "str    r6, [sp, #4]\n\t" /* the loop's count: trips / 2, rounded up */      \
+                     "bcs    4f\n\t"                                                              \
+                     PAIRS_CHANNEL_LOOP(STEP, EPILOGUE, "1", "2", "", "3:\n\t" PAIRS_TRIP(STEP))            \
+                     "b      7f\n\t"                                                              \
+                     PAIRS_CHANNEL_LOOP(STEP, EPILOGUE, "4", "5", "b      6f\n\t", "6:\n\t" PAIRS_TRIP(STEP)) \
+                     "7:\n\t" PAIRS_EXIT)
+#else
+#define PAIRS_SIMPLE_BODY(STEP, EPILOGUE)                                                         \
+    __asm__ volatile(PAIRS_PRO PAIRS_CHANNEL_LOOP(STEP, EPILOGUE, "1", "2", "", "") PAIRS_EXIT)
+#endif
 /* The four outputs of a channel pair: both channels' {m, e, c} at once, or with the lower clamp
  * (in r11) one channel's at a time. */
 #define PAIRS_RQ                                                                                  \

@@ -113,112 +113,149 @@ static void pixels_any(const row_job_t *j, const int32_t *base, const int32_t *a
     acc[0] = a0, acc[1] = a1;
 }
 
+/* A row of every output channel of a 3x3 layer with kiln_rq and no clamp narrower than int8 (the
+ * common layer), at stride 1 or 2: the channels' plane rows are row_bytes apart, each input
+ * channel's `dm` output channels (the depth multiplier) read the same rows, their streams follow
+ * one another and their outputs are neighbours. One call a row: the per-channel set-up is a few
+ * loads and stores, where a call per channel cost 70 instructions (dw 3x3 16x16x32: 512 calls). */
+typedef struct {
+    const int32_t *stream; /* the first output channel's */
+    int8_t *out;           /* its first output pixel of the row */
+    int32_t dm;            /* output channels per input channel */
+    int32_t channels;      /* input channels */
+    const int16_t *x0, *x1, *x2; /* the first input channel's kernel rows */
+    int32_t pairs_bytes;   /* bytes of a plane row the pixel pairs walk: (n & ~1) * 2 or * 4 */
+    int32_t odd;           /* n & 1: a last pixel alone */
+    int32_t out_step;      /* bytes between output pixels */
+    int32_t row_bytes;     /* bytes between the channels' plane rows */
+} rows3_t;
+
 #if KILN_DSP
-/* row_pairs for a 3x3 kernel with kiln_rq and no clamp narrower than int8 (the common layer), in
- * assembly: gcc spilled a third of its loop around the 14 live values (47 and 54 instructions per two
- * pixels at stride 1 and 2, now 34 and 37). Registers: the kernel rows r0-r2, sums r3 r4, loaded
- * words r5 r12, output lr, the six weight words r6-r11; on the stack m, c, e, the output step, the
- * loop's end and the bias (the caller's n, o and step at 60, 64, 68). ROW_S1/ROW_S2 are one kernel
- * row of the step (see row_pairs), the first one starting sum r3 from the bias (S: r4); END the loop's
- * end from n in r4 (2 or 4 int16 a pixel). */
-#define PLANES_PRO(END)                                                                                  \
-    "push   {r4-r11, lr}\n\t"                                                                            \
-    "sub    sp, sp, #24\n\t"                                                                             \
-    "ldr    r4, [sp, #60]\n\t"                                                                           \
-    "ldr    lr, [sp, #64]\n\t"                                                                           \
-    "ldr    r5, [sp, #68]\n\t"                                                                           \
-    "str    r5, [sp, #12]\n\t"                                                                           \
-    "ldr    r5, [r3, #0]\n\t"                                                                            \
-    "str    r5, [sp, #20]\n\t"                                                                           \
-    "ldr    r5, [r3, #4]\n\t"                                                                            \
-    "str    r5, [sp, #0]\n\t"                                                                            \
-    "ldr    r5, [r3, #8]\n\t"                                                                            \
-    "str    r5, [sp, #8]\n\t"                                                                            \
-    "ldr    r5, [r3, #12]\n\t"                                                                           \
-    "str    r5, [sp, #4]\n\t"                                                                            \
-    "bic    r5, r4, #1\n\t" END                                                                          \
-    "str    r5, [sp, #16]\n\t"                                                                           \
-    "add    r3, r3, #16\n\t"                                                                             \
-    "ldm    r3, {r6, r7, r8, r9, r10, r11}\n\t"                                                          \
-    "cmp    r0, r5\n\t"                                                                                  \
-    "beq    2f\n\t"                                                                                      \
-    "1:\n\t"                                                                                             \
-    "ldr    r4, [sp, #20]\n\t"
-#define ROW_S1(X, E, F, S)                                                                                  \
-    "ldrd   r5, r12, [" X "], #4\n\t"                                                                    \
-    "smlad  r3, r5, " E ", " S "\n\t"                                                                    \
-    "smlatb r4, r5, " E ", r4\n\t"                                                                       \
-    "smlabt r3, r12, " F ", r3\n\t"                                                                      \
+/* In assembly: gcc spilled a third of its loop around the 14 live values (47 and 54 instructions per
+ * two pixels at stride 1 and 2, now 31 and 34). Registers in the pixel loop: the kernel rows r0-r2,
+ * sums r3 r4, loaded words r5 r12, output lr, the six weight words r6-r11. The frame: [0] m, [4] c,
+ * [8] e, [12] out_step, [16] the loop's end, [20] bias, then the job as it goes: [28] stream,
+ * [32] out, [36] output channels left of this input channel, [40] input channels left, [44-52] the
+ * rows, [56] pairs_bytes, [60] odd, [64] row_bytes, [68] dm. ROW_S1/ROW_S2 are one kernel row of a
+ * step (see row_pairs), the first one starting sum r3 from the bias (S: r4); TAIL one kernel row of
+ * an odd last pixel into r3. */
+#define ROWS3_BODY(ROW, TAIL)                                                                           \
+    __asm__ volatile(                                                                                   \
+        "push   {r4-r11, lr}\n\t"                                                                       \
+        "sub    sp, sp, #72\n\t"                                                                        \
+        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                 \
+        "add    r12, sp, #28\n\t"                                                                       \
+        "stm    r12, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"                                          \
+        "str    r10, [sp, #12]\n\t"                                                                     \
+        "str    r11, [sp, #64]\n\t"                                                                     \
+        "str    r3, [sp, #68]\n\t"                                                                      \
+        "4:\n\t" /* an output channel: its constants, rows and output */                               \
+        "ldr    r3, [sp, #28]\n\t"                                                                      \
+        "ldm    r3!, {r4, r5, r12, lr}\n\t" /* bias, m, e, c */                                         \
+        "str    r4, [sp, #20]\n\t"                                                                      \
+        "str    r5, [sp, #0]\n\t"                                                                       \
+        "str    lr, [sp, #4]\n\t"                                                                       \
+        "str    r12, [sp, #8]\n\t"                                                                      \
+        "ldm    r3!, {r6, r7, r8, r9, r10, r11}\n\t"                                                    \
+        "str    r3, [sp, #28]\n\t"                                                                      \
+        "add    r0, sp, #44\n\t"                                                                        \
+        "ldm    r0, {r0, r1, r2, r5}\n\t"                                                               \
+        "add    r5, r0, r5\n\t"                                                                         \
+        "str    r5, [sp, #16]\n\t"                                                                      \
+        "ldr    lr, [sp, #32]\n\t"                                                                      \
+        "add    r4, lr, #1\n\t"                                                                         \
+        "str    r4, [sp, #32]\n\t"                                                                      \
+        "cmp    r0, r5\n\t"                                                                             \
+        "beq    2f\n\t"                                                                                 \
+        "1:\n\t"                                                                                        \
+        "ldr    r4, [sp, #20]\n\t" ROW("r0", "r6", "r7", "r4") ROW("r1", "r8", "r9", "r3")               \
+        ROW("r2", "r10", "r11", "r3")                                                                   \
+        "ldrd   r5, r12, [sp, #0]\n\t"                                                                  \
+        "add    r12, r12, r3, asr #31\n\t"                                                              \
+        "smmlar r3, r3, r5, r12\n\t"                                                                    \
+        "ldr    r12, [sp, #4]\n\t"                                                                      \
+        "add    r12, r12, r4, asr #31\n\t"                                                              \
+        "smmlar r4, r4, r5, r12\n\t"                                                                    \
+        "ldrd   r5, r12, [sp, #8]\n\t"                                                                  \
+        "asr    r3, r3, r5\n\t"                                                                         \
+        "asr    r4, r4, r5\n\t"                                                                         \
+        "ssat   r3, #8, r3\n\t"                                                                         \
+        "ssat   r4, #8, r4\n\t"                                                                         \
+        "strb   r3, [lr]\n\t"                                                                           \
+        "strb   r4, [lr, r12]\n\t"                                                                      \
+        "add    lr, lr, r12, lsl #1\n\t"                                                                \
+        "ldr    r5, [sp, #16]\n\t"                                                                      \
+        "cmp    r0, r5\n\t"                                                                             \
+        "bne    1b\n\t"                                                                                 \
+        "2:\n\t"                                                                                        \
+        "ldr    r5, [sp, #60]\n\t"                                                                      \
+        "cbz    r5, 3f\n\t"                                                                             \
+        "ldr    r3, [sp, #20]\n\t" TAIL("r0", "r6", "r7") TAIL("r1", "r8", "r9") TAIL("r2", "r10", "r11") \
+        "ldrd   r5, r12, [sp, #0]\n\t"                                                                  \
+        "add    r12, r12, r3, asr #31\n\t"                                                              \
+        "smmlar r3, r3, r5, r12\n\t"                                                                    \
+        "ldr    r5, [sp, #8]\n\t"                                                                       \
+        "asr    r3, r3, r5\n\t"                                                                         \
+        "ssat   r3, #8, r3\n\t"                                                                         \
+        "strb   r3, [lr]\n\t"                                                                           \
+        "3:\n\t" /* the next output channel of this input channel, else the next input channel */     \
+        "ldr    r4, [sp, #36]\n\t"                                                                      \
+        "subs   r4, r4, #1\n\t"                                                                         \
+        "str    r4, [sp, #36]\n\t"                                                                      \
+        "bne    4b\n\t"                                                                                 \
+        "ldr    r4, [sp, #40]\n\t"                                                                      \
+        "subs   r4, r4, #1\n\t"                                                                         \
+        "beq    5f\n\t"                                                                                 \
+        "str    r4, [sp, #40]\n\t"                                                                      \
+        "ldr    r4, [sp, #68]\n\t"                                                                      \
+        "str    r4, [sp, #36]\n\t"                                                                      \
+        "ldr    r4, [sp, #64]\n\t"                                                                      \
+        "add    r0, sp, #44\n\t"                                                                        \
+        "ldm    r0, {r1, r2, r3}\n\t"                                                                   \
+        "add    r1, r1, r4\n\t"                                                                         \
+        "add    r2, r2, r4\n\t"                                                                         \
+        "add    r3, r3, r4\n\t"                                                                         \
+        "stm    r0, {r1, r2, r3}\n\t"                                                                   \
+        "b      4b\n\t"                                                                                 \
+        "5:\n\t"                                                                                        \
+        "add    sp, sp, #72\n\t"                                                                        \
+        "pop    {r4-r11, pc}\n\t")
+#define ROW_S1(X, E, F, S)                                                                              \
+    "ldrd   r5, r12, [" X "], #4\n\t"                                                                   \
+    "smlad  r3, r5, " E ", " S "\n\t"                                                                   \
+    "smlatb r4, r5, " E ", r4\n\t"                                                                      \
+    "smlabt r3, r12, " F ", r3\n\t"                                                                     \
     "smlad  r4, r12, " F ", r4\n\t"
-#define ROW_S2(X, E, F, S)                                                                                  \
-    "ldrd   r5, r12, [" X "], #8\n\t"                                                                    \
-    "smlad  r3, r5, " E ", " S "\n\t"                                                                       \
-    "ldr    r5, [" X "]\n\t"                                                                             \
-    "smlabb r3, r12, " F ", r3\n\t"                                                                      \
-    "smlad  r4, r12, " E ", r4\n\t"                                                                      \
+#define ROW_S2(X, E, F, S)                                                                              \
+    "ldrd   r5, r12, [" X "], #8\n\t"                                                                   \
+    "smlad  r3, r5, " E ", " S "\n\t"                                                                   \
+    "ldr    r5, [" X "]\n\t"                                                                            \
+    "smlabb r3, r12, " F ", r3\n\t"                                                                     \
+    "smlad  r4, r12, " E ", r4\n\t"                                                                     \
     "smlabb r4, r5, " F ", r4\n\t"
-/* both sums requantized and stored, the loop closed, then an odd last pixel (TAIL: one kernel row
- * of it into r3), the epilogue */
-#define PLANES_EPI(TAIL)                                                                                 \
-    "ldrd   r5, r12, [sp, #0]\n\t"                                                                       \
-    "add    r12, r12, r3, asr #31\n\t"                                                                   \
-    "smmlar r3, r3, r5, r12\n\t"                                                                         \
-    "ldr    r12, [sp, #4]\n\t"                                                                           \
-    "add    r12, r12, r4, asr #31\n\t"                                                                   \
-    "smmlar r4, r4, r5, r12\n\t"                                                                         \
-    "ldrd   r5, r12, [sp, #8]\n\t"                                                                       \
-    "asr    r3, r3, r5\n\t"                                                                              \
-    "asr    r4, r4, r5\n\t"                                                                              \
-    "ssat   r3, #8, r3\n\t"                                                                              \
-    "ssat   r4, #8, r4\n\t"                                                                              \
-    "strb   r3, [lr]\n\t"                                                                                \
-    "strb   r4, [lr, r12]\n\t"                                                                           \
-    "add    lr, lr, r12, lsl #1\n\t"                                                                     \
-    "ldr    r5, [sp, #16]\n\t"                                                                           \
-    "cmp    r0, r5\n\t"                                                                                  \
-    "bne    1b\n\t"                                                                                      \
-    "2:\n\t"                                                                                             \
-    "ldr    r5, [sp, #60]\n\t"                                                                           \
-    "tst    r5, #1\n\t"                                                                                  \
-    "beq    3f\n\t"                                                                                      \
-    "ldr    r3, [sp, #20]\n\t" TAIL("r0", "r6", "r7") TAIL("r1", "r8", "r9") TAIL("r2", "r10", "r11")       \
-    "ldrd   r5, r12, [sp, #0]\n\t"                                                                       \
-    "add    r12, r12, r3, asr #31\n\t"                                                                   \
-    "smmlar r3, r3, r5, r12\n\t"                                                                         \
-    "ldr    r5, [sp, #8]\n\t"                                                                            \
-    "asr    r3, r3, r5\n\t"                                                                              \
-    "ssat   r3, #8, r3\n\t"                                                                              \
-    "strb   r3, [lr]\n\t"                                                                                \
-    "3:\n\t"                                                                                             \
-    "add    sp, sp, #24\n\t"                                                                             \
-    "pop    {r4-r11, pc}\n\t"
-#define TAIL_S1(X, E, F)                                                                                 \
-    "ldrd   r5, r12, [" X "]\n\t"                                                                        \
-    "smlad  r3, r5, " E ", r3\n\t"                                                                       \
+#define TAIL_S1(X, E, F)                                                                                \
+    "ldrd   r5, r12, [" X "]\n\t"                                                                       \
+    "smlad  r3, r5, " E ", r3\n\t"                                                                      \
     "smlabt r3, r12, " F ", r3\n\t"
-#define TAIL_S2(X, E, F)                                                                                 \
-    "ldrd   r5, r12, [" X "]\n\t"                                                                        \
-    "smlad  r3, r5, " E ", r3\n\t"                                                                       \
+#define TAIL_S2(X, E, F)                                                                                \
+    "ldrd   r5, r12, [" X "]\n\t"                                                                       \
+    "smlad  r3, r5, " E ", r3\n\t"                                                                      \
     "smlabb r3, r12, " F ", r3\n\t"
 
-__attribute__((naked, noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
-                                                        const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+__attribute__((naked, noinline)) static void rows3_s1(const rows3_t *j)
 {
-    (void)x0, (void)x1, (void)x2, (void)s, (void)n, (void)o, (void)o_step;
-    __asm__ volatile(PLANES_PRO("add    r5, r0, r5, lsl #1\n\t") ROW_S1("r0", "r6", "r7", "r4")
-                     ROW_S1("r1", "r8", "r9", "r3") ROW_S1("r2", "r10", "r11", "r3") PLANES_EPI(TAIL_S1));
+    (void)j;
+    ROWS3_BODY(ROW_S1, TAIL_S1);
 }
 
-__attribute__((naked, noinline)) static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
-                                                        const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+__attribute__((naked, noinline)) static void rows3_s2(const rows3_t *j)
 {
-    (void)x0, (void)x1, (void)x2, (void)s, (void)n, (void)o, (void)o_step;
-    __asm__ volatile(PLANES_PRO("add    r5, r0, r5, lsl #2\n\t") ROW_S2("r0", "r6", "r7", "r4")
-                     ROW_S2("r1", "r8", "r9", "r3") ROW_S2("r2", "r10", "r11", "r3") PLANES_EPI(TAIL_S2));
+    (void)j;
+    ROWS3_BODY(ROW_S2, TAIL_S2);
 }
 #else
-/* The same in C (the portable path): the rows, weight words and requantization in locals. */
-__attribute__((noinline)) static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int32_t *s, int32_t n,
+/* The same in C (the portable path): one channel's rows, weight words and requantization in locals. */
+static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int32_t *s, int32_t n,
                        int8_t *o, int32_t o_step)
 {
     const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
@@ -247,8 +284,8 @@ __attribute__((noinline)) static void row_s1_3x3(const int16_t *x0, const int16_
 }
 
 /* row_pairs at stride 2 for a 3x3 kernel with kiln_rq and no clamp narrower than int8, its constants in locals. */
-__attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2,
-                                                 const int32_t *s, int32_t n, int8_t *o, int32_t o_step)
+static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, const int32_t *s, int32_t n,
+                       int8_t *o, int32_t o_step)
 {
     const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
     const uint32_t e2 = (uint32_t)s[8], f2 = (uint32_t)s[9];
@@ -271,7 +308,44 @@ __attribute__((noinline)) static void row_s2_3x3(const int16_t *x0, const int16_
         o[o_step] = (int8_t)kiln_sat8(kiln_smmlar(a1, m, rc + (a1 >> 31)) >> sh);
     }
 }
+
+static void rows3(const rows3_t *j, int32_t stride)
+{
+    const int32_t per_channel = 10, n = j->pairs_bytes / (2 * stride) + j->odd;
+    const int32_t step = j->row_bytes / 2;
+    const int32_t *s = j->stream;
+    int8_t *o = j->out;
+    int32_t c, m;
+    for (c = 0; c < j->channels; ++c) {
+        for (m = 0; m < j->dm; ++m, s += per_channel, ++o) {
+            if (stride == 1) row_s1_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
+            else row_s2_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
+        }
+    }
+}
+
+static void rows3_s1(const rows3_t *j)
+{
+    rows3(j, 1);
+}
+
+static void rows3_s2(const rows3_t *j)
+{
+    rows3(j, 2);
+}
 #endif
+
+/* A row job for rows3_s1/s2: n pixels of `channels` input channels' rows (x, row_len int16 apart). */
+static rows3_t rows3_job(const int16_t *const *x, const int32_t *stream, int8_t *out, int32_t n, int32_t stride,
+                         int32_t out_step, int32_t row_len, int32_t channels, int32_t dm)
+{
+    rows3_t j;
+    j.stream = stream, j.out = out, j.dm = dm, j.channels = channels;
+    j.x0 = x[0], j.x1 = x[1], j.x2 = x[2];
+    j.pairs_bytes = (n & ~1) * 2 * stride, j.odd = n & 1;
+    j.out_step = out_step, j.row_bytes = row_len * 2;
+    return j;
+}
 
 /* Two pixels a step of a 3-wide kernel, any number of rows and any clamp. Stride 1 (k: pixel k of one
  * dilation phase, k even): per kernel row the words A = x[k..k+1], B = x[k+2..k+3]; pixel k is
@@ -308,19 +382,14 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
 static void run_row(const row_job_t *j, int32_t out_w)
 {
     int32_t phase, p;
-    if (j->path == PATH_S2) { /* (3x3 without a clamp: straight from the caller) */
+    if (j->path == PATH_S2) { /* (a 3x3 kernel without a clamp: rows3_s2, from the caller) */
         row_pairs(j, j->base, out_w, j->out, j->out_step);
         return;
     }
-    if (j->path == PATH_S1) { /* stride 1: pixels phase, phase + d, ... are adjacent in their phase */
+    if (j->path == PATH_S1) { /* stride 1 (3x3 without a clamp: rows3_s1): pixels phase, phase + d... are adjacent */
         for (phase = 0; phase < j->dil && phase < out_w; ++phase) {
             const int32_t n = (out_w - phase + j->dil - 1) / j->dil, base = j->base + phase * j->sub;
-            if (j->k_h == 3 && j->simple) {
-                row_s1_3x3(j->rows[0] + base, j->rows[1] + base, j->rows[2] + base, j->stream, n,
-                           j->out + phase * j->out_step, j->dil * j->out_step);
-            } else {
-                row_pairs(j, base, n, j->out + phase * j->out_step, j->dil * j->out_step);
-            }
+            row_pairs(j, base, n, j->out + phase * j->out_step, j->dil * j->out_step);
         }
         return;
     }
@@ -368,31 +437,55 @@ static inline uint32_t high_halves(uint32_t a, uint32_t b)
     return r;
 }
 
-/* n pixels of four channels (src: the first pixel's, in_c apart) into their plane rows (d: the
- * first channel's at the first pixel's column, the others row_len apart), two pixels a step: both
- * pixels' words split by SXTB16 into channels 0 and 2, 1 and 3, then paired per channel (PKHBT,
- * PKHTB) and stored as one word in each plane. */
-static void fill_block4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t n)
+/* Two columns (pixels a and b, the zero point's word where a column is padding: step 0) of every
+ * block of four channels into their planes (d: the first channel's pair of columns, an aligned word;
+ * the channels' rows row_len apart): both words split by SXTB16 into channels 0 and 2, 1 and 3,
+ * then paired per channel (PKHBT, PKHTB) and stored as one word in each plane. */
+static void put_blocks4(int16_t *d, int32_t row_len, const int8_t *a, int32_t a_step, const int8_t *b, int32_t b_step,
+                        int32_t blocks)
 {
-    plane_word_t *w0, *w1, *w2, *w3;
+    const int32_t rl = row_len * 2; /* bytes */
+    uint8_t *p = (uint8_t *)d;
+    for (; blocks; --blocks, a += a_step, b += b_step, p += 4 * rl) {
+        const uint32_t x = kiln_load32(a), y = kiln_load32(b);
+        const uint32_t xe = (uint32_t)kiln_even(x), xo = (uint32_t)kiln_odd(x);
+        const uint32_t ye = (uint32_t)kiln_even(y), yo = (uint32_t)kiln_odd(y);
+        *(plane_word_t *)(void *)p = low_halves(xe, ye);
+        *(plane_word_t *)(void *)(p + rl) = low_halves(xo, yo);
+        *(plane_word_t *)(void *)(p + 2 * rl) = high_halves(xe, ye);
+        *(plane_word_t *)(void *)(p + 3 * rl) = high_halves(xo, yo);
+    }
+}
+
+/* n pixels of every block of four channels (src: the first pixel's, in_c apart) into their planes
+ * (d: the first channel's at the first pixel's column), two columns a step. A first pixel at an odd
+ * column is paired with the zero point before it, an odd last one with the zero point after it: the
+ * padding's own value, so every pair is an aligned word. */
+static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t n, int32_t zp)
+{
+    const int32_t blocks = in_c / 4;
+    const uint32_t zp4 = (uint8_t)zp * 0x01010101u;
+    const int8_t *z = (const int8_t *)&zp4;
     int32_t x = 0;
-    if ((uintptr_t)d & 2u) { /* an odd column first: the pairs below store aligned words */
-        d[0] = src[0], d[row_len] = src[1], d[2 * row_len] = src[2], d[3 * row_len] = src[3];
-        x = 1;
-        src += in_c;
+    if (((uintptr_t)d & 2u) && n) {
+        d -= 1;
+        put_blocks4(d, row_len, z, 0, src, 4, blocks);
+        x = 1, d += 2, src += in_c;
     }
-    w0 = (plane_word_t *)(void *)(d + x), w1 = (plane_word_t *)(void *)(d + x + row_len);
-    w2 = (plane_word_t *)(void *)(d + x + 2 * row_len), w3 = (plane_word_t *)(void *)(d + x + 3 * row_len);
-    for (; x + 2 <= n; x += 2, src += 2 * in_c) {
-        const uint32_t a = kiln_load32(src), b = kiln_load32(src + in_c);
-        const uint32_t ae = (uint32_t)kiln_even(a), ao = (uint32_t)kiln_odd(a);
-        const uint32_t be = (uint32_t)kiln_even(b), bo = (uint32_t)kiln_odd(b);
-        *w0++ = low_halves(ae, be);
-        *w1++ = low_halves(ao, bo);
-        *w2++ = high_halves(ae, be);
-        *w3++ = high_halves(ao, bo);
+    for (; x + 2 <= n; x += 2, d += 2, src += 2 * in_c) put_blocks4(d, row_len, src, 4, src + in_c, 4, blocks);
+    if (x < n) put_blocks4(d, row_len, src, 4, z, 0, blocks);
+}
+
+/* n values of one channel whose pixels are adjacent (in_c 1) into its plane row: four a step. */
+static void fill_run1(int16_t *d, const int8_t *src, int32_t n)
+{
+    if (((uintptr_t)d & 2u) && n) *d++ = *src++, --n;
+    for (; n >= 4; n -= 4, src += 4, d += 4) {
+        const uint32_t a = kiln_load32(src), e = (uint32_t)kiln_even(a), o = (uint32_t)kiln_odd(a);
+        plane_word_t *w = (plane_word_t *)(void *)d;
+        w[0] = low_halves(e, o), w[1] = high_halves(e, o);
     }
-    if (x < n) d[x] = src[0], d[x + row_len] = src[1], d[x + 2 * row_len] = src[2], d[x + 3 * row_len] = src[3];
+    for (; n; --n) *d++ = *src++;
 }
 #endif
 
@@ -402,11 +495,25 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
 {
     const int32_t row_len = g->dil_w * sub;
     int32_t c = 0, x;
-    if (src && g->dil_w == 1) {
+    if (g->dil_w == 1) {
         /* the columns read; those around them hold the zero point from the start (the kernel's) */
         const int32_t n = g->pad_left + g->in_w < row_len ? g->in_w : row_len - g->pad_left;
+        if (!src) { /* above or below the image: the zero point in those columns, a word at a time */
+            const int32_t first = g->pad_left & ~1, words = (g->pad_left + n - first + 1) / 2;
+            const uint32_t zz = kiln_pair16(zp, zp);
+            for (; c < g->in_c; ++c) {
+                plane_word_t *w = (plane_word_t *)(void *)(slot + c * row_len + first);
+                for (x = 0; x < words; ++x) w[x] = zz;
+            }
+            return;
+        }
 #if KILN_DSP
-        for (; c + 4 <= g->in_c; c += 4) fill_block4(slot + c * row_len + g->pad_left, row_len, src + c, g->in_c, n);
+        if (g->in_c == 1) {
+            fill_run1(slot + g->pad_left, src, n);
+            return;
+        }
+        fill_blocks4(slot + g->pad_left, row_len, src, g->in_c, n, zp);
+        c = g->in_c & ~3;
 #endif
         for (; c < g->in_c; ++c) {
             int16_t *d = slot + c * row_len + g->pad_left;
@@ -417,7 +524,6 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
     }
     for (c = 0; c < g->in_c; ++c) fill_row(slot + c * row_len, src ? src + c : src, g->in_w, g->in_c, g->pad_left, g->dil_w, sub, zp);
 }
-
 void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
                                    const kiln_conv_s8_params_t *p, int16_t *plane)
 {
@@ -427,7 +533,7 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
     const int32_t slot = g.in_c * row_len; /* a ring slot: one padded row of every channel's plane */
     const int16_t *rows[MAX_ROWS];
     row_job_t j;
-    int32_t b, c, m, oy, r, per_channel, fast3;
+    int32_t b, c, m, oy, r, phase, per_channel, fast3;
     j.k_h = g.k_h, j.k_w = g.k_w, j.stride = g.stride_w, j.dil = g.dil_w, j.sub = sub;
     j.path = path;
     j.per_row = path == PATH_ANY ? (g.k_w + 1) / 2 + g.k_w / 2 + 1 : 2;
@@ -436,7 +542,7 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
     j.out_step = g.out_c;
     j.rows = rows;
     per_channel = 4 + g.k_h * j.per_row;
-    fast3 = g.k_h == 3 && j.simple && g.dil_w == 1 && path != PATH_ANY;
+    fast3 = g.k_h == 3 && j.simple && path != PATH_ANY; /* (stride 2 is without dilation) */
     if (g.dil_w == 1) { /* the padding columns of every slot, which fill_slot leaves alone */
         const uint32_t zz = kiln_pair16(p->in_zp, p->in_zp);
         plane_word_t *w = (plane_word_t *)(void *)plane;
@@ -456,15 +562,18 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
             }
             filled = last;
             for (r = 0; r < g.k_h; ++r) rows[r] = plane + ((top + r * g.dil_h) % ring) * slot;
-            if (fast3) { /* the common 3x3 layer: straight to its row loop, pointers stepped */
-                const int16_t *x0 = rows[0], *x1 = rows[1], *x2 = rows[2];
-                const int32_t *s = stream;
+            if (fast3) { /* the common 3x3 layer: every channel's row in one call (a call a phase) */
                 int8_t *o = out + (b * g.out_h + oy) * g.out_w * g.out_c;
-                for (c = 0; c < g.in_c; ++c, x0 += row_len, x1 += row_len, x2 += row_len) {
-                    for (m = 0; m < g.depth_multiplier; ++m, s += per_channel, ++o) {
-                        if (path == PATH_S1) row_s1_3x3(x0, x1, x2, s, g.out_w, o, g.out_c);
-                        else row_s2_3x3(x0, x1, x2, s, g.out_w, o, g.out_c);
-                    }
+                if (path == PATH_S2) {
+                    const rows3_t r = rows3_job(rows, stream, o, g.out_w, 2, g.out_c, row_len, g.in_c, g.depth_multiplier);
+                    rows3_s2(&r);
+                    continue;
+                }
+                for (phase = 0; phase < g.dil_w && phase < g.out_w; ++phase) { /* stride 1: see run_row */
+                    const int16_t *x[3] = {rows[0] + phase * sub, rows[1] + phase * sub, rows[2] + phase * sub};
+                    const rows3_t r = rows3_job(x, stream, o + phase * g.out_c, (g.out_w - phase + g.dil_w - 1) / g.dil_w,
+                                                1, g.dil_w * g.out_c, row_len, g.in_c, g.depth_multiplier);
+                    rows3_s1(&r);
                 }
                 continue;
             }
