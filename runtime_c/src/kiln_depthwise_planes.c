@@ -48,9 +48,9 @@ typedef struct {
 static inline int8_t out8(int32_t acc2, const int32_t *q, const row_job_t *j)
 {
     int32_t v;
-    if (j->simple) return (int8_t)kiln_sat8(kiln_smmlar(acc2, q[0], q[2] + (acc2 >> 31)) >> q[1]);
-    v = j->fast ? kiln_smmlar(acc2, q[0], q[2] + (acc2 >> 31)) >> q[1]
-                : kiln_mul_by_qm(acc2 >> 1, q[0], q[1]) + j->out_zp;
+    if (j->simple) return (int8_t)kiln_sat8(kiln_smmlar(acc2, q[0], q[1] + (acc2 >> 31)) >> q[2]);
+    v = j->fast ? kiln_smmlar(acc2, q[0], q[1] + (acc2 >> 31)) >> q[2]
+                : kiln_mul_by_qm(acc2 >> 1, q[0], q[2]) + j->out_zp;
     return (int8_t)kiln_clamp_i32(v, j->act_min, j->act_max);
 }
 
@@ -121,62 +121,61 @@ static void pixels_any(const row_job_t *j, const int32_t *base, const int32_t *a
 typedef struct {
     const int32_t *stream; /* the first output channel's */
     int8_t *out;           /* its first output pixel of the row */
-    int32_t dm;            /* output channels per input channel */
-    int32_t channels;      /* input channels */
-    const int16_t *x0, *x1, *x2; /* the first input channel's kernel rows */
+    int32_t dm_left;       /* output channels per input channel (the depth multiplier) */
+    int32_t total;         /* output channels */
+    int32_t row_bytes;     /* bytes between the input channels' plane rows */
+    int32_t next;          /* from a row's end (after the pixel pairs) to the next input channel's row */
     int32_t pairs_bytes;   /* bytes of a plane row the pixel pairs walk: (n & ~1) * 2 or * 4 */
     int32_t odd;           /* n & 1: a last pixel alone */
+    int32_t dm;
     int32_t out_step;      /* bytes between output pixels */
-    int32_t row_bytes;     /* bytes between the channels' plane rows */
+    const int16_t *x0, *x1, *x2; /* the first input channel's kernel rows */
 } rows3_t;
 
 #if KILN_DSP
 /* In assembly: gcc spilled a third of its loop around the 14 live values (47 and 54 instructions per
- * two pixels at stride 1 and 2, now 31 and 34). Registers in the pixel loop: the kernel rows r0-r2,
- * sums r3 r4, loaded words r5 r12, output lr, the six weight words r6-r11. The frame: [0] m, [4] c,
- * [8] e, [12] out_step, [16] the loop's end, [20] bias, then the job as it goes: [28] stream,
- * [32] out, [36] output channels left of this input channel, [40] input channels left, [44-52] the
- * rows, [56] pairs_bytes, [60] odd, [64] row_bytes, [68] dm. ROW_S1/ROW_S2 are one kernel row of a
- * step (see row_pairs), the first one starting sum r3 from the bias (S: r4); TAIL one kernel row of
- * an odd last pixel into r3. */
-#define ROWS3_BODY(ROW, TAIL)                                                                           \
+ * two pixels at stride 1 and 2, now 33 and 36). Registers in the pixel loop: the kernel rows r0-r2,
+ * sums r3 r4, loaded words r5 r12, output lr, the six weight words r6-r11. The frame: the channel's
+ * [0] bias, [4] m, [8] c, [12] e (its stream's order: one LDM, one STM), [16] out_step, [20] the
+ * loop's end, then the job from [24] (rows3_t's stream .. dm), [60] the input channel's rows.
+ * ROW_S1/ROW_S2 are one kernel row of a step (see row_pairs), the first one starting sum r3 from the
+ * bias (S: r4); TAIL one kernel row of an odd last pixel into r3. */
+#define ROWS3_BODY(ROW, TAIL, ROWS, CLOSE)                                                              \
     __asm__ volatile(                                                                                   \
         "push   {r4-r11, lr}\n\t"                                                                       \
         "sub    sp, sp, #72\n\t"                                                                        \
-        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                 \
-        "add    r12, sp, #28\n\t"                                                                       \
-        "stm    r12, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"                                          \
-        "str    r10, [sp, #12]\n\t"                                                                     \
-        "str    r11, [sp, #64]\n\t"                                                                     \
-        "str    r3, [sp, #68]\n\t"                                                                      \
-        "4:\n\t" /* an output channel: its constants, rows and output */                               \
-        "ldr    r3, [sp, #28]\n\t"                                                                      \
-        "ldm    r3!, {r4, r5, r12, lr}\n\t" /* bias, m, e, c */                                         \
-        "str    r4, [sp, #20]\n\t"                                                                      \
-        "str    r5, [sp, #0]\n\t"                                                                       \
-        "str    lr, [sp, #4]\n\t"                                                                       \
-        "str    r12, [sp, #8]\n\t"                                                                      \
+        "ldm    r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"                                     \
+        "add    r12, sp, #24\n\t"                                                                       \
+        "stm    r12, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t" /* [24] stream .. [56] dm */              \
+        "str    r10, [sp, #16]\n\t"                                                                     \
+        "ldm    r0, {r0, r1, r2}\n\t"                                                                   \
+        "add    r3, sp, #60\n\t"                                                                        \
+        "stm    r3, {r0, r1, r2}\n\t" /* [60] the input channel's rows */                              \
+        "4:\n\t" /* an output channel: its rows, constants and output */                              \
+        ROWS                                                                                            \
+        "ldr    r3, [sp, #24]\n\t"                                                                      \
+        "ldm    r3!, {r4, r5, r12, lr}\n\t" /* bias, m, c, e */                                         \
+        "stm    sp, {r4, r5, r12, lr}\n\t"                                                              \
         "ldm    r3!, {r6, r7, r8, r9, r10, r11}\n\t"                                                    \
-        "str    r3, [sp, #28]\n\t"                                                                      \
-        "add    r0, sp, #44\n\t"                                                                        \
-        "ldm    r0, {r0, r1, r2, r5}\n\t"                                                               \
+        "str    r3, [sp, #24]\n\t"                                                                      \
+        "ldr    r5, [sp, #48]\n\t"                                                                      \
         "add    r5, r0, r5\n\t"                                                                         \
-        "str    r5, [sp, #16]\n\t"                                                                      \
-        "ldr    lr, [sp, #32]\n\t"                                                                      \
+        "str    r5, [sp, #20]\n\t"                                                                      \
+        "ldr    lr, [sp, #28]\n\t"                                                                      \
         "add    r4, lr, #1\n\t"                                                                         \
-        "str    r4, [sp, #32]\n\t"                                                                      \
+        "str    r4, [sp, #28]\n\t"                                                                      \
         "cmp    r0, r5\n\t"                                                                             \
         "beq    2f\n\t"                                                                                 \
         "1:\n\t"                                                                                        \
-        "ldr    r4, [sp, #20]\n\t" ROW("r0", "r6", "r7", "r4") ROW("r1", "r8", "r9", "r3")               \
+        "ldr    r4, [sp, #0]\n\t" ROW("r0", "r6", "r7", "r4") ROW("r1", "r8", "r9", "r3")                \
         ROW("r2", "r10", "r11", "r3")                                                                   \
-        "ldrd   r5, r12, [sp, #0]\n\t"                                                                  \
+        "ldrd   r5, r12, [sp, #4]\n\t"                                                                  \
         "add    r12, r12, r3, asr #31\n\t"                                                              \
         "smmlar r3, r3, r5, r12\n\t"                                                                    \
-        "ldr    r12, [sp, #4]\n\t"                                                                      \
+        "ldr    r12, [sp, #8]\n\t"                                                                      \
         "add    r12, r12, r4, asr #31\n\t"                                                              \
         "smmlar r4, r4, r5, r12\n\t"                                                                    \
-        "ldrd   r5, r12, [sp, #8]\n\t"                                                                  \
+        "ldrd   r5, r12, [sp, #12]\n\t"                                                                 \
         "asr    r3, r3, r5\n\t"                                                                         \
         "asr    r4, r4, r5\n\t"                                                                         \
         "ssat   r3, #8, r3\n\t"                                                                         \
@@ -184,42 +183,61 @@ typedef struct {
         "strb   r3, [lr]\n\t"                                                                           \
         "strb   r4, [lr, r12]\n\t"                                                                      \
         "add    lr, lr, r12, lsl #1\n\t"                                                                \
-        "ldr    r5, [sp, #16]\n\t"                                                                      \
+        "ldr    r5, [sp, #20]\n\t"                                                                      \
         "cmp    r0, r5\n\t"                                                                             \
         "bne    1b\n\t"                                                                                 \
         "2:\n\t"                                                                                        \
-        "ldr    r5, [sp, #60]\n\t"                                                                      \
+        "ldr    r5, [sp, #52]\n\t"                                                                      \
         "cbz    r5, 3f\n\t"                                                                             \
-        "ldr    r3, [sp, #20]\n\t" TAIL("r0", "r6", "r7") TAIL("r1", "r8", "r9") TAIL("r2", "r10", "r11") \
-        "ldrd   r5, r12, [sp, #0]\n\t"                                                                  \
+        "ldr    r3, [sp, #0]\n\t" TAIL("r0", "r6", "r7") TAIL("r1", "r8", "r9") TAIL("r2", "r10", "r11")  \
+        "ldrd   r5, r12, [sp, #4]\n\t"                                                                  \
         "add    r12, r12, r3, asr #31\n\t"                                                              \
         "smmlar r3, r3, r5, r12\n\t"                                                                    \
-        "ldr    r5, [sp, #8]\n\t"                                                                       \
+        "ldr    r5, [sp, #12]\n\t"                                                                      \
         "asr    r3, r3, r5\n\t"                                                                         \
         "ssat   r3, #8, r3\n\t"                                                                         \
         "strb   r3, [lr]\n\t"                                                                           \
-        "3:\n\t" /* the next output channel of this input channel, else the next input channel */     \
-        "ldr    r4, [sp, #36]\n\t"                                                                      \
-        "subs   r4, r4, #1\n\t"                                                                         \
-        "str    r4, [sp, #36]\n\t"                                                                      \
-        "bne    4b\n\t"                                                                                 \
-        "ldr    r4, [sp, #40]\n\t"                                                                      \
-        "subs   r4, r4, #1\n\t"                                                                         \
-        "beq    5f\n\t"                                                                                 \
-        "str    r4, [sp, #40]\n\t"                                                                      \
-        "ldr    r4, [sp, #68]\n\t"                                                                      \
-        "str    r4, [sp, #36]\n\t"                                                                      \
-        "ldr    r4, [sp, #64]\n\t"                                                                      \
-        "add    r0, sp, #44\n\t"                                                                        \
-        "ldm    r0, {r1, r2, r3}\n\t"                                                                   \
-        "add    r1, r1, r4\n\t"                                                                         \
-        "add    r2, r2, r4\n\t"                                                                         \
-        "add    r3, r3, r4\n\t"                                                                         \
-        "stm    r0, {r1, r2, r3}\n\t"                                                                   \
-        "b      4b\n\t"                                                                                 \
+        "3:\n\t" CLOSE /* the next output channel (4b), or the end (5f) */                            \
         "5:\n\t"                                                                                        \
         "add    sp, sp, #72\n\t"                                                                        \
         "pop    {r4-r11, pc}\n\t")
+/* From one output channel to the next. At depth multiplier 1 (ROWS_DM1, CLOSE_DM1) the rows stay in
+ * r0-r2, moved on to the next input channel's after each channel; with a multiplier (ROWS_DM,
+ * CLOSE_DM) each output channel reloads its input channel's rows from the frame ([60], one LDM),
+ * moved on after the multiplier's channels. [32]: output channels left of the input channel,
+ * [36]: output channels left in all. */
+#define ROWS_DM1 ""
+#define CLOSE_DM1                                                                                       \
+    "ldr    r4, [sp, #44]\n\t"                                                                          \
+    "add    r0, r0, r4\n\t"                                                                             \
+    "add    r1, r1, r4\n\t"                                                                             \
+    "add    r2, r2, r4\n\t"                                                                             \
+    "ldr    r4, [sp, #36]\n\t"                                                                          \
+    "subs   r4, r4, #1\n\t"                                                                             \
+    "str    r4, [sp, #36]\n\t"                                                                          \
+    "bne    4b\n\t"
+#define ROWS_DM                                                                                         \
+    "add    r0, sp, #60\n\t"                                                                            \
+    "ldm    r0, {r0, r1, r2}\n\t"
+#define CLOSE_DM                                                                                        \
+    "ldr    r4, [sp, #32]\n\t"                                                                          \
+    "subs   r4, r4, #1\n\t"                                                                             \
+    "str    r4, [sp, #32]\n\t"                                                                          \
+    "bne    4b\n\t"                                                                                     \
+    "ldr    r4, [sp, #36]\n\t"                                                                          \
+    "ldr    r3, [sp, #56]\n\t"                                                                          \
+    "subs   r4, r4, r3\n\t"                                                                             \
+    "beq    5f\n\t"                                                                                     \
+    "str    r4, [sp, #36]\n\t"                                                                          \
+    "str    r3, [sp, #32]\n\t"                                                                          \
+    "ldr    r4, [sp, #40]\n\t"                                                                          \
+    "add    r3, sp, #60\n\t"                                                                            \
+    "ldm    r3, {r0, r1, r2}\n\t"                                                                       \
+    "add    r0, r0, r4\n\t"                                                                             \
+    "add    r1, r1, r4\n\t"                                                                             \
+    "add    r2, r2, r4\n\t"                                                                             \
+    "stm    r3, {r0, r1, r2}\n\t"                                                                       \
+    "b      4b\n\t"
 #define ROW_S1(X, E, F, S)                                                                              \
     "ldrd   r5, r12, [" X "], #4\n\t"                                                                   \
     "smlad  r3, r5, " E ", " S "\n\t"                                                                   \
@@ -242,16 +260,27 @@ typedef struct {
     "smlad  r3, r5, " E ", r3\n\t"                                                                      \
     "smlabb r3, r12, " F ", r3\n\t"
 
-__attribute__((naked, noinline)) static void rows3_s1(const rows3_t *j)
+#define ROWS3_FUNCTION(name, ROW, TAIL, ROWS, CLOSE)                                                            \
+    __attribute__((naked, noinline)) static void name(const rows3_t *j)                                 \
+    {                                                                                                   \
+        (void)j;                                                                                        \
+        ROWS3_BODY(ROW, TAIL, ROWS, CLOSE);                                                                    \
+    }
+ROWS3_FUNCTION(rows3_s1_dm1, ROW_S1, TAIL_S1, ROWS_DM1, CLOSE_DM1)
+ROWS3_FUNCTION(rows3_s2_dm1, ROW_S2, TAIL_S2, ROWS_DM1, CLOSE_DM1)
+ROWS3_FUNCTION(rows3_s1_dm, ROW_S1, TAIL_S1, ROWS_DM, CLOSE_DM)
+ROWS3_FUNCTION(rows3_s2_dm, ROW_S2, TAIL_S2, ROWS_DM, CLOSE_DM)
+
+static void rows3_s1(const rows3_t *j)
 {
-    (void)j;
-    ROWS3_BODY(ROW_S1, TAIL_S1);
+    if (j->dm == 1) rows3_s1_dm1(j);
+    else rows3_s1_dm(j);
 }
 
-__attribute__((naked, noinline)) static void rows3_s2(const rows3_t *j)
+static void rows3_s2(const rows3_t *j)
 {
-    (void)j;
-    ROWS3_BODY(ROW_S2, TAIL_S2);
+    if (j->dm == 1) rows3_s2_dm1(j);
+    else rows3_s2_dm(j);
 }
 #else
 /* The same in C (the portable path): one channel's rows, weight words and requantization in locals. */
@@ -260,7 +289,7 @@ static void row_s1_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, 
 {
     const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
     const uint32_t e2 = (uint32_t)s[8], f2 = (uint32_t)s[9];
-    const int32_t bias = s[0], m = s[1], sh = s[2], rc = s[3];
+    const int32_t bias = s[0], m = s[1], rc = s[2], sh = s[3];
     const int16_t *end = x0 + (n & ~1);
     for (; x0 != end; x0 += 2, x1 += 2, x2 += 2, o += 2 * o_step) {
         uint32_t A = word_at(x0), B = word_at(x0 + 2);
@@ -289,7 +318,7 @@ static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, 
 {
     const uint32_t e0 = (uint32_t)s[4], f0 = (uint32_t)s[5], e1 = (uint32_t)s[6], f1 = (uint32_t)s[7];
     const uint32_t e2 = (uint32_t)s[8], f2 = (uint32_t)s[9];
-    const int32_t bias = s[0], m = s[1], sh = s[2], rc = s[3];
+    const int32_t bias = s[0], m = s[1], rc = s[2], sh = s[3];
     const int16_t *end = x0 + 2 * n;
     for (; x0 != end; x0 += 4, x1 += 4, x2 += 4, o += 2 * o_step) {
         uint32_t A = word_at(x0), B = word_at(x0 + 2), C;
@@ -312,15 +341,14 @@ static void row_s2_3x3(const int16_t *x0, const int16_t *x1, const int16_t *x2, 
 static void rows3(const rows3_t *j, int32_t stride)
 {
     const int32_t per_channel = 10, n = j->pairs_bytes / (2 * stride) + j->odd;
-    const int32_t step = j->row_bytes / 2;
+    const int32_t step = j->row_bytes / 2; /* int16 between the input channels' rows */
     const int32_t *s = j->stream;
     int8_t *o = j->out;
-    int32_t c, m;
-    for (c = 0; c < j->channels; ++c) {
-        for (m = 0; m < j->dm; ++m, s += per_channel, ++o) {
-            if (stride == 1) row_s1_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
-            else row_s2_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
-        }
+    int32_t k;
+    for (k = 0; k < j->total; ++k, s += per_channel, ++o) {
+        const int32_t c = k / j->dm;
+        if (stride == 1) row_s1_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
+        else row_s2_3x3(j->x0 + c * step, j->x1 + c * step, j->x2 + c * step, s, n, o, j->out_step);
     }
 }
 
@@ -340,10 +368,11 @@ static rows3_t rows3_job(const int16_t *const *x, const int32_t *stream, int8_t 
                          int32_t out_step, int32_t row_len, int32_t channels, int32_t dm)
 {
     rows3_t j;
-    j.stream = stream, j.out = out, j.dm = dm, j.channels = channels;
-    j.x0 = x[0], j.x1 = x[1], j.x2 = x[2];
+    j.stream = stream, j.out = out, j.dm_left = dm, j.total = channels * dm, j.dm = dm;
     j.pairs_bytes = (n & ~1) * 2 * stride, j.odd = n & 1;
-    j.out_step = out_step, j.row_bytes = row_len * 2;
+    j.row_bytes = row_len * 2, j.next = row_len * 2 - j.pairs_bytes;
+    j.out_step = out_step;
+    j.x0 = x[0], j.x1 = x[1], j.x2 = x[2];
     return j;
 }
 

@@ -53,6 +53,12 @@ def flash(board: str | None) -> int | None:
     return find(board).config.get("flash_bytes") if board else None
 
 
+def ram(board: str | None) -> int | None:
+    """The board's RAM in bytes (board.json's "ram_bytes"): the arena the compiler's untuned choices
+    may grow into is at most half of it (compiler._planes_within_bound)."""
+    return find(board).config.get("ram_bytes") if board else None
+
+
 UNITS = ("instructions", "cycles", "nanoseconds")  # what a board's per-operator counter counts
 
 

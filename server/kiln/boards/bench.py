@@ -67,7 +67,8 @@ def bench(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, keep: str
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
     progress(f"compiling {model}")
     # with the tuning log beside the model ("auto"), if any, or the one given
-    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log, flash_bytes=boards.flash(board))
+    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log, flash_bytes=boards.flash(board),
+                                 ram_bytes=boards.ram(board))
     g = c.graph
     if input_paths:
         from ..compiler.inputs import load_inputs
@@ -126,7 +127,8 @@ def count(model: str | Path, board: str = "qemu-m4", *, seed: int = 0, opt: str 
     the weights from the plainest firmware. Two builds and one QEMU run: quicker than bench()."""
     if board not in BOARDS:
         raise KilnError(f"kiln bench runs on {', '.join(BOARDS)}, not '{board}'")
-    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log, flash_bytes=boards.flash(board))
+    c = compiler.compile_model(model, cpu=boards.cpu(board), tuning_log=tuning_log, flash_bytes=boards.flash(board),
+                                 ram_bytes=boards.ram(board))
     g = c.graph
     records = oracle.random_inputs(g, seed=seed, count=1)
     with tempfile.TemporaryDirectory(prefix="kiln-count-") as tmp:

@@ -109,7 +109,9 @@ class Deployment(_Connected):
             # kernel variants: as given (kiln tune's trials), else the tuning log's for this board's CPU
             cpu = self.info.config.get("cpu") if self.info else None
             flash = self.info.config.get("flash_bytes") if self.info else None
-            self.compiled = compiler.compile_model(self.model, variants=variants, cpu=cpu, flash_bytes=flash)
+            ram = self.info.config.get("ram_bytes") if self.info else None
+            self.compiled = compiler.compile_model(self.model, variants=variants, cpu=cpu, flash_bytes=flash,
+                                                   ram_bytes=ram)
             self.gen_dir = Path(out_dir) if out_dir else work / "generated"
             self.written = compiler.write(self.compiled, self.gen_dir)
             for note in self.written.notes:  # kept edits: the C built is the user's

@@ -75,13 +75,13 @@ def profile(model: str | Path, board: str, *, connect: Callable, exact: bool, re
     import tempfile
 
     from .. import compiler
-    from . import bench, flash, qemu
+    from . import bench, flash, qemu, ram
 
     if exact and not sequence:
         r = bench.bench(model, board, seed=seed, keep=out, progress=progress, input_paths=input_paths)
         return in_units(_exact_report(r, board), board), _folder(out)
     if exact:
-        c = compiler.compile_model(model, cpu=qemu.target(board).cpu, flash_bytes=flash(board))
+        c = compiler.compile_model(model, cpu=qemu.target(board).cpu, flash_bytes=flash(board), ram_bytes=ram(board))
         with tempfile.TemporaryDirectory(prefix="kiln-profile-") as tmp:
             counts = bench.profile_sequence(c, records_for(c.graph, steps), board, out or Path(tmp) / "src", progress)
         per_step = [[(n, n * NS_PER_INSTRUCTION / 1000) for n in row] for row in counts]

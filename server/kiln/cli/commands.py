@@ -15,7 +15,7 @@ def cmd_compile(args) -> int:
     from ..compiler import buildsystem, report
 
     c = compiler.compile_model(args.model, tuning_log=args.tuning_log or "auto", cpu=boards.cpu(args.board),
-                               flash_bytes=boards.flash(args.board))
+                               flash_bytes=boards.flash(args.board), ram_bytes=boards.ram(args.board))
     for name in buildsystem.unwanted(args.build_system):
         c.files.pop(name, None)
     res = compiler.write(c, args.out)

@@ -90,7 +90,8 @@ def cmd_run(args) -> int:
         boards.find(args.board)  # an unknown board: the error before anything else
     _progress(f"compiling {args.model}")
     c = compiler.compile_model(args.model, cpu=None if args.attach else boards.cpu(args.board),
-                               flash_bytes=None if args.attach else boards.flash(args.board))
+                               flash_bytes=None if args.attach else boards.flash(args.board),
+                               ram_bytes=None if args.attach else boards.ram(args.board))
     g = c.graph
     seq = args.sequence
     if args.input:

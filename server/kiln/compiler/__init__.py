@@ -5,6 +5,7 @@ model compiled, so a failed compile leaves the output folder untouched.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,22 +92,25 @@ def prepare_graph(g: Graph, variants: dict[int, str] | None = None) -> list[plan
 
 
 def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, tuning_log: str | Path | None = "auto",
-                  cpu: str | None = None, flash_bytes: int | None = None) -> Compiled:
+                  cpu: str | None = None, flash_bytes: int | None = None, ram_bytes: int | None = None) -> Compiled:
     """variants: operator index -> kernel variant, as given (kiln tune's trials); else those the
     tuning log names for this CPU: `tuning_log` ("auto": kiln-tuning.json beside the model, when
     there is one; None: no log, every operator's default). A CPU without the DSP extension, or with
     Helium, has defaults of its own underneath (tuning.cpu_defaults); a DSP CPU on a board of
     `flash_bytes` (boards.flash) stores large FULLY_CONNECTED and CONV_2D weights pre-widened where
-    they fit (tuning.flash_defaults)."""
+    they fit (tuning.flash_defaults), and takes "planes" for the 3x3 depthwise layers where it
+    pays, within the arena's bound and half of `ram_bytes` (_planes_within_bound)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}
+    dsp_board = False
     if cpu in tuning.NO_DSP_CPUS or cpu in tuning.HELIUM_CPUS:
         validate.run(g)  # the variants need a graph Kiln can compile
         chosen = tuning.cpu_defaults(g, cpu)  # the CPU's own untuned defaults, under the rest
     elif flash_bytes and cpu and cpu != "host" and not tuning.portable_cpu(cpu):
         validate.run(g)
         chosen = tuning.flash_defaults(g, flash_bytes)
+        dsp_board = True
     if variants is not None:
         chosen.update(variants)
     else:
@@ -114,9 +118,39 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
         if log_path is not None:
             validate.run(g)  # the signatures need a graph Kiln can compile
             chosen.update(tuning.choose(g, tuning.Log.load(log_path), cpu))
+        if dsp_board:
+            chosen.update(_planes_within_bound(g, chosen, ram_bytes))
     bufs = prepare_graph(g, chosen)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
     return Compiled(g, files, bufs, path, const_bytes)
+
+
+def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
+    """The untuned default of tuning.planes_candidates, layer by layer in the model's order: planes
+    where the planned arena stays within the activations' lower bound without planes (what a
+    planner without in-place tricks needs; TFLite Micro's arena is above it) and within half the
+    board's RAM. Each trial plans a copy of the graph (a few milliseconds)."""
+    candidates = tuning.planes_candidates(g, chosen)
+    if not candidates:
+        return {}
+
+    def planned(extra: dict[int, str]) -> Graph:
+        h = copy.deepcopy(g)
+        prepare_graph(h, {**chosen, **extra})
+        return h
+
+    base = planned({})
+    bound = plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators))
+    if ram_bytes:
+        bound = min(bound, ram_bytes // 2)
+    every = {i: "planes" for i in candidates}
+    if planned(every).arena_bytes <= bound:
+        return every
+    kept: dict[int, str] = {}
+    for i in candidates:
+        if planned({**kept, i: "planes"}).arena_bytes <= bound:
+            kept[i] = "planes"
+    return kept
 
 
 def write(compiled: Compiled, out_dir: str | Path) -> WriteResult:

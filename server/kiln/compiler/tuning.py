@@ -188,6 +188,20 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
     return out
 
 
+PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 layer (bench/cortex_m.md)
+
+
+def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
+    """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 with a 3x3 kernel, stride 1, no
+    dilation, no clamp narrower than int8 and output rows of PLANES_MIN_WIDTH or more, not already
+    given a variant: where "planes" (2.5 instructions per MAC on a 16x16x32 layer) beats "pairs"
+    (3.1), at the cost of its ring of int16 rows in the arena (flash_defaults' caller decides)."""
+    from .ops.depthwise import planes_wide_enough
+
+    return [op.index for op in g.operators if op.index not in chosen and op.kind == "DEPTHWISE_CONV_2D"
+            and "planes" in variants(op, g) and planes_wide_enough(op, g, PLANES_MIN_WIDTH)]
+
+
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:
     """Operator index -> the variant the log names for it (only operators that have that variant)."""
     out = {}

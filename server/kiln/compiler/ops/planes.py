@@ -46,7 +46,8 @@ def fits(p: dict, bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
 
 def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.ndarray:
     """[1, k_h, k_w, out_c] -> the kernel's stream, per output channel: 2 * bias (the input zero
-    point folded in), its 3 requantization words, then per kernel row its weights doubled as int16
+    point folded in), its 3 requantization words in the order {m, c, e} (general: {m, zp, shift}),
+    then per kernel row its weights doubled as int16
     pairs: {w0 w1} {w1 w2} for a 3-wide kernel at stride 1 (pixels k, k + 1 share the plane's
     words), {w0 w1} {w2 0} at stride 2, else every pair from an even first tap ({w0 w1} {w2 w3}...,
     a zero after an odd last one) then from an odd one ({0 w0} {w1 w2}...)."""
@@ -64,7 +65,7 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.
         lo = [1 + 2 * j for j in range(ne)] + [2 * j for j in range(no)]
         hi = [i + 1 for i in lo]
     words = packing.int16_pair(padded[:, lo], padded[:, hi])  # [k_h, per_row, out_c]
-    rq = np.asarray(rq, np.int64).reshape(out_c, 3)
+    rq = np.asarray(rq, np.int64).reshape(out_c, 3)[:, [0, 2, 1]]  # {m, e, c} -> {m, c, e}: one STM in rows3
     head = np.concatenate([2 * np.asarray(bias_folded, np.int64)[:, None], rq], axis=1)  # [out_c, 4]
     return packing.stream([np.concatenate([head[o], words[:, :, o].reshape(-1)]) for o in range(out_c)])
 
