@@ -82,6 +82,12 @@ CASES = {
     "conv_relu_lower_clamp": lambda: mg.conv2d(71, input_shape=(1, 7, 6, 16), out_channels=10, activation="RELU"),
     "conv_im2col_relu_lower_clamp": lambda: mg.conv2d(72, input_shape=(1, 8, 7, 3), out_channels=6, activation="RELU"),
     "depthwise_3x3_relu_lower_clamp": lambda: mg.depthwise_conv2d(73, input_shape=(1, 7, 9, 12), activation="RELU"),
+    # planes' clamped row routines (rows3_*_relu): a multiplier at stride 1 and 2, an odd last pixel
+    "depthwise_x2_relu_lower_clamp": lambda: mg.depthwise_conv2d(74, input_shape=(1, 7, 9, 3), depth_multiplier=2,
+                                                                 activation="RELU"),
+    "depthwise_x2_stride2_relu_lower_clamp": lambda: mg.depthwise_conv2d(75, input_shape=(1, 9, 10, 4),
+                                                                         depth_multiplier=2, strides=(2, 2),
+                                                                         activation="RELU"),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6

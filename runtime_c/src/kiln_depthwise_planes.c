@@ -130,6 +130,7 @@ typedef struct {
     int32_t dm;
     int32_t out_step;      /* bytes between output pixels */
     const int16_t *x0, *x1, *x2; /* the first input channel's kernel rows */
+    int32_t lo;            /* the lower clamp (the _relu routines: a fused ReLU whose zero is above -128) */
 } rows3_t;
 
 #if KILN_DSP
@@ -137,18 +138,20 @@ typedef struct {
  * two pixels at stride 1 and 2, now 33 and 36). Registers in the pixel loop: the kernel rows r0-r2,
  * sums r3 r4, loaded words r5 r12, output lr, the six weight words r6-r11. The frame: the channel's
  * [0] bias, [4] m, [8] c, [12] e (its stream's order: one LDM, one STM), [16] out_step, [20] the
- * loop's end, then the job from [24] (rows3_t's stream .. dm), [60] the input channel's rows.
+ * loop's end, then the job from [24] (rows3_t's stream .. dm), [60] the input channel's rows, [72]
+ * the lower clamp, which CLAMP2 / CLAMP1 apply after SSAT (the _relu routines; "" without one).
  * ROW_S1/ROW_S2 are one kernel row of a step (see row_pairs), the first one starting sum r3 from the
  * bias (S: r4); TAIL one kernel row of an odd last pixel into r3. */
-#define ROWS3_BODY(ROW, TAIL, ROWS, CLOSE)                                                              \
+#define ROWS3_BODY(ROW, TAIL, ROWS, CLOSE, CLAMP2, CLAMP1)                                              \
     __asm__ volatile(                                                                                   \
         "push   {r4-r11, lr}\n\t"                                                                       \
-        "sub    sp, sp, #72\n\t"                                                                        \
+        "sub    sp, sp, #80\n\t"                                                                        \
         "ldm    r0!, {r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}\n\t"                                     \
         "add    r12, sp, #24\n\t"                                                                       \
         "stm    r12, {r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t" /* [24] stream .. [56] dm */              \
         "str    r10, [sp, #16]\n\t"                                                                     \
-        "ldm    r0, {r0, r1, r2}\n\t"                                                                   \
+        "ldm    r0, {r0, r1, r2, r3}\n\t"                                                               \
+        "str    r3, [sp, #72]\n\t" /* lo */                                                              \
         "add    r3, sp, #60\n\t"                                                                        \
         "stm    r3, {r0, r1, r2}\n\t" /* [60] the input channel's rows */                              \
         "4:\n\t" /* an output channel: its rows, constants and output */                              \
@@ -179,7 +182,7 @@ typedef struct {
         "asr    r3, r3, r5\n\t"                                                                         \
         "asr    r4, r4, r5\n\t"                                                                         \
         "ssat   r3, #8, r3\n\t"                                                                         \
-        "ssat   r4, #8, r4\n\t"                                                                         \
+        "ssat   r4, #8, r4\n\t" CLAMP2                                                                  \
         "strb   r3, [lr]\n\t"                                                                           \
         "strb   r4, [lr, r12]\n\t"                                                                      \
         "add    lr, lr, r12, lsl #1\n\t"                                                                \
@@ -195,11 +198,11 @@ typedef struct {
         "smmlar r3, r3, r5, r12\n\t"                                                                    \
         "ldr    r5, [sp, #12]\n\t"                                                                      \
         "asr    r3, r3, r5\n\t"                                                                         \
-        "ssat   r3, #8, r3\n\t"                                                                         \
+        "ssat   r3, #8, r3\n\t" CLAMP1                                                                  \
         "strb   r3, [lr]\n\t"                                                                           \
         "3:\n\t" CLOSE /* the next output channel (4b), or the end (5f) */                            \
         "5:\n\t"                                                                                        \
-        "add    sp, sp, #72\n\t"                                                                        \
+        "add    sp, sp, #80\n\t"                                                                        \
         "pop    {r4-r11, pc}\n\t")
 /* From one output channel to the next. At depth multiplier 1 (ROWS_DM1, CLOSE_DM1) the rows stay in
  * r0-r2, moved on to the next input channel's after each channel; with a multiplier (ROWS_DM,
@@ -260,27 +263,42 @@ typedef struct {
     "smlad  r3, r5, " E ", r3\n\t"                                                                      \
     "smlabb r3, r12, " F ", r3\n\t"
 
-#define ROWS3_FUNCTION(name, ROW, TAIL, ROWS, CLOSE)                                                            \
+/* A lower clamp after SSAT, for both sums (r3, r4) or the odd last pixel's (r3). */
+#define CLAMP2_LO                                                                                       \
+    "ldr    r5, [sp, #72]\n\t"                                                                          \
+    "cmp    r3, r5\n\t"                                                                                 \
+    "it     lt\n\t"                                                                                     \
+    "movlt  r3, r5\n\t"                                                                                 \
+    "cmp    r4, r5\n\t"                                                                                 \
+    "it     lt\n\t"                                                                                     \
+    "movlt  r4, r5\n\t"
+#define CLAMP1_LO                                                                                       \
+    "ldr    r5, [sp, #72]\n\t"                                                                          \
+    "cmp    r3, r5\n\t"                                                                                 \
+    "it     lt\n\t"                                                                                     \
+    "movlt  r3, r5\n\t"
+#define ROWS3_FUNCTION(name, ROW, TAIL, ROWS, CLOSE, CLAMP2, CLAMP1)                                    \
     __attribute__((naked, noinline)) static void name(const rows3_t *j)                                 \
     {                                                                                                   \
         (void)j;                                                                                        \
-        ROWS3_BODY(ROW, TAIL, ROWS, CLOSE);                                                                    \
+        ROWS3_BODY(ROW, TAIL, ROWS, CLOSE, CLAMP2, CLAMP1);                                             \
     }
-ROWS3_FUNCTION(rows3_s1_dm1, ROW_S1, TAIL_S1, ROWS_DM1, CLOSE_DM1)
-ROWS3_FUNCTION(rows3_s2_dm1, ROW_S2, TAIL_S2, ROWS_DM1, CLOSE_DM1)
-ROWS3_FUNCTION(rows3_s1_dm, ROW_S1, TAIL_S1, ROWS_DM, CLOSE_DM)
-ROWS3_FUNCTION(rows3_s2_dm, ROW_S2, TAIL_S2, ROWS_DM, CLOSE_DM)
+ROWS3_FUNCTION(rows3_s1_dm1, ROW_S1, TAIL_S1, ROWS_DM1, CLOSE_DM1, "", "")
+ROWS3_FUNCTION(rows3_s2_dm1, ROW_S2, TAIL_S2, ROWS_DM1, CLOSE_DM1, "", "")
+ROWS3_FUNCTION(rows3_s1_dm, ROW_S1, TAIL_S1, ROWS_DM, CLOSE_DM, "", "")
+ROWS3_FUNCTION(rows3_s2_dm, ROW_S2, TAIL_S2, ROWS_DM, CLOSE_DM, "", "")
+ROWS3_FUNCTION(rows3_s1_dm1_relu, ROW_S1, TAIL_S1, ROWS_DM1, CLOSE_DM1, CLAMP2_LO, CLAMP1_LO)
+ROWS3_FUNCTION(rows3_s2_dm1_relu, ROW_S2, TAIL_S2, ROWS_DM1, CLOSE_DM1, CLAMP2_LO, CLAMP1_LO)
+ROWS3_FUNCTION(rows3_s1_dm_relu, ROW_S1, TAIL_S1, ROWS_DM, CLOSE_DM, CLAMP2_LO, CLAMP1_LO)
+ROWS3_FUNCTION(rows3_s2_dm_relu, ROW_S2, TAIL_S2, ROWS_DM, CLOSE_DM, CLAMP2_LO, CLAMP1_LO)
 
-static void rows3_s1(const rows3_t *j)
+/* The row routine of a layer: by stride, multiplier and clamp (lo above -128: a lower one only). */
+typedef void (*rows3_fn)(const rows3_t *);
+static rows3_fn rows3_for(int32_t stride, int32_t dm, int32_t lo)
 {
-    if (j->dm == 1) rows3_s1_dm1(j);
-    else rows3_s1_dm(j);
-}
-
-static void rows3_s2(const rows3_t *j)
-{
-    if (j->dm == 1) rows3_s2_dm1(j);
-    else rows3_s2_dm(j);
+    if (lo > -128) return stride == 1 ? (dm == 1 ? rows3_s1_dm1_relu : rows3_s1_dm_relu)
+                                      : (dm == 1 ? rows3_s2_dm1_relu : rows3_s2_dm_relu);
+    return stride == 1 ? (dm == 1 ? rows3_s1_dm1 : rows3_s1_dm) : (dm == 1 ? rows3_s2_dm1 : rows3_s2_dm);
 }
 #else
 /* The same in C (the portable path): one channel's rows, weight words and requantization in locals. */
@@ -361,11 +379,18 @@ static void rows3_s2(const rows3_t *j)
 {
     rows3(j, 2);
 }
+
+typedef void (*rows3_fn)(const rows3_t *);
+static rows3_fn rows3_for(int32_t stride, int32_t dm, int32_t lo)
+{
+    (void)dm, (void)lo; /* (never clamped here: fast3 needs the DSP routines for that) */
+    return stride == 1 ? rows3_s1 : rows3_s2;
+}
 #endif
 
 /* A row job for rows3_s1/s2: n pixels of `channels` input channels' rows (x, row_len int16 apart). */
 static rows3_t rows3_job(const int16_t *const *x, const int32_t *stream, int8_t *out, int32_t n, int32_t stride,
-                         int32_t out_step, int32_t row_len, int32_t channels, int32_t dm)
+                         int32_t out_step, int32_t row_len, int32_t channels, int32_t dm, int32_t lo)
 {
     rows3_t j;
     j.stream = stream, j.out = out, j.dm_left = dm, j.total = channels * dm, j.dm = dm;
@@ -373,6 +398,7 @@ static rows3_t rows3_job(const int16_t *const *x, const int32_t *stream, int8_t 
     j.row_bytes = row_len * 2, j.next = row_len * 2 - j.pairs_bytes;
     j.out_step = out_step;
     j.x0 = x[0], j.x1 = x[1], j.x2 = x[2];
+    j.lo = lo;
     return j;
 }
 
@@ -563,6 +589,7 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
     const int16_t *rows[MAX_ROWS];
     row_job_t j;
     int32_t b, c, m, oy, r, phase, per_channel, fast3;
+    rows3_fn row3;
     j.k_h = g.k_h, j.k_w = g.k_w, j.stride = g.stride_w, j.dil = g.dil_w, j.sub = sub;
     j.path = path;
     j.per_row = path == PATH_ANY ? (g.k_w + 1) / 2 + g.k_w / 2 + 1 : 2;
@@ -571,7 +598,9 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
     j.out_step = g.out_c;
     j.rows = rows;
     per_channel = 4 + g.k_h * j.per_row;
-    fast3 = g.k_h == 3 && j.simple && path != PATH_ANY; /* (stride 2 is without dilation) */
+    /* (stride 2 is without dilation); a lower clamp only: the _relu routines (assembly only) */
+    fast3 = g.k_h == 3 && path != PATH_ANY && (j.simple || (KILN_DSP && p->rq_fast && p->act_max == 127));
+    row3 = rows3_for(g.stride_w, g.depth_multiplier, p->act_min);
     if (g.dil_w == 1) { /* the padding columns of every slot, which fill_slot leaves alone */
         const uint32_t zz = kiln_pair16(p->in_zp, p->in_zp);
         plane_word_t *w = (plane_word_t *)(void *)plane;
@@ -594,15 +623,16 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
             if (fast3) { /* the common 3x3 layer: every channel's row in one call (a call a phase) */
                 int8_t *o = out + (b * g.out_h + oy) * g.out_w * g.out_c;
                 if (path == PATH_S2) {
-                    const rows3_t r = rows3_job(rows, stream, o, g.out_w, 2, g.out_c, row_len, g.in_c, g.depth_multiplier);
-                    rows3_s2(&r);
+                    const rows3_t r = rows3_job(rows, stream, o, g.out_w, 2, g.out_c, row_len, g.in_c, g.depth_multiplier,
+                                                p->act_min);
+                    row3(&r);
                     continue;
                 }
                 for (phase = 0; phase < g.dil_w && phase < g.out_w; ++phase) { /* stride 1: see run_row */
                     const int16_t *x[3] = {rows[0] + phase * sub, rows[1] + phase * sub, rows[2] + phase * sub};
                     const rows3_t r = rows3_job(x, stream, o + phase * g.out_c, (g.out_w - phase + g.dil_w - 1) / g.dil_w,
-                                                1, g.dil_w * g.out_c, row_len, g.in_c, g.depth_multiplier);
-                    rows3_s1(&r);
+                                                1, g.dil_w * g.out_c, row_len, g.in_c, g.depth_multiplier, p->act_min);
+                    row3(&r);
                 }
                 continue;
             }

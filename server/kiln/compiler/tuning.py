@@ -193,7 +193,7 @@ PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 la
 
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
     """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 with a 3x3 kernel, stride 1, no
-    dilation, no clamp narrower than int8 and output rows of PLANES_MIN_WIDTH or more, not already
+    dilation, no upper clamp below 127 and output rows of PLANES_MIN_WIDTH or more, not already
     given a variant: where "planes" (2.5 instructions per MAC on a 16x16x32 layer) beats "pairs"
     (3.1), at the cost of its ring of int16 rows in the arena (flash_defaults' caller decides)."""
     from .ops.depthwise import planes_wide_enough

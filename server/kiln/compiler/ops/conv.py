@@ -403,6 +403,7 @@ register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, ty
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: 3x3 with a multiplier or one input channel on int16 planes, "
-               "depthwise.planes_first; else blocks of channels, or one input channel as a CONV_2D of M filters); "
+               "depthwise.planes_first, and wide 3x3 stride-1 layers on a DSP board where the arena allows; "
+               "else blocks of channels, or one input channel as a CONV_2D of M filters); "
                "int8 or INT4 weights (two a byte in flash); "
                "SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")

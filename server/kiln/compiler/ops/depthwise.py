@@ -74,14 +74,15 @@ def planes_first(op, g, p: dict) -> bool:
 
 
 def planes_wide_enough(op, g, min_width: int) -> bool:
-    """A 3x3 layer at multiplier 1, stride 1 and no dilation whose rows are min_width or wider,
-    without a clamp narrower than int8: planes' assembly row loop (tuning.planes_candidates)."""
+    """A 3x3 layer at multiplier 1, stride 1 and no dilation whose rows are min_width or wider, its
+    only clamp a lower one if any (a fused ReLU, PyTorch's above -128): planes' assembly row loops
+    (tuning.planes_candidates)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     o = op.options
-    lo, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
+    _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
     return (x.dtype == "int8" and x.shape[3] > 1 and y.shape[3] == x.shape[3] and tuple(w.shape[1:3]) == (3, 3)
             and o.get("stride_w", 1) == 1 and o.get("stride_h", 1) == 1 and o.get("dilation_w_factor", 1) == 1
-            and o.get("dilation_h_factor", 1) == 1 and y.shape[2] >= min_width and (lo, hi) == (-128, 127))
+            and o.get("dilation_h_factor", 1) == 1 and y.shape[2] >= min_width and hi == 127)
 
 
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
