@@ -531,6 +531,27 @@ static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t
     if (x < n) put_blocks4(d, row_len, src, 4, z, 0, blocks);
 }
 
+/* One channel (in_c 1) at dilation 2 into its plane row (fill_row's layout: padded column X at phase
+ * X & 1, index X >> 1). From an X that is a multiple of 4, four image values a step: SXTB16 gives
+ * (x[X], x[X + 2]), phase 0's word, and with ROR #8 (x[X + 1], x[X + 3]), phase 1's (fill_row took
+ * 12 instructions a value). Out of line: inlined, it slowed fill_slot's other paths. */
+__attribute__((noinline)) static void fill_row_dil2(int16_t *dst, const int8_t *src, int32_t in_w, int32_t pad_left,
+                                                    int32_t sub, int32_t zp)
+{
+    int16_t *const ph[2] = {dst, dst + sub};
+    const int32_t cols = 2 * sub, end = pad_left + in_w < cols ? pad_left + in_w : cols;
+    int32_t X;
+    for (X = 0; X < pad_left && X < cols; ++X) ph[X & 1][X >> 1] = (int16_t)zp;
+    for (; X < end && (X & 3); ++X) ph[X & 1][X >> 1] = src[X - pad_left];
+    for (; X + 4 <= end; X += 4) {
+        const uint32_t v = kiln_load32(src + X - pad_left);
+        *(plane_word_t *)(void *)(ph[0] + (X >> 1)) = (uint32_t)kiln_even(v);
+        *(plane_word_t *)(void *)(ph[1] + (X >> 1)) = (uint32_t)kiln_odd(v);
+    }
+    for (; X < end; ++X) ph[X & 1][X >> 1] = src[X - pad_left];
+    for (; X < cols; ++X) ph[X & 1][X >> 1] = (int16_t)zp;
+}
+
 /* n values of one channel whose pixels are adjacent (in_c 1) into its plane row: four a step. */
 static void fill_run1(int16_t *d, const int8_t *src, int32_t n)
 {
@@ -577,6 +598,12 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
         }
         return;
     }
+#if KILN_DSP
+    if (src && g->dil_w == 2 && g->in_c == 1) {
+        fill_row_dil2(slot, src, g->in_w, g->pad_left, sub, zp);
+        return;
+    }
+#endif
     for (c = 0; c < g->in_c; ++c) fill_row(slot + c * row_len, src ? src + c : src, g->in_w, g->in_c, g->pad_left, g->dil_w, sub, zp);
 }
 void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
