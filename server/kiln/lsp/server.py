@@ -143,11 +143,13 @@ async def kiln_compile(ls: KilnLanguageServer, params) -> protocol.CompileResult
         try:  # the board's CPU picks the tuning log's entries; a board named wrongly in kiln.toml is
             cpu = boards.cpu(p.get("board") or _config(ls).get("board"))  # an error for device requests only
             flash = boards.flash(p.get("board") or _config(ls).get("board"))
+            ram = boards.ram(p.get("board") or _config(ls).get("board"))
         except KilnError:
             if p.get("board"):
                 raise
-            cpu = flash = None
-        c = compiler.compile_model(model, cpu=cpu, flash_bytes=flash)  # with the tuning log beside the model, if any
+            cpu = flash = ram = None
+        # with the tuning log beside the model, if any; the board's flash and RAM as kiln run uses them
+        c = compiler.compile_model(model, cpu=cpu, flash_bytes=flash, ram_bytes=ram)
         if p.get("board"):  # compiling for a board: a model that does not fit is a diagnostic
             from .. import boards
             from ..boards import deploy
