@@ -55,6 +55,10 @@ static inline uint32_t kiln_add_odd(uint32_t acc, uint32_t x)
 /* Helium, the M-profile vector extension (Cortex-M55, M85): its integer part. Kernels with a Helium
  * path take it where the compiler was given such a CPU (-mcpu=cortex-m55), optimizing; the same
  * results as their other paths. KILN_NO_MVE keeps them on the DSP path (to compare the two). */
+/* The assembly loops' lower clamp of a fused ReLU whose zero is above -128 (the upper one is SSAT's
+ * 127): register A raised to register LO, three instructions. */
+#define KILN_ASM_CLAMP_LO(A, LO) "cmp    " A ", " LO "\n\t" "it     lt\n\t" "movlt  " A ", " LO "\n\t"
+
 #if KILN_DSP && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(KILN_NO_MVE)
 #include <arm_mve.h>
 #define KILN_MVE 1

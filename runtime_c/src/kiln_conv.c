@@ -217,10 +217,7 @@ static void tap_offsets(const kiln_conv_geometry_t *g, int32_t *off)
 /* The same, then the lower clamp LO (a register) of a fused ReLU whose zero is above -128 (the
  * upper one is 127: SSAT's): three instructions more. */
 #define RQ_LO_STORE(A, M, E, C, O, T, LO)                                                         \
-    RQ_SAT(A, M, E, C, T)                                                                         \
-    "cmp    " A ", " LO "\n\t"                                                                    \
-    "it     lt\n\t"                                                                               \
-    "movlt  " A ", " LO "\n\t"                                                                    \
+    RQ_SAT(A, M, E, C, T) KILN_ASM_CLAMP_LO(A, LO)                                                \
     "strb   " A ", [" O "], #1\n\t"
 
 #if KILN_CONV_PAIRS_ASM

@@ -121,13 +121,13 @@ static void pixels_any(const row_job_t *j, const int32_t *base, const int32_t *a
 typedef struct {
     const int32_t *stream; /* the first output channel's */
     int8_t *out;           /* its first output pixel of the row */
-    int32_t dm_left;       /* output channels per input channel (the depth multiplier) */
+    int32_t dm_left;       /* the frame's count of output channels left of the input channel: dm */
     int32_t total;         /* output channels */
     int32_t row_bytes;     /* bytes between the input channels' plane rows */
     int32_t next;          /* from a row's end (after the pixel pairs) to the next input channel's row */
     int32_t pairs_bytes;   /* bytes of a plane row the pixel pairs walk: (n & ~1) * 2 or * 4 */
     int32_t odd;           /* n & 1: a last pixel alone */
-    int32_t dm;
+    int32_t dm;            /* output channels per input channel (the depth multiplier) */
     int32_t out_step;      /* bytes between output pixels */
     const int16_t *x0, *x1, *x2; /* the first input channel's kernel rows */
     int32_t lo;            /* the lower clamp (the _relu routines: a fused ReLU whose zero is above -128) */
@@ -264,19 +264,8 @@ typedef struct {
     "smlabb r3, r12, " F ", r3\n\t"
 
 /* A lower clamp after SSAT, for both sums (r3, r4) or the odd last pixel's (r3). */
-#define CLAMP2_LO                                                                                       \
-    "ldr    r5, [sp, #72]\n\t"                                                                          \
-    "cmp    r3, r5\n\t"                                                                                 \
-    "it     lt\n\t"                                                                                     \
-    "movlt  r3, r5\n\t"                                                                                 \
-    "cmp    r4, r5\n\t"                                                                                 \
-    "it     lt\n\t"                                                                                     \
-    "movlt  r4, r5\n\t"
-#define CLAMP1_LO                                                                                       \
-    "ldr    r5, [sp, #72]\n\t"                                                                          \
-    "cmp    r3, r5\n\t"                                                                                 \
-    "it     lt\n\t"                                                                                     \
-    "movlt  r3, r5\n\t"
+#define CLAMP1_LO "ldr    r5, [sp, #72]\n\t" KILN_ASM_CLAMP_LO("r3", "r5")
+#define CLAMP2_LO CLAMP1_LO KILN_ASM_CLAMP_LO("r4", "r5")
 #define ROWS3_FUNCTION(name, ROW, TAIL, ROWS, CLOSE, CLAMP2, CLAMP1)                                    \
     __attribute__((naked, noinline)) static void name(const rows3_t *j)                                 \
     {                                                                                                   \

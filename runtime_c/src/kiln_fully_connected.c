@@ -68,13 +68,11 @@
     } while (0)
 #define MAC_1X4_LOOP4(ASM, STEP, x_start, steps)                                                  \
     do {                                                                                          \
-        const int8_t *x_ = (x_start);                                                             \
         if (MAC_1X4_UNROLL && ((steps) & 3) == 0) {                                               \
+            const int8_t *x_ = (x_start);                                                         \
             ASM((steps) / 4, STEP STEP STEP STEP);                                                \
-        } else if (MAC_1X4_UNROLL && ((steps) & 1) == 0) {                                        \
-            ASM((steps) / 2, STEP STEP);                                                          \
         } else {                                                                                  \
-            ASM((steps), STEP);                                                                   \
+            MAC_1X4_LOOP(ASM, STEP, x_start, steps);                                              \
         }                                                                                         \
     } while (0)
 #endif

@@ -146,6 +146,8 @@ def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None
     every = {i: "planes" for i in candidates}
     if planned(every).arena_bytes <= bound:
         return every
+    if len(candidates) == 1:  # the greedy walk would repeat that trial
+        return {}
     kept: dict[int, str] = {}
     for i in candidates:
         if planned({**kept, i: "planes"}).arena_bytes <= bound:
