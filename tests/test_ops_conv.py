@@ -67,6 +67,10 @@ PLANES_CASES = DW_CASES + [
     dict(input_shape=(1, 9, 10, 4), kernel=(2, 3), strides=(2, 1), dilation=(2, 2)),
     dict(input_shape=(1, 9, 12, 4), strides=(2, 2), dilation=(2, 2), padding="VALID"),
     dict(input_shape=(1, 8, 9, 8), kernel=(4, 4), strides=(2, 2), activation="RELU6"),
+    dict(input_shape=(1, 9, 11, 6), kernel=(5, 5)),                           # rows_wide: unrolled 5x5
+    dict(input_shape=(1, 10, 9, 5), kernel=(4, 6), dilation=(2, 2), depth_multiplier=2),  # an even width
+    dict(input_shape=(1, 13, 12, 5), kernel=(5, 3), strides=(2, 2), activation="RELU"),   # W2, k_h != k_w
+    dict(input_shape=(1, 12, 13, 3), kernel=(7, 7), strides=(2, 2)),          # W2 unrolled
 ]
 
 
@@ -103,7 +107,8 @@ def test_depthwise_planes_under_sanitizers(case, tmp_path):
     (dict(input_shape=(1, 9, 9, 3), depth_multiplier=3, strides=(2, 2)), "planes"),
     (dict(input_shape=(1, 12, 10, 1), depth_multiplier=8), "planes"),           # one input channel
     (dict(input_shape=(1, 20, 10, 1), kernel=(10, 8), strides=(2, 2), depth_multiplier=8), "im2col"),
-    (dict(input_shape=(1, 8, 8, 8), kernel=(5, 5), depth_multiplier=2), "multiplier"),
+    (dict(input_shape=(1, 8, 8, 8), kernel=(5, 5), depth_multiplier=2), "planes"),   # rows_wide
+    (dict(input_shape=(1, 8, 8, 8), kernel=(5, 5), depth_multiplier=2, strides=(3, 3)), "multiplier"),  # C walk
     (dict(input_shape=(1, 8, 8, 8), depth_multiplier=2, activation="RELU6"), "multiplier"),  # a narrower clamp
 ])
 def test_depthwise_untuned_default(case, default, tmp_path):
@@ -141,6 +146,34 @@ def test_planes_untuned_on_wide_3x3_layers_within_the_bound(case, board, planes,
     assert c.graph.arena_bytes <= c.lower_bound
     if board.get("ram_bytes"):
         assert planes is False or c.graph.arena_bytes <= board["ram_bytes"] // 2
+
+
+BIG = dict(flash_bytes=1 << 22, ram_bytes=1 << 22)
+
+
+@pytest.mark.parametrize("case, board, planes", [
+    (dict(input_shape=(1, 16, 16, 16), kernel=(7, 7)), BIG, True),            # past the lower bound
+    (dict(input_shape=(1, 16, 16, 16), kernel=(7, 7)), dict(flash_bytes=1 << 22, ram_bytes=16384), False),
+    (dict(input_shape=(1, 16, 16, 16), kernel=(7, 7)), dict(), False),        # no board: no trial
+    (dict(input_shape=(1, 16, 16, 16), kernel=(5, 5), strides=(2, 2), activation="RELU6"), BIG, True),
+    (dict(input_shape=(1, 16, 16, 16), kernel=(5, 5), strides=(3, 3)), BIG, False),  # the C walk: pairs
+    (dict(input_shape=(1, 16, 16, 16), dilation=(2, 2)), BIG, True),          # 3x3 dilated: within the bound
+])
+def test_planes_untuned_on_other_widths_and_dilation(case, board, planes, tmp_path):
+    """On a DSP board a multiplier-1 layer of another kernel width (stride 1, or 2 without dilation)
+    takes planes untuned within half the board's RAM even past the activations' lower bound (5x5 2.3
+    instructions per MAC against 3.6 for pairs, 7x7 1.8 against 3.3); a dilated 3x3 layer within the
+    bound (2.9 against 3.8)."""
+    from kiln import compiler
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(mg.depthwise_conv2d(30, **case).data)
+    c = compiler.compile_model(path, cpu="cortex-m4", tuning_log=None, **board)
+    assert (c.graph.operators[0].variant == "planes") == planes
+    if board.get("ram_bytes"):
+        assert c.graph.arena_bytes <= board["ram_bytes"] // 2
+    if not planes or tuple(case.get("kernel", (3, 3))) == (3, 3):
+        assert c.graph.arena_bytes <= c.lower_bound
 
 
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m55"])

@@ -88,6 +88,18 @@ CASES = {
     "depthwise_x2_stride2_relu_lower_clamp": lambda: mg.depthwise_conv2d(75, input_shape=(1, 9, 10, 4),
                                                                          depth_multiplier=2, strides=(2, 2),
                                                                          activation="RELU"),
+    # planes' two-pixel rows for other kernel widths (rows_wide): a 5x5 kernel (its unrolled form) on an
+    # odd row of outputs over six channels (a block of four copied by SXTB16/PKHBT, two alone); 7x7 at
+    # stride 2 clamped by RELU6 (the exact requantization); an even width (4x6: the O words one longer)
+    # with a multiplier and dilation 2 (phases, each copied a block at a time); 3x3 dilation 2 over 12
+    # channels (the dilated copy by blocks)
+    "depthwise_5x5_odd_width": lambda: mg.depthwise_conv2d(80, input_shape=(1, 9, 11, 6), kernel=(5, 5)),
+    "depthwise_7x7_stride2_relu6": lambda: mg.depthwise_conv2d(81, input_shape=(1, 13, 12, 5), kernel=(7, 7),
+                                                               strides=(2, 2), activation="RELU6"),
+    "depthwise_x2_4x6_dilation2": lambda: mg.depthwise_conv2d(82, input_shape=(1, 11, 10, 5), kernel=(4, 6),
+                                                              depth_multiplier=2, dilation=(2, 2)),
+    "depthwise_dilation2_12_channels": lambda: mg.depthwise_conv2d(83, input_shape=(1, 10, 13, 12),
+                                                                   dilation=(2, 2)),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -125,7 +137,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8", "depthwise_3x3",
                                   "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3", "conv_relu_lower_clamp",
                                   "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp", "residual_add",
-                                  "sub_broadcast_relu"])
+                                  "sub_broadcast_relu", "depthwise_5x5_odd_width", "depthwise_7x7_stride2_relu6",
+                                  "depthwise_dilation2_12_channels"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

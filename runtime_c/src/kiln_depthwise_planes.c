@@ -32,7 +32,7 @@
 /* The stream's words per kernel row, by path: two for a 3-wide kernel walked two pixels at a time
  * (stride 1: {w0 w1}, {w1 w2}; stride 2: {w0 w1}, {w2 0}), else every pair of taps from an even
  * and from an odd first column: {w0 w1} {w2 w3}... then {0 w0} {w1 w2}... */
-enum { PATH_S1, PATH_S2, PATH_ANY };
+enum { PATH_S1, PATH_S2, PATH_W1, PATH_W2, PATH_ANY };
 
 typedef struct {
     const int32_t *stream;   /* this output channel's: bias, {m, e, c}, then the weights */
@@ -70,6 +70,8 @@ static int32_t path_of(const kiln_conv_geometry_t *g)
 {
     if (g->k_w == 3 && g->stride_w == 1) return PATH_S1;
     if (g->k_w == 3 && g->stride_w == 2 && g->dil_w == 1) return PATH_S2;
+    if (g->stride_w == 1) return PATH_W1;
+    if (g->stride_w == 2 && g->dil_w == 1) return PATH_W2;
     return PATH_ANY;
 }
 
@@ -422,6 +424,165 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
     }
 }
 
+/* Two pixels a step of a kernel other than 3 wide at stride 1 (PATH_W1: pixels adjacent in one
+ * dilation phase's row) or at stride 2 without dilation (PATH_W2), the words under their taps loaded
+ * once for both. W1: pixel i (even) sums X_t = x[i + 2t] against E_t, pixel i + 1 the same X_t
+ * against O_t (the stream interleaves them: E0 O0 E1 O1..., an even width's last O alone). W2: pixel
+ * p (column 2p) sums X_t against E_t, pixel p + 1 X_{t + 1} against E_t (E words only). An odd last
+ * pixel alone. Inlined with the kernel's size constant for square 5x5, 7x7 and 9x9 (the loops
+ * unrolled), else with it at run time. */
+#if KILN_DSP
+/* One kernel row of W1's two pixels: NE steps of a plane word (LDR) and the next E and O words
+ * (LDRD), both post-indexed, in one statement (per step, gcc loaded each word alone at an offset;
+ * per statement of a step, it shuffled the sums between registers). */
+#define ROW_EO(x, w, a0, a1, NE)                                                                        \
+    do {                                                                                                \
+        uint32_t X_, E_, O_;                                                                            \
+        __asm__(".rept %c[ne]\n\t"                                                                     \
+                "ldr %[X], [%[x]], #4\n\t"                                                            \
+                "ldrd %[E], %[O], [%[w]], #8\n\t"                                                     \
+                "smlad %[a0], %[X], %[E], %[a0]\n\t"                                                  \
+                "smlad %[a1], %[X], %[O], %[a1]\n\t"                                                  \
+                ".endr"                                                                               \
+                : [X] "=&r"(X_), [E] "=&r"(E_), [O] "=&r"(O_), [x] "+r"(x), [w] "+r"(w), [a0] "+r"(a0),  \
+                  [a1] "+r"(a1)                                                                       \
+                : [ne] "i"(NE)                                                                        \
+                : "memory");                                                                          \
+    } while (0)
+/* Every kernel row of W1's two pixels for constant KH and NE: per row its plane row (LDR from the
+ * row table, plus the pixels' offset), then ROW_EO's steps; gcc, given one statement a row, moved
+ * the sums between registers at each. rp: the row table (moved on), w: the weights (moved on). */
+#define ROWS_EO(rp, off, w, a0, a1, KH, NE)                                                             \
+    do {                                                                                                \
+        uint32_t X_, E_, O_;                                                                            \
+        const int16_t *x_;                                                                              \
+        __asm__(".rept %c[kh]\n\t"                                                                     \
+                "ldr %[xp], [%[rp]], #4\n\t"                                                          \
+                "add %[xp], %[xp], %[off]\n\t"                                                        \
+                ".rept %c[ne]\n\t"                                                                     \
+                "ldr %[X], [%[xp]], #4\n\t"                                                           \
+                "ldrd %[E], %[O], [%[w]], #8\n\t"                                                     \
+                "smlad %[a0], %[X], %[E], %[a0]\n\t"                                                  \
+                "smlad %[a1], %[X], %[O], %[a1]\n\t"                                                  \
+                ".endr\n\t"                                                                           \
+                ".endr"                                                                               \
+                : [X] "=&r"(X_), [E] "=&r"(E_), [O] "=&r"(O_), [xp] "=&r"(x_), [rp] "+r"(rp), [w] "+r"(w), \
+                  [a0] "+r"(a0), [a1] "+r"(a1)                                                        \
+                : [off] "r"(off), [kh] "i"(KH), [ne] "i"(NE)                                          \
+                : "memory");                                                                          \
+    } while (0)
+#define STEP_EO(x, w, a0, a1) ROW_EO(x, w, a0, a1, 1)
+#else
+#define STEP_EO(x, w, a0, a1)                                                                           \
+    do {                                                                                                \
+        const uint32_t X_ = word_at(x);                                                                 \
+        a0 = MAC(X_, (uint32_t)(w)[0], a0), a1 = MAC(X_, (uint32_t)(w)[1], a1), x += 2, w += 2;         \
+    } while (0)
+#define ROW_EO(x, w, a0, a1, NE)                                                                        \
+    do {                                                                                                \
+        int32_t t_;                                                                                     \
+        for (t_ = 0; t_ < (NE); ++t_) STEP_EO(x, w, a0, a1);                                            \
+    } while (0)
+#endif
+
+static inline __attribute__((always_inline)) void row_wide(const row_job_t *j, const int32_t *stream, int32_t base,
+                                                           int32_t n, int8_t *o, int32_t o_step, const int32_t stride,
+                                                           const int32_t kh, const int32_t ne, const int32_t no,
+                                                           const int32_t simple)
+{
+    const int32_t *q = stream + 1, bias = stream[0], per_row = j->per_row;
+    const int32_t m = q[0], c = q[1], e = q[2];
+    const int16_t *const *rows = j->rows;
+    int32_t i, r, t;
+    for (i = 0; i + 1 < n; i += 2, o += 2 * o_step) {
+        const int32_t *w = stream + 4;
+        int32_t a0 = bias, a1 = bias;
+#if KILN_DSP
+        if (stride == 1 && __builtin_constant_p(kh) && __builtin_constant_p(ne) && ne == no) {
+            const int16_t *const *rp = rows;
+            const int32_t off = (base + i) * 2; /* bytes */
+            ROWS_EO(rp, off, w, a0, a1, kh, ne);
+            goto requantize;
+        }
+#endif
+#pragma GCC unroll 9
+        for (r = 0; r < kh; ++r) {
+            const int16_t *x = rows[r] + base + stride * i;
+            if (stride == 1) {
+                if (__builtin_constant_p(ne)) {
+                    ROW_EO(x, w, a0, a1, ne);
+                } else {
+                    for (t = 0; t < ne; ++t) STEP_EO(x, w, a0, a1);
+                }
+                if (no > ne) a1 = MAC(word_at(x), (uint32_t)w[0], a1), ++w; /* an even width's last O */
+            } else {
+                uint32_t X = word_at(x);
+#pragma GCC unroll 8
+                for (t = 0; t < ne; ++t) {
+                    const uint32_t Y = word_at(x + 2 * t + 2), wt = (uint32_t)w[t];
+                    a0 = MAC(X, wt, a0), a1 = MAC(Y, wt, a1), X = Y;
+                }
+                w += per_row;
+            }
+        }
+#if KILN_DSP
+    requantize:
+#endif
+        if (simple) {
+            o[0] = (int8_t)kiln_sat8(kiln_smmlar(a0, m, c + (a0 >> 31)) >> e);
+            o[o_step] = (int8_t)kiln_sat8(kiln_smmlar(a1, m, c + (a1 >> 31)) >> e);
+        } else {
+            o[0] = out8(a0, q, j);
+            o[o_step] = out8(a1, q, j);
+        }
+    }
+    if (i < n) {
+        const int32_t *w = stream + 4;
+        int32_t a0 = bias;
+        for (r = 0; r < kh; ++r, w += per_row) {
+            const int16_t *x = rows[r] + base + stride * i;
+#pragma GCC unroll 8
+            for (t = 0; t < ne; ++t) a0 = MAC(word_at(x + 2 * t), (uint32_t)w[stride == 1 ? 2 * t : t], a0);
+        }
+        o[0] = out8(a0, q, j);
+    }
+}
+
+/* One output row (of one dilation phase at stride 1) of every output channel: the channels' plane rows
+ * row_len apart (base: the first's), each input channel's dm output channels reading the same
+ * rows, their streams per_channel words apart and their outputs neighbours. The square kernels'
+ * constant forms, else the general one; `simple` at run time (a branch a pair). */
+#define ROWS_WIDE(S, KH, NE, NO)                                                                        \
+    do {                                                                                                \
+        int32_t c_, m_;                                                                                 \
+        for (c_ = 0; c_ < in_c; ++c_, base += row_len)                                                  \
+            for (m_ = 0; m_ < dm; ++m_, stream += per_channel, ++o)                                     \
+                row_wide(j, stream, base, n, o, o_step, S, KH, NE, NO, j->simple);                      \
+    } while (0)
+#define ROWS_WIDE_CASES(S)                                                                              \
+    if (j->k_h == j->k_w) {                                                                             \
+        switch (j->k_w) {                                                                               \
+        case 5: ROWS_WIDE(S, 5, 3, 3); return;                                                          \
+        case 7: ROWS_WIDE(S, 7, 4, 4); return;                                                          \
+        case 9: ROWS_WIDE(S, 9, 5, 5); return;                                                          \
+        }                                                                                               \
+    }                                                                                                   \
+    ROWS_WIDE(S, j->k_h, (j->k_w + 1) / 2, j->k_w / 2 + 1)
+
+__attribute__((noinline)) static void rows_wide_s1(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n,
+                                                   int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,
+                                                   int32_t row_len, int32_t per_channel)
+{
+    ROWS_WIDE_CASES(1);
+}
+
+__attribute__((noinline)) static void rows_wide_s2(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n,
+                                                   int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,
+                                                   int32_t row_len, int32_t per_channel)
+{
+    ROWS_WIDE_CASES(2);
+}
+
 /* One output row of one output channel. */
 static void run_row(const row_job_t *j, int32_t out_w)
 {
@@ -449,22 +610,6 @@ static void run_row(const row_job_t *j, int32_t out_w)
     }
 }
 
-/* Input row y (or, outside the image, the zero point) of channel c into a plane row: columns by
- * phase of the dilation, the zero point in the padding and in the columns read past it. */
-static void fill_row(int16_t *dst, const int8_t *src, int32_t in_w, int32_t in_c, int32_t pad_left, int32_t dil,
-                     int32_t sub, int32_t zp)
-{
-    const int32_t cols = dil * sub;
-    int32_t x, phase, k, i;
-    if (!src) {
-        for (x = 0; x < cols; ++x) dst[x] = (int16_t)zp;
-        return;
-    }
-    for (phase = 0; phase < dil; ++phase, dst += sub) { /* columns phase, phase + dil, ... */
-        for (k = 0, i = phase - pad_left; k < sub; ++k, i += dil) dst[k] = (int16_t)(i >= 0 && i < in_w ? src[i * in_c] : zp);
-    }
-}
-
 #if KILN_DSP
 /* {a.lo, b.lo} and {a.hi, b.hi}: one PKHBT, one PKHTB */
 static inline uint32_t low_halves(uint32_t a, uint32_t b)
@@ -481,48 +626,46 @@ static inline uint32_t high_halves(uint32_t a, uint32_t b)
     return r;
 }
 
-/* Two columns (pixels a and b, the zero point's word where a column is padding: step 0) of every
- * block of four channels into their planes (d: the first channel's pair of columns, an aligned word;
- * the channels' rows row_len apart): both words split by SXTB16 into channels 0 and 2, 1 and 3,
- * then paired per channel (PKHBT, PKHTB) and stored as one word in each plane. */
-static void put_blocks4(int16_t *d, int32_t row_len, const int8_t *a, int32_t a_step, const int8_t *b, int32_t b_step,
-                        int32_t blocks)
+/* Pixels a and b of one block of four channels, split by SXTB16 into channels 0 and 2, 1 and 3,
+ * paired per channel (PKHBT, PKHTB): the four planes' words of that pair of columns. */
+#define PUT_PAIR4(p, rl, x, y)                                                                          \
+    do {                                                                                                \
+        const uint32_t xe_ = (uint32_t)kiln_even(x), xo_ = (uint32_t)kiln_odd(x);                       \
+        const uint32_t ye_ = (uint32_t)kiln_even(y), yo_ = (uint32_t)kiln_odd(y);                       \
+        *(plane_word_t *)(void *)(p) = low_halves(xe_, ye_);                                            \
+        *(plane_word_t *)(void *)((p) + (rl)) = low_halves(xo_, yo_);                                   \
+        *(plane_word_t *)(void *)((p) + 2 * (rl)) = high_halves(xe_, ye_);                              \
+        *(plane_word_t *)(void *)((p) + 3 * (rl)) = high_halves(xo_, yo_);                              \
+    } while (0)
+
+/* n pixels (src: the first one's, `step` bytes apart) of every block of four channels into their
+ * planes (d: the first channel's at the first pixel's column; the channels' rows row_len apart), a
+ * block at a time, two columns a step. A first pixel at an odd column is paired with the zero point
+ * before it, an odd last one with the zero point after it: the padding's own value, so every pair is
+ * an aligned word. */
+static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t step, int32_t n,
+                         int32_t zp)
 {
-    const int32_t rl = row_len * 2; /* bytes */
-    uint8_t *p = (uint8_t *)d;
-    for (; blocks; --blocks, a += a_step, b += b_step, p += 4 * rl) {
-        const uint32_t x = kiln_load32(a), y = kiln_load32(b);
-        const uint32_t xe = (uint32_t)kiln_even(x), xo = (uint32_t)kiln_odd(x);
-        const uint32_t ye = (uint32_t)kiln_even(y), yo = (uint32_t)kiln_odd(y);
-        *(plane_word_t *)(void *)p = low_halves(xe, ye);
-        *(plane_word_t *)(void *)(p + rl) = low_halves(xo, yo);
-        *(plane_word_t *)(void *)(p + 2 * rl) = high_halves(xe, ye);
-        *(plane_word_t *)(void *)(p + 3 * rl) = high_halves(xo, yo);
+    const int32_t rl = row_len * 2, head = ((uintptr_t)d & 2u) && n ? 1 : 0, pairs = (n - head) / 2;
+    const int32_t tail = (n - head) & 1;
+    const uint32_t z = (uint8_t)zp * 0x01010101u;
+    uint8_t *p0 = (uint8_t *)(d - head);
+    int32_t b, k;
+    for (b = 0; b < in_c / 4; ++b, src += 4, p0 += 4 * rl) {
+        const int8_t *s = src;
+        uint8_t *p = p0;
+        if (head) {
+            PUT_PAIR4(p, rl, z, kiln_load32(s));
+            s += step, p += 4;
+        }
+        for (k = pairs; k; --k, s += 2 * step, p += 4) PUT_PAIR4(p, rl, kiln_load32(s), kiln_load32(s + step));
+        if (tail) PUT_PAIR4(p, rl, kiln_load32(s), z);
     }
 }
 
-/* n pixels of every block of four channels (src: the first pixel's, in_c apart) into their planes
- * (d: the first channel's at the first pixel's column), two columns a step. A first pixel at an odd
- * column is paired with the zero point before it, an odd last one with the zero point after it: the
- * padding's own value, so every pair is an aligned word. */
-static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t n, int32_t zp)
-{
-    const int32_t blocks = in_c / 4;
-    const uint32_t zp4 = (uint8_t)zp * 0x01010101u;
-    const int8_t *z = (const int8_t *)&zp4;
-    int32_t x = 0;
-    if (((uintptr_t)d & 2u) && n) {
-        d -= 1;
-        put_blocks4(d, row_len, z, 0, src, 4, blocks);
-        x = 1, d += 2, src += in_c;
-    }
-    for (; x + 2 <= n; x += 2, d += 2, src += 2 * in_c) put_blocks4(d, row_len, src, 4, src + in_c, 4, blocks);
-    if (x < n) put_blocks4(d, row_len, src, 4, z, 0, blocks);
-}
-
-/* One channel (in_c 1) at dilation 2 into its plane row (fill_row's layout: padded column X at phase
+/* One channel (in_c 1) at dilation 2 into its plane row (the planes' layout: padded column X at phase
  * X & 1, index X >> 1). From an X that is a multiple of 4, four image values a step: SXTB16 gives
- * (x[X], x[X + 2]), phase 0's word, and with ROR #8 (x[X + 1], x[X + 3]), phase 1's (fill_row took
+ * (x[X], x[X + 2]), phase 0's word, and with ROR #8 (x[X + 1], x[X + 3]), phase 1's (a value at a time took
  * 12 instructions a value). Out of line: inlined, it slowed fill_slot's other paths. */
 __attribute__((noinline)) static void fill_row_dil2(int16_t *dst, const int8_t *src, int32_t in_w, int32_t pad_left,
                                                     int32_t sub, int32_t zp)
@@ -554,47 +697,64 @@ static void fill_run1(int16_t *d, const int8_t *src, int32_t n)
 }
 #endif
 
-/* One padded row (y - pad_top of the image, or a row of zero points) of every channel's plane. */
+/* n pixels (`step` bytes apart) of channel c into its plane row (d: the first pixel's column). */
+static void fill_channel(int16_t *d, const int8_t *s, int32_t step, int32_t n)
+{
+    for (; n >= 2; n -= 2, s += 2 * step, d += 2) d[0] = s[0], d[1] = s[step];
+    if (n) d[0] = s[0];
+}
+
+/* One padded row (y - pad_top of the image, or a row of zero points) of every channel's plane:
+ * per dilation phase, the image's columns in it; the padding around them holds the zero point from
+ * the start (the kernel's). */
 __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src, const kiln_conv_geometry_t *g,
                                                 int32_t sub, int32_t zp)
 {
-    const int32_t row_len = g->dil_w * sub;
-    int32_t c = 0, x;
-    if (g->dil_w == 1) {
-        /* the columns read; those around them hold the zero point from the start (the kernel's) */
-        const int32_t n = g->pad_left + g->in_w < row_len ? g->in_w : row_len - g->pad_left;
-        if (!src) { /* above or below the image: the zero point in those columns, a word at a time */
-            const int32_t first = g->pad_left & ~1, words = (g->pad_left + n - first + 1) / 2;
-            const uint32_t zz = kiln_pair16(zp, zp);
-            for (; c < g->in_c; ++c) {
-                plane_word_t *w = (plane_word_t *)(void *)(slot + c * row_len + first);
-                for (x = 0; x < words; ++x) w[x] = zz;
-            }
-            return;
+    const int32_t d = g->dil_w, row_len = d * sub;
+    int32_t c, x, phase;
+    if (!src) { /* above or below the image: the zero point a word at a time */
+        const uint32_t zz = kiln_pair16(zp, zp);
+        const int32_t first = d == 1 ? g->pad_left & ~1 : 0;
+        const int32_t words = d == 1 ? (g->pad_left + (g->in_w < row_len - g->pad_left ? g->in_w : row_len - g->pad_left) - first + 1) / 2
+                                     : row_len / 2;
+        for (c = 0; c < g->in_c; ++c) {
+            plane_word_t *w = (plane_word_t *)(void *)(slot + c * row_len + first);
+            for (x = 0; x < words; ++x) w[x] = zz;
         }
+        return;
+    }
 #if KILN_DSP
+    if (d == 1) { /* (the phases' arithmetic below, without the divisions) */
+        const int32_t n = g->in_w < row_len - g->pad_left ? g->in_w : row_len - g->pad_left;
         if (g->in_c == 1) {
             fill_run1(slot + g->pad_left, src, n);
             return;
         }
-        fill_blocks4(slot + g->pad_left, row_len, src, g->in_c, n, zp);
-        c = g->in_c & ~3;
-#endif
-        for (; c < g->in_c; ++c) {
-            int16_t *d = slot + c * row_len + g->pad_left;
-            const int8_t *s = src + c;
-            for (x = 0; x < n; ++x, s += g->in_c) d[x] = *s;
-        }
+        fill_blocks4(slot + g->pad_left, row_len, src, g->in_c, g->in_c, n, zp);
+        for (c = g->in_c & ~3; c < g->in_c; ++c) fill_channel(slot + c * row_len + g->pad_left, src + c, g->in_c, n);
         return;
     }
-#if KILN_DSP
-    if (src && g->dil_w == 2 && g->in_c == 1) {
+    if (d == 2 && g->in_c == 1) {
         fill_row_dil2(slot, src, g->in_w, g->pad_left, sub, zp);
         return;
     }
 #endif
-    for (c = 0; c < g->in_c; ++c) fill_row(slot + c * row_len, src ? src + c : src, g->in_w, g->in_c, g->pad_left, g->dil_w, sub, zp);
+    for (phase = 0; phase < d; ++phase) { /* padded columns phase, phase + d, ...: index k of the phase row */
+        const int32_t k0 = g->pad_left > phase ? (g->pad_left - phase + d - 1) / d : 0, i0 = phase + k0 * d - g->pad_left;
+        int32_t n = i0 < g->in_w ? (g->in_w - i0 + d - 1) / d : 0;
+        int16_t *dst = slot + phase * sub + k0;
+        const int8_t *from = src + i0 * g->in_c;
+        c = 0;
+        if (n > sub - k0) n = sub - k0;
+        if (n <= 0) continue;
+#if KILN_DSP
+        fill_blocks4(dst, row_len, from, g->in_c, d * g->in_c, n, zp);
+        c = g->in_c & ~3;
+#endif
+        for (; c < g->in_c; ++c) fill_channel(dst + c * row_len, from + c, d * g->in_c, n);
+    }
 }
+
 void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
                                    const kiln_conv_s8_params_t *p, int16_t *plane)
 {
@@ -608,16 +768,17 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
     rows3_fn row3;
     j.k_h = g.k_h, j.k_w = g.k_w, j.stride = g.stride_w, j.dil = g.dil_w, j.sub = sub;
     j.path = path;
-    j.per_row = path == PATH_ANY ? (g.k_w + 1) / 2 + g.k_w / 2 + 1 : 2;
+    j.per_row = path == PATH_S1 || path == PATH_S2 ? 2 : path == PATH_W2 ? (g.k_w + 1) / 2 : (g.k_w + 1) / 2 + g.k_w / 2 + 1;
     j.fast = p->rq_fast, j.simple = p->rq_fast && p->act_min == -128 && p->act_max == 127;
     j.out_zp = p->out_zp, j.act_min = p->act_min, j.act_max = p->act_max;
     j.out_step = g.out_c;
     j.rows = rows;
     per_channel = 4 + g.k_h * j.per_row;
     /* (stride 2 is without dilation); a lower clamp only: the _relu routines (assembly only) */
-    fast3 = g.k_h == 3 && path != PATH_ANY && (j.simple || (KILN_DSP && p->rq_fast && p->act_max == 127));
+    fast3 = g.k_h == 3 && (path == PATH_S1 || path == PATH_S2) && (j.simple || (KILN_DSP && p->rq_fast && p->act_max == 127));
     row3 = rows3_for(g.stride_w, g.depth_multiplier, p->act_min);
-    if (g.dil_w == 1) { /* the padding columns of every slot, which fill_slot leaves alone */
+    if (!(KILN_DSP && g.dil_w == 2 && g.in_c == 1)) { /* the padding columns of every slot, which fill_slot leaves
+                                                         alone (fill_row_dil2 writes them) */
         const uint32_t zz = kiln_pair16(p->in_zp, p->in_zp);
         plane_word_t *w = (plane_word_t *)(void *)plane;
         for (r = 0; r < ring * slot / 2; ++r) w[r] = zz;
@@ -650,6 +811,15 @@ void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8
                                                 1, g.dil_w * g.out_c, row_len, g.in_c, g.depth_multiplier, p->act_min);
                     row3(&r);
                 }
+                continue;
+            }
+            if (path == PATH_W1 || path == PATH_W2) { /* other widths at stride 1 and 2: a call a row (a phase) */
+                int8_t *o = out + (b * g.out_h + oy) * g.out_w * g.out_c;
+                if (path == PATH_W2)
+                    rows_wide_s2(&j, stream, 0, g.out_w, o, g.out_c, g.in_c, g.depth_multiplier, row_len, per_channel);
+                for (phase = 0; path == PATH_W1 && phase < g.dil_w && phase < g.out_w; ++phase)
+                    rows_wide_s1(&j, stream, phase * sub, (g.out_w - phase + g.dil_w - 1) / g.dil_w, o + phase * g.out_c,
+                                 g.dil_w * g.out_c, g.in_c, g.depth_multiplier, row_len, per_channel);
                 continue;
             }
             for (c = 0; c < g.in_c; ++c) {

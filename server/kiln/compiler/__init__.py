@@ -12,7 +12,7 @@ from pathlib import Path
 from . import importer, tuning
 from .codegen import cwriter
 from .ir import Graph
-from .ops import REGISTRY
+from .ops import REGISTRY, depthwise
 from .passes import constants, plan, validate, variables
 from .workspace import HEADER_LINES, WriteResult, write_files
 
@@ -127,9 +127,11 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
 
 def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
     """The untuned default of tuning.planes_candidates, layer by layer in the model's order: planes
-    where the planned arena stays within the activations' lower bound without planes (what a
-    planner without in-place tricks needs; TFLite Micro's arena is above it) and within half the
-    board's RAM. Each trial plans a copy of the graph (a few milliseconds)."""
+    where the planned arena stays within half the board's RAM and, unless planes is far ahead of
+    pairs there (depthwise.planes_far_ahead: kernels other than 3 wide), within the activations'
+    lower bound without planes (what a planner without in-place tricks needs; TFLite Micro's arena
+    is above it) or the arena the far-ahead layers already took. Each trial plans a copy of the
+    graph (a few milliseconds)."""
     candidates = tuning.planes_candidates(g, chosen)
     if not candidates:
         return {}
@@ -139,20 +141,24 @@ def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None
         prepare_graph(h, {**chosen, **extra})
         return h
 
+    def within(kept: dict[int, str], ids: list[int], bound: float) -> dict[int, str]:
+        every = {**kept, **{i: "planes" for i in ids}}
+        if not ids or planned(every).arena_bytes <= bound:
+            return every
+        if len(ids) > 1:  # else the greedy walk would repeat that trial
+            for i in ids:
+                if planned({**kept, i: "planes"}).arena_bytes <= bound:
+                    kept = {**kept, i: "planes"}
+        return kept
+
     base = planned({})
     bound = plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators))
-    if ram_bytes:
-        bound = min(bound, ram_bytes // 2)
-    every = {i: "planes" for i in candidates}
-    if planned(every).arena_bytes <= bound:
-        return every
-    if len(candidates) == 1:  # the greedy walk would repeat that trial
-        return {}
-    kept: dict[int, str] = {}
-    for i in candidates:
-        if planned({**kept, i: "planes"}).arena_bytes <= bound:
-            kept[i] = "planes"
-    return kept
+    half = ram_bytes // 2 if ram_bytes else float("inf")
+    far = [i for i in candidates if depthwise.planes_far_ahead(g.operators[i], g)]
+    kept = within({}, far, half)
+    if kept:
+        bound = max(bound, planned(kept).arena_bytes)
+    return within(kept, [i for i in candidates if i not in far], min(bound, half))
 
 
 def write(compiled: Compiled, out_dir: str | Path) -> WriteResult:

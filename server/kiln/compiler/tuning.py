@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import KilnError
 from .ir import Graph, Operator
 from .ops import REGISTRY
-from .ops.depthwise import planes_wide_enough
+from .ops.depthwise import planes_beats_pairs
 
 FORMAT = "kiln-tuning-log/1"
 DEFAULT_NAME = "kiln-tuning.json"  # beside the model: used by every compile of it when present
@@ -193,12 +193,12 @@ PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 la
 
 
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
-    """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 with a 3x3 kernel, stride 1, no
-    dilation, no upper clamp below 127 and output rows of PLANES_MIN_WIDTH or more, not already
-    given a variant: where "planes" (2.5 instructions per MAC on a 16x16x32 layer) beats "pairs"
-    (3.1), at the cost of its ring of int16 rows in the arena (compiler._planes_within_bound decides)."""
+    """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 not already given a variant where
+    "planes" beats "pairs" (depthwise.planes_beats_pairs: wide 3x3 stride-1 rows, dilation, other
+    kernel widths), at the cost of its ring of int16 rows in the arena (compiler._planes_within_bound
+    decides)."""
     return [op.index for op in g.operators if op.index not in chosen and op.kind == "DEPTHWISE_CONV_2D"
-            and "planes" in variants(op, g) and planes_wide_enough(op, g, PLANES_MIN_WIDTH)]
+            and "planes" in variants(op, g) and planes_beats_pairs(op, g, PLANES_MIN_WIDTH)]
 
 
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:

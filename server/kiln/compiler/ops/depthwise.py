@@ -59,30 +59,44 @@ def variants(op, g, geometry: dict) -> list[str]:
 
 
 def planes_first(op, g, p: dict) -> bool:
-    """The untuned choice (measured on qemu-m4, bench/shapes.py): planes for a 3x3 kernel without a
-    clamp narrower than int8 (its row loops for stride 1 and 2) where the plane serves several
-    outputs: a depth multiplier (2.4-2.5 instructions per MAC against 5.4-6.6 for "multiplier") or
-    one input channel (3.5 against 6.2 as a CONV_2D). At multiplier 1 it is a `kiln tune` variant:
-    2.9 against 3.5 for "pairs" on a 16-wide 3x3 layer, but slower on short rows (kws's 5-wide
-    layers: +6% for the model) and its ring of int16 rows costs arena (vww: 36.9 -> 46.3 KB);
-    other kernels walk the planes in C (5-8.5 per MAC)."""
+    """The untuned choice (measured on qemu-m4, bench/shapes.py) where the plane serves several
+    outputs, a depth multiplier or one input channel: planes for a 3x3 kernel without a clamp
+    narrower than int8 (its row loops for stride 1 and 2; multiplier 2.4-2.5 instructions per MAC
+    against 5.4-6.6 for "multiplier", one input channel 3.5 against 6.2 as a CONV_2D), and at a
+    multiplier for the other widths at stride 1 or at stride 2 without dilation, any clamp (planes'
+    two-pixel rows, `rows_wide`). At multiplier 1 planes costs arena ("pairs" needs none):
+    planes_beats_pairs and compiler._planes_within_bound decide on a DSP board."""
     y = g.tensor(op.outputs[0])
     lo, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
-    if (p["k_h"], p["k_w"]) != (3, 3) or (lo, hi) != (-128, 127):
-        return False
-    return y.shape[3] > p["in_c"] or p["in_c"] == 1
+    several = y.shape[3] > p["in_c"] or p["in_c"] == 1
+    if (p["k_h"], p["k_w"]) != (3, 3):
+        return several and p["in_c"] > 1 and planes.path(p) in (planes.W1, planes.W2)
+    return several and (lo, hi) == (-128, 127)
 
 
-def planes_wide_enough(op, g, min_width: int) -> bool:
-    """A 3x3 layer at multiplier 1, stride 1 and no dilation whose rows are min_width or wider, its
-    only clamp a lower one if any (a fused ReLU, PyTorch's above -128): planes' assembly row loops
-    (tuning.planes_candidates)."""
+def planes_beats_pairs(op, g, min_width: int) -> bool:
+    """A multiplier-1 layer where planes beats pairs (bench/shapes.py on qemu-m4): 3x3 at stride 1
+    without an upper clamp below 127 (a fused ReLU's lower one is in planes' assembly), with rows of
+    min_width or more or with dilation (2.9 against 3.8 instructions per MAC: pairs reads a dilated
+    window through tap pointers); other widths at stride 1 or at stride 2 without dilation, any
+    clamp (5x5 2.3 against 3.6, 7x7 1.8 against 3.3; 9x9 has no other layout)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     o = op.options
+    if x.dtype != "int8" or x.shape[3] == 1 or y.shape[3] != x.shape[3]:
+        return False
+    p = {"k_w": w.shape[2], "stride_w": o.get("stride_w", 1), "dil_w": o.get("dilation_w_factor", 1)}
+    if tuple(w.shape[1:3]) != (3, 3):
+        return planes.path(p) in (planes.W1, planes.W2)
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
-    return (x.dtype == "int8" and x.shape[3] > 1 and y.shape[3] == x.shape[3] and tuple(w.shape[1:3]) == (3, 3)
-            and o.get("stride_w", 1) == 1 and o.get("stride_h", 1) == 1 and o.get("dilation_w_factor", 1) == 1
-            and o.get("dilation_h_factor", 1) == 1 and y.shape[2] >= min_width and hi == 127)
+    dilated = o.get("dilation_w_factor", 1) > 1 or o.get("dilation_h_factor", 1) > 1
+    return (o.get("stride_w", 1) == 1 and o.get("stride_h", 1) == 1 and hi == 127
+            and (y.shape[2] >= min_width or dilated))
+
+
+def planes_far_ahead(op, g) -> bool:
+    """planes_beats_pairs by far: a kernel other than 3 wide (1.5-2x fewer instructions), taken even
+    where its ring raises the arena past the activations' lower bound (compiler._planes_within_bound)."""
+    return g.tensor(op.inputs[1]).shape[2] != 3 and planes_beats_pairs(op, g, 0)
 
 
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:

@@ -13,7 +13,9 @@ import numpy as np
 from . import packing
 
 MAX_ROWS = 32  # kernel rows the kernel's row table holds (MAX_ROWS in kiln_depthwise_planes.c)
-S1, S2, ANY = 0, 1, 2  # the kernel's paths: 3 wide at stride 1 (any dilation), at stride 2, any other
+# the kernel's paths: 3 wide at stride 1 (any dilation), at stride 2; other widths at stride 1 (any
+# dilation), at stride 2; any other
+S1, S2, W1, W2, ANY = 0, 1, 2, 3, 4
 
 
 def path(p: dict) -> int:
@@ -21,6 +23,10 @@ def path(p: dict) -> int:
         return S1
     if p["k_w"] == 3 and p["stride_w"] == 2 and p["dil_w"] == 1:
         return S2
+    if p["stride_w"] == 1:
+        return W1
+    if p["stride_w"] == 2 and p["dil_w"] == 1:
+        return W2
     return ANY
 
 
@@ -49,8 +55,9 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.
     point folded in), its 3 requantization words in the order {m, c, e} (general: {m, zp, shift}),
     then per kernel row its weights doubled as int16
     pairs: {w0 w1} {w1 w2} for a 3-wide kernel at stride 1 (pixels k, k + 1 share the plane's
-    words), {w0 w1} {w2 0} at stride 2, else every pair from an even first tap ({w0 w1} {w2 w3}...,
-    a zero after an odd last one) then from an odd one ({0 w0} {w1 w2}...)."""
+    words), {w0 w1} {w2 0} at stride 2. Other widths: the pairs from an even first tap (E: {w0 w1}
+    {w2 w3}..., a zero after an odd last one) and from an odd one (O: {0 w0} {w1 w2}...): at stride
+    1 interleaved (E0 O0 E1 O1...), at stride 2 without dilation E only, else E then O."""
     k_h, k_w, out_c = w.shape[1], w.shape[2], w.shape[3]
     taps = 2 * w.reshape(k_h, k_w, out_c).astype(np.int64)
     padded = np.zeros((k_h, k_w + 3, out_c), np.int64)
@@ -60,9 +67,15 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.
         lo, hi = [1, 2], [2, 3]  # {w0 w1}, {w1 w2}
     elif kind == S2:
         lo, hi = [1, 3], [2, 4]  # {w0 w1}, {w2 0}
+    elif kind == W1:  # E0 O0 E1 O1 ... (an even width's last O alone)
+        ne, no = (k_w + 1) // 2, k_w // 2 + 1
+        lo = [i for t in range(no) for i in ([1 + 2 * t] if t < ne else []) + [2 * t]]
+    elif kind == W2:  # E words only
+        lo = [1 + 2 * t for t in range((k_w + 1) // 2)]
     else:
         ne, no = (k_w + 1) // 2, k_w // 2 + 1
         lo = [1 + 2 * j for j in range(ne)] + [2 * j for j in range(no)]
+    if kind not in (S1, S2):
         hi = [i + 1 for i in lo]
     words = packing.int16_pair(padded[:, lo], padded[:, hi])  # [k_h, per_row, out_c]
     rq = np.asarray(rq, np.int64).reshape(out_c, 3)[:, [0, 2, 1]]  # {m, e, c} -> {m, c, e}: one STM in rows3
