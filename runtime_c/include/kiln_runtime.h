@@ -299,6 +299,12 @@ void kiln_depthwise_conv_s8_multiplier(const int8_t *in, const int32_t *filter, 
  * plane: scratch for a ring of the input's rows widened to int16 (planes.scratch_bytes). */
 void kiln_depthwise_conv_s8_planes(const int8_t *in, const int32_t *stream, int8_t *out,
                                    const kiln_conv_s8_params_t *p, int16_t *plane);
+/* The same for kernels other than 3 wide at stride 1 (_wide1) or at stride 2 without dilation
+ * (_wide2): planes.path W1 / W2 in the compiler, whose streams interleave E and O words / hold E only. */
+void kiln_depthwise_conv_s8_planes_wide1(const int8_t *in, const int32_t *stream, int8_t *out,
+                                         const kiln_conv_s8_params_t *p, int16_t *plane);
+void kiln_depthwise_conv_s8_planes_wide2(const int8_t *in, const int32_t *stream, int8_t *out,
+                                         const kiln_conv_s8_params_t *p, int16_t *plane);
 /* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
  * rebuilt into RAM before the kernel runs: runs of kind << 14 | words, kind 0 words stored as they
  * are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a byte, low first. */

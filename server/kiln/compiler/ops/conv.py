@@ -252,8 +252,8 @@ def emit(op, g, c):
         pre = [f"kiln_expand_s4((int32_t *)(void *)(arena + {op.scratch_offset}), {nib}, {runs}, {p['runs'].size});"]
         expanded = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})"
         scratch = f"(int8_t *)(arena + {op.scratch_offset + p['expanded_bytes']})"
-    if dw and "planes" in p:
-        suffix = "_planes"
+    if dw and "planes" in p:  # the kernel's entry for its path (W1 / W2 link the wide rows' routines)
+        suffix = {planes.W1: "_planes_wide1", planes.W2: "_planes_wide2"}.get(planes.path(p), "_planes")
         filt = c.array(f"op{op.index}_filter", p["planes"], "int32_t",
                        f"filter '{w.name}' {w.describe()}: per output channel its bias (input zero point folded in) "
                        f"and requantization ({_rq_comment(p['rq_fast'])}), then per kernel row its weights as int16 "
@@ -402,8 +402,9 @@ register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, ty
                "activations; 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
-         notes="any depth multiplier (int8: 3x3 with a multiplier or one input channel on int16 planes, "
-               "depthwise.planes_first, and wide 3x3 stride-1 layers on a DSP board where the arena allows; "
-               "else blocks of channels, or one input channel as a CONV_2D of M filters); "
+         notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "
+               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 on a "
+               "DSP board: other widths within half the RAM, wide or dilated 3x3 stride-1 layers where the "
+               "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "
                "int8 or INT4 weights (two a byte in flash); "
                "SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")
