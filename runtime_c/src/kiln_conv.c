@@ -611,12 +611,17 @@ static void tap_pointers(const int8_t *image, int32_t oy, int32_t ox, const kiln
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
     const int32_t dh = g->dil_h, dw = g->dil_w;
     int32_t ky, kx;
-    for (ky = 0; ky < k_h; ++ky) {
+    for (ky = 0; ky < k_h; ++ky) { /* a row above or below the image, else each column's test */
         const int32_t iy = y0 + ky * dh;
+        const int8_t *row;
+        if (iy < 0 || iy >= in_h) {
+            for (kx = 0; kx < k_w; ++kx) *seg++ = zp_vector;
+            continue;
+        }
+        row = image + iy * in_w * in_c;
         for (kx = 0; kx < k_w; ++kx) {
             const int32_t ix = x0 + kx * dw;
-            const int inside = iy >= 0 && iy < in_h && ix >= 0 && ix < in_w;
-            *seg++ = inside ? image + (iy * in_w + ix) * in_c : zp_vector;
+            *seg++ = (uint32_t)ix < (uint32_t)in_w ? row + ix * in_c : zp_vector;
         }
     }
 }
@@ -969,7 +974,9 @@ typedef struct {
     int8_t *dst;
     const int32_t *end;
     int32_t offset;
-    int32_t lo; /* the lower clamp (dw_blocks_3x3_relu) */
+    int32_t lo;     /* the lower clamp (dw_blocks_3x3_relu) */
+    int32_t pixels; /* a run of pixels one stride apart, their taps all inside the image */
+    int32_t adj;    /* from a pixel's offset after its blocks to the next pixel's: (stride - 1) * in_c */
 } dw_job_t;
 
 /* One pair of taps of four channels, 8 MACs in 14 instructions: both taps' pointers by one LDM,
@@ -1012,19 +1019,28 @@ typedef struct {
 #define DW_BLOCKS_3X3_BODY(EPILOGUE)                                                              \
     __asm__ volatile(                                                                             \
         "push   {r4-r11, lr}\n\t"                                                                 \
-        "ldm    r0, {r4, r5, r7, r8, r9, r10}\n\t"                                                \
+        "ldm    r0, {r4, r5, r7, r8, r9, r10, r11, r12}\n\t"                                      \
         "mov    r6, r9\n\t"                                                                       \
-        "push   {r5, r7, r8, r10}\n\t" /* [sp] seg, dst, end, lo */                               \
+        "push   {r4, r5, r7, r8, r10, r11, r12}\n\t" /* [sp] stream, seg, dst, end, lo, pixels, adj */ \
         "1:\n\t"                                                                                  \
-        "ldr    r5, [sp]\n\t"                                                                     \
+        "ldr    r5, [sp, #4]\n\t"                                                                 \
         "ldmia  r4!, {r0, r1, r2, r3}\n\t" DW_PAIR DW_PAIR DW_PAIR DW_PAIR DW_SINGLE               \
-        "ldr    r5, [sp, #4]\n\t" EPILOGUE                                                        \
-        "str    r5, [sp, #4]\n\t"                                                                 \
+        "ldr    r5, [sp, #8]\n\t" EPILOGUE                                                        \
+        "str    r5, [sp, #8]\n\t"                                                                 \
         "adds   r6, r6, #4\n\t"                                                                   \
-        "ldr    lr, [sp, #8]\n\t"                                                                 \
+        "ldr    lr, [sp, #12]\n\t"                                                                \
         "cmp    r4, lr\n\t"                                                                       \
         "bne    1b\n\t"                                                                           \
-        "add    sp, sp, #16\n\t"                                                                  \
+        "ldr    lr, [sp, #20]\n\t" /* the next pixel of the run: the stream again, the taps moved */ \
+        "subs   lr, lr, #1\n\t"                                                                   \
+        "beq    2f\n\t"                                                                           \
+        "str    lr, [sp, #20]\n\t"                                                                \
+        "ldr    r4, [sp]\n\t"                                                                     \
+        "ldr    lr, [sp, #24]\n\t"                                                                \
+        "add    r6, r6, lr\n\t"                                                                   \
+        "b      1b\n\t"                                                                           \
+        "2:\n\t"                                                                                  \
+        "add    sp, sp, #28\n\t"                                                                  \
         "pop    {r4-r11, pc}\n\t")
 #define DW_RQ                                                                                     \
     "ldmia  r4!, {r7, r8, r9, r10, r11, r12}\n\t"                                                 \
@@ -1033,7 +1049,7 @@ typedef struct {
     RQ_STORE("r2", "r7", "r8", "r9", "r5", "lr") RQ_STORE("r3", "r10", "r11", "r12", "r5", "lr")
 /* with the lower clamp (in r12): the channels' {m, e, c} one at a time */
 #define DW_RQ_RELU                                                                                \
-    "ldr    r12, [sp, #12]\n\t"                                                                   \
+    "ldr    r12, [sp, #16]\n\t"                                                                   \
     "ldmia  r4!, {r7, r8, r9, r10, r11}\n\t"                                                      \
     RQ_LO_STORE("r0", "r7", "r8", "r9", "r5", "lr", "r12")                                          \
     "ldr    r7, [r4], #4\n\t" /* m1 e1 c1 in r10, r11, r7 */                                      \
@@ -1126,6 +1142,10 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
     const int8_t *seg[KILN_CONV_MAX_TAPS + 1];
     const int32_t *rest = packed; /* the stream after the blocks the assembly does */
     int32_t b, oy, ox, done = 0;  /* ... and the channels they hold */
+#if !defined(__OPTIMIZE_SIZE__)
+    int32_t tap_off[KILN_CONV_MAX_TAPS]; /* each tap's bytes from the first, inside the image */
+    for (oy = 0; oy < taps; ++oy) tap_off[oy] = ((oy / g.k_w) * g.dil_h * g.in_w + (oy % g.k_w) * g.dil_w) * g.in_c;
+#endif
 #if KILN_DW_ASM /* 3x3: the blocks of four channels in assembly, its job set up once */
     void (*const blocks)(const dw_job_t *) = taps != 9 || g.out_c < 4 ? NULL
                                              : r.simple ? dw_blocks_3x3 : r.relu ? dw_blocks_3x3_relu : NULL;
@@ -1134,7 +1154,10 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
     job.seg = seg;
     job.end = packed + g.out_c / 4 * (4 + 4 * 5 + 12);
     job.lo = r.act_min;
+    job.adj = step - g.out_c / 4 * 4; /* (r6 moves 4 bytes a block) */
     if (blocks != NULL) rest = job.end, done = g.out_c / 4 * 4;
+    /* the last output column whose taps are all inside the image's width */
+    const int32_t last_inside = (g.in_w - 1 - span_w + g.pad_left) / g.stride_w;
 #endif
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
@@ -1152,6 +1175,13 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
                                      ox * g.stride_w - g.pad_left + span_w < g.in_w;
                 if (interior && prev_interior) { /* one pixel to the right: every tap moves alike */
                     moved += step;
+#if !defined(__OPTIMIZE_SIZE__) /* (at -Os, tap_pointers: smaller code) */
+                } else if (interior) { /* the first tap, then the layer's offsets (tap_pointers: ~7 a tap) */
+                    const int8_t *first = image + (iy * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
+                    int32_t t;
+                    for (t = 0; t < taps; ++t) seg[t] = first + tap_off[t];
+                    moved = 0;
+#endif
                 } else {
                     tap_pointers(image, oy, ox, &g, zp_vector, seg);
                     moved = 0;
@@ -1159,9 +1189,14 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
                 prev_interior = interior;
 #if KILN_DW_ASM
                 if (blocks != NULL) {
+                    /* every channel in blocks: the row's interior pixels from here in one call */
+                    const int32_t run = interior && done == g.out_c
+                                            ? (last_inside < g.out_w - 1 ? last_inside : g.out_w - 1) - ox + 1 : 1;
                     job.dst = dst;
                     job.offset = moved;
+                    job.pixels = run;
                     blocks(&job);
+                    ox += run - 1, moved += (run - 1) * step;
                 }
 #endif
                 if (done < g.out_c) depthwise_pixel(seg, moved, taps, g.out_c, rest, dst, &r, done);
