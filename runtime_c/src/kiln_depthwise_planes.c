@@ -30,8 +30,10 @@
 #endif
 
 /* The stream's words per kernel row, by path: two for a 3-wide kernel walked two pixels at a time
- * (stride 1: {w0 w1}, {w1 w2}; stride 2: {w0 w1}, {w2 0}), else every pair of taps from an even
- * and from an odd first column: {w0 w1} {w2 w3}... then {0 w0} {w1 w2}... */
+ * (S1, stride 1: {w0 w1}, {w1 w2}; S2, stride 2: {w0 w1}, {w2 0}); for other widths the pairs of
+ * taps from an even first column (E: {w0 w1} {w2 w3}...) and from an odd one (O: {0 w0} {w1 w2}...),
+ * interleaved at stride 1 (W1: E0 O0 E1 O1...), E only at stride 2 without dilation (W2), else E
+ * then O (ANY: the per-pixel walk). planes.path and planes.pack in the compiler mirror this. */
 enum { PATH_S1, PATH_S2, PATH_W1, PATH_W2, PATH_ANY };
 
 typedef struct {
@@ -429,13 +431,6 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
     }
 }
 
-/* Two pixels a step of a kernel other than 3 wide at stride 1 (PATH_W1: pixels adjacent in one
- * dilation phase's row) or at stride 2 without dilation (PATH_W2), the words under their taps loaded
- * once for both. W1: pixel i (even) sums X_t = x[i + 2t] against E_t, pixel i + 1 the same X_t
- * against O_t (the stream interleaves them: E0 O0 E1 O1..., an even width's last O alone). W2: pixel
- * p (column 2p) sums X_t against E_t, pixel p + 1 X_{t + 1} against E_t (E words only). An odd last
- * pixel alone. Inlined with the kernel's size constant for square 5x5, 7x7 and 9x9 (the loops
- * unrolled), else with it at run time. */
 #if KILN_DSP
 /* One kernel row of W1's two pixels: NE steps of a plane word (LDR) and the next E and O words
  * (LDRD), both post-indexed, in one statement (per step, gcc loaded each word alone at an offset;
@@ -507,6 +502,13 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
 #define ROW_EO_N ROW_EO
 #endif
 
+/* Two pixels a step of a kernel other than 3 wide at stride 1 (PATH_W1: pixels adjacent in one
+ * dilation phase's row) or at stride 2 without dilation (PATH_W2), the words under their taps loaded
+ * once for both. W1: pixel i (even) sums X_t = x[i + 2t] against E_t, pixel i + 1 the same X_t
+ * against O_t (the stream interleaves them: E0 O0 E1 O1..., an even width's last O alone). W2: pixel
+ * p (column 2p) sums X_t against E_t, pixel p + 1 X_{t + 1} against E_t (E words only). An odd last
+ * pixel alone. Inlined with the kernel's size constant for square 5x5, 7x7 and 9x9 (the loops
+ * unrolled), else with it at run time. */
 static inline __attribute__((always_inline)) void row_wide(const row_job_t *j, const int32_t *stream, int32_t base,
                                                            int32_t n, int8_t *o, int32_t o_step, const int32_t stride,
                                                            const int32_t kh, const int32_t ne, const int32_t no,
