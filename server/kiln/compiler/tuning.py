@@ -189,13 +189,16 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
     return out
 
 
+PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 layer (bench/cortex_m.md)
+
+
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
     """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 not already given a variant where
     "planes" beats "pairs" (depthwise.planes_beats_pairs: wide 3x3 stride-1 rows, dilation, other
     kernel widths), at the cost of its ring of int16 rows in the arena (compiler._planes_within_bound
     decides)."""
     return [op.index for op in g.operators if op.index not in chosen and op.kind == "DEPTHWISE_CONV_2D"
-            and "planes" in variants(op, g) and planes_beats_pairs(op, g)]
+            and "planes" in variants(op, g) and planes_beats_pairs(op, g, PLANES_MIN_WIDTH)]
 
 
 def choose(g: Graph, log: Log, cpu: str | None) -> dict[int, str]:

@@ -74,19 +74,12 @@ def planes_first(op, g, p: dict) -> bool:
     return several and (lo, hi) == (-128, 127)
 
 
-# The 3x3 rows from which planes beats pairs at multiplier 1 (qemu-m4, bench/cortex_m.md): 8 or more
-# outputs wide, or 5-7 wide with 8 or more rows (kws's 25x5x64: 2.82 against 3.00 instructions per
-# MAC; vww's 6x6x128: 3.10 against 2.89, its padding rows and ring a larger share).
-PLANES_MIN_WIDTH = 8
-PLANES_NARROW = (5, 8)  # (least width, least height)
-
-
-def planes_beats_pairs(op, g) -> bool:
+def planes_beats_pairs(op, g, min_width: int) -> bool:
     """A multiplier-1 layer where planes beats pairs (bench/shapes.py on qemu-m4): 3x3 at stride 1
-    without an upper clamp below 127 (a fused ReLU's lower one is in planes' assembly), with rows
-    wide enough (PLANES_MIN_WIDTH, PLANES_NARROW) or with dilation (2.9 against 3.8 instructions per
-    MAC: pairs reads a dilated window through tap pointers); other widths at stride 1 or at stride 2
-    without dilation, any clamp (5x5 2.3 against 3.6, 7x7 1.8 against 3.3; 9x9 has no other layout)."""
+    without an upper clamp below 127 (a fused ReLU's lower one is in planes' assembly), with rows of
+    min_width or more or with dilation (2.9 against 3.8 instructions per MAC: pairs reads a dilated
+    window through tap pointers); other widths at stride 1 or at stride 2 without dilation, any
+    clamp (5x5 2.3 against 3.6, 7x7 1.8 against 3.3; 9x9 has no other layout)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     o = op.options
     if x.dtype != "int8" or x.shape[3] == 1 or y.shape[3] != x.shape[3]:
@@ -96,14 +89,14 @@ def planes_beats_pairs(op, g) -> bool:
         return planes.path(p) in (planes.W1, planes.W2)
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
     dilated = o.get("dilation_w_factor", 1) > 1 or o.get("dilation_h_factor", 1) > 1
-    wide = y.shape[2] >= PLANES_MIN_WIDTH or (y.shape[2] >= PLANES_NARROW[0] and y.shape[1] >= PLANES_NARROW[1])
-    return o.get("stride_w", 1) == 1 and o.get("stride_h", 1) == 1 and hi == 127 and (wide or dilated)
+    return (o.get("stride_w", 1) == 1 and o.get("stride_h", 1) == 1 and hi == 127
+            and (y.shape[2] >= min_width or dilated))
 
 
 def planes_far_ahead(op, g) -> bool:
     """planes_beats_pairs by far: a kernel other than 3 wide (1.5-2x fewer instructions), taken even
     where its ring raises the arena past the activations' lower bound (compiler._planes_within_bound)."""
-    return g.tensor(op.inputs[1]).shape[2] != 3 and planes_beats_pairs(op, g)
+    return g.tensor(op.inputs[1]).shape[2] != 3 and planes_beats_pairs(op, g, 0)
 
 
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
