@@ -1143,8 +1143,8 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
     const int32_t *rest = packed; /* the stream after the blocks the assembly does */
     int32_t b, oy, ox, done = 0;  /* ... and the channels they hold */
 #if !defined(__OPTIMIZE_SIZE__)
-    int32_t tap_off[KILN_CONV_MAX_TAPS]; /* each tap's bytes from the first, inside the image */
-    for (oy = 0; oy < taps; ++oy) tap_off[oy] = ((oy / g.k_w) * g.dil_h * g.in_w + (oy % g.k_w) * g.dil_w) * g.in_c;
+    int32_t tap_off[KILN_CONV_MAX_TAPS], t; /* each tap's bytes from the first, inside the image */
+    for (t = 0; t < taps; ++t) tap_off[t] = ((t / g.k_w) * g.dil_h * g.in_w + (t % g.k_w) * g.dil_w) * g.in_c;
 #endif
 #if KILN_DW_ASM /* 3x3: the blocks of four channels in assembly, its job set up once */
     void (*const blocks)(const dw_job_t *) = taps != 9 || g.out_c < 4 ? NULL
@@ -1178,7 +1178,6 @@ void kiln_depthwise_conv_s8(const int8_t *in, const int32_t *packed, int8_t *out
 #if !defined(__OPTIMIZE_SIZE__) /* (at -Os, tap_pointers: smaller code) */
                 } else if (interior) { /* the first tap, then the layer's offsets (tap_pointers: ~7 a tap) */
                     const int8_t *first = image + (iy * g.in_w + ox * g.stride_w - g.pad_left) * g.in_c;
-                    int32_t t;
                     for (t = 0; t < taps; ++t) seg[t] = first + tap_off[t];
                     moved = 0;
 #endif

@@ -432,26 +432,11 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
 }
 
 #if KILN_DSP
-/* One kernel row of W1's two pixels: NE steps of a plane word (LDR) and the next E and O words
- * (LDRD), both post-indexed, in one statement (per step, gcc loaded each word alone at an offset;
- * per statement of a step, it shuffled the sums between registers). */
-#define ROW_EO(x, w, a0, a1, NE)                                                                        \
-    do {                                                                                                \
-        uint32_t X_, E_, O_;                                                                            \
-        __asm__(".rept %c[ne]\n\t"                                                                     \
-                "ldr %[X], [%[x]], #4\n\t"                                                            \
-                "ldrd %[E], %[O], [%[w]], #8\n\t"                                                     \
-                "smlad %[a0], %[X], %[E], %[a0]\n\t"                                                  \
-                "smlad %[a1], %[X], %[O], %[a1]\n\t"                                                  \
-                ".endr"                                                                               \
-                : [X] "=&r"(X_), [E] "=&r"(E_), [O] "=&r"(O_), [x] "+r"(x), [w] "+r"(w), [a0] "+r"(a0),  \
-                  [a1] "+r"(a1)                                                                       \
-                : [ne] "i"(NE)                                                                        \
-                : "memory");                                                                          \
-    } while (0)
-/* Every kernel row of W1's two pixels for constant KH and NE: per row its plane row (LDR from the
- * row table, plus the pixels' offset), then ROW_EO's steps; gcc, given one statement a row, moved
- * the sums between registers at each. rp: the row table (moved on), w: the weights (moved on). */
+/* Every kernel row of W1's two pixels for constant KH and NE, in one statement: per row its plane row
+ * (LDR from the row table, plus the pixels' offset), then NE steps of a plane word (LDR) and the
+ * next E and O words (LDRD), both post-indexed. In C, gcc loaded each word alone at an offset; given
+ * a statement a step or a row, it moved the sums between registers at each. rp: the row table
+ * (moved on), w: the weights (moved on). */
 #define ROWS_EO(rp, off, w, a0, a1, KH, NE)                                                             \
     do {                                                                                                \
         uint32_t X_, E_, O_;                                                                            \
@@ -471,7 +456,8 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
                 : [off] "r"(off), [kh] "i"(KH), [ne] "i"(NE)                                          \
                 : "memory");                                                                          \
     } while (0)
-/* ROW_EO for a count known at run time (n > 0): a loop, two instructions a step more. */
+/* One kernel row of W1's two pixels for a count known at run time (N > 0): ROWS_EO's steps in a
+ * loop, two instructions a step more. */
 #define ROW_EO_N(x, w, a0, a1, N)                                                                       \
     do {                                                                                                \
         uint32_t X_, E_, O_;                                                                            \
@@ -494,12 +480,11 @@ __attribute__((noinline)) static void row_pairs(const row_job_t *j, int32_t base
         const uint32_t X_ = word_at(x);                                                                 \
         a0 = MAC(X_, (uint32_t)(w)[0], a0), a1 = MAC(X_, (uint32_t)(w)[1], a1), x += 2, w += 2;         \
     } while (0)
-#define ROW_EO(x, w, a0, a1, NE)                                                                        \
+#define ROW_EO_N(x, w, a0, a1, N)                                                                       \
     do {                                                                                                \
         int32_t t_;                                                                                     \
-        for (t_ = 0; t_ < (NE); ++t_) STEP_EO(x, w, a0, a1);                                            \
+        for (t_ = 0; t_ < (N); ++t_) STEP_EO(x, w, a0, a1);                                             \
     } while (0)
-#define ROW_EO_N ROW_EO
 #endif
 
 /* Two pixels a step of a kernel other than 3 wide at stride 1 (PATH_W1: pixels adjacent in one
@@ -533,11 +518,7 @@ static inline __attribute__((always_inline)) void row_wide(const row_job_t *j, c
         for (r = 0; r < kh; ++r) {
             const int16_t *x = rows[r] + base + stride * i;
             if (stride == 1) {
-                if (__builtin_constant_p(ne)) {
-                    ROW_EO(x, w, a0, a1, ne);
-                } else {
-                    ROW_EO_N(x, w, a0, a1, ne);
-                }
+                ROW_EO_N(x, w, a0, a1, ne); /* (constant sizes: ROWS_EO above, on DSP) */
                 if (no > ne) a1 = MAC(word_at(x), (uint32_t)w[0], a1), ++w; /* an even width's last O */
             } else {
                 uint32_t X = word_at(x);
@@ -765,13 +746,13 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
     }
 #if KILN_DSP
     if (d == 1) { /* (the phases' arithmetic below, without the divisions) */
-        const int32_t n = g->in_w < row_len - g->pad_left ? g->in_w : row_len - g->pad_left;
+        const int32_t n1 = g->in_w < row_len - g->pad_left ? g->in_w : row_len - g->pad_left;
         if (g->in_c == 1) {
-            fill_run1(slot + g->pad_left, src, n);
+            fill_run1(slot + g->pad_left, src, n1);
             return;
         }
-        fill_blocks4(slot + g->pad_left, row_len, src, g->in_c, g->in_c, n, zp);
-        for (c = g->in_c & ~3; c < g->in_c; ++c) fill_channel(slot + c * row_len + g->pad_left, src + c, g->in_c, n);
+        fill_blocks4(slot + g->pad_left, row_len, src, g->in_c, g->in_c, n1, zp);
+        for (c = g->in_c & ~3; c < g->in_c; ++c) fill_channel(slot + c * row_len + g->pad_left, src + c, g->in_c, n1);
         return;
     }
     if (d == 2 && g->in_c == 1) {

@@ -141,24 +141,30 @@ def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None
         prepare_graph(h, {**chosen, **extra})
         return h
 
-    def within(kept: dict[int, str], ids: list[int], bound: float) -> dict[int, str]:
+    def within(kept: dict[int, str], ids: list[int], bound: float) -> tuple[dict[int, str], int | None]:
+        """kept plus those of ids that fit within bound, with their planned arena (None: none added)."""
         every = {**kept, **{i: "planes" for i in ids}}
-        if not ids or planned(every).arena_bytes <= bound:
-            return every
+        if not ids:
+            return kept, None
+        arena = planned(every).arena_bytes
+        if arena <= bound:
+            return every, arena
+        last = None
         if len(ids) > 1:  # else the greedy walk would repeat that trial
             for i in ids:
-                if planned({**kept, i: "planes"}).arena_bytes <= bound:
-                    kept = {**kept, i: "planes"}
-        return kept
+                trial = planned({**kept, i: "planes"}).arena_bytes
+                if trial <= bound:
+                    kept, last = {**kept, i: "planes"}, trial
+        return kept, last
 
     base = planned({})
     bound = plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators))
     half = ram_bytes // 2 if ram_bytes else float("inf")
     far = [i for i in candidates if depthwise.planes_far_ahead(g.operators[i], g)]
-    kept = within({}, far, half)
-    if kept:
-        bound = max(bound, planned(kept).arena_bytes)
-    return within(kept, [i for i in candidates if i not in far], min(bound, half))
+    kept, arena = within({}, far, half)
+    if arena is not None:  # the far-ahead layers' arena is the others' bound too
+        bound = max(bound, arena)
+    return within(kept, [i for i in candidates if i not in far], min(bound, half))[0]
 
 
 def write(compiled: Compiled, out_dir: str | Path) -> WriteResult:

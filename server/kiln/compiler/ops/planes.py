@@ -62,18 +62,16 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.
     taps = 2 * w.reshape(k_h, k_w, out_c).astype(np.int64)
     padded = np.zeros((k_h, k_w + 3, out_c), np.int64)
     padded[:, 1:k_w + 1] = taps  # padded[:, i + 1] is tap i; zeros around
-    kind = path(p)
+    kind, ne, no = path(p), (k_w + 1) // 2, k_w // 2 + 1  # E and O words per kernel row
     if kind == S1:
         lo, hi = [1, 2], [2, 3]  # {w0 w1}, {w1 w2}
     elif kind == S2:
         lo, hi = [1, 3], [2, 4]  # {w0 w1}, {w2 0}
     elif kind == W1:  # E0 O0 E1 O1 ... (an even width's last O alone)
-        ne, no = (k_w + 1) // 2, k_w // 2 + 1
         lo = [i for t in range(no) for i in ([1 + 2 * t] if t < ne else []) + [2 * t]]
     elif kind == W2:  # E words only
-        lo = [1 + 2 * t for t in range((k_w + 1) // 2)]
+        lo = [1 + 2 * t for t in range(ne)]
     else:
-        ne, no = (k_w + 1) // 2, k_w // 2 + 1
         lo = [1 + 2 * j for j in range(ne)] + [2 * j for j in range(no)]
     if kind not in (S1, S2):
         hi = [i + 1 for i in lo]
