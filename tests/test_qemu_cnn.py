@@ -100,6 +100,13 @@ CASES = {
                                                               depth_multiplier=2, dilation=(2, 2)),
     "depthwise_dilation2_12_channels": lambda: mg.depthwise_conv2d(83, input_shape=(1, 10, 13, 12),
                                                                    dilation=(2, 2)),
+    # 1x1 at stride 1 with its taps in place (pointwise_pairs: the pixels walked in order): an odd
+    # number of pixels with a lower clamp; three steps of depth (padded to four) over two images,
+    # a pixel pair across them
+    "conv_pointwise_odd_pixels_relu": lambda: mg.conv2d(84, input_shape=(1, 3, 5, 8), out_channels=6, kernel=(1, 1),
+                                                        activation="RELU"),
+    "conv_pointwise_two_images_odd_steps": lambda: mg.conv2d(85, input_shape=(2, 3, 3, 12), out_channels=10,
+                                                             kernel=(1, 1)),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6

@@ -692,6 +692,22 @@ IM2COL_BORDER_INLINE static void im2col_border(const int8_t *image, int32_t y0, 
     }
 }
 
+/* k_h rows of 6 to 12 bytes (an RGB first layer's 9), step bytes apart in an image at least 12
+ * bytes wide, into a column: three unaligned words a row, the excess (within the column: row >= 6)
+ * overwritten by the next row; the last row by three words that overlap, inside it. copy_bytes'
+ * loops cost ~30 instructions a row of 9. */
+static inline void small_rows(int8_t *col, const int8_t *src, int32_t step, int32_t row, int32_t k_h)
+{
+    const int32_t mid = row - 4 < 4 ? row - 4 : 4;
+    uint32_t a, b, c;
+    for (; k_h > 1; --k_h, col += row, src += step) {
+        memcpy(&a, src, 4), memcpy(&b, src + 4, 4), memcpy(&c, src + 8, 4);
+        memcpy(col, &a, 4), memcpy(col + 4, &b, 4), memcpy(col + 8, &c, 4);
+    }
+    memcpy(&a, src, 4), memcpy(&b, src + mid, 4), memcpy(&c, src + row - 4, 4);
+    memcpy(col, &a, 4), memcpy(col + mid, &b, 4), memcpy(col + row - 4, &c, 4);
+}
+
 /* One output pixel's receptive field as a column of k_h * k_w * in_c bytes (outside taps read
  * the zero point), then zeros up to len, the multiple of 4 the packed filter was padded to. */
 __attribute__((noinline)) static void im2col_pixel(const int8_t *image, int32_t oy, int32_t ox,
@@ -700,17 +716,22 @@ __attribute__((noinline)) static void im2col_pixel(const int8_t *image, int32_t 
 {
     const int32_t y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
     const uint32_t zero = 0;
-    memcpy(col + len - 4, &zero, 4); /* the padding (under 4 bytes), before the taps overwrite the rest */
 #if !defined(__OPTIMIZE_SIZE__) /* im2col_border does this too, with more checks: at -Os, smaller code */
+    const int32_t row = g->k_w * g->in_c;
     if (g->dil_w == 1 && y0 >= 0 && y0 + (g->k_h - 1) * g->dil_h < g->in_h && x0 >= 0 && x0 + g->k_w <= g->in_w) {
-        const int32_t row = g->k_w * g->in_c;
+        const int8_t *src = image + (y0 * g->in_w + x0) * g->in_c;
+        const int32_t step = g->dil_h * g->in_w * g->in_c;
         int32_t ky;
-        for (ky = 0; ky < g->k_h; ++ky, col += row) { /* inside the image: a row of taps is contiguous */
-            copy_bytes(col, image + ((y0 + ky * g->dil_h) * g->in_w + x0) * g->in_c, row);
+        memcpy(col + len - 4, &zero, 4); /* the padding (under 4 bytes), before the taps overwrite the rest */
+        if (row >= 6 && row <= 12 && g->in_w * g->in_c >= 12) {
+            small_rows(col, src, step, row, g->k_h);
+            return;
         }
+        for (ky = 0; ky < g->k_h; ++ky, col += row, src += step) copy_bytes(col, src, row); /* contiguous rows */
         return;
     }
 #endif
+    memcpy(col + len - 4, &zero, 4);
     im2col_border(image, y0, x0, g, in_zp, col);
 }
 
@@ -726,6 +747,40 @@ __attribute__((noinline)) static void pointwise_columns(const int8_t *px0, const
     copy_bytes(col, px0, in_c);
     copy_bytes(col + len, px1, in_c);
 }
+
+#if KILN_DSP && KILN_CONV_PAIRS_ASM && KILN_FAST_PATHS
+/* A 1x1 layer at stride 1 without padding, its taps in place (in_c a multiple of 4), an even number
+ * of output channels, whose requantization a pairs loop does: pixel px reads in + px * in_c and
+ * writes out + px * out_c, so a pair of pixels is its widening and the loop's call. conv_s8's general
+ * walk cost ~160 instructions a pixel pair around them (0.6 a MAC at 8 input channels). Returns 0
+ * where it does not apply. */
+static int pointwise_pairs(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_geometry_t *g,
+                           uint32_t *xw, const filter_format_t *f, const requant_t *r)
+{
+    void (*const loop)(const pairs_job_t *, const int32_t *) = r->simple ? f->pairs_simple
+                                                               : r->relu ? f->pairs_relu
+                                                                         : NULL;
+    const int32_t pixels = g->batches * g->out_h * g->out_w, in_c = g->in_c, out_c = g->out_c;
+    const int32_t steps = in_c / 4 + ((in_c / 4) & 1); /* padded to even, as the stream is */
+    pairs_job_t job;
+    int32_t px;
+    if (loop == NULL || (out_c & 1) || (in_c & 3) || g->stride_h != 1 || g->stride_w != 1) return 0;
+    job.xw = xw;
+    job.trips = steps / STEPS_PER_TRIP;
+    job.end = packed + out_c / 2 * (2 + steps * (f->wide ? 4 : 2) + 6);
+    job.lo = r->act_min;
+    widen_pad(1, in_c, xw);
+    for (px = 0; px < pixels; px += 2) { /* an odd last pixel: computed and stored twice */
+        const int two = px + 1 < pixels;
+        const int8_t *p0 = in + px * in_c;
+        widen_tap(p0, two ? p0 + in_c : p0, in_c, xw);
+        job.o0 = out + px * out_c;
+        job.o1 = two ? job.o0 + out_c : job.o0;
+        loop(&job, packed);
+    }
+    return 1;
+}
+#endif
 
 /* scratch: with im2col (p->tap_len > 0) the two pixels' columns (2 * tap_len bytes), then the
  * two pixels widened to 16 bits (4 * taps * len bytes, 4-byte aligned; see widen_two_pixels). */
@@ -753,6 +808,9 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
     int32_t b, px;
 #if KILN_DSP && KILN_FAST_PATHS
     int32_t off[KILN_CONV_MAX_TAPS];
+#if KILN_CONV_PAIRS_ASM
+    if (pointwise && col_len == 0 && out_steps == NULL && pointwise_pairs(in, packed, out, &g, xw, f, &r)) return;
+#endif
     if (col_len == 0 && !pointwise) tap_offsets(&g, off);
 #endif
     for (b = 0; b < g.batches; ++b) {
