@@ -749,34 +749,65 @@ __attribute__((noinline)) static void pointwise_columns(const int8_t *px0, const
 }
 
 #if KILN_DSP && KILN_CONV_PAIRS_ASM && KILN_FAST_PATHS
-/* A 1x1 layer at stride 1 without padding, its taps in place (in_c a multiple of 4), an even number
- * of output channels, whose requantization a pairs loop does: pixel px reads in + px * in_c and
- * writes out + px * out_c, so a pair of pixels is its widening and the loop's call. conv_s8's general
- * walk cost ~160 instructions a pixel pair around them (0.6 a MAC at 8 input channels). Returns 0
- * where it does not apply. */
-static int pointwise_pairs(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_geometry_t *g,
-                           uint32_t *xw, const filter_format_t *f, const requant_t *r)
+/* A layer whose output pixels are in order (no out_steps), with an even number of output channels
+ * and a requantization a pairs loop does: per pair of pixels its columns (taps in place for a 1x1
+ * layer, else copied, see conv_s8), their widening and the loop's call, the loop's job set once.
+ * conv_s8's general walk cost ~160 instructions a pixel pair around them (0.4-0.6 a MAC at 8 input
+ * channels). Returns 0 where it does not apply. */
+__attribute__((noinline)) static int ordered_pairs(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
+                         int8_t *scratch, const filter_format_t *f, const requant_t *r, int pointwise)
 {
     void (*const loop)(const pairs_job_t *, const int32_t *) = r->simple ? f->pairs_simple
                                                                : r->relu ? f->pairs_relu
                                                                          : NULL;
-    const int32_t pixels = g->batches * g->out_h * g->out_w, in_c = g->in_c, out_c = g->out_c;
-    const int32_t steps = in_c / 4 + ((in_c / 4) & 1); /* padded to even, as the stream is */
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t col_len = p->tap_len, len = col_len > 0 ? col_len : g->in_c, in_c = g->in_c;
+    const int32_t pixels = g->out_h * g->out_w, out_c = g->out_c, row_px = g->stride_h * g->in_w;
+    const int32_t steps = len / 4 + ((len / 4) & 1); /* padded to even, as the stream is */
+    uint32_t *xw = (uint32_t *)(void *)(scratch + 2 * col_len);
     pairs_job_t job;
-    int32_t px;
-    if (loop == NULL || (out_c & 1) || (in_c & 3) || g->stride_h != 1 || g->stride_w != 1) return 0;
+    int32_t b, px;
+    if (loop == NULL || (out_c & 1) || (col_len == 0 && !pointwise)) return 0;
     job.xw = xw;
     job.trips = steps / STEPS_PER_TRIP;
     job.end = packed + out_c / 2 * (2 + steps * (f->wide ? 4 : 2) + 6);
     job.lo = r->act_min;
-    widen_pad(1, in_c, xw);
-    for (px = 0; px < pixels; px += 2) { /* an odd last pixel: computed and stored twice */
-        const int two = px + 1 < pixels;
-        const int8_t *p0 = in + px * in_c;
-        widen_tap(p0, two ? p0 + in_c : p0, in_c, xw);
-        job.o0 = out + px * out_c;
-        job.o1 = two ? job.o0 + out_c : job.o0;
-        loop(&job, packed);
+    widen_pad(1, len, xw);
+    if (col_len == 0 && g->stride_h == 1 && g->stride_w == 1) { /* pixel px at in + px * in_c, images too */
+        for (px = 0; px < g->batches * pixels; px += 2) {
+            const int8_t *a = in + px * in_c;
+            const int two = px + 1 < g->batches * pixels;
+            widen_tap(a, two ? a + in_c : a, len, xw);
+            job.o0 = out + px * out_c;
+            job.o1 = two ? job.o0 + out_c : job.o0;
+            loop(&job, packed);
+        }
+        return 1;
+    }
+    for (b = 0; b < g->batches; ++b) {
+        const int8_t *image = in + b * g->in_h * g->in_w * in_c;
+        int8_t *dst = out + b * pixels * out_c;
+        int32_t oy0 = 0, ox0 = 0; /* pixel px; px + 1 (or px again for an odd last one) at oy1, ox1 */
+        for (px = 0; px < pixels; px += 2) {
+            const int two = px + 1 < pixels;
+            const int32_t oy1 = two && ox0 + 1 == g->out_w ? oy0 + 1 : oy0;
+            const int32_t ox1 = !two ? ox0 : ox0 + 1 < g->out_w ? ox0 + 1 : 0;
+            const int8_t *a = image + (oy0 * row_px + ox0 * g->stride_w) * in_c;
+            const int8_t *c = image + (oy1 * row_px + ox1 * g->stride_w) * in_c;
+            if (col_len > 0 && pointwise) {
+                pointwise_columns(a, c, in_c, col_len, scratch);
+            } else if (col_len > 0) {
+                im2col_pixel(image, oy0, ox0, g, p->in_zp, col_len, scratch);
+                im2col_pixel(image, oy1, ox1, g, p->in_zp, col_len, scratch + col_len);
+            }
+            if (col_len > 0) a = scratch, c = scratch + col_len;
+            widen_tap(a, c, len, xw);
+            job.o0 = dst + px * out_c;
+            job.o1 = two ? job.o0 + out_c : job.o0;
+            loop(&job, packed);
+            oy0 = ox1 + 1 < g->out_w ? oy1 : oy1 + 1;
+            ox0 = ox1 + 1 < g->out_w ? ox1 + 1 : 0;
+        }
     }
     return 1;
 }
@@ -809,7 +840,9 @@ static void conv_s8(const int8_t *in, const int32_t *packed, int8_t *out, const 
 #if KILN_DSP && KILN_FAST_PATHS
     int32_t off[KILN_CONV_MAX_TAPS];
 #if KILN_CONV_PAIRS_ASM
-    if (pointwise && col_len == 0 && out_steps == NULL && pointwise_pairs(in, packed, out, &g, xw, f, &r)) return;
+    if (out_steps == NULL && (col_len > 0 || pointwise) && !(g.out_c & 1) && (r.simple || r.relu) &&
+        ordered_pairs(in, packed, out, p, scratch, f, &r, pointwise))
+        return;
 #endif
     if (col_len == 0 && !pointwise) tap_offsets(&g, off);
 #endif
