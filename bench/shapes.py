@@ -45,20 +45,27 @@ def _out(size: int, k: int, stride: int, dil: int, same: bool) -> int:
     return -(-size // stride) if same else (size - eff) // stride + 1
 
 
-def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None) -> bytes:
-    """CONV_2D (dm None) or DEPTHWISE_CONV_2D of multiplier dm, int8, per-channel weights."""
+# per activation type: the input's and the output's quantization, the bias' type, scale and range
+# (16x8: int16 activations with zero point 0, int64 bias)
+ACTIVATIONS = {"int8": ((0.05, -3), (0.1, 2), "int32", 2000), "int16": ((0.0008, 0), (0.002, 0), "int64", 20000)}
+
+
+def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None, act="int8") -> bytes:
+    """CONV_2D (dm None) or DEPTHWISE_CONV_2D of multiplier dm, int8 per-channel weights, `act`
+    activations (int8, or int16: 16x8)."""
     n, h, w_, ic = shape
     kh, kw = (k, k) if isinstance(k, int) else k
+    (xs, xz), (ys, yz), bt, br = ACTIVATIONS[act]
     w = ModelWriter(description="kiln bench/shapes.py")
-    x = w.tensor("x", list(shape), "int8", 0.05, -3)
+    x = w.tensor("x", list(shape), act, xs, xz)
     depthwise = dm is not None
     oc = ic * dm if depthwise else oc
     fshape = [1, kh, kw, oc] if depthwise else [oc, kh, kw, ic]
     scales = [float(s) for s in RNG.uniform(0.004, 0.02, oc)]
     wt = w.tensor("w", fshape, "int8", scales, [0] * oc, axis=3 if depthwise else 0,
                   data=RNG.integers(-127, 128, fshape).astype(np.int8))
-    b = w.tensor("b", [oc], "int32", [0.05 * s for s in scales], [0] * oc, data=RNG.integers(-2000, 2000, oc).astype(np.int32))
-    y = w.tensor("y", [n, _out(h, kh, stride, dil, same), _out(w_, kw, stride, dil, same), oc], "int8", 0.1, 2)
+    b = w.tensor("b", [oc], bt, [xs * s for s in scales], [0] * oc, data=RNG.integers(-br, br, oc).astype(bt))
+    y = w.tensor("y", [n, _out(h, kh, stride, dil, same), _out(w_, kw, stride, dil, same), oc], act, ys, yz)
     opts = {"padding": 0 if same else 1, "stride_h": stride, "stride_w": stride,
             "dilation_h_factor": dil, "dilation_w_factor": dil}
     if depthwise:
@@ -68,14 +75,69 @@ def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None) -> bytes:
     return w.build()
 
 
-def fc(batch, depth, units) -> bytes:
+def fc(batch, depth, units, act="int8") -> bytes:
+    (xs, xz), _, bt, br = ACTIVATIONS[act]
     w = ModelWriter(description="kiln bench/shapes.py")
-    x = w.tensor("x", [batch, depth], "int8", 0.05, -3)
+    x = w.tensor("x", [batch, depth], act, xs, xz)
     wt = w.tensor("w", [units, depth], "int8", 0.01, 0, data=RNG.integers(-127, 128, [units, depth]).astype(np.int8))
-    b = w.tensor("b", [units], "int32", 0.0005, 0, data=RNG.integers(-2000, 2000, units).astype(np.int32))
-    y = w.tensor("y", [batch, units], "int8", 0.2, 2)
+    b = w.tensor("b", [units], bt, xs * 0.01, 0, data=RNG.integers(-br, br, units).astype(bt))
+    y = w.tensor("y", [batch, units], act, *((0.2, 2) if act == "int8" else (0.004, 0)))
     w.op("FULLY_CONNECTED", [x, wt, b], [y], {})
     w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+def int4(kind, shape, k, oc) -> bytes:
+    """CONV_2D, DEPTHWISE_CONV_2D (multiplier 1) or FULLY_CONNECTED (shape [batch, depth], oc units,
+    per-tensor as TFLite Micro takes it there) with INT4 weights, two a byte, int8 activations."""
+    w = ModelWriter(description="kiln bench/shapes.py")
+    x = w.tensor("x", list(shape), "int8", 0.05, -3)
+    if kind == "FULLY_CONNECTED":
+        fshape, axis, scales, opts = [oc, shape[1]], 0, [0.05], {}
+        yshape = [shape[0], oc]
+    else:
+        depthwise = kind == "DEPTHWISE_CONV_2D"
+        oc = shape[3] if depthwise else oc
+        fshape, axis = ([1, k, k, oc], 3) if depthwise else ([oc, k, k, shape[3]], 0)
+        scales = [float(s) for s in RNG.uniform(0.02, 0.06, oc)]
+        opts = {"padding": 0, "stride_h": 1, "stride_w": 1, **({"depth_multiplier": 1} if depthwise else {})}
+        yshape = [shape[0], shape[1], shape[2], oc]
+    nib = (RNG.integers(-8, 8, fshape).reshape(-1).astype(np.int16) & 15).astype(np.uint8)
+    packed = (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8)  # (even counts here)
+    wt = w.tensor("w", fshape, "int4", scales, [0] * len(scales), axis=axis, data=packed)
+    b = w.tensor("b", [oc], "int32", [0.05 * s for s in (scales * oc if len(scales) == 1 else scales)], [0] * oc,
+                 data=RNG.integers(-300, 300, oc).astype(np.int32))
+    y = w.tensor("y", yshape, "int8", 0.6, 2)
+    w.op(kind, [x, wt, b], [y], opts)
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+def tconv(shape, k, oc, stride) -> bytes:
+    """int8 TRANSPOSE_CONV, SAME, per-channel weights, with a bias."""
+    n, h, w_, ic = shape
+    w = ModelWriter(description="kiln bench/shapes.py")
+    ys = [n, h * stride, w_ * stride, oc]
+    shape_t = w.tensor("shape", [4], "int32", data=np.array(ys, np.int32))
+    scales = [float(s) for s in RNG.uniform(0.005, 0.03, oc)]
+    wt = w.tensor("w", [oc, k, k, ic], "int8", scales, [0] * oc, axis=0,
+                  data=RNG.integers(-127, 128, [oc, k, k, ic]).astype(np.int8))
+    b = w.tensor("b", [oc], "int32", [0.05 * s for s in scales], [0] * oc, data=RNG.integers(-3000, 3000, oc).astype(np.int32))
+    x = w.tensor("x", list(shape), "int8", 0.05, -3)
+    y = w.tensor("y", ys, "int8", 0.2, 5)
+    w.op("TRANSPOSE_CONV", [shape_t, wt, x, b], [y], {"padding": 0, "stride_h": stride, "stride_w": stride})
+    w.inputs, w.outputs = [x], [y]
+    return w.build()
+
+
+def bmm(batch, m, k, n) -> bytes:
+    """int8 BATCH_MATMUL of two activations [batch, m, k] x [batch, k, n]."""
+    w = ModelWriter(description="kiln bench/shapes.py")
+    a = w.tensor("a", [batch, m, k], "int8", 0.05, -3)
+    c = w.tensor("c", [batch, k, n], "int8", 0.04, 5)
+    y = w.tensor("y", [batch, m, n], "int8", 0.3, -7)
+    w.op("BATCH_MATMUL", [a, c], [y], {"adj_x": False, "adj_y": False})
+    w.inputs, w.outputs = [a, c], [y]
     return w.build()
 
 
@@ -118,6 +180,16 @@ LAYERS = {
     "fc 37 -> 11": lambda: fc(1, 37, 11),
     "fc batch 4 128 -> 32": lambda: fc(4, 128, 32),
     "fc 1024 -> 128": lambda: fc(1, 1024, 128),
+    # the compute operators of the operator issues: int4 weights (int8 activations: counted with the
+    # int8 layers above), 16x8, TRANSPOSE_CONV, BATCH_MATMUL
+    "conv int4 3x3 16x16x16 -> 32": lambda: int4("CONV_2D", [1, 16, 16, 16], 3, 32),
+    "dw int4 3x3 16x16x32": lambda: int4("DEPTHWISE_CONV_2D", [1, 16, 16, 32], 3, 0),
+    "fc int4 256 -> 64": lambda: int4("FULLY_CONNECTED", [1, 256], 0, 64),
+    "conv16x8 3x3 16x16x16 -> 16": lambda: conv([1, 16, 16, 16], 3, 16, act="int16"),
+    "dw16x8 3x3 16x16x32": lambda: conv([1, 16, 16, 32], 3, 0, dm=1, act="int16"),
+    "fc16x8 256 -> 64": lambda: fc(1, 256, 64, act="int16"),
+    "tconv 3x3 s2 8x8x16 -> 16": lambda: tconv([1, 8, 8, 16], 3, 16, 2),
+    "bmm 32x64 @ 64x32": lambda: bmm(1, 32, 64, 32),
     "avg pool 2x2 s2 16x16x32": lambda: pool("AVERAGE_POOL_2D", [1, 16, 16, 32], 2, 2),
     "max pool 3x3 s1 16x16x16 SAME": lambda: pool("MAX_POOL_2D", [1, 16, 16, 16], 3, 1, same=True),
 }

@@ -180,6 +180,10 @@ CONV4 = {  # each of the kernels' filter formats: im2col, taps in place, odd cha
     "depthwise-x1": ("DEPTHWISE_CONV_2D", (1, 6, 5, 7), 0, (3, 3), 1, 1),
     "depthwise-x2": ("DEPTHWISE_CONV_2D", (1, 5, 5, 3), 0, (3, 3), 1, 2),
     "depthwise-1ch-x8": ("DEPTHWISE_CONV_2D", (1, 10, 8, 1), 0, (5, 4), 2, 8),
+    # layers planes takes on a DSP board (test_int4_depthwise_planes_on_qemu_m4): 3x3 rows of 9 at
+    # multiplier 1, a 5x5 kernel (the wide rows)
+    "depthwise-planes-x1": ("DEPTHWISE_CONV_2D", (1, 7, 9, 8), 0, (3, 3), 1, 1),
+    "depthwise-planes-5x5": ("DEPTHWISE_CONV_2D", (1, 8, 9, 6), 0, (5, 5), 1, 1),
 }
 
 
@@ -209,3 +213,28 @@ def test_int4_convolutions_on_qemu_m4(tmp_path):
         data = conv4(kind, xs, units, kernel, stride, mult, np.random.default_rng(len(case)))
         (tmp_path / case).mkdir()
         check_on_qemu_m4(data, random_records(data, n=4), tmp_path / case, f"{case} int4 on qemu-m4")
+
+
+@pytest.mark.parametrize("case", ["depthwise-x2", "depthwise-planes-x1", "depthwise-planes-5x5"])
+def test_int4_depthwise_planes_on_qemu_m4(case, tmp_path):
+    """The planes layout with INT4 weights, through a tuning log beside the model: its stream's
+    doubled int16 weights kept as the nibbles of their halves (runs of kind 2 with RUN_TWICE),
+    rebuilt at each run, bit-exact with TFLite Micro on qemu-m4."""
+    import json
+
+    from kiln.compiler import importer, tuning
+    from test_qemu import check_against_tflm
+    from opgen import random_records
+
+    kind, xs, units, kernel, stride, mult = CONV4[case]
+    data = conv4(kind, xs, units, kernel, stride, mult, np.random.default_rng(len(case)))
+    path = tmp_path / f"{case}.tflite"
+    path.write_bytes(data)
+    g = importer.load(path)
+    (op,) = [o for o in g.operators if tuning.variants(o, g)]
+    assert "planes" in tuning.variants(op, g)
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"cortex-m4": {
+        tuning.signature(op, g): {"variant": "planes"}}}}))
+    c, _ = check_against_tflm(path, random_records(data, n=4), tmp_path / "run", f"{case} int4 planes")
+    assert c.graph.operators[op.index].variant == "planes"
+    assert "kiln_expand_s4(" in c.files[f"{c.name}.c"] and "_planes" in c.files[f"{c.name}.c"]

@@ -306,8 +306,9 @@ void kiln_depthwise_conv_s8_planes_wide1(const int8_t *in, const int32_t *stream
 void kiln_depthwise_conv_s8_planes_wide2(const int8_t *in, const int32_t *stream, int8_t *out,
                                          const kiln_conv_s8_params_t *p, int16_t *plane);
 /* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
- * rebuilt into RAM before the kernel runs: runs of kind << 14 | words, kind 0 words stored as they
- * are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a byte, low first. */
+ * rebuilt into RAM before the kernel runs: runs of kind << 14 | twice << 13 | words, kind 0 words
+ * stored as they are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a
+ * byte, low first (kind 2 with `twice`: each value twice its nibble, planes' doubled weights). */
 void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int32_t n_runs);
 void kiln_conv_f32(const float *in, const float *filter, const float *bias, float *out,
                    const kiln_conv_geometry_t *g, float act_min, float act_max);

@@ -1944,9 +1944,13 @@ void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int3
 {
     int32_t r, i;
     for (r = 0; r < n_runs; ++r) {
-        const int32_t kind = runs[r] >> 14, words = runs[r] & 0x3FFF;
-        if (kind == 0) {
-            memcpy(dst, src, 4u * (size_t)words);
+        const int32_t kind = runs[r] >> 14, words = runs[r] & 0x1FFF, times = runs[r] & 0x2000 ? 2 : 1;
+        if (kind == 0) { /* (short runs, as planes' four words a channel, a word at a time: memcpy's call costs more) */
+            if (words < 8) {
+                for (i = 0; i < words; ++i) memcpy(dst + i, src + 4 * i, 4);
+            } else {
+                memcpy(dst, src, 4u * (size_t)words);
+            }
             src += 4 * words;
         } else if (kind == 1) { /* 4 int8 a word: one byte of nibbles makes two int8 bytes */
             uint8_t *d = (uint8_t *)(void *)dst;
@@ -1956,9 +1960,11 @@ void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int3
                 d[2 * i + 1] = (uint8_t)((b >> 4) ^ 8u) - 8u;
             }
             src += 2 * words;
-        } else if (kind == 2) { /* 2 int16 a word */
-            for (i = 0; i < words; ++i)
-                dst[i] = (int32_t)(((uint32_t)nibble(src, 2 * i) & 0xFFFFu) | ((uint32_t)nibble(src, 2 * i + 1) << 16));
+        } else if (kind == 2) { /* 2 int16 a word (twice the nibbles: planes' doubled weights) */
+            for (i = 0; i < words; ++i) { /* a byte a word: its low nibble the low half */
+                const int32_t lo = (int32_t)((src[i] & 15u) ^ 8u) - 8, hi = (int32_t)((src[i] >> 4) ^ 8u) - 8;
+                dst[i] = (int32_t)(((uint32_t)(times * lo) & 0xFFFFu) | ((uint32_t)(times * hi) << 16));
+            }
             src += words;
         } else { /* one value a word */
             for (i = 0; i < words; ++i) dst[i] = nibble(src, i);

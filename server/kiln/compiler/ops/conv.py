@@ -248,17 +248,19 @@ def emit(op, g, c):
                       f"filter '{w.name}' {w.describe()}: the kernel's stream with its weights as nibbles")
         runs = c.array(f"op{op.index}_filter4_runs", p["runs"], "uint16_t",
                        "runs of the stream: kind << 14 (0 words as they are, 1-3 nibbles of 4 int8 / 2 int16 / 1 "
-                       "int32 values a word) | word count")
+                       "int32 values a word) | twice << 13 (int16 values twice their nibbles) | word count")
         pre = [f"kiln_expand_s4((int32_t *)(void *)(arena + {op.scratch_offset}), {nib}, {runs}, {p['runs'].size});"]
         expanded = f"(const int32_t *)(const void *)(arena + {op.scratch_offset})"
         scratch = f"(int8_t *)(arena + {op.scratch_offset + p['expanded_bytes']})"
     if dw and "planes" in p:  # the kernel's entry for its path (W1 / W2 link the wide rows' routines)
         suffix = {planes.W1: "_planes_wide1", planes.W2: "_planes_wide2"}.get(planes.path(p), "_planes")
-        filt = c.array(f"op{op.index}_filter", p["planes"], "int32_t",
-                       f"filter '{w.name}' {w.describe()}: per output channel its bias (input zero point folded in) "
-                       f"and requantization ({_rq_comment(p['rq_fast'])}), then per kernel row its weights as int16 "
-                       "pairs, bias and weights doubled (see planes.pack)")
-        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (int16_t *)(void *)(arena + {op.scratch_offset})"
+        filt = expanded if pre else c.array(
+            f"op{op.index}_filter", p["planes"], "int32_t",
+            f"filter '{w.name}' {w.describe()}: per output channel its bias (input zero point folded in) "
+            f"and requantization ({_rq_comment(p['rq_fast'])}), then per kernel row its weights as int16 "
+            "pairs, bias and weights doubled (see planes.pack)")
+        plane_at = op.scratch_offset + (p["expanded_bytes"] if pre else 0)  # (INT4: after the stream)
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (int16_t *)(void *)(arena + {plane_at})"
     elif dw and "packed" in p:
         filt = expanded if pre else c.array(
             f"op{op.index}_filter", p["packed"], "int32_t",

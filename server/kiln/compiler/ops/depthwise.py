@@ -40,7 +40,7 @@ def folded_bias(g, op) -> np.ndarray:
 
 def planes_fit(op, g, geometry: dict) -> bool:
     w = g.tensor(op.inputs[1])
-    return not w.int4 and planes.fits(geometry, folded_bias(g, op), w.data)
+    return planes.fits(geometry, folded_bias(g, op), w.data)
 
 
 def variants(op, g, geometry: dict) -> list[str]:
@@ -109,9 +109,10 @@ def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str
     p["bias"] = bias.astype(np.int32)
     requant(p.get("bias_folded", p["bias"]), 128 if "bias_folded" in p else 256)
     if variant == "planes":
-        p["planes"] = planes.pack(wdata, p["bias_folded"], p["rq"], p)
+        parts = planes.pack(wdata, p["bias_folded"], p["rq"], p)
+        p["planes"] = packing.stream(parts)
         op.scratch_bytes = planes.scratch_bytes(p)
-        return None
+        return parts
     p["rows"] = variant == "rows"  # the filter as the model has it: for CPUs without DSP
     if "bias_folded" in p and "multiplier_filter" not in p and not p["rows"]:
         parts = pack_depthwise(wdata, p["bias_folded"], p["rq"])

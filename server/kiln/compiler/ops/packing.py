@@ -31,10 +31,12 @@ def byte_words(values) -> np.ndarray:
 
 class Weights:
     """A part of a stream made of weights: words of `per_word` values (4 int8, 2 int16 or 1 int32),
-    which an INT4 model's stream keeps as nibbles (nibble_stream)."""
+    which an INT4 model's stream keeps as nibbles (nibble_stream); `doubled`: int16 values that are
+    twice the weights (planes' stream), kept as the nibbles of their halves."""
 
-    def __init__(self, words, per_word: int):
+    def __init__(self, words, per_word: int, doubled: bool = False):
         self.words, self.per_word = np.asarray(words, np.int64).reshape(-1), per_word
+        self.doubled = doubled and per_word == 2
 
 
 def _words(p) -> np.ndarray:
@@ -58,40 +60,52 @@ def _values(w: Weights) -> np.ndarray:
 
 
 # the runs of kiln_expand_s4 (kiln_conv.c): 0 words copied as they are, 1/2/3 words of 4 int8, 2
-# int16 or 1 int32 values stored as nibbles
+# int16 or 1 int32 values stored as nibbles; RUN_TWICE on a kind-2 run: each value twice its nibble
 RUN_KIND = {4: 1, 2: 2, 1: 3}
+RUN_TWICE = 1 << 13
+RUN_MAX = (1 << 13) - 2  # words in one run: even, so a split one-value-a-word run (kind 3) keeps whole bytes
 
 
 def nibble_stream(parts) -> tuple[np.ndarray, np.ndarray]:
     """The stream of `parts` for weights of -8..7 (an INT4 model's): bytes in which each Weights
-    part's values are nibbles, two a byte (low first, a run ending on a whole byte), and every
-    other word its four bytes; and the runs (kind << 14 | word count, uint16) that kiln_expand_s4
-    rebuilds the int32 stream from, into RAM."""
+    part's values are nibbles, two a byte (low first, a run ending on a whole byte; a doubled part's
+    halves), and every other word its four bytes; and the runs (kind << 14 | RUN_TWICE | word
+    count, uint16) that kiln_expand_s4 rebuilds the int32 stream from, into RAM."""
     out: list[np.ndarray] = []
-    runs: list[int] = []
+    runs: list[list[int]] = []  # [code of kind and RUN_TWICE, words]
     for p in parts:
         words = _words(p)
         if not words.size:
             continue
-        if isinstance(p, Weights) and np.all((_values(p) >= -8) & (_values(p) <= 7)):
-            v = (_values(p) & 15).astype(np.uint8)
+        values = _nibble_values(p)
+        if values is not None:
+            v = (values & 15).astype(np.uint8)
             v = np.append(v, np.uint8(0)) if v.size % 2 else v
             out.append(v[0::2] | (v[1::2] << 4))
-            kind = RUN_KIND[p.per_word]
+            code = RUN_KIND[p.per_word] << 14 | (RUN_TWICE if p.doubled else 0)
         else:
             out.append((words & 0xFFFFFFFF).astype("<u4").view(np.uint8))
-            kind = 0
-        if runs and runs[-2] == kind and kind == 0:
-            runs[-1] += words.size
+            code = 0
+        if runs and runs[-1][0] == code == 0:
+            runs[-1][1] += words.size
         else:
-            runs += [kind, words.size]
-    # each run one uint16: kind in the top 2 bits, words in the low 14 (long runs split)
-    codes = []
-    for kind, n in zip(runs[0::2], runs[1::2]):
+            runs.append([code, words.size])
+    codes = []  # long runs split
+    for code, n in runs:
         while n > 0:
-            codes.append(kind << 14 | min(n, RUN_MAX))
+            codes.append(code | min(n, RUN_MAX))
             n -= min(n, RUN_MAX)
     return np.concatenate(out).astype(np.uint8), np.array(codes, np.uint16)
 
 
-RUN_MAX = (1 << 14) - 2  # words in one run: even, so a split one-value-a-word run (kind 3) keeps whole bytes
+def _nibble_values(p) -> np.ndarray | None:
+    """The values a part keeps as nibbles (a doubled part's halves), or None: not weights, or
+    outside -8..7."""
+    if not isinstance(p, Weights):
+        return None
+    values = _values(p)
+    if p.doubled:
+        if np.any(values % 2):
+            return None
+        values = values // 2
+    return values if np.all((values >= -8) & (values <= 7)) else None

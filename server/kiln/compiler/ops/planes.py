@@ -50,8 +50,9 @@ def fits(p: dict, bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
     return p["k_h"] <= MAX_ROWS and int(2 * bound.max()) < 2**31
 
 
-def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.ndarray:
-    """[1, k_h, k_w, out_c] -> the kernel's stream, per output channel: 2 * bias (the input zero
+def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
+    """[1, k_h, k_w, out_c] -> the kernel's stream's parts (packing.stream joins them; an INT4
+    model's keeps the weights as nibbles of their halves), per output channel: 2 * bias (the input zero
     point folded in), its 3 requantization words in the order {m, c, e} (general: {m, zp, shift}),
     then per kernel row its weights doubled as int16
     pairs: {w0 w1} {w1 w2} for a 3-wide kernel at stride 1 (pixels k, k + 1 share the plane's
@@ -78,7 +79,7 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> np.
     words = packing.int16_pair(padded[:, lo], padded[:, hi])  # [k_h, per_row, out_c]
     rq = np.asarray(rq, np.int64).reshape(out_c, 3)[:, [0, 2, 1]]  # {m, e, c} -> {m, c, e}: one STM in rows3
     head = np.concatenate([2 * np.asarray(bias_folded, np.int64)[:, None], rq], axis=1)  # [out_c, 4]
-    return packing.stream([np.concatenate([head[o], words[:, :, o].reshape(-1)]) for o in range(out_c)])
+    return [part for o in range(out_c) for part in (head[o], packing.Weights(words[:, :, o], 2, doubled=True))]
 
 
 def overlap(p: dict) -> int:
