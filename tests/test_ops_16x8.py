@@ -182,3 +182,39 @@ def test_conv_16x8_pairs_kernel_only_where_int32_is_exact(tmp_path):
 
 def test_conv_16x8_odd_output_channels(tmp_path):
     check(_conv_model("CONV_2D", CONV_CASES[1], 7, "int64", True, 0, np.random.default_rng(14)), tmp_path)
+
+
+@pytest.mark.parametrize("units, depth, batches, zp", [(7, 20, 3, 0), (9, 1030, 2, 0), (5, 23, 2, 11)],
+                         ids=["tail-group-of-3", "blocks-of-508", "input-zero-point"])
+def test_fully_connected_16x8_int16_weights(units, depth, batches, zp, tmp_path):
+    """The "weights16" variant (pack_rows_s16_wide: int16 pairs, rows in groups of four, a last group
+    of fewer, each row's tail a weight a word), bit-exact with TFLite Micro on the host (the portable
+    loop) and on qemu-m4 (SMLAD in blocks of 508 values: depth 1030 takes three; an input zero
+    point: the portable loop there too)."""
+    import shutil
+
+    from harness import Pair, assert_match
+    from opgen import random_records
+    from kiln import compiler
+    from kiln.boards import host, qemu
+    from kiln.compiler import oracle
+
+    rng = np.random.default_rng(units)
+    w = T([units, depth], "int8", [float(s) for s in rng.uniform(0.002, 0.02, units)], [0] * units,
+          data=rng.integers(-127, 128, [units, depth]).astype(np.int8))
+    ins = [T([batches, depth], "int16", 0.0008, zp), w, T([units], "int64", data=rng.integers(-40000, 40000, units))]
+    path = tmp_path / "fc16.tflite"
+    path.write_bytes(model("FULLY_CONNECTED", ins, [T([batches, units], "int16", 0.02, 3)], fused_activation_function=1))
+    records = random_records(path.read_bytes(), n=4)
+    ref = oracle.run_tflm(path, records, 1)
+    c = compiler.compile_model(path, variants={0: "weights16"})
+    assert "kiln_fully_connected_s16_w16(" in c.files[f"{c.name}.c"]
+    compiler.write(c, tmp_path / "src")
+    exe = host.build(tmp_path / "src", c.name, tmp_path / "build")
+    assert_match(Pair(host.run(exe, c.graph, records).outputs, ref, c), "weights16 on the host")
+    if not shutil.which(qemu.target("qemu-m4").qemu):
+        pytest.skip(f"QEMU is missing: {qemu.SETUP_HINT}")
+    c = compiler.compile_model(path, cpu="cortex-m4", variants={0: "weights16"})
+    compiler.write(c, tmp_path / "m4")
+    elf = qemu.build(tmp_path / "m4", c.name, tmp_path / "m4build", records, graph=c.graph, board="qemu-m4")
+    assert_match(Pair(qemu.run(elf, c.graph, board="qemu-m4").outputs, ref, c), "weights16 on qemu-m4")

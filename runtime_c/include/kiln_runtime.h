@@ -127,6 +127,11 @@ typedef struct {
 } kiln_fc_s16_params_t;
 void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
                               const kiln_fc_s16_params_t *p);
+/* The same with the weights stored as int16 pairs (the "weights16" variant, pack_rows_s16_wide): rows
+ * in groups of four, per four depth values each row's (w0, w1), (w2, w3); then each row's tail a
+ * weight a word */
+void kiln_fully_connected_s16_w16(const int16_t *in, const int32_t *weights, const void *bias, int16_t *out,
+                                  const kiln_fc_s16_params_t *p);
 /* 1 or 2 rows of weights in that layout by (x - in_zp) (depth values), added to 64-bit sums acc[];
  * returns the weights after them (the 16x8 FC and CONV_2D loop) */
 const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth, int32_t rows, int32_t in_zp,

@@ -669,16 +669,79 @@ const int8_t *kiln_fc_s16_rows(const int16_t *x, const int8_t *w, int32_t depth,
     return w + rows * depth;
 }
 
-void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
-                              const kiln_fc_s16_params_t *p)
+/* The "weights16" layout (pack_rows_s16_wide in ops/fully_connected.py): rows in groups of four
+ * (a last group of fewer), per group of four depth values each row's two words of int16 pairs
+ * (w0, w1), (w2, w3), SMLAD's operands against the input's two words as they lie in memory; then
+ * each row's depth % 4 tail, a weight a word. Adds rows (1-4) of them by (x - in_zp) to acc[];
+ * returns the weights after them. */
+static const void *s16_wide_rows(const int16_t *x, const void *weights, int32_t depth, int32_t rows, int32_t in_zp,
+                                 int64_t *acc)
+{
+    const int32_t groups = depth / 4, tail = depth % 4;
+    const int32_t *w = (const int32_t *)weights;
+    int32_t g = 0, r, k;
+#if KILN_DSP
+    /* In blocks of 127 groups (508 values: int16 x int8 sums within int32, as kiln_fc_s16_rows),
+     * 16 instructions per 16 MACs: no SXTB16, the weights' words by LDRD. */
+    for (; rows == 4 && in_zp == 0 && g < groups;) {
+        const int32_t n0 = groups - g < 127 ? groups - g : 127;
+        const int16_t *xp = x + 4 * g;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, n = n0;
+        uint32_t xa, xb, t, v;
+#define S16_WIDE_ROW(A)                                                                             \
+    "ldrd   %[t], %[v], [%[w]], #8\n\t"                                                             \
+    "smlad  %[" A "], %[xa], %[t], %[" A "]\n\t"                                                    \
+    "smlad  %[" A "], %[xb], %[v], %[" A "]\n\t"
+        __asm__ volatile("1:\n\t"
+                         "ldr    %[xa], [%[x]], #4\n\t" /* (not LDRD: a batch may start at an odd int16) */
+                         "ldr    %[xb], [%[x]], #4\n\t" S16_WIDE_ROW("a0") S16_WIDE_ROW("a1") S16_WIDE_ROW("a2")
+                         S16_WIDE_ROW("a3")
+                         "subs   %[n], %[n], #1\n\t"
+                         "bne    1b\n\t"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(w),
+                           [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t), [v] "=&r"(v)
+                         :
+                         : "cc", "memory");
+#undef S16_WIDE_ROW
+        acc[0] += a0, acc[1] += a1, acc[2] += a2, acc[3] += a3;
+        g += n0;
+    }
+#endif
+    for (; g < groups; ++g) { /* (rows of a last group, an input zero point, no DSP) */
+        for (r = 0; r < rows; ++r, w += 2) {
+            int64_t a = 0;
+            for (k = 0; k < 4; ++k) {
+                const uint32_t word = (uint32_t)w[k / 2];
+                a += (int32_t)(int16_t)(k & 1 ? word >> 16 : word & 0xFFFFu) * ((int32_t)x[4 * g + k] - in_zp);
+            }
+            acc[r] += a;
+        }
+    }
+    for (r = 0; r < rows; ++r)
+        for (k = 0; k < tail; ++k, ++w) acc[r] += (int64_t)*w * ((int32_t)x[4 * groups + k] - in_zp);
+    return w;
+}
+
+static const void *s16_rows(const int16_t *x, const void *w, int32_t depth, int32_t rows, int32_t in_zp, int64_t *acc)
+{
+    return kiln_fc_s16_rows(x, (const int8_t *)w, depth, rows, in_zp, acc);
+}
+
+/* Batch by batch, up to four rows at a time (the layout's groups), then TFLite Micro's rescaling. */
+static void fully_connected_s16(const int16_t *in, const void *weights, const void *bias, int16_t *out,
+                                const kiln_fc_s16_params_t *p,
+                                const void *(*rows_of)(const int16_t *, const void *, int32_t, int32_t, int32_t,
+                                                       int64_t *))
 {
     int32_t b, u, j;
     for (b = 0; b < p->batches; ++b, in += p->depth, out += p->units) {
-        const int8_t *w = weights;
+        const void *w = weights;
         for (u = 0; u < p->units; u += j) {
             int64_t sums[4] = {0, 0, 0, 0};
-            const int32_t left = p->units - u, done = left >= 4 ? 4 : (left >= 2 ? 2 : 1);
-            w = kiln_fc_s16_rows(in, w, p->depth, done, p->in_zp, sums);
+            /* the layouts' groups: four rows, then two and one (pack_rows_s16) or the rest (the wide one) */
+            const int32_t left = p->units - u;
+            const int32_t done = left >= 4 ? 4 : rows_of == s16_wide_rows ? left : left >= 2 ? 2 : 1;
+            w = rows_of(in, w, p->depth, done, p->in_zp, sums);
             for (j = 0; j < done; ++j) {
                 const int32_t k = p->per_channel ? u + j : 0;
                 const int32_t r = kiln_rescale_16x8(sums[j], bias, u + j, p->acc64, p->mult[k], p->shift[k]);
@@ -686,4 +749,16 @@ void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const vo
             }
         }
     }
+}
+
+void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
+                              const kiln_fc_s16_params_t *p)
+{
+    fully_connected_s16(in, weights, bias, out, p, s16_rows);
+}
+
+void kiln_fully_connected_s16_w16(const int16_t *in, const int32_t *weights, const void *bias, int16_t *out,
+                                  const kiln_fc_s16_params_t *p)
+{
+    fully_connected_s16(in, weights, bias, out, p, s16_wide_rows);
 }
