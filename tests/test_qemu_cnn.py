@@ -107,6 +107,10 @@ CASES = {
                                                         activation="RELU"),
     "conv_pointwise_two_images_odd_steps": lambda: mg.conv2d(85, input_shape=(2, 3, 3, 12), out_channels=10,
                                                              kernel=(1, 1)),
+    # ordered_pairs over im2col columns: two images of an odd number of pixels (each image's last
+    # pixel alone), rows of 9 bytes (three words a row) with a lower clamp
+    "conv_im2col_two_images_relu": lambda: mg.conv2d(86, input_shape=(2, 5, 5, 3), out_channels=6,
+                                                     activation="RELU"),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -144,6 +148,7 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "depthwise_3x3_relu6_clamped", "depthwise_one_channel_x8", "depthwise_3x3",
                                   "depthwise_multiplier2", "depthwise_x2_5x4_valid_stride3", "conv_relu_lower_clamp",
                                   "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp", "residual_add",
+                                  "conv_im2col_two_images_relu",
                                   "sub_broadcast_relu", "depthwise_5x5_odd_width", "depthwise_7x7_stride2_relu6",
                                   "depthwise_dilation2_12_channels"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
