@@ -754,8 +754,9 @@ __attribute__((noinline)) static void pointwise_columns(const int8_t *px0, const
  * layer, else copied, see conv_s8), their widening and the loop's call, the loop's job set once.
  * conv_s8's general walk cost ~160 instructions a pixel pair around them (0.4-0.6 a MAC at 8 input
  * channels). Returns 0 where it does not apply. */
-__attribute__((noinline)) static int ordered_pairs(const int8_t *in, const int32_t *packed, int8_t *out, const kiln_conv_s8_params_t *p,
-                         int8_t *scratch, const filter_format_t *f, const requant_t *r, int pointwise)
+__attribute__((noinline)) static int ordered_pairs(const int8_t *in, const int32_t *packed, int8_t *out,
+                                                   const kiln_conv_s8_params_t *p, int8_t *scratch,
+                                                   const filter_format_t *f, const requant_t *r, int pointwise)
 {
     void (*const loop)(const pairs_job_t *, const int32_t *) = r->simple ? f->pairs_simple
                                                                : r->relu ? f->pairs_relu
