@@ -750,10 +750,12 @@ __attribute__((noinline)) static void pointwise_columns(const int8_t *px0, const
 
 #if KILN_DSP && KILN_CONV_PAIRS_ASM && KILN_FAST_PATHS
 /* A layer whose output pixels are in order (no out_steps), with an even number of output channels
- * and a requantization a pairs loop does: per pair of pixels its columns (taps in place for a 1x1
- * layer, else copied, see conv_s8), their widening and the loop's call, the loop's job set once.
+ * and a requantization a pairs loop does, its taps copied (im2col) or a 1x1 layer's in place: per
+ * pair of pixels its columns, their widening and the loop's call, the loop's job set once.
  * conv_s8's general walk cost ~160 instructions a pixel pair around them (0.4-0.6 a MAC at 8 input
- * channels). Returns 0 where it does not apply. */
+ * channels). The caller checks the layer first, so that others pay no call; the checks again here
+ * tell gcc what holds (without them the loops took 2 instructions more a pixel pair). Returns 0
+ * where it does not apply. */
 __attribute__((noinline)) static int ordered_pairs(const int8_t *in, const int32_t *packed, int8_t *out,
                                                    const kiln_conv_s8_params_t *p, int8_t *scratch,
                                                    const filter_format_t *f, const requant_t *r, int pointwise)
@@ -1934,11 +1936,16 @@ void kiln_depthwise_conv_s16(const int16_t *in, const int32_t *filter, const voi
     }
 }
 
-/* The nibble (-8..7) at position i of a run's bytes. */
+/* A nibble's value (-8..7) from its four bits (the low four of v). */
+static inline int32_t s4(uint32_t v)
+{
+    return (int32_t)((v & 15u) ^ 8u) - 8;
+}
+
+/* The nibble at position i of a run's bytes (low first). */
 static int32_t nibble(const uint8_t *b, int32_t i)
 {
-    const int32_t v = (b[i >> 1] >> ((i & 1) * 4)) & 15;
-    return v - ((v & 8) << 1);
+    return s4((uint32_t)b[i >> 1] >> ((i & 1) * 4));
 }
 
 void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int32_t n_runs)
@@ -1956,15 +1963,15 @@ void kiln_expand_s4(int32_t *dst, const uint8_t *src, const uint16_t *runs, int3
         } else if (kind == 1) { /* 4 int8 a word: one byte of nibbles makes two int8 bytes */
             uint8_t *d = (uint8_t *)(void *)dst;
             for (i = 0; i < 2 * words; ++i) {
-                const uint32_t b = src[i];
+                const uint32_t b = src[i]; /* (s4 in bytes: no sign extension needed) */
                 d[2 * i] = (uint8_t)((b & 15u) ^ 8u) - 8u;
                 d[2 * i + 1] = (uint8_t)((b >> 4) ^ 8u) - 8u;
             }
             src += 2 * words;
         } else if (kind == 2) { /* 2 int16 a word (twice the nibbles: planes' doubled weights) */
             for (i = 0; i < words; ++i) { /* a byte a word: its low nibble the low half */
-                const int32_t lo = (int32_t)((src[i] & 15u) ^ 8u) - 8, hi = (int32_t)((src[i] >> 4) ^ 8u) - 8;
-                dst[i] = (int32_t)(((uint32_t)(times * lo) & 0xFFFFu) | ((uint32_t)(times * hi) << 16));
+                const int32_t lo = times * s4(src[i]), hi = times * s4((uint32_t)src[i] >> 4);
+                dst[i] = (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
             }
             src += words;
         } else { /* one value a word */

@@ -727,20 +727,20 @@ static const void *s16_rows(const int16_t *x, const void *w, int32_t depth, int3
     return kiln_fc_s16_rows(x, (const int8_t *)w, depth, rows, in_zp, acc);
 }
 
-/* Batch by batch, up to four rows at a time (the layout's groups), then TFLite Micro's rescaling. */
+/* Batch by batch, up to four rows at a time (the layout's groups: after the fours, rest_alone the
+ * rest as one group, else in twos and ones), then TFLite Micro's rescaling. */
 static void fully_connected_s16(const int16_t *in, const void *weights, const void *bias, int16_t *out,
                                 const kiln_fc_s16_params_t *p,
                                 const void *(*rows_of)(const int16_t *, const void *, int32_t, int32_t, int32_t,
-                                                       int64_t *))
+                                                       int64_t *),
+                                int rest_alone)
 {
     int32_t b, u, j;
     for (b = 0; b < p->batches; ++b, in += p->depth, out += p->units) {
         const void *w = weights;
         for (u = 0; u < p->units; u += j) {
             int64_t sums[4] = {0, 0, 0, 0};
-            /* the layouts' groups: four rows, then two and one (pack_rows_s16) or the rest (the wide one) */
-            const int32_t left = p->units - u;
-            const int32_t done = left >= 4 ? 4 : rows_of == s16_wide_rows ? left : left >= 2 ? 2 : 1;
+            const int32_t left = p->units - u, done = left >= 4 ? 4 : rest_alone ? left : left >= 2 ? 2 : 1;
             w = rows_of(in, w, p->depth, done, p->in_zp, sums);
             for (j = 0; j < done; ++j) {
                 const int32_t k = p->per_channel ? u + j : 0;
@@ -754,11 +754,11 @@ static void fully_connected_s16(const int16_t *in, const void *weights, const vo
 void kiln_fully_connected_s16(const int16_t *in, const int8_t *weights, const void *bias, int16_t *out,
                               const kiln_fc_s16_params_t *p)
 {
-    fully_connected_s16(in, weights, bias, out, p, s16_rows);
+    fully_connected_s16(in, weights, bias, out, p, s16_rows, 0); /* (pack_rows_s16) */
 }
 
 void kiln_fully_connected_s16_w16(const int16_t *in, const int32_t *weights, const void *bias, int16_t *out,
                                   const kiln_fc_s16_params_t *p)
 {
-    fully_connected_s16(in, weights, bias, out, p, s16_wide_rows);
+    fully_connected_s16(in, weights, bias, out, p, s16_wide_rows, 1); /* (pack_rows_s16_wide) */
 }
