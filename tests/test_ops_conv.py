@@ -79,6 +79,12 @@ def test_depthwise_planes_under_sanitizers(case, tmp_path):
     """The "planes" layout (kiln_depthwise_conv_s8_planes, its portable C) on every shape, through a
     tuning log beside the model, built with AddressSanitizer and UBSan: TFLite Micro's bits, and no read
     past the arena (the ring of rows sits in the operator's scratch)."""
+    forced_under_sanitizers(mg.depthwise_conv2d(25, **case), "planes", 2, tmp_path)
+
+
+def forced_under_sanitizers(model, variant: str, seed: int, tmp_path):
+    """model's one operator in `variant` (through a tuning log beside it) against TFLite Micro, built
+    with AddressSanitizer and UBSan on the host; returns the operator's params."""
     import json
 
     import numpy as np
@@ -87,22 +93,22 @@ def test_depthwise_planes_under_sanitizers(case, tmp_path):
 
     from test_ops_layers import SAN
 
-    model = mg.depthwise_conv2d(25, **case)
     path = tmp_path / "model.tflite"
     path.write_bytes(model.data)
     g = importer.load(path)
     (op,) = g.operators
-    assert "planes" in tuning.variants(op, g)
+    assert variant in tuning.variants(op, g)
     (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"cortex-m4": {
-        tuning.signature(op, g): {"variant": "planes"}}}}))
-    rng = np.random.default_rng(2)
+        tuning.signature(op, g): {"variant": variant}}}}))
+    rng = np.random.default_rng(seed)
     pair = compile_and_run(path, [model.random_inputs(rng) for _ in range(3)], tmp_path, **SAN)
-    assert "planes" in pair.compiled.graph.operators[0].params
-    assert_match(pair, f"{model.description} (planes)")
+    assert variant in pair.compiled.graph.operators[0].params
+    assert_match(pair, f"{model.description} ({variant})")
+    return pair.compiled.graph.operators[0].params
 
 
 @pytest.mark.parametrize("case, default", [
-    (dict(input_shape=(1, 8, 8, 8)), "pairs"),           # multiplier 1: planes by an arena trial on a board (below)
+    (dict(input_shape=(1, 8, 8, 8)), "pairs"),           # multiplier 1: rowpairs or planes by an arena trial on a board (below)
     (dict(input_shape=(1, 8, 8, 8), depth_multiplier=2), "planes"),
     (dict(input_shape=(1, 9, 9, 3), depth_multiplier=3, strides=(2, 2)), "planes"),
     (dict(input_shape=(1, 12, 10, 1), depth_multiplier=8), "planes"),           # one input channel
@@ -122,30 +128,32 @@ def test_depthwise_untuned_default(case, default, tmp_path):
     assert tuning.variants(op, g)[0] == default
 
 
-@pytest.mark.parametrize("case, board, planes", [
-    (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), True),  # a DSP board
-    (dict(input_shape=(1, 16, 16, 32)), dict(), False),                         # no board: no trial
-    (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=16384), False),  # half the RAM: 8 KB
-    (dict(input_shape=(1, 25, 5, 64)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), False),  # rows of 5 (kws)
-    (dict(input_shape=(1, 16, 16, 32), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), False),
+@pytest.mark.parametrize("case, board, layout", [
+    (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),  # a DSP board
+    (dict(input_shape=(1, 16, 16, 32)), dict(), "packed"),                   # no board: no trial
+    (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=16384), "packed"),  # half the RAM: 8 KB
+    (dict(input_shape=(1, 25, 5, 64)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),  # kws's rows of 5
+    # stride 2: the output is a quarter of the input, the ring (5.4 KB) would pass the bound (10 KB)
+    (dict(input_shape=(1, 16, 16, 32), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
+    (dict(input_shape=(1, 32, 32, 16), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
+    (dict(input_shape=(1, 4, 4, 8), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),  # rows of 2
+    (dict(input_shape=(1, 12, 12, 8), strides=(3, 3)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
     # RELU6 at this output scale clamps below at the zero point (-107) and above past 127: a lower clamp
-    (dict(input_shape=(1, 16, 16, 32), activation="RELU6"), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), True),
-    (dict(input_shape=(1, 16, 16, 32), activation="RELU"), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), True),
+    (dict(input_shape=(1, 16, 16, 32), activation="RELU6"), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),
+    (dict(input_shape=(1, 16, 16, 32), activation="RELU"), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),
 ])
-def test_planes_untuned_on_wide_3x3_layers_within_the_bound(case, board, planes, tmp_path):
-    """On a DSP board a 3x3 stride-1 multiplier-1 layer with rows of 8 or more takes "planes" untuned
-    (2.5 instructions per MAC against 3.1 for pairs) when the arena stays within the activations'
-    lower bound and half the board's RAM, a fused ReLU too (its lower clamp in the assembly); narrow
-    rows, stride 2 or no board keep pairs. The arena never passes the bound either way."""
+def test_rowpairs_untuned_on_3x3_layers_within_the_bound(case, board, layout, tmp_path):
+    """On a DSP board a 3x3 multiplier-1 layer (channels a multiple of 4, stride 1, or 2 with rows of
+    3 or more: depthwise.rowpairs_leads) takes "rowpairs" untuned (2.0-2.6 instructions per MAC
+    against 2.9-3.2 for pairs) where its ring keeps the arena within the activations' lower bound and
+    half the board's RAM, else pairs ("packed"); no board, no trial. The arena never passes the bound."""
     from kiln import compiler
 
     path = tmp_path / "model.tflite"
     path.write_bytes(mg.depthwise_conv2d(29, **case).data)
     c = compiler.compile_model(path, cpu="cortex-m4", tuning_log=None, **board)
-    assert (c.graph.operators[0].variant == "planes") == planes
+    assert layout in c.graph.operators[0].params
     assert c.graph.arena_bytes <= c.lower_bound
-    if board.get("ram_bytes"):
-        assert planes is False or c.graph.arena_bytes <= board["ram_bytes"] // 2
 
 
 BIG = dict(flash_bytes=1 << 22, ram_bytes=1 << 22)
@@ -283,3 +291,28 @@ def test_conv_pool_chain(dtype, tmp_path):
 @pytest.mark.parametrize("shape", [(1, 4, 4, 8), (2, 5, 3, 3), (1, 7, 7, 5)])
 def test_mean_height_width(dtype, keep_dims, same_qparams, shape, tmp_path):
     check(mg.mean(32, dtype=dtype, input_shape=shape, keep_dims=keep_dims, same_qparams=same_qparams), tmp_path)
+
+
+ROWPAIRS_CASES = [
+    dict(input_shape=(1, 8, 8, 8)),                                           # stride 1: both sections
+    dict(input_shape=(1, 9, 7, 4), strides=(2, 2)),                           # stride 2, odd sizes, SAME
+    dict(input_shape=(1, 10, 9, 12), strides=(2, 2), padding="VALID"),        # VALID: no padding column
+    dict(input_shape=(2, 5, 6, 8), activation="RELU6"),                       # two images, a clamp
+    dict(input_shape=(1, 7, 5, 16), strides=(1, 2), activation="RELU"),       # strides 1 x 2, lower clamp
+    dict(input_shape=(1, 11, 8, 4), strides=(3, 3)),                          # stride 3: pair-rows skipped
+    dict(input_shape=(1, 1, 1, 8)),                                           # one pixel, all padding
+    dict(input_shape=(1, 4, 40, 64)),                                         # several passes (chunks)
+]
+
+
+@pytest.mark.parametrize("case", ROWPAIRS_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_depthwise_rowpairs_under_sanitizers(case, tmp_path):
+    """The "rowpairs" layout (kiln_depthwise_conv_s8_rowpairs, its portable C) on every shape, through
+    a tuning log, with AddressSanitizer and UBSan: TFLite Micro's bits, and no read or write past the
+    ring in the operator's scratch."""
+    from kiln.compiler.ops import rowpairs
+
+    p = forced_under_sanitizers(mg.depthwise_conv2d(26, **case), "rowpairs", 3, tmp_path)
+    if case["input_shape"][2] == 40:
+        assert p["chunk"] * 4 < case["input_shape"][3]  # the ring in passes
+        assert rowpairs.overlap(p) == p["batches"] * p["out_h"] * p["out_w"] * p["out_c"]

@@ -162,6 +162,22 @@ def kernel_order(op, g):
                 filled = last
                 for ox in range(p["out_w"]):
                     write(b, oy * p["out_w"] + ox, range(p["out_c"]))
+        elif op.kind == "DEPTHWISE_CONV_2D" and "rowpairs" in p:  # per pass, per row: new pair-rows, then the row
+            groups, n = p["out_c"] // 4, p["chunk"]
+            cols = min(p["in_w"], (p["out_w"] - 1) * p["stride_w"] + 3 - p["pad_left"])
+            for c0 in range(0, groups, n):
+                chans = range(4 * c0, 4 * min(groups, c0 + n))
+                nxt = 0
+                for oy in range(p["out_h"]):
+                    q = oy * p["stride_h"] >> 1
+                    for k in range(nxt, q + 2):
+                        for iy in (2 * k - p["pad_top"], 2 * k + 1 - p["pad_top"]):
+                            if k >= q and 0 <= iy < p["in_h"]:
+                                read([((b * p["in_h"] + iy) * p["in_w"] + ix) * p["in_c"] + c
+                                      for ix in range(cols) for c in chans])
+                    nxt = max(nxt, q + 2)
+                    for ox in range(p["out_w"]):
+                        write(b, oy * p["out_w"] + ox, chans)
         elif op.kind == "DEPTHWISE_CONV_2D" and "multiplier_filter" in p:  # per input channel, its outputs in pairs
             dm = p["depth_multiplier"]
             for q in range(pixels):
@@ -233,6 +249,27 @@ def test_overlap_never_writes_over_an_input_byte_still_to_be_read(case, tmp_path
     step = (2 if op.kind == "CONV_2D" and g.tensor(op.inputs[0]).dtype == "int8" else 1) * written.size // (
         op.params["batches"] * op.params["out_h"] * op.params["out_w"])
     assert d <= max(unsafe) + 1 + step, f"{case}: the rule asks for {d} bytes, {max(unsafe) + 1} would do"
+
+
+@pytest.mark.parametrize("case", [dict(input_shape=(1, 7, 6, 12)), dict(input_shape=(2, 9, 7, 8), strides=(2, 2)),
+                                  dict(input_shape=(1, 8, 9, 4), strides=(2, 1), padding="VALID"),
+                                  dict(input_shape=(1, 4, 40, 64))],  # (the last in passes: no overlap)
+                         ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_rowpairs_overlap_never_writes_over_an_input_byte_still_to_be_read(case, tmp_path):
+    """The same replay for the rowpairs layout (rowpairs.overlap): pair-rows copied ahead of each
+    output row; with several passes the output may not overlap the input at all."""
+    path = tmp_path / "model.tflite"
+    path.write_bytes(mg.depthwise_conv2d(79, **case).data)
+    c = compiler.compile_model(path, variants={0: "rowpairs"})
+    g = c.graph
+    op = g.operators[0]
+    assert "rowpairs" in op.params
+    d = REGISTRY[op.kind].overlap(op, g)
+    last_read, written = kernel_order(op, g)
+    unsafe = [k for k in range(-last_read.size, written.size + 1) if overwrites_unread(last_read, written, k)]
+    assert unsafe and max(unsafe) < d
+    step = written.size // (op.params["batches"] * op.params["out_h"])  # a row of outputs
+    assert d <= max(unsafe) + 1 + step or op.params["chunk"] * 4 < op.params["in_c"]
 
 
 def test_overlapped_chain_is_smaller_and_bit_exact(tmp_path):

@@ -111,6 +111,12 @@ CASES = {
     # pixel alone), rows of 9 bytes (three words a row) with a lower clamp
     "conv_im2col_two_images_relu": lambda: mg.conv2d(86, input_shape=(2, 5, 5, 3), out_channels=6,
                                                      activation="RELU"),
+    # rowpairs (kiln_depthwise_conv_s8_rowpairs): two images at stride 2 with odd sizes, clamped by RELU6
+    # (the packed store); strides 1 x 2; a ring in passes of three groups over 64 channels
+    "depthwise_rowpairs_two_images_stride2_relu6": lambda: mg.depthwise_conv2d(87, input_shape=(2, 9, 11, 8),
+                                                                               strides=(2, 2), activation="RELU6"),
+    "depthwise_rowpairs_strides_1x2": lambda: mg.depthwise_conv2d(88, input_shape=(1, 7, 10, 16), strides=(1, 2)),
+    "depthwise_rowpairs_passes": lambda: mg.depthwise_conv2d(89, input_shape=(1, 4, 40, 64)),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -150,7 +156,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "conv_im2col_relu_lower_clamp", "depthwise_3x3_relu_lower_clamp", "residual_add",
                                   "conv_im2col_two_images_relu",
                                   "sub_broadcast_relu", "depthwise_5x5_odd_width", "depthwise_7x7_stride2_relu6",
-                                  "depthwise_dilation2_12_channels"])
+                                  "depthwise_dilation2_12_channels", "depthwise_rowpairs_two_images_stride2_relu6",
+                                  "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

@@ -119,10 +119,44 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
             validate.run(g)  # the signatures need a graph Kiln can compile
             chosen.update(tuning.choose(g, tuning.Log.load(log_path), cpu))
         if dsp_board:
+            chosen.update(_rowpairs_within_bound(g, chosen, ram_bytes))
             chosen.update(_planes_within_bound(g, chosen, ram_bytes))
     bufs = prepare_graph(g, chosen)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
     return Compiled(g, files, bufs, path, const_bytes)
+
+
+def _planned(g: Graph, chosen: dict[int, str]) -> Graph:
+    """A copy of g prepared and planned with these variants (a trial: a few milliseconds)."""
+    h = copy.deepcopy(g)
+    prepare_graph(h, chosen)
+    return h
+
+
+def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
+    """The untuned default of tuning.rowpairs_candidates (where rowpairs leads): "rowpairs" on them
+    all, less those whose ring would raise the planned arena past the activations' lower bound
+    (what a planner without in-place tricks needs; TFLite Micro's arena is above it) or past half
+    the board's RAM: the largest rings dropped first, until the arena fits."""
+    ids = tuning.rowpairs_candidates(g, chosen)
+    if not ids:
+        return {}
+
+    def planned(extra: dict[int, str]) -> Graph:
+        return _planned(g, {**chosen, **extra})
+
+    base = planned({i: "pairs" for i in ids})
+    bound = max(plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators)), base.arena_bytes)
+    if ram_bytes:
+        bound = min(bound, ram_bytes // 2)
+    kept = {i: "rowpairs" for i in ids}
+    trial = planned(kept)
+    for i in sorted(ids, key=lambda i: -trial.operators[i].scratch_bytes):
+        if trial.arena_bytes <= bound:
+            break
+        del kept[i]
+        trial = planned(kept)
+    return kept if trial.arena_bytes <= bound else {}
 
 
 def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
@@ -137,9 +171,7 @@ def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None
         return {}
 
     def planned(extra: dict[int, str]) -> Graph:
-        h = copy.deepcopy(g)
-        prepare_graph(h, {**chosen, **extra})
-        return h
+        return _planned(g, {**chosen, **extra})
 
     def within(kept: dict[int, str], ids: list[int], bound: float) -> tuple[dict[int, str], int | None]:
         """kept plus those of ids that fit within bound, with their planned arena (None: none added)."""

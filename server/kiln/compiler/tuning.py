@@ -15,6 +15,7 @@ from pathlib import Path
 from ..errors import KilnError
 from .ir import Graph, Operator
 from .ops import REGISTRY
+from .ops import depthwise
 from .ops.depthwise import planes_beats_pairs
 
 FORMAT = "kiln-tuning-log/1"
@@ -190,6 +191,22 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
 
 
 PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 layer (bench/cortex_m.md)
+
+
+def rowpairs_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
+    """The int8 DEPTHWISE_CONV_2D layers not already given a variant where "rowpairs" fits and leads
+    (depthwise.rowpairs_leads), at the cost of its ring in the arena (compiler._rowpairs_within_bound
+    decides)."""
+    from .ops.conv import _geometry
+
+    out = []
+    for op in g.operators:
+        if op.index in chosen or op.kind != "DEPTHWISE_CONV_2D" or "rowpairs" not in variants(op, g):
+            continue
+        x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+        if depthwise.rowpairs_leads(_geometry(op, x, y, w.shape[1], w.shape[2])):
+            out.append(op.index)
+    return out
 
 
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:

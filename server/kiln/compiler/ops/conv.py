@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import quantmath as qm
 from ..ir import DTYPES
-from . import conv16x8, depthwise, packing, planes
+from . import conv16x8, depthwise, packing, planes, rowpairs
 from .base import arity, dtype_in, fused_activation, quantized, register, require
 
 SAME, VALID = 0, 1
@@ -233,14 +233,14 @@ def emit(op, g, c):
         ]
     if x.dtype == "int16":
         return conv16x8.emit16(op, c, x, w, b, y, geo)
-    if dw and "packed" not in p and "planes" not in p:
+    if dw and "packed" not in p and "planes" not in p and "rowpairs" not in p:
         folded = "multiplier_filter" in p or p.get("rows", False)  # those kernels start from the folded bias
         bias = c.array(f"op{op.index}_bias", p["bias_folded"] if folded else p["bias"], "int32_t",
                        "bias, the input zero point folded in" if folded else "bias")
         rq = c.array(f"op{op.index}_rq", p["rq"], "int32_t", _rq_comment(p["rq_fast"]))
     else:  # both in the packed filter stream
         rq = "NULL"
-    zp = zp_vector(c, f"op{op.index}_zp", p) if (not dw or "bias_folded" in p) and "planes" not in p else "NULL"
+    zp = zp_vector(c, f"op{op.index}_zp", p) if (not dw or "bias_folded" in p) and "planes" not in p and "rowpairs" not in p else "NULL"
     suffix, pre = "", []
     scratch = c.scratch(op)
     if "nibbles" in p:  # INT4: the stream rebuilt at the start of the scratch, the kernel's own after it
@@ -261,6 +261,15 @@ def emit(op, g, c):
             "pairs, bias and weights doubled (see planes.pack)")
         plane_at = op.scratch_offset + (p["expanded_bytes"] if pre else 0)  # (INT4: after the stream)
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (int16_t *)(void *)(arena + {plane_at})"
+    elif dw and "rowpairs" in p:
+        suffix = "_rowpairs"
+        filt = expanded if pre else c.array(
+            f"op{op.index}_filter", p["rowpairs"], "int32_t",
+            f"filter '{w.name}' {w.describe()}: per group of four channels their biases (input zero point "
+            f"folded in), per pair of kernel rows and column their weights as int16 pairs, their "
+            f"requantization ({_rq_comment(p['rq_fast'])}); bias and weights doubled (see rowpairs.pack)")
+        ring_at = op.scratch_offset + (p["expanded_bytes"] if pre else 0)  # (INT4: after the stream)
+        args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (uint32_t *)(void *)(arena + {ring_at}), {p['chunk']}"
     elif dw and "packed" in p:
         filt = expanded if pre else c.array(
             f"op{op.index}_filter", p["packed"], "int32_t",
@@ -335,6 +344,8 @@ def overlap(op, g) -> int:
     x = g.tensor(op.inputs[0])
     if "planes" in op.params:
         return planes.overlap(op.params)
+    if "rowpairs" in op.params:
+        return rowpairs.overlap(op.params)
     pair = (op.kind == "CONV_2D" or op.params.get("as_conv", False)) and x.dtype == "int8"
     if x.dtype == "int16" and op.params.get("pairs"):  # kiln_conv_s16_pairs: two pixels, like the int8 one
         return window_overlap(op.params, 2, 2, reads_first=True)
@@ -405,8 +416,10 @@ register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, ty
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "
-               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 on a "
-               "DSP board: other widths within half the RAM, wide or dilated 3x3 stride-1 layers where the "
+               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1, 3x3, "
+               "channels a multiple of 4, stride 1 or 2 (rows of 3 or more): int16 pairs of rows in a ring "
+               "(rowpairs; on a DSP board where the arena stays within the activations' bound); at multiplier 1 "
+               "on a DSP board: other widths within half the RAM, dilated 3x3 stride-1 layers where the "
                "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "
                "int8 or INT4 weights (two a byte in flash); "
                "SAME/VALID, strides, dilation, fused activations; 16x8 with an int64 bias")

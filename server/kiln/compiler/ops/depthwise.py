@@ -7,6 +7,8 @@ the packing of each (the emitted calls are in conv.emit).
 - "multiplier" (depth multiplier above 1): blocks of four output channels, pairs of taps.
 - "planes" (any multiplier, kernel, stride, dilation; see planes.py): the input widened to int16
   planes in a ring of rows, each output channel a 2-D convolution of one plane.
+- "rowpairs" (3x3, multiplier 1, no dilation, channels a multiple of 4; see rowpairs.py): the
+  input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
 - One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants).
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import quantmath as qm
-from . import packing, planes
+from . import packing, planes, rowpairs
 from .base import fused_activation
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
@@ -55,7 +57,39 @@ def variants(op, g, geometry: dict) -> list[str]:
         names = ["multiplier"] if taps <= MAX_TAPS else []
     if planes_fit(op, g, geometry):
         names = ["planes", *names] if planes_first(op, g, geometry) else [*names, "planes"]
+    if rowpairs_fit(op, g, geometry):
+        names = [*names, "rowpairs"]  # on a DSP board where it leads and the arena allows (compiler)
     return names
+
+
+def rowpairs_leads(p: dict) -> bool:
+    """Where rowpairs beats pairs and planes (bench/shapes.py on qemu-m4), the untuned choice on a
+    DSP board within the arena's bound (compiler._rowpairs_within_bound): at stride 1 (2.0-2.5
+    instructions per MAC against 2.8-3.2 for pairs, 2.1-3.9 for planes) and at stride 2 with rows of
+    3 outputs or more (2.5-2.8 against 2.9-3.0, 5x5x8 -> 3x3 3.9 against 6.3); narrower stride-2
+    rows cost their copy's padding (4x4x64 -> 2x2: 3.28 against 3.26)."""
+    return p["stride_h"] <= 2 and (p["stride_w"] == 1 or (p["stride_w"] == 2 and p["out_w"] >= 3))
+
+
+def rowpairs_fit(op, g, geometry: dict) -> bool:
+    """rowpairs' shapes, its doubled sums within int32, and kiln_rq exact on every channel (its
+    kernel has no other requantization: smaller code at -Os)."""
+    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    return (x.dtype == "int8" and rowpairs.eligible(geometry, x.shape[3], y.shape[3])
+            and rowpairs.fits(folded_bias(g, op), w.data) and kiln_rq_exact(op, g))
+
+
+def kiln_rq_exact(op, g) -> bool:
+    """Whether conv.prepare's requantization table for this multiplier-1 layer is kiln_rq's
+    (quantmath.requant_table: exact on every channel), as conv.prepare works it out."""
+    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
+    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in scales]
+    m, sh = [a for a, _ in mults], [b for _, b in mults]
+    bias = folded_bias(g, op)
+    wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
+    return qm.requant_table(m, sh, y.zero_point, np.abs(bias) + 128 * wsum,
+                            qm.constant_outputs(bias, wsum, m, sh, y.zero_point))[1]
 
 
 def planes_first(op, g, p: dict) -> bool:
@@ -85,6 +119,10 @@ def planes_beats_pairs(op, g, min_width: int) -> bool:
     if x.dtype != "int8" or x.shape[3] == 1 or y.shape[3] != x.shape[3]:
         return False
     p = {"k_w": w.shape[2], "stride_w": o.get("stride_w", 1), "dil_w": o.get("dilation_w_factor", 1)}
+    from .conv import _geometry  # (conv imports this module)
+    geometry = _geometry(op, x, y, w.shape[1], w.shape[2])
+    if rowpairs_fit(op, g, geometry) and rowpairs_leads(geometry):
+        return False  # rowpairs leads there, without planes' arena
     if tuple(w.shape[1:3]) != (3, 3):
         return planes.path(p) in (planes.W1, planes.W2)
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
@@ -102,7 +140,7 @@ def planes_far_ahead(op, g) -> bool:
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
     """The depthwise half of conv.prepare for int8 (not as a CONV_2D): the kernel's filter and bias,
     p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
-    if variant == "planes" or p["k_h"] * p["k_w"] <= MAX_TAPS:  # outside taps read the zero point, folded in
+    if variant in ("planes", "rowpairs") or p["k_h"] * p["k_w"] <= MAX_TAPS:  # outside taps read the zero point, folded in
         p["bias_folded"] = folded_bias(g, op).astype(np.int32)
         if p["depth_multiplier"] > 1 and variant != "planes":
             p["multiplier_filter"] = pack_multiplier(wdata)
@@ -112,6 +150,11 @@ def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str
         parts = planes.pack(wdata, p["bias_folded"], p["rq"], p)
         p["planes"] = packing.stream(parts)
         op.scratch_bytes = planes.scratch_bytes(p)
+        return parts
+    if variant == "rowpairs":
+        parts = rowpairs.pack(wdata, p["bias_folded"], p["rq"], p)
+        p["rowpairs"], p["chunk"] = packing.stream(parts), rowpairs.chunk(p)
+        op.scratch_bytes = rowpairs.scratch_bytes(p)
         return parts
     p["rows"] = variant == "rows"  # the filter as the model has it: for CPUs without DSP
     if "bias_folded" in p and "multiplier_filter" not in p and not p["rows"]:

@@ -136,6 +136,8 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
                     at += t.nbytes
 
     result: dict[int, Buffer] = {}
+    # inputs read by LDRD (the rowpairs depthwise copy; it checks at run time and copies slower else)
+    words = {op.inputs[0] for op in g.operators if op.params and "rowpairs" in op.params}
     for op in g.operators:  # scratch lives during its operator only; keyed below tensor indices
         if op.scratch_bytes:
             result[-1 - op.index] = Buffer(-1 - op.index, op.scratch_bytes, 4, op.index, op.index, [])
@@ -145,6 +147,8 @@ def buffers(g: Graph, in_place: bool = True, concat: bool = True) -> list[Buffer
         b.pos[t.index] = pos(t.index)
         b.size = max(b.size, b.pos[t.index] + t.nbytes)
         b.align = max(b.align, DTYPES[t.dtype][2] if t.dtype in DTYPES else 1)
+        if t.index in words and b.pos[t.index] % 4 == 0:
+            b.align = max(b.align, 4)
         b.first = min(b.first, first.get(t.index, 0))
         b.last = max(b.last, last.get(t.index, 0))
         b.members.append(t.index)

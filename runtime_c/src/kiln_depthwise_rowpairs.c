@@ -1,0 +1,360 @@
+/* int8 DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, on pairs of rows ("rowpairs" variant).
+ *
+ * The input's rows are copied, two at a time, into a ring of int16 pairs in scratch: pair-row q
+ * holds padded rows 2q and 2q + 1, each channel's two values in one word {row 2q, row 2q + 1},
+ * four channels (a group) in four words. An output row whose top padded row is t reads pair-rows
+ * q = t / 2 and q + 1: for even t with the weights {w0 w1} and {w2 0} (kernel rows), for odd t
+ * {0 w0} and {w1 w2}. So a tap pair of four channels is one LDM of the four words, one LDM of the
+ * four weight words and four SMLAD: 6 blocks of 16 bytes a pixel's group (36 MACs in 37
+ * instructions), no SXTB16 or PKH in the pixel's loop (the copy does those once a value).
+ *
+ * The ring, per group of a pass (a chunk of the channels, as the compiler sized the scratch): for
+ * each column position two slots of 16 bytes, slot q & 1 holding pair-row q. Pair-row q starts at
+ * position q / 2 (it drifts one column every two pair-rows), so that the six blocks a pixel reads,
+ * {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, are always 96 consecutive bytes whatever
+ * the parity of q: one LDM walk. rowpairs.py in the compiler mirrors the layout (pack, scratch).
+ *
+ * The stream, per group: its four biases, the 24 weight words in the walk's order, the four
+ * channels' {m, e, c} (12 words): 40 words. Weights and biases are doubled (kiln_rq's own doubling
+ * done). For a vertical stride that is odd, a second section with the odd-t weights follows. */
+#include "kiln_dsp.h"
+#include "kiln_fixedpoint.h"
+#include "kiln_runtime.h"
+
+#include <string.h>
+
+#define GROUP_WORDS 41 /* a group's stream: 4 biases, its step word, 24 weights, 12 requantization words */
+#define POS_BYTES 32   /* a column position: two slots of four int16 pairs */
+
+typedef struct {
+    const int32_t *stream; /* the pass's first group, in the row's section */
+    const int32_t *end;    /* after the pass's last group */
+    const uint8_t *x;      /* the walk's start, less group 0's step (see RP_ROW_BODY) */
+    int8_t *out;           /* pixel 0's first channel of the pass */
+    int32_t out_step;      /* bytes from after a pixel's pass channels to the next pixel's */
+    int32_t pixels;
+    uint32_t lo4, hi4;     /* the clamp, one byte a channel */
+} rp_job_t;
+
+typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
+
+static inline uint32_t load4(const int8_t *p) /* four channels' bytes, any alignment */
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#if KILN_DSP && !defined(__OPTIMIZE_SIZE__)
+#define KILN_RP_ASM 1
+/* One block of the walk: four channels' pairs of rows (r12) against their weights (lr). */
+#define RP_BLOCK                                                                                  \
+    "ldmia  r12!, {r4, r5, r6, r7}\n\t"                                                           \
+    "ldmia  lr!, {r8, r9, r10, r11}\n\t"                                                          \
+    "smlad  r0, r4, r8, r0\n\t"                                                                   \
+    "smlad  r1, r5, r9, r1\n\t"                                                                   \
+    "smlad  r2, r6, r10, r2\n\t"                                                                  \
+    "smlad  r3, r7, r11, r3\n\t"
+
+/* kiln_rq of a doubled sum A with {m, e, c} in M, E, C (T a temporary), saturated to int8 */
+#define RP_RQ(A, M, E, C)                                                                         \
+    "add    r11, " C ", " A ", asr #31\n\t"                                                       \
+    "smmlar " A ", " A ", " M ", r11\n\t"                                                         \
+    "asr    " A ", " A ", " E "\n\t"                                                              \
+    "ssat   " A ", #8, " A "\n\t"
+
+/* the four outputs: stored a byte each */
+#define RP_STORE_SIMPLE                                                                           \
+    "strb   r0, [r10], #1\n\t"                                                                    \
+    "strb   r1, [r10], #1\n\t"                                                                    \
+    "strb   r2, [r10], #1\n\t"                                                                    \
+    "strb   r3, [r10], #1\n\t"
+
+/* packed into one word and clamped a byte at a time (SSUB8 sets GE where the byte is at least the
+ * bound, SEL keeps it there): any fused activation, four instructions more */
+#define RP_STORE_CLAMP                                                                            \
+    "bfi    r0, r1, #8, #8\n\t"                                                                   \
+    "bfi    r0, r2, #16, #8\n\t"                                                                  \
+    "bfi    r0, r3, #24, #8\n\t"                                                                  \
+    "ldrd   r4, r5, [sp, #24]\n\t"                                                                \
+    "ssub8  r6, r0, r4\n\t"                                                                       \
+    "sel    r0, r0, r4\n\t"                                                                       \
+    "ssub8  r6, r5, r0\n\t"                                                                       \
+    "sel    r0, r0, r5\n\t"                                                                       \
+    "str    r0, [r10], #4\n\t"
+
+/* A row of pixels, every group of the pass: the job's fields copied to the stack ([sp] stream,
+ * #4 end, #8 x, #12 out, #16 out_step, #20 pixels, #24 lo4, #28 hi4). Each group's stream starts with its biases and its step word: twice the bytes
+ * from where the walk stands to the group's first block, plus 1 on the pass's last group (TST sets
+ * the flags the loop's branch reads, nothing between sets them). Registers: sums r0-r3, the row
+ * pairs r4-r7, the weights r8-r11, the walk r12, the stream lr; then the constants r4-r9, the output
+ * r10. 64 instructions a group of 36 MACs. */
+#define RP_ROW_BODY(STORE)                                                                        \
+    __asm__ volatile(                                                                             \
+        "push   {r4-r11, lr}\n\t"                                                                 \
+        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                          \
+        "push   {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                              \
+        "mov    r12, r3\n\t"                                                                      \
+        "mov    lr, r1\n\t"                                                                       \
+        "1:\n\t"                                                                                  \
+        "ldmia  lr!, {r0, r1, r2, r3, r4}\n\t"                                                    \
+        "add    r12, r12, r4, asr #1\n\t"                                                         \
+        "tst    r4, #1\n\t" RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK                  \
+        "ldmia  lr!, {r4, r5, r6, r7, r8, r9}\n\t"                                                \
+        "ldr    r10, [sp, #12]\n\t"                                                               \
+        RP_RQ("r0", "r4", "r5", "r6") RP_RQ("r1", "r7", "r8", "r9")                                \
+        "ldmia  lr!, {r4, r5, r6, r7, r8, r9}\n\t"                                                \
+        RP_RQ("r2", "r4", "r5", "r6") RP_RQ("r3", "r7", "r8", "r9") STORE                          \
+        "str    r10, [sp, #12]\n\t"                                                               \
+        "beq    1b\n\t"                                                                           \
+        "ldr    lr, [sp]\n\t" /* the pixel's groups done: the next pixel */                       \
+        "ldr    r4, [sp, #16]\n\t"                                                                \
+        "add    r10, r10, r4\n\t"                                                                 \
+        "str    r10, [sp, #12]\n\t"                                                               \
+        "ldr    r4, [sp, #20]\n\t"                                                                \
+        "subs   r4, r4, #1\n\t"                                                                   \
+        "str    r4, [sp, #20]\n\t"                                                                \
+        "bne    1b\n\t"                                                                           \
+        "add    sp, sp, #32\n\t"                                                                  \
+        "pop    {r4-r11, pc}\n\t")
+
+__attribute__((naked, noinline)) static void row_simple(const rp_job_t *job)
+{
+    (void)job;
+    RP_ROW_BODY(RP_STORE_SIMPLE);
+}
+
+__attribute__((naked, noinline)) static void row_clamp(const rp_job_t *job)
+{
+    (void)job;
+    RP_ROW_BODY(RP_STORE_CLAMP);
+}
+#else
+#define KILN_RP_ASM 0
+#endif
+
+#if defined(__OPTIMIZE_SIZE__) /* apart: fewer registers live at once, smaller code */
+#define KILN_RP_OUTLINE __attribute__((noinline))
+#else
+#define KILN_RP_OUTLINE
+#endif
+
+#if KILN_DSP
+#define MAC(x, w, a) __smlad((x), (w), (a))
+#else
+#define MAC(x, w, a) ((a) + kiln_lo16(x) * kiln_lo16(w) + kiln_hi16(x) * kiln_hi16(w))
+#endif
+
+#if !KILN_RP_ASM
+/* The same in C, any CPU (kiln_rq is exact on the layer: depthwise.rowpairs_fit in the compiler). */
+KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t *p)
+{
+    const uint8_t *x = j->x;
+    int8_t *o = j->out;
+    int32_t px, c, b;
+    for (px = 0; px < j->pixels; ++px, o += j->out_step) {
+        const int32_t *w;
+        for (w = j->stream; w != j->end; w += GROUP_WORDS, x += 6 * 16) {
+            const rp_word_t *xv;
+            x += w[4] >> 1; /* the step word */
+            xv = (const rp_word_t *)(const void *)x;
+            for (c = 0; c < 4; ++c) {
+                const int32_t *q = w + 29 + 3 * c;
+                int32_t acc = w[c], v;
+                for (b = 0; b < 6; ++b) acc = (int32_t)MAC(xv[4 * b + c], (uint32_t)w[5 + 4 * b + c], acc);
+                v = kiln_smmlar(acc, q[0], q[2] + (acc >> 31)) >> q[1];
+                *o++ = (int8_t)kiln_clamp_i32(v, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+#endif
+
+#if KILN_RP_ASM
+/* Four channels of rows a and b (registers A, B) as the pair-row's four words at D, D += 32:
+ * PKHBT / PKHTB give bytes {a0 a1 b0 b1} and {a2 a3 b2 b3}, SXTB16 each channel's pair. */
+#define RP_PUT(A, B, D)                                                                           \
+    "pkhbt  r8, " A ", " B ", lsl #16\n\t"                                                        \
+    "pkhtb  r9, " B ", " A ", asr #16\n\t"                                                        \
+    "sxtb16 " A ", r8\n\t"                                                                        \
+    "sxtb16 " B ", r8, ror #8\n\t"                                                                \
+    "sxtb16 r8, r9\n\t"                                                                           \
+    "sxtb16 r9, r9, ror #8\n\t"                                                                   \
+    "stm    " D ", {" A ", " B ", r8, r9}\n\t"                                                    \
+    "add    " D ", " D ", #32\n\t"
+
+typedef struct {
+    const int8_t *a, *b; /* rows 2q and 2q + 1 at the first image column's pixel (word-aligned) */
+    uint8_t *d;          /* the group's block at position 0 */
+    int32_t a_step, b_step; /* bytes to the next pixel (0: a padding row's zero-point words) */
+    int32_t n;           /* the image's positions */
+    int32_t region;      /* bytes between the groups' rings */
+    int32_t left, right; /* padding positions before and after them */
+    uint32_t zz;         /* the zero point as an int16 pair */
+    int32_t a_next, b_next; /* bytes to the next groups' words (0 for a padding row) */
+    int32_t count;       /* calls' worth of groups: the routine repeats for the next ones */
+} rp_copy_t;
+
+/* `count` (register R4) padding positions at D0 (and D1): the zero point's pairs */
+#define RP_PADS(D1_STORE)                                                                         \
+    "cbz    r4, 2f\n\t"                                                                           \
+    "ldr    r5, [lr, #36]\n\t"                                                                    \
+    "mov    r6, r5\n\t"                                                                           \
+    "mov    r7, r5\n\t"                                                                           \
+    "mov    r8, r5\n\t"                                                                           \
+    "1:\n\t"                                                                                      \
+    "stm    r2, {r5, r6, r7, r8}\n\t"                                                             \
+    "add    r2, r2, #32\n\t" D1_STORE                                                             \
+    "subs   r4, r4, #1\n\t"                                                                       \
+    "bne    1b\n\t"                                                                               \
+    "2:\n\t"
+#define RP_PAD_D1 "stm    r3, {r5, r6, r7, r8}\n\t" "add    r3, r3, #32\n\t"
+
+/* A pair-row's positions of `count` runs of groups (PUTS: two, the second's blocks at D1 = D +
+ * region, or one), the padding ones too: 22 instructions a position of two groups (16 values).
+ * The job (lr) keeps the next run's a, b and d. */
+#define RP_COPY_BODY(LOADS, PUTS, D1_STORE)                                                       \
+    __asm__ volatile("push   {r4-r11, lr}\n\t"                                                    \
+                     "mov    lr, r0\n\t"                                                          \
+                     "4:\n\t"                                                                     \
+                     "ldm    lr, {r0, r1, r2, r10, r11, r12}\n\t"                                 \
+                     "ldr    r3, [lr, #24]\n\t"                                                   \
+                     "add    r3, r3, r2\n\t"                                                      \
+                     "ldr    r4, [lr, #28]\n\t" RP_PADS(D1_STORE)                                 \
+                     "cmp    r12, #0\n\t" /* (a pair-row of padding rows: positions all padding) */ \
+                     "beq    5f\n\t"                                                              \
+                     "3:\n\t" LOADS                                                               \
+                     "add    r0, r0, r10\n\t"                                                     \
+                     "add    r1, r1, r11\n\t" PUTS                                                \
+                     "subs   r12, r12, #1\n\t"                                                    \
+                     "bne    3b\n\t"                                                              \
+                     "5:\n\t"                                                                     \
+                     "ldr    r4, [lr, #32]\n\t" RP_PADS(D1_STORE)                                 \
+                     "ldm    lr, {r0, r1, r2}\n\t" /* the next run */                             \
+                     "ldrd   r4, r5, [lr, #40]\n\t"                                               \
+                     "add    r0, r0, r4\n\t"                                                      \
+                     "add    r1, r1, r5\n\t"                                                      \
+                     "ldr    r4, [lr, #24]\n\t"                                                   \
+                     "add    r2, r2, r4, lsl #1\n\t"                                              \
+                     "stm    lr, {r0, r1, r2}\n\t"                                                \
+                     "ldr    r4, [lr, #48]\n\t"                                                   \
+                     "subs   r4, r4, #1\n\t"                                                      \
+                     "str    r4, [lr, #48]\n\t"                                                   \
+                     "bne    4b\n\t"                                                              \
+                     "pop    {r4-r11, pc}\n\t")
+
+__attribute__((naked, noinline)) static void copy_two_groups(rp_copy_t *c)
+{
+    (void)c;
+    RP_COPY_BODY("ldrd   r4, r5, [r0]\n\t" "ldrd   r6, r7, [r1]\n\t",
+                 RP_PUT("r4", "r6", "r2") RP_PUT("r5", "r7", "r3"), RP_PAD_D1);
+}
+
+/* One group (an odd group count's last). */
+__attribute__((naked, noinline)) static void copy_one_group(rp_copy_t *c)
+{
+    (void)c;
+    RP_COPY_BODY("ldr    r4, [r0]\n\t" "ldr    r6, [r1]\n\t", RP_PUT("r4", "r6", "r2"), "");
+}
+#endif
+
+/* Four channels of two rows (a, b: their words) as the pair-row's four words at d. */
+static inline void put_group(rp_word_t *d, uint32_t a, uint32_t b)
+{
+    int32_t c;
+    for (c = 0; c < 4; ++c) d[c] = kiln_pair16((int8_t)(a >> (8 * c)), (int8_t)(b >> (8 * c)));
+}
+
+/* The image's padded row r at the pass's first channel (image: row 0's), or NULL for a padding row. */
+static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geometry_t *g)
+{
+    r -= g->pad_top;
+    return r >= 0 && r < g->in_h ? image + r * g->in_w * g->in_c : 0;
+}
+
+/* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
+ * (image: its first pixel at the pass's first channel), every column position, the zero point
+ * outside the image. */
+KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, int32_t q, int32_t groups, const int8_t *image,
+                          const kiln_conv_geometry_t *g, int32_t positions, uint32_t z4)
+{
+    const int8_t *a = row_at(image, 2 * q, g), *b = row_at(image, 2 * q + 1, g);
+    uint8_t *row = ring + (q >> 1) * POS_BYTES + (q & 1) * 16;
+    int32_t k, gi;
+#if KILN_RP_ASM
+    const int32_t k0 = g->pad_left < positions ? g->pad_left : positions; /* the image's columns: k0 .. k1 - 1 */
+    const int32_t k1 = g->pad_left + g->in_w < positions ? g->pad_left + g->in_w : positions;
+    if (k1 > k0) {
+        const uint32_t zw[2] = {z4, z4}; /* a padding row's words, read again at every position */
+        rp_copy_t c;
+        c.a = a != 0 ? a : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
+        c.b = b != 0 ? b : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
+        c.a += (k0 - g->pad_left) * c.a_step, c.b += (k0 - g->pad_left) * c.b_step;
+        c.n = k1 - k0, c.region = region_bytes, c.left = k0, c.right = positions - k1;
+        c.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
+        if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
+        if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)g->in_c) % 4 == 0) { /* (LDRD: words) */
+            c.a_next = a != 0 ? 8 : 0, c.b_next = b != 0 ? 8 : 0;
+            c.d = row, c.count = groups / 2;
+            if (c.count > 0) copy_two_groups(&c); /* (leaves a, b, d at the groups after) */
+            if (groups & 1) {
+                c.count = 1;
+                copy_one_group(&c);
+            }
+            return;
+        }
+    }
+#endif
+    for (gi = 0; gi < groups; ++gi) { /* (the zero point's pairs in the padding columns) */
+        rp_word_t *d = (rp_word_t *)(void *)(row + gi * region_bytes);
+        for (k = 0; k < positions; ++k) {
+            const int32_t ix = k - g->pad_left, at = ix * g->in_c + 4 * gi;
+            const int inside = ix >= 0 && ix < g->in_w;
+            put_group(d + 8 * k, a != 0 && inside ? load4(a + at) : z4, b != 0 && inside ? load4(b + at) : z4);
+        }
+    }
+}
+
+void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, int8_t *out,
+                                     const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t groups = g->in_c / 4, section = groups * GROUP_WORDS;
+    const int32_t positions = (g->out_w - 1) * g->stride_w + 3; /* padded columns the row reads */
+    const int32_t pair_rows = (((g->out_h - 1) * g->stride_h) >> 1) + 2;
+    const int32_t region = ((pair_rows - 1) >> 1) + positions; /* column positions a group's ring holds */
+    const int32_t region_bytes = region * POS_BYTES;
+    const uint32_t z4 = (uint8_t)p->in_zp * 0x01010101u;
+    const int32_t image_in = g->in_h * g->in_w * g->in_c, row_out = g->out_w * g->out_c;
+    uint8_t *ring = (uint8_t *)scratch;
+    int32_t bt, c0, oy;
+#if KILN_RP_ASM
+    void (*const row_fn)(const rp_job_t *) = p->act_min == -128 && p->act_max == 127 ? row_simple : row_clamp;
+#endif
+    for (bt = 0; bt < g->batches; ++bt, in += image_in, out += g->out_h * row_out) {
+        for (c0 = 0; c0 < groups; c0 += chunk) {
+            const int32_t n = groups - c0 < chunk ? groups - c0 : chunk;
+            int32_t next = 0; /* the next pair-row to copy */
+            rp_job_t j;
+            j.out_step = g->out_c - 4 * n;
+            j.pixels = g->out_w;
+#if KILN_RP_ASM
+            j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
+#endif
+            for (oy = 0; oy < g->out_h; ++oy) {
+                const int32_t t = oy * g->stride_h, q = t >> 1;
+                for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
+                    fill_pair_row(ring, region_bytes, next, n, in + 4 * c0, g, positions, z4);
+                j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
+                j.end = j.stream + n * GROUP_WORDS;
+                j.x = ring + (q >> 1) * POS_BYTES + (q & 1) * 16 - (j.stream[4] >> 1);
+                j.out = out + oy * row_out + 4 * c0;
+#if KILN_RP_ASM
+                row_fn(&j);
+#else
+                row_c(&j, p);
+#endif
+            }
+        }
+    }
+}

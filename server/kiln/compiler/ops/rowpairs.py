@@ -1,0 +1,113 @@
+"""The "rowpairs" layout of an int8 DEPTHWISE_CONV_2D (kiln_depthwise_conv_s8_rowpairs): 3x3,
+depth multiplier 1, no dilation, channels a multiple of 4, any stride and padding.
+
+The kernel copies the input's rows two at a time, widened to int16, into a ring in scratch:
+pair-row q holds padded rows 2q and 2q + 1, each channel's two values one word. An output row whose
+top padded row is t reads pair-rows t // 2 and t // 2 + 1, with the weights {w0 w1}, {w2 0} (even
+t) or {0 w0}, {w1 w2} (odd t): four channels' pair of rows is one LDM, and one SMLAD each. The
+functions here mirror the kernel's: the stream, the ring's size, the order it reads and writes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import packing
+
+GROUP_WORDS = 41  # a group of four channels' stream: 4 biases, its step word, 24 weights, 12 requantization
+POS_BYTES = 32  # a column position of a group's ring: two slots of four int16 pairs
+RING_MIN = 2048  # scratch bytes a pass may always take (below it, one pass costs nothing more)
+
+
+def eligible(p: dict, in_c: int, out_c: int) -> bool:
+    return ((p["k_h"], p["k_w"]) == (3, 3) and p["dil_h"] == p["dil_w"] == 1 and in_c == out_c
+            and in_c % 4 == 0)
+
+
+def positions(p: dict) -> int:
+    """Column positions of a group's ring: the padded columns a row reads, and the drift of one
+    position every two pair-rows (the kernel's region)."""
+    pair_rows = ((p["out_h"] - 1) * p["stride_h"] >> 1) + 2
+    return (p["out_w"] - 1) * p["stride_w"] + 3 + ((pair_rows - 1) >> 1)
+
+
+def chunk(p: dict) -> int:
+    """Groups of four channels a pass takes: all of them (one pass: the output may overlap the
+    input) where their ring is at most the larger of RING_MIN and the input image, else as many as
+    fit that (at least one)."""
+    groups, per_group = p["in_c"] // 4, POS_BYTES * positions(p)
+    cap = max(RING_MIN, p["in_h"] * p["in_w"] * p["in_c"])
+    return max(1, min(groups, cap // per_group))
+
+
+def scratch_bytes(p: dict) -> int:
+    return chunk(p) * POS_BYTES * positions(p)
+
+
+def fits(bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
+    """Twice the largest sum within int32 (weights and bias are stored doubled)."""
+    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, wdata.shape[3]).sum(axis=0)
+    bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * wsum
+    return int(2 * bound.max()) < 2**31
+
+
+def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
+    """[1, 3, 3, C] -> the stream's parts: per group of four channels (GROUP_WORDS words) the four
+    biases (the input zero point folded in), its step word (step_words), the six blocks of the walk
+    {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, each four words (a channel's two kernel
+    rows as an int16 pair), then the channels' {m, e, c}; biases and weights doubled. A second
+    section for odd top rows follows where the vertical stride is odd (and there are two rows)."""
+    c = w.shape[3]
+    taps = 2 * w.reshape(3, 3, c).astype(np.int64)
+    zero = np.zeros((3, c), np.int64)
+    rows = {0: [(taps[0], taps[1]), (taps[2], zero)],  # even t: pair-rows {t, t + 1}, {t + 2, t + 3}
+            1: [(zero, taps[0]), (taps[1], taps[2])]}  # odd t: {t - 1, t}, {t + 1, t + 2}
+    rq = np.asarray(rq, np.int64).reshape(c, 3)
+    bias2 = 2 * np.asarray(bias_folded, np.int64)
+    steps = step_words(p)
+    parts = []
+    for parity in sections(p):
+        (a_lo, a_hi), (b_lo, b_hi) = rows[parity]
+        blocks = [packing.int16_pair(lo[k], hi[k]) for k in range(3) for lo, hi in ((a_lo, a_hi), (b_lo, b_hi))]
+        words = np.stack(blocks)  # [6 blocks, C]
+        for g in range(c // 4):
+            s = slice(4 * g, 4 * g + 4)
+            parts += [bias2[s], [steps[g]], packing.Weights(words[:, s], 2, doubled=True), rq[s].reshape(-1)]
+    return parts
+
+
+def step_words(p: dict) -> list[int]:
+    """Per group, twice the bytes the kernel's walk moves before the group's first block, plus 1 on
+    a pass's last group: within a pass, from a group's walk end to the next group's ring; on a pass's
+    first group, from its last group's walk end at the previous pixel to the next pixel."""
+    groups, n = p["in_c"] // 4, chunk(p)
+    region = POS_BYTES * positions(p)
+    out = []
+    for g in range(groups):
+        i, in_pass = g % n, min(n, groups - g // n * n)
+        step = POS_BYTES * p["stride_w"] - (in_pass - 1) * region - 96 if i == 0 else region - 96
+        out.append(2 * step + (i == in_pass - 1))
+    return out
+
+
+def sections(p: dict) -> list[int]:
+    """The parities of the top padded rows the layer's output rows have."""
+    return [0, 1] if p["stride_h"] % 2 and p["out_h"] > 1 else [0]
+
+
+def overlap(p: dict) -> int:
+    """OpDef.overlap: the least in_start - out_start (bytes) for which no output row lands on input
+    the kernel has yet to read. In one pass, per output row it copies the pair-rows not yet in the
+    ring, then writes the row; with several passes each reads the whole image again: no overlap."""
+    image_in, image_out = p["in_h"] * p["in_w"] * p["in_c"], p["out_h"] * p["out_w"] * p["out_c"]
+    if chunk(p) * 4 < p["in_c"]:
+        return p["batches"] * image_out
+    never = 1 << 60
+    row_in, row_out = p["in_w"] * p["in_c"], p["out_w"] * p["out_c"]
+    gap = -p["batches"] * image_in
+    for b in range(p["batches"]):
+        for oy in range(p["out_h"]):
+            nxt = 2 * ((oy * p["stride_h"] >> 1) + 2) - p["pad_top"]  # the first row not yet copied
+            later = b * image_in + max(nxt, 0) * row_in if nxt < p["in_h"] and oy + 1 < p["out_h"] else (
+                (b + 1) * image_in if b + 1 < p["batches"] else never)
+            gap = max(gap, b * image_out + (oy + 1) * row_out - later)
+    return int(gap)
