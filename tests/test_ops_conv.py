@@ -132,6 +132,8 @@ def test_depthwise_untuned_default(case, default, tmp_path):
     (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),  # a DSP board
     (dict(input_shape=(1, 16, 16, 32)), dict(), "packed"),                   # no board: no trial
     (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=1 << 22, ram_bytes=16384), "packed"),  # half the RAM: 8 KB
+    # half of 4 KB of flash: 2,048 B less the model's 416 B of weights and bias, under the stream's 2,208 more
+    (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=4096, ram_bytes=1 << 22), "packed"),
     (dict(input_shape=(1, 25, 5, 64)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),  # kws's rows of 5
     # stride 2: the output is a quarter of the input, the ring (5.4 KB) would pass the bound (10 KB)
     (dict(input_shape=(1, 16, 16, 32), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
@@ -145,8 +147,9 @@ def test_depthwise_untuned_default(case, default, tmp_path):
 def test_rowpairs_untuned_on_3x3_layers_within_the_bound(case, board, layout, tmp_path):
     """On a DSP board a 3x3 multiplier-1 layer (channels a multiple of 4, stride 1, or 2 with rows of
     3 or more: depthwise.rowpairs_leads) takes "rowpairs" untuned (2.0-2.6 instructions per MAC
-    against 2.9-3.2 for pairs) where its ring keeps the arena within the activations' lower bound and
-    half the board's RAM, else pairs ("packed"); no board, no trial. The arena never passes the bound."""
+    against 2.9-3.2 for pairs) where its stream keeps the constants within half the board's flash and
+    its ring keeps the arena within the activations' lower bound and half the board's RAM, else pairs
+    ("packed"); no board, no trial. The arena never passes the bound."""
     from kiln import compiler
 
     path = tmp_path / "model.tflite"
@@ -302,6 +305,9 @@ ROWPAIRS_CASES = [
     dict(input_shape=(1, 11, 8, 4), strides=(3, 3)),                          # stride 3: pair-rows skipped
     dict(input_shape=(1, 1, 1, 8)),                                           # one pixel, all padding
     dict(input_shape=(1, 4, 40, 64)),                                         # several passes (chunks)
+    dict(input_shape=(1, 9, 7, 4), depth_multiplier=2),                     # multiplier 2: each channel twice
+    dict(input_shape=(2, 8, 9, 8), depth_multiplier=2, strides=(2, 2), activation="RELU6"),
+    dict(input_shape=(1, 3, 40, 12), depth_multiplier=2),                    # multiplier 2 in passes
 ]
 
 
@@ -314,5 +320,5 @@ def test_depthwise_rowpairs_under_sanitizers(case, tmp_path):
 
     p = forced_under_sanitizers(mg.depthwise_conv2d(26, **case), "rowpairs", 3, tmp_path)
     if case["input_shape"][2] == 40:
-        assert p["chunk"] * 4 < case["input_shape"][3]  # the ring in passes
+        assert p["chunk"] * 4 < p["out_c"] and p["chunk"] % p["depth_multiplier"] == 0  # the ring in passes
         assert rowpairs.overlap(p) == p["batches"] * p["out_h"] * p["out_w"] * p["out_c"]

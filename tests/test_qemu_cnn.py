@@ -117,6 +117,11 @@ CASES = {
                                                                                strides=(2, 2), activation="RELU6"),
     "depthwise_rowpairs_strides_1x2": lambda: mg.depthwise_conv2d(88, input_shape=(1, 7, 10, 16), strides=(1, 2)),
     "depthwise_rowpairs_passes": lambda: mg.depthwise_conv2d(89, input_shape=(1, 4, 40, 64)),
+    # multiplier 2 (each input channel's pairs written twice): stride 2 over two images with a clamp;
+    # passes of two groups (one input group)
+    "depthwise_rowpairs_x2_stride2_relu": lambda: mg.depthwise_conv2d(90, input_shape=(2, 9, 10, 8), depth_multiplier=2,
+                                                                      strides=(2, 2), activation="RELU"),
+    "depthwise_rowpairs_x2_passes": lambda: mg.depthwise_conv2d(91, input_shape=(1, 3, 40, 12), depth_multiplier=2),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -157,7 +162,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "conv_im2col_two_images_relu",
                                   "sub_broadcast_relu", "depthwise_5x5_odd_width", "depthwise_7x7_stride2_relu6",
                                   "depthwise_dilation2_12_channels", "depthwise_rowpairs_two_images_stride2_relu6",
-                                  "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes"])
+                                  "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes",
+                                  "depthwise_rowpairs_x2_stride2_relu", "depthwise_rowpairs_x2_passes"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

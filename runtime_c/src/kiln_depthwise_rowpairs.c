@@ -1,4 +1,4 @@
-/* int8 DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, on pairs of rows ("rowpairs" variant).
+/* int8 DEPTHWISE_CONV_2D, 3x3, depth multiplier 1 or 2, on pairs of rows ("rowpairs" variant).
  *
  * The input's rows are copied, two at a time, into a ring of int16 pairs in scratch: pair-row q
  * holds padded rows 2q and 2q + 1, each channel's two values in one word {row 2q, row 2q + 1},
@@ -14,21 +14,22 @@
  * {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, are always 96 consecutive bytes whatever
  * the parity of q: one LDM walk. rowpairs.py in the compiler mirrors the layout (pack, scratch).
  *
- * The stream, per group: its four biases, the 24 weight words in the walk's order, the four
- * channels' {m, e, c} (12 words): 40 words. Weights and biases are doubled (kiln_rq's own doubling
- * done). For a vertical stride that is odd, a second section with the odd-t weights follows. */
+ * The stream, per group: its four biases, its step word (RP_ROW_BODY), the 24 weight words in the
+ * walk's order, the four channels' {m, e, c} (12 words): 41 words. Weights and biases are doubled
+ * (kiln_rq's own doubling done; the compiler offers the layout only where kiln_rq is exact). For a
+ * vertical stride that is odd, a second section with the odd-t weights follows.
+ *
+ * Depth multiplier 2: the ring's groups are the output's; the copy writes each input channel's
+ * pairs twice (output channels 2c and 2c + 1), the rest is the same. */
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
-
-#include <string.h>
 
 #define GROUP_WORDS 41 /* a group's stream: 4 biases, its step word, 24 weights, 12 requantization words */
 #define POS_BYTES 32   /* a column position: two slots of four int16 pairs */
 
 typedef struct {
     const int32_t *stream; /* the pass's first group, in the row's section */
-    const int32_t *end;    /* after the pass's last group */
     const uint8_t *x;      /* the walk's start, less group 0's step (see RP_ROW_BODY) */
     int8_t *out;           /* pixel 0's first channel of the pass */
     int32_t out_step;      /* bytes from after a pixel's pass channels to the next pixel's */
@@ -38,12 +39,6 @@ typedef struct {
 
 typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
 
-static inline uint32_t load4(const int8_t *p) /* four channels' bytes, any alignment */
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
 
 #if KILN_DSP && !defined(__OPTIMIZE_SIZE__)
 #define KILN_RP_ASM 1
@@ -76,7 +71,7 @@ static inline uint32_t load4(const int8_t *p) /* four channels' bytes, any align
     "bfi    r0, r1, #8, #8\n\t"                                                                   \
     "bfi    r0, r2, #16, #8\n\t"                                                                  \
     "bfi    r0, r3, #24, #8\n\t"                                                                  \
-    "ldrd   r4, r5, [sp, #24]\n\t"                                                                \
+    "ldrd   r4, r5, [sp, #20]\n\t"                                                                \
     "ssub8  r6, r0, r4\n\t"                                                                       \
     "sel    r0, r0, r4\n\t"                                                                       \
     "ssub8  r6, r5, r0\n\t"                                                                       \
@@ -84,7 +79,7 @@ static inline uint32_t load4(const int8_t *p) /* four channels' bytes, any align
     "str    r0, [r10], #4\n\t"
 
 /* A row of pixels, every group of the pass: the job's fields copied to the stack ([sp] stream,
- * #4 end, #8 x, #12 out, #16 out_step, #20 pixels, #24 lo4, #28 hi4). Each group's stream starts with its biases and its step word: twice the bytes
+ * #4 x, #8 out, #12 out_step, #16 pixels, #20 lo4, #24 hi4). Each group's stream starts with its biases and its step word: twice the bytes
  * from where the walk stands to the group's first block, plus 1 on the pass's last group (TST sets
  * the flags the loop's branch reads, nothing between sets them). Registers: sums r0-r3, the row
  * pairs r4-r7, the weights r8-r11, the walk r12, the stream lr; then the constants r4-r9, the output
@@ -92,30 +87,30 @@ static inline uint32_t load4(const int8_t *p) /* four channels' bytes, any align
 #define RP_ROW_BODY(STORE)                                                                        \
     __asm__ volatile(                                                                             \
         "push   {r4-r11, lr}\n\t"                                                                 \
-        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                          \
-        "push   {r1, r2, r3, r4, r5, r6, r7, r8}\n\t"                                              \
-        "mov    r12, r3\n\t"                                                                      \
+        "ldm    r0, {r1, r2, r3, r4, r5, r6, r7}\n\t"                                              \
+        "push   {r1, r2, r3, r4, r5, r6, r7}\n\t"                                                  \
+        "mov    r12, r2\n\t"                                                                      \
         "mov    lr, r1\n\t"                                                                       \
         "1:\n\t"                                                                                  \
         "ldmia  lr!, {r0, r1, r2, r3, r4}\n\t"                                                    \
         "add    r12, r12, r4, asr #1\n\t"                                                         \
         "tst    r4, #1\n\t" RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK RP_BLOCK                  \
         "ldmia  lr!, {r4, r5, r6, r7, r8, r9}\n\t"                                                \
-        "ldr    r10, [sp, #12]\n\t"                                                               \
+        "ldr    r10, [sp, #8]\n\t"                                                               \
         RP_RQ("r0", "r4", "r5", "r6") RP_RQ("r1", "r7", "r8", "r9")                                \
         "ldmia  lr!, {r4, r5, r6, r7, r8, r9}\n\t"                                                \
         RP_RQ("r2", "r4", "r5", "r6") RP_RQ("r3", "r7", "r8", "r9") STORE                          \
-        "str    r10, [sp, #12]\n\t"                                                               \
+        "str    r10, [sp, #8]\n\t"                                                                \
         "beq    1b\n\t"                                                                           \
         "ldr    lr, [sp]\n\t" /* the pixel's groups done: the next pixel */                       \
-        "ldr    r4, [sp, #16]\n\t"                                                                \
+        "ldr    r4, [sp, #12]\n\t"                                                                \
         "add    r10, r10, r4\n\t"                                                                 \
-        "str    r10, [sp, #12]\n\t"                                                               \
-        "ldr    r4, [sp, #20]\n\t"                                                                \
+        "str    r10, [sp, #8]\n\t"                                                               \
+        "ldr    r4, [sp, #16]\n\t"                                                                \
         "subs   r4, r4, #1\n\t"                                                                   \
-        "str    r4, [sp, #20]\n\t"                                                                \
+        "str    r4, [sp, #16]\n\t"                                                                \
         "bne    1b\n\t"                                                                           \
-        "add    sp, sp, #32\n\t"                                                                  \
+        "add    sp, sp, #28\n\t"                                                                  \
         "pop    {r4-r11, pc}\n\t")
 
 __attribute__((naked, noinline)) static void row_simple(const rp_job_t *job)
@@ -154,7 +149,7 @@ KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t
     int32_t px, c, b;
     for (px = 0; px < j->pixels; ++px, o += j->out_step) {
         const int32_t *w;
-        for (w = j->stream; w != j->end; w += GROUP_WORDS, x += 6 * 16) {
+        for (w = j->stream;; w += GROUP_WORDS, x += 6 * 16) {
             const rp_word_t *xv;
             x += w[4] >> 1; /* the step word */
             xv = (const rp_word_t *)(const void *)x;
@@ -165,7 +160,9 @@ KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t
                 v = kiln_smmlar(acc, q[0], q[2] + (acc >> 31)) >> q[1];
                 *o++ = (int8_t)kiln_clamp_i32(v, p->act_min, p->act_max);
             }
+            if (w[4] & 1) break; /* the pass's last group */
         }
+        x += 6 * 16;
     }
 }
 #endif
@@ -250,6 +247,26 @@ __attribute__((naked, noinline)) static void copy_two_groups(rp_copy_t *c)
                  RP_PUT("r4", "r6", "r2") RP_PUT("r5", "r7", "r3"), RP_PAD_D1);
 }
 
+/* Depth multiplier 2: one input group's four channels twice each, as two groups (16 values). */
+__attribute__((naked, noinline)) static void copy_groups_x2(rp_copy_t *c)
+{
+    (void)c;
+    RP_COPY_BODY("ldr    r4, [r0]\n\t" "ldr    r6, [r1]\n\t",
+                 "pkhbt  r8, r4, r6, lsl #16\n\t"
+                 "pkhtb  r9, r6, r4, asr #16\n\t"
+                 "sxtb16 r4, r8\n\t"
+                 "sxtb16 r6, r8, ror #8\n\t"
+                 "sxtb16 r8, r9\n\t"
+                 "sxtb16 r9, r9, ror #8\n\t"
+                 "strd   r4, r4, [r2]\n\t"
+                 "strd   r6, r6, [r2, #8]\n\t"
+                 "add    r2, r2, #32\n\t"
+                 "strd   r8, r8, [r3]\n\t"
+                 "strd   r9, r9, [r3, #8]\n\t"
+                 "add    r3, r3, #32\n\t",
+                 RP_PAD_D1);
+}
+
 /* One group (an odd group count's last). */
 __attribute__((naked, noinline)) static void copy_one_group(rp_copy_t *c)
 {
@@ -257,13 +274,6 @@ __attribute__((naked, noinline)) static void copy_one_group(rp_copy_t *c)
     RP_COPY_BODY("ldr    r4, [r0]\n\t" "ldr    r6, [r1]\n\t", RP_PUT("r4", "r6", "r2"), "");
 }
 #endif
-
-/* Four channels of two rows (a, b: their words) as the pair-row's four words at d. */
-static inline void put_group(rp_word_t *d, uint32_t a, uint32_t b)
-{
-    int32_t c;
-    for (c = 0; c < 4; ++c) d[c] = kiln_pair16((int8_t)(a >> (8 * c)), (int8_t)(b >> (8 * c)));
-}
 
 /* The image's padded row r at the pass's first channel (image: row 0's), or NULL for a padding row. */
 static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geometry_t *g)
@@ -279,7 +289,8 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, i
                           const kiln_conv_geometry_t *g, int32_t positions, uint32_t z4)
 {
     const int8_t *a = row_at(image, 2 * q, g), *b = row_at(image, 2 * q + 1, g);
-    uint8_t *row = ring + (q >> 1) * POS_BYTES + (q & 1) * 16;
+    uint8_t *row = ring + 16 * q; /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes */
+    const int32_t x2 = g->depth_multiplier - 1;
     int32_t k, gi;
 #if KILN_RP_ASM
     const int32_t k0 = g->pad_left < positions ? g->pad_left : positions; /* the image's columns: k0 .. k1 - 1 */
@@ -294,8 +305,12 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, i
         c.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
         if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
         if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)g->in_c) % 4 == 0) { /* (LDRD: words) */
-            c.a_next = a != 0 ? 8 : 0, c.b_next = b != 0 ? 8 : 0;
+            c.a_next = a != 0 ? 8 / g->depth_multiplier : 0, c.b_next = b != 0 ? 8 / g->depth_multiplier : 0;
             c.d = row, c.count = groups / 2;
+            if (g->depth_multiplier == 2) { /* (groups even) */
+                copy_groups_x2(&c);
+                return;
+            }
             if (c.count > 0) copy_two_groups(&c); /* (leaves a, b, d at the groups after) */
             if (groups & 1) {
                 c.count = 1;
@@ -308,9 +323,13 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, i
     for (gi = 0; gi < groups; ++gi) { /* (the zero point's pairs in the padding columns) */
         rp_word_t *d = (rp_word_t *)(void *)(row + gi * region_bytes);
         for (k = 0; k < positions; ++k) {
-            const int32_t ix = k - g->pad_left, at = ix * g->in_c + 4 * gi;
+            const int32_t ix = k - g->pad_left, at = ix * g->in_c + (4 * gi >> x2);
             const int inside = ix >= 0 && ix < g->in_w;
-            put_group(d + 8 * k, a != 0 && inside ? load4(a + at) : z4, b != 0 && inside ? load4(b + at) : z4);
+            const int8_t *pa = a != 0 && inside ? a + at : (const int8_t *)&z4;
+            const int8_t *pb = b != 0 && inside ? b + at : (const int8_t *)&z4;
+            int32_t c;
+            for (c = 0; c < 4; ++c) /* output channel c: input channel c / dm (dm 1 or 2) */
+                d[8 * k + c] = kiln_pair16(pa[c >> x2], pb[c >> x2]);
         }
     }
 }
@@ -319,7 +338,7 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
                                      const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
 {
     const kiln_conv_geometry_t *g = &p->g;
-    const int32_t groups = g->in_c / 4, section = groups * GROUP_WORDS;
+    const int32_t groups = g->out_c / 4, section = groups * GROUP_WORDS;
     const int32_t positions = (g->out_w - 1) * g->stride_w + 3; /* padded columns the row reads */
     const int32_t pair_rows = (((g->out_h - 1) * g->stride_h) >> 1) + 2;
     const int32_t region = ((pair_rows - 1) >> 1) + positions; /* column positions a group's ring holds */
@@ -344,10 +363,9 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
             for (oy = 0; oy < g->out_h; ++oy) {
                 const int32_t t = oy * g->stride_h, q = t >> 1;
                 for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
-                    fill_pair_row(ring, region_bytes, next, n, in + 4 * c0, g, positions, z4);
+                    fill_pair_row(ring, region_bytes, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g, positions, z4);
                 j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
-                j.end = j.stream + n * GROUP_WORDS;
-                j.x = ring + (q >> 1) * POS_BYTES + (q & 1) * 16 - (j.stream[4] >> 1);
+                j.x = ring + 16 * q - (j.stream[4] >> 1);
                 j.out = out + oy * row_out + 4 * c0;
 #if KILN_RP_ASM
                 row_fn(&j);

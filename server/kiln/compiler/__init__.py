@@ -98,8 +98,9 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
     there is one; None: no log, every operator's default). A CPU without the DSP extension, or with
     Helium, has defaults of its own underneath (tuning.cpu_defaults); a DSP CPU on a board of
     `flash_bytes` (boards.flash) stores large FULLY_CONNECTED and CONV_2D weights pre-widened where
-    they fit (tuning.flash_defaults), and takes "planes" for the 3x3 depthwise layers where it
-    pays, within the arena's bound and half of `ram_bytes` (_planes_within_bound)."""
+    they fit (tuning.flash_defaults), and takes "rowpairs" then "planes" for the depthwise layers
+    where they pay, within half the flash and the arena's bound and half of `ram_bytes`
+    (_rowpairs_within_bound, _planes_within_bound)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}
@@ -119,7 +120,7 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
             validate.run(g)  # the signatures need a graph Kiln can compile
             chosen.update(tuning.choose(g, tuning.Log.load(log_path), cpu))
         if dsp_board:
-            chosen.update(_rowpairs_within_bound(g, chosen, ram_bytes))
+            chosen.update(_rowpairs_within_bound(g, chosen, ram_bytes, flash_bytes))
             chosen.update(_planes_within_bound(g, chosen, ram_bytes))
     bufs = prepare_graph(g, chosen)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
@@ -133,19 +134,20 @@ def _planned(g: Graph, chosen: dict[int, str]) -> Graph:
     return h
 
 
-def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
+def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None,
+                           flash_bytes: int | None) -> dict[int, str]:
     """The untuned default of tuning.rowpairs_candidates (where rowpairs leads): "rowpairs" on them
     all, less those whose ring would raise the planned arena past the activations' lower bound
     (what a planner without in-place tricks needs; TFLite Micro's arena is above it) or past half
     the board's RAM: the largest rings dropped first, until the arena fits."""
-    ids = tuning.rowpairs_candidates(g, chosen)
+    ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
     if not ids:
         return {}
 
     def planned(extra: dict[int, str]) -> Graph:
         return _planned(g, {**chosen, **extra})
 
-    base = planned({i: "pairs" for i in ids})
+    base = planned({})  # the layers' own defaults (pairs; planes or multiplier at a multiplier)
     bound = max(plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators)), base.arena_bytes)
     if ram_bytes:
         bound = min(bound, ram_bytes // 2)

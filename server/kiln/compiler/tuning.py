@@ -193,20 +193,41 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
 PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 layer (bench/cortex_m.md)
 
 
-def rowpairs_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
+def rowpairs_candidates(g: Graph, chosen: dict[int, str], flash_bytes: int | None = None) -> list[int]:
     """The int8 DEPTHWISE_CONV_2D layers not already given a variant where "rowpairs" fits and leads
-    (depthwise.rowpairs_leads), at the cost of its ring in the arena (compiler._rowpairs_within_bound
-    decides)."""
+    (depthwise.rowpairs_leads), in the model's order while its stream (its weights as int16 pairs of
+    rows, twice over at stride 1: rowpairs.stream_bytes) keeps the constants within half the board's
+    flash (flash_left); its ring's cost in the arena, compiler._rowpairs_within_bound decides."""
+    from .ops import rowpairs
     from .ops.conv import _geometry
 
+    left = flash_left(g, chosen, flash_bytes) if flash_bytes else None
     out = []
     for op in g.operators:
         if op.index in chosen or op.kind != "DEPTHWISE_CONV_2D" or "rowpairs" not in variants(op, g):
             continue
         x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
-        if depthwise.rowpairs_leads(_geometry(op, x, y, w.shape[1], w.shape[2])):
+        p = _geometry(op, x, y, w.shape[1], w.shape[2])
+        if not depthwise.rowpairs_leads(p):
+            continue
+        extra = rowpairs.stream_bytes(p, y.shape[3]) - w.size - 4 * y.shape[3]  # beyond its int8 weights, bias
+        if left is None or extra <= left:
             out.append(op.index)
+            left = None if left is None else left - extra
     return out
+
+
+def flash_left(g: Graph, chosen: dict[int, str], flash_bytes: int) -> int:
+    """Half the board's flash less the model's constants and what the chosen variants add to them
+    (flash_defaults' accounting: a widened layer one byte a weight, an ADD table ADD_TABLE_BYTES)."""
+    left = flash_bytes // 2 - sum(t.nbytes for t in g.tensors if t.is_const)
+    for i, v in chosen.items():
+        op = g.operators[i]
+        if v == "tables":
+            left -= ADD_TABLE_BYTES
+        elif v == widened_variant(op, g):
+            left -= g.tensor(op.inputs[1]).size
+    return left
 
 
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:

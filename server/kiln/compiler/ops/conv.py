@@ -416,8 +416,8 @@ register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, ty
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "
-               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1, 3x3, "
-               "channels a multiple of 4, stride 1 or 2 (rows of 3 or more): int16 pairs of rows in a ring "
+               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 or 2, 3x3, "
+               "input channels a multiple of 4, stride 1 or 2 (rows of 3 or more): int16 pairs of rows in a ring "
                "(rowpairs; on a DSP board where the arena stays within the activations' bound); at multiplier 1 "
                "on a DSP board: other widths within half the RAM, dilated 3x3 stride-1 layers where the "
                "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "

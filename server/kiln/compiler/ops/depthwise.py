@@ -46,7 +46,8 @@ def planes_fit(op, g, geometry: dict) -> bool:
 
 
 def variants(op, g, geometry: dict) -> list[str]:
-    """The int8 layouts this layer can take, the untuned default first."""
+    """The int8 layouts this layer can take, the untuned default first ("rowpairs" last: a DSP
+    board's trial takes it, compiler._rowpairs_within_bound)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     taps = w.shape[1] * w.shape[2]
     if x.shape[3] == 1:
@@ -54,7 +55,7 @@ def variants(op, g, geometry: dict) -> list[str]:
     elif y.shape[3] == x.shape[3]:
         names = ["pairs", "rows"] if taps <= MAX_TAPS else []
     else:
-        names = ["multiplier"] if taps <= MAX_TAPS else []
+        names = ["multiplier"] if taps <= MAX_TAPS else []  # (and rowpairs at multiplier 2, below)
     if planes_fit(op, g, geometry):
         names = ["planes", *names] if planes_first(op, g, geometry) else [*names, "planes"]
     if rowpairs_fit(op, g, geometry):
@@ -142,7 +143,7 @@ def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str
     p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
     if variant in ("planes", "rowpairs") or p["k_h"] * p["k_w"] <= MAX_TAPS:  # outside taps read the zero point, folded in
         p["bias_folded"] = folded_bias(g, op).astype(np.int32)
-        if p["depth_multiplier"] > 1 and variant != "planes":
+        if p["depth_multiplier"] > 1 and variant not in ("planes", "rowpairs"):
             p["multiplier_filter"] = pack_multiplier(wdata)
     p["bias"] = bias.astype(np.int32)
     requant(p.get("bias_folded", p["bias"]), 128 if "bias_folded" in p else 256)

@@ -1,5 +1,5 @@
 """The "rowpairs" layout of an int8 DEPTHWISE_CONV_2D (kiln_depthwise_conv_s8_rowpairs): 3x3,
-depth multiplier 1, no dilation, channels a multiple of 4, any stride and padding.
+depth multiplier 1 or 2, no dilation, input channels a multiple of 4, any stride and padding.
 
 The kernel copies the input's rows two at a time, widened to int16, into a ring in scratch:
 pair-row q holds padded rows 2q and 2q + 1, each channel's two values one word. An output row whose
@@ -19,8 +19,10 @@ RING_MIN = 2048  # scratch bytes a pass may always take (below it, one pass cost
 
 
 def eligible(p: dict, in_c: int, out_c: int) -> bool:
-    return ((p["k_h"], p["k_w"]) == (3, 3) and p["dil_h"] == p["dil_w"] == 1 and in_c == out_c
-            and in_c % 4 == 0)
+    """3x3 without dilation, input channels a multiple of 4, depth multiplier 1 or 2 (the copy
+    writes each input channel's pairs once or twice: its groups are the output's)."""
+    return ((p["k_h"], p["k_w"]) == (3, 3) and p["dil_h"] == p["dil_w"] == 1 and in_c % 4 == 0
+            and out_c in (in_c, 2 * in_c))
 
 
 def positions(p: dict) -> int:
@@ -31,12 +33,13 @@ def positions(p: dict) -> int:
 
 
 def chunk(p: dict) -> int:
-    """Groups of four channels a pass takes: all of them (one pass: the output may overlap the
-    input) where their ring is at most the larger of RING_MIN and the input image, else as many as
-    fit that (at least one)."""
-    groups, per_group = p["in_c"] // 4, POS_BYTES * positions(p)
+    """Groups of four output channels a pass takes: all of them (one pass: the output may overlap
+    the input) where their ring is at most the larger of RING_MIN and the input image, else as many
+    as fit that (at least one; an even count at depth multiplier 2: whole input groups)."""
+    groups, per_group, dm = p["out_c"] // 4, POS_BYTES * positions(p), p["out_c"] // p["in_c"]
     cap = max(RING_MIN, p["in_h"] * p["in_w"] * p["in_c"])
-    return max(1, min(groups, cap // per_group))
+    n = max(1, min(groups, cap // per_group))
+    return max(dm, n // dm * dm)
 
 
 def scratch_bytes(p: dict) -> int:
@@ -79,7 +82,7 @@ def step_words(p: dict) -> list[int]:
     """Per group, twice the bytes the kernel's walk moves before the group's first block, plus 1 on
     a pass's last group: within a pass, from a group's walk end to the next group's ring; on a pass's
     first group, from its last group's walk end at the previous pixel to the next pixel."""
-    groups, n = p["in_c"] // 4, chunk(p)
+    groups, n = p["out_c"] // 4, chunk(p)
     region = POS_BYTES * positions(p)
     out = []
     for g in range(groups):
@@ -87,6 +90,11 @@ def step_words(p: dict) -> list[int]:
         step = POS_BYTES * p["stride_w"] - (in_pass - 1) * region - 96 if i == 0 else region - 96
         out.append(2 * step + (i == in_pass - 1))
     return out
+
+
+def stream_bytes(p: dict, out_c: int) -> int:
+    """The stream's bytes (pack): GROUP_WORDS words a group of four channels, a section a parity."""
+    return 4 * GROUP_WORDS * (out_c // 4) * len(sections(p))
 
 
 def sections(p: dict) -> list[int]:
@@ -99,7 +107,7 @@ def overlap(p: dict) -> int:
     the kernel has yet to read. In one pass, per output row it copies the pair-rows not yet in the
     ring, then writes the row; with several passes each reads the whole image again: no overlap."""
     image_in, image_out = p["in_h"] * p["in_w"] * p["in_c"], p["out_h"] * p["out_w"] * p["out_c"]
-    if chunk(p) * 4 < p["in_c"]:
+    if chunk(p) * 4 < p["out_c"]:
         return p["batches"] * image_out
     never = 1 << 60
     row_in, row_out = p["in_w"] * p["in_c"], p["out_w"] * p["out_c"]
