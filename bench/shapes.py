@@ -50,14 +50,25 @@ def _out(size: int, k: int, stride: int, dil: int, same: bool) -> int:
 ACTIVATIONS = {"int8": ((0.05, -3), (0.1, 2), "int32", 2000), "int16": ((0.0008, 0), (0.002, 0), "int64", 20000)}
 
 
-def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None, act="int8") -> bytes:
+def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None, act="int8", after=None) -> bytes:
     """CONV_2D (dm None) or DEPTHWISE_CONV_2D of multiplier dm, int8 per-channel weights, `act`
-    activations (int8, or int16: 16x8)."""
+    activations (int8, or int16: 16x8); after: first a 1x1 CONV_2D from that many channels to the
+    layer's input (as in a network, where the layer is not the arena's peak: the row measures the
+    layer, the last operator)."""
     n, h, w_, ic = shape
     kh, kw = (k, k) if isinstance(k, int) else k
     (xs, xz), (ys, yz), bt, br = ACTIVATIONS[act]
     w = ModelWriter(description="kiln bench/shapes.py")
     x = w.tensor("x", list(shape), act, xs, xz)
+    first = x
+    if after is not None:
+        first = w.tensor("x0", [n, h, w_, after], act, xs, xz)
+        s0 = [float(v) for v in RNG.uniform(0.004, 0.02, ic)]
+        w0 = w.tensor("w0", [ic, 1, 1, after], "int8", s0, [0] * ic, axis=0,
+                      data=RNG.integers(-127, 128, [ic, 1, 1, after]).astype(np.int8))
+        b0 = w.tensor("b0", [ic], bt, [xs * v for v in s0], [0] * ic, data=RNG.integers(-br, br, ic).astype(bt))
+        w.op("CONV_2D", [first, w0, b0], [x], {"padding": 0, "stride_h": 1, "stride_w": 1,
+                                                "dilation_h_factor": 1, "dilation_w_factor": 1})
     depthwise = dm is not None
     oc = ic * dm if depthwise else oc
     fshape = [1, kh, kw, oc] if depthwise else [oc, kh, kw, ic]
@@ -71,7 +82,7 @@ def conv(shape, k, oc, stride=1, dil=1, same=True, dm=None, act="int8") -> bytes
     if depthwise:
         opts["depth_multiplier"] = dm
     w.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, wt, b], [y], opts)
-    w.inputs, w.outputs = [x], [y]
+    w.inputs, w.outputs = [first], [y]
     return w.build()
 
 
@@ -174,6 +185,10 @@ LAYERS = {
     "dw 3x3 one channel x8 48x48x1": lambda: conv([1, 48, 48, 1], 3, 0, stride=2, dm=8),
     "dw 10x8 one channel x8 49x10x1 (speech)": lambda: conv([1, 49, 10, 1], (10, 8), 0, stride=2, dm=8),
     "dw 3x3 x2 s2 33x33x8": lambda: conv([1, 33, 33, 8], 3, 0, stride=2, dm=2),
+    # stride 2 inside a network (after a 1x1 CONV_2D that is the arena's peak): rowpairs' ring fits there
+    "dw 3x3 s2 48x48x16 after a 1x1 (vww)": lambda: conv([1, 48, 48, 16], 3, 0, stride=2, dm=1, after=16),
+    "dw 3x3 s2 32x32x16 after a 1x1": lambda: conv([1, 32, 32, 16], 3, 0, stride=2, dm=1, after=32),
+    "dw 3x3 x2 s2 33x33x8 after a 1x1": lambda: conv([1, 33, 33, 8], 3, 0, stride=2, dm=2, after=16),
     "dw 3x3 one channel x4 dilation 2 40x40x1": lambda: conv([1, 40, 40, 1], 3, 0, dil=2, dm=4),
     "dw 9x9 16x16x8 (above the tap table)": lambda: conv([1, 16, 16, 8], 9, 0, dm=1),
     "fc 256 -> 64": lambda: fc(1, 256, 64),
@@ -277,7 +292,7 @@ def main() -> None:
             row = {"layer": name}
             try:
                 r = bench.bench(path, "qemu-m4")
-                op = r["operators"][0]
+                op = r["operators"][-1]  # the layer (after any 1x1 before it)
                 row.update(instructions=op["instructions"], macs=op["macs"], variant=op["variant"],
                            per_mac=op["instructions"] / op["macs"] if op["macs"] else None, total=r["instructions"])
                 if args.tflm:

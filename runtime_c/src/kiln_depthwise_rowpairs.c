@@ -33,7 +33,7 @@ typedef struct {
     const uint8_t *x;      /* the walk's start, less group 0's step (see RP_ROW_BODY) */
     int8_t *out;           /* pixel 0's first channel of the pass */
     int32_t out_step;      /* bytes from after a pixel's pass channels to the next pixel's */
-    int32_t pixels;
+    int8_t *out_end;       /* after the row's last pixel (out_step included) */
     uint32_t lo4, hi4;     /* the clamp, one byte a channel */
 } rp_job_t;
 
@@ -79,11 +79,11 @@ typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
     "str    r0, [r10], #4\n\t"
 
 /* A row of pixels, every group of the pass: the job's fields copied to the stack ([sp] stream,
- * #4 x, #8 out, #12 out_step, #16 pixels, #20 lo4, #24 hi4). Each group's stream starts with its biases and its step word: twice the bytes
- * from where the walk stands to the group's first block, plus 1 on the pass's last group (TST sets
- * the flags the loop's branch reads, nothing between sets them). Registers: sums r0-r3, the row
- * pairs r4-r7, the weights r8-r11, the walk r12, the stream lr; then the constants r4-r9, the output
- * r10. 64 instructions a group of 36 MACs. */
+ * #4 x, #8 out, #12 out_step, #16 out_end, #20 lo4, #24 hi4). Each group's stream starts with its
+ * biases and its step word: twice the bytes from where the walk stands to the group's first block,
+ * plus 1 on the pass's last group (TST sets the flags the loop's branch reads, nothing between
+ * sets them). Registers: sums r0-r3, the row pairs r4-r7, the weights r8-r11, the walk r12, the
+ * stream lr; then the constants r4-r9, the output r10. 64 instructions a group of 36 MACs. */
 #define RP_ROW_BODY(STORE)                                                                        \
     __asm__ volatile(                                                                             \
         "push   {r4-r11, lr}\n\t"                                                                 \
@@ -107,8 +107,7 @@ typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
         "add    r10, r10, r4\n\t"                                                                 \
         "str    r10, [sp, #8]\n\t"                                                               \
         "ldr    r4, [sp, #16]\n\t"                                                                \
-        "subs   r4, r4, #1\n\t"                                                                   \
-        "str    r4, [sp, #16]\n\t"                                                                \
+        "cmp    r10, r4\n\t"                                                                      \
         "bne    1b\n\t"                                                                           \
         "add    sp, sp, #28\n\t"                                                                  \
         "pop    {r4-r11, pc}\n\t")
@@ -146,8 +145,8 @@ KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t
 {
     const uint8_t *x = j->x;
     int8_t *o = j->out;
-    int32_t px, c, b;
-    for (px = 0; px < j->pixels; ++px, o += j->out_step) {
+    int32_t c, b;
+    for (; o != j->out_end; o += j->out_step) {
         const int32_t *w;
         for (w = j->stream;; w += GROUP_WORDS, x += 6 * 16) {
             const rp_word_t *xv;
@@ -208,7 +207,7 @@ typedef struct {
 #define RP_PAD_D1 "stm    r3, {r5, r6, r7, r8}\n\t" "add    r3, r3, #32\n\t"
 
 /* A pair-row's positions of `count` runs of groups (PUTS: two, the second's blocks at D1 = D +
- * region, or one), the padding ones too: 22 instructions a position of two groups (16 values).
+ * region, or one), the padding ones too: 21 instructions a position of two groups (16 values).
  * The job (lr) keeps the next run's a, b and d. */
 #define RP_COPY_BODY(LOADS, PUTS, D1_STORE)                                                       \
     __asm__ volatile("push   {r4-r11, lr}\n\t"                                                    \
@@ -220,10 +219,17 @@ typedef struct {
                      "ldr    r4, [lr, #28]\n\t" RP_PADS(D1_STORE)                                 \
                      "cmp    r12, #0\n\t" /* (a pair-row of padding rows: positions all padding) */ \
                      "beq    5f\n\t"                                                              \
+                     "tst    r12, #1\n\t" /* two positions a trip: an odd count enters halfway */ \
+                     "beq    3f\n\t"                                                              \
+                     "add    r12, r12, #1\n\t"                                                    \
+                     "b      6f\n\t"                                                              \
                      "3:\n\t" LOADS                                                               \
                      "add    r0, r0, r10\n\t"                                                     \
                      "add    r1, r1, r11\n\t" PUTS                                                \
-                     "subs   r12, r12, #1\n\t"                                                    \
+                     "6:\n\t" LOADS                                                               \
+                     "add    r0, r0, r10\n\t"                                                     \
+                     "add    r1, r1, r11\n\t" PUTS                                                \
+                     "subs   r12, r12, #2\n\t"                                                    \
                      "bne    3b\n\t"                                                              \
                      "5:\n\t"                                                                     \
                      "ldr    r4, [lr, #32]\n\t" RP_PADS(D1_STORE)                                 \
@@ -356,7 +362,6 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
             int32_t next = 0; /* the next pair-row to copy */
             rp_job_t j;
             j.out_step = g->out_c - 4 * n;
-            j.pixels = g->out_w;
 #if KILN_RP_ASM
             j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
 #endif
@@ -366,7 +371,7 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
                     fill_pair_row(ring, region_bytes, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g, positions, z4);
                 j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
                 j.x = ring + 16 * q - (j.stream[4] >> 1);
-                j.out = out + oy * row_out + 4 * c0;
+                j.out = out + oy * row_out + 4 * c0, j.out_end = j.out + row_out;
 #if KILN_RP_ASM
                 row_fn(&j);
 #else

@@ -120,10 +120,6 @@ def planes_beats_pairs(op, g, min_width: int) -> bool:
     if x.dtype != "int8" or x.shape[3] == 1 or y.shape[3] != x.shape[3]:
         return False
     p = {"k_w": w.shape[2], "stride_w": o.get("stride_w", 1), "dil_w": o.get("dilation_w_factor", 1)}
-    from .conv import _geometry  # (conv imports this module)
-    geometry = _geometry(op, x, y, w.shape[1], w.shape[2])
-    if rowpairs_fit(op, g, geometry) and rowpairs_leads(geometry):
-        return False  # rowpairs leads there, without planes' arena
     if tuple(w.shape[1:3]) != (3, 3):
         return planes.path(p) in (planes.W1, planes.W2)
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
