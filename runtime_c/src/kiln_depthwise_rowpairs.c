@@ -39,7 +39,6 @@ typedef struct {
 
 typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
 
-
 #if KILN_DSP && !defined(__OPTIMIZE_SIZE__)
 #define KILN_RP_ASM 1
 /* One block of the walk: four channels' pairs of rows (r12) against their weights (lr). */
@@ -51,7 +50,7 @@ typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
     "smlad  r2, r6, r10, r2\n\t"                                                                  \
     "smlad  r3, r7, r11, r3\n\t"
 
-/* kiln_rq of a doubled sum A with {m, e, c} in M, E, C (T a temporary), saturated to int8 */
+/* kiln_rq of a doubled sum A with {m, e, c} in M, E, C (r11 a temporary), saturated to int8 */
 #define RP_RQ(A, M, E, C)                                                                         \
     "add    r11, " C ", " A ", asr #31\n\t"                                                       \
     "smmlar " A ", " A ", " M ", r11\n\t"                                                         \
@@ -291,8 +290,9 @@ static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geom
 /* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
  * (image: its first pixel at the pass's first channel), every column position, the zero point
  * outside the image. */
-KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, int32_t q, int32_t groups, const int8_t *image,
-                          const kiln_conv_geometry_t *g, int32_t positions, uint32_t z4)
+KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, int32_t q, int32_t groups,
+                                          const int8_t *image, const kiln_conv_geometry_t *g, int32_t positions,
+                                          uint32_t z4)
 {
     const int8_t *a = row_at(image, 2 * q, g), *b = row_at(image, 2 * q + 1, g);
     uint8_t *row = ring + 16 * q; /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes */
@@ -368,7 +368,8 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
             for (oy = 0; oy < g->out_h; ++oy) {
                 const int32_t t = oy * g->stride_h, q = t >> 1;
                 for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
-                    fill_pair_row(ring, region_bytes, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g, positions, z4);
+                    fill_pair_row(ring, region_bytes, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g,
+                                  positions, z4);
                 j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
                 j.x = ring + 16 * q - (j.stream[4] >> 1);
                 j.out = out + oy * row_out + 4 * c0, j.out_end = j.out + row_out;

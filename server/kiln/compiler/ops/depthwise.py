@@ -137,7 +137,8 @@ def planes_far_ahead(op, g) -> bool:
 def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str | None, requant) -> list | None:
     """The depthwise half of conv.prepare for int8 (not as a CONV_2D): the kernel's filter and bias,
     p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
-    if variant in ("planes", "rowpairs") or p["k_h"] * p["k_w"] <= MAX_TAPS:  # outside taps read the zero point, folded in
+    # taps outside the image read the zero point, folded into the bias
+    if variant in ("planes", "rowpairs") or p["k_h"] * p["k_w"] <= MAX_TAPS:
         p["bias_folded"] = folded_bias(g, op).astype(np.int32)
         if p["depth_multiplier"] > 1 and variant not in ("planes", "rowpairs"):
             p["multiplier_filter"] = pack_multiplier(wdata)
