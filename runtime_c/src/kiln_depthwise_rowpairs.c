@@ -37,6 +37,20 @@ typedef struct {
     uint32_t lo4, hi4;     /* the clamp, one byte a channel */
 } rp_job_t;
 
+/* The copy of a pair-row (the assembly routines read these offsets: a 0, b 4, d 8, a_step 12, b_step
+ * 16, n 20, region 24, left 28, right 32, zz 36, a_next 40, b_next 44, count 48). */
+typedef struct {
+    const int8_t *a, *b; /* rows 2q and 2q + 1 at the first image column's pixel (word-aligned) */
+    uint8_t *d;          /* the group's block at position 0 */
+    int32_t a_step, b_step; /* bytes to the next pixel (0: a padding row's zero-point words) */
+    int32_t n;           /* the image's positions */
+    int32_t region;      /* bytes between the groups' rings */
+    int32_t left, right; /* padding positions before and after them */
+    uint32_t zz;         /* the zero point as an int16 pair */
+    int32_t a_next, b_next; /* bytes to the next groups' words (0 for a padding row) */
+    int32_t count;       /* calls' worth of groups: the routine repeats for the next ones */
+} rp_copy_t;
+
 typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
 
 #if KILN_DSP && !defined(__OPTIMIZE_SIZE__)
@@ -82,8 +96,9 @@ typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
  * biases and its step word: twice the bytes from where the walk stands to the group's first block,
  * plus 1 on the pass's last group (TST sets the flags the loop's branch reads, nothing between
  * sets them). Registers: sums r0-r3, the row pairs r4-r7, the weights r8-r11, the walk r12, the
- * stream lr; then the constants r4-r9, the output r10. 64 instructions a group of 36 MACs. */
-#define RP_ROW_BODY(STORE)                                                                        \
+ * stream lr; then the constants r4-r9, the output r10. 64 instructions a group of 36 MACs, 4 a
+ * pixel (7 in passes: NEXT_PIXEL moves the output past the other passes' channels). */
+#define RP_ROW_BODY(STORE, NEXT_PIXEL)                                                            \
     __asm__ volatile(                                                                             \
         "push   {r4-r11, lr}\n\t"                                                                 \
         "ldm    r0, {r1, r2, r3, r4, r5, r6, r7}\n\t"                                              \
@@ -101,26 +116,38 @@ typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
         RP_RQ("r2", "r4", "r5", "r6") RP_RQ("r3", "r7", "r8", "r9") STORE                          \
         "str    r10, [sp, #8]\n\t"                                                                \
         "beq    1b\n\t"                                                                           \
-        "ldr    lr, [sp]\n\t" /* the pixel's groups done: the next pixel */                       \
-        "ldr    r4, [sp, #12]\n\t"                                                                \
-        "add    r10, r10, r4\n\t"                                                                 \
-        "str    r10, [sp, #8]\n\t"                                                               \
+        "ldr    lr, [sp]\n\t" /* the pixel's groups done: the next pixel */ NEXT_PIXEL             \
         "ldr    r4, [sp, #16]\n\t"                                                                \
         "cmp    r10, r4\n\t"                                                                      \
         "bne    1b\n\t"                                                                           \
         "add    sp, sp, #28\n\t"                                                                  \
         "pop    {r4-r11, pc}\n\t")
 
+/* the next pixel's output, in passes: out_step bytes on (in one pass it is where the pixel ended) */
+#define RP_OUT_STEP "ldr    r4, [sp, #12]\n\t" "add    r10, r10, r4\n\t" "str    r10, [sp, #8]\n\t"
+
 __attribute__((naked, noinline)) static void row_simple(const rp_job_t *job)
 {
     (void)job;
-    RP_ROW_BODY(RP_STORE_SIMPLE);
+    RP_ROW_BODY(RP_STORE_SIMPLE, "");
+}
+
+__attribute__((naked, noinline)) static void row_simple_passes(const rp_job_t *job)
+{
+    (void)job;
+    RP_ROW_BODY(RP_STORE_SIMPLE, RP_OUT_STEP);
 }
 
 __attribute__((naked, noinline)) static void row_clamp(const rp_job_t *job)
 {
     (void)job;
-    RP_ROW_BODY(RP_STORE_CLAMP);
+    RP_ROW_BODY(RP_STORE_CLAMP, "");
+}
+
+__attribute__((naked, noinline)) static void row_clamp_passes(const rp_job_t *job)
+{
+    (void)job;
+    RP_ROW_BODY(RP_STORE_CLAMP, RP_OUT_STEP);
 }
 #else
 #define KILN_RP_ASM 0
@@ -178,17 +205,6 @@ KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t
     "stm    " D ", {" A ", " B ", r8, r9}\n\t"                                                    \
     "add    " D ", " D ", #32\n\t"
 
-typedef struct {
-    const int8_t *a, *b; /* rows 2q and 2q + 1 at the first image column's pixel (word-aligned) */
-    uint8_t *d;          /* the group's block at position 0 */
-    int32_t a_step, b_step; /* bytes to the next pixel (0: a padding row's zero-point words) */
-    int32_t n;           /* the image's positions */
-    int32_t region;      /* bytes between the groups' rings */
-    int32_t left, right; /* padding positions before and after them */
-    uint32_t zz;         /* the zero point as an int16 pair */
-    int32_t a_next, b_next; /* bytes to the next groups' words (0 for a padding row) */
-    int32_t count;       /* calls' worth of groups: the routine repeats for the next ones */
-} rp_copy_t;
 
 /* `count` (register R4) padding positions at D0 (and D1): the zero point's pairs */
 #define RP_PADS(D1_STORE)                                                                         \
@@ -289,26 +305,23 @@ static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geom
 
 /* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
  * (image: its first pixel at the pass's first channel), every column position, the zero point
- * outside the image. */
-KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, int32_t q, int32_t groups,
+ * outside the image. t: the copy's fields that hold for the whole layer (region, zz, and the
+ * image's columns k0 .. k1 - 1 as n, left, right). */
+KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int32_t q, int32_t groups,
                                           const int8_t *image, const kiln_conv_geometry_t *g, int32_t positions,
                                           uint32_t z4)
 {
     const int8_t *a = row_at(image, 2 * q, g), *b = row_at(image, 2 * q + 1, g);
     uint8_t *row = ring + 16 * q; /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes */
-    const int32_t x2 = g->depth_multiplier - 1;
+    const int32_t x2 = g->depth_multiplier - 1, region_bytes = t->region;
     int32_t k, gi;
 #if KILN_RP_ASM
-    const int32_t k0 = g->pad_left < positions ? g->pad_left : positions; /* the image's columns: k0 .. k1 - 1 */
-    const int32_t k1 = g->pad_left + g->in_w < positions ? g->pad_left + g->in_w : positions;
-    if (k1 > k0) {
+    if (t->n > 0) {
         const uint32_t zw[2] = {z4, z4}; /* a padding row's words, read again at every position */
-        rp_copy_t c;
-        c.a = a != 0 ? a : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
-        c.b = b != 0 ? b : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
-        c.a += (k0 - g->pad_left) * c.a_step, c.b += (k0 - g->pad_left) * c.b_step;
-        c.n = k1 - k0, c.region = region_bytes, c.left = k0, c.right = positions - k1;
-        c.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
+        rp_copy_t c = *t;
+        c.a = a != 0 ? a + t->left * g->in_c : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
+        c.b = b != 0 ? b + t->left * g->in_c : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
+        c.a -= a != 0 ? g->pad_left * g->in_c : 0, c.b -= b != 0 ? g->pad_left * g->in_c : 0;
         if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
         if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)g->in_c) % 4 == 0) { /* (LDRD: words) */
             c.a_next = a != 0 ? 8 / g->depth_multiplier : 0, c.b_next = b != 0 ? 8 / g->depth_multiplier : 0;
@@ -325,6 +338,8 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, int32_t region_bytes, i
             return;
         }
     }
+#else
+    (void)positions;
 #endif
     for (gi = 0; gi < groups; ++gi) { /* (the zero point's pairs in the padding columns) */
         rp_word_t *d = (rp_word_t *)(void *)(row + gi * region_bytes);
@@ -353,8 +368,15 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
     const int32_t image_in = g->in_h * g->in_w * g->in_c, row_out = g->out_w * g->out_c;
     uint8_t *ring = (uint8_t *)scratch;
     int32_t bt, c0, oy;
+    rp_copy_t copy; /* the copy's fields for every pair-row */
+    copy.left = g->pad_left < positions ? g->pad_left : positions; /* the image's columns: left .. left + n - 1 */
+    copy.n = (g->pad_left + g->in_w < positions ? g->pad_left + g->in_w : positions) - copy.left;
+    copy.right = positions - copy.left - copy.n, copy.region = region_bytes;
+    copy.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
 #if KILN_RP_ASM
-    void (*const row_fn)(const rp_job_t *) = p->act_min == -128 && p->act_max == 127 ? row_simple : row_clamp;
+    const int simple = p->act_min == -128 && p->act_max == 127, passes = chunk < groups;
+    void (*const row_fn)(const rp_job_t *) = simple ? (passes ? row_simple_passes : row_simple)
+                                                    : (passes ? row_clamp_passes : row_clamp);
 #endif
     for (bt = 0; bt < g->batches; ++bt, in += image_in, out += g->out_h * row_out) {
         for (c0 = 0; c0 < groups; c0 += chunk) {
@@ -368,8 +390,7 @@ void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, in
             for (oy = 0; oy < g->out_h; ++oy) {
                 const int32_t t = oy * g->stride_h, q = t >> 1;
                 for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
-                    fill_pair_row(ring, region_bytes, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g,
-                                  positions, z4);
+                    fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g, positions, z4);
                 j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
                 j.x = ring + 16 * q - (j.stream[4] >> 1);
                 j.out = out + oy * row_out + 4 * c0, j.out_end = j.out + row_out;
