@@ -19,11 +19,18 @@
  *    rows plainly) against a plain dot product and TFLite's rescale; batches 1-3, depth 1-70,
  *    units 1-19, per-tensor or per-channel, TFLite's exact rescale or kiln_rq with constants built
  *    as quantmath.requant_constants does (its precondition |2 acc| < 2^31 holds at these sizes).
- * 3. int8 DEPTHWISE_CONV_2D on planes: kiln_depthwise_conv_s8_planes (its stream packed as
- *    planes.pack: per output channel 2 x the folded bias, {multiplier, shift, 0}, per kernel row the
- *    doubled weights as int16 pairs of the row loop's layout) against kiln_depthwise_conv_s8_general;
+ * 3. int8 DEPTHWISE_CONV_2D on planes: kiln_depthwise_conv_s8_planes, _wide1 or _wide2 by its path
+ *    (its stream packed as planes.pack: per output channel 2 x the folded bias, {multiplier, 0,
+ *    shift} in its {m, c, e} order, per kernel row the doubled weights as int16 pairs of the path's
+ *    layout) against kiln_depthwise_conv_s8_general;
  *    multiplier 1-8, 1-5 input channels, the same geometries, zero points and clamp. Its scratch, the
  *    ring of rows, is allocated at exactly planes.scratch_bytes, so a read past it is an ASan report.
+ * 4. int8 DEPTHWISE_CONV_2D on pairs of rows: kiln_depthwise_conv_s8_rowpairs (its stream packed as
+ *    rowpairs.pack: per group of four channels 2 x the folded biases, the step word, the doubled
+ *    weights of the walk's six blocks, {m, e, c}; a second section for odd top rows) against
+ *    kiln_depthwise_conv_s8_general, both with kiln_rq (the layout's precondition); 3x3, multiplier
+ *    1-2, 4-12 input channels, passes of 1 to all groups, the same sizes, strides, padding and
+ *    clamp. Its ring is allocated at exactly rowpairs.scratch_bytes for its pass.
  *
  * A mismatch aborts (a finding), as does any ASan or UBSan report. */
 #include <stdint.h>
@@ -198,11 +205,15 @@ static int fuzz_dw8_multiplier(const uint8_t *data, size_t size)
 }
 
 /* ---- 3: int8 depthwise on planes ---- */
-enum { S1, S2, ANY }; /* planes.path */
+enum { S1, S2, W1, W2, ANY }; /* planes.path */
 
 static int32_t planes_path(const kiln_conv_geometry_t *g)
 {
-    return g->k_w == 3 && g->stride_w == 1 ? S1 : (g->k_w == 3 && g->stride_w == 2 && g->dil_w == 1 ? S2 : ANY);
+    if (g->k_w == 3) {
+        if (g->stride_w == 1) return S1;
+        if (g->stride_w == 2 && g->dil_w == 1) return S2;
+    }
+    return g->stride_w == 1 ? W1 : g->stride_w == 2 && g->dil_w == 1 ? W2 : ANY;
 }
 
 static int32_t planes_sub_width(const kiln_conv_geometry_t *g)
@@ -254,7 +265,7 @@ static int fuzz_dw8_planes(const uint8_t *data, size_t size)
     for (c = 0; c < g->out_c; ++c) {
         int32_t folded = bias[c];
         for (t = 0; t < taps; ++t) folded -= p.in_zp * filter[t * g->out_c + c];
-        stream[i++] = 2 * folded, stream[i++] = rq[3 * c], stream[i++] = rq[3 * c + 1], stream[i++] = 0;
+        stream[i++] = 2 * folded, stream[i++] = rq[3 * c], stream[i++] = 0, stream[i++] = rq[3 * c + 1]; /* {m, c, e} */
         for (r = 0; r < g->k_h; ++r) {
             if (path == S1) { /* {w0 w1} {w1 w2} */
                 stream[i++] = pair16(tap2(filter, g, r, 0, c), tap2(filter, g, r, 1, c));
@@ -262,10 +273,16 @@ static int fuzz_dw8_planes(const uint8_t *data, size_t size)
             } else if (path == S2) { /* {w0 w1} {w2 0} */
                 stream[i++] = pair16(tap2(filter, g, r, 0, c), tap2(filter, g, r, 1, c));
                 stream[i++] = pair16(tap2(filter, g, r, 2, c), 0);
-            } else { /* pairs from an even first tap, then from an odd one */
+            } else if (path == W1) { /* E0 O0 E1 O1 ...: pairs from an even first tap and an odd one */
+                for (t = 0; t < g->k_w / 2 + 1; ++t) {
+                    if (t < (g->k_w + 1) / 2)
+                        stream[i++] = pair16(tap2(filter, g, r, 2 * t, c), tap2(filter, g, r, 2 * t + 1, c));
+                    stream[i++] = pair16(tap2(filter, g, r, 2 * t - 1, c), tap2(filter, g, r, 2 * t, c));
+                }
+            } else { /* the E words, then (ANY) the O words */
                 for (t = 0; t < (g->k_w + 1) / 2; ++t)
                     stream[i++] = pair16(tap2(filter, g, r, 2 * t, c), tap2(filter, g, r, 2 * t + 1, c));
-                for (t = 0; t < g->k_w / 2 + 1; ++t)
+                for (t = 0; path == ANY && t < g->k_w / 2 + 1; ++t)
                     stream[i++] = pair16(tap2(filter, g, r, 2 * t - 1, c), tap2(filter, g, r, 2 * t, c));
             }
         }
@@ -274,7 +291,82 @@ static int fuzz_dw8_planes(const uint8_t *data, size_t size)
     ring = (int16_t *)malloc(ring_bytes);
     if (!ring) return 0;
     kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
-    kiln_depthwise_conv_s8_planes(in, stream, out_fast, &p, ring);
+    if (path == W1) /* the entry the compiler calls for each path */
+        kiln_depthwise_conv_s8_planes_wide1(in, stream, out_fast, &p, ring);
+    else if (path == W2)
+        kiln_depthwise_conv_s8_planes_wide2(in, stream, out_fast, &p, ring);
+    else
+        kiln_depthwise_conv_s8_planes(in, stream, out_fast, &p, ring);
+    free(ring);
+    if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
+    return 0;
+}
+
+/* ---- 4: int8 depthwise on pairs of rows ---- */
+static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
+{
+    enum { MAX_IC = 12, MAX_OC = 24, GROUP_WORDS = 41 };
+    static int8_t in[2 * 9 * 9 * MAX_IC], out_fast[2 * 9 * 9 * MAX_OC], out_ref[2 * 9 * 9 * MAX_OC];
+    static int8_t filter[9 * MAX_OC];
+    static int32_t stream[2 * MAX_OC / 4 * GROUP_WORDS], bias[MAX_OC], rq[3 * MAX_OC];
+    kiln_conv_s8_params_t p;
+    kiln_conv_geometry_t *g = &p.g;
+    uint8_t geo[16];
+    int32_t c, t, i, k, lo, hi, groups, chunk, parity, sections, positions, region, gr;
+    uint8_t *ring;
+    if (size < 16) return 0;
+    memset(&p, 0, sizeof p);
+    memcpy(geo, data, sizeof geo);
+    geo[5] = geo[6] = 2, geo[8] = 0; /* 3x3, no dilation */
+    g->in_c = 4 * (1 + data[3] % 3);
+    g->depth_multiplier = 1 + data[4] % 2;
+    if (!depthwise_geometry(geo, g)) return 0;
+    p.in_zp = (int8_t)data[10];
+    p.out_zp = (int8_t)data[11];
+    lo = (int8_t)data[12];
+    hi = (int8_t)data[13];
+    p.act_min = data[14] & 1 ? -128 : (lo < hi ? lo : hi); /* half the runs without a clamp */
+    p.act_max = data[14] & 1 ? 127 : (lo < hi ? hi : lo);
+    p.rq = rq;
+    p.rq_fast = 1;
+    random_dw8(data + 16, size - 16, g, rq, bias, in, filter);
+    for (c = 0; c < g->out_c; ++c) { /* kiln_rq's {m, e, c}: c = 2^(e-1) + zp * 2^e */
+        const int32_t e = 1 - rq[3 * c + 1];
+        rq[3 * c + 1] = e;
+        rq[3 * c + 2] = (1 << (e - 1)) + p.out_zp * (1 << e);
+    }
+    groups = g->out_c / 4;
+    chunk = 1 + data[15] % groups;
+    chunk = chunk / g->depth_multiplier * g->depth_multiplier; /* whole input groups */
+    if (chunk == 0) chunk = g->depth_multiplier;
+    positions = (g->out_w - 1) * g->stride_w + 3;
+    region = 32 * (positions + ((((g->out_h - 1) * g->stride_h >> 1) + 2 - 1) >> 1));
+    sections = g->stride_h % 2 && g->out_h > 1 ? 2 : 1;
+    i = 0;
+    for (parity = 0; parity < sections; ++parity)
+        for (gr = 0; gr < groups; ++gr) {
+            const int32_t at = gr % chunk, in_pass = groups - gr / chunk * chunk < chunk ? groups - gr / chunk * chunk : chunk;
+            const int32_t step = at == 0 ? 32 * g->stride_w - (in_pass - 1) * region - 96 : region - 96;
+            for (c = 4 * gr; c < 4 * gr + 4; ++c) {
+                int32_t folded = bias[c];
+                for (t = 0; t < 9; ++t) folded -= p.in_zp * filter[t * g->out_c + c];
+                stream[i++] = 2 * folded;
+            }
+            stream[i++] = 2 * step + (at == in_pass - 1);
+            for (k = 0; k < 3; ++k) /* blocks {q, k} and {q + 1, k}: kernel rows {0 1} {2 -} or {- 0} {1 2} */
+                for (t = 0; t < 2; ++t)
+                    for (c = 4 * gr; c < 4 * gr + 4; ++c) {
+                        const int32_t top = parity ? 2 * t - 1 : 2 * t, w0 = top >= 0 ? filter[(top * 3 + k) * g->out_c + c] : 0;
+                        const int32_t w1 = top + 1 <= 2 ? filter[((top + 1) * 3 + k) * g->out_c + c] : 0;
+                        stream[i++] = pair16(2 * w0, 2 * w1);
+                    }
+            for (c = 4 * gr; c < 4 * gr + 4; ++c)
+                stream[i++] = rq[3 * c], stream[i++] = rq[3 * c + 1], stream[i++] = rq[3 * c + 2];
+        }
+    ring = (uint8_t *)malloc((size_t)(chunk * region));
+    if (!ring) return 0;
+    kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
+    kiln_depthwise_conv_s8_rowpairs(in, stream, out_fast, &p, (uint32_t *)(void *)ring, chunk);
     free(ring);
     if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
     return 0;
@@ -352,10 +444,11 @@ static int fuzz_fc8(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: return fuzz_dw16(data + 1, size - 1);
     case 1: return fuzz_dw8_multiplier(data + 1, size - 1);
     case 3: return fuzz_dw8_planes(data + 1, size - 1);
+    case 4: return fuzz_dw8_rowpairs(data + 1, size - 1);
     default: return fuzz_fc8(data + 1, size - 1);
     }
 }
