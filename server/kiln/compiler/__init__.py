@@ -139,7 +139,8 @@ def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | No
     """The untuned default of tuning.rowpairs_candidates (where rowpairs leads): "rowpairs" on them
     all, less those whose ring would raise the planned arena past the activations' lower bound
     (what a planner without in-place tricks needs; TFLite Micro's arena is above it) or past half
-    the board's RAM: the largest rings dropped first, until the arena fits."""
+    the board's RAM: the largest rings dropped first until the arena fits, then each dropped one
+    tried again alone."""
     ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
     if not ids:
         return {}
@@ -153,12 +154,20 @@ def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | No
         bound = min(bound, ram_bytes // 2)
     kept = {i: "rowpairs" for i in ids}
     trial = planned(kept)
+    dropped = []
     for i in sorted(ids, key=lambda i: -trial.operators[i].scratch_bytes):
         if trial.arena_bytes <= bound:
             break
         del kept[i]
+        dropped.append(i)
         trial = planned(kept)
-    return kept if trial.arena_bytes <= bound else {}
+    if trial.arena_bytes > bound:
+        return {}
+    for i in reversed(dropped):  # a dropped ring that was not at the peak goes back in, smallest first
+        again = planned({**kept, i: "rowpairs"})
+        if again.arena_bytes <= bound:
+            kept[i] = "rowpairs"
+    return kept
 
 
 def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
