@@ -319,9 +319,9 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int
     if (t->n > 0) {
         const uint32_t zw[2] = {z4, z4}; /* a padding row's words, read again at every position */
         rp_copy_t c = *t;
-        c.a = a != 0 ? a + t->left * g->in_c : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
-        c.b = b != 0 ? b + t->left * g->in_c : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
-        c.a -= a != 0 ? g->pad_left * g->in_c : 0, c.b -= b != 0 ? g->pad_left * g->in_c : 0;
+        const int32_t first = (t->left - g->pad_left) * g->in_c; /* the image column at position left */
+        c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
+        c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
         if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
         if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)g->in_c) % 4 == 0) { /* (LDRD: words) */
             c.a_next = a != 0 ? 8 / g->depth_multiplier : 0, c.b_next = b != 0 ? 8 / g->depth_multiplier : 0;

@@ -122,6 +122,20 @@ def requant_table(mults, shifts, out_zp: int, bounds, constants) -> tuple[np.nda
     return np.array([[int(m), int(s), 0] for m, s in zip(mults, shifts)], np.int32).reshape(-1, 3), False
 
 
+def channel_multipliers(in_scale: float, w_scales, out_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """A convolution's or FC's per-channel (multiplier, shift) for in_scale * w_scale / out_scale."""
+    mults = [quantize_multiplier(in_scale * ws / out_scale) for ws in w_scales]
+    return np.array([m for m, _ in mults], np.int32), np.array([s for _, s in mults], np.int32)
+
+
+def requant_for_sums(mults, shifts, out_zp: int, acc_bias, weights_abs_sum, per_input: int = 128):
+    """requant_table for sums of acc_bias plus per_input * sum |w| at most (an input zero point folded
+    into acc_bias: 128; else 256), with the outputs of channels whose weights are all zero."""
+    bounds = np.abs(np.asarray(acc_bias, np.int64)) + per_input * np.asarray(weights_abs_sum, np.int64)
+    return requant_table(mults, shifts, out_zp, bounds,
+                         constant_outputs(acc_bias, weights_abs_sum, mults, shifts, out_zp))
+
+
 def accumulator_bounds(bias, weights_abs_sum) -> np.ndarray:
     """Largest |acc| per channel: bias (input zero point folded in) + 128 * sum |w| (int8 input)."""
     return np.abs(np.asarray(bias, np.int64)) + 128 * np.asarray(weights_abs_sum, np.int64)

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from ..errors import KilnError
 from .ir import Graph, Operator
-from .ops import REGISTRY
-from .ops import depthwise
+from .ops import REGISTRY, depthwise
 from .ops.depthwise import planes_beats_pairs
 
 FORMAT = "kiln-tuning-log/1"
@@ -210,10 +209,12 @@ def rowpairs_candidates(g: Graph, chosen: dict[int, str], flash_bytes: int | Non
         p = _geometry(op, x, y, w.shape[1], w.shape[2])
         if not depthwise.rowpairs_leads(p):
             continue
-        extra = rowpairs.stream_bytes(p, y.shape[3]) - w.size - 4 * y.shape[3]  # beyond its int8 weights, bias
-        if left is None or extra <= left:
-            out.append(op.index)
-            left = None if left is None else left - extra
+        extra = rowpairs.stream_bytes(p) - w.size - 4 * y.shape[3]  # beyond its int8 weights, bias
+        if left is not None:
+            if extra > left:
+                continue
+            left -= extra
+        out.append(op.index)
     return out
 
 

@@ -90,6 +90,11 @@ def check(op, g):
                     f"(has {len(w.quant.scale)} on axis {w.quant.axis})")
 
 
+def weight_scales(w, y) -> list:
+    """The filter's scale per output channel (a per-tensor scale repeated)."""
+    return w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
+
+
 def prepare(op, g):
     x, w, *rest = g.op_inputs(op)
     variant = op.variant
@@ -115,19 +120,14 @@ def prepare(op, g):
         conv16x8.prepare16(op, p, x, w, b, y)
         op.params = p
         return
-    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
-    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in scales]
-    p["mult"] = np.array([m for m, _ in mults], np.int32)
-    p["shift"] = np.array([s for _, s in mults], np.int32)
+    p["mult"], p["shift"] = qm.channel_multipliers(x.scale, weight_scales(w, y), y.scale)
     bias = b.data.astype(np.int64) if b is not None else np.zeros(y.shape[3], np.int64)
     p["in_zp"], p["out_zp"] = x.zero_point, y.zero_point
     p["act_min"], p["act_max"] = qm.activation_range_q(act, y.scale, y.zero_point)
     wsum = np.abs(wdata.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0) if dw_layer else None
 
     def requant(acc_bias, per_input):  # the requantization table, kiln_rq where it is exact
-        bounds = np.abs(np.asarray(acc_bias, np.int64)) + per_input * wsum
-        p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], y.zero_point, bounds,
-                                                qm.constant_outputs(acc_bias, wsum, p["mult"], p["shift"], y.zero_point))
+        p["rq"], p["rq_fast"] = qm.requant_for_sums(p["mult"], p["shift"], y.zero_point, acc_bias, wsum, per_input)
 
     if not dw_layer:
         op.scratch_bytes = taps_layout(p, x.shape[3], op.variant)
@@ -170,9 +170,7 @@ def plan_s8(p: dict, wdata: np.ndarray, bias: np.ndarray, in_zp: int) -> list:
     p["bias"] = (np.asarray(bias, np.int64) - in_zp * wdata.astype(np.int64).reshape(out_c, -1).sum(axis=1)).astype(np.int32)
     p["in_zp"] = in_zp
     wsum = np.abs(wdata.astype(np.int64)).reshape(out_c, -1).sum(axis=1)
-    bounds = np.abs(p["bias"].astype(np.int64)) + 128 * wsum
-    p["rq"], p["rq_fast"] = qm.requant_table(p["mult"], p["shift"], p["out_zp"], bounds,
-                                            qm.constant_outputs(p["bias"], wsum, p["mult"], p["shift"], p["out_zp"]))
+    p["rq"], p["rq_fast"] = qm.requant_for_sums(p["mult"], p["shift"], p["out_zp"], p["bias"], wsum)
     parts = pack_conv(wdata, p["bias"], p["rq"], 1 if p["im2col"] else p["k_h"] * p["k_w"], p["tap_len"], p["wide"],
                       runs=p.get("rows", False))
     p["packed"] = packing.stream(parts)

@@ -77,20 +77,18 @@ def rowpairs_fit(op, g, geometry: dict) -> bool:
     kernel has no other requantization: smaller code at -Os)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     return (x.dtype == "int8" and rowpairs.eligible(geometry, x.shape[3], y.shape[3])
-            and rowpairs.fits(folded_bias(g, op), w.data) and kiln_rq_exact(op, g))
+            and planes.doubled_sums_fit(folded_bias(g, op), w.data) and kiln_rq_exact(op, g))
 
 
 def kiln_rq_exact(op, g) -> bool:
-    """Whether conv.prepare's requantization table for this multiplier-1 layer is kiln_rq's
-    (quantmath.requant_table: exact on every channel), as conv.prepare works it out."""
+    """Whether conv.prepare's requantization table for this layer (its input zero point folded in)
+    is kiln_rq's on every channel."""
+    from .conv import weight_scales  # (conv imports this module)
+
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
-    scales = w.quant.scale if w.quant.per_channel else w.quant.scale * y.shape[3]
-    mults = [qm.quantize_multiplier(x.scale * ws / y.scale) for ws in scales]
-    m, sh = [a for a, _ in mults], [b for _, b in mults]
-    bias = folded_bias(g, op)
+    mult, shift = qm.channel_multipliers(x.scale, weight_scales(w, y), y.scale)
     wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
-    return qm.requant_table(m, sh, y.zero_point, np.abs(bias) + 128 * wsum,
-                            qm.constant_outputs(bias, wsum, m, sh, y.zero_point))[1]
+    return qm.requant_for_sums(mult, shift, y.zero_point, folded_bias(g, op), wsum)[1]
 
 
 def planes_first(op, g, p: dict) -> bool:

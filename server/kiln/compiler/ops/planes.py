@@ -43,11 +43,16 @@ def scratch_bytes(p: dict) -> int:
 
 
 def fits(p: dict, bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
-    """The kernel's limits: its row table, and twice the largest sum within int32 (weights and bias
-    are stored doubled; inputs and the zero point are int8)."""
+    """The kernel's limits: its row table, and its doubled sums (doubled_sums_fit)."""
+    return p["k_h"] <= MAX_ROWS and doubled_sums_fit(bias_folded, wdata)
+
+
+def doubled_sums_fit(bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
+    """Twice the largest sum within int32: weights and bias stored doubled (planes', rowpairs'
+    streams); inputs and the zero point are int8."""
     wsum = np.abs(wdata.astype(np.int64)).reshape(-1, wdata.shape[3]).sum(axis=0)
     bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * wsum
-    return p["k_h"] <= MAX_ROWS and int(2 * bound.max()) < 2**31
+    return int(2 * bound.max()) < 2**31
 
 
 def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
@@ -83,17 +88,24 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> lis
 
 
 def overlap(p: dict) -> int:
-    """OpDef.overlap for this layout: the least in_start - out_start (bytes) for which no output row
-    lands on input the kernel has yet to read. Per output row it copies the input rows not yet in the
-    ring (every channel, from column 0), then writes the row; later rows read from the row after its
-    last kernel row on."""
+    """OpDef.overlap for this layout: per output row it copies the input rows not yet in the ring
+    (every channel, from column 0), then writes the row; later rows read from the row after its
+    last kernel row on (ring_overlap)."""
+    return ring_overlap(p, lambda oy: max(oy * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"] + 1,
+                                          (oy + 1) * p["stride_h"]) - p["pad_top"])
+
+
+def ring_overlap(p: dict, first_unread) -> int:
+    """The least in_start - out_start (bytes) for which no output row lands on input a kernel has yet
+    to read, for a kernel that copies input rows into a ring ahead of each output row and then
+    writes that row: first_unread(oy) is the first image row it has not copied after row oy."""
     never = 1 << 60
     row_in, image_in = p["in_w"] * p["in_c"], p["in_h"] * p["in_w"] * p["in_c"]
     row_out, image_out = p["out_w"] * p["out_c"], p["out_h"] * p["out_w"] * p["out_c"]
     gap = -p["batches"] * image_in
     for b in range(p["batches"]):
         for oy in range(p["out_h"]):
-            nxt = max(oy * p["stride_h"] + (p["k_h"] - 1) * p["dil_h"] + 1, (oy + 1) * p["stride_h"]) - p["pad_top"]
+            nxt = first_unread(oy)
             later = b * image_in + max(nxt, 0) * row_in if nxt < p["in_h"] and oy + 1 < p["out_h"] else (
                 (b + 1) * image_in if b + 1 < p["batches"] else never)
             gap = max(gap, b * image_out + (oy + 1) * row_out - later)

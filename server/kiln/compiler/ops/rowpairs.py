@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import packing
+from . import packing, planes
 
 GROUP_WORDS = 41  # a group of four channels' stream: 4 biases, its step word, 24 weights, 12 requantization
 POS_BYTES = 32  # a column position of a group's ring: two slots of four int16 pairs
@@ -44,13 +44,6 @@ def chunk(p: dict) -> int:
 
 def scratch_bytes(p: dict) -> int:
     return chunk(p) * POS_BYTES * positions(p)
-
-
-def fits(bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
-    """Twice the largest sum within int32 (weights and bias are stored doubled)."""
-    wsum = np.abs(wdata.astype(np.int64)).reshape(-1, wdata.shape[3]).sum(axis=0)
-    bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * wsum
-    return int(2 * bound.max()) < 2**31
 
 
 def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
@@ -92,9 +85,9 @@ def step_words(p: dict) -> list[int]:
     return out
 
 
-def stream_bytes(p: dict, out_c: int) -> int:
+def stream_bytes(p: dict) -> int:
     """The stream's bytes (pack): GROUP_WORDS words a group of four channels, a section a parity."""
-    return 4 * GROUP_WORDS * (out_c // 4) * len(sections(p))
+    return 4 * GROUP_WORDS * (p["out_c"] // 4) * len(sections(p))
 
 
 def sections(p: dict) -> list[int]:
@@ -103,19 +96,9 @@ def sections(p: dict) -> list[int]:
 
 
 def overlap(p: dict) -> int:
-    """OpDef.overlap: the least in_start - out_start (bytes) for which no output row lands on input
-    the kernel has yet to read. In one pass, per output row it copies the pair-rows not yet in the
-    ring, then writes the row; with several passes each reads the whole image again: no overlap."""
-    image_in, image_out = p["in_h"] * p["in_w"] * p["in_c"], p["out_h"] * p["out_w"] * p["out_c"]
+    """OpDef.overlap: in one pass, per output row the kernel copies the pair-rows not yet in the ring,
+    then writes the row (planes.ring_overlap); with several passes each reads the whole image
+    again: no overlap."""
     if chunk(p) * 4 < p["out_c"]:
-        return p["batches"] * image_out
-    never = 1 << 60
-    row_in, row_out = p["in_w"] * p["in_c"], p["out_w"] * p["out_c"]
-    gap = -p["batches"] * image_in
-    for b in range(p["batches"]):
-        for oy in range(p["out_h"]):
-            nxt = 2 * ((oy * p["stride_h"] >> 1) + 2) - p["pad_top"]  # the first row not yet copied
-            later = b * image_in + max(nxt, 0) * row_in if nxt < p["in_h"] and oy + 1 < p["out_h"] else (
-                (b + 1) * image_in if b + 1 < p["batches"] else never)
-            gap = max(gap, b * image_out + (oy + 1) * row_out - later)
-    return int(gap)
+        return p["batches"] * p["out_h"] * p["out_w"] * p["out_c"]
+    return planes.ring_overlap(p, lambda oy: 2 * ((oy * p["stride_h"] >> 1) + 2) - p["pad_top"])
