@@ -169,6 +169,10 @@ LAYERS = {
     "conv 3x3 16x16x16 -> 32": lambda: conv([1, 16, 16, 16], 3, 32),
     "conv 3x3 s2 32x32x8 -> 16": lambda: conv([1, 32, 32, 8], 3, 16, stride=2),
     "conv 3x3 32x32x3 -> 16 (RGB first layer)": lambda: conv([1, 32, 32, 3], 3, 16, stride=2),
+    # one input channel: as a depthwise layer of multiplier M on planes (depthwise.single_channel_conv)
+    "conv 3x3 28x28x1 -> 8 (grayscale first layer)": lambda: conv([1, 28, 28, 1], 3, 8),
+    "conv 5x5 28x28x1 -> 6 VALID (LeNet)": lambda: conv([1, 28, 28, 1], 5, 6, same=False),
+    "conv 3x3 16x16x2 -> 4 (two channels)": lambda: conv([1, 16, 16, 2], 3, 4),
     "conv 3x3 dilation 2 16x16x16 -> 16": lambda: conv([1, 16, 16, 16], 3, 16, dil=2),
     "conv 5x5 16x16x8 -> 16": lambda: conv([1, 16, 16, 8], 5, 16),
     "conv 7x7 s2 32x32x3 -> 16 VALID": lambda: conv([1, 32, 32, 3], 7, 16, stride=2, same=False),

@@ -58,6 +58,13 @@ CASES = {
     "conv_pointwise_odd_channels": lambda: mg.conv2d(44, input_shape=(1, 5, 5, 13), out_channels=9, kernel=(1, 1)),
     "conv_1x1_image": lambda: mg.conv2d(45, input_shape=(1, 1, 1, 6), out_channels=3, kernel=(3, 3)),
     "conv_first_layer": lambda: mg.conv2d(46, input_shape=(1, 12, 6, 1), out_channels=8, kernel=(5, 3), strides=(2, 2)),
+    # one input channel, 3x3: a depthwise layer of multiplier M on planes (depthwise.single_channel_conv),
+    # the untuned default; two images at stride 2 with a lower clamp, per-tensor weights, VALID
+    "conv_one_channel_planes": lambda: mg.conv2d(92, input_shape=(1, 11, 9, 1), out_channels=8),
+    "conv_one_channel_planes_two_images_relu": lambda: mg.conv2d(93, input_shape=(2, 10, 9, 1), out_channels=6,
+                                                                 strides=(2, 2), activation="RELU"),
+    "conv_one_channel_planes_per_tensor_valid": lambda: mg.conv2d(94, input_shape=(1, 9, 12, 1), out_channels=5,
+                                                                  padding="VALID", per_channel=False),
     "depthwise_3x3": lambda: mg.depthwise_conv2d(47, input_shape=(1, 8, 8, 12)),
     "depthwise_3x3_relu6_clamped": lambda: mg.depthwise_conv2d(58, input_shape=(1, 7, 7, 13), activation="RELU6"),
     "depthwise_odd_channels_stride2": lambda: mg.depthwise_conv2d(48, input_shape=(1, 9, 7, 7), strides=(2, 2)),
@@ -112,7 +119,7 @@ CASES = {
     "conv_im2col_two_images_relu": lambda: mg.conv2d(86, input_shape=(2, 5, 5, 3), out_channels=6,
                                                      activation="RELU"),
     # rowpairs (kiln_depthwise_conv_s8_rowpairs): two images at stride 2 with odd sizes, clamped by RELU6
-    # (the packed store); strides 1 x 2; a ring in passes of three groups over 64 channels
+    # (the packed store); strides 1 x 2; a ring in passes over 64 channels (14 groups, then 2)
     "depthwise_rowpairs_two_images_stride2_relu6": lambda: mg.depthwise_conv2d(87, input_shape=(2, 9, 11, 8),
                                                                                strides=(2, 2), activation="RELU6"),
     "depthwise_rowpairs_strides_1x2": lambda: mg.depthwise_conv2d(88, input_shape=(1, 7, 10, 16), strides=(1, 2)),
@@ -163,7 +170,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "sub_broadcast_relu", "depthwise_5x5_odd_width", "depthwise_7x7_stride2_relu6",
                                   "depthwise_dilation2_12_channels", "depthwise_rowpairs_two_images_stride2_relu6",
                                   "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes",
-                                  "depthwise_rowpairs_x2_stride2_relu", "depthwise_rowpairs_x2_passes"])
+                                  "depthwise_rowpairs_x2_stride2_relu", "depthwise_rowpairs_x2_passes",
+                                  "conv_one_channel_planes_two_images_relu"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

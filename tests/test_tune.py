@@ -328,12 +328,15 @@ def test_large_fully_connected_weights_widen_where_the_board_has_flash(tmp_path)
 
 
 def test_convolution_filters_widen_where_the_board_has_flash(tmp_path):
-    """The same for CONV_2D: "direct" becomes "direct16", "im2col" (a first layer of one channel)
-    "im2col16"; the layers with the most MACs per weight first when the flash holds only some."""
+    """The same for CONV_2D: "direct" becomes "direct16", "im2col" (a first layer of three channels)
+    "im2col16"; the layers with the most MACs per weight first when the flash holds only some. A 3x3
+    layer of one channel takes planes (depthwise.single_channel_conv): nothing to widen."""
     g = importer.load(conv_model(tmp_path, in_c=8))  # 10x10 pixels, 8 -> 8 channels, 3x3: 576 weights
     assert tuning.flash_defaults(g, 4 << 20) == {0: "direct16"}
-    g = importer.load(conv_model(tmp_path, in_c=1, name="first.tflite"))
+    g = importer.load(conv_model(tmp_path, in_c=3, name="first.tflite"))
     assert tuning.flash_defaults(g, 4 << 20) == {0: "im2col16"}
+    g = importer.load(conv_model(tmp_path, in_c=1, name="gray.tflite"))
+    assert tuning.flash_defaults(g, 4 << 20) == {} and tuning.variants(g.operators[0], g)[0] == "planes"
     two = tmp_path / "two.tflite"  # a 3x3 convolution (100 pixels a weight) then an FC (1 row a weight)
     w = ModelWriter(description="conv then fc")
     x = w.tensor("x", [1, 10, 10, 8], "int8", 0.05, 0)

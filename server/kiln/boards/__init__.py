@@ -55,7 +55,7 @@ def flash(board: str | None) -> int | None:
 
 def ram(board: str | None) -> int | None:
     """The board's RAM in bytes (board.json's "ram_bytes"): the arena the compiler's untuned choices
-    may grow into is at most half of it (compiler._planes_within_bound)."""
+    may grow into is at most half of it (scratch_layouts.planes_within)."""
     return find(board).config.get("ram_bytes") if board else None
 
 

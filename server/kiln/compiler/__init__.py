@@ -5,14 +5,13 @@ model compiled, so a failed compile leaves the output folder untouched.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import importer, tuning
+from . import importer, scratch_layouts, tuning
 from .codegen import cwriter
 from .ir import Graph
-from .ops import REGISTRY, depthwise
+from .ops import REGISTRY
 from .passes import constants, plan, validate, variables
 from .workspace import HEADER_LINES, WriteResult, write_files
 
@@ -99,8 +98,8 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
     Helium, has defaults of its own underneath (tuning.cpu_defaults); a DSP CPU on a board of
     `flash_bytes` (boards.flash) stores large FULLY_CONNECTED and CONV_2D weights pre-widened where
     they fit (tuning.flash_defaults), and takes "rowpairs" then "planes" for the depthwise layers
-    where they pay, within half the flash and the arena's bound and half of `ram_bytes`
-    (_rowpairs_within_bound, _planes_within_bound)."""
+    where they pay, within half the flash, the arena's allowance and half of `ram_bytes`
+    (scratch_layouts)."""
     path = Path(path)
     g = load(path)
     chosen: dict[int, str] = {}
@@ -120,94 +119,10 @@ def compile_model(path: str | Path, *, variants: dict[int, str] | None = None, t
             validate.run(g)  # the signatures need a graph Kiln can compile
             chosen.update(tuning.choose(g, tuning.Log.load(log_path), cpu))
         if dsp_board:
-            chosen.update(_rowpairs_within_bound(g, chosen, ram_bytes, flash_bytes))
-            chosen.update(_planes_within_bound(g, chosen, ram_bytes))
+            chosen.update(scratch_layouts.choose(g, chosen, ram_bytes, flash_bytes))
     bufs = prepare_graph(g, chosen)
     files, const_bytes = cwriter.render(g, path.name, line_offset=HEADER_LINES)
     return Compiled(g, files, bufs, path, const_bytes)
-
-
-def _planned(g: Graph, chosen: dict[int, str]) -> Graph:
-    """A copy of g prepared and planned with these variants (a trial: a few milliseconds)."""
-    h = copy.deepcopy(g)
-    prepare_graph(h, chosen)
-    return h
-
-
-def _rowpairs_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None,
-                           flash_bytes: int | None) -> dict[int, str]:
-    """The untuned default of tuning.rowpairs_candidates (where rowpairs leads): "rowpairs" on them
-    all, less those whose ring would raise the planned arena past the activations' lower bound
-    (what a planner without in-place tricks needs; TFLite Micro's arena is above it) or past half
-    the board's RAM: the largest rings dropped first until the arena fits, then each dropped one
-    tried again alone."""
-    ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
-    if not ids:
-        return {}
-
-    def planned(extra: dict[int, str]) -> Graph:
-        return _planned(g, {**chosen, **extra})
-
-    base = planned({})  # the layers' own defaults (pairs; planes or multiplier at a multiplier)
-    bound = max(plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators)), base.arena_bytes)
-    if ram_bytes:
-        bound = min(bound, ram_bytes // 2)
-    kept = {i: "rowpairs" for i in ids}
-    trial = planned(kept)
-    dropped = []
-    for i in sorted(ids, key=lambda i: -trial.operators[i].scratch_bytes):
-        if trial.arena_bytes <= bound:
-            break
-        del kept[i]
-        dropped.append(i)
-        trial = planned(kept)
-    if trial.arena_bytes > bound:
-        return {}
-    for i in reversed(dropped):  # a dropped ring that was not at the peak goes back in, smallest first
-        again = planned({**kept, i: "rowpairs"})
-        if again.arena_bytes <= bound:
-            kept[i] = "rowpairs"
-    return kept
-
-
-def _planes_within_bound(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
-    """The untuned default of tuning.planes_candidates, layer by layer in the model's order: planes
-    where the planned arena stays within half the board's RAM and, unless planes is far ahead of
-    pairs there (depthwise.planes_far_ahead: kernels other than 3 wide), within the activations'
-    lower bound without planes (what a planner without in-place tricks needs; TFLite Micro's arena
-    is above it) or the arena the far-ahead layers already took. Each trial plans a copy of the
-    graph (a few milliseconds)."""
-    candidates = tuning.planes_candidates(g, chosen)
-    if not candidates:
-        return {}
-
-    def planned(extra: dict[int, str]) -> Graph:
-        return _planned(g, {**chosen, **extra})
-
-    def within(kept: dict[int, str], ids: list[int], bound: float) -> tuple[dict[int, str], int | None]:
-        """kept plus those of ids that fit within bound, with their planned arena (None: none added)."""
-        every = {**kept, **{i: "planes" for i in ids}}
-        if not ids:
-            return kept, None
-        arena = planned(every).arena_bytes
-        if arena <= bound:
-            return every, arena
-        last = None
-        if len(ids) > 1:  # else the greedy walk would repeat that trial
-            for i in ids:
-                trial = planned({**kept, i: "planes"}).arena_bytes
-                if trial <= bound:
-                    kept, last = {**kept, i: "planes"}, trial
-        return kept, last
-
-    base = planned({})
-    bound = plan.lower_bound(plan.buffers(base, in_place=False), len(base.operators))
-    half = ram_bytes // 2 if ram_bytes else float("inf")
-    far = [i for i in candidates if depthwise.planes_far_ahead(g.operators[i], g)]
-    kept, arena = within({}, far, half)
-    if arena is not None:  # the far-ahead layers' arena is the others' bound too
-        bound = max(bound, arena)
-    return within(kept, [i for i in candidates if i not in far], min(bound, half))[0]
 
 
 def write(compiled: Compiled, out_dir: str | Path) -> WriteResult:

@@ -196,7 +196,7 @@ def rowpairs_candidates(g: Graph, chosen: dict[int, str], flash_bytes: int | Non
     """The int8 DEPTHWISE_CONV_2D layers not already given a variant where "rowpairs" fits and leads
     (depthwise.rowpairs_leads), in the model's order while its stream (its weights as int16 pairs of
     rows, twice over at stride 1: rowpairs.stream_bytes) keeps the constants within half the board's
-    flash (flash_left); its ring's cost in the arena, compiler._rowpairs_within_bound decides."""
+    flash (flash_left); its ring's cost in the arena, scratch_layouts.rowpairs_within decides."""
     from .ops import rowpairs
     from .ops.conv import _geometry
 
@@ -234,7 +234,7 @@ def flash_left(g: Graph, chosen: dict[int, str], flash_bytes: int) -> int:
 def planes_candidates(g: Graph, chosen: dict[int, str]) -> list[int]:
     """The int8 DEPTHWISE_CONV_2D layers at depth multiplier 1 not already given a variant where
     "planes" beats "pairs" (depthwise.planes_beats_pairs: wide 3x3 stride-1 rows, dilation, other
-    kernel widths), at the cost of its ring of int16 rows in the arena (compiler._planes_within_bound
+    kernel widths), at the cost of its ring of int16 rows in the arena (scratch_layouts.planes_within
     decides)."""
     return [op.index for op in g.operators if op.index not in chosen and op.kind == "DEPTHWISE_CONV_2D"
             and "planes" in variants(op, g) and planes_beats_pairs(op, g, PLANES_MIN_WIDTH)]

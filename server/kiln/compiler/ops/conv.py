@@ -98,18 +98,21 @@ def weight_scales(w, y) -> list:
 def prepare(op, g):
     x, w, *rest = g.op_inputs(op)
     variant = op.variant
-    if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and variant is None:
+    dw_choice = (op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8") or depthwise.single_channel_conv(op, g)
+    if variant is None and dw_choice:
         variant = (variants(op, g) or [None])[0]  # the untuned default (depthwise.variants)
     as_conv = depthwise.single_channel(op, g) and variant != "planes"
-    dw_layer = op.kind == "DEPTHWISE_CONV_2D" and not as_conv
-    wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv else w.data  # [1, kh, kw, M] -> [M, kh, kw, 1]
+    as_depthwise = depthwise.single_channel_conv(op, g) and variant == "planes"
+    dw_layer = (op.kind == "DEPTHWISE_CONV_2D" and not as_conv) or as_depthwise
+    # [1, kh, kw, M] <-> [M, kh, kw, 1]: one input channel's filters either way
+    wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv or as_depthwise else w.data
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     kh, kw = w.shape[1], w.shape[2]
     p = _geometry(op, x, y, kh, kw)
     p["act"] = act = fused_activation(op)
     p["depth_multiplier"] = y.shape[3] // x.shape[3] if dw_layer else 1
-    p["as_conv"] = as_conv
+    p["as_conv"], p["as_depthwise"] = as_conv, as_depthwise
     taps = kh * kw * (1 if dw_layer else x.shape[3])
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
     if x.dtype == "float32":
@@ -214,11 +217,11 @@ GEOMETRY = ["batches", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h",
 
 
 def emit(op, g, c):
-    dw = op.kind == "DEPTHWISE_CONV_2D" and not op.params.get("as_conv")
+    p = op.params
+    dw = (op.kind == "DEPTHWISE_CONV_2D" and not p.get("as_conv")) or p.get("as_depthwise", False)
     x, w, *rest = g.op_inputs(op)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
-    p = op.params
     geo = ", ".join(str(p[k]) for k in GEOMETRY)
     fn = "depthwise_conv" if dw else "conv"
     if x.dtype == "float32":
@@ -399,7 +402,7 @@ def variants(op, g) -> list[str]:
     DEPTHWISE_CONV_2D of multiplier 1: "pairs" (the DSP loop's blocks of four channels, pairs of taps
     as int16) or "rows" (the filter as the model has it, a channel's taps C apart)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
-    if op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8":
+    if (op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8") or depthwise.single_channel_conv(op, g):
         return depthwise.variants(op, g, _geometry(op, x, g.tensor(op.outputs[0]), w.shape[1], w.shape[2]))
     if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
@@ -410,13 +413,14 @@ def variants(op, g) -> list[str]:
 
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
          notes="per-channel int8 or INT4 weights (INT4 stays two a byte in flash, rebuilt in scratch); SAME/VALID, strides, dilation, fused "
-               "activations; 16x8 with an int64 or int32 bias")
+               "activations; int8 of one input channel as a DEPTHWISE_CONV_2D of M filters where planes leads "
+               "(3x3; odd widths with few filters: depthwise.planes_first); 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "
-               "with a multiplier at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 or 2, 3x3, "
+               "with a multiplier or one input channel at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 or 2, 3x3, "
                "input channels a multiple of 4, stride 1 or 2 (rows of 3 or more): int16 pairs of rows in a ring "
-               "(rowpairs; on a DSP board where the arena stays within the activations' bound); at multiplier 1 "
+               "(rowpairs; on a DSP board within the arena's allowance, scratch_layouts); at multiplier 1 "
                "on a DSP board: other widths within half the RAM, dilated 3x3 stride-1 layers where the "
                "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "
                "int8 or INT4 weights (two a byte in flash); "

@@ -9,7 +9,8 @@ the packing of each (the emitted calls are in conv.emit).
   planes in a ring of rows, each output channel a 2-D convolution of one plane.
 - "rowpairs" (3x3, multiplier 1, no dilation, channels a multiple of 4; see rowpairs.py): the
   input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
-- One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants).
+- One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants);
+  and a CONV_2D of one input channel may take "planes" as a depthwise layer (single_channel_conv).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .base import fused_activation
 
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
+ONE_CHANNEL_PLANES = 400  # taps x filters up to which planes leads on one input channel (planes_first)
 
 
 def single_channel(op, g) -> bool:
@@ -32,22 +34,37 @@ def single_channel(op, g) -> bool:
     return op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
 
 
+def single_channel_conv(op, g) -> bool:
+    """An int8 CONV_2D of one input channel and M filters (a first layer on a grayscale image or a
+    spectrogram) is a DEPTHWISE_CONV_2D of multiplier M, the other way round (single_channel): the
+    same sums and per-channel requantization, so it may take the depthwise "planes" layout (5.3-8.4
+    instructions per MAC through im2col at 4-8 filters, 2.1-2.2 on planes)."""
+    x = g.tensor(op.inputs[0])
+    return op.kind == "CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
+
+
+def filter_of(op, g) -> np.ndarray:
+    """The filter's data as a depthwise layer's, [1, k_h, k_w, channels] (a single_channel_conv's
+    [M, k_h, k_w, 1] transposed)."""
+    w = g.tensor(op.inputs[1]).data
+    return np.transpose(w, (3, 1, 2, 0)) if op.kind == "CONV_2D" else w
+
+
 def folded_bias(g, op) -> np.ndarray:
     """The bias with the input zero point folded in (int64): bias - zp * sum(w) per channel."""
-    x, w, *rest = g.op_inputs(op)
+    x, _, *rest = g.op_inputs(op)
     y = g.tensor(op.outputs[0])
     bias = rest[0].data.astype(np.int64) if rest else np.zeros(y.shape[3], np.int64)
-    return bias - x.zero_point * w.data.astype(np.int64).reshape(-1, y.shape[3]).sum(axis=0)
+    return bias - x.zero_point * filter_of(op, g).astype(np.int64).reshape(-1, y.shape[3]).sum(axis=0)
 
 
 def planes_fit(op, g, geometry: dict) -> bool:
-    w = g.tensor(op.inputs[1])
-    return planes.fits(geometry, folded_bias(g, op), w.data)
+    return planes.fits(geometry, folded_bias(g, op), filter_of(op, g))
 
 
 def variants(op, g, geometry: dict) -> list[str]:
     """The int8 layouts this layer can take, the untuned default first ("rowpairs" last: a DSP
-    board's trial takes it, compiler._rowpairs_within_bound)."""
+    board's trial takes it, scratch_layouts.rowpairs_within)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     taps = w.shape[1] * w.shape[2]
     if x.shape[3] == 1:
@@ -65,7 +82,7 @@ def variants(op, g, geometry: dict) -> list[str]:
 
 def rowpairs_leads(p: dict) -> bool:
     """Where rowpairs beats pairs and planes (bench/shapes.py on qemu-m4), the untuned choice on a
-    DSP board within the arena's bound (compiler._rowpairs_within_bound): at stride 1 (2.0-2.5
+    DSP board within the arena's bound (scratch_layouts.rowpairs_within): at stride 1 (2.0-2.5
     instructions per MAC against 2.8-3.2 for pairs, 2.1-3.9 for planes) and at stride 2 with rows of
     3 outputs or more (2.5-2.8 against 2.9-3.0, 5x5x8 -> 3x3 3.9 against 6.3); narrower stride-2
     rows cost their copy's padding (4x4x64 -> 2x2: 3.28 against 3.26)."""
@@ -75,9 +92,9 @@ def rowpairs_leads(p: dict) -> bool:
 def rowpairs_fit(op, g, geometry: dict) -> bool:
     """rowpairs' shapes, its doubled sums within int32, and kiln_rq exact on every channel (its
     kernel has no other requantization: smaller code at -Os)."""
-    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    x, y = g.tensor(op.inputs[0]), g.tensor(op.outputs[0])
     return (x.dtype == "int8" and rowpairs.eligible(geometry, x.shape[3], y.shape[3])
-            and planes.doubled_sums_fit(folded_bias(g, op), w.data) and kiln_rq_exact(op, g))
+            and planes.doubled_sums_fit(folded_bias(g, op), filter_of(op, g)) and kiln_rq_exact(op, g))
 
 
 def kiln_rq_exact(op, g) -> bool:
@@ -87,24 +104,29 @@ def kiln_rq_exact(op, g) -> bool:
 
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     mult, shift = qm.channel_multipliers(x.scale, weight_scales(w, y), y.scale)
-    wsum = np.abs(w.data.astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
+    wsum = np.abs(filter_of(op, g).astype(np.int64)).reshape(-1, y.shape[3]).sum(axis=0)
     return qm.requant_for_sums(mult, shift, y.zero_point, folded_bias(g, op), wsum)[1]
 
 
 def planes_first(op, g, p: dict) -> bool:
     """The untuned choice (measured on qemu-m4, bench/shapes.py) where the plane serves several
-    outputs, a depth multiplier or one input channel: planes for a 3x3 kernel without a clamp
-    narrower than int8 (its row loops for stride 1 and 2; multiplier 2.4-2.5 instructions per MAC
-    against 5.4-6.6 for "multiplier", one input channel 3.5 against 6.2 as a CONV_2D), and at a
-    multiplier for the other widths at stride 1 or at stride 2 without dilation, any clamp (planes'
-    two-pixel rows, `rows_wide`). At multiplier 1 planes costs arena ("pairs" needs none):
-    planes_beats_pairs and compiler._planes_within_bound decide on a DSP board."""
+    outputs, a depth multiplier or one input channel. At 3x3: planes without an upper clamp below
+    127 (its row loops for stride 1 and 2, a ReLU's lower clamp included; multiplier 2.4-2.7
+    instructions per MAC against 5.4-7.1 for "multiplier", one input channel 2.0-2.6 against
+    2.6-5.7 as a CONV_2D; with RELU6's upper clamp 7.3 against 5.7). At other widths, stride 1 or
+    2 without dilation, any clamp (planes' two-pixel rows, `rows_wide`): at a multiplier; on one
+    input channel where the width is odd and the taps times the filters at most ONE_CHANNEL_PLANES
+    (5x5 x6-x16 2.0-2.6 against 2.1-3.2 for im2col16, 7x7 x8 1.8 against 2.0; 5x5 x32 2.0 against
+    1.7; even widths 3.8-5.6 against 2.7-3.5: im2col's cost a MAC falls with the filters, planes'
+    does not). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
+    scratch_layouts.planes_within decide on a DSP board."""
     y = g.tensor(op.outputs[0])
-    lo, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
+    _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
     several = y.shape[3] > p["in_c"] or p["in_c"] == 1
     if (p["k_h"], p["k_w"]) != (3, 3):
-        return several and p["in_c"] > 1 and planes.path(p) in (planes.W1, planes.W2)
-    return several and (lo, hi) == (-128, 127)
+        return several and planes.path(p) in (planes.W1, planes.W2) and (
+            p["in_c"] > 1 or (p["k_w"] % 2 == 1 and p["k_h"] * p["k_w"] * p["out_c"] <= ONE_CHANNEL_PLANES))
+    return several and hi == 127
 
 
 def planes_beats_pairs(op, g, min_width: int) -> bool:
@@ -128,7 +150,7 @@ def planes_beats_pairs(op, g, min_width: int) -> bool:
 
 def planes_far_ahead(op, g) -> bool:
     """planes_beats_pairs by far: a kernel other than 3 wide (1.5-2x fewer instructions), taken even
-    where its ring raises the arena past the activations' lower bound (compiler._planes_within_bound)."""
+    where its ring raises the arena past the activations' lower bound (scratch_layouts.planes_within)."""
     return g.tensor(op.inputs[1]).shape[2] != 3 and planes_beats_pairs(op, g, 0)
 
 

@@ -33,11 +33,13 @@ def positions(p: dict) -> int:
 
 
 def chunk(p: dict) -> int:
-    """Groups of four output channels a pass takes: all of them (one pass: the output may overlap
-    the input) where their ring is at most the larger of RING_MIN and the input image, else as many
-    as fit that (at least one; an even count at depth multiplier 2: whole input groups)."""
+    """Groups of four output channels a pass takes: all of them where their ring is at most the
+    larger of RING_MIN and the input and output images, else as many as fit that (at least one; an
+    even count at depth multiplier 2: whole input groups). One pass lets the output overlap the
+    input (overlap), which saves about an image: a ring within the images costs the arena less than
+    passes would."""
     groups, per_group, dm = p["out_c"] // 4, POS_BYTES * positions(p), p["out_c"] // p["in_c"]
-    cap = max(RING_MIN, p["in_h"] * p["in_w"] * p["in_c"])
+    cap = max(RING_MIN, p["batches"] * (p["in_h"] * p["in_w"] * p["in_c"] + p["out_h"] * p["out_w"] * p["out_c"]))
     n = max(1, min(groups, cap // per_group))
     return max(dm, n // dm * dm)
 
