@@ -177,6 +177,7 @@ CONV4 = {  # each of the kernels' filter formats: im2col, taps in place, odd cha
     "conv-im2col": ("CONV_2D", (1, 7, 6, 3), 5, (3, 3), 1, 1),
     "conv-direct": ("CONV_2D", (1, 6, 6, 8), 7, (3, 3), 2, 1),
     "conv-1x1": ("CONV_2D", (1, 5, 5, 12), 6, (1, 1), 1, 1),
+    "conv-1ch-planes": ("CONV_2D", (1, 9, 8, 1), 6, (3, 3), 1, 1),  # one channel: a depthwise layer on planes
     "depthwise-x1": ("DEPTHWISE_CONV_2D", (1, 6, 5, 7), 0, (3, 3), 1, 1),
     "depthwise-x2": ("DEPTHWISE_CONV_2D", (1, 5, 5, 3), 0, (3, 3), 1, 2),
     "depthwise-1ch-x8": ("DEPTHWISE_CONV_2D", (1, 10, 8, 1), 0, (5, 4), 2, 8),
