@@ -8,8 +8,8 @@ outputs: 16x8 DEPTHWISE_CONV_2D, kiln_depthwise_conv_s16 against kiln_conv_s16, 
 sizes, channel counts, multipliers 1-3, kernels up to 5x5, strides, dilation, padding and
 activation; int8 DEPTHWISE_CONV_2D with multipliers 2-8 (kiln_depthwise_conv_s8_multiplier) and on
 planes (kiln_depthwise_conv_s8_planes, multipliers 1-8, its scratch at exactly its size) and on
-pairs of rows (kiln_depthwise_conv_s8_rowpairs: 3x3, multipliers 1-2, in passes, its ring at exactly
-its size) against kiln_depthwise_conv_s8_general; int8 FULLY_CONNECTED against a plain dot product. Built with clang -fsanitize=fuzzer,address,undefined; a mismatch or a sanitizer report
+pairs of rows (kiln_depthwise_conv_s8_rowpairs: 3x3, multipliers 1-2, in passes, dilation 2, its ring
+at exactly its size) against kiln_depthwise_conv_s8_general; int8 FULLY_CONNECTED against a plain dot product. Built with clang -fsanitize=fuzzer,address,undefined; a mismatch or a sanitizer report
 is a finding (<work>/kernels/artifacts). The host build takes the kernels' portable C; the
 Cortex-M assembly is held to the same results by the qemu-m4 tests.
 """

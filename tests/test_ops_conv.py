@@ -337,6 +337,10 @@ ROWPAIRS_CASES = [
     dict(input_shape=(1, 9, 7, 4), depth_multiplier=2),                     # multiplier 2: each channel twice
     dict(input_shape=(2, 8, 9, 8), depth_multiplier=2, strides=(2, 2), activation="RELU6"),
     dict(input_shape=(1, 3, 40, 12), depth_multiplier=2),                    # multiplier 2 in passes
+    dict(input_shape=(1, 11, 9, 8), dilation=(2, 2)),                        # dilation 2: phases of odd sizes
+    dict(input_shape=(2, 10, 8, 4), depth_multiplier=2, dilation=(3, 3), activation="RELU"),
+    dict(input_shape=(1, 12, 10, 8), dilation=(2, 2), padding="VALID"),      # no padding column in a phase
+    dict(input_shape=(1, 3, 2, 8), dilation=(4, 4)),                         # past the image: a pixel a phase
 ]
 
 
@@ -350,4 +354,5 @@ def test_depthwise_rowpairs_under_sanitizers(case, tmp_path):
     p = forced_under_sanitizers(mg.depthwise_conv2d(26, **case), "rowpairs", 3, tmp_path)
     if case["input_shape"][2] == 40:
         assert p["chunk"] * 4 < p["out_c"] and p["chunk"] % p["depth_multiplier"] == 0  # the ring in passes
+    if case["input_shape"][2] == 40 or "dilation" in case:  # passes, or phases: the output out of row order
         assert rowpairs.overlap(p) == p["batches"] * p["out_h"] * p["out_w"] * p["out_c"]

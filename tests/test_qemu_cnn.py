@@ -129,6 +129,13 @@ CASES = {
     "depthwise_rowpairs_x2_stride2_relu": lambda: mg.depthwise_conv2d(90, input_shape=(2, 9, 10, 8), depth_multiplier=2,
                                                                       strides=(2, 2), activation="RELU"),
     "depthwise_rowpairs_x2_passes": lambda: mg.depthwise_conv2d(91, input_shape=(1, 3, 40, 12), depth_multiplier=2),
+    # dilation (the d * d phases, rp_phase_t): odd sizes, so the phases differ; multiplier 2 at
+    # dilation 3 over two images with a clamp; VALID (no padding column in any phase)
+    "depthwise_rowpairs_dilation2": lambda: mg.depthwise_conv2d(95, input_shape=(1, 11, 9, 8), dilation=(2, 2)),
+    "depthwise_rowpairs_dilation3_x2_relu": lambda: mg.depthwise_conv2d(96, input_shape=(2, 10, 8, 4), depth_multiplier=2,
+                                                                       dilation=(3, 3), activation="RELU"),
+    "depthwise_rowpairs_dilation2_valid": lambda: mg.depthwise_conv2d(97, input_shape=(1, 12, 10, 8), dilation=(2, 2),
+                                                                     padding="VALID"),
     "fc_tail_and_leftover_rows": lambda: mg.fully_connected(51, in_features=37, out_features=11, batch=2),
     "avg_pool": lambda: mg.pool2d(52, kind="AVERAGE", input_shape=(1, 7, 7, 5), filter_size=(3, 3), padding="SAME"),
     # four channels at a time (SADD16 sums, SSUB8 / SEL maxima) and a tail of three, clamped by RELU6
@@ -171,7 +178,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "depthwise_dilation2_12_channels", "depthwise_rowpairs_two_images_stride2_relu6",
                                   "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes",
                                   "depthwise_rowpairs_x2_stride2_relu", "depthwise_rowpairs_x2_passes",
-                                  "conv_one_channel_planes_two_images_relu"])
+                                  "conv_one_channel_planes_two_images_relu", "depthwise_rowpairs_dilation2",
+                                  "depthwise_rowpairs_dilation3_x2_relu", "depthwise_rowpairs_dilation2_valid"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,
     through a tuning log beside the model, against TFLite Micro."""

@@ -30,7 +30,7 @@
  *    weights of the walk's six blocks, {m, e, c}; a second section for odd top rows) against
  *    kiln_depthwise_conv_s8_general, both with kiln_rq (the layout's precondition); 3x3, multiplier
  *    1-2, 4-12 input channels, passes of 1 to all groups, the same sizes, strides, padding and
- *    clamp. Its ring is allocated at exactly rowpairs.scratch_bytes for its pass.
+ *    clamp, dilation 2 (at stride 1) in half the runs. Its ring is allocated at exactly rowpairs.scratch_bytes for its pass.
  *
  * A mismatch aborts (a finding), as does any ASan or UBSan report. */
 #include <stdint.h>
@@ -312,12 +312,13 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
     kiln_conv_s8_params_t p;
     kiln_conv_geometry_t *g = &p.g;
     uint8_t geo[16];
-    int32_t c, t, i, k, lo, hi, groups, chunk, parity, sections, positions, region, gr;
+    int32_t c, t, i, k, lo, hi, groups, chunk, parity, sections, positions, region, gr, d, ph_h, ph_w;
     uint8_t *ring;
     if (size < 16) return 0;
     memset(&p, 0, sizeof p);
     memcpy(geo, data, sizeof geo);
-    geo[5] = geo[6] = 2, geo[8] = 0; /* 3x3, no dilation */
+    geo[5] = geo[6] = 2, geo[8] = data[8] & 1 ? 3 : 0; /* 3x3; dilation 2 both ways, then at stride 1 */
+    if (geo[8]) geo[7] = 0;
     g->in_c = 4 * (1 + data[3] % 3);
     g->depth_multiplier = 1 + data[4] % 2;
     if (!depthwise_geometry(geo, g)) return 0;
@@ -339,9 +340,10 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
     chunk = 1 + data[15] % groups;
     chunk = chunk / g->depth_multiplier * g->depth_multiplier; /* whole input groups */
     if (chunk == 0) chunk = g->depth_multiplier;
-    positions = (g->out_w - 1) * g->stride_w + 3;
-    region = 32 * (positions + ((((g->out_h - 1) * g->stride_h >> 1) + 2 - 1) >> 1));
-    sections = g->stride_h % 2 && g->out_h > 1 ? 2 : 1;
+    d = g->dil_w, ph_h = (g->out_h + d - 1) / d, ph_w = (g->out_w + d - 1) / d; /* the largest phase */
+    positions = (ph_w - 1) * g->stride_w + 3;
+    region = 32 * (positions + ((((ph_h - 1) * g->stride_h >> 1) + 2 - 1) >> 1));
+    sections = g->stride_h % 2 && ph_h > 1 ? 2 : 1;
     i = 0;
     for (parity = 0; parity < sections; ++parity)
         for (gr = 0; gr < groups; ++gr) {
@@ -366,7 +368,10 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
     ring = (uint8_t *)malloc((size_t)(chunk * region));
     if (!ring) return 0;
     kiln_depthwise_conv_s8_general(in, filter, bias, out_ref, &p);
-    kiln_depthwise_conv_s8_rowpairs(in, stream, out_fast, &p, (uint32_t *)(void *)ring, chunk);
+    if (d > 1)
+        kiln_depthwise_conv_s8_rowpairs_dilated(in, stream, out_fast, &p, (uint32_t *)(void *)ring, chunk);
+    else
+        kiln_depthwise_conv_s8_rowpairs(in, stream, out_fast, &p, (uint32_t *)(void *)ring, chunk);
     free(ring);
     if (memcmp(out_ref, out_fast, (size_t)(g->batches * g->out_h * g->out_w * g->out_c)) != 0) abort();
     return 0;

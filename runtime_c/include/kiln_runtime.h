@@ -310,12 +310,16 @@ void kiln_depthwise_conv_s8_planes_wide1(const int8_t *in, const int32_t *stream
                                          const kiln_conv_s8_params_t *p, int16_t *plane);
 void kiln_depthwise_conv_s8_planes_wide2(const int8_t *in, const int32_t *stream, int8_t *out,
                                          const kiln_conv_s8_params_t *p, int16_t *plane);
-/* 3x3, depth multiplier 1 or 2, no dilation, in_c a multiple of 4 ("rowpairs" variant;
+/* 3x3, depth multiplier 1 or 2, in_c a multiple of 4, no dilation ("rowpairs" variant;
  * kiln_depthwise_rowpairs.c): the input's rows paired as int16 in a ring in scratch (rowpairs.scratch_bytes
  * in the compiler), `chunk` groups of four output channels a pass; stream (rowpairs.pack): per group its
  * biases, its weights as int16 pairs of kernel rows, its {m, e, c} (p->rq's words), doubled but those. */
 void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, int8_t *out,
                                      const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk);
+/* The same at dilation d (both ways, stride 1): d * d undilated layers on the sub-images of each
+ * phase's rows and columns, the ring sized for the first (the largest). */
+void kiln_depthwise_conv_s8_rowpairs_dilated(const int8_t *in, const int32_t *stream, int8_t *out,
+                                             const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk);
 /* INT4 filters: the packed stream kept in flash with its weights as nibbles (half the bytes) and
  * rebuilt into RAM before the kernel runs: runs of kind << 14 | twice << 13 | words, kind 0 words
  * stored as they are, 1, 2, 3 words of 4 int8, 2 int16 or 1 int32 values stored as nibbles, two a

@@ -20,7 +20,11 @@
  * vertical stride that is odd, a second section with the odd-t weights follows.
  *
  * Depth multiplier 2: the ring's groups are the output's; the copy writes each input channel's
- * pairs twice (output channels 2c and 2c + 1), the rest is the same. */
+ * pairs twice (output channels 2c and 2c + 1), the rest is the same.
+ *
+ * Dilation d (at stride 1, the same both ways; kiln_depthwise_conv_s8_rowpairs_dilated): the layer is
+ * d * d undilated ones on the sub-images of each phase's rows and columns, walked with d times the
+ * layer's pitches (rp_pitch_t); the ring is sized for phase 0, the largest. */
 #include "kiln_dsp.h"
 #include "kiln_fixedpoint.h"
 #include "kiln_runtime.h"
@@ -155,8 +159,8 @@ __attribute__((naked, noinline)) static void row_clamp_passes(const rp_job_t *jo
 
 #if defined(__OPTIMIZE_SIZE__) /* apart: fewer registers live at once, smaller code */
 #define KILN_RP_OUTLINE __attribute__((noinline))
-#else
-#define KILN_RP_OUTLINE
+#else /* inline in both entries (as a call, kws's copy setup cost 1,076 instructions more) */
+#define KILN_RP_OUTLINE __attribute__((always_inline)) inline
 #endif
 
 #if KILN_DSP
@@ -296,37 +300,44 @@ __attribute__((naked, noinline)) static void copy_one_group(rp_copy_t *c)
 }
 #endif
 
-/* The image's padded row r at the pass's first channel (image: row 0's), or NULL for a padding row. */
-static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geometry_t *g)
+/* Bytes between pixels and between rows of the image a pass reads and of its output: the layer's, or
+ * at dilation d those of one phase's sub-image (d times the layer's). */
+typedef struct {
+    int32_t in_px, in_row, out_px, out_row;
+} rp_pitch_t;
+
+/* The image's padded row r at the pass's first channel (image: row 0's), or NULL for a padding row.
+ * s: the image's geometry (the layer's, or a phase's sub-image's). */
+static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geometry_t *s, const rp_pitch_t *pt)
 {
-    r -= g->pad_top;
-    return r >= 0 && r < g->in_h ? image + r * g->in_w * g->in_c : 0;
+    r -= s->pad_top;
+    return r >= 0 && r < s->in_h ? image + r * pt->in_row : 0;
 }
 
 /* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
  * (image: its first pixel at the pass's first channel), every column position, the zero point
- * outside the image. t: the copy's fields that hold for the whole layer (region, zz, and the
- * image's columns k0 .. k1 - 1 as n, left, right). */
+ * outside the image. t: the copy's fields that hold for the whole image (region, zz, and the
+ * image's columns as n, left, right). */
 KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int32_t q, int32_t groups,
-                                          const int8_t *image, const kiln_conv_geometry_t *g, int32_t positions,
-                                          uint32_t z4)
+                                          const int8_t *image, const kiln_conv_geometry_t *s, const rp_pitch_t *pt,
+                                          int32_t positions, uint32_t z4)
 {
-    const int8_t *a = row_at(image, 2 * q, g), *b = row_at(image, 2 * q + 1, g);
+    const int8_t *a = row_at(image, 2 * q, s, pt), *b = row_at(image, 2 * q + 1, s, pt);
     uint8_t *row = ring + 16 * q; /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes */
-    const int32_t x2 = g->depth_multiplier - 1, region_bytes = t->region;
+    const int32_t x2 = s->depth_multiplier - 1, region_bytes = t->region;
     int32_t k, gi;
 #if KILN_RP_ASM
     if (t->n > 0) {
         const uint32_t zw[2] = {z4, z4}; /* a padding row's words, read again at every position */
         rp_copy_t c = *t;
-        const int32_t first = (t->left - g->pad_left) * g->in_c; /* the image column at position left */
-        c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? g->in_c : 0;
-        c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? g->in_c : 0;
+        const int32_t first = (t->left - s->pad_left) * pt->in_px; /* the image column at position left */
+        c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? pt->in_px : 0;
+        c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? pt->in_px : 0;
         if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
-        if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)g->in_c) % 4 == 0) { /* (LDRD: words) */
-            c.a_next = a != 0 ? 8 / g->depth_multiplier : 0, c.b_next = b != 0 ? 8 / g->depth_multiplier : 0;
+        if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)s->in_c) % 4 == 0) { /* (LDRD: words) */
+            c.a_next = a != 0 ? 8 / s->depth_multiplier : 0, c.b_next = b != 0 ? 8 / s->depth_multiplier : 0;
             c.d = row, c.count = groups / 2;
-            if (g->depth_multiplier == 2) { /* (groups even) */
+            if (s->depth_multiplier == 2) { /* (groups even) */
                 copy_groups_x2(&c);
                 return;
             }
@@ -344,8 +355,8 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int
     for (gi = 0; gi < groups; ++gi) { /* (the zero point's pairs in the padding columns) */
         rp_word_t *d = (rp_word_t *)(void *)(row + gi * region_bytes);
         for (k = 0; k < positions; ++k) {
-            const int32_t ix = k - g->pad_left, at = ix * g->in_c + (4 * gi >> x2);
-            const int inside = ix >= 0 && ix < g->in_w;
+            const int32_t ix = k - s->pad_left, at = ix * pt->in_px + (4 * gi >> x2);
+            const int inside = ix >= 0 && ix < s->in_w;
             const int8_t *pa = a != 0 && inside ? a + at : (const int8_t *)&z4;
             const int8_t *pb = b != 0 && inside ? b + at : (const int8_t *)&z4;
             int32_t c;
@@ -355,50 +366,102 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int
     }
 }
 
+/* One image's rows (s: its geometry), every pass: the pair-rows each output row reads copied into the
+ * ring (once each), then the row. region_bytes: a group's ring (at dilation, the largest phase's). */
+static inline __attribute__((always_inline)) void image_rows(const int8_t *in, int8_t *out, const kiln_conv_geometry_t *s,
+                                                             const rp_pitch_t *pt, const int32_t *stream,
+                                                             const kiln_conv_s8_params_t *p, uint8_t *ring, int32_t chunk,
+                                                             int32_t region_bytes)
+{
+    const int32_t groups = s->out_c / 4, section = groups * GROUP_WORDS;
+    const int32_t positions = (s->out_w - 1) * s->stride_w + 3; /* padded columns the row reads */
+    const uint32_t z4 = (uint8_t)p->in_zp * 0x01010101u;
+    const int32_t span = s->out_w * pt->out_px, out_row = pt->out_row; /* (span: a row's output) */
+    int32_t c0, oy;
+    rp_copy_t copy; /* the copy's fields for every pair-row */
+    copy.left = s->pad_left < positions ? s->pad_left : positions; /* the image's columns: left .. left + n - 1 */
+    copy.n = (s->pad_left + s->in_w < positions ? s->pad_left + s->in_w : positions) - copy.left;
+    copy.right = positions - copy.left - copy.n, copy.region = region_bytes;
+    copy.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
+#if KILN_RP_ASM
+    const int simple = p->act_min == -128 && p->act_max == 127, passes = chunk < groups || pt->out_px != s->out_c;
+    void (*const row_fn)(const rp_job_t *) = simple ? (passes ? row_simple_passes : row_simple)
+                                                    : (passes ? row_clamp_passes : row_clamp);
+#endif
+    for (c0 = 0; c0 < groups; c0 += chunk) {
+        const int32_t n = groups - c0 < chunk ? groups - c0 : chunk;
+        int32_t next = 0; /* the next pair-row to copy */
+        rp_job_t j;
+        j.out_step = pt->out_px - 4 * n;
+#if KILN_RP_ASM
+        j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
+#endif
+        for (oy = 0; oy < s->out_h; ++oy) {
+            const int32_t t = oy * s->stride_h, q = t >> 1;
+            for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
+                fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (s->depth_multiplier - 1)), s, pt, positions, z4);
+            j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
+            j.x = ring + 16 * q - (j.stream[4] >> 1);
+            j.out = out + oy * out_row + 4 * c0, j.out_end = j.out + span;
+#if KILN_RP_ASM
+            row_fn(&j);
+#else
+            row_c(&j, p);
+#endif
+        }
+    }
+}
+
+/* A group's ring in bytes: the column positions the largest image's rows read, and their drift. */
+static int32_t region_bytes(int32_t out_h, int32_t out_w, const kiln_conv_geometry_t *g)
+{
+    const int32_t pair_rows = (((out_h - 1) * g->stride_h) >> 1) + 2;
+    return (((pair_rows - 1) >> 1) + (out_w - 1) * g->stride_w + 3) * POS_BYTES;
+}
+
 void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, int8_t *out,
                                      const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
 {
     const kiln_conv_geometry_t *g = &p->g;
-    const int32_t groups = g->out_c / 4, section = groups * GROUP_WORDS;
-    const int32_t positions = (g->out_w - 1) * g->stride_w + 3; /* padded columns the row reads */
-    const int32_t pair_rows = (((g->out_h - 1) * g->stride_h) >> 1) + 2;
-    const int32_t region = ((pair_rows - 1) >> 1) + positions; /* column positions a group's ring holds */
-    const int32_t region_bytes = region * POS_BYTES;
-    const uint32_t z4 = (uint8_t)p->in_zp * 0x01010101u;
-    const int32_t image_in = g->in_h * g->in_w * g->in_c, row_out = g->out_w * g->out_c;
-    uint8_t *ring = (uint8_t *)scratch;
-    int32_t bt, c0, oy;
-    rp_copy_t copy; /* the copy's fields for every pair-row */
-    copy.left = g->pad_left < positions ? g->pad_left : positions; /* the image's columns: left .. left + n - 1 */
-    copy.n = (g->pad_left + g->in_w < positions ? g->pad_left + g->in_w : positions) - copy.left;
-    copy.right = positions - copy.left - copy.n, copy.region = region_bytes;
-    copy.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
-#if KILN_RP_ASM
-    const int simple = p->act_min == -128 && p->act_max == 127, passes = chunk < groups;
-    void (*const row_fn)(const rp_job_t *) = simple ? (passes ? row_simple_passes : row_simple)
-                                                    : (passes ? row_clamp_passes : row_clamp);
-#endif
-    for (bt = 0; bt < g->batches; ++bt, in += image_in, out += g->out_h * row_out) {
-        for (c0 = 0; c0 < groups; c0 += chunk) {
-            const int32_t n = groups - c0 < chunk ? groups - c0 : chunk;
-            int32_t next = 0; /* the next pair-row to copy */
-            rp_job_t j;
-            j.out_step = g->out_c - 4 * n;
-#if KILN_RP_ASM
-            j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
-#endif
-            for (oy = 0; oy < g->out_h; ++oy) {
-                const int32_t t = oy * g->stride_h, q = t >> 1;
-                for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
-                    fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (g->depth_multiplier - 1)), g, positions, z4);
-                j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
-                j.x = ring + 16 * q - (j.stream[4] >> 1);
-                j.out = out + oy * row_out + 4 * c0, j.out_end = j.out + row_out;
-#if KILN_RP_ASM
-                row_fn(&j);
-#else
-                row_c(&j, p);
-#endif
+    const rp_pitch_t pt = {g->in_c, g->in_w * g->in_c, g->out_c, g->out_w * g->out_c};
+    const int32_t region = region_bytes(g->out_h, g->out_w, g);
+    int32_t bt;
+    for (bt = 0; bt < g->batches; ++bt, in += g->in_h * pt.in_row, out += g->out_h * pt.out_row)
+        image_rows(in, out, g, &pt, stream, p, (uint8_t *)scratch, chunk, region);
+}
+
+/* Of n rows (or columns) with `pad` of padding before them read at dilation d, those of phase a < d:
+ * the first image one (*first), how many there are (returned) and the padding before them (*before). */
+static int32_t phase_of(int32_t n, int32_t pad, int32_t d, int32_t a, int32_t *first, int32_t *before)
+{
+    *before = (pad - a + d - 1) / d; /* (0 where pad <= a) */
+    *first = a - pad + d * *before;
+    return *first < n ? (n - *first + d - 1) / d : 0;
+}
+
+/* Dilation d (the same both ways, at stride 1): d * d undilated layers on the sub-images of each phase's
+ * rows and columns (each writing the output rows and columns of the same phase), the ring sized for the
+ * first, the largest. Apart, so that a model without dilation does not link it. */
+void kiln_depthwise_conv_s8_rowpairs_dilated(const int8_t *in, const int32_t *stream, int8_t *out,
+                                             const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
+{
+    const kiln_conv_geometry_t *g = &p->g;
+    const int32_t d = g->dil_w;
+    const rp_pitch_t pt = {d * g->in_c, d * g->in_w * g->in_c, d * g->out_c, d * g->out_w * g->out_c};
+    const int32_t region = region_bytes((g->out_h + d - 1) / d, (g->out_w + d - 1) / d, g);
+    const int32_t image_in = g->in_h * g->in_w * g->in_c, image_out = g->out_h * g->out_w * g->out_c;
+    int32_t bt, a, b, y0, x0;
+    kiln_conv_geometry_t s = *g; /* a phase's sub-image */
+    for (bt = 0; bt < g->batches; ++bt, in += image_in, out += image_out) {
+        for (a = 0; a < d; ++a) {
+            s.in_h = phase_of(g->in_h, g->pad_top, d, a, &y0, &s.pad_top);
+            s.out_h = (g->out_h - a + d - 1) / d;
+            for (b = 0; b < d; ++b) { /* (a phase past the output has no rows or columns) */
+                s.in_w = phase_of(g->in_w, g->pad_left, d, b, &x0, &s.pad_left);
+                s.out_w = (g->out_w - b + d - 1) / d;
+                if (s.out_h > 0 && s.out_w > 0)
+                    image_rows(in + (y0 * g->in_w + x0) * g->in_c, out + (a * g->out_w + b) * g->out_c, &s, &pt,
+                               stream, p, (uint8_t *)scratch, chunk, region);
             }
         }
     }

@@ -263,7 +263,7 @@ def emit(op, g, c):
         plane_at = op.scratch_offset + (p["expanded_bytes"] if pre else 0)  # (INT4: after the stream)
         args = f"{c.ptr(x)}, {filt}, {c.ptr(y)}, &params, (int16_t *)(void *)(arena + {plane_at})"
     elif dw and "rowpairs" in p:
-        suffix = "_rowpairs"
+        suffix = "_rowpairs_dilated" if p["dil_w"] > 1 else "_rowpairs"
         filt = expanded if pre else c.array(
             f"op{op.index}_filter", p["rowpairs"], "int32_t",
             f"filter '{w.name}' {w.describe()}: per group of four channels their biases (input zero point "
@@ -419,7 +419,8 @@ register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=va
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "
                "with a multiplier or one input channel at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 or 2, 3x3, "
-               "input channels a multiple of 4, stride 1 or 2 (rows of 3 or more): int16 pairs of rows in a ring "
+               "input channels a multiple of 4, stride 1 or 2 (rows of 3 or more; dilation at stride 1): int16 pairs "
+               "of rows in a ring "
                "(rowpairs; on a DSP board within the arena's allowance, scratch_layouts); at multiplier 1 "
                "on a DSP board: other widths within half the RAM, dilated 3x3 stride-1 layers where the "
                "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "

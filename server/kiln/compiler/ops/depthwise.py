@@ -7,8 +7,8 @@ the packing of each (the emitted calls are in conv.emit).
 - "multiplier" (depth multiplier above 1): blocks of four output channels, pairs of taps.
 - "planes" (any multiplier, kernel, stride, dilation; see planes.py): the input widened to int16
   planes in a ring of rows, each output channel a 2-D convolution of one plane.
-- "rowpairs" (3x3, multiplier 1 or 2, no dilation, channels a multiple of 4; see rowpairs.py): the
-  input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
+- "rowpairs" (3x3, multiplier 1 or 2, channels a multiple of 4, dilation only at stride 1; see
+  rowpairs.py): the input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
 - One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants);
   and a CONV_2D of one input channel may take "planes" as a depthwise layer (single_channel_conv).
 """

@@ -1,5 +1,7 @@
 """The "rowpairs" layout of an int8 DEPTHWISE_CONV_2D (kiln_depthwise_conv_s8_rowpairs): 3x3,
-depth multiplier 1 or 2, no dilation, input channels a multiple of 4, any stride and padding.
+depth multiplier 1 or 2, input channels a multiple of 4, any stride and padding without dilation,
+or dilation d (the same both ways) at stride 1: d * d undilated layers on the sub-images of the
+rows and columns of each phase (kiln_depthwise_conv_s8_rowpairs_dilated), the first the largest.
 
 The kernel copies the input's rows two at a time, widened to int16, into a ring in scratch:
 pair-row q holds padded rows 2q and 2q + 1, each channel's two values one word. An output row whose
@@ -19,17 +21,26 @@ RING_MIN = 2048  # scratch bytes a pass may always take (below it, one pass cost
 
 
 def eligible(p: dict, in_c: int, out_c: int) -> bool:
-    """3x3 without dilation, input channels a multiple of 4, depth multiplier 1 or 2 (the copy
-    writes each input channel's pairs once or twice: its groups are the output's)."""
-    return ((p["k_h"], p["k_w"]) == (3, 3) and p["dil_h"] == p["dil_w"] == 1 and in_c % 4 == 0
-            and out_c in (in_c, 2 * in_c))
+    """3x3, without dilation or with the same both ways at stride 1, input channels a multiple of 4,
+    depth multiplier 1 or 2 (the copy writes each input channel's pairs once or twice: its groups
+    are the output's)."""
+    dilated = p["dil_h"] > 1 or p["dil_w"] > 1
+    return ((p["k_h"], p["k_w"]) == (3, 3) and in_c % 4 == 0 and out_c in (in_c, 2 * in_c)
+            and (not dilated or (p["dil_h"] == p["dil_w"] and p["stride_h"] == p["stride_w"] == 1)))
+
+
+def phase_out(p: dict) -> tuple[int, int]:
+    """The output rows and columns of the first (largest) phase: the whole output without dilation."""
+    d = p["dil_w"]
+    return -(-p["out_h"] // d), -(-p["out_w"] // d)
 
 
 def positions(p: dict) -> int:
     """Column positions of a group's ring: the padded columns a row reads, and the drift of one
-    position every two pair-rows (the kernel's region)."""
-    pair_rows = ((p["out_h"] - 1) * p["stride_h"] >> 1) + 2
-    return (p["out_w"] - 1) * p["stride_w"] + 3 + ((pair_rows - 1) >> 1)
+    position every two pair-rows (the kernel's region), for the largest phase."""
+    out_h, out_w = phase_out(p)
+    pair_rows = ((out_h - 1) * p["stride_h"] >> 1) + 2
+    return (out_w - 1) * p["stride_w"] + 3 + ((pair_rows - 1) >> 1)
 
 
 def chunk(p: dict) -> int:
@@ -94,13 +105,13 @@ def stream_bytes(p: dict) -> int:
 
 def sections(p: dict) -> list[int]:
     """The parities of the top padded rows the layer's output rows have."""
-    return [0, 1] if p["stride_h"] % 2 and p["out_h"] > 1 else [0]
+    return [0, 1] if p["stride_h"] % 2 and phase_out(p)[0] > 1 else [0]
 
 
 def overlap(p: dict) -> int:
     """OpDef.overlap: in one pass, per output row the kernel copies the pair-rows not yet in the ring,
     then writes the row (planes.ring_overlap); with several passes each reads the whole image
-    again: no overlap."""
-    if chunk(p) * 4 < p["out_c"]:
+    again, and with dilation each phase: no overlap."""
+    if chunk(p) * 4 < p["out_c"] or p["dil_w"] > 1:
         return p["batches"] * p["out_h"] * p["out_w"] * p["out_c"]
     return planes.ring_overlap(p, lambda oy: 2 * ((oy * p["stride_h"] >> 1) + 2) - p["pad_top"])
