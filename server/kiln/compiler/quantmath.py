@@ -131,14 +131,14 @@ def channel_multipliers(in_scale: float, w_scales, out_scale: float) -> tuple[np
 def requant_for_sums(mults, shifts, out_zp: int, acc_bias, weights_abs_sum, per_input: int = 128):
     """requant_table for sums of acc_bias plus per_input * sum |w| at most (an input zero point folded
     into acc_bias: 128; else 256), with the outputs of channels whose weights are all zero."""
-    bounds = np.abs(np.asarray(acc_bias, np.int64)) + per_input * np.asarray(weights_abs_sum, np.int64)
-    return requant_table(mults, shifts, out_zp, bounds,
+    return requant_table(mults, shifts, out_zp, accumulator_bounds(acc_bias, weights_abs_sum, per_input),
                          constant_outputs(acc_bias, weights_abs_sum, mults, shifts, out_zp))
 
 
-def accumulator_bounds(bias, weights_abs_sum) -> np.ndarray:
-    """Largest |acc| per channel: bias (input zero point folded in) + 128 * sum |w| (int8 input)."""
-    return np.abs(np.asarray(bias, np.int64)) + 128 * np.asarray(weights_abs_sum, np.int64)
+def accumulator_bounds(bias, weights_abs_sum, per_input: int = 128) -> np.ndarray:
+    """Largest |acc| per channel: bias (input zero point folded in) + 128 * sum |w| (int8 input; 256
+    where the zero point is not folded in)."""
+    return np.abs(np.asarray(bias, np.int64)) + per_input * np.asarray(weights_abs_sum, np.int64)
 
 
 def constant_outputs(bias, weights_abs_sum, mults, shifts, out_zp: int) -> list:

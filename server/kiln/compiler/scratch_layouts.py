@@ -16,9 +16,15 @@ PER_CHANNEL_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
 
 
 def choose(g: Graph, chosen: dict[int, str], ram_bytes: int | None, flash_bytes: int | None) -> dict[int, str]:
-    """The variants to add to `chosen` (which they do not override): rowpairs', then planes'."""
-    rowpairs = rowpairs_within(g, chosen, ram_bytes, flash_bytes)
-    return {**rowpairs, **planes_within(g, {**chosen, **rowpairs}, ram_bytes)}
+    """The variants to add to `chosen` (which they do not override): rowpairs', then planes', both
+    within the allowance of the plan without any of their rings."""
+    ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
+    if not ids and not tuning.planes_candidates(g, chosen):
+        return {}
+    base = _planned(g, chosen)  # the layers' own defaults (pairs; planes or multiplier at a multiplier)
+    limit = allowance(base)
+    rowpairs = rowpairs_within(g, chosen, ids, base, limit, ram_bytes) if ids else {}
+    return {**rowpairs, **planes_within(g, {**chosen, **rowpairs}, limit, ram_bytes)}
 
 
 def allowance(base: Graph) -> int:
@@ -47,21 +53,16 @@ def _planned(g: Graph, chosen: dict[int, str]) -> Graph:
     return h
 
 
-def rowpairs_within(g: Graph, chosen: dict[int, str], ram_bytes: int | None,
-                    flash_bytes: int | None) -> dict[int, str]:
-    """"rowpairs" on tuning.rowpairs_candidates (where it leads, within half the flash), less those
-    whose ring would raise the planned arena past the allowance (or the arena without them, if
-    larger) or past half the board's RAM: the largest rings dropped first until the arena fits,
-    then each dropped one tried again alone (a ring away from the arena's peak costs nothing)."""
-    ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
-    if not ids:
-        return {}
-
+def rowpairs_within(g: Graph, chosen: dict[int, str], ids: list[int], base: Graph, limit: int,
+                    ram_bytes: int | None) -> dict[int, str]:
+    """"rowpairs" on ids (tuning.rowpairs_candidates: where it leads, within half the flash), less
+    those whose ring would raise the planned arena past `limit` (or base's arena, the plan without
+    them, if larger) or past half the board's RAM: the largest rings dropped first until the arena
+    fits, then each dropped one tried again alone (a ring away from the arena's peak costs nothing)."""
     def planned(extra: dict[int, str]) -> Graph:
         return _planned(g, {**chosen, **extra})
 
-    base = planned({})  # the layers' own defaults (pairs; planes or multiplier at a multiplier)
-    bound = max(allowance(base), base.arena_bytes)
+    bound = max(limit, base.arena_bytes)
     if ram_bytes:
         bound = min(bound, ram_bytes // 2)
     kept = {i: "rowpairs" for i in ids}
@@ -82,11 +83,11 @@ def rowpairs_within(g: Graph, chosen: dict[int, str], ram_bytes: int | None,
     return kept
 
 
-def planes_within(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> dict[int, str]:
+def planes_within(g: Graph, chosen: dict[int, str], limit: int, ram_bytes: int | None) -> dict[int, str]:
     """"planes" on tuning.planes_candidates, layer by layer in the model's order, where the planned
     arena stays within half the board's RAM and, unless planes is far ahead of pairs there
-    (depthwise.planes_far_ahead: kernels other than 3 wide), within the allowance without planes or
-    the arena the far-ahead layers already took."""
+    (depthwise.planes_far_ahead: kernels other than 3 wide), within `limit` (the allowance) or the
+    arena the far-ahead layers already took."""
     candidates = tuning.planes_candidates(g, chosen)
     if not candidates:
         return {}
@@ -110,7 +111,7 @@ def planes_within(g: Graph, chosen: dict[int, str], ram_bytes: int | None) -> di
                     kept, last = {**kept, i: "planes"}, trial
         return kept, last
 
-    bound = allowance(planned({}))
+    bound = limit
     half = ram_bytes // 2 if ram_bytes else float("inf")
     far = [i for i in candidates if depthwise.planes_far_ahead(g.operators[i], g)]
     kept, arena = within({}, far, half)

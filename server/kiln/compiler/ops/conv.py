@@ -98,11 +98,11 @@ def weight_scales(w, y) -> list:
 def prepare(op, g):
     x, w, *rest = g.op_inputs(op)
     variant = op.variant
-    dw_choice = (op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8") or depthwise.single_channel_conv(op, g)
-    if variant is None and dw_choice:
+    one_channel_conv = depthwise.single_channel_conv(op, g)
+    if variant is None and ((op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8") or one_channel_conv):
         variant = (variants(op, g) or [None])[0]  # the untuned default (depthwise.variants)
     as_conv = depthwise.single_channel(op, g) and variant != "planes"
-    as_depthwise = depthwise.single_channel_conv(op, g) and variant == "planes"
+    as_depthwise = one_channel_conv and variant == "planes"
     dw_layer = (op.kind == "DEPTHWISE_CONV_2D" and not as_conv) or as_depthwise
     # [1, kh, kw, M] <-> [M, kh, kw, 1]: one input channel's filters either way
     wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv or as_depthwise else w.data

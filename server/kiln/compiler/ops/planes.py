@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import quantmath as qm
 from . import packing
 
 MAX_ROWS = 32  # kernel rows the kernel's row table holds (MAX_ROWS in kiln_depthwise_planes.c)
@@ -51,8 +52,7 @@ def doubled_sums_fit(bias_folded: np.ndarray, wdata: np.ndarray) -> bool:
     """Twice the largest sum within int32: weights and bias stored doubled (planes', rowpairs'
     streams); inputs and the zero point are int8."""
     wsum = np.abs(wdata.astype(np.int64)).reshape(-1, wdata.shape[3]).sum(axis=0)
-    bound = np.abs(np.asarray(bias_folded, np.int64)) + 128 * wsum
-    return int(2 * bound.max()) < 2**31
+    return int(2 * qm.accumulator_bounds(bias_folded, wsum).max()) < 2**31
 
 
 def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
