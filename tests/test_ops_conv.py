@@ -72,6 +72,7 @@ PLANES_CASES = DW_CASES + [
     dict(input_shape=(1, 10, 9, 5), kernel=(4, 6), dilation=(2, 2), depth_multiplier=2),  # an even width
     dict(input_shape=(1, 13, 12, 5), kernel=(5, 3), strides=(2, 2), activation="RELU"),   # W2, k_h != k_w
     dict(input_shape=(1, 12, 13, 3), kernel=(7, 7), strides=(2, 2)),          # W2 unrolled
+    dict(input_shape=(2, 11, 15, 5), kernel=(5, 5), strides=(2, 2), activation="RELU"),  # W2 by four, three alone
 ]
 
 
@@ -81,6 +82,20 @@ def test_depthwise_planes_under_sanitizers(case, tmp_path):
     tuning log beside the model, built with AddressSanitizer and UBSan: TFLite Micro's bits, and no read
     past the arena (the ring of rows sits in the operator's scratch)."""
     forced_under_sanitizers(mg.depthwise_conv2d(25, **case), "planes", 2, tmp_path)
+
+
+@pytest.mark.parametrize("case", [
+    dict(input_shape=(1, 11, 9, 2), out_channels=4),                                       # 3x6 at stride 2
+    dict(input_shape=(2, 10, 9, 2), out_channels=6, kernel=(5, 5), activation="RELU6"),    # 5x10, clamped
+    dict(input_shape=(1, 12, 9, 2), out_channels=5, kernel=(4, 3), strides=(2, 1), dilation=(3, 1), padding="VALID"),
+    dict(input_shape=(1, 7, 8, 2), out_channels=3, kernel=(1, 1)),
+], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_two_channel_conv_planes_under_sanitizers(case, tmp_path):
+    """A CONV_2D of two input channels on planes (depthwise.as_one_channel: a row's pixels' pairs as one
+    channel, the kernel twice as wide at stride 2), in portable C under AddressSanitizer and UBSan:
+    TFLite Micro's bits, no read past the ring."""
+    p = forced_under_sanitizers(mg.conv2d(32, **case), "planes", 3, tmp_path)
+    assert (p["in_c"], p["k_w"], p["stride_w"]) == (1, 2 * case.get("kernel", (3, 3))[1], 2)
 
 
 def forced_under_sanitizers(model, variant: str, seed: int, tmp_path):
@@ -137,11 +152,19 @@ def test_depthwise_untuned_default(case, default, tmp_path):
     (dict(input_shape=(1, 20, 10, 1), out_channels=8, kernel=(10, 4), strides=(2, 2)), "im2col"),  # kws' first layer
     (dict(input_shape=(1, 14, 14, 1), out_channels=6, kernel=(5, 5), padding="VALID", activation="RELU"), "planes"),  # LeNet
     (dict(input_shape=(1, 14, 14, 1), out_channels=32, kernel=(5, 5)), "im2col"),  # many filters: im2col's
-    (dict(input_shape=(1, 12, 10, 2), out_channels=8), "im2col"),                # two channels: no depthwise form
+    # two channels at stride 1 without dilation across: one channel of 2 x in_w values (as_one_channel)
+    (dict(input_shape=(1, 12, 10, 2), out_channels=8), "planes"),                # 1.2 against 3.0 (im2col16)
+    (dict(input_shape=(1, 12, 10, 2), out_channels=16, kernel=(5, 5), activation="RELU6"), "planes"),
+    (dict(input_shape=(1, 12, 10, 2), out_channels=32), "im2col"),                 # many filters: im2col's
+    (dict(input_shape=(1, 12, 10, 2), out_channels=8, kernel=(7, 7)), "im2col"),    # 7x7: no unrolled loop
+    (dict(input_shape=(1, 12, 10, 2), out_channels=8, strides=(2, 2)), "im2col"),  # stride 2: no W2 form
+    (dict(input_shape=(1, 12, 10, 2), out_channels=8, dilation=(2, 2)), "im2col"),
+    (dict(input_shape=(1, 12, 10, 3), out_channels=8), "im2col"),
 ])
 def test_one_channel_conv_untuned_default(case, default, tmp_path):
-    """depthwise.single_channel_conv: a CONV_2D of one input channel takes the depthwise layouts'
-    untuned choice (planes_first) as a layer of multiplier M, else its own im2col; and computes it."""
+    """depthwise.single_channel_conv: a CONV_2D of one input channel (or two, side by side) takes the
+    depthwise layouts' untuned choice (planes_first) as a layer of multiplier M, else its own im2col;
+    and computes it."""
     from kiln.compiler import importer, tuning
 
     path = tmp_path / "model.tflite"
@@ -149,7 +172,8 @@ def test_one_channel_conv_untuned_default(case, default, tmp_path):
     g = importer.load(path)
     (op,) = g.operators
     assert tuning.variants(op, g)[0] == default
-    assert ("planes" in tuning.variants(op, g)) == (case["input_shape"][3] == 1)
+    two_channels = case["input_shape"][3] == 2 and case.get("strides", (1, 1))[1] == 1 and "dilation" not in case
+    assert ("planes" in tuning.variants(op, g)) == (case["input_shape"][3] == 1 or two_channels)
     check(mg.conv2d(31, **case), tmp_path)
 
 

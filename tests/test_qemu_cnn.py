@@ -65,6 +65,15 @@ CASES = {
                                                                  strides=(2, 2), activation="RELU"),
     "conv_one_channel_planes_per_tensor_valid": lambda: mg.conv2d(94, input_shape=(1, 9, 12, 1), out_channels=5,
                                                                   padding="VALID", per_channel=False),
+    # two input channels (depthwise.as_one_channel: each row 2 x in_w values, 3x6 / 5x10 at stride 2):
+    # the unrolled 3x3 on odd sizes, 5x5 over two images with a lower clamp, a 4x3 kernel (the loops
+    # with its size at run time) at dilation 2 down, VALID, per-tensor weights
+    "conv_two_channels_planes": lambda: mg.conv2d(98, input_shape=(1, 11, 9, 2), out_channels=4),
+    "conv_two_channels_5x5_two_images_relu": lambda: mg.conv2d(99, input_shape=(2, 10, 9, 2), out_channels=6,
+                                                               kernel=(5, 5), activation="RELU"),
+    "conv_two_channels_4x3_dilation_down_valid": lambda: mg.conv2d(100, input_shape=(1, 12, 9, 2), out_channels=5,
+                                                                   kernel=(4, 3), strides=(2, 1), dilation=(2, 1),
+                                                                   padding="VALID", per_channel=False),
     "depthwise_3x3": lambda: mg.depthwise_conv2d(47, input_shape=(1, 8, 8, 12)),
     "depthwise_3x3_relu6_clamped": lambda: mg.depthwise_conv2d(58, input_shape=(1, 7, 7, 13), activation="RELU6"),
     "depthwise_odd_channels_stride2": lambda: mg.depthwise_conv2d(48, input_shape=(1, 9, 7, 7), strides=(2, 2)),
@@ -103,6 +112,13 @@ CASES = {
     "depthwise_5x5_odd_width": lambda: mg.depthwise_conv2d(80, input_shape=(1, 9, 11, 6), kernel=(5, 5)),
     "depthwise_7x7_stride2_relu6": lambda: mg.depthwise_conv2d(81, input_shape=(1, 13, 12, 5), kernel=(7, 7),
                                                                strides=(2, 2), activation="RELU6"),
+    # stride 2 by four pixels (row_quads_w2): 5x5 on rows of 7 (a quad, three alone) over six channels,
+    # 7x7 with a multiplier and a lower clamp on rows of 5
+    "depthwise_5x5_stride2_quads": lambda: mg.depthwise_conv2d(101, input_shape=(1, 11, 13, 6), kernel=(5, 5),
+                                                               strides=(2, 2)),
+    "depthwise_x2_7x7_stride2_relu": lambda: mg.depthwise_conv2d(102, input_shape=(1, 10, 9, 3), kernel=(7, 7),
+                                                                 strides=(2, 2), depth_multiplier=2,
+                                                                 activation="RELU"),
     "depthwise_x2_4x6_dilation2": lambda: mg.depthwise_conv2d(82, input_shape=(1, 11, 10, 5), kernel=(4, 6),
                                                               depth_multiplier=2, dilation=(2, 2)),
     "depthwise_dilation2_12_channels": lambda: mg.depthwise_conv2d(83, input_shape=(1, 10, 13, 12),
@@ -179,6 +195,8 @@ def test_dsp_kernels_match_tflm(case, tmp_path):
                                   "depthwise_rowpairs_strides_1x2", "depthwise_rowpairs_passes",
                                   "depthwise_rowpairs_x2_stride2_relu", "depthwise_rowpairs_x2_passes",
                                   "conv_one_channel_planes_two_images_relu", "depthwise_rowpairs_dilation2",
+                                  "conv_two_channels_planes", "depthwise_5x5_stride2_quads",
+                                  "depthwise_x2_7x7_stride2_relu",
                                   "depthwise_rowpairs_dilation3_x2_relu", "depthwise_rowpairs_dilation2_valid"])
 def test_every_kernel_variant_matches_tflm(case, tmp_path):
     """Each variant kiln tune may choose (im2col, int16 filters and weights...) on the DSP path,

@@ -42,6 +42,7 @@ def test_kws_golden_on_cortex_m7(tmp_path):
                                   lambda: mg.depthwise_conv2d(65, input_shape=(1, 9, 7, 6), depth_multiplier=2),
                                   lambda: mg.depthwise_conv2d(66, input_shape=(1, 10, 9, 1), depth_multiplier=3,
                                                               strides=(2, 2)),
+                                  lambda: mg.conv2d(67, input_shape=(1, 9, 10, 2), out_channels=6, kernel=(5, 5)),
                                   lambda: mg.fully_connected(63, in_features=37, out_features=9),
                                   lambda: mg.quantized_fc_float_io(64)])
 def test_kernels_match_tflm_on_cortex_m7(make, tmp_path):

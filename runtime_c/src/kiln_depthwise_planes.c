@@ -581,10 +581,138 @@ __attribute__((noinline)) static void rows_wide_s1(const row_job_t *j, const int
     ROWS_WIDE_CASES(1);
 }
 
+#if KILN_DSP
+/* Every kernel row of row_quads_w2's four pixels (constant KH; STEPS: NE steps), in one statement: per
+ * row its plane row (LDR from the row table, plus the pixels' offset), its first three words (LDRD,
+ * LDR), then per step the next word and the next weight word (both post-indexed) and four SMLADs, the
+ * four words' registers taking turns. In C, gcc spilled the sums and reloaded the row table (a third
+ * more instructions). rp: the row table, w: the weights (both moved on). */
+#define Q_STEP(A, B, C, D)                                                                              \
+    "ldr %[" D "], [%[xp]], #4\n\t"                                                                  \
+    "ldr %[W], [%[w]], #4\n\t"                                                                       \
+    "smlad %[a0], %[" A "], %[W], %[a0]\n\t"                                                          \
+    "smlad %[a1], %[" B "], %[W], %[a1]\n\t"                                                          \
+    "smlad %[a2], %[" C "], %[W], %[a2]\n\t"                                                          \
+    "smlad %[a3], %[" D "], %[W], %[a3]\n\t"
+#define Q_STEPS3 Q_STEP("X0", "X1", "X2", "X3") Q_STEP("X1", "X2", "X3", "X0") Q_STEP("X2", "X3", "X0", "X1")
+#define Q_STEPS4 Q_STEPS3 Q_STEP("X3", "X0", "X1", "X2")
+#define Q_STEPS5 Q_STEPS4 Q_STEP("X0", "X1", "X2", "X3")
+#define QUAD_ROWS(STEPS, rp, off, w, a0, a1, a2, a3, KH)                                                 \
+    do {                                                                                                \
+        uint32_t X0_, X1_, X2_, X3_, W_;                                                                \
+        const int16_t *x_;                                                                              \
+        __asm__(".rept %c[kh]\n\t"                                                                    \
+                "ldr %[xp], [%[rp]], #4\n\t"                                                          \
+                "add %[xp], %[xp], %[off]\n\t"                                                        \
+                "ldrd %[X0], %[X1], [%[xp]], #8\n\t"                                                  \
+                "ldr %[X2], [%[xp]], #4\n\t" STEPS                                                   \
+                ".endr"                                                                               \
+                : [X0] "=&r"(X0_), [X1] "=&r"(X1_), [X2] "=&r"(X2_), [X3] "=&r"(X3_), [W] "=&r"(W_),       \
+                  [xp] "=&r"(x_), [rp] "+r"(rp), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), \
+                  [a3] "+r"(a3)                                                                       \
+                : [off] "r"(off), [kh] "i"(KH)                                                        \
+                : "memory");                                                                          \
+    } while (0)
+#endif
+
+/* One output row of one channel at stride 2 (PATH_W2) with kiln_rq, for constant KH rows of NE weight
+ * words (E words: a square 5x5 or 7x7, or a two-channel CONV_2D's 3x6 or 5x10, depthwise.as_one_channel,
+ * where word t of a pixel's row is its tap t's two channels), four pixels a step: pixel p + k reads
+ * words X_k.. of the row from pixel p's, so per kernel row the four share NE + 3 loads and each weight
+ * word's load serves four SMLADs (5x5: 4 + 6 * 3 instructions a row of four pixels; rows_wide's two
+ * pixels, the requantization's constants on the stack and `simple` tested at every pixel, took 113 a
+ * pair). The last n % 4 pixels one at a time. CLAMP: the layer's clamp after SSAT (a constant, so the
+ * common layer has none to apply). */
+static inline __attribute__((always_inline)) void row_quads_w2(const int16_t *const *rows, int32_t base, const int32_t *s,
+                                                               int32_t n, int8_t *o, int32_t o_step, int32_t lo,
+                                                               int32_t hi, const int32_t KH, const int32_t NE,
+                                                               const int32_t CLAMP)
+{
+    const int32_t bias = s[0], m = s[1], c = s[2], e = s[3];
+    int32_t i, r, t, v0, v1, v2, v3;
+    for (i = 0; i + 3 < n; i += 4, o += 4 * o_step) {
+        int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        const int32_t *w = s + 4;
+#if KILN_DSP
+        const int16_t *const *rp = rows;
+        const int32_t off = (base + 2 * i) * 2; /* bytes */
+        if (NE == 3) QUAD_ROWS(Q_STEPS3, rp, off, w, a0, a1, a2, a3, KH);
+        else if (NE == 4) QUAD_ROWS(Q_STEPS4, rp, off, w, a0, a1, a2, a3, KH);
+        else QUAD_ROWS(Q_STEPS5, rp, off, w, a0, a1, a2, a3, KH);
+#else
+        for (r = 0; r < KH; ++r) {
+            const int16_t *x = rows[r] + base + 2 * i;
+            for (t = 0; t < NE; ++t, ++w) {
+                a0 = MAC(word_at(x + 2 * t), (uint32_t)*w, a0), a1 = MAC(word_at(x + 2 * t + 2), (uint32_t)*w, a1);
+                a2 = MAC(word_at(x + 2 * t + 4), (uint32_t)*w, a2), a3 = MAC(word_at(x + 2 * t + 6), (uint32_t)*w, a3);
+            }
+        }
+#endif
+        v0 = kiln_sat8(kiln_smmlar(a0, m, c + (a0 >> 31)) >> e);
+        v1 = kiln_sat8(kiln_smmlar(a1, m, c + (a1 >> 31)) >> e);
+        v2 = kiln_sat8(kiln_smmlar(a2, m, c + (a2 >> 31)) >> e);
+        v3 = kiln_sat8(kiln_smmlar(a3, m, c + (a3 >> 31)) >> e);
+        if (CLAMP)
+            v0 = kiln_clamp_i32(v0, lo, hi), v1 = kiln_clamp_i32(v1, lo, hi), v2 = kiln_clamp_i32(v2, lo, hi),
+            v3 = kiln_clamp_i32(v3, lo, hi);
+        o[0] = (int8_t)v0, o[o_step] = (int8_t)v1, o[2 * o_step] = (int8_t)v2, o[3 * o_step] = (int8_t)v3;
+    }
+    for (; i < n; ++i, o += o_step) { /* (alone: its neighbours' words may be past the plane row) */
+        const int32_t *w = s + 4;
+        int32_t a0 = bias;
+        for (r = 0; r < KH; ++r)
+            for (t = 0; t < NE; ++t, ++w) a0 = MAC(word_at(rows[r] + base + 2 * i + 2 * t), (uint32_t)*w, a0);
+        v0 = kiln_sat8(kiln_smmlar(a0, m, c + (a0 >> 31)) >> e);
+        o[0] = (int8_t)(CLAMP ? kiln_clamp_i32(v0, lo, hi) : v0);
+    }
+}
+
+/* Every channel's row (as ROWS_WIDE) through row_quads_w2: one routine per shape and clamp. */
+#define ROWS_W2(name, KH, NE, CLAMP)                                                                    \
+    __attribute__((noinline)) static void name(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n, \
+                                               int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,     \
+                                               int32_t row_len, int32_t per_channel)                    \
+    {                                                                                                   \
+        int32_t c_, m_;                                                                                 \
+        for (c_ = 0; c_ < in_c; ++c_, base += row_len)                                                  \
+            for (m_ = 0; m_ < dm; ++m_, stream += per_channel, ++o)                                     \
+                row_quads_w2(j->rows, base, stream, n, o, o_step, j->act_min, j->act_max, KH, NE, CLAMP); \
+    }
+#define ROWS_W2_CLAMPS(name, KH, NE) ROWS_W2(name, KH, NE, 0) ROWS_W2(name##_clamped, KH, NE, 1)
+#if !defined(__OPTIMIZE_SIZE__) /* (6 KB: at -Os rows_wide serves) */
+#define KILN_ROWS_W2 1
+ROWS_W2_CLAMPS(rows_w2_3x3w, 3, 3) /* 3x5, 3x6: a two-channel 3x3 */
+ROWS_W2_CLAMPS(rows_w2_5x3w, 5, 3) /* 5x5 */
+ROWS_W2_CLAMPS(rows_w2_5x5w, 5, 5) /* 5x9, 5x10: a two-channel 5x5 */
+ROWS_W2_CLAMPS(rows_w2_7x4w, 7, 4) /* 7x7 */
+#else
+#define KILN_ROWS_W2 0
+#endif
+
+typedef void (*rows_fn)(const row_job_t *, const int32_t *, int32_t, int32_t, int8_t *, int32_t, int32_t, int32_t,
+                        int32_t, int32_t);
+
+/* PATH_W2's rows: row_pairs_w2 for its shapes with kiln_rq, else rows_wide. */
 __attribute__((noinline)) static void rows_wide_s2(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n,
                                                    int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,
                                                    int32_t row_len, int32_t per_channel)
 {
+#if KILN_ROWS_W2
+    static const struct {
+        int8_t kh, ne;
+        rows_fn f[2]; /* without a clamp narrower than int8's, with one */
+    } w2[] = {{3, 3, {rows_w2_3x3w, rows_w2_3x3w_clamped}},
+              {5, 3, {rows_w2_5x3w, rows_w2_5x3w_clamped}},
+              {5, 5, {rows_w2_5x5w, rows_w2_5x5w_clamped}},
+              {7, 4, {rows_w2_7x4w, rows_w2_7x4w_clamped}}};
+    const int32_t ne = (j->k_w + 1) / 2;
+    uint32_t k;
+    for (k = 0; j->fast && k < sizeof w2 / sizeof w2[0]; ++k)
+        if (w2[k].kh == j->k_h && w2[k].ne == ne) {
+            w2[k].f[!j->simple](j, stream, base, n, o, o_step, in_c, dm, row_len, per_channel);
+            return;
+        }
+#endif
     ROWS_WIDE_CASES(2);
 }
 

@@ -104,17 +104,20 @@ def prepare(op, g):
     as_conv = depthwise.single_channel(op, g) and variant != "planes"
     as_depthwise = one_channel_conv and variant == "planes"
     dw_layer = (op.kind == "DEPTHWISE_CONV_2D" and not as_conv) or as_depthwise
-    # [1, kh, kw, M] <-> [M, kh, kw, 1]: one input channel's filters either way
-    wdata = np.transpose(w.data, (3, 1, 2, 0)) if as_conv or as_depthwise else w.data
+    # [1, kh, kw, M] <-> [M, kh, kw, 1]: one input channel's filters either way (or two side by side)
+    wdata = (np.transpose(w.data, (3, 1, 2, 0)) if as_conv else depthwise.filter_of(op, g) if as_depthwise
+             else w.data)
     b = rest[0] if rest else None
     (y,) = g.op_outputs(op)
     kh, kw = w.shape[1], w.shape[2]
     p = _geometry(op, x, y, kh, kw)
-    p["act"] = act = fused_activation(op)
-    p["depth_multiplier"] = y.shape[3] // x.shape[3] if dw_layer else 1
-    p["as_conv"], p["as_depthwise"] = as_conv, as_depthwise
-    taps = kh * kw * (1 if dw_layer else x.shape[3])
+    taps = kh * kw * (x.shape[3] if op.kind == "CONV_2D" else 1)
     op.macs = p["batches"] * p["out_h"] * p["out_w"] * p["out_c"] * taps
+    if as_depthwise:  # the image's channels side by side as one
+        p = depthwise.as_one_channel(p)
+    p["act"] = act = fused_activation(op)
+    p["depth_multiplier"] = y.shape[3] // p["in_c"] if dw_layer else 1
+    p["as_conv"], p["as_depthwise"] = as_conv, as_depthwise
     if x.dtype == "float32":
         p["act_min"], p["act_max"] = qm.activation_range_f(act)
         op.params = p
@@ -403,7 +406,8 @@ def variants(op, g) -> list[str]:
     as int16) or "rows" (the filter as the model has it, a channel's taps C apart)."""
     x, w = g.tensor(op.inputs[0]), g.tensor(op.inputs[1])
     if (op.kind == "DEPTHWISE_CONV_2D" and x.dtype == "int8") or depthwise.single_channel_conv(op, g):
-        return depthwise.variants(op, g, _geometry(op, x, g.tensor(op.outputs[0]), w.shape[1], w.shape[2]))
+        p = _geometry(op, x, g.tensor(op.outputs[0]), w.shape[1], w.shape[2])
+        return depthwise.variants(op, g, depthwise.as_one_channel(p) if op.kind == "CONV_2D" else p)
     if op.kind != "CONV_2D" or x.dtype != "int8":
         return []
     if not direct_possible(x.shape[3], w.shape[1], w.shape[2]):
@@ -414,7 +418,8 @@ def variants(op, g) -> list[str]:
 register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, types=("int8", "int16", "float32"),
          notes="per-channel int8 or INT4 weights (INT4 stays two a byte in flash, rebuilt in scratch); SAME/VALID, strides, dilation, fused "
                "activations; int8 of one input channel as a DEPTHWISE_CONV_2D of M filters where planes leads "
-               "(3x3; odd widths with few filters: depthwise.planes_first); 16x8 with an int64 or int32 bias")
+               "(3x3; odd widths with few filters), of two at stride 1 as one channel of twice the width "
+               "(3x3 and 5x5, up to 16 filters: depthwise.planes_first); 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "

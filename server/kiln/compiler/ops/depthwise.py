@@ -23,6 +23,7 @@ from .base import fused_activation
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
 ONE_CHANNEL_PLANES = 400  # taps x filters up to which planes leads on one input channel (planes_first)
+TWO_CHANNEL_PLANES = 16  # filters up to which planes leads on two input channels at 3x3 and 5x5
 
 
 def single_channel(op, g) -> bool:
@@ -38,16 +39,33 @@ def single_channel_conv(op, g) -> bool:
     """An int8 CONV_2D of one input channel and M filters (a first layer on a grayscale image or a
     spectrogram) is a DEPTHWISE_CONV_2D of multiplier M, the other way round (single_channel): the
     same sums and per-channel requantization, so it may take the depthwise "planes" layout (5.3-8.4
-    instructions per MAC through im2col at 4-8 filters, 2.1-2.2 on planes)."""
+    instructions per MAC through im2col at 4-8 filters, 2.1-2.2 on planes). So is one of two input
+    channels at stride 1 without dilation across (as_one_channel): each image row read as one row of
+    2 x in_w values, the kernel 2 x k_w wide at stride 2 (planes' W2 path, whose int16 pairs are then
+    a pixel's two channels)."""
     x = g.tensor(op.inputs[0])
-    return op.kind == "CONV_2D" and x.dtype == "int8" and len(x.shape) == 4 and x.shape[3] == 1
+    if op.kind != "CONV_2D" or x.dtype != "int8" or len(x.shape) != 4:
+        return False
+    o = op.options
+    return x.shape[3] == 1 or (x.shape[3] == 2 and o.get("stride_w", 1) == 1 and o.get("dilation_w_factor", 1) == 1)
+
+
+def as_one_channel(p: dict) -> dict:
+    """The geometry of a single_channel_conv as the planes kernel walks it: a row's in_c channels side
+    by side as one channel (the same for one input channel)."""
+    c = p["in_c"]
+    return {**p, "in_c": 1, "in_w": p["in_w"] * c, "k_w": p["k_w"] * c, "stride_w": p["stride_w"] * c,
+            "pad_left": p["pad_left"] * c}
 
 
 def filter_of(op, g) -> np.ndarray:
-    """The filter's data as a depthwise layer's, [1, k_h, k_w, channels] (a single_channel_conv's
-    [M, k_h, k_w, 1] transposed)."""
+    """The filter's data as a depthwise layer's, [1, k_h, k_w * in_c, channels] (a
+    single_channel_conv's [M, k_h, k_w, in_c] transposed, each row's taps as_one_channel)."""
     w = g.tensor(op.inputs[1]).data
-    return np.transpose(w, (3, 1, 2, 0)) if op.kind == "CONV_2D" else w
+    if op.kind != "CONV_2D":
+        return w
+    m, kh, kw, c = w.shape
+    return np.transpose(w, (1, 2, 3, 0)).reshape(1, kh, kw * c, m)
 
 
 def folded_bias(g, op) -> np.ndarray:
@@ -67,7 +85,7 @@ def variants(op, g, geometry: dict) -> list[str]:
     board's trial takes it, scratch_layouts.rowpairs_within)."""
     x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
     taps = w.shape[1] * w.shape[2]
-    if x.shape[3] == 1:
+    if x.shape[3] == 1 or op.kind == "CONV_2D":  # (single_channel, single_channel_conv)
         names = ["im2col", "im2col16", "rows"]
     elif y.shape[3] == x.shape[3]:
         names = ["pairs", "rows"] if taps <= MAX_TAPS else []
@@ -118,9 +136,15 @@ def planes_first(op, g, p: dict) -> bool:
     input channel where the width is odd and the taps times the filters at most ONE_CHANNEL_PLANES
     (5x5 x6-x16 2.0-2.6 against 2.1-3.2 for im2col16, 7x7 x8 1.8 against 2.0; 5x5 x32 2.0 against
     1.7; even widths 3.8-5.6 against 2.7-3.5: im2col's cost a MAC falls with the filters, planes'
-    does not). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
+    does not). Two input channels (single_channel_conv, a pixel's pair one SMLAD) at 3x3 and 5x5
+    (planes' unrolled rows_w2 loops) up to TWO_CHANNEL_PLANES filters (3x3 x4-x16 2.0-2.2 against
+    2.2-4.4 for im2col16, x32 1.95 against 1.83; 5x5 x8-x16 1.4-1.5 against 1.5-1.9, x32 1.4 against
+    1.2; 7x7 x8 2.7 against 1.7 through the loops with the size at run time). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
     scratch_layouts.planes_within decide on a DSP board."""
     y = g.tensor(op.outputs[0])
+    if op.kind == "CONV_2D" and g.tensor(op.inputs[0]).shape[3] == 2:  # as_one_channel: 3x6, 5x10 at stride 2
+        return (planes.path(p) == planes.W2 and p["k_w"] == 2 * p["k_h"] and p["k_h"] in (3, 5)
+                and p["out_c"] <= TWO_CHANNEL_PLANES)
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
     several = y.shape[3] > p["in_c"] or p["in_c"] == 1
     if (p["k_h"], p["k_w"]) != (3, 3):
