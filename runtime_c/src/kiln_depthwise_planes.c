@@ -779,12 +779,28 @@ static void put_blocks4(uint8_t *p, int32_t rl, const int8_t *a, int32_t a_step,
     for (; blocks; --blocks, a += a_step, b += b_step, p += 4 * rl) PUT_PAIR4(p, rl, kiln_load32(a), kiln_load32(b));
 }
 
+/* `pairs` pairs of pixels (s: the first one's, `step` bytes apart) of one block of four channels
+ * into its four plane rows (p: the first one's, rl bytes apart), two columns a step: 16 instructions
+ * a step, its few values in registers (in fill_blocks4's loop gcc spilled and reloaded them). */
+__attribute__((noinline)) static void put_pairs4(uint8_t *p, int32_t rl, const int8_t *s, int32_t step, int32_t pairs)
+{
+    plane_word_t *d0 = (plane_word_t *)(void *)p, *d1 = (plane_word_t *)(void *)(p + rl);
+    plane_word_t *d2 = (plane_word_t *)(void *)(p + 2 * rl), *d3 = (plane_word_t *)(void *)(p + 3 * rl);
+    for (; pairs; --pairs, s += 2 * step) {
+        const uint32_t x = kiln_load32(s), y = kiln_load32(s + step);
+        const uint32_t xe = (uint32_t)kiln_even(x), xo = (uint32_t)kiln_odd(x);
+        const uint32_t ye = (uint32_t)kiln_even(y), yo = (uint32_t)kiln_odd(y);
+        *d0++ = low_halves(xe, ye), *d1++ = low_halves(xo, yo), *d2++ = high_halves(xe, ye), *d3++ = high_halves(xo, yo);
+    }
+}
+
 /* n pixels (src: the first one's, `step` bytes apart) of every block of four channels into their
  * planes (d: the first channel's at the first pixel's column; the channels' rows row_len apart), two
  * columns a step. A first pixel at an odd column is paired with the zero point before it, an odd
  * last one with the zero point after it: the padding's own value, so every pair is an aligned word.
- * A block at a time (its four plane rows' pointers set once), or where the row is short against the
- * blocks (8 wide, 32 channels: 4% fewer) every block for a pair of columns. */
+ * Those two columns every block at once, then the pairs between a block at a time (put_pairs4), or
+ * where the row is short against the blocks (8 wide, 32 channels: 4% fewer) every block for a pair of
+ * columns. */
 static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t in_c, int32_t step, int32_t n,
                          int32_t zp)
 {
@@ -794,22 +810,14 @@ static void fill_blocks4(int16_t *d, int32_t row_len, const int8_t *src, int32_t
     const int8_t *z = (const int8_t *)&z4;
     uint8_t *p0 = (uint8_t *)(d - head);
     int32_t b, k;
-    if (blocks > pairs) {
-        if (head) put_blocks4(p0, rl, z, 0, src, 4, blocks), src += step, p0 += 4;
+    if (head) put_blocks4(p0, rl, z, 0, src, 4, blocks), src += step, p0 += 4;
+    if (blocks > pairs)
         for (k = pairs; k; --k, src += 2 * step, p0 += 4) put_blocks4(p0, rl, src, 4, src + step, 4, blocks);
-        if (tail) put_blocks4(p0, rl, src, 4, z, 0, blocks);
-        return;
+    else {
+        for (b = 0; b < blocks; ++b) put_pairs4(p0 + 4 * rl * b, rl, src + 4 * b, step, pairs);
+        src += 2 * pairs * step, p0 += 4 * pairs;
     }
-    for (b = 0; b < blocks; ++b, src += 4, p0 += 4 * rl) {
-        const int8_t *s = src;
-        uint8_t *p = p0;
-        if (head) {
-            PUT_PAIR4(p, rl, z4, kiln_load32(s));
-            s += step, p += 4;
-        }
-        for (k = pairs; k; --k, s += 2 * step, p += 4) PUT_PAIR4(p, rl, kiln_load32(s), kiln_load32(s + step));
-        if (tail) PUT_PAIR4(p, rl, kiln_load32(s), z4);
-    }
+    if (tail) put_blocks4(p0, rl, src, 4, z, 0, blocks);
 }
 
 /* One channel (in_c 1) at dilation 2 into its plane row (the planes' layout: padded column X at phase
@@ -846,6 +854,13 @@ static void fill_run1(int16_t *d, const int8_t *src, int32_t n)
 }
 #endif
 
+/* n words of v at w, four a step (a word a step, gcc's loop took 4 instructions a word). */
+static void fill_words(plane_word_t *w, uint32_t v, int32_t n)
+{
+    for (; n >= 4; n -= 4, w += 4) w[0] = v, w[1] = v, w[2] = v, w[3] = v;
+    for (; n > 0; --n) *w++ = v;
+}
+
 /* n pixels (`step` bytes apart) of channel c into its plane row (d: the first pixel's column). */
 static void fill_channel(int16_t *d, const int8_t *s, int32_t step, int32_t n)
 {
@@ -860,7 +875,7 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
                                                 int32_t sub, int32_t zp)
 {
     const int32_t d = g->dil_w, row_len = d * sub;
-    int32_t c, x, phase;
+    int32_t c, phase;
     if (!src) { /* above or below the image: the zero point a word at a time */
         const uint32_t zz = kiln_pair16(zp, zp);
         const int32_t first = d == 1 ? g->pad_left & ~1 : 0;
@@ -868,7 +883,7 @@ __attribute__((noinline)) static void fill_slot(int16_t *slot, const int8_t *src
                                      : row_len / 2;
         for (c = 0; c < g->in_c; ++c) {
             plane_word_t *w = (plane_word_t *)(void *)(slot + c * row_len + first);
-            for (x = 0; x < words; ++x) w[x] = zz;
+            fill_words(w, zz, words);
         }
         return;
     }
@@ -934,7 +949,7 @@ static inline __attribute__((always_inline)) void planes_layer(const int8_t *in,
                                                          alone (fill_row_dil2 writes them) */
         const uint32_t zz = kiln_pair16(p->in_zp, p->in_zp);
         plane_word_t *w = (plane_word_t *)(void *)plane;
-        for (r = 0; r < ring * slot / 2; ++r) w[r] = zz;
+        fill_words(w, zz, ring * slot / 2);
     }
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
