@@ -419,7 +419,7 @@ register("CONV_2D", check, prepare, emit, overlap=overlap, variants=variants, ty
          notes="per-channel int8 or INT4 weights (INT4 stays two a byte in flash, rebuilt in scratch); SAME/VALID, strides, dilation, fused "
                "activations; int8 of one input channel as a DEPTHWISE_CONV_2D of M filters where planes leads "
                "(3x3; odd widths with few filters), of two at stride 1 as one channel of twice the width "
-               "(3x3 and 5x5, up to 16 filters: depthwise.planes_first); 16x8 with an int64 or int32 bias")
+               "(3x3 and 5x5, up to 32 filters: depthwise.planes_first); 16x8 with an int64 or int32 bias")
 register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=variants,
          types=("int8", "int16", "float32"),
          notes="any depth multiplier (int8: on int16 planes with a multiplier or one input channel at 3x3, "

@@ -23,7 +23,7 @@ from .base import fused_activation
 MAX_TAPS = 64  # KILN_CONV_MAX_TAPS in kiln_runtime.h
 MULTIPLIER_BLOCK = 4  # output channels the multiplier kernel accumulates together
 ONE_CHANNEL_PLANES = 400  # taps x filters up to which planes leads on one input channel (planes_first)
-TWO_CHANNEL_PLANES = 16  # filters up to which planes leads on two input channels at 3x3 and 5x5
+TWO_CHANNEL_PLANES = 32  # filters up to which planes leads on two input channels at 3x3 and 5x5
 
 
 def single_channel(op, g) -> bool:
@@ -137,9 +137,9 @@ def planes_first(op, g, p: dict) -> bool:
     (5x5 x6-x16 2.0-2.6 against 2.1-3.2 for im2col16, 7x7 x8 1.8 against 2.0; 5x5 x32 2.0 against
     1.7; even widths 3.8-5.6 against 2.7-3.5: im2col's cost a MAC falls with the filters, planes'
     does not). Two input channels (single_channel_conv, a pixel's pair one SMLAD) at 3x3 and 5x5
-    (planes' unrolled rows_w2 loops) up to TWO_CHANNEL_PLANES filters (3x3 x4-x16 2.0-2.2 against
-    2.2-4.4 for im2col16, x32 1.95 against 1.83; 5x5 x8-x16 1.4-1.5 against 1.5-1.9, x32 1.4 against
-    1.2; 7x7 x8 2.7 against 1.7 through the loops with the size at run time). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
+    (planes' four-pixel rows_w2 loops) up to TWO_CHANNEL_PLANES filters (3x3 x4-x32 2.0-1.7 against
+    4.4-1.8 for im2col16, x64 1.70 against 1.65; 5x5 x8-x32 1.2-1.1 against 1.9-1.2; 7x7 x8 2.7
+    against 1.7 through the loops with the size at run time). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
     scratch_layouts.planes_within decide on a DSP board."""
     y = g.tensor(op.outputs[0])
     if op.kind == "CONV_2D" and g.tensor(op.inputs[0]).shape[3] == 2:  # as_one_channel: 3x6, 5x10 at stride 2
