@@ -667,7 +667,8 @@ static inline __attribute__((always_inline)) void row_quads_w2(const int16_t *co
     }
 }
 
-/* Every channel's row (as ROWS_WIDE) through row_quads_w2: one routine per shape and clamp. */
+/* Every channel's row (as ROWS_WIDE) through row_quads_w2: one routine per shape and clamp (the
+ * shapes: planes.QUAD_W2 in the compiler). */
 #define ROWS_W2(name, KH, NE, CLAMP)                                                                    \
     __attribute__((noinline)) static void name(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n, \
                                                int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,     \
@@ -692,7 +693,8 @@ ROWS_W2_CLAMPS(rows_w2_7x4w, 7, 4) /* 7x7 */
 typedef void (*rows_fn)(const row_job_t *, const int32_t *, int32_t, int32_t, int8_t *, int32_t, int32_t, int32_t,
                         int32_t, int32_t);
 
-/* PATH_W2's rows: row_pairs_w2 for its shapes with kiln_rq, else rows_wide. */
+/* PATH_W2's rows: row_quads_w2 for its shapes with kiln_rq (planes.quad_rows in the compiler), else
+ * rows_wide. */
 __attribute__((noinline)) static void rows_wide_s2(const row_job_t *j, const int32_t *stream, int32_t base, int32_t n,
                                                    int8_t *o, int32_t o_step, int32_t in_c, int32_t dm,
                                                    int32_t row_len, int32_t per_channel)

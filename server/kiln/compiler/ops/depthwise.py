@@ -10,7 +10,8 @@ the packing of each (the emitted calls are in conv.emit).
 - "rowpairs" (3x3, multiplier 1 or 2, channels a multiple of 4, dilation only at stride 1; see
   rowpairs.py): the input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
 - One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants);
-  and a CONV_2D of one input channel may take "planes" as a depthwise layer (single_channel_conv).
+  and a CONV_2D of one input channel, or of two read as one (as_one_channel), may take "planes" as a
+  depthwise layer (single_channel_conv).
 """
 from __future__ import annotations
 
@@ -137,14 +138,13 @@ def planes_first(op, g, p: dict) -> bool:
     (5x5 x6-x16 2.0-2.6 against 2.1-3.2 for im2col16, 7x7 x8 1.8 against 2.0; 5x5 x32 2.0 against
     1.7; even widths 3.8-5.6 against 2.7-3.5: im2col's cost a MAC falls with the filters, planes'
     does not). Two input channels (single_channel_conv, a pixel's pair one SMLAD) at 3x3 and 5x5
-    (planes' four-pixel rows_w2 loops) up to TWO_CHANNEL_PLANES filters (3x3 x4-x32 2.0-1.7 against
-    4.4-1.8 for im2col16, x64 1.70 against 1.65; 5x5 x8-x32 1.2-1.1 against 1.9-1.2; 7x7 x8 2.7
-    against 1.7 through the loops with the size at run time). At multiplier 1 planes costs arena ("pairs" needs none): planes_beats_pairs and
-    scratch_layouts.planes_within decide on a DSP board."""
+    (planes.quad_rows) up to TWO_CHANNEL_PLANES filters (3x3 x4-x32 2.0-1.7 against 4.4-1.8 for
+    im2col16, x64 1.70 against 1.65; 5x5 x8-x32 1.2-1.1 against 1.9-1.2; 7x7 x8 2.7 against 1.7
+    through the loops with the size at run time). At multiplier 1 planes costs arena ("pairs" needs
+    none): planes_beats_pairs and scratch_layouts.planes_within decide on a DSP board."""
     y = g.tensor(op.outputs[0])
     if op.kind == "CONV_2D" and g.tensor(op.inputs[0]).shape[3] == 2:  # as_one_channel: 3x6, 5x10 at stride 2
-        return (planes.path(p) == planes.W2 and p["k_w"] == 2 * p["k_h"] and p["k_h"] in (3, 5)
-                and p["out_c"] <= TWO_CHANNEL_PLANES)
+        return planes.quad_rows(p) and p["out_c"] <= TWO_CHANNEL_PLANES
     _, hi = qm.activation_range_q(fused_activation(op), y.scale, y.zero_point)
     several = y.shape[3] > p["in_c"] or p["in_c"] == 1
     if (p["k_h"], p["k_w"]) != (3, 3):

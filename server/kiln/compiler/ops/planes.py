@@ -17,6 +17,9 @@ MAX_ROWS = 32  # kernel rows the kernel's row table holds (MAX_ROWS in kiln_dept
 # the kernel's paths: 3 wide at stride 1 (any dilation), at stride 2; other widths at stride 1 (any
 # dilation), at stride 2; any other
 S1, S2, W1, W2, ANY = 0, 1, 2, 3, 4
+# (kernel rows, weight words a row) of the W2 shapes with a four-pixel loop (rows_w2_* in the kernel):
+# 3x5 / 3x6 (a two-channel 3x3, depthwise.as_one_channel), 5x5, 5x9 / 5x10 (a two-channel 5x5), 7x7
+QUAD_W2 = {(3, 3), (5, 3), (5, 5), (7, 4)}
 
 
 def path(p: dict) -> int:
@@ -29,6 +32,12 @@ def path(p: dict) -> int:
     if p["stride_w"] == 2 and p["dil_w"] == 1:
         return W2
     return ANY
+
+
+def quad_rows(p: dict) -> bool:
+    """Whether the kernel walks this layer's rows four pixels a step (row_quads_w2: PATH_W2, a
+    QUAD_W2 shape, kiln_rq exact, at -O2)."""
+    return path(p) == W2 and (p["k_h"], (p["k_w"] + 1) // 2) in QUAD_W2
 
 
 def sub_width(p: dict) -> int:
