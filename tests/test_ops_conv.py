@@ -118,7 +118,7 @@ def forced_under_sanitizers(model, variant: str, seed: int, tmp_path):
         tuning.signature(op, g): {"variant": variant}}}}))
     rng = np.random.default_rng(seed)
     pair = compile_and_run(path, [model.random_inputs(rng) for _ in range(3)], tmp_path, **SAN)
-    assert variant in pair.compiled.graph.operators[0].params
+    assert pair.compiled.graph.operators[0].variant == variant
     assert_match(pair, f"{model.description} ({variant})")
     return pair.compiled.graph.operators[0].params
 
@@ -185,9 +185,12 @@ def test_one_channel_conv_untuned_default(case, default, tmp_path):
     # more: planes' trial takes the layer instead (its stream is the size of pairs')
     (dict(input_shape=(1, 16, 16, 32)), dict(flash_bytes=4096, ram_bytes=1 << 22), "planes"),
     (dict(input_shape=(1, 25, 5, 64)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs"),  # kws's rows of 5
-    # stride 2: the output is a quarter of the input, the ring (5.4 KB) would pass the allowance (10.5 KB)
+    # stride 2: the output is a quarter of the input, the ring (5.4 KB, still 4.4 KB) would pass the allowance
     (dict(input_shape=(1, 16, 16, 32), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
-    (dict(input_shape=(1, 32, 32, 16), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
+    # a drifting ring (5,248 B) passes the allowance, a still one (4,224 B) meets it: its stream twice
+    (dict(input_shape=(1, 32, 32, 16), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "rowpairs_still"),
+    # ... unless the flash has room for the drifting ring's stream only (816 B left: 448 B, then 656 more)
+    (dict(input_shape=(1, 32, 32, 16), strides=(2, 2)), dict(flash_bytes=2048, ram_bytes=1 << 22), "packed"),
     (dict(input_shape=(1, 4, 4, 8), strides=(2, 2)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),  # rows of 2
     (dict(input_shape=(1, 12, 12, 8), strides=(3, 3)), dict(flash_bytes=1 << 22, ram_bytes=1 << 22), "packed"),
     # RELU6 at this output scale clamps below at the zero point (-107) and above past 127: a lower clamp
@@ -200,14 +203,17 @@ def test_rowpairs_untuned_on_3x3_layers_within_the_bound(case, board, layout, tm
     against 2.9-3.2 for pairs) where its stream keeps the constants within half the board's flash and
     its ring keeps the arena within its allowance (scratch_layouts.allowance: the activations' lower
     bound and TFLite Micro's per-channel arrays) and half the board's RAM, else pairs ("packed") or
-    planes (its own trial, after); no board, no trial. The arena never passes the allowance."""
+    planes (its own trial, after); no board, no trial. Where the drifting ring would pass the bound
+    and the flash allows its stream twice, the still ring ("rowpairs_still"). The arena never passes
+    the allowance."""
     from kiln import compiler
     from kiln.compiler import scratch_layouts
 
     path = tmp_path / "model.tflite"
     path.write_bytes(mg.depthwise_conv2d(29, **case).data)
     c = compiler.compile_model(path, cpu="cortex-m4", tuning_log=None, **board)
-    assert layout in c.graph.operators[0].params
+    op = c.graph.operators[0]
+    assert op.variant == layout if layout.startswith("rowpairs") else layout in op.params
     assert c.graph.arena_bytes <= scratch_layouts.allowance(compiler.compile_model(path, tuning_log=None).graph)
 
 
@@ -368,14 +374,17 @@ ROWPAIRS_CASES = [
 ]
 
 
+@pytest.mark.parametrize("variant", ["rowpairs", "rowpairs_still"])
 @pytest.mark.parametrize("case", ROWPAIRS_CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
-def test_depthwise_rowpairs_under_sanitizers(case, tmp_path):
-    """The "rowpairs" layout (kiln_depthwise_conv_s8_rowpairs, its portable C) on every shape, through
-    a tuning log, with AddressSanitizer and UBSan: TFLite Micro's bits, and no read or write past the
-    ring in the operator's scratch."""
+def test_depthwise_rowpairs_under_sanitizers(case, variant, tmp_path):
+    """The "rowpairs" layouts (kiln_depthwise_conv_s8_rowpairs, its portable C; the ring drifting or
+    still, the stream's sections then twice) on every shape, through a tuning log, with
+    AddressSanitizer and UBSan: TFLite Micro's bits, and no read or write past the ring in the
+    operator's scratch."""
     from kiln.compiler.ops import rowpairs
 
-    p = forced_under_sanitizers(mg.depthwise_conv2d(26, **case), "rowpairs", 3, tmp_path)
+    p = forced_under_sanitizers(mg.depthwise_conv2d(26, **case), variant, 3, tmp_path)
+    assert p["still"] == (variant == "rowpairs_still")
     if case["input_shape"][2] == 40:
         assert p["chunk"] * 4 < p["out_c"] and p["chunk"] % p["depth_multiplier"] == 0  # the ring in passes
     if case["input_shape"][2] == 40 or "dilation" in case:  # passes, or phases: the output out of row order

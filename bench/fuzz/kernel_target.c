@@ -30,7 +30,8 @@
  *    weights of the walk's six blocks, {m, e, c}; a second section for odd top rows) against
  *    kiln_depthwise_conv_s8_general, both with kiln_rq (the layout's precondition); 3x3, multiplier
  *    1-2, 4-12 input channels, passes of 1 to all groups, the same sizes, strides, padding and
- *    clamp, dilation 2 (at stride 1) in half the runs. Its ring is allocated at exactly rowpairs.scratch_bytes for its pass.
+ *    clamp, dilation 2 (at stride 1) in half the runs, a still ring (the sections again, swapped) in
+ *    half. Its ring is allocated at exactly rowpairs.scratch_bytes for its pass.
  *
  * A mismatch aborts (a finding), as does any ASan or UBSan report. */
 #include <stdint.h>
@@ -308,11 +309,11 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
     enum { MAX_IC = 12, MAX_OC = 24, GROUP_WORDS = 41 };
     static int8_t in[2 * 9 * 9 * MAX_IC], out_fast[2 * 9 * 9 * MAX_OC], out_ref[2 * 9 * 9 * MAX_OC];
     static int8_t filter[9 * MAX_OC];
-    static int32_t stream[2 * MAX_OC / 4 * GROUP_WORDS], bias[MAX_OC], rq[3 * MAX_OC];
+    static int32_t stream[2 + 4 * MAX_OC / 4 * GROUP_WORDS], bias[MAX_OC], rq[3 * MAX_OC];
     kiln_conv_s8_params_t p;
     kiln_conv_geometry_t *g = &p.g;
     uint8_t geo[16];
-    int32_t c, t, i, k, lo, hi, groups, chunk, parity, sections, positions, region, gr, d, ph_h, ph_w;
+    int32_t c, t, i, k, lo, hi, groups, chunk, parity, sections, positions, region, gr, d, ph_h, ph_w, still, sec;
     uint8_t *ring;
     if (size < 16) return 0;
     memset(&p, 0, sizeof p);
@@ -342,10 +343,12 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
     if (chunk == 0) chunk = g->depth_multiplier;
     d = g->dil_w, ph_h = (g->out_h + d - 1) / d, ph_w = (g->out_w + d - 1) / d; /* the largest phase */
     positions = (ph_w - 1) * g->stride_w + 3;
-    region = 32 * (positions + ((((ph_h - 1) * g->stride_h >> 1) + 2 - 1) >> 1));
+    still = data[14] >> 1 & 1; /* half the runs a still ring: no drift, the sections again swapped */
+    region = 32 * (positions + (still ? 0 : (((ph_h - 1) * g->stride_h >> 1) + 2 - 1) >> 1));
     sections = g->stride_h % 2 && ph_h > 1 ? 2 : 1;
-    i = 0;
-    for (parity = 0; parity < sections; ++parity)
+    stream[0] = region, stream[1] = still * sections * groups * GROUP_WORDS; /* the stream's head */
+    i = 2;
+    for (sec = 0; sec < (still ? 2 : 1) * sections; ++sec)
         for (gr = 0; gr < groups; ++gr) {
             const int32_t at = gr % chunk, in_pass = groups - gr / chunk * chunk < chunk ? groups - gr / chunk * chunk : chunk;
             const int32_t step = at == 0 ? 32 * g->stride_w - (in_pass - 1) * region - 96 : region - 96;
@@ -355,10 +358,11 @@ static int fuzz_dw8_rowpairs(const uint8_t *data, size_t size)
                 stream[i++] = 2 * folded;
             }
             stream[i++] = 2 * step + (at == in_pass - 1);
+            parity = sec % sections;
             for (k = 0; k < 3; ++k) /* blocks {q, k} and {q + 1, k}: kernel rows {0 1} {2 -} or {- 0} {1 2} */
-                for (t = 0; t < 2; ++t)
+                for (t = 0; t < 2; ++t) /* (swapped: {q + 1, k} first) */
                     for (c = 4 * gr; c < 4 * gr + 4; ++c) {
-                        const int32_t top = parity ? 2 * t - 1 : 2 * t, w0 = top >= 0 ? filter[(top * 3 + k) * g->out_c + c] : 0;
+                        const int32_t r = sec >= sections ? 1 - t : t, top = parity ? 2 * r - 1 : 2 * r, w0 = top >= 0 ? filter[(top * 3 + k) * g->out_c + c] : 0;
                         const int32_t w1 = top + 1 <= 2 ? filter[((top + 1) * 3 + k) * g->out_c + c] : 0;
                         stream[i++] = pair16(2 * w0, 2 * w1);
                     }

@@ -313,7 +313,9 @@ void kiln_depthwise_conv_s8_planes_wide2(const int8_t *in, const int32_t *stream
 /* 3x3, depth multiplier 1 or 2, in_c a multiple of 4, no dilation ("rowpairs" variant;
  * kiln_depthwise_rowpairs.c): the input's rows paired as int16 in a ring in scratch (rowpairs.scratch_bytes
  * in the compiler), `chunk` groups of four output channels a pass; stream (rowpairs.pack): per group its
- * biases, its weights as int16 pairs of kernel rows, its {m, e, c} (p->rq's words), doubled but those. */
+ * biases, its weights as int16 pairs of kernel rows, its {m, e, c} (p->rq's words), doubled but those;
+ * ahead of them a group's ring in bytes and, for a ring without drift ("rowpairs_still"), the words
+ * to the stream's second copy, for odd pair-rows (else 0). */
 void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, int8_t *out,
                                      const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk);
 /* The same at dilation d (both ways, stride 1): d * d undilated layers on the sub-images of each

@@ -14,13 +14,20 @@
  * {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, are always 96 consecutive bytes whatever
  * the parity of q: one LDM walk. rowpairs.py in the compiler mirrors the layout (pack, scratch).
  *
- * The stream, per group: its four biases, its step word (RP_ROW_BODY), the 24 weight words in the
+ * The stream: a group's ring in bytes (its region) and, for a still ring, the words from a section to
+ * its copy for odd pair-rows (else 0: see below); then per group: its four biases, its step word (RP_ROW_BODY), the 24 weight words in the
  * walk's order, the four channels' {m, e, c} (12 words): 41 words. Weights and biases are doubled
  * (kiln_rq's own doubling done; the compiler offers the layout only where kiln_rq is exact). For a
  * vertical stride that is odd, a second section with the odd-t weights follows.
  *
  * Depth multiplier 2: the ring's groups are the output's; the copy writes each input channel's
  * pairs twice (output channels 2c and 2c + 1), the rest is the same.
+ *
+ * A still ring (odd_q not 0, the "rowpairs_still" variant): pair-row q always at position 0, slot q & 1,
+ * so the group's ring is only the positions a row reads (no drift; 384 B less on an 8x8x24 image,
+ * 1 KB on 32x32x16 at stride 2). Where q is odd the walk meets {q + 1, col 0} {q, col 0} ...: the
+ * stream holds each section twice, the second with each column's two blocks swapped (the flash the
+ * ring saves in the arena, about).
  *
  * Dilation d (at stride 1, the same both ways; kiln_depthwise_conv_s8_rowpairs_dilated): the layer is
  * d * d undilated ones on the sub-images of each phase's rows and columns, walked with d times the
@@ -39,6 +46,7 @@ typedef struct {
     int32_t out_step;      /* bytes from after a pixel's pass channels to the next pixel's */
     int8_t *out_end;       /* after the row's last pixel (out_step included) */
     uint32_t lo4, hi4;     /* the clamp, one byte a channel */
+    int32_t swap;          /* (the portable walk) 1: each column's two blocks read the other way round */
 } rp_job_t;
 
 /* The copy of a pair-row (the assembly routines read these offsets: a 0, b 4, d 8, a_step 12, b_step
@@ -53,6 +61,8 @@ typedef struct {
     uint32_t zz;         /* the zero point as an int16 pair */
     int32_t a_next, b_next; /* bytes to the next groups' words (0 for a padding row) */
     int32_t count;       /* calls' worth of groups: the routine repeats for the next ones */
+    int32_t lead, first; /* (C only) bytes from position 0 to the first the copy writes (a still ring's
+                          * padding is set once: image_rows), and the image column there, in bytes */
 } rp_copy_t;
 
 typedef uint32_t __attribute__((may_alias, aligned(4))) rp_word_t;
@@ -185,7 +195,7 @@ KILN_RP_OUTLINE static void row_c(const rp_job_t *j, const kiln_conv_s8_params_t
             for (c = 0; c < 4; ++c) {
                 const int32_t *q = w + 29 + 3 * c;
                 int32_t acc = w[c], v;
-                for (b = 0; b < 6; ++b) acc = (int32_t)MAC(xv[4 * b + c], (uint32_t)w[5 + 4 * b + c], acc);
+                for (b = 0; b < 6; ++b) acc = (int32_t)MAC(xv[4 * (b ^ j->swap) + c], (uint32_t)w[5 + 4 * b + c], acc);
                 v = kiln_smmlar(acc, q[0], q[2] + (acc >> 31)) >> q[1];
                 *o++ = (int8_t)kiln_clamp_i32(v, p->act_min, p->act_max);
             }
@@ -314,39 +324,58 @@ static const int8_t *row_at(const int8_t *image, int32_t r, const kiln_conv_geom
     return r >= 0 && r < s->in_h ? image + r * pt->in_row : 0;
 }
 
+#if KILN_RP_ASM
+/* The pass's `groups` groups of one pair-row, c's a, b and d at its first: two at a time, then the
+ * odd one (depth multiplier 2: an input group's channels twice, two groups a call). */
+KILN_RP_OUTLINE static void copy_groups(rp_copy_t *c, int32_t groups, int32_t depth_multiplier)
+{
+    c->count = groups / 2;
+    if (depth_multiplier == 2) { /* (groups even) */
+        copy_groups_x2(c);
+        return;
+    }
+    if (c->count > 0) copy_two_groups(c); /* (leaves a, b, d at the groups after) */
+    if (groups & 1) {
+        c->count = 1;
+        copy_one_group(c);
+    }
+}
+#endif
+
 /* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
  * (image: its first pixel at the pass's first channel), every column position, the zero point
- * outside the image. t: the copy's fields that hold for the whole image (region, zz, and the
- * image's columns as n, left, right). */
-KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int32_t q, int32_t groups,
+ * outside the image. t: the copy's fields that hold for the whole image (region, zz, the image's
+ * columns as n, left, right, and its rows' steps), whose a, b, d and count the copy sets. */
+KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, rp_copy_t *t, int32_t q, int32_t groups,
                                           const int8_t *image, const kiln_conv_geometry_t *s, const rp_pitch_t *pt,
-                                          int32_t positions, uint32_t z4)
+                                          int32_t positions, uint32_t z4, int32_t still)
 {
     const int8_t *a = row_at(image, 2 * q, s, pt), *b = row_at(image, 2 * q + 1, s, pt);
-    uint8_t *row = ring + 16 * q; /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes */
+    /* position q / 2, slot q & 1: 32 * (q >> 1) + 16 * (q & 1) bytes (a still ring, and every ring of the
+     * portable walk: position 0) */
+    uint8_t *row = ring + 16 * (KILN_RP_ASM && !still ? q : q & 1);
     const int32_t x2 = s->depth_multiplier - 1, region_bytes = t->region;
     int32_t k, gi;
 #if KILN_RP_ASM
     if (t->n > 0) {
-        const uint32_t zw[2] = {z4, z4}; /* a padding row's words, read again at every position */
-        rp_copy_t c = *t;
-        const int32_t first = (t->left - s->pad_left) * pt->in_px; /* the image column at position left */
-        c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? pt->in_px : 0;
-        c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? pt->in_px : 0;
-        if (a == 0 && b == 0) c.n = 0, c.left = positions, c.right = 0; /* (below the image: no loads) */
-        if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)s->in_c) % 4 == 0) { /* (LDRD: words) */
-            c.a_next = a != 0 ? 8 / s->depth_multiplier : 0, c.b_next = b != 0 ? 8 / s->depth_multiplier : 0;
-            c.d = row, c.count = groups / 2;
-            if (s->depth_multiplier == 2) { /* (groups even) */
-                copy_groups_x2(&c);
+        const int32_t first = t->first;
+        if (a != 0 && b != 0) { /* two image rows (the common case): the image's fields as they are */
+            t->a = a + first, t->b = b + first, t->d = row + t->lead;
+            if (((uintptr_t)t->a | (uintptr_t)t->b | (uint32_t)s->in_c) % 4 == 0) { /* (LDRD: words) */
+                copy_groups(t, groups, s->depth_multiplier);
                 return;
             }
-            if (c.count > 0) copy_two_groups(&c); /* (leaves a, b, d at the groups after) */
-            if (groups & 1) {
-                c.count = 1;
-                copy_one_group(&c);
+        } else { /* a padding row: its words the zero point's, read again at every position */
+            const uint32_t zw[2] = {z4, z4};
+            rp_copy_t c = *t;
+            c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? pt->in_px : 0;
+            c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? pt->in_px : 0;
+            c.a_next = a != 0 ? t->a_next : 0, c.b_next = b != 0 ? t->b_next : 0, c.d = row + t->lead;
+            if (a == 0 && b == 0) c.left += c.n + c.right, c.n = 0, c.right = 0; /* (below the image: no loads) */
+            if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)s->in_c) % 4 == 0) {
+                copy_groups(&c, groups, s->depth_multiplier);
+                return;
             }
-            return;
         }
     }
 #else
@@ -354,36 +383,58 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int
 #endif
     for (gi = 0; gi < groups; ++gi) { /* (the zero point's pairs in the padding columns) */
         rp_word_t *d = (rp_word_t *)(void *)(row + gi * region_bytes);
-        for (k = 0; k < positions; ++k) {
+        for (k = 0; k < positions; ++k, d += 8) {
             const int32_t ix = k - s->pad_left, at = ix * pt->in_px + (4 * gi >> x2);
-            const int inside = ix >= 0 && ix < s->in_w;
+            const int inside = (uint32_t)ix < (uint32_t)s->in_w;
             const int8_t *pa = a != 0 && inside ? a + at : (const int8_t *)&z4;
             const int8_t *pb = b != 0 && inside ? b + at : (const int8_t *)&z4;
             int32_t c;
             for (c = 0; c < 4; ++c) /* output channel c: input channel c / dm (dm 1 or 2) */
-                d[8 * k + c] = kiln_pair16(pa[c >> x2], pb[c >> x2]);
+                d[c] = kiln_pair16(pa[c >> x2], pb[c >> x2]);
         }
     }
 }
 
+#if KILN_RP_ASM
+/* A still ring's padding positions (before `from` and from `to` on, of `positions`), both slots of
+ * each of the pass's `groups` groups: the zero point's pairs, which no pair-row's copy then writes. */
+static void still_padding(uint8_t *ring, int32_t groups, int32_t region_bytes, int32_t from, int32_t to,
+                          int32_t positions, uint32_t zz)
+{
+    int32_t gi, k;
+    for (gi = 0; gi < groups; ++gi)
+        for (k = from > 0 ? 0 : to; k < positions; k = k + 1 == from ? to : k + 1) { /* (skips the image's) */
+            rp_word_t *d = (rp_word_t *)(void *)(ring + gi * region_bytes + POS_BYTES * k);
+            d[0] = d[1] = d[2] = d[3] = d[4] = d[5] = d[6] = d[7] = zz; /* (POS_BYTES) */
+        }
+}
+#endif
+
 /* One image's rows (s: its geometry), every pass: the pair-rows each output row reads copied into the
- * ring (once each), then the row. region_bytes: a group's ring (at dilation, the largest phase's). */
+ * ring (once each), then the row. region_bytes: a group's ring (at dilation, the largest phase's);
+ * odd_q: the words from a section to its swapped copy for odd pair-rows q (0: the ring drifts). */
 static inline __attribute__((always_inline)) void image_rows(const int8_t *in, int8_t *out, const kiln_conv_geometry_t *s,
                                                              const rp_pitch_t *pt, const int32_t *stream,
                                                              const kiln_conv_s8_params_t *p, uint8_t *ring, int32_t chunk,
-                                                             int32_t region_bytes)
+                                                             int32_t region_bytes, int32_t odd_q)
 {
     const int32_t groups = s->out_c / 4, section = groups * GROUP_WORDS;
     const int32_t positions = (s->out_w - 1) * s->stride_w + 3; /* padded columns the row reads */
     const uint32_t z4 = (uint8_t)p->in_zp * 0x01010101u;
     const int32_t span = s->out_w * pt->out_px, out_row = pt->out_row; /* (span: a row's output) */
     int32_t c0, oy;
-    rp_copy_t copy; /* the copy's fields for every pair-row */
+    rp_copy_t copy; /* the copy's fields for every pair-row (the portable copy reads only the region) */
+    copy.region = region_bytes;
+#if KILN_RP_ASM
     copy.left = s->pad_left < positions ? s->pad_left : positions; /* the image's columns: left .. left + n - 1 */
     copy.n = (s->pad_left + s->in_w < positions ? s->pad_left + s->in_w : positions) - copy.left;
-    copy.right = positions - copy.left - copy.n, copy.region = region_bytes;
+    copy.right = positions - copy.left - copy.n;
     copy.zz = kiln_pair16((int8_t)z4, (int8_t)z4);
-#if KILN_RP_ASM
+    copy.a_step = copy.b_step = pt->in_px; /* (an image row's; fill_pair_row sets a padding row's) */
+    copy.a_next = copy.b_next = 8 / s->depth_multiplier;
+    copy.first = (copy.left - s->pad_left) * pt->in_px, copy.lead = 0;
+    const int32_t pads = odd_q != 0 && copy.n > 0 ? copy.left : -1; /* a still ring: its padding set per pass */
+    if (pads >= 0) copy.lead = POS_BYTES * copy.left, copy.left = copy.right = 0;
     const int simple = p->act_min == -128 && p->act_max == 127, passes = chunk < groups || pt->out_px != s->out_c;
     void (*const row_fn)(const rp_job_t *) = simple ? (passes ? row_simple_passes : row_simple)
                                                     : (passes ? row_clamp_passes : row_clamp);
@@ -395,13 +446,21 @@ static inline __attribute__((always_inline)) void image_rows(const int8_t *in, i
         j.out_step = pt->out_px - 4 * n;
 #if KILN_RP_ASM
         j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
+        if (pads >= 0) still_padding(ring, n, region_bytes, pads, pads + copy.n, positions, copy.zz);
 #endif
         for (oy = 0; oy < s->out_h; ++oy) {
             const int32_t t = oy * s->stride_h, q = t >> 1;
             for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
-                fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (s->depth_multiplier - 1)), s, pt, positions, z4);
+                fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (s->depth_multiplier - 1)), s, pt, positions, z4,
+                              odd_q);
+#if KILN_RP_ASM
+            j.stream = stream + ((t & 1) ? section : 0) + (-(q & 1) & odd_q) + c0 * GROUP_WORDS;
+            j.x = ring + (odd_q ? 0 : 16 * q) - (j.stream[4] >> 1); /* (a still ring: position 0) */
+#else /* the portable walk keeps every ring still (the stream's first copy, read swapped for odd q) */
             j.stream = stream + ((t & 1) ? section : 0) + c0 * GROUP_WORDS;
-            j.x = ring + 16 * q - (j.stream[4] >> 1);
+            j.x = ring - (j.stream[4] >> 1);
+            j.swap = q & 1;
+#endif
             j.out = out + oy * out_row + 4 * c0, j.out_end = j.out + span;
 #if KILN_RP_ASM
             row_fn(&j);
@@ -412,22 +471,14 @@ static inline __attribute__((always_inline)) void image_rows(const int8_t *in, i
     }
 }
 
-/* A group's ring in bytes: the column positions the largest image's rows read, and their drift. */
-static int32_t region_bytes(int32_t out_h, int32_t out_w, const kiln_conv_geometry_t *g)
-{
-    const int32_t pair_rows = (((out_h - 1) * g->stride_h) >> 1) + 2;
-    return (((pair_rows - 1) >> 1) + (out_w - 1) * g->stride_w + 3) * POS_BYTES;
-}
-
 void kiln_depthwise_conv_s8_rowpairs(const int8_t *in, const int32_t *stream, int8_t *out,
                                      const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
 {
     const kiln_conv_geometry_t *g = &p->g;
     const rp_pitch_t pt = {g->in_c, g->in_w * g->in_c, g->out_c, g->out_w * g->out_c};
-    const int32_t region = region_bytes(g->out_h, g->out_w, g);
     int32_t bt;
     for (bt = 0; bt < g->batches; ++bt, in += g->in_h * pt.in_row, out += g->out_h * pt.out_row)
-        image_rows(in, out, g, &pt, stream, p, (uint8_t *)scratch, chunk, region);
+        image_rows(in, out, g, &pt, stream + 2, p, (uint8_t *)scratch, chunk, stream[0], stream[1]);
 }
 
 /* Of n rows (or columns) with `pad` of padding before them read at dilation d, those of phase a < d:
@@ -446,9 +497,8 @@ void kiln_depthwise_conv_s8_rowpairs_dilated(const int8_t *in, const int32_t *st
                                              const kiln_conv_s8_params_t *p, uint32_t *scratch, int32_t chunk)
 {
     const kiln_conv_geometry_t *g = &p->g;
-    const int32_t d = g->dil_w;
+    const int32_t d = g->dil_w, region = stream[0], odd_q = stream[1];
     const rp_pitch_t pt = {d * g->in_c, d * g->in_w * g->in_c, d * g->out_c, d * g->out_w * g->out_c};
-    const int32_t region = region_bytes((g->out_h + d - 1) / d, (g->out_w + d - 1) / d, g);
     const int32_t image_in = g->in_h * g->in_w * g->in_c, image_out = g->out_h * g->out_w * g->out_c;
     int32_t bt, a, b, y0, x0;
     kiln_conv_geometry_t s = *g; /* a phase's sub-image */
@@ -461,7 +511,7 @@ void kiln_depthwise_conv_s8_rowpairs_dilated(const int8_t *in, const int32_t *st
                 s.out_w = (g->out_w - b + d - 1) / d;
                 if (s.out_h > 0 && s.out_w > 0)
                     image_rows(in + (y0 * g->in_w + x0) * g->in_c, out + (a * g->out_w + b) * g->out_c, &s, &pt,
-                               stream, p, (uint8_t *)scratch, chunk, region);
+                               stream + 2, p, (uint8_t *)scratch, chunk, region, odd_q);
             }
         }
     }

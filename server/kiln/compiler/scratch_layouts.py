@@ -18,12 +18,12 @@ PER_CHANNEL_KINDS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
 def choose(g: Graph, chosen: dict[int, str], ram_bytes: int | None, flash_bytes: int | None) -> dict[int, str]:
     """The variants to add to `chosen` (which they do not override): rowpairs', then planes', both
     within the allowance of the plan without any of their rings."""
-    ids = tuning.rowpairs_candidates(g, chosen, flash_bytes)
+    ids, flash = tuning.rowpairs_candidates(g, chosen, flash_bytes)
     if not ids and not tuning.planes_candidates(g, chosen):
         return {}
     base = _planned(g, chosen)  # the layers' own defaults (pairs; planes or multiplier at a multiplier)
     limit = allowance(base)
-    rowpairs = rowpairs_within(g, chosen, ids, base, limit, ram_bytes) if ids else {}
+    rowpairs = rowpairs_within(g, chosen, ids, base, limit, ram_bytes, flash) if ids else {}
     return {**rowpairs, **planes_within(g, {**chosen, **rowpairs}, limit, ram_bytes)}
 
 
@@ -54,21 +54,35 @@ def _planned(g: Graph, chosen: dict[int, str]) -> Graph:
 
 
 def rowpairs_within(g: Graph, chosen: dict[int, str], ids: list[int], base: Graph, limit: int,
-                    ram_bytes: int | None) -> dict[int, str]:
+                    ram_bytes: int | None, flash: int | None = None) -> dict[int, str]:
     """"rowpairs" on ids (tuning.rowpairs_candidates: where it leads, within half the flash), less
     those whose ring would raise the planned arena past `limit` (or base's arena, the plan without
-    them, if larger) or past half the board's RAM: the largest rings dropped first until the arena
-    fits, then each dropped one tried again alone (a ring away from the arena's peak costs nothing)."""
+    them, if larger) or past half the board's RAM. The largest rings first become still
+    ("rowpairs_still": no drift, its stream twice, while `flash`, the flash left, allows), then are
+    dropped, until the arena fits; each dropped one is tried again alone, and each still one as a
+    drifting one (a ring away from the arena's peak costs nothing)."""
     def planned(extra: dict[int, str]) -> Graph:
         return _planned(g, {**chosen, **extra})
+
+    def still_costs(i: int) -> int:  # the flash a still ring's stream adds to the drifting one's
+        op = g.operators[i]
+        return tuning.rowpairs_flash(op, g, "rowpairs_still") - tuning.rowpairs_flash(op, g, "rowpairs")
 
     bound = max(limit, base.arena_bytes)
     if ram_bytes:
         bound = min(bound, ram_bytes // 2)
+    left = float("inf") if flash is None else flash
     kept = {i: "rowpairs" for i in ids}
     trial = planned(kept)
+    largest = sorted(ids, key=lambda i: -trial.operators[i].scratch_bytes)
+    for i in largest:
+        if trial.arena_bytes <= bound:
+            break
+        if still_costs(i) <= left:
+            kept[i], left = "rowpairs_still", left - still_costs(i)
+            trial = planned(kept)
     dropped = []
-    for i in sorted(ids, key=lambda i: -trial.operators[i].scratch_bytes):
+    for i in largest:
         if trial.arena_bytes <= bound:
             break
         del kept[i]
@@ -77,8 +91,15 @@ def rowpairs_within(g: Graph, chosen: dict[int, str], ids: list[int], base: Grap
     if trial.arena_bytes > bound:
         return {}
     for i in reversed(dropped):  # smallest ring first
-        again = planned({**kept, i: "rowpairs"})
-        if again.arena_bytes <= bound:
+        for name in ("rowpairs", "rowpairs_still"):
+            if name == "rowpairs_still" and still_costs(i) > left:
+                continue
+            if planned({**kept, i: name}).arena_bytes <= bound:
+                kept[i] = name
+                left -= still_costs(i) if name == "rowpairs_still" else 0
+                break
+    for i in [i for i in largest if kept.get(i) == "rowpairs_still"]:  # flash back where the arena allows
+        if planned({**kept, i: "rowpairs"}).arena_bytes <= bound:
             kept[i] = "rowpairs"
     return kept
 

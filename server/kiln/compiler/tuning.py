@@ -192,30 +192,42 @@ def flash_defaults(g: Graph, flash_bytes: int) -> dict[int, str]:
 PLANES_MIN_WIDTH = 8  # output columns from which planes beats pairs on a 3x3 layer (bench/cortex_m.md)
 
 
-def rowpairs_candidates(g: Graph, chosen: dict[int, str], flash_bytes: int | None = None) -> list[int]:
+def rowpairs_candidates(g: Graph, chosen: dict[int, str], flash_bytes: int | None = None) -> tuple[list[int], int | None]:
     """The int8 DEPTHWISE_CONV_2D layers not already given a variant where "rowpairs" fits and leads
     (depthwise.rowpairs_leads), in the model's order while its stream (its weights as int16 pairs of
     rows, twice over at stride 1: rowpairs.stream_bytes) keeps the constants within half the board's
-    flash (flash_left); its ring's cost in the arena, scratch_layouts.rowpairs_within decides."""
-    from .ops import rowpairs
-    from .ops.conv import _geometry
-
+    flash (flash_left); with the flash then left (None: unknown). Its ring's cost in the arena,
+    scratch_layouts.rowpairs_within decides."""
     left = flash_left(g, chosen, flash_bytes) if flash_bytes else None
     out = []
     for op in g.operators:
         if op.index in chosen or op.kind != "DEPTHWISE_CONV_2D" or "rowpairs" not in variants(op, g):
             continue
-        x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
-        p = _geometry(op, x, y, w.shape[1], w.shape[2])
-        if not depthwise.rowpairs_leads(p):
+        if not depthwise.rowpairs_leads(_geometry_of(op, g)):
             continue
-        extra = rowpairs.stream_bytes(p) - w.size - 4 * y.shape[3]  # beyond its int8 weights, bias
+        extra = rowpairs_flash(op, g, "rowpairs")
         if left is not None:
             if extra > left:
                 continue
             left -= extra
         out.append(op.index)
-    return out
+    return out, left
+
+
+def _geometry_of(op: Operator, g: Graph) -> dict:
+    from .ops.conv import _geometry  # (conv imports this package's ops)
+
+    x, w, y = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
+    return _geometry(op, x, y, w.shape[1], w.shape[2])
+
+
+def rowpairs_flash(op: Operator, g: Graph, variant: str) -> int:
+    """The flash a rowpairs variant's stream (rowpairs.stream_bytes: a still ring's twice the other's)
+    adds beyond the layer's int8 weights and int32 bias."""
+    from .ops import rowpairs
+
+    p = {**_geometry_of(op, g), "still": variant == "rowpairs_still"}
+    return rowpairs.stream_bytes(p) - g.tensor(op.inputs[1]).size - 4 * g.tensor(op.outputs[0]).shape[3]
 
 
 def flash_left(g: Graph, chosen: dict[int, str], flash_bytes: int) -> int:

@@ -269,7 +269,8 @@ def emit(op, g, c):
         suffix = "_rowpairs_dilated" if p["dil_w"] > 1 else "_rowpairs"
         filt = expanded if pre else c.array(
             f"op{op.index}_filter", p["rowpairs"], "int32_t",
-            f"filter '{w.name}' {w.describe()}: per group of four channels their biases (input zero point "
+            f"filter '{w.name}' {w.describe()}: its ring's bytes a group and (a ring without drift) the words to "
+            f"the copy for odd pair-rows, then per group of four channels their biases (input zero point "
             f"folded in), per pair of kernel rows and column their weights as int16 pairs, their "
             f"requantization ({_rq_comment(p['rq_fast'])}); bias and weights doubled (see rowpairs.pack)")
         ring_at = op.scratch_offset + (p["expanded_bytes"] if pre else 0)  # (INT4: after the stream)
@@ -426,7 +427,8 @@ register("DEPTHWISE_CONV_2D", check, prepare, emit, overlap=overlap, variants=va
                "with a multiplier or one input channel at other widths (stride 1 or 2), depthwise.planes_first; at multiplier 1 or 2, 3x3, "
                "input channels a multiple of 4, stride 1 or 2 (rows of 3 or more; dilation at stride 1): int16 pairs "
                "of rows in a ring "
-               "(rowpairs; on a DSP board within the arena's allowance, scratch_layouts); at multiplier 1 "
+               "(rowpairs, or rowpairs_still: a ring without drift, its stream twice; on a DSP board within the "
+               "arena's allowance, scratch_layouts); at multiplier 1 "
                "on a DSP board: other widths within half the RAM, dilated 3x3 stride-1 layers where the "
                "arena allows; else blocks of channels, or one input channel as a CONV_2D of M filters); "
                "int8 or INT4 weights (two a byte in flash); "

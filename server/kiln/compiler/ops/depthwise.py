@@ -8,7 +8,8 @@ the packing of each (the emitted calls are in conv.emit).
 - "planes" (any multiplier, kernel, stride, dilation; see planes.py): the input widened to int16
   planes in a ring of rows, each output channel a 2-D convolution of one plane.
 - "rowpairs" (3x3, multiplier 1 or 2, channels a multiple of 4, dilation only at stride 1; see
-  rowpairs.py): the input's rows paired as int16 in a ring, four channels' pair of rows one LDM.
+  rowpairs.py): the input's rows paired as int16 in a ring, four channels' pair of rows one LDM;
+  "rowpairs_still" the same in a ring without drift (smaller), its stream twice (flash).
 - One input channel: also as a CONV_2D of M filters ("im2col", "im2col16", "rows": conv.variants);
   and a CONV_2D of one input channel, or of two read as one (as_one_channel), may take "planes" as a
   depthwise layer (single_channel_conv).
@@ -81,6 +82,9 @@ def planes_fit(op, g, geometry: dict) -> bool:
     return planes.fits(geometry, folded_bias(g, op), filter_of(op, g))
 
 
+ROWPAIRS = ("rowpairs", "rowpairs_still")  # the ring drifting (one stream), or still (half the stream twice)
+
+
 def variants(op, g, geometry: dict) -> list[str]:
     """The int8 layouts this layer can take, the untuned default first ("rowpairs" last: a DSP
     board's trial takes it, scratch_layouts.rowpairs_within)."""
@@ -95,7 +99,7 @@ def variants(op, g, geometry: dict) -> list[str]:
     if planes_fit(op, g, geometry):
         names = ["planes", *names] if planes_first(op, g, geometry) else [*names, "planes"]
     if rowpairs_fit(op, g, geometry):
-        names = [*names, "rowpairs"]  # on a DSP board where it leads and the arena allows (compiler)
+        names = [*names, *ROWPAIRS]  # on a DSP board where it leads and the arena allows (compiler)
     return names
 
 
@@ -182,9 +186,9 @@ def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str
     """The depthwise half of conv.prepare for int8 (not as a CONV_2D): the kernel's filter and bias,
     p["rq"] by requant(acc_bias, wsum_bound_factor); returns the stream's parts (INT4 rebuilds it)."""
     # taps outside the image read the zero point, folded into the bias
-    if variant in ("planes", "rowpairs") or p["k_h"] * p["k_w"] <= MAX_TAPS:
+    if variant in ("planes", *ROWPAIRS) or p["k_h"] * p["k_w"] <= MAX_TAPS:
         p["bias_folded"] = folded_bias(g, op).astype(np.int32)
-        if p["depth_multiplier"] > 1 and variant not in ("planes", "rowpairs"):
+        if p["depth_multiplier"] > 1 and variant not in ("planes", *ROWPAIRS):
             p["multiplier_filter"] = pack_multiplier(wdata)
     p["bias"] = bias.astype(np.int32)
     requant(p.get("bias_folded", p["bias"]), 128 if "bias_folded" in p else 256)
@@ -193,7 +197,8 @@ def prepare_s8(op, g, p: dict, wdata: np.ndarray, bias: np.ndarray, variant: str
         p["planes"] = packing.stream(parts)
         op.scratch_bytes = planes.scratch_bytes(p)
         return parts
-    if variant == "rowpairs":
+    if variant in ROWPAIRS:
+        p["still"] = variant == "rowpairs_still"
         parts = rowpairs.pack(wdata, p["bias_folded"], p["rq"], p)
         p["rowpairs"], p["chunk"] = packing.stream(parts), rowpairs.chunk(p)
         op.scratch_bytes = rowpairs.scratch_bytes(p)

@@ -8,6 +8,13 @@ pair-row q holds padded rows 2q and 2q + 1, each channel's two values one word. 
 top padded row is t reads pair-rows t // 2 and t // 2 + 1, with the weights {w0 w1}, {w2 0} (even
 t) or {0 w0}, {w1 w2} (odd t): four channels' pair of rows is one LDM, and one SMLAD each. The
 functions here mirror the kernel's: the stream, the ring's size, the order it reads and writes.
+
+Pair-row q sits at column position q // 2 (slot q & 1): it drifts one position every two pair-rows,
+so that the six blocks a pixel reads are 96 consecutive bytes in one weight order. A still ring
+(p["still"], the "rowpairs_still" variant) keeps every pair-row at position 0: no drift (a ring of
+only the positions a row reads), and for odd q, whose pair-row q + 1 comes first, a second copy of
+the stream with each column's two blocks swapped. Flash for arena: the compiler takes it where the
+drifting ring would not fit the arena's allowance (scratch_layouts.rowpairs_within).
 """
 from __future__ import annotations
 
@@ -36,11 +43,11 @@ def phase_out(p: dict) -> tuple[int, int]:
 
 
 def positions(p: dict) -> int:
-    """Column positions of a group's ring: the padded columns a row reads, and the drift of one
-    position every two pair-rows (the kernel's region), for the largest phase."""
+    """Column positions of a group's ring: the padded columns a row reads, and (unless the ring is
+    still) the drift of one position every two pair-rows (the kernel's region), for the largest phase."""
     out_h, out_w = phase_out(p)
     pair_rows = ((out_h - 1) * p["stride_h"] >> 1) + 2
-    return (out_w - 1) * p["stride_w"] + 3 + ((pair_rows - 1) >> 1)
+    return (out_w - 1) * p["stride_w"] + 3 + (0 if p.get("still") else (pair_rows - 1) >> 1)
 
 
 def chunk(p: dict) -> int:
@@ -60,11 +67,12 @@ def scratch_bytes(p: dict) -> int:
 
 
 def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> list:
-    """[1, 3, 3, C] -> the stream's parts: per group of four channels (GROUP_WORDS words) the four
+    """[1, 3, 3, C] -> the stream's parts: its head, then per group of four channels (GROUP_WORDS words) the four
     biases (the input zero point folded in), its step word (step_words), the six blocks of the walk
     {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, each four words (a channel's two kernel
     rows as an int16 pair), then the channels' {m, e, c}; biases and weights doubled. A second
-    section for odd top rows follows where the vertical stride is odd (and there are two rows)."""
+    section for odd top rows follows where the vertical stride is odd (and there are two rows); a
+    still ring's stream then holds them again for odd pair-rows, each column's blocks swapped."""
     c = w.shape[3]
     taps = 2 * w.reshape(3, 3, c).astype(np.int64)
     zero = np.zeros((3, c), np.int64)
@@ -73,10 +81,11 @@ def pack(w: np.ndarray, bias_folded: np.ndarray, rq: np.ndarray, p: dict) -> lis
     rq = np.asarray(rq, np.int64).reshape(c, 3)
     bias2 = 2 * np.asarray(bias_folded, np.int64)
     steps = step_words(p)
-    parts = []
-    for parity in sections(p):
-        (a_lo, a_hi), (b_lo, b_hi) = rows[parity]
-        blocks = [packing.int16_pair(lo[k], hi[k]) for k in range(3) for lo, hi in ((a_lo, a_hi), (b_lo, b_hi))]
+    parts = [head(p)]
+    for parity, swapped in sections(p):
+        a, b = rows[parity]
+        first, second = (b, a) if swapped else (a, b)  # the walk's order at each column
+        blocks = [packing.int16_pair(lo[k], hi[k]) for k in range(3) for lo, hi in (first, second)]
         words = np.stack(blocks)  # [6 blocks, C]
         for g in range(c // 4):
             s = slice(4 * g, 4 * g + 4)
@@ -98,14 +107,23 @@ def step_words(p: dict) -> list[int]:
     return out
 
 
+def head(p: dict) -> list[int]:
+    """The stream's first two words: a group's ring in bytes (the kernel's region) and, for a still
+    ring, the words from a section to its copy for odd pair-rows (0 where the ring drifts)."""
+    parities = len(sections(p)) // (2 if p.get("still") else 1)
+    return [POS_BYTES * positions(p), parities * GROUP_WORDS * (p["out_c"] // 4) if p.get("still") else 0]
+
+
 def stream_bytes(p: dict) -> int:
-    """The stream's bytes (pack): GROUP_WORDS words a group of four channels, a section a parity."""
-    return 4 * GROUP_WORDS * (p["out_c"] // 4) * len(sections(p))
+    """The stream's bytes (pack): its head, GROUP_WORDS words a group of four channels a section."""
+    return 4 * (2 + GROUP_WORDS * (p["out_c"] // 4) * len(sections(p)))
 
 
-def sections(p: dict) -> list[int]:
-    """The parities of the top padded rows the layer's output rows have."""
-    return [0, 1] if p["stride_h"] % 2 and phase_out(p)[0] > 1 else [0]
+def sections(p: dict) -> list[tuple[int, bool]]:
+    """The stream's sections in the kernel's order: the parities of the top padded rows the layer's
+    output rows have, then (a still ring) the same with swapped blocks for odd pair-rows."""
+    parities = [0, 1] if p["stride_h"] % 2 and phase_out(p)[0] > 1 else [0]
+    return [(t, swapped) for swapped in ((False, True) if p.get("still") else (False,)) for t in parities]
 
 
 def overlap(p: dict) -> int:
