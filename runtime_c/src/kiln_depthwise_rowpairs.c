@@ -448,11 +448,27 @@ static inline __attribute__((always_inline)) void image_rows(const int8_t *in, i
         j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
         if (pads >= 0) still_padding(ring, n, region_bytes, pads, pads + copy.n, positions, copy.zz);
 #endif
+#if KILN_RP_ASM
+        /* the pair-rows of two image rows (q_lo .. q_lo + q_span), word-aligned: copied straight from here */
+        const int8_t *image = in + (4 * c0 >> (s->depth_multiplier - 1)) + copy.first;
+        const int32_t q_lo = (s->pad_top + 1) >> 1, q_span = ((s->in_h + s->pad_top - 2) >> 1) - q_lo;
+        const int32_t straight = q_span >= 0 && copy.n > 0 && ((uintptr_t)image | (uint32_t)(pt->in_row | pt->in_px)) % 4 == 0;
+        image += (2 * q_lo - s->pad_top) * pt->in_row; /* (pair-row q_lo's first row) */
+#endif
         for (oy = 0; oy < s->out_h; ++oy) {
             const int32_t t = oy * s->stride_h, q = t >> 1;
-            for (next = next > q ? next : q; next <= q + 1; ++next) /* the pair-rows this row reads, once each */
+            for (next = next > q ? next : q; next <= q + 1; ++next) { /* the pair-rows this row reads, once each */
+#if KILN_RP_ASM
+                if (straight && (uint32_t)(next - q_lo) <= (uint32_t)q_span) {
+                    copy.a = image + (next - q_lo) * 2 * pt->in_row, copy.b = copy.a + pt->in_row;
+                    copy.d = ring + 16 * (odd_q ? next & 1 : next) + copy.lead;
+                    copy_groups(&copy, n, s->depth_multiplier);
+                    continue;
+                }
+#endif
                 fill_pair_row(ring, &copy, next, n, in + (4 * c0 >> (s->depth_multiplier - 1)), s, pt, positions, z4,
                               odd_q);
+            }
 #if KILN_RP_ASM
             j.stream = stream + ((t & 1) ? section : 0) + (-(q & 1) & odd_q) + c0 * GROUP_WORDS;
             j.x = ring + (odd_q ? 0 : 16 * q) - (j.stream[4] >> 1); /* (a still ring: position 0) */
