@@ -239,3 +239,27 @@ def test_int4_depthwise_planes_on_qemu_m4(case, tmp_path):
     c, _ = check_against_tflm(path, random_records(data, n=4), tmp_path / "run", f"{case} int4 planes")
     assert c.graph.operators[op.index].variant == "planes"
     assert "kiln_expand_s4(" in c.files[f"{c.name}.c"] and "_planes" in c.files[f"{c.name}.c"]
+
+
+@pytest.mark.parametrize("variant", ["rowpairs", "rowpairs_still"])
+@pytest.mark.parametrize("xs, stride", [((1, 9, 10, 16), 1), ((1, 11, 9, 8), 2)], ids=["stride1", "stride2"])
+def test_int4_depthwise_rowpairs_on_qemu_m4(variant, xs, stride, tmp_path):
+    """The rowpairs layouts with INT4 weights (the ring drifting or still), through a tuning log: the
+    stream (its head, then each group's words; a still ring's sections twice) rebuilt from nibbles
+    at each run, bit-exact with TFLite Micro on qemu-m4."""
+    import json
+
+    from kiln.compiler import importer, tuning
+    from test_qemu import check_against_tflm
+    from opgen import random_records
+
+    data = conv4("DEPTHWISE_CONV_2D", xs, 0, stride=stride, rng=np.random.default_rng(3))
+    path = tmp_path / "dw.tflite"
+    path.write_bytes(data)
+    g = importer.load(path)
+    (op,) = g.operators
+    assert variant in tuning.variants(op, g)
+    (tmp_path / "kiln-tuning.json").write_text(json.dumps({"format": tuning.FORMAT, "cpus": {"cortex-m4": {
+        tuning.signature(op, g): {"variant": variant}}}}))
+    c, _ = check_against_tflm(path, random_records(data, n=3), tmp_path / "run", f"int4 {variant} s{stride}")
+    assert c.graph.operators[0].variant == variant and "expanded_bytes" in c.graph.operators[0].params
