@@ -132,8 +132,8 @@ typedef struct {
     int8_t *out;           /* its first output pixel of the row */
     int32_t dm_left;       /* the frame's count of output channels left of the input channel: dm */
     int32_t total;         /* output channels */
-    int32_t row_bytes;     /* bytes between the input channels' plane rows */
     int32_t next;          /* from a row's end (after the pixel pairs) to the next input channel's row */
+    int32_t row_bytes;     /* bytes between the input channels' plane rows */
     int32_t pairs_bytes;   /* bytes of a plane row the pixel pairs walk: (n & ~1) * 2 or * 4 */
     int32_t odd;           /* n & 1: a last pixel alone */
     int32_t dm;            /* output channels per input channel (the depth multiplier) */
@@ -165,17 +165,15 @@ typedef struct {
         "stm    r3, {r0, r1, r2}\n\t" /* [60] the input channel's rows */                              \
         "4:\n\t" /* an output channel: its rows, constants and output */                              \
         ROWS                                                                                            \
-        "ldr    r3, [sp, #24]\n\t"                                                                      \
-        "ldm    r3!, {r4, r5, r12, lr}\n\t" /* bias, m, c, e */                                         \
-        "stm    sp, {r4, r5, r12, lr}\n\t"                                                              \
+        "ldrd   r3, lr, [sp, #24]\n\t" /* the stream, the output */                                    \
+        "ldm    r3!, {r5, r6, r7, r8}\n\t" /* bias, m, c, e */                                          \
+        "stm    sp, {r5, r6, r7, r8}\n\t"                                                               \
         "ldm    r3!, {r6, r7, r8, r9, r10, r11}\n\t"                                                    \
-        "str    r3, [sp, #24]\n\t"                                                                      \
+        "add    r4, lr, #1\n\t"                                                                         \
+        "strd   r3, r4, [sp, #24]\n\t" /* the next output channel's */                                 \
         "ldr    r5, [sp, #48]\n\t"                                                                      \
         "add    r5, r0, r5\n\t"                                                                         \
         "str    r5, [sp, #20]\n\t"                                                                      \
-        "ldr    lr, [sp, #28]\n\t"                                                                      \
-        "add    r4, lr, #1\n\t"                                                                         \
-        "str    r4, [sp, #28]\n\t"                                                                      \
         "cmp    r0, r5\n\t"                                                                             \
         "beq    2f\n\t"                                                                                 \
         "1:\n\t"                                                                                        \
@@ -220,11 +218,10 @@ typedef struct {
  * [36]: output channels left in all. */
 #define ROWS_DM1 ""
 #define CLOSE_DM1                                                                                       \
-    "ldr    r4, [sp, #44]\n\t"                                                                          \
-    "add    r0, r0, r4\n\t"                                                                             \
-    "add    r1, r1, r4\n\t"                                                                             \
-    "add    r2, r2, r4\n\t"                                                                             \
-    "ldr    r4, [sp, #36]\n\t"                                                                          \
+    "ldrd   r4, r5, [sp, #36]\n\t" /* output channels left, next */                                   \
+    "add    r0, r0, r5\n\t"                                                                             \
+    "add    r1, r1, r5\n\t"                                                                             \
+    "add    r2, r2, r5\n\t"                                                                             \
     "subs   r4, r4, #1\n\t"                                                                             \
     "str    r4, [sp, #36]\n\t"                                                                          \
     "bne    4b\n\t"
@@ -242,7 +239,7 @@ typedef struct {
     "beq    5f\n\t"                                                                                     \
     "str    r4, [sp, #36]\n\t"                                                                          \
     "str    r3, [sp, #32]\n\t"                                                                          \
-    "ldr    r4, [sp, #40]\n\t"                                                                          \
+    "ldr    r4, [sp, #44]\n\t" /* row_bytes */                                                          \
     "add    r3, sp, #60\n\t"                                                                            \
     "ldm    r3, {r0, r1, r2}\n\t"                                                                       \
     "add    r0, r0, r4\n\t"                                                                             \
@@ -936,6 +933,7 @@ static inline __attribute__((always_inline)) void planes_layer(const int8_t *in,
     row_job_t j;
     int32_t b, c, m, oy, r, phase, per_channel, fast3;
     rows3_fn row3;
+    rows3_t one; /* fast3 with one phase: the job every row shares */
     j.k_h = g.k_h, j.k_w = g.k_w, j.stride = g.stride_w, j.dil = g.dil_w, j.sub = sub;
     j.path = path;
     j.per_row = path == PATH_S1 || path == PATH_S2 ? 2 : path == PATH_W2 ? (g.k_w + 1) / 2 : (g.k_w + 1) / 2 + g.k_w / 2 + 1;
@@ -953,6 +951,11 @@ static inline __attribute__((always_inline)) void planes_layer(const int8_t *in,
         plane_word_t *w = (plane_word_t *)(void *)plane;
         fill_words(w, zz, ring * slot / 2);
     }
+    if (fast3) { /* (the job of a layer of one phase: each row sets its rows and output) */
+        const int16_t *const none[3] = {plane, plane, plane};
+        one = rows3_job(none, stream, out, g.out_w, path == PATH_S2 ? 2 : 1, g.out_c, row_len, g.in_c,
+                        g.depth_multiplier, p->act_min);
+    }
     for (b = 0; b < g.batches; ++b) {
         const int8_t *image = in + b * g.in_h * g.in_w * g.in_c;
         int32_t filled = -1; /* the last padded row in the ring */
@@ -969,10 +972,9 @@ static inline __attribute__((always_inline)) void planes_layer(const int8_t *in,
             for (r = 0; r < g.k_h; ++r) rows[r] = plane + ((top + r * g.dil_h) % ring) * slot;
             if (fast3) { /* the common 3x3 layer: every channel's row in one call (a call a phase) */
                 int8_t *o = out + (b * g.out_h + oy) * g.out_w * g.out_c;
-                if (path == PATH_S2) {
-                    const rows3_t r = rows3_job(rows, stream, o, g.out_w, 2, g.out_c, row_len, g.in_c, g.depth_multiplier,
-                                                p->act_min);
-                    row3(&r);
+                if (path == PATH_S2 || g.dil_w == 1) { /* one phase: the job built once, its rows and output set */
+                    one.out = o, one.x0 = rows[0], one.x1 = rows[1], one.x2 = rows[2];
+                    row3(&one);
                     continue;
                 }
                 for (phase = 0; phase < g.dil_w && phase < g.out_w; ++phase) { /* stride 1: see run_row */
