@@ -14,9 +14,10 @@
  * {q, col 0} {q + 1, col 0} {q, col 1} ... {q + 1, col 2}, are always 96 consecutive bytes whatever
  * the parity of q: one LDM walk. rowpairs.py in the compiler mirrors the layout (pack, scratch).
  *
- * The stream: a group's ring in bytes (its region) and, for a still ring, the words from a section to
- * its copy for odd pair-rows (else 0: see below); then per group: its four biases, its step word (RP_ROW_BODY), the 24 weight words in the
- * walk's order, the four channels' {m, e, c} (12 words): 41 words. Weights and biases are doubled
+ * The stream: its head, a group's ring in bytes (its region) and, for a still ring, the words from a
+ * section to its copy for odd pair-rows (else 0: see below); then per group its four biases, its step
+ * word (RP_ROW_BODY), the 24 weight words in the walk's order, the four channels' {m, e, c} (12
+ * words): 41 words. Weights and biases are doubled
  * (kiln_rq's own doubling done; the compiler offers the layout only where kiln_rq is exact). For a
  * vertical stride that is odd, a second section with the odd-t weights follows.
  *
@@ -26,8 +27,9 @@
  * A still ring (odd_q not 0, the "rowpairs_still" variant): pair-row q always at position 0, slot q & 1,
  * so the group's ring is only the positions a row reads (no drift; 384 B less on an 8x8x24 image,
  * 1 KB on 32x32x16 at stride 2). Where q is odd the walk meets {q + 1, col 0} {q, col 0} ...: the
- * stream holds each section twice, the second with each column's two blocks swapped (the flash the
- * ring saves in the arena, about).
+ * stream holds each section twice, the second with each column's two blocks swapped: flash traded
+ * for arena. Its padding positions are set once a pass (still_padding), not by each pair-row's copy.
+ * The portable walk (row_c) keeps every ring still and reads an odd pair-row's blocks swapped.
  *
  * Dilation d (at stride 1, the same both ways; kiln_depthwise_conv_s8_rowpairs_dilated): the layer is
  * d * d undilated ones on the sub-images of each phase's rows and columns, walked with d times the
@@ -447,8 +449,6 @@ static inline __attribute__((always_inline)) void image_rows(const int8_t *in, i
 #if KILN_RP_ASM
         j.lo4 = (uint8_t)p->act_min * 0x01010101u, j.hi4 = (uint8_t)p->act_max * 0x01010101u;
         if (pads >= 0) still_padding(ring, n, region_bytes, pads, pads + copy.n, positions, copy.zz);
-#endif
-#if KILN_RP_ASM
         /* the pair-rows of two image rows (q_lo .. q_lo + q_span), word-aligned: copied straight from here */
         const int8_t *image = in + (4 * c0 >> (s->depth_multiplier - 1)) + copy.first;
         const int32_t q_lo = (s->pad_top + 1) >> 1, q_span = ((s->in_h + s->pad_top - 2) >> 1) - q_lo;
