@@ -85,7 +85,8 @@ def rowpairs_within(g: Graph, chosen: dict[int, str], ids: list[int], base: Grap
     for i in largest:
         if trial.arena_bytes <= bound:
             break
-        del kept[i]
+        if kept.pop(i) == "rowpairs_still":  # its stream's second copy no longer in flash
+            left += still_costs(i)
         dropped.append(i)
         trial = planned(kept)
     if trial.arena_bytes > bound:
