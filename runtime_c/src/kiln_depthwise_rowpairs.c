@@ -346,9 +346,10 @@ KILN_RP_OUTLINE static void copy_groups(rp_copy_t *c, int32_t groups, int32_t de
 
 /* Pair-row q of the pass's `groups` groups into the ring: the padded rows 2q and 2q + 1 of the image
  * (image: its first pixel at the pass's first channel), every column position, the zero point
- * outside the image. t: the copy's fields that hold for the whole image (region, zz, the image's
- * columns as n, left, right, and its rows' steps), whose a, b, d and count the copy sets. */
-KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, rp_copy_t *t, int32_t q, int32_t groups,
+ * outside the image; in C where the assembly copy cannot (its words not aligned), and on CPUs
+ * without it. t: the copy's fields that hold for the whole image (region, zz, the image's columns as
+ * n, left, right, its rows' steps). */
+KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, const rp_copy_t *t, int32_t q, int32_t groups,
                                           const int8_t *image, const kiln_conv_geometry_t *s, const rp_pitch_t *pt,
                                           int32_t positions, uint32_t z4, int32_t still)
 {
@@ -359,25 +360,16 @@ KILN_RP_OUTLINE static void fill_pair_row(uint8_t *ring, rp_copy_t *t, int32_t q
     const int32_t x2 = s->depth_multiplier - 1, region_bytes = t->region;
     int32_t k, gi;
 #if KILN_RP_ASM
-    if (t->n > 0) {
-        const int32_t first = t->first;
-        if (a != 0 && b != 0) { /* two image rows (the common case): the image's fields as they are */
-            t->a = a + first, t->b = b + first, t->d = row + t->lead;
-            if (((uintptr_t)t->a | (uintptr_t)t->b | (uint32_t)s->in_c) % 4 == 0) { /* (LDRD: words) */
-                copy_groups(t, groups, s->depth_multiplier);
-                return;
-            }
-        } else { /* a padding row: its words the zero point's, read again at every position */
-            const uint32_t zw[2] = {z4, z4};
-            rp_copy_t c = *t;
-            c.a = a != 0 ? a + first : (const int8_t *)zw, c.a_step = a != 0 ? pt->in_px : 0;
-            c.b = b != 0 ? b + first : (const int8_t *)zw, c.b_step = b != 0 ? pt->in_px : 0;
-            c.a_next = a != 0 ? t->a_next : 0, c.b_next = b != 0 ? t->b_next : 0, c.d = row + t->lead;
-            if (a == 0 && b == 0) c.left += c.n + c.right, c.n = 0, c.right = 0; /* (below the image: no loads) */
-            if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)s->in_c) % 4 == 0) {
-                copy_groups(&c, groups, s->depth_multiplier);
-                return;
-            }
+    if (t->n > 0 && (a == 0 || b == 0)) { /* a padding row (image_rows copies two image rows itself) */
+        const uint32_t zw[2] = {z4, z4};      /* its words the zero point's, read again at every position */
+        rp_copy_t c = *t;
+        c.a = a != 0 ? a + t->first : (const int8_t *)zw, c.a_step = a != 0 ? pt->in_px : 0;
+        c.b = b != 0 ? b + t->first : (const int8_t *)zw, c.b_step = b != 0 ? pt->in_px : 0;
+        c.a_next = a != 0 ? t->a_next : 0, c.b_next = b != 0 ? t->b_next : 0, c.d = row + t->lead;
+        if (a == 0 && b == 0) c.left += c.n + c.right, c.n = 0, c.right = 0; /* (below the image: no loads) */
+        if (((uintptr_t)c.a | (uintptr_t)c.b | (uint32_t)s->in_c) % 4 == 0) { /* (LDRD: words) */
+            copy_groups(&c, groups, s->depth_multiplier);
+            return;
         }
     }
 #else

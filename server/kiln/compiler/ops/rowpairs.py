@@ -110,8 +110,8 @@ def step_words(p: dict) -> list[int]:
 def head(p: dict) -> list[int]:
     """The stream's first two words: a group's ring in bytes (the kernel's region) and, for a still
     ring, the words from a section to its copy for odd pair-rows (0 where the ring drifts)."""
-    parities = len(sections(p)) // (2 if p.get("still") else 1)
-    return [POS_BYTES * positions(p), parities * GROUP_WORDS * (p["out_c"] // 4) if p.get("still") else 0]
+    odd_q = len(sections(p)) // 2 * GROUP_WORDS * (p["out_c"] // 4) if p.get("still") else 0  # (half the sections)
+    return [POS_BYTES * positions(p), odd_q]
 
 
 def stream_bytes(p: dict) -> int:
